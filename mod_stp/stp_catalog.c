@@ -1,0 +1,489 @@
+#include "stp_catalog.h"
+
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_info.h>
+#include <apr_strings.h>
+
+#include "stp_codec.h"
+#include "stp_log.h"
+
+/* Named databases inside catalog.mdb. */
+#define DB_META "meta"
+#define DB_DOCS "docs"
+#define DB_SERIES "series"
+#define DB_STRINGS "strings"
+#define DB_SHELLS "shells"
+
+struct stp_catalog_t {
+    apr_pool_t *pool;
+    const char *path;
+    MDB_env *env;
+    MDB_txn *wtxn; /* writer only: the single transaction of a build */
+    MDB_dbi meta, docs, series, strings, shells;
+    uint64_t generation;
+};
+
+static const char *const access_names[] = {"public", "signin", "nda", "tenant"};
+
+const char *stp_access_name(stp_access_t access)
+{
+    return (unsigned)access < 4 ? access_names[access] : "unknown";
+}
+
+apr_status_t stp_access_parse(stp_access_t *access, const char *name)
+{
+    for (int i = 0; i < 4; i++) {
+        if (name && !strcmp(name, access_names[i])) {
+            *access = (stp_access_t)i;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_EINVAL;
+}
+
+const stp_text_t *stp_text_pick(const apr_array_header_t *texts, const char *lang, const char *fallback)
+{
+    const stp_text_t *t = texts ? (const stp_text_t *)texts->elts : NULL;
+    if (!t || texts->nelts == 0)
+        return NULL;
+    for (int i = 0; lang && i < texts->nelts; i++)
+        if (!strcmp(t[i].lang, lang))
+            return &t[i];
+    for (int i = 0; fallback && i < texts->nelts; i++)
+        if (!strcmp(t[i].lang, fallback))
+            return &t[i];
+    return &t[0];
+}
+
+const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback)
+{
+    const stp_file_t *f = files ? (const stp_file_t *)files->elts : NULL;
+    if (!f || files->nelts == 0)
+        return NULL;
+    for (int i = 0; lang && i < files->nelts; i++)
+        if (!strcmp(f[i].lang, lang))
+            return &f[i];
+    for (int i = 0; fallback && i < files->nelts; i++)
+        if (!strcmp(f[i].lang, fallback))
+            return &f[i];
+    return &f[0];
+}
+
+static apr_status_t mdb_status(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return APR_SUCCESS;
+    case MDB_NOTFOUND:
+        return APR_NOTFOUND;
+    case MDB_MAP_FULL:
+        return APR_ENOSPC;
+    default:
+        return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
+    }
+}
+
+/* --- record encoding ---------------------------------------------------------------------- */
+
+static void enc_strings(stp_enc_t *e, const apr_array_header_t *a)
+{
+    stp_enc_uint(e, a ? (uint64_t)a->nelts : 0);
+    for (int i = 0; a && i < a->nelts; i++)
+        stp_enc_str(e, APR_ARRAY_IDX(a, i, const char *));
+}
+
+static void enc_texts(stp_enc_t *e, const apr_array_header_t *a)
+{
+    stp_enc_uint(e, a ? (uint64_t)a->nelts : 0);
+    for (int i = 0; a && i < a->nelts; i++) {
+        const stp_text_t *t = &APR_ARRAY_IDX(a, i, stp_text_t);
+        stp_enc_str(e, t->lang);
+        stp_enc_str(e, t->text);
+    }
+}
+
+const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *pool)
+{
+    stp_enc_t e;
+    stp_enc_init(&e, pool);
+    stp_enc_str(&e, doc->id);
+    stp_enc_str(&e, doc->series);
+    stp_enc_str(&e, doc->version);
+    stp_enc_str(&e, doc->section);
+    stp_enc_str(&e, doc->tile);
+    stp_enc_uint(&e, (uint64_t)doc->access);
+    stp_enc_uint(&e, doc->nda ? 1 : 0);
+    enc_strings(&e, doc->tenants);
+    stp_enc_int(&e, doc->published);
+    stp_enc_int(&e, doc->retired);
+    stp_enc_str(&e, doc->current);
+    enc_texts(&e, doc->titles);
+    enc_texts(&e, doc->summaries);
+    enc_texts(&e, doc->changes);
+    enc_strings(&e, doc->services);
+    enc_strings(&e, doc->regions);
+    enc_strings(&e, doc->industries);
+    stp_enc_uint(&e, doc->files ? (uint64_t)doc->files->nelts : 0);
+    for (int i = 0; doc->files && i < doc->files->nelts; i++) {
+        const stp_file_t *f = &APR_ARRAY_IDX(doc->files, i, stp_file_t);
+        stp_enc_str(&e, f->lang);
+        stp_enc_str(&e, f->path);
+        stp_enc_str(&e, f->name);
+        stp_enc_str(&e, f->media_type);
+        stp_enc_uint(&e, f->size);
+        stp_enc_str(&e, f->sha256);
+    }
+    *len = e.len;
+    return e.buf;
+}
+
+static apr_array_header_t *dec_strings(stp_dec_t *d, apr_pool_t *pool)
+{
+    uint64_t n = stp_dec_count(d, 1);
+    apr_array_header_t *a = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(const char *));
+    for (uint64_t i = 0; i < n && !d->failed; i++)
+        APR_ARRAY_PUSH(a, const char *) = stp_dec_str(d, pool);
+    return a;
+}
+
+static apr_array_header_t *dec_texts(stp_dec_t *d, apr_pool_t *pool)
+{
+    uint64_t n = stp_dec_count(d, 2);
+    apr_array_header_t *a = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(stp_text_t));
+    for (uint64_t i = 0; i < n && !d->failed; i++) {
+        stp_text_t *t = &APR_ARRAY_PUSH(a, stp_text_t);
+        t->lang = stp_dec_str(d, pool);
+        t->text = stp_dec_str(d, pool);
+    }
+    return a;
+}
+
+apr_status_t stp_doc_decode(stp_doc_t **out, const void *data, apr_size_t len, apr_pool_t *pool)
+{
+    stp_dec_t d;
+    stp_doc_t *doc = apr_pcalloc(pool, sizeof *doc);
+    stp_dec_init(&d, data, len);
+    doc->id = stp_dec_str(&d, pool);
+    doc->series = stp_dec_str(&d, pool);
+    doc->version = stp_dec_str(&d, pool);
+    doc->section = stp_dec_str(&d, pool);
+    doc->tile = stp_dec_str(&d, pool);
+    uint64_t access = stp_dec_uint(&d);
+    if (access > STP_ACCESS_TENANT)
+        d.failed = 1;
+    doc->access = (stp_access_t)access;
+    doc->nda = stp_dec_uint(&d) != 0;
+    doc->tenants = dec_strings(&d, pool);
+    doc->published = (stp_day_t)stp_dec_int(&d);
+    doc->retired = (stp_day_t)stp_dec_int(&d);
+    doc->current = stp_dec_str(&d, pool);
+    doc->titles = dec_texts(&d, pool);
+    doc->summaries = dec_texts(&d, pool);
+    doc->changes = dec_texts(&d, pool);
+    doc->services = dec_strings(&d, pool);
+    doc->regions = dec_strings(&d, pool);
+    doc->industries = dec_strings(&d, pool);
+    uint64_t n = stp_dec_count(&d, 7);
+    doc->files = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(stp_file_t));
+    for (uint64_t i = 0; i < n && !d.failed; i++) {
+        stp_file_t *f = &APR_ARRAY_PUSH(doc->files, stp_file_t);
+        f->lang = stp_dec_str(&d, pool);
+        f->path = stp_dec_str(&d, pool);
+        f->name = stp_dec_str(&d, pool);
+        f->media_type = stp_dec_str(&d, pool);
+        f->size = stp_dec_uint(&d);
+        const char *sha = stp_dec_str(&d, pool);
+        if (strlen(sha) > 64)
+            d.failed = 1;
+        else
+            memcpy(f->sha256, sha, strlen(sha) + 1);
+    }
+    if (stp_dec_finish(&d) != APR_SUCCESS || !*doc->id)
+        return APR_EGENERAL;
+    *out = doc;
+    return APR_SUCCESS;
+}
+
+/* --- environment ---------------------------------------------------------------------------- */
+
+static apr_status_t catalog_cleanup(void *data)
+{
+    stp_catalog_t *cat = data;
+    if (cat->wtxn)
+        mdb_txn_abort(cat->wtxn);
+    cat->wtxn = NULL;
+    if (cat->env)
+        mdb_env_close(cat->env);
+    cat->env = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_dbis(stp_catalog_t *cat, MDB_txn *txn, unsigned flags)
+{
+    int rc;
+    if ((rc = mdb_dbi_open(txn, DB_META, flags, &cat->meta)) ||
+        (rc = mdb_dbi_open(txn, DB_DOCS, flags, &cat->docs)) ||
+        (rc = mdb_dbi_open(txn, DB_SERIES, flags, &cat->series)) ||
+        (rc = mdb_dbi_open(txn, DB_STRINGS, flags, &cat->strings)) ||
+        (rc = mdb_dbi_open(txn, DB_SHELLS, flags, &cat->shells)))
+        return mdb_status(rc);
+    return APR_SUCCESS;
+}
+
+apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_t *pool)
+{
+    stp_catalog_t *cat = apr_pcalloc(pool, sizeof *cat);
+    apr_finfo_t fi;
+    int rc;
+    apr_status_t rv;
+
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS)
+        return APR_EEXIST;
+    cat->pool = pool;
+    cat->path = apr_pstrdup(pool, path);
+    if ((rc = mdb_env_create(&cat->env)))
+        return mdb_status(rc);
+    apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
+    mdb_env_set_maxdbs(cat->env, 8);
+    /* Address space only: the file grows with what is written. */
+    mdb_env_set_mapsize(cat->env, (size_t)4 << 30);
+    /* One writer that nobody else sees until publication: no lock file, and one sync at commit. */
+    rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0644);
+    if (rc)
+        return mdb_status(rc);
+    if ((rc = mdb_txn_begin(cat->env, NULL, 0, &cat->wtxn)))
+        return mdb_status(rc);
+    if ((rv = open_dbis(cat, cat->wtxn, MDB_CREATE)) != APR_SUCCESS)
+        return rv;
+    if ((rv = stp_catalog_put_meta(cat, "format", apr_ltoa(pool, STP_CATALOG_FORMAT))) != APR_SUCCESS)
+        return rv;
+    *out = cat;
+    return APR_SUCCESS;
+}
+
+static apr_status_t put(stp_catalog_t *cat, MDB_dbi dbi, const void *k, size_t klen, const void *v, size_t vlen)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    if (!cat->wtxn)
+        return APR_EINVAL;
+    if (klen == 0 || klen > 511)
+        return APR_EINVAL;
+    return mdb_status(mdb_put(cat->wtxn, dbi, &key, &val, 0));
+}
+
+apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_pool_t *scratch)
+{
+    apr_size_t len;
+    const char *rec = stp_doc_encode(&len, doc, scratch);
+    return put(cat, cat->docs, doc->id, strlen(doc->id), rec, len);
+}
+
+apr_status_t stp_catalog_put_series(stp_catalog_t *cat, const char *series, const apr_array_header_t *ids,
+                                    apr_pool_t *scratch)
+{
+    stp_enc_t e;
+    stp_enc_init(&e, scratch);
+    enc_strings(&e, ids);
+    return put(cat, cat->series, series, strlen(series), e.buf, e.len);
+}
+
+apr_status_t stp_catalog_put_meta(stp_catalog_t *cat, const char *key, const char *value)
+{
+    return put(cat, cat->meta, key, strlen(key), value, strlen(value));
+}
+
+/* Strings are keyed "lang NUL key" so that one locale's strings sort together. */
+static const char *string_key(apr_size_t *len, const char *lang, const char *key, apr_pool_t *pool)
+{
+    apr_size_t ll = strlen(lang), kl = strlen(key);
+    char *k = apr_palloc(pool, ll + kl + 1);
+    memcpy(k, lang, ll);
+    k[ll] = '\0';
+    memcpy(k + ll + 1, key, kl);
+    *len = ll + 1 + kl;
+    return k;
+}
+
+apr_status_t stp_catalog_put_string(stp_catalog_t *cat, const char *lang, const char *key, const char *value,
+                                    apr_pool_t *scratch)
+{
+    apr_size_t klen;
+    const char *k = string_key(&klen, lang, key, scratch);
+    return put(cat, cat->strings, k, klen, value, strlen(value));
+}
+
+apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const char *html)
+{
+    return put(cat, cat->shells, lang, strlen(lang), html, strlen(html));
+}
+
+apr_status_t stp_catalog_commit(stp_catalog_t *cat)
+{
+    int rc;
+    if (!cat->wtxn)
+        return APR_EINVAL;
+    rc = mdb_txn_commit(cat->wtxn);
+    cat->wtxn = NULL;
+    if (rc)
+        return mdb_status(rc);
+    return mdb_status(mdb_env_sync(cat->env, 1));
+}
+
+apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t *pool)
+{
+    stp_catalog_t *cat = apr_pcalloc(pool, sizeof *cat);
+    MDB_txn *txn;
+    apr_status_t rv;
+    int rc;
+
+    cat->pool = pool;
+    cat->path = apr_pstrdup(pool, path);
+    if ((rc = mdb_env_create(&cat->env)))
+        return mdb_status(rc);
+    apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
+    mdb_env_set_maxdbs(cat->env, 8);
+    rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444);
+    if (rc)
+        return mdb_status(rc);
+    if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_status(rc);
+    rv = open_dbis(cat, txn, 0);
+    /* Committing, not aborting, keeps the database handles open for later transactions. */
+    if (rv != APR_SUCCESS) {
+        mdb_txn_abort(txn);
+        return rv;
+    }
+    if ((rc = mdb_txn_commit(txn)))
+        return mdb_status(rc);
+    const char *format = stp_catalog_get_meta(cat, "format", pool);
+    if (!format || strcmp(format, apr_ltoa(pool, STP_CATALOG_FORMAT))) {
+        stp_log(STP_LOG_ERR, APR_SUCCESS, "catalog %s has format %s, this build reads format %d", path,
+                format ? format : "(none)", STP_CATALOG_FORMAT);
+        return APR_EGENERAL;
+    }
+    const char *gen = stp_catalog_get_meta(cat, "generation", pool);
+    cat->generation = gen ? (uint64_t)apr_atoi64(gen) : 0;
+    *out = cat;
+    return APR_SUCCESS;
+}
+
+/* Reads one value into the pool within a short read transaction. */
+static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, MDB_dbi dbi, const void *k,
+                        size_t klen, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_val key = {klen, (void *)k}, v;
+    int rc;
+    if (klen == 0 || klen > 511)
+        return APR_NOTFOUND;
+    if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_status(rc);
+    rc = mdb_get(txn, dbi, &key, &v);
+    if (!rc) {
+        char *copy = apr_palloc(pool, v.mv_size + 1);
+        memcpy(copy, v.mv_data, v.mv_size);
+        copy[v.mv_size] = '\0';
+        *val = copy;
+        *vlen = v.mv_size;
+    }
+    mdb_txn_abort(txn);
+    return mdb_status(rc);
+}
+
+apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char *id, apr_pool_t *pool)
+{
+    const char *rec;
+    apr_size_t len;
+    apr_status_t rv = get(&rec, &len, cat, cat->docs, id, strlen(id), pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if ((rv = stp_doc_decode(doc, rec, len, pool)) != APR_SUCCESS)
+        stp_log(STP_LOG_ERR, rv, "catalog %s: the record of document %s is corrupt", cat->path, id);
+    return rv;
+}
+
+apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series,
+                                    apr_pool_t *pool)
+{
+    const char *rec;
+    apr_size_t len;
+    stp_dec_t d;
+    apr_status_t rv = get(&rec, &len, cat, cat->series, series, strlen(series), pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    stp_dec_init(&d, rec, len);
+    *ids = dec_strings(&d, pool);
+    return stp_dec_finish(&d);
+}
+
+const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool)
+{
+    const char *v;
+    apr_size_t len;
+    return get(&v, &len, cat, cat->meta, key, strlen(key), pool) == APR_SUCCESS ? v : NULL;
+}
+
+const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool)
+{
+    const char *v;
+    apr_size_t len, klen;
+    const char *k = string_key(&klen, lang, key, pool);
+    return get(&v, &len, cat, cat->strings, k, klen, pool) == APR_SUCCESS ? v : NULL;
+}
+
+const char *stp_catalog_get_shell(stp_catalog_t *cat, const char *lang, apr_pool_t *pool)
+{
+    const char *v;
+    apr_size_t len;
+    return get(&v, &len, cat, cat->shells, lang, strlen(lang), pool) == APR_SUCCESS ? v : NULL;
+}
+
+uint64_t stp_catalog_generation(const stp_catalog_t *cat)
+{
+    return cat->generation;
+}
+
+apr_status_t stp_catalog_foreach_doc(stp_catalog_t *cat, stp_catalog_doc_fn *fn, void *baton, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    apr_pool_t *iter;
+    apr_status_t rv = APR_SUCCESS;
+    int rc;
+
+    if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
+        return mdb_status(rc);
+    if ((rc = mdb_cursor_open(txn, cat->docs, &cur))) {
+        mdb_txn_abort(txn);
+        return mdb_status(rc);
+    }
+    apr_pool_create(&iter, pool);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        stp_doc_t *doc;
+        apr_pool_clear(iter);
+        if ((rv = stp_doc_decode(&doc, v.mv_data, v.mv_size, iter)) != APR_SUCCESS) {
+            stp_log(STP_LOG_ERR, rv, "catalog %s: a document record is corrupt", cat->path);
+            break;
+        }
+        int stop = fn(baton, doc);
+        if (stop) {
+            rv = stop;
+            break;
+        }
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        rv = mdb_status(rc);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    apr_pool_destroy(iter);
+    return rv;
+}
+
+void stp_catalog_close(stp_catalog_t *cat)
+{
+    apr_pool_cleanup_run(cat->pool, cat, catalog_cleanup);
+}

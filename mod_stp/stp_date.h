@@ -1,0 +1,23 @@
+/* stp_date: calendar days as day numbers (days since 1970-01-01, proleptic Gregorian), which is
+ * all the content model needs: publication dates, retention windows, digest windows. */
+#ifndef STP_DATE_H
+#define STP_DATE_H
+
+#include <apr_time.h>
+#include <stdint.h>
+
+typedef int32_t stp_day_t;
+
+/* Parses a strict "YYYY-MM-DD" (a real calendar date). */
+apr_status_t stp_date_parse(stp_day_t *day, const char *s);
+stp_day_t stp_date_from_ymd(int y, int m, int d);
+void stp_date_to_ymd(int *y, int *m, int *d, stp_day_t day);
+/* Writes "YYYY-MM-DD" into out (at least 11 bytes). */
+void stp_date_format_iso(char *out, stp_day_t day);
+/* The same day `months` later; the last day of the month where it is shorter (Jan 31 + 1 = Feb 28/29). */
+stp_day_t stp_date_add_months(stp_day_t day, int months);
+/* The UTC calendar day of an APR time. */
+stp_day_t stp_date_from_time(apr_time_t t);
+apr_time_t stp_date_to_time(stp_day_t day);
+
+#endif

@@ -1,0 +1,114 @@
+/* stpctl: the operator's tool over the same core as the module. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "stp_catalog.h"
+#include "stp_retention.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: stpctl COMMAND [ARGS]\n"
+               "\n"
+               "Commands:\n"
+               "  catalog SITE      summarize the published catalog in SITE/current\n"
+               "  doc SITE ID       show one document as the module sees it\n"
+               "  help              show this help\n"
+               "  version           show the version\n"
+               "\n"
+               "Exit status: 0 success, 1 not found, 2 usage or system error.\n");
+}
+
+typedef struct {
+    int docs, by_access[4];
+} summary_t;
+
+static int count_doc(void *baton, const stp_doc_t *doc)
+{
+    summary_t *s = baton;
+    s->docs++;
+    s->by_access[doc->access]++;
+    return 0;
+}
+
+static int open_catalog(stp_catalog_t **cat, const char *site, apr_pool_t *pool)
+{
+    const char *path = apr_pstrcat(pool, site, "/current/catalog.mdb", NULL);
+    char err[256];
+    apr_status_t rv = stp_catalog_open(cat, path, pool);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "stpctl: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_catalog(const char *site, apr_pool_t *pool)
+{
+    stp_catalog_t *cat;
+    summary_t s = {0, {0}};
+    int rc = open_catalog(&cat, site, pool);
+    if (rc)
+        return rc;
+    if (stp_catalog_foreach_doc(cat, count_doc, &s, pool) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl: the catalog is corrupt\n");
+        return 2;
+    }
+    printf("generation %" APR_UINT64_T_FMT "\nlocales %s\ndocuments %d\n", stp_catalog_generation(cat),
+           stp_catalog_get_meta(cat, "locales", pool), s.docs);
+    for (int i = 0; i < 4; i++)
+        printf("access %s %d\n", stp_access_name((stp_access_t)i), s.by_access[i]);
+    return 0;
+}
+
+static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
+{
+    stp_catalog_t *cat;
+    stp_doc_t *d;
+    char iso[11];
+    int rc = open_catalog(&cat, site, pool);
+    if (rc)
+        return rc;
+    if (stp_catalog_get_doc(&d, cat, id, pool) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl: no document '%s'\n", id);
+        return 1;
+    }
+    stp_date_format_iso(iso, d->published);
+    printf("id %s\nseries %s\nversion %s\ncurrent %s\naccess %s%s\npublished %s\n", d->id, d->series, d->version,
+           d->current, stp_access_name(d->access), d->nda ? "+nda" : "", iso);
+    for (int i = 0; i < d->tenants->nelts; i++)
+        printf("tenant %s\n", APR_ARRAY_IDX(d->tenants, i, const char *));
+    for (int i = 0; i < d->files->nelts; i++) {
+        const stp_file_t *f = &APR_ARRAY_IDX(d->files, i, stp_file_t);
+        printf("file %s %s %" APR_UINT64_T_FMT " %s %s\n", f->lang, f->path, f->size, f->sha256, f->media_type);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    apr_pool_t *pool;
+    int rc = 2;
+    apr_app_initialize(&argc, (const char *const **)&argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        rc = 0;
+    } else if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("stpctl %s\n", PACKAGE_VERSION);
+        rc = 0;
+    } else if (!strcmp(cmd, "catalog") && argc == 3) {
+        rc = cmd_catalog(argv[2], pool);
+    } else if (!strcmp(cmd, "doc") && argc == 4) {
+        rc = cmd_doc(argv[2], argv[3], pool);
+    } else {
+        usage(stderr);
+    }
+    apr_pool_destroy(pool);
+    return rc;
+}

@@ -1,0 +1,522 @@
+#include "sg_build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_atomic.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "sg_content.h"
+#include "sg_i18n.h"
+#include "sg_pages.h"
+#include "sg_publish.h"
+#include "sg_util.h"
+#include "stp_catalog.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+/* What to write: pages and copied files, each with a fingerprint for reuse. */
+typedef struct {
+    sg_page_t page;   /* kind etc.; page.out and page.fp for every item */
+    const char *src;  /* files and assets: source to copy; NULL for pages */
+} item_t;
+
+typedef struct {
+    const sg_options_t *opt;
+    sg_site_t *site;
+    sg_render_t *render;
+    apr_array_header_t *items;
+    apr_hash_t *prev_manifest; /* out -> fp */
+    const char *prev, *staging;
+    volatile apr_uint32_t next, done, rendered, reused;
+    volatile apr_uint32_t failed;
+    const char *failure;
+    apr_thread_mutex_t *lock;
+} job_t;
+
+/* --- fingerprints ------------------------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every file under the template directory, in a stable order. */
+static void hash_tree(sg_fp_t *fp, const char *dir, apr_pool_t *pool)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_array_header_t *names = apr_array_make(pool, 16, sizeof(const char *));
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS)
+        if (fi.name[0] != '.')
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(pool, fi.name);
+    apr_dir_close(d);
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
+    for (int i = 0; i < names->nelts; i++) {
+        const char *path = apr_pstrcat(pool, dir, "/", APR_ARRAY_IDX(names, i, const char *), NULL);
+        char *data;
+        apr_size_t len;
+        if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS && fi.filetype == APR_DIR) {
+            hash_tree(fp, path, pool);
+        } else if (sg_file_read(&data, &len, path, pool) == APR_SUCCESS) {
+            sg_fp_str(fp, APR_ARRAY_IDX(names, i, const char *));
+            sg_fp_add(fp, data, len);
+        }
+    }
+}
+
+static void fp_listing(sg_fp_t *fp, const apr_array_header_t *docs, int limit)
+{
+    for (int i = 0; docs && i < docs->nelts && (limit <= 0 || i < limit); i++)
+        sg_fp_str(fp, APR_ARRAY_IDX(docs, i, sg_doc_t *)->meta_fp);
+}
+
+/* A page's fingerprint: the global inputs plus exactly what the page shows. */
+static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
+{
+    sg_fp_t fp;
+    sg_fp_init(&fp);
+    sg_fp_str(&fp, global);
+    sg_fp_str(&fp, pg->out);
+    switch (pg->kind) {
+    case SG_PAGE_HOME:
+        fp_listing(&fp, site->listed, 10);
+        break;
+    case SG_PAGE_FEED:
+        fp_listing(&fp, site->listed, 50);
+        break;
+    case SG_PAGE_TILE:
+        fp_listing(&fp, apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING), 0);
+        break;
+    case SG_PAGE_ORG_HOME:
+        fp_listing(&fp, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0);
+        break;
+    case SG_PAGE_DOC:
+    case SG_PAGE_ORG_DOC:
+        sg_fp_str(&fp, pg->doc->fp);
+        sg_fp_str(&fp, stp_version_state_name(pg->doc->state));
+        fp_listing(&fp, pg->doc->older, 0);
+        if (pg->doc->current && pg->doc->current != pg->doc)
+            sg_fp_str(&fp, pg->doc->current->meta_fp);
+        break;
+    case SG_PAGE_SITEMAP:
+        for (int i = 0; i < site->docs->nelts; i++) {
+            const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+            if (d->cat.access != STP_ACCESS_TENANT && d->state != STP_VERSION_RETIRED)
+                sg_fp_str(&fp, d->meta_fp);
+        }
+        break;
+    case SG_PAGE_SHELL:
+        break;
+    }
+    sg_fp_hex(pg->fp, &fp);
+}
+
+/* --- planning ---------------------------------------------------------------------------------- */
+
+static void add_page(job_t *job, sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
+                     const char *tenant, const char *out, const char *global, apr_pool_t *pool)
+{
+    item_t *it = &APR_ARRAY_PUSH(job->items, item_t);
+    memset(it, 0, sizeof *it);
+    it->page.kind = kind;
+    it->page.lang = lang;
+    it->page.tile = tile;
+    it->page.doc = doc;
+    it->page.tenant = tenant;
+    it->page.out = out;
+    it->page.url = kind == SG_PAGE_SITEMAP ? "/sitemap.xml" : sg_page_url(kind, lang, tile, doc, pool);
+    page_fp(&it->page, global, job->site);
+}
+
+static void add_copy(job_t *job, const char *src, const char *out, const char *fp)
+{
+    item_t *it = &APR_ARRAY_PUSH(job->items, item_t);
+    memset(it, 0, sizeof *it);
+    it->src = src;
+    it->page.out = out;
+    memcpy(it->page.fp, fp, 65);
+}
+
+static void plan(job_t *job, const char *global, apr_pool_t *pool)
+{
+    const sg_site_t *site = job->site;
+    for (int l = 0; l < site->locales->nelts; l++) {
+        const char *lang = APR_ARRAY_IDX(site->locales, l, sg_locale_t).id;
+        const char *base = apr_pstrcat(pool, "public/", lang, NULL);
+        add_page(job, SG_PAGE_HOME, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/index.html", NULL), global, pool);
+        add_page(job, SG_PAGE_FEED, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/feed.xml", NULL), global, pool);
+        for (int s = 0; s < site->sections->nelts; s++) {
+            const sg_term_t *sec = APR_ARRAY_IDX(site->sections, s, sg_term_t *);
+            for (int t = 0; t < sec->tiles->nelts; t++) {
+                const sg_term_t *tile = APR_ARRAY_IDX(sec->tiles, t, sg_term_t *);
+                add_page(job, SG_PAGE_TILE, lang, tile, NULL, NULL,
+                         apr_pstrcat(pool, base, "/", sec->id, "/", tile->id, "/index.html", NULL), global, pool);
+            }
+        }
+        for (int i = 0; i < site->docs->nelts; i++) {
+            const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+            if (d->state == STP_VERSION_RETIRED)
+                continue;
+            if (d->cat.access != STP_ACCESS_TENANT) {
+                add_page(job, SG_PAGE_DOC, lang, NULL, d, NULL,
+                         apr_pstrcat(pool, base, "/docs/", d->cat.id, "/index.html", NULL), global, pool);
+                continue;
+            }
+            for (int t = 0; t < d->cat.tenants->nelts; t++) {
+                const char *tid = APR_ARRAY_IDX(d->cat.tenants, t, const char *);
+                add_page(job, SG_PAGE_ORG_DOC, lang, NULL, d, tid,
+                         apr_pstrcat(pool, "tenants/", tid, "/", lang, "/docs/", d->cat.id, "/index.html", NULL),
+                         global, pool);
+            }
+        }
+        for (int t = 0; t < site->tenants->nelts; t++) {
+            const char *tid = APR_ARRAY_IDX(site->tenants, t, sg_term_t *)->id;
+            add_page(job, SG_PAGE_ORG_HOME, lang, NULL, NULL, tid,
+                     apr_pstrcat(pool, "tenants/", tid, "/", lang, "/index.html", NULL), global, pool);
+        }
+    }
+    add_page(job, SG_PAGE_SITEMAP, site->default_locale, NULL, NULL, NULL, "public/sitemap.xml", global, pool);
+
+    /* Downloads: every version still served (retired ones answer 410 and need no file). */
+    for (int i = 0; i < site->docs->nelts; i++) {
+        const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+        if (d->state == STP_VERSION_RETIRED)
+            continue;
+        for (int f = 0; f < d->srcfiles->nelts; f++) {
+            const sg_srcfile_t *sf = &APR_ARRAY_IDX(d->srcfiles, f, sg_srcfile_t);
+            add_copy(job, sf->src, apr_pstrcat(pool, "files/", sf->file.path, NULL), sf->file.sha256);
+        }
+    }
+}
+
+static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
+{
+    const char *dir = apr_pstrcat(pool, job->opt->xslt_dir, "/assets", NULL);
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
+        return APR_SUCCESS;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+        if (fi.name[0] == '.' || fi.filetype != APR_REG)
+            continue;
+        const char *src = apr_pstrcat(pool, dir, "/", fi.name, NULL);
+        char hex[65];
+        apr_uint64_t size;
+        if (sg_file_sha256(hex, &size, src, pool) != APR_SUCCESS)
+            continue;
+        add_copy(job, src, apr_pstrcat(pool, "public/assets/", fi.name, NULL), hex);
+    }
+    apr_dir_close(d);
+    return APR_SUCCESS;
+}
+
+/* --- the manifest: what the previous build wrote, with fingerprints ---------------------------- */
+
+static apr_hash_t *read_manifest(const char *build, apr_pool_t *pool)
+{
+    apr_hash_t *h = apr_hash_make(pool);
+    char *data;
+    apr_size_t len;
+    if (!build || sg_file_read(&data, &len, apr_pstrcat(pool, build, "/.manifest", NULL), pool) != APR_SUCCESS)
+        return h;
+    for (char *line = data, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        if (strlen(line) > 66 && line[64] == ' ')
+            apr_hash_set(h, line + 65, APR_HASH_KEY_STRING, apr_pstrmemdup(pool, line, 64));
+    }
+    return h;
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+    return strcmp(((const item_t *)a)->page.out, ((const item_t *)b)->page.out);
+}
+
+static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
+{
+    apr_array_header_t *sorted = apr_array_copy(pool, job->items);
+    qsort(sorted->elts, (size_t)sorted->nelts, sizeof(item_t), cmp_items);
+    apr_size_t cap = (apr_size_t)sorted->nelts * 160 + 1, len = 0;
+    char *buf = apr_palloc(pool, cap);
+    for (int i = 0; i < sorted->nelts; i++) {
+        const item_t *it = &APR_ARRAY_IDX(sorted, i, item_t);
+        const char *line = apr_pstrcat(pool, it->page.fp, " ", it->page.out, "\n", NULL);
+        apr_size_t n = strlen(line);
+        if (len + n >= cap) {
+            char *bigger = apr_palloc(pool, cap * 2 + n);
+            memcpy(bigger, buf, len);
+            buf = bigger;
+            cap = cap * 2 + n;
+        }
+        memcpy(buf + len, line, n);
+        len += n;
+    }
+    return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), buf, len, pool);
+}
+
+/* --- rendering --------------------------------------------------------------------------------- */
+
+static void fail(job_t *job, const char *what, apr_status_t rv)
+{
+    char err[256];
+    apr_thread_mutex_lock(job->lock);
+    if (!job->failure)
+        job->failure = apr_psprintf(job->items->pool, "%s: %s", what, apr_strerror(rv, err, sizeof err));
+    apr_thread_mutex_unlock(job->lock);
+    apr_atomic_set32(&job->failed, 1);
+}
+
+static apr_status_t copy_file(const char *src, const char *dst, apr_pool_t *pool)
+{
+    return apr_file_copy(src, dst, APR_FPROT_FILE_SOURCE_PERMS, pool);
+}
+
+static void do_item(job_t *job, item_t *it, apr_pool_t *pool)
+{
+    const char *dst = apr_pstrcat(pool, job->staging, "/", it->page.out, NULL);
+    const char *old = apr_hash_get(job->prev_manifest, it->page.out, APR_HASH_KEY_STRING);
+    apr_status_t rv;
+
+    /* Unchanged since the previous build: share its bytes instead of writing them again. */
+    if (old && !strcmp(old, it->page.fp) && link(apr_pstrcat(pool, job->prev, "/", it->page.out, NULL), dst) == 0) {
+        apr_atomic_inc32(&job->reused);
+        return;
+    }
+    if (it->src) {
+        rv = copy_file(it->src, dst, pool);
+        if (rv != APR_SUCCESS)
+            fail(job, apr_pstrcat(pool, "copying ", it->src, NULL), rv);
+        return;
+    }
+    char *out;
+    apr_size_t len;
+    rv = sg_render_page(&out, &len, job->render, &it->page, pool);
+    if (rv != APR_SUCCESS) {
+        fail(job, apr_pstrcat(pool, "rendering ", it->page.out, NULL), rv);
+        return;
+    }
+    if ((rv = sg_file_write(dst, out, len, pool)) != APR_SUCCESS)
+        fail(job, apr_pstrcat(pool, "writing ", dst, NULL), rv);
+    apr_atomic_inc32(&job->rendered);
+}
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)
+{
+    job_t *job = data;
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    for (;;) {
+        apr_uint32_t i = apr_atomic_inc32(&job->next);
+        if (i >= (apr_uint32_t)job->items->nelts || apr_atomic_read32(&job->failed))
+            break;
+        do_item(job, &APR_ARRAY_IDX(job->items, i, item_t), pool);
+        apr_pool_clear(pool);
+        apr_uint32_t done = apr_atomic_inc32(&job->done) + 1;
+        if (job->opt->progress && done % 5000 == 0)
+            fprintf(stderr, "sitegen: %u of %d written\n", done, job->items->nelts);
+    }
+    apr_pool_destroy(pool);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t make_dirs(job_t *job, apr_pool_t *pool)
+{
+    apr_hash_t *made = apr_hash_make(pool);
+    for (int i = 0; i < job->items->nelts; i++) {
+        const char *out = APR_ARRAY_IDX(job->items, i, item_t).page.out;
+        const char *slash = strrchr(out, '/');
+        const char *dir = apr_pstrmemdup(pool, out, (apr_size_t)(slash - out));
+        if (apr_hash_get(made, dir, APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(made, dir, APR_HASH_KEY_STRING, dir);
+        apr_status_t rv = sg_mkdir_p(apr_pstrcat(pool, job->staging, "/", dir, NULL), pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t render_all(job_t *job, apr_pool_t *pool)
+{
+    int n = job->opt->jobs > 0 ? job->opt->jobs : 1;
+    apr_thread_t **threads = apr_pcalloc(pool, sizeof *threads * (size_t)n);
+    apr_status_t rv;
+    if ((rv = apr_thread_mutex_create(&job->lock, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS)
+        return rv;
+    for (int i = 0; i < n; i++)
+        if ((rv = apr_thread_create(&threads[i], NULL, worker, job, pool)) != APR_SUCCESS)
+            return rv;
+    for (int i = 0; i < n; i++) {
+        apr_status_t trv;
+        apr_thread_join(&trv, threads[i]);
+    }
+    return job->failed ? APR_EGENERAL : APR_SUCCESS;
+}
+
+/* --- the catalog ---------------------------------------------------------------------------------- */
+
+static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t generation, apr_pool_t *pool)
+{
+    const sg_site_t *site = job->site;
+    stp_catalog_t *cat;
+    apr_pool_t *scratch;
+    apr_status_t rv = stp_catalog_create(&cat, apr_pstrcat(pool, job->staging, "/catalog.mdb", NULL), pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_pool_create(&scratch, pool);
+    for (int i = 0; i < site->docs->nelts && rv == APR_SUCCESS; i++) {
+        rv = stp_catalog_put_doc(cat, &APR_ARRAY_IDX(site->docs, i, sg_doc_t *)->cat, scratch);
+        apr_pool_clear(scratch);
+    }
+    for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi && rv == APR_SUCCESS; hi = apr_hash_next(hi)) {
+        apr_array_header_t *list = apr_hash_this_val(hi);
+        apr_array_header_t *ids = apr_array_make(scratch, list->nelts, sizeof(const char *));
+        for (int j = 0; j < list->nelts; j++)
+            APR_ARRAY_PUSH(ids, const char *) = APR_ARRAY_IDX(list, j, sg_doc_t *)->cat.id;
+        rv = stp_catalog_put_series(cat, apr_hash_this_key(hi), ids, scratch);
+        apr_pool_clear(scratch);
+    }
+    const char *locales = "";
+    for (int l = 0; l < site->locales->nelts && rv == APR_SUCCESS; l++) {
+        const sg_locale_t *loc = &APR_ARRAY_IDX(site->locales, l, sg_locale_t);
+        locales = apr_pstrcat(pool, locales, l ? "," : "", loc->id, NULL);
+        const apr_array_header_t *keys = sg_i18n_keys(i18n);
+        for (int k = 0; k < keys->nelts && rv == APR_SUCCESS; k++) {
+            const char *key = APR_ARRAY_IDX(keys, k, const char *);
+            rv = stp_catalog_put_string(cat, loc->id, key, sg_msg(i18n, loc->id, key), scratch);
+        }
+        const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
+        if (nda && rv == APR_SUCCESS)
+            rv = stp_catalog_put_string(cat, loc->id, "nda.text", nda, scratch);
+        sg_page_t shell = {.kind = SG_PAGE_SHELL, .lang = loc->id, .url = "/stp/"};
+        char *html;
+        apr_size_t len;
+        if (rv == APR_SUCCESS && (rv = sg_render_page(&html, &len, job->render, &shell, scratch)) == APR_SUCCESS)
+            rv = stp_catalog_put_shell(cat, loc->id, html);
+        apr_pool_clear(scratch);
+    }
+    if (rv == APR_SUCCESS) {
+        struct {
+            const char *k, *v;
+        } meta[] = {
+            {"generation", apr_psprintf(pool, "%" APR_UINT64_T_FMT, generation)},
+            {"default-locale", site->default_locale},
+            {"locales", locales},
+            {"nda-version", site->nda_version ? site->nda_version : ""},
+            {"retention-months", apr_itoa(pool, site->retention_months)},
+            {"base-url", site->base_url},
+        };
+        for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rv == APR_SUCCESS; i++)
+            rv = stp_catalog_put_meta(cat, meta[i].k, meta[i].v);
+    }
+    if (rv == APR_SUCCESS)
+        rv = stp_catalog_commit(cat);
+    stp_catalog_close(cat);
+    return rv;
+}
+
+/* --- the run ---------------------------------------------------------------------------------------- */
+
+static void print_errors(const sg_errors_t *errs)
+{
+    for (int i = 0; i < errs->list->nelts; i++)
+        fprintf(stderr, "%s\n", APR_ARRAY_IDX(errs->list, i, const char *));
+}
+
+int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
+{
+    sg_errors_t *errs = sg_errors_make(pool);
+    const char *schema_dir = apr_pstrcat(pool, opt->xslt_dir, "/schema", NULL);
+    sg_site_t *site;
+    sg_i18n_t *i18n = NULL;
+    sg_render_t *render;
+    sg_publish_t *pub;
+    job_t job;
+    apr_status_t rv;
+    char err[256];
+
+    memset(stats, 0, sizeof *stats);
+    rv = sg_content_load(&site, errs, opt->content_dir, schema_dir, pool);
+    if (rv == APR_ENOENT) {
+        fprintf(stderr, "sitegen: %s is not a content directory\n", opt->content_dir);
+        return 2;
+    }
+    if (rv != APR_SUCCESS) {
+        print_errors(errs);
+        fprintf(stderr, "sitegen: cannot load the schemas from %s\n", schema_dir);
+        return 2;
+    }
+    if (site->locale_index)
+        sg_i18n_load(&i18n, site, opt->xslt_dir, errs, pool);
+    stats->docs = site->docs->nelts;
+    stats->errors = sg_errors_count(errs);
+    if (stats->errors) {
+        print_errors(errs);
+        fprintf(stderr, "sitegen: %d error%s in %s; nothing was published\n", stats->errors,
+                stats->errors == 1 ? "" : "s", opt->content_dir);
+        return 1;
+    }
+    if (opt->check_only)
+        return 0;
+
+    sg_content_resolve(site, opt->today);
+    if (sg_render_open(&render, site, i18n, opt->xslt_dir, errs, pool) != APR_SUCCESS) {
+        print_errors(errs);
+        return 2;
+    }
+
+    memset(&job, 0, sizeof job);
+    job.opt = opt;
+    job.site = site;
+    job.render = render;
+    job.items = apr_array_make(pool, site->docs->nelts * site->locales->nelts + 256, sizeof(item_t));
+
+    sg_fp_t fp;
+    char global[65];
+    sg_fp_init(&fp);
+    sg_fp_str(&fp, PACKAGE_VERSION);
+    sg_fp_str(&fp, site->site_fp);
+    hash_tree(&fp, opt->xslt_dir, pool);
+    sg_fp_hex(global, &fp);
+    plan(&job, global, pool);
+    copy_assets(&job, pool);
+
+    if ((rv = sg_publish_begin(&pub, opt->site_dir, pool)) != APR_SUCCESS) {
+        if (rv != APR_EBUSY)
+            fprintf(stderr, "sitegen: cannot prepare %s: %s\n", opt->site_dir, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    job.prev = opt->full ? NULL : pub->previous;
+    job.staging = pub->staging;
+    job.prev_manifest = read_manifest(job.prev, pool);
+    if (opt->progress)
+        fprintf(stderr, "sitegen: %d documents, %d locales, %d files to write (%s)\n", site->docs->nelts,
+                site->locales->nelts, job.items->nelts, job.prev ? "incremental" : "full");
+
+    if ((rv = make_dirs(&job, pool)) != APR_SUCCESS || (rv = render_all(&job, pool)) != APR_SUCCESS ||
+        (rv = write_catalog(&job, i18n, pub->generation, pool)) != APR_SUCCESS ||
+        (rv = write_manifest(&job, pool)) != APR_SUCCESS || (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
+        fprintf(stderr, "sitegen: build failed: %s; the published site is unchanged\n",
+                job.failure ? job.failure : apr_strerror(rv, err, sizeof err));
+        sg_publish_abort(pub, pool);
+        return 2;
+    }
+    stats->pages = job.items->nelts;
+    stats->rendered = (int)job.rendered;
+    stats->reused = (int)job.reused;
+    return 0;
+}

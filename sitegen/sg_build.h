@@ -1,0 +1,30 @@
+/* sg_build: one run of the generator: load and validate, plan pages with fingerprints, render
+ * what changed (reusing unchanged pages of the previous build), write the catalog, publish. */
+#ifndef SG_BUILD_H
+#define SG_BUILD_H
+
+#include <apr_pools.h>
+
+#include "stp_date.h"
+
+typedef struct {
+    const char *content_dir;
+    const char *site_dir;  /* NULL with check_only */
+    const char *xslt_dir;  /* templates, i18n catalogs and schemas */
+    int jobs;              /* rendering threads */
+    int check_only;
+    int progress;          /* print progress lines on stderr */
+    int full;              /* ignore the previous build */
+    stp_day_t today;       /* the day retention is judged on */
+} sg_options_t;
+
+typedef struct {
+    int pages, rendered, reused, files;
+    int docs, errors;
+} sg_stats_t;
+
+/* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error. Messages go
+ * to stderr; nothing under site_dir changes unless it returns 0. */
+int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool);
+
+#endif

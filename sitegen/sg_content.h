@@ -1,0 +1,89 @@
+/* sg_content: the content model (site.xml, documents, NDA texts), loaded and validated as a whole.
+ * Loading never stops at the first problem: every error lands in sg_errors_t. */
+#ifndef SG_CONTENT_H
+#define SG_CONTENT_H
+
+#include <apr_hash.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "sg_util.h"
+#include "stp_catalog.h"
+#include "stp_retention.h"
+
+typedef struct {
+    const char *id;
+    const char *name; /* the locale's own name for itself */
+    int rtl;
+} sg_locale_t;
+
+/* A taxonomy term: section, tile, service, region, industry or tenant. */
+typedef struct sg_term_t {
+    const char *id;
+    apr_array_header_t *labels;       /* stp_text_t */
+    apr_array_header_t *descriptions; /* stp_text_t */
+    struct sg_term_t *section;        /* tiles: their section */
+    apr_array_header_t *tiles;        /* sections: sg_term_t * */
+} sg_term_t;
+
+/* A source file to publish. */
+typedef struct {
+    const char *src; /* absolute path in the content tree */
+    stp_file_t file; /* as published (path under files/) */
+} sg_srcfile_t;
+
+typedef struct sg_doc_t {
+    stp_doc_t cat;          /* the catalog record (files filled in by sg_content_hash_files) */
+    const char *dir;        /* the document's folder */
+    const char *xml_path;   /* for messages */
+    sg_term_t *tile;
+    apr_hash_t *bodies;     /* lang -> Markdown source */
+    apr_array_header_t *srcfiles; /* sg_srcfile_t */
+    stp_version_state_t state;
+    struct sg_doc_t *current; /* the current version of its series */
+    apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */
+    char meta_fp[65];       /* fingerprint of doc.xml: what listings show */
+    char fp[65];            /* fingerprint of everything the document page shows of this document */
+} sg_doc_t;
+
+typedef struct {
+    const char *content_dir;
+    const char *site_path;
+    apr_array_header_t *labels; /* stp_text_t: the site title */
+    const char *base_url;       /* without a trailing slash */
+    apr_array_header_t *locales; /* sg_locale_t; the first is the default */
+    const char *default_locale;
+    const char *nda_version;    /* NULL: no NDA */
+    apr_hash_t *nda_texts;      /* lang -> Markdown of the current NDA */
+    int retention_months;
+    int unsafe_html;
+    apr_array_header_t *tenants, *sections, *services, *regions, *industries; /* sg_term_t * */
+    apr_hash_t *tenant_index, *tile_index, *service_index, *region_index, *industry_index, *locale_index;
+    apr_array_header_t *docs; /* sg_doc_t *, in id order */
+    apr_hash_t *doc_index;
+    apr_hash_t *series;       /* series id -> apr_array_header_t of sg_doc_t *, newest first */
+    char site_fp[65];         /* fingerprint of site.xml and the NDA texts */
+    /* Listings, worked out by sg_content_resolve: */
+    apr_hash_t *tile_docs;    /* tile id -> sg_doc_t *: current, not tenant-restricted, newest first */
+    apr_array_header_t *listed; /* every such document, newest first (What's New, feed, sitemap) */
+    apr_hash_t *tenant_docs;  /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
+} sg_site_t;
+
+/* Loads and validates CONTENT_DIR against the schemas in schema_dir. Returns APR_SUCCESS when it
+ * could read the tree (errors may still have been found: check sg_errors_count); another status is
+ * a system error. */
+apr_status_t sg_content_load(sg_site_t **site, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
+                             apr_pool_t *pool);
+
+/* Works out series order and retention states for `today`. */
+void sg_content_resolve(sg_site_t *site, stp_day_t today);
+
+/* Parses one doc.xml from memory (no file checks): the metadata loader on its own, for tests and
+ * the fuzz target. Returns NULL after recording errors. */
+sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *xml, apr_size_t len, const char *path,
+                       sg_errors_t *errs, apr_pool_t *pool);
+
+const char *sg_text(const apr_array_header_t *texts, const char *lang, const char *fallback);
+const sg_locale_t *sg_site_locale(const sg_site_t *site, const char *id);
+
+#endif

@@ -1,0 +1,448 @@
+#include "sg_pages.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <libxml/xpathInternals.h>
+#include <libxslt/extensions.h>
+#include <libxslt/security.h>
+#include <libxslt/transform.h>
+#include <libxslt/xsltInternals.h>
+#include <libxslt/xsltutils.h>
+
+#include "sg_markdown.h"
+
+#define STP_XSLT_NS "urn:stp:xslt"
+
+struct sg_render_t {
+    const sg_site_t *site;
+    const sg_i18n_t *i18n;
+    xsltStylesheetPtr page, feed, sitemap;
+    xsltSecurityPrefsPtr sec;
+};
+
+/* What an extension function needs: the strings of the page's locale. */
+typedef struct {
+    const sg_i18n_t *i18n;
+    const char *lang;
+} render_ctx_t;
+
+static apr_status_t render_cleanup(void *data)
+{
+    sg_render_t *r = data;
+    if (r->page)
+        xsltFreeStylesheet(r->page);
+    if (r->feed)
+        xsltFreeStylesheet(r->feed);
+    if (r->sitemap)
+        xsltFreeStylesheet(r->sitemap);
+    if (r->sec)
+        xsltFreeSecurityPrefs(r->sec);
+    r->page = r->feed = r->sitemap = NULL;
+    r->sec = NULL;
+    return APR_SUCCESS;
+}
+
+static xsltStylesheetPtr compile(const char *path, sg_errors_t *errs)
+{
+    xsltStylesheetPtr s = xsltParseStylesheetFile((const xmlChar *)path);
+    if (!s || s->errors) {
+        sg_error(errs, path, 0, "the stylesheet does not compile");
+        if (s)
+            xsltFreeStylesheet(s);
+        return NULL;
+    }
+    return s;
+}
+
+apr_status_t sg_render_open(sg_render_t **out, const sg_site_t *site, const sg_i18n_t *i18n, const char *xslt_dir,
+                            sg_errors_t *errs, apr_pool_t *pool)
+{
+    sg_render_t *r = apr_pcalloc(pool, sizeof *r);
+    r->site = site;
+    r->i18n = i18n;
+    apr_pool_cleanup_register(pool, r, render_cleanup, apr_pool_cleanup_null);
+    r->page = compile(apr_pstrcat(pool, xslt_dir, "/page.xsl", NULL), errs);
+    r->feed = compile(apr_pstrcat(pool, xslt_dir, "/feed.xsl", NULL), errs);
+    r->sitemap = compile(apr_pstrcat(pool, xslt_dir, "/sitemap.xsl", NULL), errs);
+    if (!r->page || !r->feed || !r->sitemap)
+        return APR_EGENERAL;
+    /* Templates transform; they never write files or reach the network, nor read files at run time. */
+    r->sec = xsltNewSecurityPrefs();
+    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_CREATE_DIRECTORY, xsltSecurityForbid);
+    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_WRITE_NETWORK, xsltSecurityForbid);
+    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
+    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
+    *out = r;
+    return APR_SUCCESS;
+}
+
+void sg_render_close(sg_render_t *r)
+{
+    render_cleanup(r);
+}
+
+/* --- URLs ------------------------------------------------------------------------------------- */
+
+const char *sg_page_url(sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
+                        apr_pool_t *pool)
+{
+    switch (kind) {
+    case SG_PAGE_TILE:
+        return apr_pstrcat(pool, "/", lang, "/", tile->section->id, "/", tile->id, "/", NULL);
+    case SG_PAGE_DOC:
+        return apr_pstrcat(pool, "/", lang, "/docs/", doc->cat.id, "/", NULL);
+    case SG_PAGE_ORG_HOME:
+        return apr_pstrcat(pool, "/", lang, "/org/", NULL);
+    case SG_PAGE_ORG_DOC:
+        return apr_pstrcat(pool, "/", lang, "/org/docs/", doc->cat.id, "/", NULL);
+    case SG_PAGE_FEED:
+        return apr_pstrcat(pool, "/", lang, "/feed.xml", NULL);
+    case SG_PAGE_SITEMAP:
+        return "/sitemap.xml";
+    default:
+        return apr_pstrcat(pool, "/", lang, "/", NULL);
+    }
+}
+
+/* --- building the input tree ------------------------------------------------------------------ */
+
+static xmlNodePtr el(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, (const xmlChar *)name, (const xmlChar *)text);
+}
+
+static void at(xmlNodePtr n, const char *name, const char *value)
+{
+    if (value)
+        xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value);
+}
+
+/* A localized text element, marking a fallback so the page can say so. */
+static xmlNodePtr text_el(xmlNodePtr parent, const char *name, const apr_array_header_t *texts, const char *lang,
+                          const char *fallback)
+{
+    const stp_text_t *t = stp_text_pick(texts, lang, fallback);
+    if (!t)
+        return NULL;
+    xmlNodePtr n = el(parent, name, t->text);
+    at(n, "lang", t->lang);
+    if (strcmp(t->lang, lang))
+        at(n, "fallback", "yes");
+    return n;
+}
+
+static void terms_el(xmlNodePtr parent, const char *name, const apr_array_header_t *ids, apr_hash_t *index,
+                     const sg_site_t *site, const char *lang)
+{
+    if (!ids || !ids->nelts)
+        return;
+    xmlNodePtr list = el(parent, name, NULL);
+    for (int i = 0; i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        const sg_term_t *t = index ? apr_hash_get(index, id, APR_HASH_KEY_STRING) : NULL;
+        xmlNodePtr n = el(list, "term", t ? sg_text(t->labels, lang, site->default_locale) : id);
+        at(n, "id", id);
+    }
+}
+
+static void date_el(xmlNodePtr parent, const char *name, stp_day_t day, const sg_render_t *r, const char *lang,
+                    apr_pool_t *pool)
+{
+    char iso[11];
+    stp_date_format_iso(iso, day);
+    xmlNodePtr n = el(parent, name, sg_date_format(r->i18n, lang, day, pool));
+    at(n, "iso", iso);
+}
+
+/* A document as listings and pages show it; `full` adds body, files and versions. */
+static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t *d, const char *lang, int org,
+                         int full, apr_pool_t *pool)
+{
+    const sg_site_t *site = r->site;
+    const char *def = site->default_locale;
+    xmlNodePtr n = el(parent, "doc", NULL);
+    at(n, "id", d->cat.id);
+    at(n, "series", d->cat.series);
+    at(n, "version", d->cat.version);
+    at(n, "access", stp_access_name(d->cat.access));
+    if (d->cat.nda)
+        at(n, "nda", "yes");
+    at(n, "state", stp_version_state_name(d->state));
+    at(n, "href", sg_page_url(org ? SG_PAGE_ORG_DOC : SG_PAGE_DOC, lang, NULL, d, pool));
+    at(n, "download", apr_pstrcat(pool, "/download/", d->cat.id, NULL));
+    text_el(n, "title", d->cat.titles, lang, def);
+    text_el(n, "summary", d->cat.summaries, lang, def);
+    text_el(n, "change", d->cat.changes, lang, def);
+    date_el(n, "published", d->cat.published, r, lang, pool);
+    if (d->tile) {
+        xmlNodePtr t = el(n, "tile", sg_text(d->tile->labels, lang, def));
+        at(t, "id", d->tile->id);
+        at(t, "href", sg_page_url(SG_PAGE_TILE, lang, d->tile, NULL, pool));
+        at(t, "section", sg_text(d->tile->section->labels, lang, def));
+    }
+    if (!full)
+        return n;
+    terms_el(n, "services", d->cat.services, site->service_index, site, lang);
+    terms_el(n, "regions", d->cat.regions, site->region_index, site, lang);
+    terms_el(n, "industries", d->cat.industries, site->industry_index, site, lang);
+
+    const char *body_lang = apr_hash_get(d->bodies, lang, APR_HASH_KEY_STRING) ? lang : def;
+    const char *md = apr_hash_get(d->bodies, body_lang, APR_HASH_KEY_STRING);
+    xmlNodePtr body = el(n, "body", NULL);
+    at(body, "lang", body_lang);
+    if (strcmp(body_lang, lang)) {
+        at(body, "fallback", "yes");
+        const sg_locale_t *bl = sg_site_locale(site, body_lang);
+        at(body, "language", bl ? bl->name : body_lang);
+    }
+    if (md)
+        sg_markdown_append(body, md, strlen(md), site->unsafe_html);
+
+    xmlNodePtr files = el(n, "files", NULL);
+    for (int i = 0; i < d->cat.files->nelts; i++) {
+        const stp_file_t *f = &APR_ARRAY_IDX(d->cat.files, i, stp_file_t);
+        const sg_locale_t *fl = sg_site_locale(site, f->lang);
+        xmlNodePtr fn = el(files, "file", NULL);
+        at(fn, "lang", f->lang);
+        at(fn, "language", fl ? fl->name : f->lang);
+        at(fn, "name", f->name);
+        at(fn, "type", f->media_type);
+        at(fn, "size", apr_psprintf(pool, "%" APR_UINT64_T_FMT, f->size));
+        at(fn, "size-label", sg_size_format(r->i18n, lang, f->size, pool));
+        at(fn, "sha256", f->sha256);
+        at(fn, "href", apr_pstrcat(pool, "/download/", d->cat.id, "?lang=", f->lang, NULL));
+        if (!strcmp(f->lang, lang))
+            at(fn, "mine", "yes");
+    }
+    if (d->state == STP_VERSION_CURRENT && d->older && d->older->nelts) {
+        xmlNodePtr older = el(n, "older", NULL);
+        for (int i = 0; i < d->older->nelts; i++)
+            doc_el(older, r, APR_ARRAY_IDX(d->older, i, sg_doc_t *), lang, org, 0, pool);
+    }
+    if (d->state != STP_VERSION_CURRENT && d->current) {
+        xmlNodePtr cur = el(n, "current", NULL);
+        doc_el(cur, r, d->current, lang, org, 0, pool);
+    }
+    return n;
+}
+
+static void docs_el(xmlNodePtr parent, const char *name, const sg_render_t *r, const apr_array_header_t *docs,
+                    int limit, const char *lang, int org, apr_pool_t *pool)
+{
+    xmlNodePtr list = el(parent, name, NULL);
+    for (int i = 0; docs && i < docs->nelts && (limit <= 0 || i < limit); i++)
+        doc_el(list, r, APR_ARRAY_IDX(docs, i, sg_doc_t *), lang, org, 0, pool);
+}
+
+/* The parts every page shares: site, locale, navigation and the language picker's targets. */
+static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
+{
+    const sg_site_t *site = r->site;
+    const char *lang = pg->lang, *def = site->default_locale;
+    const sg_locale_t *loc = sg_site_locale(site, lang);
+    static const char *const kinds[] = {"home", "tile", "doc", "org-home", "org-doc", "feed", "sitemap", "shell"};
+    xmlDocPtr x = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+    xmlDocSetRootElement(x, page);
+    at(page, "kind", kinds[pg->kind]);
+    at(page, "lang", lang);
+    at(page, "dir", loc && loc->rtl ? "rtl" : "ltr");
+    at(page, "default-lang", def);
+    at(page, "url", pg->url);
+    at(page, "base-url", site->base_url);
+    el(page, "site-title", sg_text(site->labels, lang, def));
+
+    xmlNodePtr locales = el(page, "locales", NULL);
+    for (int i = 0; i < site->locales->nelts; i++) {
+        const sg_locale_t *l = &APR_ARRAY_IDX(site->locales, i, sg_locale_t);
+        xmlNodePtr n = el(locales, "locale", l->name);
+        at(n, "id", l->id);
+        at(n, "dir", l->rtl ? "rtl" : "ltr");
+        if (!strcmp(l->id, lang))
+            at(n, "current", "yes");
+        /* The same page in that locale: the language picker keeps the page. */
+        at(n, "href", sg_page_url(pg->kind, l->id, pg->tile, pg->doc, pool));
+    }
+    xmlNodePtr nav = el(page, "nav", NULL);
+    for (int i = 0; i < site->sections->nelts; i++) {
+        const sg_term_t *s = APR_ARRAY_IDX(site->sections, i, sg_term_t *);
+        xmlNodePtr sn = el(nav, "section", NULL);
+        at(sn, "id", s->id);
+        el(sn, "label", sg_text(s->labels, lang, def));
+        const char *desc = sg_text(s->descriptions, lang, def);
+        if (*desc)
+            el(sn, "description", desc);
+        for (int j = 0; j < s->tiles->nelts; j++) {
+            const sg_term_t *t = APR_ARRAY_IDX(s->tiles, j, sg_term_t *);
+            apr_array_header_t *docs = apr_hash_get(site->tile_docs, t->id, APR_HASH_KEY_STRING);
+            xmlNodePtr tn = el(sn, "tile", NULL);
+            at(tn, "id", t->id);
+            at(tn, "href", sg_page_url(SG_PAGE_TILE, lang, t, NULL, pool));
+            at(tn, "count", apr_itoa(pool, docs ? docs->nelts : 0));
+            if (pg->tile == t)
+                at(tn, "current", "yes");
+            el(tn, "label", sg_text(t->labels, lang, def));
+            desc = sg_text(t->descriptions, lang, def);
+            if (*desc)
+                el(tn, "description", desc);
+        }
+    }
+    return x;
+}
+
+static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
+{
+    const sg_site_t *site = r->site;
+    xmlDocPtr x = page_doc(r, pg, pool);
+    xmlNodePtr page = xmlDocGetRootElement(x);
+    switch (pg->kind) {
+    case SG_PAGE_HOME:
+        docs_el(page, "whatsnew", r, site->listed, 10, pg->lang, 0, pool);
+        break;
+    case SG_PAGE_FEED:
+        docs_el(page, "whatsnew", r, site->listed, 50, pg->lang, 0, pool);
+        break;
+    case SG_PAGE_TILE: {
+        xmlNodePtr t = el(page, "tile", NULL);
+        at(t, "id", pg->tile->id);
+        el(t, "label", sg_text(pg->tile->labels, pg->lang, site->default_locale));
+        el(t, "section", sg_text(pg->tile->section->labels, pg->lang, site->default_locale));
+        el(t, "description", sg_text(pg->tile->descriptions, pg->lang, site->default_locale));
+        apr_array_header_t *docs = apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING);
+        if (docs && docs->nelts)
+            date_el(t, "updated", APR_ARRAY_IDX(docs, 0, sg_doc_t *)->cat.published, r, pg->lang, pool);
+        docs_el(t, "docs", r, docs, 0, pg->lang, 0, pool);
+        break;
+    }
+    case SG_PAGE_DOC:
+    case SG_PAGE_ORG_DOC:
+        doc_el(page, r, pg->doc, pg->lang, pg->kind == SG_PAGE_ORG_DOC, 1, pool);
+        break;
+    case SG_PAGE_ORG_HOME: {
+        const sg_term_t *t = apr_hash_get(site->tenant_index, pg->tenant, APR_HASH_KEY_STRING);
+        xmlNodePtr o = el(page, "org", NULL);
+        at(o, "id", pg->tenant);
+        el(o, "name", t ? sg_text(t->labels, pg->lang, site->default_locale) : pg->tenant);
+        docs_el(o, "docs", r, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, pg->lang, 1,
+                pool);
+        break;
+    }
+    case SG_PAGE_SITEMAP: {
+        /* Every public page with its alternates. */
+        xmlNodePtr urls = el(page, "urls", NULL);
+        apr_array_header_t *targets = apr_array_make(pool, 64, sizeof(sg_page_t));
+        sg_page_t home = {.kind = SG_PAGE_HOME};
+        APR_ARRAY_PUSH(targets, sg_page_t) = home;
+        for (int i = 0; i < site->sections->nelts; i++) {
+            const sg_term_t *s = APR_ARRAY_IDX(site->sections, i, sg_term_t *);
+            for (int j = 0; j < s->tiles->nelts; j++) {
+                sg_page_t t = {.kind = SG_PAGE_TILE, .tile = APR_ARRAY_IDX(s->tiles, j, sg_term_t *)};
+                APR_ARRAY_PUSH(targets, sg_page_t) = t;
+            }
+        }
+        for (int i = 0; i < site->docs->nelts; i++) {
+            const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+            if (d->cat.access == STP_ACCESS_TENANT || d->state == STP_VERSION_RETIRED)
+                continue;
+            sg_page_t t = {.kind = SG_PAGE_DOC, .doc = d};
+            APR_ARRAY_PUSH(targets, sg_page_t) = t;
+        }
+        for (int i = 0; i < targets->nelts; i++) {
+            const sg_page_t *t = &APR_ARRAY_IDX(targets, i, sg_page_t);
+            for (int l = 0; l < site->locales->nelts; l++) {
+                const char *lang = APR_ARRAY_IDX(site->locales, l, sg_locale_t).id;
+                xmlNodePtr u = el(urls, "url", NULL);
+                at(u, "href", sg_page_url(t->kind, lang, t->tile, t->doc, pool));
+                if (t->doc) {
+                    char iso[11];
+                    stp_date_format_iso(iso, t->doc->cat.published);
+                    at(u, "lastmod", iso);
+                }
+                for (int k = 0; k < site->locales->nelts; k++) {
+                    const char *alt = APR_ARRAY_IDX(site->locales, k, sg_locale_t).id;
+                    xmlNodePtr a = el(u, "alt", NULL);
+                    at(a, "lang", alt);
+                    at(a, "href", sg_page_url(t->kind, alt, t->tile, t->doc, pool));
+                }
+            }
+        }
+        break;
+    }
+    case SG_PAGE_SHELL:
+        break;
+    }
+    return x;
+}
+
+/* --- extension functions: stp:msg(key [, name, value]...) ----------------------------------- */
+
+static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    xsltTransformContextPtr tctxt = xsltXPathGetTransformContext(ctxt);
+    render_ctx_t *rc = tctxt ? tctxt->_private : NULL;
+    if (nargs < 1 || nargs % 2 == 0 || !rc) {
+        xmlXPathSetArityError(ctxt);
+        return;
+    }
+    /* Arguments come off the stack last first. */
+    xmlChar **args = xmlMalloc(sizeof(xmlChar *) * (size_t)nargs);
+    for (int i = nargs - 1; i >= 0; i--)
+        args[i] = xmlXPathPopString(ctxt);
+    const char *msg = sg_msg(rc->i18n, rc->lang, (const char *)args[0]);
+    char *filled = NULL;
+    if (nargs > 1) {
+        apr_pool_t *p;
+        apr_pool_create(&p, NULL);
+        const char *s = msg;
+        for (int i = 1; i + 1 < nargs; i += 2)
+            s = sg_msg_fill(s, (const char *)args[i], (const char *)args[i + 1], p);
+        filled = strdup(s);
+        apr_pool_destroy(p);
+    }
+    xmlXPathReturnString(ctxt, xmlStrdup((const xmlChar *)(filled ? filled : msg)));
+    free(filled);
+    for (int i = 0; i < nargs; i++)
+        xmlFree(args[i]);
+    xmlFree(args);
+}
+
+apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
+{
+    xsltStylesheetPtr style = pg->kind == SG_PAGE_FEED ? r->feed : pg->kind == SG_PAGE_SITEMAP ? r->sitemap : r->page;
+    xmlDocPtr in = build_input(r, pg, pool);
+    render_ctx_t rc = {r->i18n, pg->lang};
+    xsltTransformContextPtr tctxt = xsltNewTransformContext(style, in);
+    apr_status_t rv = APR_EGENERAL;
+    xmlChar *buf = NULL;
+    int n = 0;
+
+    if (!tctxt) {
+        xmlFreeDoc(in);
+        return APR_ENOMEM;
+    }
+    tctxt->_private = &rc;
+    xsltSetCtxtSecurityPrefs(r->sec, tctxt);
+    xsltRegisterExtFunction(tctxt, (const xmlChar *)"msg", (const xmlChar *)STP_XSLT_NS, fn_msg);
+    xmlDocPtr res = xsltApplyStylesheetUser(style, in, NULL, NULL, NULL, tctxt);
+    if (res && tctxt->state == XSLT_STATE_OK && xsltSaveResultToString(&buf, &n, res, style) == 0) {
+        int html = style == r->page;
+        const char *prefix = html ? "<!DOCTYPE html>\n" : "";
+        apr_size_t pl = strlen(prefix);
+        char *s = apr_palloc(pool, pl + (apr_size_t)n + 1);
+        memcpy(s, prefix, pl);
+        memcpy(s + pl, buf ? (const char *)buf : "", (apr_size_t)n);
+        s[pl + (apr_size_t)n] = '\0';
+        *out = s;
+        *len = pl + (apr_size_t)n;
+        rv = APR_SUCCESS;
+    }
+    if (buf)
+        xmlFree(buf);
+    if (res)
+        xmlFreeDoc(res);
+    xsltFreeTransformContext(tctxt);
+    xmlFreeDoc(in);
+    return rv;
+}

@@ -1,0 +1,160 @@
+#include "sg_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+sg_errors_t *sg_errors_make(apr_pool_t *pool)
+{
+    sg_errors_t *errs = apr_pcalloc(pool, sizeof *errs);
+    errs->pool = pool;
+    errs->list = apr_array_make(pool, 16, sizeof(const char *));
+    return errs;
+}
+
+void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *msg = apr_pvsprintf(errs->pool, fmt, ap);
+    va_end(ap);
+    APR_ARRAY_PUSH(errs->list, const char *) =
+        line > 0 ? apr_psprintf(errs->pool, "%s:%d: %s", path, line, msg) : apr_psprintf(errs->pool, "%s: %s", path, msg);
+}
+
+int sg_errors_count(const sg_errors_t *errs)
+{
+    return errs->list->nelts;
+}
+
+apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_pool_t *pool)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f)) != APR_SUCCESS) {
+        apr_file_close(f);
+        return rv;
+    }
+    if (fi.filetype != APR_REG) {
+        apr_file_close(f);
+        return APR_EINVAL;
+    }
+    char *buf = apr_palloc(pool, (apr_size_t)fi.size + 1);
+    apr_size_t n = (apr_size_t)fi.size;
+    rv = n ? apr_file_read_full(f, buf, n, &n) : APR_SUCCESS;
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF)
+        return rv;
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t sg_file_write(const char *path, const void *data, apr_size_t len, apr_pool_t *pool)
+{
+    apr_file_t *f;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_BINARY,
+                                    APR_FPROT_OS_DEFAULT & ~(APR_FPROT_UEXECUTE | APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE),
+                                    pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_size_t n = len;
+    rv = len ? apr_file_write_full(f, data, len, &n) : APR_SUCCESS;
+    apr_status_t rc = apr_file_close(f);
+    return rv != APR_SUCCESS ? rv : rc;
+}
+
+apr_status_t sg_mkdir_p(const char *path, apr_pool_t *pool)
+{
+    return apr_dir_make_recursive(path, APR_FPROT_OS_DEFAULT, pool);
+}
+
+apr_status_t sg_rm_rf(const char *path, apr_pool_t *pool)
+{
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+    apr_pool_t *sub;
+    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_LINK | APR_FINFO_TYPE, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        return APR_SUCCESS;
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (fi.filetype != APR_DIR)
+        return apr_file_remove(path, pool);
+    if ((rv = apr_dir_open(&dir, path, pool)) != APR_SUCCESS)
+        return rv;
+    apr_pool_create(&sub, pool);
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, dir) == APR_SUCCESS) {
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
+            continue;
+        const char *child = apr_pstrcat(sub, path, "/", fi.name, NULL);
+        rv = fi.filetype == APR_DIR ? sg_rm_rf(child, sub) : apr_file_remove(child, sub);
+        if (rv != APR_SUCCESS)
+            break;
+        apr_pool_clear(sub);
+    }
+    apr_dir_close(dir);
+    apr_pool_destroy(sub);
+    return rv != APR_SUCCESS ? rv : apr_dir_remove(path, pool);
+}
+
+apr_status_t sg_file_sha256(char hex[65], apr_uint64_t *size, const char *path, apr_pool_t *pool)
+{
+    apr_file_t *f;
+    stp_sha256_t ctx;
+    unsigned char md[STP_SHA256_LEN];
+    char buf[65536];
+    apr_size_t n;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    stp_sha256_init(&ctx);
+    *size = 0;
+    do {
+        n = sizeof buf;
+        rv = apr_file_read(f, buf, &n);
+        if (rv == APR_SUCCESS || (rv == APR_EOF && n)) {
+            stp_sha256_update(&ctx, buf, n);
+            *size += n;
+        }
+    } while (rv == APR_SUCCESS);
+    apr_file_close(f);
+    if (rv != APR_EOF)
+        return rv;
+    stp_sha256_final(md, &ctx);
+    stp_hex_encode(hex, md, sizeof md);
+    return APR_SUCCESS;
+}
+
+void sg_fp_init(sg_fp_t *fp)
+{
+    stp_sha256_init(fp);
+}
+
+void sg_fp_add(sg_fp_t *fp, const void *data, apr_size_t len)
+{
+    unsigned char n[8];
+    for (int i = 0; i < 8; i++)
+        n[i] = (unsigned char)((apr_uint64_t)len >> (8 * i));
+    stp_sha256_update(fp, n, sizeof n);
+    stp_sha256_update(fp, data, len);
+}
+
+void sg_fp_str(sg_fp_t *fp, const char *s)
+{
+    sg_fp_add(fp, s ? s : "", s ? strlen(s) : 0);
+}
+
+void sg_fp_hex(char out[65], sg_fp_t *fp)
+{
+    unsigned char md[STP_SHA256_LEN];
+    stp_sha256_final(md, fp);
+    stp_hex_encode(out, md, sizeof md);
+}

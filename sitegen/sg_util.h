@@ -1,0 +1,39 @@
+/* sg_util: error collection, files and fingerprints for the generator. */
+#ifndef SG_UTIL_H
+#define SG_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "stp_sha256.h"
+
+/* Content errors, reported together as "path:line: message". */
+typedef struct {
+    apr_pool_t *pool;
+    apr_array_header_t *list; /* const char * */
+} sg_errors_t;
+
+sg_errors_t *sg_errors_make(apr_pool_t *pool);
+void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int sg_errors_count(const sg_errors_t *errs);
+
+/* Reads a whole file (NUL-terminated); sets *len. */
+apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_pool_t *pool);
+/* Writes a new file durably enough for publication (the caller syncs the tree once). */
+apr_status_t sg_file_write(const char *path, const void *data, apr_size_t len, apr_pool_t *pool);
+apr_status_t sg_mkdir_p(const char *path, apr_pool_t *pool);
+/* Removes a directory tree; missing is fine. */
+apr_status_t sg_rm_rf(const char *path, apr_pool_t *pool);
+/* SHA-256 of a file's contents as hex, and its size. */
+apr_status_t sg_file_sha256(char hex[65], apr_uint64_t *size, const char *path, apr_pool_t *pool);
+
+/* A fingerprint: SHA-256 over a sequence of fields (each length-prefixed, so fields cannot run
+ * into each other). */
+typedef stp_sha256_t sg_fp_t;
+void sg_fp_init(sg_fp_t *fp);
+void sg_fp_add(sg_fp_t *fp, const void *data, apr_size_t len);
+void sg_fp_str(sg_fp_t *fp, const char *s);
+void sg_fp_hex(char out[65], sg_fp_t *fp);
+
+#endif

@@ -1,0 +1,255 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+
+#include "stp_catalog.h"
+#include "tests.h"
+
+static apr_pool_t *pool;
+static char dir[] = "/tmp/stp-test-catalog-XXXXXX";
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+    apr_pool_destroy(pool);
+}
+
+static apr_array_header_t *strs(const char *a, const char *b)
+{
+    apr_array_header_t *arr = apr_array_make(pool, 2, sizeof(const char *));
+    if (a)
+        APR_ARRAY_PUSH(arr, const char *) = a;
+    if (b)
+        APR_ARRAY_PUSH(arr, const char *) = b;
+    return arr;
+}
+
+static apr_array_header_t *texts(const char *lang1, const char *t1, const char *lang2, const char *t2)
+{
+    apr_array_header_t *arr = apr_array_make(pool, 2, sizeof(stp_text_t));
+    stp_text_t *t = &APR_ARRAY_PUSH(arr, stp_text_t);
+    t->lang = lang1, t->text = t1;
+    if (lang2) {
+        t = &APR_ARRAY_PUSH(arr, stp_text_t);
+        t->lang = lang2, t->text = t2;
+    }
+    return arr;
+}
+
+static stp_doc_t *sample_doc(void)
+{
+    stp_doc_t *d = apr_pcalloc(pool, sizeof *d);
+    d->id = "soc2-2025";
+    d->series = "soc2";
+    d->version = "2025.1";
+    d->section = "certifications";
+    d->tile = "soc";
+    d->access = STP_ACCESS_TENANT;
+    d->nda = 1;
+    d->tenants = strs("contoso", "fabrikam");
+    stp_date_parse(&d->published, "2025-11-14");
+    stp_date_parse(&d->retired, "2026-11-14");
+    d->current = "soc2-2026";
+    d->titles = texts("en", "SOC 2 report", "de", "SOC-2-Bericht (Prüfung)");
+    d->summaries = texts("en", "Controls over security & availability <2025>", NULL, NULL);
+    d->changes = texts("ja", "新しいバージョン", NULL, NULL);
+    d->services = strs("compute", "storage");
+    d->regions = strs("eu", NULL);
+    d->industries = strs(NULL, NULL);
+    d->files = apr_array_make(pool, 2, sizeof(stp_file_t));
+    stp_file_t *f = &APR_ARRAY_PUSH(d->files, stp_file_t);
+    f->lang = "en", f->path = "soc2-2025/report.pdf", f->name = "report.pdf", f->media_type = "application/pdf";
+    f->size = 5000000000ULL;
+    strcpy(f->sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    f = &APR_ARRAY_PUSH(d->files, stp_file_t);
+    f->lang = "de", f->path = "soc2-2025/Prüfbericht.pdf", f->name = "Prüfbericht.pdf";
+    f->media_type = "application/pdf", f->size = 0;
+    strcpy(f->sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    return d;
+}
+
+static void assert_same_doc(const stp_doc_t *a, const stp_doc_t *b)
+{
+    ck_assert_str_eq(a->id, b->id);
+    ck_assert_str_eq(a->series, b->series);
+    ck_assert_str_eq(a->version, b->version);
+    ck_assert_str_eq(a->section, b->section);
+    ck_assert_str_eq(a->tile, b->tile);
+    ck_assert_int_eq(a->access, b->access);
+    ck_assert_int_eq(a->nda, b->nda);
+    ck_assert_int_eq(a->published, b->published);
+    ck_assert_int_eq(a->retired, b->retired);
+    ck_assert_str_eq(a->current, b->current);
+    ck_assert_int_eq(a->tenants->nelts, b->tenants->nelts);
+    for (int i = 0; i < a->tenants->nelts; i++)
+        ck_assert_str_eq(APR_ARRAY_IDX(a->tenants, i, const char *), APR_ARRAY_IDX(b->tenants, i, const char *));
+    ck_assert_int_eq(a->titles->nelts, b->titles->nelts);
+    for (int i = 0; i < a->titles->nelts; i++) {
+        ck_assert_str_eq(APR_ARRAY_IDX(a->titles, i, stp_text_t).lang, APR_ARRAY_IDX(b->titles, i, stp_text_t).lang);
+        ck_assert_str_eq(APR_ARRAY_IDX(a->titles, i, stp_text_t).text, APR_ARRAY_IDX(b->titles, i, stp_text_t).text);
+    }
+    ck_assert_str_eq(APR_ARRAY_IDX(a->summaries, 0, stp_text_t).text, APR_ARRAY_IDX(b->summaries, 0, stp_text_t).text);
+    ck_assert_str_eq(APR_ARRAY_IDX(a->changes, 0, stp_text_t).text, APR_ARRAY_IDX(b->changes, 0, stp_text_t).text);
+    ck_assert_int_eq(a->services->nelts, b->services->nelts);
+    ck_assert_int_eq(a->industries->nelts, b->industries->nelts);
+    ck_assert_int_eq(a->files->nelts, b->files->nelts);
+    for (int i = 0; i < a->files->nelts; i++) {
+        const stp_file_t *x = &APR_ARRAY_IDX(a->files, i, stp_file_t), *y = &APR_ARRAY_IDX(b->files, i, stp_file_t);
+        ck_assert_str_eq(x->lang, y->lang);
+        ck_assert_str_eq(x->path, y->path);
+        ck_assert_str_eq(x->name, y->name);
+        ck_assert_str_eq(x->media_type, y->media_type);
+        ck_assert_str_eq(x->sha256, y->sha256);
+        ck_assert(x->size == y->size);
+    }
+}
+
+START_TEST(test_encode_roundtrip)
+{
+    stp_doc_t *d = sample_doc(), *back;
+    apr_size_t len;
+    const char *rec = stp_doc_encode(&len, d, pool);
+    ck_assert_int_eq(stp_doc_decode(&back, rec, len, pool), APR_SUCCESS);
+    assert_same_doc(d, back);
+}
+END_TEST
+
+/* Every truncation and every appended byte is rejected, never read past. */
+START_TEST(test_decode_corrupt)
+{
+    stp_doc_t *d = sample_doc(), *back;
+    apr_size_t len;
+    const char *rec = stp_doc_encode(&len, d, pool);
+    for (apr_size_t n = 0; n < len; n++) {
+        char *copy = malloc(n ? n : 1); /* exact size, so that ASan sees any overread */
+        memcpy(copy, rec, n);
+        ck_assert_int_ne(stp_doc_decode(&back, copy, n, pool), APR_SUCCESS);
+        free(copy);
+    }
+    char *longer = apr_palloc(pool, len + 1);
+    memcpy(longer, rec, len);
+    longer[len] = 0;
+    ck_assert_int_ne(stp_doc_decode(&back, longer, len + 1, pool), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(test_catalog_roundtrip)
+{
+    const char *path = apr_pstrcat(pool, dir, "/catalog.mdb", NULL);
+    stp_catalog_t *cat;
+    stp_doc_t *d = sample_doc(), *back;
+    ck_assert_int_eq(stp_catalog_create(&cat, path, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_put_doc(cat, d, pool), APR_SUCCESS);
+    stp_doc_t *d2 = sample_doc();
+    d2->id = "soc2-2026";
+    d2->access = STP_ACCESS_PUBLIC;
+    d2->retired = 0;
+    ck_assert_int_eq(stp_catalog_put_doc(cat, d2, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_put_series(cat, "soc2", strs("soc2-2026", "soc2-2025"), pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_put_meta(cat, "generation", "42"), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_put_string(cat, "de", "nav.home", "Startseite", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_put_shell(cat, "de", "<html><!--stp:main--></html>"), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_commit(cat), APR_SUCCESS);
+    stp_catalog_close(cat);
+    /* a second create on the same path refuses: a catalog is written once */
+    ck_assert_int_eq(stp_catalog_create(&cat, path, pool), APR_EEXIST);
+
+    ck_assert_int_eq(stp_catalog_open(&cat, path, pool), APR_SUCCESS);
+    ck_assert_uint_eq(stp_catalog_generation(cat), 42);
+    ck_assert_int_eq(stp_catalog_get_doc(&back, cat, "soc2-2025", pool), APR_SUCCESS);
+    assert_same_doc(d, back);
+    ck_assert_int_eq(stp_catalog_get_doc(&back, cat, "nope", pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_catalog_get_doc(&back, cat, "", pool), APR_NOTFOUND);
+    apr_array_header_t *ids;
+    ck_assert_int_eq(stp_catalog_get_series(&ids, cat, "soc2", pool), APR_SUCCESS);
+    ck_assert_int_eq(ids->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "soc2-2026");
+    ck_assert_str_eq(stp_catalog_get_string(cat, "de", "nav.home", pool), "Startseite");
+    ck_assert_ptr_null(stp_catalog_get_string(cat, "fr", "nav.home", pool));
+    ck_assert_str_eq(stp_catalog_get_shell(cat, "de", pool), "<html><!--stp:main--></html>");
+    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "1");
+    stp_catalog_close(cat);
+}
+END_TEST
+
+static int count(void *baton, const stp_doc_t *doc)
+{
+    (*(int *)baton)++;
+    return 0;
+}
+
+START_TEST(test_catalog_foreach_and_format)
+{
+    const char *path = apr_pstrcat(pool, dir, "/catalog.mdb", NULL);
+    stp_catalog_t *cat;
+    int n = 0;
+    ck_assert_int_eq(stp_catalog_create(&cat, path, pool), APR_SUCCESS);
+    for (int i = 0; i < 100; i++) {
+        stp_doc_t *d = sample_doc();
+        d->id = apr_psprintf(pool, "doc-%03d", i);
+        ck_assert_int_eq(stp_catalog_put_doc(cat, d, pool), APR_SUCCESS);
+    }
+    /* a catalog from another format version must not be read */
+    ck_assert_int_eq(stp_catalog_put_meta(cat, "format", "999"), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_commit(cat), APR_SUCCESS);
+    stp_catalog_close(cat);
+    ck_assert_int_ne(stp_catalog_open(&cat, path, pool), APR_SUCCESS);
+
+    path = apr_pstrcat(pool, dir, "/catalog2.mdb", NULL);
+    ck_assert_int_eq(stp_catalog_create(&cat, path, pool), APR_SUCCESS);
+    for (int i = 0; i < 100; i++) {
+        stp_doc_t *d = sample_doc();
+        d->id = apr_psprintf(pool, "doc-%03d", i);
+        ck_assert_int_eq(stp_catalog_put_doc(cat, d, pool), APR_SUCCESS);
+    }
+    ck_assert_int_eq(stp_catalog_commit(cat), APR_SUCCESS);
+    stp_catalog_close(cat);
+    ck_assert_int_eq(stp_catalog_open(&cat, path, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_foreach_doc(cat, count, &n, pool), APR_SUCCESS);
+    ck_assert_int_eq(n, 100);
+    stp_catalog_close(cat);
+    /* a file that is not a catalog */
+    FILE *f = fopen(apr_pstrcat(pool, dir, "/junk.mdb", NULL), "w");
+    fputs("not an lmdb file at all, just text", f);
+    fclose(f);
+    ck_assert_int_ne(stp_catalog_open(&cat, apr_pstrcat(pool, dir, "/junk.mdb", NULL), pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_open(&cat, apr_pstrcat(pool, dir, "/missing.mdb", NULL), pool), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(test_pick)
+{
+    stp_doc_t *d = sample_doc();
+    ck_assert_str_eq(stp_text_pick(d->titles, "de", "en")->text, "SOC-2-Bericht (Prüfung)");
+    ck_assert_str_eq(stp_text_pick(d->titles, "fr", "en")->text, "SOC 2 report");
+    ck_assert_str_eq(stp_file_pick(d->files, "de", "en")->name, "Prüfbericht.pdf");
+    ck_assert_str_eq(stp_file_pick(d->files, "ja", "en")->name, "report.pdf");
+    ck_assert_ptr_null(stp_text_pick(NULL, "en", "en"));
+}
+END_TEST
+
+Suite *catalog_suite(void)
+{
+    Suite *s = suite_create("catalog");
+    TCase *tc = tcase_create("catalog");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_encode_roundtrip);
+    tcase_add_test(tc, test_decode_corrupt);
+    tcase_add_test(tc, test_catalog_roundtrip);
+    tcase_add_test(tc, test_catalog_foreach_and_format);
+    tcase_add_test(tc, test_pick);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,18 @@
+/* The core's unit tests: no httpd, no generator. */
+#include <apr_general.h>
+#include <stdlib.h>
+
+#include "tests.h"
+
+int main(void)
+{
+    apr_initialize();
+    SRunner *sr = srunner_create(sha256_suite());
+    srunner_add_suite(sr, catalog_suite());
+    srunner_add_suite(sr, retention_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

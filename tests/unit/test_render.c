@@ -1,0 +1,2 @@
+#include "tests.h"
+Suite *render_suite(void) { return suite_create("render"); }

@@ -1,0 +1,13 @@
+/* Shared declarations for the Check suites. */
+#ifndef STP_TESTS_H
+#define STP_TESTS_H
+
+#include <check.h>
+
+Suite *sha256_suite(void);
+Suite *catalog_suite(void);
+Suite *retention_suite(void);
+Suite *content_suite(void);
+Suite *render_suite(void);
+
+#endif
