@@ -336,12 +336,12 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 sg_srcfile_t *sf = &APR_ARRAY_PUSH(d->srcfiles, sg_srcfile_t);
                 const char *base = strrchr(href, '/');
                 sf->src = href; /* made absolute once the folder is known */
+                sf->line = xmlGetLineNo(f);
                 sf->file.lang = lang;
                 sf->file.name = base ? base + 1 : href;
                 sf->file.path = apr_pstrcat(pool, c->id, "/", href, NULL);
                 sf->file.media_type = type ? type : media_type_of(href);
                 APR_ARRAY_PUSH(c->files, stp_file_t) = sf->file;
-                (void)xmlGetLineNo(f);
             }
             if (!has_default_file && site->locale_index)
                 sg_error(errs, path, xmlGetLineNo(n), "no file for the default locale '%s' (a <file> without xml:lang)",
@@ -365,12 +365,19 @@ sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *data, apr_size_t len, 
     xmlDocPtr xml = sg_xml_parse(data, len, path, errs);
     xmlNodePtr root = xml ? xmlDocGetRootElement(xml) : NULL;
     sg_doc_t *d = NULL;
-    if (root && is_elem(root, "document") && xmlHasProp(root, (const xmlChar *)"id"))
+    if (!xml)
+        return NULL;
+    if (site->doc_schema) {
+        if (sg_schema_validate(site->doc_schema, xml, path, errs) == 0)
+            d = doc_from_xml(site, xml, path, errs, pool);
+    } else if (root && is_elem(root, "document") && xmlHasProp(root, (const xmlChar *)"id")) {
         d = doc_from_xml(site, xml, path, errs, pool);
-    else if (xml)
+    } else {
         sg_error(errs, path, 1, "the root element must be <document id=\"...\">");
-    if (xml)
-        xmlFreeDoc(xml);
+    }
+    if (d)
+        d->line = root ? xmlGetLineNo(root) : 1;
+    xmlFreeDoc(xml);
     return d;
 }
 
@@ -430,7 +437,7 @@ static apr_array_header_t *list_dir(const char *dir, int want_dirs, apr_pool_t *
     return names;
 }
 
-static void load_doc(sg_site_t *site, sg_schema_t *schema, const char *folder, sg_errors_t *errs, apr_pool_t *pool)
+static void load_doc(sg_site_t *site, const char *folder, sg_errors_t *errs, apr_pool_t *pool)
 {
     const char *dir = apr_pstrcat(pool, site->content_dir, "/docs/", folder, NULL);
     const char *path = apr_pstrcat(pool, dir, "/doc.xml", NULL);
@@ -438,20 +445,13 @@ static void load_doc(sg_site_t *site, sg_schema_t *schema, const char *folder, s
     apr_size_t len;
     apr_status_t rv = sg_file_read(&data, &len, path, pool);
     if (rv != APR_SUCCESS) {
-        sg_error(errs, dir, 0, "document folder has no readable doc.xml");
+        sg_error(errs, path, 1, "document folder has no readable doc.xml");
         return;
     }
-    xmlDocPtr xml = sg_xml_parse(data, len, path, errs);
-    if (!xml)
+    sg_doc_t *d = sg_doc_parse(site, data, len, path, errs, pool);
+    if (!d)
         return;
-    if (schema && sg_schema_validate(schema, xml, path, errs)) {
-        xmlFreeDoc(xml);
-        return;
-    }
-    sg_doc_t *d = doc_from_xml(site, xml, path, errs, pool);
-    xmlNodePtr root = xmlDocGetRootElement(xml);
-    int root_line = root ? xmlGetLineNo(root) : 1;
-    xmlFreeDoc(xml);
+    int root_line = d->line;
     d->dir = dir;
 
     if (strcmp(d->cat.id, folder))
@@ -471,13 +471,13 @@ static void load_doc(sg_site_t *site, sg_schema_t *schema, const char *folder, s
             continue;
         const char *lang = apr_pstrmemdup(pool, name, n - 3);
         if (site->locale_index && !sg_site_locale(site, lang)) {
-            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 0, "body for undeclared locale '%s'", lang);
+            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 1, "body for undeclared locale '%s'", lang);
             continue;
         }
         char *md;
         apr_size_t mdlen;
         if (sg_file_read(&md, &mdlen, apr_pstrcat(pool, dir, "/", name, NULL), pool) != APR_SUCCESS) {
-            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 0, "cannot read the body");
+            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 1, "cannot read the body");
             continue;
         }
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, md);
@@ -490,12 +490,12 @@ static void load_doc(sg_site_t *site, sg_schema_t *schema, const char *folder, s
         sg_srcfile_t *sf = &APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t);
         const char *problem = sg_path_check(dir, sf->src, pool);
         if (problem) {
-            sg_error(errs, path, root_line, "%s", problem);
+            sg_error(errs, path, sf->line, "%s", problem);
             continue;
         }
         sf->src = apr_pstrcat(pool, dir, "/", sf->src, NULL);
         if (sg_file_sha256(sf->file.sha256, &sf->file.size, sf->src, pool) != APR_SUCCESS) {
-            sg_error(errs, path, root_line, "cannot read file '%s'", sf->src);
+            sg_error(errs, path, sf->line, "cannot read file '%s'", sf->src);
             continue;
         }
         APR_ARRAY_IDX(d->cat.files, i, stp_file_t) = sf->file;
@@ -520,7 +520,8 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
             sg_fp_str(fp, lang);
             sg_fp_add(fp, md, len);
         } else if (i == 0)
-            sg_error(errs, path, 0, "missing NDA text for version '%s' in the default locale", site->nda_version);
+            sg_error(errs, site->site_path, site->nda_line, "missing NDA text %s for version '%s' in the default locale",
+                     path, site->nda_version);
     }
 }
 
@@ -550,7 +551,7 @@ static void group_series(sg_site_t *site, sg_errors_t *errs, apr_pool_t *pool)
         for (int j = 0; j < list->nelts; j++) {
             sg_doc_t *o = APR_ARRAY_IDX(list, j, sg_doc_t *);
             if (!strcmp(o->cat.version, d->cat.version))
-                sg_error(errs, d->xml_path, 0, "series '%s' already has version '%s' (%s)", d->cat.series,
+                sg_error(errs, d->xml_path, d->line, "series '%s' already has version '%s' (%s)", d->cat.series,
                          d->cat.version, o->xml_path);
         }
         APR_ARRAY_PUSH(list, sg_doc_t *) = d;
@@ -650,6 +651,7 @@ apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *con
     sg_schema_t *doc_schema = sg_schema_load(apr_pstrcat(pool, schema_dir, "/doc.rng", NULL), errs, pool);
     if (!site_schema || !doc_schema)
         return APR_EGENERAL;
+    site->doc_schema = doc_schema;
 
     sg_fp_init(&fp);
     if (sg_file_read(&data, &len, site->site_path, pool) != APR_SUCCESS) {
@@ -678,7 +680,7 @@ apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *con
     const char *docs_dir = apr_pstrcat(pool, content_dir, "/docs", NULL);
     apr_array_header_t *folders = list_dir(docs_dir, 1, pool);
     for (int i = 0; i < folders->nelts; i++)
-        load_doc(site, doc_schema, APR_ARRAY_IDX(folders, i, const char *), errs, pool);
+        load_doc(site, APR_ARRAY_IDX(folders, i, const char *), errs, pool);
     group_series(site, errs, pool);
     *out = site;
     return APR_SUCCESS;

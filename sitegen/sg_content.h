@@ -29,6 +29,7 @@ typedef struct sg_term_t {
 /* A source file to publish. */
 typedef struct {
     const char *src; /* absolute path in the content tree */
+    int line;        /* of its <file> element, for messages */
     stp_file_t file; /* as published (path under files/) */
 } sg_srcfile_t;
 
@@ -36,6 +37,7 @@ typedef struct sg_doc_t {
     stp_doc_t cat;          /* the catalog record (files filled in by sg_content_hash_files) */
     const char *dir;        /* the document's folder */
     const char *xml_path;   /* for messages */
+    int line;               /* of its root element */
     sg_term_t *tile;
     apr_hash_t *bodies;     /* lang -> Markdown source */
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
@@ -54,6 +56,7 @@ typedef struct {
     apr_array_header_t *locales; /* sg_locale_t; the first is the default */
     const char *default_locale;
     const char *nda_version;    /* NULL: no NDA */
+    int nda_line;               /* of <nda> in site.xml, for messages */
     apr_hash_t *nda_texts;      /* lang -> Markdown of the current NDA */
     int retention_months;
     int unsafe_html;
@@ -63,6 +66,7 @@ typedef struct {
     apr_hash_t *doc_index;
     apr_hash_t *series;       /* series id -> apr_array_header_t of sg_doc_t *, newest first */
     char site_fp[65];         /* fingerprint of site.xml and the NDA texts */
+    struct sg_schema_t *doc_schema;
     /* Listings, worked out by sg_content_resolve: */
     apr_hash_t *tile_docs;    /* tile id -> sg_doc_t *: current, not tenant-restricted, newest first */
     apr_array_header_t *listed; /* every such document, newest first (What's New, feed, sitemap) */
@@ -78,8 +82,9 @@ apr_status_t sg_content_load(sg_site_t **site, sg_errors_t *errs, const char *co
 /* Works out series order and retention states for `today`. */
 void sg_content_resolve(sg_site_t *site, stp_day_t today);
 
-/* Parses one doc.xml from memory (no file checks): the metadata loader on its own, for tests and
- * the fuzz target. Returns NULL after recording errors. */
+/* Parses, validates (against the site's doc schema) and checks one doc.xml from memory, without the
+ * file checks: the metadata loader on its own, used by the loader, the tests and the fuzz target.
+ * Returns NULL after recording errors. */
 sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *xml, apr_size_t len, const char *path,
                        sg_errors_t *errs, apr_pool_t *pool);
 

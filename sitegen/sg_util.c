@@ -21,8 +21,8 @@ void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ..
     va_start(ap, fmt);
     const char *msg = apr_pvsprintf(errs->pool, fmt, ap);
     va_end(ap);
-    APR_ARRAY_PUSH(errs->list, const char *) =
-        line > 0 ? apr_psprintf(errs->pool, "%s:%d: %s", path, line, msg) : apr_psprintf(errs->pool, "%s: %s", path, msg);
+    /* Always path:line, so that editors and tools can jump to it; a whole-file problem is line 1. */
+    APR_ARRAY_PUSH(errs->list, const char *) = apr_psprintf(errs->pool, "%s:%d: %s", path, line > 0 ? line : 1, msg);
 }
 
 int sg_errors_count(const sg_errors_t *errs)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) in a copy of the tree and runs each one
+# briefly from its seed corpus. A crash, leak-free abort or sanitizer report fails the target.
+. "$(dirname "$0")/../lib.sh"
+SECONDS_EACH=${FUZZ_SECONDS:-20}
+dir=$ROOT/build-fuzz
+rm -rf "$dir" && mkdir -p "$dir"
+(cd "$ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$dir")
+if ! (cd "$dir" && autoreconf -fi >/dev/null 2>&1 && ./configure -q --enable-fuzz CC=clang \
+        CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+        LDFLAGS="-fsanitize=address,undefined" >"$TMP/configure.log" 2>&1 &&
+        make -s -j"$(nproc)" tests/fuzz/fuzz_metadata tests/fuzz/fuzz_markdown tests/fuzz/fuzz_catalog \
+            >"$TMP/make.log" 2>&1); then
+    not_ok "fuzz targets build" "$(tail -20 "$TMP/configure.log" "$TMP/make.log" 2>/dev/null)"
+    done_testing
+    exit 1
+fi
+ok "fuzz targets build"
+
+# Seed corpora from the fixtures and the example content.
+mkdir -p "$TMP/meta" "$TMP/md" "$TMP/cat"
+i=0
+for f in "$ROOT"/tests/fixtures/valid/docs/*/doc.xml "$ROOT"/content/docs/*/doc.xml; do
+    [ -f "$f" ] && cp "$f" "$TMP/meta/$((i++)).xml"
+done
+for f in "$ROOT"/tests/fixtures/valid/docs/*/*.md "$ROOT"/content/docs/*/*.md; do
+    [ -f "$f" ] && cp "$f" "$TMP/md/$((i++)).md"
+done
+printf '\x01a\x01b' >"$TMP/cat/seed"
+
+for t in metadata markdown catalog; do
+    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; esac
+    if (cd "$TMP" && ASAN_OPTIONS=detect_leaks=0 "$dir/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" \
+            -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$corpus" >"$TMP/$t.log" 2>&1); then
+        ok "fuzz_$t: $(grep -oE 'Done [0-9]+ runs' "$TMP/$t.log" | tail -1) in ${SECONDS_EACH}s without a finding"
+    else
+        not_ok "fuzz_$t found a problem" "$(grep -E 'ERROR|SUMMARY|runtime error|abort' "$TMP/$t.log" | head -5)"
+    fi
+done
+done_testing

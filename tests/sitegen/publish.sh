@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Publishing: incremental rebuilds equal full builds byte for byte and rewrite only what changed;
+# a run that fails at any point (content error, full disk, killed) leaves the published site as it was.
+. "$(dirname "$0")/../lib.sh"
+FIXTURE=$ROOT/tests/fixtures/valid
+
+tree_sum() { (cd "$1" && find . -type f ! -name catalog.mdb -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64); }
+# Files of build $1 that were written by that run: not hard links shared with an earlier build.
+written() { (cd "$1" && find . -type f -links 1 ! -name catalog.mdb ! -name .manifest | sort); }
+# Files whose bytes differ between two builds, or that only one has.
+changed() { (diff -rq "$1" "$2" 2>&1 || true) | grep -v -e catalog.mdb -e .manifest |
+    sed -E "s#^Files $1/(.*) and .* differ#./\1#; s#^Only in $2/?(.*): (.*)#./\1/\2#" | sed 's#//#/#' | sort; }
+catalog_docs() {
+    local site=$1
+    for id in $(ls "$FIXTURE/docs"); do "$STPCTL" doc "$site" "$id" 2>&1; done
+}
+
+cp -r "$FIXTURE" "$TMP/c"
+check "full build publishes" sitegen -o "$TMP/s" "$TMP/c"
+check "current is a symlink to a build" test -L "$TMP/s/current" -a -f "$TMP/s/current/catalog.mdb"
+first=$(readlink "$TMP/s/current")
+
+# 1. nothing changed: a new build shares every file with the previous one
+check "rebuild without changes" sitegen -o "$TMP/s" "$TMP/c"
+check_eq "unchanged rebuild rewrites nothing" "" "$(written "$TMP/s/current")"
+check_eq "unchanged rebuild has the same bytes" "$(tree_sum "$TMP/s/$first")" "$(tree_sum "$TMP/s/current")"
+
+# 2. one body changes: only the pages showing it are rewritten, and the result equals a full build
+doc=$(ls "$FIXTURE/docs" | head -1)
+prev=$(readlink -f "$TMP/s/current")
+printf '\nAn added paragraph about *scope*.\n' >>"$TMP/c/docs/$doc/en.md"
+check "incremental build after a body change" sitegen -o "$TMP/s" "$TMP/c"
+cur=$(readlink -f "$TMP/s/current")
+w=$(written "$cur"); c=$(changed "$prev" "$cur")
+check_eq "body change rewrites exactly the changed pages" "$c" "$w"
+check "body change rewrote the document's pages" grep -q "docs/$doc/index.html" <<<"$w"
+check "body change left the home page alone" bash -c "! grep -q 'public/en/index.html' <<<'$w'"
+check "full build of the same content" sitegen --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full (pages and files)" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check_eq "incremental equals full (catalog)" "$(catalog_docs "$TMP/full")" "$(catalog_docs "$TMP/s")"
+
+# 3. a title changes: listings follow, and still equal a full build
+prev=$(readlink -f "$TMP/s/current")
+sed -i '0,/<title xml:lang="en">/s//<title xml:lang="en">Renamed: /' "$TMP/c/docs/$doc/doc.xml"
+check "incremental build after a title change" sitegen -o "$TMP/s" "$TMP/c"
+cur=$(readlink -f "$TMP/s/current")
+check_eq "title change rewrites exactly the changed pages" "$(changed "$prev" "$cur")" "$(written "$cur")"
+rm -rf "$TMP/full"
+sitegen --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full after a title change" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check "the new title is published" grep -rq "Renamed: " "$TMP/s/current/public/en/index.html" "$TMP/s/current/public/en/docs/$doc/index.html"
+
+# 4. only the current and the previous build are kept
+builds=$(ls -d "$TMP/s"/build-* | wc -l)
+check_eq "two builds kept" 2 "$builds"
+
+# 5. a content error publishes nothing
+before=$(readlink "$TMP/s/current"); sum=$(tree_sum "$TMP/s/current")
+echo '<broken' >"$TMP/c/docs/$doc/doc.xml"
+"$SITEGEN" -q -o "$TMP/s" "$TMP/c" 2>/dev/null; rc=$?
+check_eq "content error exits 1" 1 "$rc"
+check_eq "content error keeps current" "$before" "$(readlink "$TMP/s/current")"
+check_eq "content error keeps the bytes" "$sum" "$(tree_sum "$TMP/s/current")"
+rm -rf "$TMP/c" && cp -r "$FIXTURE" "$TMP/c"
+
+# 6. the disk fills up in the middle of writing: the run fails and the site stays as it was
+mkdir -p "$TMP/small"
+if mount -t tmpfs -o size=400k tmpfs "$TMP/small" 2>/dev/null; then
+    trap 'umount "$TMP/small" 2>/dev/null; rm -rf "$TMP"' EXIT
+    sitegen -o "$TMP/small/s" "$TMP/c"
+    before=$(readlink "$TMP/small/s/current"); sum=$(tree_sum "$TMP/small/s/current")
+    # the document's downloads grow past what the disk can hold
+    for f in "$TMP/c/docs/$doc"/*; do
+        case $f in *.xml | *.md) ;; *) head -c 600000 /dev/urandom >"$f" ;; esac
+    done
+    out=$("$SITEGEN" --today "$TODAY" -q --full -o "$TMP/small/s" "$TMP/c" 2>&1); rc=$?
+    check_eq "full disk exits 2" 2 "$rc"
+    check "full disk says why" grep -q "the published site is unchanged" <<<"$out"
+    check_eq "full disk keeps current" "$before" "$(readlink "$TMP/small/s/current")"
+    check_eq "full disk keeps the bytes" "$sum" "$(tree_sum "$TMP/small/s/current")"
+    check_eq "full disk leaves no staging behind" "" "$(ls -a "$TMP/small/s" | grep staging || true)"
+    umount "$TMP/small"
+else
+    not_ok "cannot mount a small tmpfs to fill (needs root)"
+fi
+rm -rf "$TMP/c" && cp -r "$FIXTURE" "$TMP/c"
+
+# 7. killed in the middle: the site stays as it was, and the next run recovers
+python3 - "$TMP/c" 3000 <<'PY'
+import os, shutil, sys
+root, n = sys.argv[1], int(sys.argv[2])
+src = sorted(os.listdir(os.path.join(root, "docs")))[0]
+base = os.path.join(root, "docs", src)
+xml = open(os.path.join(base, "doc.xml"), encoding="utf-8").read()
+for i in range(n):
+    d = os.path.join(root, "docs", f"{src}-copy{i}")
+    shutil.copytree(base, d)
+    x = xml.replace(f'id="{src}"', f'id="{src}-copy{i}"', 1)
+    import re
+    x = re.sub(r'\sseries="[^"]*"', "", x, count=1)
+    open(os.path.join(d, "doc.xml"), "w", encoding="utf-8").write(x)
+PY
+sitegen -o "$TMP/k" "$TMP/c"
+before=$(readlink "$TMP/k/current"); sum=$(tree_sum "$TMP/k/current")
+printf '\nchanged\n' >>"$TMP/c/docs/$doc/en.md"
+"$SITEGEN" --today "$TODAY" -q --full -j1 -o "$TMP/k" "$TMP/c" 2>/dev/null &
+pid=$!
+# wait until it is writing pages into its staging directory, then kill it
+for _ in $(seq 1 2000); do
+    n=$(find "$TMP/k" -path '*staging*' -name index.html 2>/dev/null | head -50 | wc -l)
+    [ "$n" -ge 50 ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.01
+done
+kill -9 $pid 2>/dev/null && killed=yes || killed=no
+wait $pid 2>/dev/null
+check_eq "sitegen was killed while writing" yes "$killed"
+check_eq "killed run keeps current" "$before" "$(readlink "$TMP/k/current")"
+check_eq "killed run keeps the bytes" "$sum" "$(tree_sum "$TMP/k/current")"
+check "next run publishes" sitegen -o "$TMP/k" "$TMP/c"
+check_eq "next run cleared the killed run's staging" "" "$(ls -a "$TMP/k" | grep staging || true)"
+check "next run has the change" grep -q "changed" "$TMP/k/current/public/en/docs/$doc/index.html"
+
+done_testing
