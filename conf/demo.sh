@@ -16,7 +16,7 @@ if [ -f "$RUN/httpd.pid" ] && kill -0 "$(cat "$RUN/httpd.pid")" 2>/dev/null; the
 fi
 rm -f "$RUN/httpd.pid"
 
-"$ROOT/sitegen/sitegen" -o "$RUN/site" "$ROOT/content"
+"$ROOT/sitegen/sitegen" -o "$RUN/site" "${STP_CONTENT:-$ROOT/content}"
 
 sed -e "s#@RUN@#$RUN#g" -e "s#@PORT@#$PORT#g" -e "s#@MODDIR@#$MODDIR#g" -e "s#@ROOT@#$ROOT#g" \
     "$ROOT/conf/demo-httpd.conf.in" >"$RUN/httpd.conf"

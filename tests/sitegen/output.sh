@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The example content, published: what every page, feed and sitemap must hold, in every locale,
+# and what must never appear in public output (tenant documents).
+. "$(dirname "$0")/../lib.sh"
+CONTENT=$ROOT/content
+
+check "example content publishes" sitegen -o "$TMP/s" "$CONTENT"
+S=$TMP/s/current
+[ -d "$S/public" ] || { done_testing; exit 1; }
+
+# Facts about the content, straight from its XML (not from our output).
+python3 - "$CONTENT" >"$TMP/facts" <<'PY'
+import os, sys, xml.etree.ElementTree as ET
+root = sys.argv[1]
+XL = "{http://www.w3.org/XML/1998/namespace}lang"
+site = ET.parse(os.path.join(root, "site.xml")).getroot()
+locales = [l.get("id") for l in site.find("locales")]
+print("locales", " ".join(locales))
+print("rtl", " ".join(l.get("id") for l in site.find("locales") if l.get("dir") == "rtl"))
+print("tiles", sum(len(s.findall("tile")) for s in site.find("sections")))
+tenants = [t.get("id") for t in site.find("tenants")] if site.find("tenants") is not None else []
+print("tenants", " ".join(tenants))
+series = {}
+for d in sorted(os.listdir(os.path.join(root, "docs"))):
+    x = ET.parse(os.path.join(root, "docs", d, "doc.xml")).getroot()
+    acc = x.find("access")
+    level = acc.get("level")
+    series.setdefault(x.get("series") or d, []).append((x.findtext("published"), d))
+    print("doc", d, level, ",".join(t.get("ref") for t in acc.findall("tenant")) or "-")
+    bodies = [f[:-3] for f in os.listdir(os.path.join(root, "docs", d)) if f.endswith(".md")]
+    print("bodies", d, " ".join(sorted(bodies)))
+    if level == "tenant":
+        # Everything that would betray a tenant document: id, titles, summaries, file names.
+        secrets = [d] + [e.text.strip() for e in x.findall("title") + x.findall("summary")]
+        secrets += [os.path.basename(f.get("href")) for f in x.find("files")]
+        for s in secrets:
+            print("secret", d, s)
+print("series", sum(1 for v in series.values() if len(v) >= 3), sum(1 for v in series.values() if len(v) >= 2))
+for name, v in series.items():
+    v.sort(reverse=True)
+    for i, (pub, d) in enumerate(v):
+        print("version", name, d, pub, "current" if i == 0 else "older")
+PY
+fact() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$TMP/facts"; }
+LOCALES=$(fact locales)
+ndocs=$(fact doc | wc -l)
+check "at least 40 documents" test "$ndocs" -ge 40
+check "at least 12 tiles" test "$(fact tiles)" -ge 12
+check_eq "five locales" 5 "$(wc -w <<<"$LOCALES")"
+read -r s3 s2 <<<"$(fact series)"
+check "at least 3 series with several versions" test "$s2" -ge 3
+for level in public signin nda tenant; do
+    check "documents at access level $level" grep -q "^doc [^ ]* $level " "$TMP/facts"
+done
+check "tenant documents for two tenants" test "$(fact doc | awk '$2 == "tenant" { n = split($3, t, ","); for (i = 1; i <= n; i++) print t[i] }' | sort -u | wc -l)" -ge 2
+
+# --- every locale has its pages, marked up for its language and direction
+rtl=$(fact rtl)
+for l in $LOCALES; do
+    dir=ltr; [[ " $rtl " == *" $l "* ]] && dir=rtl
+    check "$l: home page" test -f "$S/public/$l/index.html"
+    check "$l: lang and dir on every page" bash -c "! grep -L '<html lang=\"$l\" dir=\"$dir\">' \$(find '$S/public/$l' -name '*.html') | grep -q ."
+    check "$l: Atom feed is well-formed" xmllint --noout "$S/public/$l/feed.xml"
+done
+check "sitemap is well-formed" xmllint --noout "$S/public/sitemap.xml"
+check "tile pages for every tile in every locale" test "$(find "$S/public" -mindepth 4 -maxdepth 4 -path '*/index.html' ! -path '*/docs/*' | wc -l)" -eq "$(($(fact tiles) * 5))"
+
+# --- a document page: alternates, language picker that keeps the page, hashes, downloads
+doc=$(fact doc | awk '$2 == "public" { print $1; exit }')
+page=$S/public/de/docs/$doc/index.html
+check "document page exists" test -f "$page"
+check_eq "hreflang alternates for every locale plus x-default" 6 "$(grep -o '<link rel="alternate" hreflang="[^"]*"' "$page" | wc -l)"
+for l in $LOCALES; do
+    check "language picker keeps the page ($l)" grep -q "<a href=\"/$l/docs/$doc/\" hreflang=\"$l\"" "$page"
+done
+sha=$(sha256sum "$(find "$CONTENT/docs/$doc" -maxdepth 1 -type f ! -name '*.xml' ! -name '*.md' | head -1)" | cut -c1-64)
+check "document page shows the file's SHA-256" grep -q "$sha" "$S/public/en/docs/$doc/index.html"
+check "download links go through the module" grep -q "href=\"/download/$doc?lang=" "$page"
+check "files are published outside public/" test -d "$S/files/$doc"
+
+# --- translations and fallback
+fallback_doc=$(fact bodies | awk 'NF == 2 { print $1; exit }')
+translated=$(fact bodies | awk '{ for (i = 2; i <= NF; i++) if ($i == "de") { print $1; exit } }')
+note_de=$(xmllint --xpath 'string(//msg[@key="doc.fallback"])' "$ROOT/xslt/i18n/de.xml" | sed 's/{language}.*//')
+check "a document without a German body says so in German" grep -qF "$note_de" "$S/public/de/docs/$fallback_doc/index.html"
+check "a translated body is shown without the note" bash -c "! grep -qF '$note_de' '$S/public/de/docs/$translated/index.html'"
+check "German dates" grep -qE '<time datetime="[0-9-]+">[0-9]+\. (Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember) [0-9]{4}</time>' "$S/public/de/index.html"
+check "Japanese dates" grep -qE '<time datetime="[0-9-]+">[0-9]{4}年[0-9]+月[0-9]+日</time>' "$S/public/ja/index.html"
+check "Arabic month names" grep -qE '<time datetime="[0-9-]+">[^<]*(يناير|فبراير|مارس|أبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)' "$S/public/ar/index.html"
+
+# --- UI strings: every key of the default catalog in every locale
+for l in $LOCALES; do
+    missing=$(comm -23 <(grep -o 'key="[^"]*"' "$ROOT/xslt/i18n/en.xml" | sort) <(grep -o 'key="[^"]*"' "$ROOT/xslt/i18n/$l.xml" | sort))
+    check_eq "$l: complete UI strings" "" "$missing"
+done
+
+# --- series and retention (judged on $TODAY)
+multi=$(fact version | awk '{ n[$1]++ } END { for (k in n) if (n[k] >= 2) print k }')
+while read -r name id pub state; do
+    grep -qx "$name" <<<"$multi" || continue
+    if [ "$state" = current ]; then
+        check "current $id is listed" grep -rqs "/docs/$id/" "$S/public/en" "$S/tenants"
+        continue
+    fi
+    retire=$(date -u -d "$pub + 12 months" +%F)
+    if [[ "$retire" > "$TODAY" ]]; then
+        pages=$(find "$S" -path "*/en/*docs/$id/index.html")
+        check "superseded $id (within retention) has a page that says so" grep -q 'class="notice"' $pages
+        check "superseded $id is downloadable (file published)" test -d "$S/files/$id"
+    else
+        check_eq "retired $id has no page and no file" "" "$(find "$S" -path "*/$id/*")"
+        check "retired $id stays in the catalog for a 410" bash -c "'$STPCTL' doc '$TMP/s' '$id' | grep -q '^current '"
+    fi
+done < <(fact version)
+
+# --- tenant documents: on their organisation's pages, nowhere in public output
+while read -r id level tenants; do
+    [ "$level" = tenant ] || continue
+    for t in ${tenants//,/ }; do
+        check "tenant doc $id on $t's pages" test -f "$S/tenants/$t/en/docs/$id/index.html"
+    done
+    for t in $(fact tenants); do
+        [[ ",$tenants," == *",$t,"* ]] && continue
+        check_eq "tenant doc $id absent from $t's pages" "" "$(grep -rl "$id" "$S/tenants/$t" || true)"
+    done
+done < <(fact doc)
+leaks=""
+while IFS= read -r line; do
+    secret=${line#secret * }
+    hit=$(grep -rlF -- "$secret" "$S/public" | head -1 || true)
+    [ -n "$hit" ] && leaks+="'$secret' in ${hit#$S/}; "
+done < <(grep '^secret ' "$TMP/facts")
+check_eq "no tenant document id, title, summary or file name anywhere under public/" "" "$leaks"
+check "there were tenant secrets to look for" test "$(grep -c '^secret ' "$TMP/facts")" -ge 10
+
+# --- example downloads are real PDFs, made reproducibly
+pdfs=$(find "$CONTENT/docs" -name '*.pdf' | wc -l)
+check "example documents have PDFs" test "$pdfs" -ge 40
+bad=$(find "$CONTENT/docs" -name '*.pdf' -print0 | xargs -0 -n1 sh -c 'head -c 5 "$1" | grep -q "%PDF-" && tail -c 6 "$1" | grep -q "%%EOF" || echo "$1"' _)
+check_eq "every PDF has a header and an end marker" "" "$bad"
+if [ -x "$CONTENT/make-pdfs" ]; then
+    cp -r "$CONTENT" "$TMP/regen"
+    find "$TMP/regen/docs" -name '*.pdf' -delete
+    (cd "$TMP/regen" && ./make-pdfs >/dev/null 2>&1)
+    check_eq "make-pdfs reproduces the committed PDFs byte for byte" "" "$(cd "$CONTENT/docs" && find . -name '*.pdf' | sort | while read -r f; do cmp -s "$f" "$TMP/regen/docs/$f" || echo "$f"; done)"
+else
+    not_ok "content/make-pdfs exists"
+fi
+
+done_testing
