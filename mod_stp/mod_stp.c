@@ -35,10 +35,9 @@ static const char *set_site(cmd_parms *cmd, void *dconf, const char *arg)
     return c->site_dir ? NULL : apr_pstrcat(cmd->pool, "StpSite: invalid path ", arg, NULL);
 }
 
-static const command_rec stp_cmds[] = {
-    AP_INIT_TAKE1("StpSite", set_site, NULL, RSRC_CONF,
-                  "the directory sitegen publishes to (the one holding 'current')"),
-    {NULL}};
+static const command_rec stp_cmds[] = {AP_INIT_TAKE1("StpSite", set_site, NULL, RSRC_CONF,
+                                                     "the directory sitegen publishes to (the one holding 'current')"),
+                                       {NULL}};
 
 static void log_to_httpd(void *baton, stp_log_level_t level, apr_status_t rv, const char *msg)
 {
@@ -58,8 +57,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         apr_status_t rv = stp_catalog_open(&cat, path, ptemp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, rv, v,
-                         "StpSite %s: no published catalog at %s yet; run sitegen -o %s CONTENT_DIR", c->site_dir,
-                         path, c->site_dir);
+                         "StpSite %s: no published catalog at %s yet; run sitegen -o %s CONTENT_DIR", c->site_dir, path,
+                         c->site_dir);
             continue;
         }
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, "StpSite %s: catalog generation %" APR_UINT64_T_FMT, c->site_dir,
@@ -74,9 +73,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(stp) = {
-    STANDARD20_MODULE_STUFF, NULL, NULL, create_server_conf, merge_server_conf, stp_cmds, register_hooks,
+AP_DECLARE_MODULE(stp) = {STANDARD20_MODULE_STUFF, NULL,     NULL,           create_server_conf,
+                          merge_server_conf,       stp_cmds, register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
+                          AP_MODULE_FLAG_NONE
 #endif
 };

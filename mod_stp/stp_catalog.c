@@ -224,8 +224,7 @@ static apr_status_t catalog_cleanup(void *data)
 static apr_status_t open_dbis(stp_catalog_t *cat, MDB_txn *txn, unsigned flags)
 {
     int rc;
-    if ((rc = mdb_dbi_open(txn, DB_META, flags, &cat->meta)) ||
-        (rc = mdb_dbi_open(txn, DB_DOCS, flags, &cat->docs)) ||
+    if ((rc = mdb_dbi_open(txn, DB_META, flags, &cat->meta)) || (rc = mdb_dbi_open(txn, DB_DOCS, flags, &cat->docs)) ||
         (rc = mdb_dbi_open(txn, DB_SERIES, flags, &cat->series)) ||
         (rc = mdb_dbi_open(txn, DB_STRINGS, flags, &cat->strings)) ||
         (rc = mdb_dbi_open(txn, DB_SHELLS, flags, &cat->shells)))
@@ -371,8 +370,8 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
 }
 
 /* Reads one value into the pool within a short read transaction. */
-static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, MDB_dbi dbi, const void *k,
-                        size_t klen, apr_pool_t *pool)
+static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, MDB_dbi dbi, const void *k, size_t klen,
+                        apr_pool_t *pool)
 {
     MDB_txn *txn;
     MDB_val key = {klen, (void *)k}, v;
@@ -405,8 +404,7 @@ apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char
     return rv;
 }
 
-apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series,
-                                    apr_pool_t *pool)
+apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series, apr_pool_t *pool)
 {
     const char *rec;
     apr_size_t len;

@@ -12,12 +12,7 @@
 /* Bumped whenever the record encoding changes; readers refuse other versions. */
 #define STP_CATALOG_FORMAT 1
 
-typedef enum {
-    STP_ACCESS_PUBLIC = 0,
-    STP_ACCESS_SIGNIN = 1,
-    STP_ACCESS_NDA = 2,
-    STP_ACCESS_TENANT = 3
-} stp_access_t;
+typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
 const char *stp_access_name(stp_access_t access);
 apr_status_t stp_access_parse(stp_access_t *access, const char *name);
@@ -46,11 +41,11 @@ typedef struct {
     const char *section;
     const char *tile;
     stp_access_t access;
-    int nda;                  /* tenant documents: the NDA is required as well */
+    int nda;                     /* tenant documents: the NDA is required as well */
     apr_array_header_t *tenants; /* const char *: tenant ids (access == TENANT) */
     stp_day_t published;
-    stp_day_t retired;        /* the first day it is gone (0: never, it is current) */
-    const char *current;      /* the id of its series' current version */
+    stp_day_t retired;             /* the first day it is gone (0: never, it is current) */
+    const char *current;           /* the id of its series' current version */
     apr_array_header_t *titles;    /* stp_text_t */
     apr_array_header_t *summaries; /* stp_text_t */
     apr_array_header_t *changes;   /* stp_text_t: what is new in this version */
@@ -86,8 +81,7 @@ apr_status_t stp_catalog_commit(stp_catalog_t *cat);
 apr_status_t stp_catalog_open(stp_catalog_t **cat, const char *path, apr_pool_t *pool);
 /* APR_NOTFOUND when there is no such document. */
 apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char *id, apr_pool_t *pool);
-apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series,
-                                    apr_pool_t *pool);
+apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
 /* NULL when unset. */
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool);
 const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool);

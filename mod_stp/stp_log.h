@@ -5,12 +5,7 @@
 
 #include <apr_errno.h>
 
-typedef enum {
-    STP_LOG_ERR = 0,
-    STP_LOG_WARN,
-    STP_LOG_INFO,
-    STP_LOG_DEBUG
-} stp_log_level_t;
+typedef enum { STP_LOG_ERR = 0, STP_LOG_WARN, STP_LOG_INFO, STP_LOG_DEBUG } stp_log_level_t;
 
 typedef void stp_log_fn(void *baton, stp_log_level_t level, apr_status_t rv, const char *msg);
 
@@ -18,7 +13,6 @@ typedef void stp_log_fn(void *baton, stp_log_level_t level, apr_status_t rv, con
  * set once at startup, before threads start. */
 void stp_log_set(stp_log_fn *fn, void *baton);
 
-void stp_log(stp_log_level_t level, apr_status_t rv, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void stp_log(stp_log_level_t level, apr_status_t rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

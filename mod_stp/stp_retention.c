@@ -39,8 +39,7 @@ int stp_version_cmp(const char *a, const char *b)
     return *a ? 1 : *b ? -1 : 0;
 }
 
-int stp_version_newer_cmp(stp_day_t a_published, const char *a_version, stp_day_t b_published,
-                          const char *b_version)
+int stp_version_newer_cmp(stp_day_t a_published, const char *a_version, stp_day_t b_published, const char *b_version)
 {
     if (a_published != b_published)
         return a_published > b_published ? -1 : 1;

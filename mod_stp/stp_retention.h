@@ -17,8 +17,7 @@ const char *stp_version_state_name(stp_version_state_t state);
 
 /* Orders two versions of one series: negative when a is newer than b. Newer means a later
  * publication date; on the same date, the higher version string (digit runs compared as numbers). */
-int stp_version_newer_cmp(stp_day_t a_published, const char *a_version, stp_day_t b_published,
-                          const char *b_version);
+int stp_version_newer_cmp(stp_day_t a_published, const char *a_version, stp_day_t b_published, const char *b_version);
 
 /* Compares version strings naturally ("2025.10" > "2025.9"); returns <0, 0, >0 like strcmp. */
 int stp_version_cmp(const char *a, const char *b);

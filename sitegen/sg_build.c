@@ -17,6 +17,7 @@
 #include "sg_publish.h"
 #include "sg_util.h"
 #include "stp_catalog.h"
+#include "stp_paths.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -24,17 +25,28 @@
 
 /* What to write: pages and copied files, each with a fingerprint for reuse. */
 typedef struct {
-    sg_page_t page;   /* kind etc.; page.out and page.fp for every item */
-    const char *src;  /* files and assets: source to copy; NULL for pages */
+    sg_page_t page;  /* kind etc.; page.out (the path in the build) and page.fp for every item */
+    const char *src; /* files and assets: source to copy; NULL for pages */
+    const char *group; /* sharded items: the shard directory (see stp_paths.h); NULL otherwise */
+    const char *name;  /* sharded items: the path inside the shard */
 } item_t;
+
+/* A shard: a directory of items stored once under SITE/store/<fp> and linked into each build. */
+typedef struct {
+    const char *path;           /* in the build, e.g. public/en/docs/3f */
+    apr_array_header_t *items;  /* item_t * */
+    char fp[65];
+} group_t;
 
 typedef struct {
     const sg_options_t *opt;
     sg_site_t *site;
     sg_render_t *render;
     apr_array_header_t *items;
+    apr_array_header_t *groups; /* group_t */
+    apr_array_header_t *singles; /* item_t *: items outside any shard */
     apr_hash_t *prev_manifest; /* out -> fp */
-    const char *prev, *staging;
+    const char *prev, *staging, *store;
     volatile apr_uint32_t next, done, rendered, reused;
     volatile apr_uint32_t failed;
     const char *failure;
@@ -123,8 +135,16 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
 
 /* --- planning ---------------------------------------------------------------------------------- */
 
-static void add_page(job_t *job, sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
-                     const char *tenant, const char *out, const char *global, apr_pool_t *pool)
+/* Splits a sharded path (".../<shard>/<name...>") at its shard directory. */
+static void set_group(item_t *it, const char *shard_parent, apr_pool_t *pool)
+{
+    apr_size_t n = strlen(shard_parent);
+    it->group = apr_pstrmemdup(pool, it->page.out, n + 3); /* parent + "/" + two hex digits */
+    it->name = it->page.out + n + 4;
+}
+
+static item_t *add_page(job_t *job, sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
+                        const char *tenant, const char *out, const char *global, apr_pool_t *pool)
 {
     item_t *it = &APR_ARRAY_PUSH(job->items, item_t);
     memset(it, 0, sizeof *it);
@@ -136,15 +156,17 @@ static void add_page(job_t *job, sg_page_kind_t kind, const char *lang, const sg
     it->page.out = out;
     it->page.url = kind == SG_PAGE_SITEMAP ? "/sitemap.xml" : sg_page_url(kind, lang, tile, doc, pool);
     page_fp(&it->page, global, job->site);
+    return it;
 }
 
-static void add_copy(job_t *job, const char *src, const char *out, const char *fp)
+static item_t *add_copy(job_t *job, const char *src, const char *out, const char *fp)
 {
     item_t *it = &APR_ARRAY_PUSH(job->items, item_t);
     memset(it, 0, sizeof *it);
     it->src = src;
     it->page.out = out;
     memcpy(it->page.fp, fp, 65);
+    return it;
 }
 
 static void plan(job_t *job, const char *global, apr_pool_t *pool)
@@ -168,15 +190,16 @@ static void plan(job_t *job, const char *global, apr_pool_t *pool)
             if (d->state == STP_VERSION_RETIRED)
                 continue;
             if (d->cat.access != STP_ACCESS_TENANT) {
-                add_page(job, SG_PAGE_DOC, lang, NULL, d, NULL,
-                         apr_pstrcat(pool, base, "/docs/", d->cat.id, "/index.html", NULL), global, pool);
+                item_t *it = add_page(job, SG_PAGE_DOC, lang, NULL, d, NULL,
+                                      stp_path_doc_page(NULL, lang, d->cat.id, pool), global, pool);
+                set_group(it, apr_pstrcat(pool, base, "/docs", NULL), pool);
                 continue;
             }
             for (int t = 0; t < d->cat.tenants->nelts; t++) {
                 const char *tid = APR_ARRAY_IDX(d->cat.tenants, t, const char *);
-                add_page(job, SG_PAGE_ORG_DOC, lang, NULL, d, tid,
-                         apr_pstrcat(pool, "tenants/", tid, "/", lang, "/docs/", d->cat.id, "/index.html", NULL),
-                         global, pool);
+                item_t *it = add_page(job, SG_PAGE_ORG_DOC, lang, NULL, d, tid,
+                                      stp_path_doc_page(tid, lang, d->cat.id, pool), global, pool);
+                set_group(it, apr_pstrcat(pool, "tenants/", tid, "/", lang, "/docs", NULL), pool);
             }
         }
         for (int t = 0; t < site->tenants->nelts; t++) {
@@ -194,7 +217,8 @@ static void plan(job_t *job, const char *global, apr_pool_t *pool)
             continue;
         for (int f = 0; f < d->srcfiles->nelts; f++) {
             const sg_srcfile_t *sf = &APR_ARRAY_IDX(d->srcfiles, f, sg_srcfile_t);
-            add_copy(job, sf->src, apr_pstrcat(pool, "files/", sf->file.path, NULL), sf->file.sha256);
+            item_t *it = add_copy(job, sf->src, apr_pstrcat(pool, "files/", sf->file.path, NULL), sf->file.sha256);
+            set_group(it, "files", pool);
         }
     }
 }
@@ -222,7 +246,8 @@ static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
 
 /* --- the manifest: what the previous build wrote, with fingerprints ---------------------------- */
 
-static apr_hash_t *read_manifest(const char *build, apr_pool_t *pool)
+/* Lines are "<fp> <path>" for every item and "<fp> @<shard dir>" for every shard. */
+static apr_hash_t *read_manifest(const char *build, int shards, apr_pool_t *pool)
 {
     apr_hash_t *h = apr_hash_make(pool);
     char *data;
@@ -234,8 +259,14 @@ static apr_hash_t *read_manifest(const char *build, apr_pool_t *pool)
         if (!nl)
             break;
         *nl = '\0';
-        if (strlen(line) > 66 && line[64] == ' ')
-            apr_hash_set(h, line + 65, APR_HASH_KEY_STRING, apr_pstrmemdup(pool, line, 64));
+        char *sp = strchr(line, ' ');
+        if (!sp || (sp[1] == '@') != (shards != 0))
+            continue;
+        const char *fp = apr_pstrmemdup(pool, line, (apr_size_t)(sp - line));
+        if (shards)
+            apr_hash_set(h, fp, APR_HASH_KEY_STRING, fp);
+        else
+            apr_hash_set(h, sp + 1, APR_HASH_KEY_STRING, fp);
     }
     return h;
 }
@@ -249,22 +280,65 @@ static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
 {
     apr_array_header_t *sorted = apr_array_copy(pool, job->items);
     qsort(sorted->elts, (size_t)sorted->nelts, sizeof(item_t), cmp_items);
-    apr_size_t cap = (apr_size_t)sorted->nelts * 160 + 1, len = 0;
-    char *buf = apr_palloc(pool, cap);
+    apr_array_header_t *lines = apr_array_make(pool, sorted->nelts + job->groups->nelts, sizeof(const char *));
     for (int i = 0; i < sorted->nelts; i++) {
         const item_t *it = &APR_ARRAY_IDX(sorted, i, item_t);
-        const char *line = apr_pstrcat(pool, it->page.fp, " ", it->page.out, "\n", NULL);
-        apr_size_t n = strlen(line);
-        if (len + n >= cap) {
-            char *bigger = apr_palloc(pool, cap * 2 + n);
-            memcpy(bigger, buf, len);
-            buf = bigger;
-            cap = cap * 2 + n;
-        }
-        memcpy(buf + len, line, n);
-        len += n;
+        APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(pool, it->page.fp, " ", it->page.out, "\n", NULL);
     }
-    return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), buf, len, pool);
+    for (int i = 0; i < job->groups->nelts; i++) {
+        const group_t *g = &APR_ARRAY_IDX(job->groups, i, group_t);
+        APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(pool, g->fp, " @", g->path, "\n", NULL);
+    }
+    const char *text = apr_array_pstrcat(pool, lines, '\0');
+    return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), text, strlen(text), pool);
+}
+
+/* --- shards ------------------------------------------------------------------------------------ */
+
+static int cmp_item_ptrs(const void *a, const void *b)
+{
+    return strcmp((*(item_t *const *)a)->name, (*(item_t *const *)b)->name);
+}
+
+/* Groups the sharded items; a shard's fingerprint covers the names and fingerprints of its items,
+ * so equal fingerprints mean equal bytes. */
+static void make_groups(job_t *job, apr_pool_t *pool)
+{
+    apr_hash_t *index = apr_hash_make(pool);
+    job->groups = apr_array_make(pool, 1024, sizeof(group_t));
+    job->singles = apr_array_make(pool, 256, sizeof(item_t *));
+    for (int i = 0; i < job->items->nelts; i++) {
+        item_t *it = &APR_ARRAY_IDX(job->items, i, item_t);
+        if (!it->group) {
+            APR_ARRAY_PUSH(job->singles, item_t *) = it;
+            continue;
+        }
+        group_t *g = apr_hash_get(index, it->group, APR_HASH_KEY_STRING);
+        if (!g) {
+            g = &APR_ARRAY_PUSH(job->groups, group_t);
+            g->path = it->group;
+            g->items = apr_array_make(pool, 64, sizeof(item_t *));
+            apr_hash_set(index, g->path, APR_HASH_KEY_STRING, (void *)(apr_size_t)job->groups->nelts);
+        }
+        g = &APR_ARRAY_IDX(job->groups, (int)(apr_size_t)apr_hash_get(index, it->group, APR_HASH_KEY_STRING) - 1,
+                           group_t);
+        APR_ARRAY_PUSH(g->items, item_t *) = it;
+    }
+    for (int i = 0; i < job->groups->nelts; i++) {
+        group_t *g = &APR_ARRAY_IDX(job->groups, i, group_t);
+        sg_fp_t fp;
+        qsort(g->items->elts, (size_t)g->items->nelts, sizeof(item_t *), cmp_item_ptrs);
+        sg_fp_init(&fp);
+        for (int j = 0; j < g->items->nelts; j++) {
+            const item_t *it = APR_ARRAY_IDX(g->items, j, item_t *);
+            sg_fp_str(&fp, it->name);
+            sg_fp_str(&fp, it->page.fp);
+        }
+        sg_fp_hex(g->fp, &fp);
+        /* 128 bits name a shard well enough, and keep the link short enough for ext4 to store it
+         * in the inode (a "fast" symlink: no block to allocate per link). */
+        g->fp[32] = '\0';
+    }
 }
 
 /* --- rendering --------------------------------------------------------------------------------- */
@@ -279,26 +353,21 @@ static void fail(job_t *job, const char *what, apr_status_t rv)
     apr_atomic_set32(&job->failed, 1);
 }
 
-static apr_status_t copy_file(const char *src, const char *dst, apr_pool_t *pool)
+/* Writes one item at dst: shared from the previous build when unchanged, else rendered or copied. */
+static void do_item(job_t *job, item_t *it, const char *dst, apr_pool_t *pool)
 {
-    return apr_file_copy(src, dst, APR_FPROT_FILE_SOURCE_PERMS, pool);
-}
-
-static void do_item(job_t *job, item_t *it, apr_pool_t *pool)
-{
-    const char *dst = apr_pstrcat(pool, job->staging, "/", it->page.out, NULL);
     const char *old = apr_hash_get(job->prev_manifest, it->page.out, APR_HASH_KEY_STRING);
     apr_status_t rv;
 
-    /* Unchanged since the previous build: share its bytes instead of writing them again. */
     if (old && !strcmp(old, it->page.fp) && link(apr_pstrcat(pool, job->prev, "/", it->page.out, NULL), dst) == 0) {
         apr_atomic_inc32(&job->reused);
         return;
     }
     if (it->src) {
-        rv = copy_file(it->src, dst, pool);
+        rv = apr_file_copy(it->src, dst, APR_FPROT_FILE_SOURCE_PERMS, pool);
         if (rv != APR_SUCCESS)
             fail(job, apr_pstrcat(pool, "copying ", it->src, NULL), rv);
+        apr_atomic_inc32(&job->rendered);
         return;
     }
     char *out;
@@ -313,33 +382,77 @@ static void do_item(job_t *job, item_t *it, apr_pool_t *pool)
     apr_atomic_inc32(&job->rendered);
 }
 
+/* Makes store/<fp> for a shard unless a build already made it; written under a temporary name
+ * and renamed when complete, so a store directory with its final name is always whole. */
+static void do_group(job_t *job, group_t *g, apr_pool_t *pool)
+{
+    const char *final = apr_pstrcat(pool, job->store, "/", g->fp, NULL);
+    apr_finfo_t fi;
+    apr_status_t rv;
+    if (!job->opt->full && apr_stat(&fi, final, APR_FINFO_TYPE, pool) == APR_SUCCESS) {
+        apr_atomic_add32(&job->reused, (apr_uint32_t)g->items->nelts);
+        return;
+    }
+    const char *tmp = apr_pstrcat(pool, job->store, "/.tmp-", g->fp, NULL);
+    if ((rv = apr_dir_make(tmp, APR_FPROT_OS_DEFAULT, pool)) != APR_SUCCESS) {
+        fail(job, apr_pstrcat(pool, "creating ", tmp, NULL), rv);
+        return;
+    }
+    for (int i = 0; i < g->items->nelts && !apr_atomic_read32(&job->failed); i++) {
+        item_t *it = APR_ARRAY_IDX(g->items, i, item_t *);
+        const char *dst = apr_pstrcat(pool, tmp, "/", it->name, NULL);
+        const char *slash = strrchr(it->name, '/');
+        if (slash && (rv = sg_mkdir_p(apr_pstrmemdup(pool, dst, strlen(tmp) + 1 + (apr_size_t)(slash - it->name)),
+                                      pool)) != APR_SUCCESS) {
+            fail(job, apr_pstrcat(pool, "creating a directory for ", dst, NULL), rv);
+            break;
+        }
+        do_item(job, it, dst, pool);
+    }
+    if (apr_atomic_read32(&job->failed))
+        return;
+    if (rename(tmp, final) != 0) {
+        if (errno == EEXIST || errno == ENOTEMPTY)
+            sg_rm_rf(tmp, pool); /* --full: the same bytes are already stored */
+        else
+            fail(job, apr_pstrcat(pool, "storing ", final, NULL), APR_FROM_OS_ERROR(errno));
+    }
+}
+
 static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)
 {
     job_t *job = data;
     apr_pool_t *pool;
+    apr_uint32_t units = (apr_uint32_t)(job->groups->nelts + job->singles->nelts);
     apr_pool_create(&pool, NULL);
     for (;;) {
         apr_uint32_t i = apr_atomic_inc32(&job->next);
-        if (i >= (apr_uint32_t)job->items->nelts || apr_atomic_read32(&job->failed))
+        if (i >= units || apr_atomic_read32(&job->failed))
             break;
-        do_item(job, &APR_ARRAY_IDX(job->items, i, item_t), pool);
+        if (i < (apr_uint32_t)job->groups->nelts) {
+            do_group(job, &APR_ARRAY_IDX(job->groups, i, group_t), pool);
+        } else {
+            item_t *it = APR_ARRAY_IDX(job->singles, (int)(i - (apr_uint32_t)job->groups->nelts), item_t *);
+            do_item(job, it, apr_pstrcat(pool, job->staging, "/", it->page.out, NULL), pool);
+        }
         apr_pool_clear(pool);
         apr_uint32_t done = apr_atomic_inc32(&job->done) + 1;
-        if (job->opt->progress && done % 5000 == 0)
-            fprintf(stderr, "sitegen: %u of %d written\n", done, job->items->nelts);
+        if (job->opt->progress && done % 500 == 0)
+            fprintf(stderr, "sitegen: %u of %u shards and pages done\n", done, units);
     }
     apr_pool_destroy(pool);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
 }
 
+/* Creates the directories of the build: for single items, and the parents of shard links. */
 static apr_status_t make_dirs(job_t *job, apr_pool_t *pool)
 {
     apr_hash_t *made = apr_hash_make(pool);
     for (int i = 0; i < job->items->nelts; i++) {
-        const char *out = APR_ARRAY_IDX(job->items, i, item_t).page.out;
-        const char *slash = strrchr(out, '/');
-        const char *dir = apr_pstrmemdup(pool, out, (apr_size_t)(slash - out));
+        const item_t *it = &APR_ARRAY_IDX(job->items, i, item_t);
+        const char *path = it->group ? it->group : it->page.out;
+        const char *dir = apr_pstrmemdup(pool, path, (apr_size_t)(strrchr(path, '/') - path));
         if (apr_hash_get(made, dir, APR_HASH_KEY_STRING))
             continue;
         apr_hash_set(made, dir, APR_HASH_KEY_STRING, dir);
@@ -347,7 +460,43 @@ static apr_status_t make_dirs(job_t *job, apr_pool_t *pool)
         if (rv != APR_SUCCESS)
             return rv;
     }
+    return sg_mkdir_p(job->store, pool);
+}
+
+/* Points each shard directory of the build at its store directory (a relative link, so that the
+ * site can be moved or mounted elsewhere). */
+static apr_status_t link_groups(job_t *job, apr_pool_t *pool)
+{
+    for (int i = 0; i < job->groups->nelts; i++) {
+        const group_t *g = &APR_ARRAY_IDX(job->groups, i, group_t);
+        const char *target = "../store/";
+        for (const char *p = g->path; *p; p++)
+            if (*p == '/')
+                target = apr_pstrcat(pool, "../", target, NULL);
+        target = apr_pstrcat(pool, target, g->fp, NULL);
+        if (symlink(target, apr_pstrcat(pool, job->staging, "/", g->path, NULL)) != 0)
+            return APR_FROM_OS_ERROR(errno);
+    }
     return APR_SUCCESS;
+}
+
+/* Removes store directories that neither the new build nor the previous one uses. */
+static void collect_store(job_t *job, const char *site_dir, const char *kept_build, apr_pool_t *pool)
+{
+    apr_hash_t *live = read_manifest(apr_pstrcat(pool, site_dir, "/current", NULL), 1, pool);
+    apr_hash_t *prev = read_manifest(kept_build, 1, pool);
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    if (apr_dir_open(&d, job->store, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
+            continue;
+        if (apr_hash_get(live, fi.name, APR_HASH_KEY_STRING) || apr_hash_get(prev, fi.name, APR_HASH_KEY_STRING))
+            continue;
+        sg_rm_rf(apr_pstrcat(pool, job->store, "/", fi.name, NULL), pool);
+    }
+    apr_dir_close(d);
 }
 
 static apr_status_t render_all(job_t *job, apr_pool_t *pool)
@@ -364,7 +513,7 @@ static apr_status_t render_all(job_t *job, apr_pool_t *pool)
         apr_status_t trv;
         apr_thread_join(&trv, threads[i]);
     }
-    return job->failed ? APR_EGENERAL : APR_SUCCESS;
+    return job->failed ? APR_EGENERAL : link_groups(job, pool);
 }
 
 /* --- the catalog ---------------------------------------------------------------------------------- */
@@ -502,7 +651,9 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     }
     job.prev = opt->full ? NULL : pub->previous;
     job.staging = pub->staging;
-    job.prev_manifest = read_manifest(job.prev, pool);
+    job.prev_manifest = read_manifest(job.prev, 0, pool);
+    job.store = apr_pstrcat(pool, opt->site_dir, "/store", NULL);
+    make_groups(&job, pool);
     if (opt->progress)
         fprintf(stderr, "sitegen: %d documents, %d locales, %d files to write (%s)\n", site->docs->nelts,
                 site->locales->nelts, job.items->nelts, job.prev ? "incremental" : "full");
@@ -515,6 +666,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
         sg_publish_abort(pub, pool);
         return 2;
     }
+    collect_store(&job, opt->site_dir, pub->previous, pool);
     stats->pages = job.items->nelts;
     stats->rendered = (int)job.rendered;
     stats->reused = (int)job.reused;

@@ -9,13 +9,13 @@
 
 typedef struct {
     const char *content_dir;
-    const char *site_dir;  /* NULL with check_only */
-    const char *xslt_dir;  /* templates, i18n catalogs and schemas */
-    int jobs;              /* rendering threads */
+    const char *site_dir; /* NULL with check_only */
+    const char *xslt_dir; /* templates, i18n catalogs and schemas */
+    int jobs;             /* rendering threads */
     int check_only;
-    int progress;          /* print progress lines on stderr */
-    int full;              /* ignore the previous build */
-    stp_day_t today;       /* the day retention is judged on */
+    int progress;    /* print progress lines on stderr */
+    int full;        /* ignore the previous build */
+    stp_day_t today; /* the day retention is judged on */
 } sg_options_t;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include <libxml/parser.h>
 
 #include "sg_validate.h"
+#include "stp_paths.h"
 
 /* --- small XML helpers ----------------------------------------------------------------------- */
 
@@ -242,8 +243,8 @@ static const char *media_type_of(const char *name)
     return "application/octet-stream";
 }
 
-static void ref_list(apr_array_header_t **out, xmlNodePtr list, const char *item, apr_hash_t *index,
-                     const char *kind, const char *path, sg_errors_t *errs, apr_pool_t *pool)
+static void ref_list(apr_array_header_t **out, xmlNodePtr list, const char *item, apr_hash_t *index, const char *kind,
+                     const char *path, sg_errors_t *errs, apr_pool_t *pool)
 {
     if (!*out)
         *out = apr_array_make(pool, 4, sizeof(const char *));
@@ -339,7 +340,7 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 sf->line = xmlGetLineNo(f);
                 sf->file.lang = lang;
                 sf->file.name = base ? base + 1 : href;
-                sf->file.path = apr_pstrcat(pool, c->id, "/", href, NULL);
+                sf->file.path = stp_path_file(c->id, href, pool);
                 sf->file.media_type = type ? type : media_type_of(href);
                 APR_ARRAY_PUSH(c->files, stp_file_t) = sf->file;
             }
@@ -395,7 +396,9 @@ static void doc_fingerprint(sg_doc_t *d, const char *xml, apr_size_t len, apr_po
         APR_ARRAY_PUSH(langs, const char *) = apr_hash_this_key(hi);
     /* hash order is not stable: sort the locales */
     for (int i = 1; i < langs->nelts; i++)
-        for (int j = i; j > 0 && strcmp(APR_ARRAY_IDX(langs, j - 1, const char *), APR_ARRAY_IDX(langs, j, const char *)) > 0; j--) {
+        for (int j = i;
+             j > 0 && strcmp(APR_ARRAY_IDX(langs, j - 1, const char *), APR_ARRAY_IDX(langs, j, const char *)) > 0;
+             j--) {
             const char *t = APR_ARRAY_IDX(langs, j, const char *);
             APR_ARRAY_IDX(langs, j, const char *) = APR_ARRAY_IDX(langs, j - 1, const char *);
             APR_ARRAY_IDX(langs, j - 1, const char *) = t;
@@ -511,8 +514,7 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
         return;
     for (int i = 0; i < site->locales->nelts; i++) {
         const char *lang = APR_ARRAY_IDX(site->locales, i, sg_locale_t).id;
-        const char *path =
-            apr_pstrcat(pool, site->content_dir, "/nda/", site->nda_version, ".", lang, ".md", NULL);
+        const char *path = apr_pstrcat(pool, site->content_dir, "/nda/", site->nda_version, ".", lang, ".md", NULL);
         char *md;
         apr_size_t len;
         if (sg_file_read(&md, &len, path, pool) == APR_SUCCESS) {
@@ -520,8 +522,8 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
             sg_fp_str(fp, lang);
             sg_fp_add(fp, md, len);
         } else if (i == 0)
-            sg_error(errs, site->site_path, site->nda_line, "missing NDA text %s for version '%s' in the default locale",
-                     path, site->nda_version);
+            sg_error(errs, site->site_path, site->nda_line,
+                     "missing NDA text %s for version '%s' in the default locale", path, site->nda_version);
     }
 }
 

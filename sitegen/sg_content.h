@@ -34,43 +34,43 @@ typedef struct {
 } sg_srcfile_t;
 
 typedef struct sg_doc_t {
-    stp_doc_t cat;          /* the catalog record (files filled in by sg_content_hash_files) */
-    const char *dir;        /* the document's folder */
-    const char *xml_path;   /* for messages */
-    int line;               /* of its root element */
+    stp_doc_t cat;        /* the catalog record (files filled in by sg_content_hash_files) */
+    const char *dir;      /* the document's folder */
+    const char *xml_path; /* for messages */
+    int line;             /* of its root element */
     sg_term_t *tile;
-    apr_hash_t *bodies;     /* lang -> Markdown source */
+    apr_hash_t *bodies;           /* lang -> Markdown source */
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
     stp_version_state_t state;
-    struct sg_doc_t *current; /* the current version of its series */
+    struct sg_doc_t *current;  /* the current version of its series */
     apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */
-    char meta_fp[65];       /* fingerprint of doc.xml: what listings show */
-    char fp[65];            /* fingerprint of everything the document page shows of this document */
+    char meta_fp[65];          /* fingerprint of doc.xml: what listings show */
+    char fp[65];               /* fingerprint of everything the document page shows of this document */
 } sg_doc_t;
 
 typedef struct {
     const char *content_dir;
     const char *site_path;
-    apr_array_header_t *labels; /* stp_text_t: the site title */
-    const char *base_url;       /* without a trailing slash */
+    apr_array_header_t *labels;  /* stp_text_t: the site title */
+    const char *base_url;        /* without a trailing slash */
     apr_array_header_t *locales; /* sg_locale_t; the first is the default */
     const char *default_locale;
-    const char *nda_version;    /* NULL: no NDA */
-    int nda_line;               /* of <nda> in site.xml, for messages */
-    apr_hash_t *nda_texts;      /* lang -> Markdown of the current NDA */
+    const char *nda_version; /* NULL: no NDA */
+    int nda_line;            /* of <nda> in site.xml, for messages */
+    apr_hash_t *nda_texts;   /* lang -> Markdown of the current NDA */
     int retention_months;
     int unsafe_html;
     apr_array_header_t *tenants, *sections, *services, *regions, *industries; /* sg_term_t * */
     apr_hash_t *tenant_index, *tile_index, *service_index, *region_index, *industry_index, *locale_index;
     apr_array_header_t *docs; /* sg_doc_t *, in id order */
     apr_hash_t *doc_index;
-    apr_hash_t *series;       /* series id -> apr_array_header_t of sg_doc_t *, newest first */
-    char site_fp[65];         /* fingerprint of site.xml and the NDA texts */
+    apr_hash_t *series; /* series id -> apr_array_header_t of sg_doc_t *, newest first */
+    char site_fp[65];   /* fingerprint of site.xml and the NDA texts */
     struct sg_schema_t *doc_schema;
     /* Listings, worked out by sg_content_resolve: */
-    apr_hash_t *tile_docs;    /* tile id -> sg_doc_t *: current, not tenant-restricted, newest first */
+    apr_hash_t *tile_docs;      /* tile id -> sg_doc_t *: current, not tenant-restricted, newest first */
     apr_array_header_t *listed; /* every such document, newest first (What's New, feed, sitemap) */
-    apr_hash_t *tenant_docs;  /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
+    apr_hash_t *tenant_docs;    /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
 } sg_site_t;
 
 /* Loads and validates CONTENT_DIR against the schemas in schema_dir. Returns APR_SUCCESS when it
@@ -85,8 +85,8 @@ void sg_content_resolve(sg_site_t *site, stp_day_t today);
 /* Parses, validates (against the site's doc schema) and checks one doc.xml from memory, without the
  * file checks: the metadata loader on its own, used by the loader, the tests and the fuzz target.
  * Returns NULL after recording errors. */
-sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *xml, apr_size_t len, const char *path,
-                       sg_errors_t *errs, apr_pool_t *pool);
+sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *xml, apr_size_t len, const char *path, sg_errors_t *errs,
+                       apr_pool_t *pool);
 
 const char *sg_text(const apr_array_header_t *texts, const char *lang, const char *fallback);
 const sg_locale_t *sg_site_locale(const sg_site_t *site, const char *id);

@@ -44,8 +44,7 @@ static apr_hash_t *load_catalog(const char *path, apr_array_header_t *keys, sg_e
     return h;
 }
 
-apr_status_t sg_i18n_load(sg_i18n_t **out, const sg_site_t *site, const char *dir, sg_errors_t *errs,
-                          apr_pool_t *pool)
+apr_status_t sg_i18n_load(sg_i18n_t **out, const sg_site_t *site, const char *dir, sg_errors_t *errs, apr_pool_t *pool)
 {
     sg_i18n_t *i18n = apr_pcalloc(pool, sizeof *i18n);
     i18n->default_locale = site->default_locale;
@@ -107,13 +106,11 @@ const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t da
 const char *sg_size_format(const sg_i18n_t *i18n, const char *lang, apr_uint64_t size, apr_pool_t *pool)
 {
     if (size < 1024)
-        return sg_msg_fill(sg_msg(i18n, lang, "size.bytes"), "n", apr_psprintf(pool, "%" APR_UINT64_T_FMT, size),
-                           pool);
+        return sg_msg_fill(sg_msg(i18n, lang, "size.bytes"), "n", apr_psprintf(pool, "%" APR_UINT64_T_FMT, size), pool);
     if (size < 1024 * 1024)
         return sg_msg_fill(sg_msg(i18n, lang, "size.kb"), "n",
                            apr_psprintf(pool, "%" APR_UINT64_T_FMT, (size + 1023) / 1024), pool);
-    return sg_msg_fill(sg_msg(i18n, lang, "size.mb"), "n", apr_psprintf(pool, "%.1f", (double)size / 1048576.0),
-                       pool);
+    return sg_msg_fill(sg_msg(i18n, lang, "size.mb"), "n", apr_psprintf(pool, "%.1f", (double)size / 1048576.0), pool);
 }
 
 const apr_array_header_t *sg_i18n_keys(const sg_i18n_t *i18n)

@@ -16,26 +16,27 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: sitegen [options] -o SITE CONTENT_DIR\n"
-               "       sitegen --check CONTENT_DIR\n"
-               "\n"
-               "Validates the content in CONTENT_DIR (site.xml, docs/*/doc.xml, Markdown bodies, files)\n"
-               "and publishes the localized static catalog to SITE/current, a symlink to the newest\n"
-               "complete build. A failed run leaves the published site as it was.\n"
-               "\n"
-               "Options:\n"
-               "  -o, --output SITE     publish to SITE (created when missing)\n"
-               "  -c, --check           validate only; write nothing\n"
-               "  -j, --jobs N          render with N threads (default: the number of CPUs)\n"
-               "  -t, --templates DIR   templates, UI strings and schemas (default: %s)\n"
-               "      --today DATE      judge retention on DATE (YYYY-MM-DD) instead of today\n"
-               "      --full            render every page, ignoring the previous build\n"
-               "  -q, --quiet           print errors only\n"
-               "  -h, --help            show this help\n"
-               "  -V, --version         show the version\n"
-               "\n"
-               "Exit status: 0 success, 1 content errors (each printed as path:line: message),\n"
-               "2 usage or system error.\n",
+    fprintf(f,
+            "Usage: sitegen [options] -o SITE CONTENT_DIR\n"
+            "       sitegen --check CONTENT_DIR\n"
+            "\n"
+            "Validates the content in CONTENT_DIR (site.xml, docs/*/doc.xml, Markdown bodies, files)\n"
+            "and publishes the localized static catalog to SITE/current, a symlink to the newest\n"
+            "complete build. A failed run leaves the published site as it was.\n"
+            "\n"
+            "Options:\n"
+            "  -o, --output SITE     publish to SITE (created when missing)\n"
+            "  -c, --check           validate only; write nothing\n"
+            "  -j, --jobs N          render with N threads (default: the number of CPUs)\n"
+            "  -t, --templates DIR   templates, UI strings and schemas (default: %s)\n"
+            "      --today DATE      judge retention on DATE (YYYY-MM-DD) instead of today\n"
+            "      --full            render every page, ignoring the previous build\n"
+            "  -q, --quiet           print errors only\n"
+            "  -h, --help            show this help\n"
+            "  -V, --version         show the version\n"
+            "\n"
+            "Exit status: 0 success, 1 content errors (each printed as path:line: message),\n"
+            "2 usage or system error.\n",
             SG_TEMPLATE_DIR);
 }
 
@@ -113,7 +114,8 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc - 1 || (!opt.check_only && !opt.site_dir)) {
-        fprintf(stderr, "sitegen: %s\n", optind != argc - 1 ? "give exactly one CONTENT_DIR" : "give -o SITE or --check");
+        fprintf(stderr, "sitegen: %s\n",
+                optind != argc - 1 ? "give exactly one CONTENT_DIR" : "give -o SITE or --check");
         usage(stderr);
         return 2;
     }
@@ -131,7 +133,8 @@ int main(int argc, char **argv)
         if (opt.check_only)
             fprintf(stderr, "sitegen: %s is valid (%d documents)\n", opt.content_dir, stats.docs);
         else
-            fprintf(stderr, "sitegen: published %s/current: %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
+            fprintf(stderr,
+                    "sitegen: published %s/current: %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
                     opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, secs);
     }
     xsltCleanupGlobals();

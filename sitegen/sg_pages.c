@@ -325,8 +325,7 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
         xmlNodePtr o = el(page, "org", NULL);
         at(o, "id", pg->tenant);
         el(o, "name", t ? sg_text(t->labels, pg->lang, site->default_locale) : pg->tenant);
-        docs_el(o, "docs", r, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, pg->lang, 1,
-                pool);
+        docs_el(o, "docs", r, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, pg->lang, 1, pool);
         break;
     }
     case SG_PAGE_SITEMAP: {

@@ -24,6 +24,20 @@ static uint64_t build_number(const char *name)
     return *end ? 0 : (uint64_t)n;
 }
 
+/* Store directories still under their temporary name were left by a failed or killed run. */
+static void clear_store_tmp(const char *site_dir, apr_pool_t *pool)
+{
+    const char *store = apr_pstrcat(pool, site_dir, "/store", NULL);
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+    if (apr_dir_open(&dir, store, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS)
+        if (!strncmp(fi.name, ".tmp-", 5))
+            sg_rm_rf(apr_pstrcat(pool, store, "/", fi.name, NULL), pool);
+    apr_dir_close(dir);
+}
+
 apr_status_t sg_publish_begin(sg_publish_t **out, const char *site_dir, apr_pool_t *pool)
 {
     sg_publish_t *pub = apr_pcalloc(pool, sizeof *pub);
@@ -57,6 +71,7 @@ apr_status_t sg_publish_begin(sg_publish_t **out, const char *site_dir, apr_pool
             sg_rm_rf(apr_pstrcat(pool, site_dir, "/", fi.name, NULL), pool);
     }
     apr_dir_close(dir);
+    clear_store_tmp(site_dir, pool);
     pub->generation = max + 1;
     pub->staging = apr_psprintf(pool, "%s/.staging-%" APR_UINT64_T_FMT, site_dir, pub->generation);
     if ((rv = apr_dir_make(pub->staging, APR_FPROT_OS_DEFAULT, pool)) != APR_SUCCESS)
@@ -117,6 +132,7 @@ void sg_publish_abort(sg_publish_t *pub, apr_pool_t *pool)
 {
     if (pub->staging)
         sg_rm_rf(pub->staging, pool);
+    clear_store_tmp(pub->site_dir, pool);
     if (pub->lock_fd >= 0)
         close(pub->lock_fd);
     pub->lock_fd = -1;

@@ -60,9 +60,9 @@ apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_po
 apr_status_t sg_file_write(const char *path, const void *data, apr_size_t len, apr_pool_t *pool)
 {
     apr_file_t *f;
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_BINARY,
-                                    APR_FPROT_OS_DEFAULT & ~(APR_FPROT_UEXECUTE | APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE),
-                                    pool);
+    apr_status_t rv =
+        apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_BINARY,
+                      APR_FPROT_OS_DEFAULT & ~(APR_FPROT_UEXECUTE | APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE), pool);
     if (rv != APR_SUCCESS)
         return rv;
     apr_size_t n = len;

@@ -117,26 +117,34 @@ const char *sg_path_check(const char *dir, const char *rel, apr_pool_t *pool)
     char real_dir[PATH_MAX], real_file[PATH_MAX];
     struct stat st;
     const char *p;
+    int linked = 0;
 
     if (!*rel || rel[0] == '/' || strchr(rel, '\\'))
         return apr_psprintf(pool, "file '%s' must be a relative path inside the document folder", rel);
+    /* Walk the path inside the folder with lstat: only a symlink on the way needs resolving. */
     for (p = rel; *p;) {
         size_t seg = strcspn(p, "/");
         if ((seg == 2 && !strncmp(p, "..", 2)) || (seg == 1 && *p == '.') || seg == 0)
             return apr_psprintf(pool, "file '%s' leaves the document folder or is not a plain path", rel);
+        const char *prefix = apr_pstrcat(pool, dir, "/", apr_pstrmemdup(pool, rel, (apr_size_t)(p - rel) + seg), NULL);
+        if (lstat(prefix, &st) != 0)
+            return apr_psprintf(pool, "file '%s' does not exist", rel);
+        linked |= S_ISLNK(st.st_mode);
         p += seg;
         if (*p == '/')
             p++;
     }
-    const char *full = apr_pstrcat(pool, dir, "/", rel, NULL);
-    if (lstat(full, &st) != 0)
-        return apr_psprintf(pool, "file '%s' does not exist", rel);
-    if (!realpath(dir, real_dir) || !realpath(full, real_file))
-        return apr_psprintf(pool, "file '%s' cannot be resolved", rel);
-    size_t n = strlen(real_dir);
-    if (strncmp(real_file, real_dir, n) || real_file[n] != '/')
-        return apr_psprintf(pool, "file '%s' is a link that leaves the document folder", rel);
-    if (stat(real_file, &st) != 0 || !S_ISREG(st.st_mode))
+    if (linked) {
+        const char *full = apr_pstrcat(pool, dir, "/", rel, NULL);
+        if (!realpath(dir, real_dir) || !realpath(full, real_file))
+            return apr_psprintf(pool, "file '%s' cannot be resolved", rel);
+        size_t n = strlen(real_dir);
+        if (strncmp(real_file, real_dir, n) || real_file[n] != '/')
+            return apr_psprintf(pool, "file '%s' is a link that leaves the document folder", rel);
+        if (stat(real_file, &st) != 0)
+            return apr_psprintf(pool, "file '%s' cannot be resolved", rel);
+    }
+    if (!S_ISREG(st.st_mode))
         return apr_psprintf(pool, "file '%s' is not a regular file", rel);
     return NULL;
 }

@@ -59,31 +59,33 @@ rtl=$(fact rtl)
 for l in $LOCALES; do
     dir=ltr; [[ " $rtl " == *" $l "* ]] && dir=rtl
     check "$l: home page" test -f "$S/public/$l/index.html"
-    check "$l: lang and dir on every page" bash -c "! grep -L '<html lang=\"$l\" dir=\"$dir\">' \$(find '$S/public/$l' -name '*.html') | grep -q ."
+    check "$l: lang and dir on every page" bash -c "! grep -L '<html lang=\"$l\" dir=\"$dir\">' \$(find -L '$S/public/$l' -name '*.html') | grep -q ."
     check "$l: Atom feed is well-formed" xmllint --noout "$S/public/$l/feed.xml"
 done
 check "sitemap is well-formed" xmllint --noout "$S/public/sitemap.xml"
+# A document's page in a build (pages live in shard directories; see mod_stp/stp_paths.h).
+docpage() { find -L "$1" -path "*/$2/docs/*/$3.html" | head -1; }
 check "tile pages for every tile in every locale" test "$(find "$S/public" -mindepth 4 -maxdepth 4 -path '*/index.html' ! -path '*/docs/*' | wc -l)" -eq "$(($(fact tiles) * 5))"
 
 # --- a document page: alternates, language picker that keeps the page, hashes, downloads
 doc=$(fact doc | awk '$2 == "public" { print $1; exit }')
-page=$S/public/de/docs/$doc/index.html
+page=$(docpage "$S/public" de "$doc")
 check "document page exists" test -f "$page"
 check_eq "hreflang alternates for every locale plus x-default" 6 "$(grep -o '<link rel="alternate" hreflang="[^"]*"' "$page" | wc -l)"
 for l in $LOCALES; do
     check "language picker keeps the page ($l)" grep -q "<a href=\"/$l/docs/$doc/\" hreflang=\"$l\"" "$page"
 done
 sha=$(sha256sum "$(find "$CONTENT/docs/$doc" -maxdepth 1 -type f ! -name '*.xml' ! -name '*.md' | head -1)" | cut -c1-64)
-check "document page shows the file's SHA-256" grep -q "$sha" "$S/public/en/docs/$doc/index.html"
+check "document page shows the file's SHA-256" grep -q "$sha" "$(docpage "$S/public" en "$doc")"
 check "download links go through the module" grep -q "href=\"/download/$doc?lang=" "$page"
-check "files are published outside public/" test -d "$S/files/$doc"
+check "files are published outside public/" test -n "$(find -L "$S/files" -mindepth 2 -maxdepth 2 -type d -name "$doc")"
 
 # --- translations and fallback
 fallback_doc=$(fact bodies | awk 'NF == 2 { print $1; exit }')
 translated=$(fact bodies | awk '{ for (i = 2; i <= NF; i++) if ($i == "de") { print $1; exit } }')
 note_de=$(xmllint --xpath 'string(//msg[@key="doc.fallback"])' "$ROOT/xslt/i18n/de.xml" | sed 's/{language}.*//')
-check "a document without a German body says so in German" grep -qF "$note_de" "$S/public/de/docs/$fallback_doc/index.html"
-check "a translated body is shown without the note" bash -c "! grep -qF '$note_de' '$S/public/de/docs/$translated/index.html'"
+check "a document without a German body says so in German" grep -qF "$note_de" "$(docpage "$S/public" de "$fallback_doc")"
+check "a translated body is shown without the note" bash -c "! grep -qF '$note_de' '$(docpage "$S/public" de "$translated")'"
 check "German dates" grep -qE '<time datetime="[0-9-]+">[0-9]+\. (Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember) [0-9]{4}</time>' "$S/public/de/index.html"
 check "Japanese dates" grep -qE '<time datetime="[0-9-]+">[0-9]{4}年[0-9]+月[0-9]+日</time>' "$S/public/ja/index.html"
 check "Arabic month names" grep -qE '<time datetime="[0-9-]+">[^<]*(يناير|فبراير|مارس|أبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)' "$S/public/ar/index.html"
@@ -104,11 +106,11 @@ while read -r name id pub state; do
     fi
     retire=$(date -u -d "$pub + 12 months" +%F)
     if [[ "$retire" > "$TODAY" ]]; then
-        pages=$(find "$S" -path "*/en/*docs/$id/index.html")
+        pages=$(find -L "$S" -path "*/en/docs/*/$id.html")
         check "superseded $id (within retention) has a page that says so" grep -q 'class="notice"' $pages
-        check "superseded $id is downloadable (file published)" test -d "$S/files/$id"
+        check "superseded $id is downloadable (file published)" test -n "$(find -L "$S/files" -mindepth 2 -maxdepth 2 -type d -name "$id")"
     else
-        check_eq "retired $id has no page and no file" "" "$(find "$S" -path "*/$id/*")"
+        check_eq "retired $id has no page and no file" "" "$(find -L "$S" -name "$id.html" -o -type d -name "$id")"
         check "retired $id stays in the catalog for a 410" bash -c "'$STPCTL' doc '$TMP/s' '$id' | grep -q '^current '"
     fi
 done < <(fact version)
@@ -117,17 +119,17 @@ done < <(fact version)
 while read -r id level tenants; do
     [ "$level" = tenant ] || continue
     for t in ${tenants//,/ }; do
-        check "tenant doc $id on $t's pages" test -f "$S/tenants/$t/en/docs/$id/index.html"
+        check "tenant doc $id on $t's pages" test -n "$(docpage "$S/tenants/$t" en "$id")"
     done
     for t in $(fact tenants); do
         [[ ",$tenants," == *",$t,"* ]] && continue
-        check_eq "tenant doc $id absent from $t's pages" "" "$(grep -rl "$id" "$S/tenants/$t" || true)"
+        check_eq "tenant doc $id absent from $t's pages" "" "$(grep -Rl "$id" "$S/tenants/$t" || true)"
     done
 done < <(fact doc)
 leaks=""
 while IFS= read -r line; do
     secret=${line#secret * }
-    hit=$(grep -rlF -- "$secret" "$S/public" | head -1 || true)
+    hit=$(grep -RlF -- "$secret" "$S/public" | head -1 || true)
     [ -n "$hit" ] && leaks+="'$secret' in ${hit#$S/}; "
 done < <(grep '^secret ' "$TMP/facts")
 check_eq "no tenant document id, title, summary or file name anywhere under public/" "" "$leaks"

@@ -6,16 +6,16 @@
 
 #include "sg_content.h"
 
-#define FIXTURE_SITE_XML                                                                                            \
-    "<site><label xml:lang='en'>Test portal</label><label xml:lang='de'>Testportal</label>"                        \
-    "<base-url>https://trust.test/</base-url>"                                                                      \
-    "<locales><locale id='en' name='English'/><locale id='de' name='Deutsch'/>"                                    \
-    "<locale id='ar' name='Arabic' dir='rtl'/></locales>"                                                           \
-    "<retention months='12'/>%s"                                                                                    \
-    "<tenants><tenant id='t1'><label xml:lang='en'>Tenant One</label></tenant></tenants>"                          \
-    "<sections><section id='certs'><label xml:lang='en'>Certifications</label>"                                    \
-    "<tile id='soc'><label xml:lang='en'>SOC</label></tile></section></sections>"                                  \
-    "<services><service id='compute'><label xml:lang='en'>Compute</label></service></services>"                    \
+#define FIXTURE_SITE_XML                                                                                               \
+    "<site><label xml:lang='en'>Test portal</label><label xml:lang='de'>Testportal</label>"                            \
+    "<base-url>https://trust.test/</base-url>"                                                                         \
+    "<locales><locale id='en' name='English'/><locale id='de' name='Deutsch'/>"                                        \
+    "<locale id='ar' name='Arabic' dir='rtl'/></locales>"                                                              \
+    "<retention months='12'/>%s"                                                                                       \
+    "<tenants><tenant id='t1'><label xml:lang='en'>Tenant One</label></tenant></tenants>"                              \
+    "<sections><section id='certs'><label xml:lang='en'>Certifications</label>"                                        \
+    "<tile id='soc'><label xml:lang='en'>SOC</label></tile></section></sections>"                                      \
+    "<services><service id='compute'><label xml:lang='en'>Compute</label></service></services>"                        \
     "<regions/><industries/></site>"
 
 /* A fresh directory with site.xml (extra elements spliced in) and no documents. */

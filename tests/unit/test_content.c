@@ -42,7 +42,7 @@ START_TEST(test_load_valid)
     ck_assert_int_eq(site->docs->nelts, 2);
     sg_doc_t *a = APR_ARRAY_IDX(site->docs, 0, sg_doc_t *), *b = APR_ARRAY_IDX(site->docs, 1, sg_doc_t *);
     ck_assert_str_eq(a->cat.id, "a");
-    ck_assert_str_eq(a->cat.series, "a");          /* series defaults to the id */
+    ck_assert_str_eq(a->cat.series, "a");           /* series defaults to the id */
     ck_assert_str_eq(a->cat.version, "2025-01-02"); /* version defaults to the date */
     ck_assert_str_eq(a->cat.section, "certs");
     ck_assert_int_eq(a->cat.access, STP_ACCESS_PUBLIC);
@@ -92,8 +92,8 @@ START_TEST(test_series_and_retention)
     fixture_add_doc(dir, "r2025", "rep", "2025", "2025-12-01", "<access level='nda'/>", "R 2025", "x", pool);
     fixture_add_doc(dir, "r2026", "rep", "2026", "2026-10-01", "<access level='nda'/>", "R 2026", "x", pool);
     fixture_add_doc(dir, "other", NULL, NULL, "2026-11-01", "<access level='public'/>", "Other", "x", pool);
-    fixture_add_doc(dir, "mine", NULL, NULL, "2026-11-02", "<access level='tenant'><tenant ref='t1'/></access>",
-                    "Mine", "x", pool);
+    fixture_add_doc(dir, "mine", NULL, NULL, "2026-11-02", "<access level='tenant'><tenant ref='t1'/></access>", "Mine",
+                    "x", pool);
     sg_site_t *site = fixture_load(dir, errs, pool);
     ck_assert_msg(sg_errors_count(errs) == 0, "%s", errors_text(errs));
     sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));

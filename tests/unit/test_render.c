@@ -113,7 +113,8 @@ START_TEST(test_templates_cannot_read_files)
     fixture_add_doc(dir, "a", NULL, NULL, "2025-01-02", "<access level='public'/>", "A", "x\n", pool);
     const char *xslt = apr_pstrcat(pool, dir, "/xslt", NULL);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cp -r '%s/xslt' '%s' && sed -i 's#<xsl:comment>stp:main</xsl:comment>#&#; "
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/xslt' '%s' && sed -i 's#<xsl:comment>stp:main</xsl:comment>#&#; "
              "s#<h1>#<h1><xsl:value-of select=\"document('\\''/etc/passwd'\\'')\"/>#' '%s/page.xsl'",
              TEST_SRCDIR, xslt, xslt);
     ck_assert_int_eq(system(cmd), 0);

@@ -1,0 +1,24 @@
+/* stp_paths: where a published build keeps what. sitegen writes these paths and the module maps
+ * URLs onto them, so both take them from here.
+ *
+ * Document pages and downloads are grouped into 64 shards by a hash of the document id. A shard
+ * is a content-addressed directory under SITE/store/ that builds share through a symlink, so an
+ * incremental build creates a few hundred symlinks and rewrites only the shards that changed,
+ * instead of one entry per page. */
+#ifndef STP_PATHS_H
+#define STP_PATHS_H
+
+#include <apr_pools.h>
+
+#define STP_SHARDS 64
+
+/* The shard of a document id: two lowercase hex digits plus NUL. */
+void stp_shard(char out[3], const char *id);
+
+/* A document page, relative to the build root: public/<lang>/docs/<shard>/<id>.html, or
+ * tenants/<tid>/<lang>/docs/<shard>/<id>.html when tenant is not NULL. */
+const char *stp_path_doc_page(const char *tenant, const char *lang, const char *id, apr_pool_t *pool);
+/* A download, relative to the build's files/ directory: <shard>/<id>/<name>. */
+const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool);
+
+#endif
