@@ -25,16 +25,16 @@
 
 /* What to write: pages and copied files, each with a fingerprint for reuse. */
 typedef struct {
-    sg_page_t page;  /* kind etc.; page.out (the path in the build) and page.fp for every item */
-    const char *src; /* files and assets: source to copy; NULL for pages */
+    sg_page_t page;    /* kind etc.; page.out (the path in the build) and page.fp for every item */
+    const char *src;   /* files and assets: source to copy; NULL for pages */
     const char *group; /* sharded items: the shard directory (see stp_paths.h); NULL otherwise */
     const char *name;  /* sharded items: the path inside the shard */
 } item_t;
 
 /* A shard: a directory of items stored once under SITE/store/<fp> and linked into each build. */
 typedef struct {
-    const char *path;           /* in the build, e.g. public/en/docs/3f */
-    apr_array_header_t *items;  /* item_t * */
+    const char *path;          /* in the build, e.g. public/en/docs/3f */
+    apr_array_header_t *items; /* item_t * */
     char fp[65];
 } group_t;
 
@@ -43,9 +43,9 @@ typedef struct {
     sg_site_t *site;
     sg_render_t *render;
     apr_array_header_t *items;
-    apr_array_header_t *groups; /* group_t */
+    apr_array_header_t *groups;  /* group_t */
     apr_array_header_t *singles; /* item_t *: items outside any shard */
-    apr_hash_t *prev_manifest; /* out -> fp */
+    apr_hash_t *prev_manifest;   /* out -> fp */
     const char *prev, *staging, *store;
     volatile apr_uint32_t next, done, rendered, reused;
     volatile apr_uint32_t failed;
@@ -599,7 +599,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     char err[256];
 
     memset(stats, 0, sizeof *stats);
-    rv = sg_content_load(&site, errs, opt->content_dir, schema_dir, pool);
+    rv = sg_content_load(&site, errs, opt->content_dir, schema_dir, opt->jobs, pool);
     if (rv == APR_ENOENT) {
         fprintf(stderr, "sitegen: %s is not a content directory\n", opt->content_dir);
         return 2;

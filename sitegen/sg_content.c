@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_file_info.h>
+#include <apr_thread_proc.h>
 #include <apr_strings.h>
 #include <libxml/parser.h>
 
@@ -440,7 +442,9 @@ static apr_array_header_t *list_dir(const char *dir, int want_dirs, apr_pool_t *
     return names;
 }
 
-static void load_doc(sg_site_t *site, const char *folder, sg_errors_t *errs, apr_pool_t *pool)
+/* Loads one document folder. Runs on several threads at once: it only reads the site and writes
+ * to its own pool and error list. */
+static sg_doc_t *load_doc(const sg_site_t *site, const char *folder, sg_errors_t *errs, apr_pool_t *pool)
 {
     const char *dir = apr_pstrcat(pool, site->content_dir, "/docs/", folder, NULL);
     const char *path = apr_pstrcat(pool, dir, "/doc.xml", NULL);
@@ -449,22 +453,16 @@ static void load_doc(sg_site_t *site, const char *folder, sg_errors_t *errs, apr
     apr_status_t rv = sg_file_read(&data, &len, path, pool);
     if (rv != APR_SUCCESS) {
         sg_error(errs, path, 1, "document folder has no readable doc.xml");
-        return;
+        return NULL;
     }
     sg_doc_t *d = sg_doc_parse(site, data, len, path, errs, pool);
     if (!d)
-        return;
+        return NULL;
     int root_line = d->line;
     d->dir = dir;
 
     if (strcmp(d->cat.id, folder))
         sg_error(errs, path, root_line, "document id '%s' does not match its folder name '%s'", d->cat.id, folder);
-    sg_doc_t *other = apr_hash_get(site->doc_index, d->cat.id, APR_HASH_KEY_STRING);
-    if (other) {
-        sg_error(errs, path, root_line, "duplicate document id '%s' (also in %s)", d->cat.id, other->xml_path);
-        return;
-    }
-
     /* Bodies: <lang>.md for declared locales; the default locale's is required. */
     apr_array_header_t *names = list_dir(dir, 0, pool);
     for (int i = 0; i < names->nelts; i++) {
@@ -504,8 +502,78 @@ static void load_doc(sg_site_t *site, const char *folder, sg_errors_t *errs, apr
         APR_ARRAY_IDX(d->cat.files, i, stp_file_t) = sf->file;
     }
     doc_fingerprint(d, data, len, pool);
-    apr_hash_set(site->doc_index, d->cat.id, APR_HASH_KEY_STRING, d);
-    APR_ARRAY_PUSH(site->docs, sg_doc_t *) = d;
+    return d;
+}
+
+typedef struct {
+    const sg_site_t *site;
+    const apr_array_header_t *folders;
+    sg_doc_t **docs;    /* per folder */
+    sg_errors_t **errs; /* per folder, so that messages keep folder order */
+    volatile apr_uint32_t next;
+} load_job_t;
+
+typedef struct {
+    load_job_t *job;
+    apr_pool_t *pool; /* this thread's */
+} load_worker_t;
+
+static void *APR_THREAD_FUNC load_worker(apr_thread_t *thread, void *data)
+{
+    load_worker_t *w = data;
+    load_job_t *job = w->job;
+    for (;;) {
+        apr_uint32_t i = apr_atomic_inc32(&job->next);
+        if (i >= (apr_uint32_t)job->folders->nelts)
+            break;
+        job->errs[i] = sg_errors_make(w->pool);
+        job->docs[i] = load_doc(job->site, APR_ARRAY_IDX(job->folders, (int)i, const char *), job->errs[i], w->pool);
+    }
+    if (thread)
+        apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* Loads every document folder on `jobs` threads, then adds them in folder order. */
+static void load_docs(sg_site_t *site, const apr_array_header_t *folders, int jobs, sg_errors_t *errs, apr_pool_t *pool)
+{
+    load_job_t job = {site, folders, apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
+                      apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1)), 0};
+    int n = jobs > 1 ? jobs : 1;
+    load_worker_t *workers = apr_pcalloc(pool, sizeof *workers * (apr_size_t)n);
+    apr_thread_t **threads = apr_pcalloc(pool, sizeof *threads * (apr_size_t)n);
+    for (int t = 0; t < n; t++) {
+        workers[t].job = &job;
+        apr_pool_create(&workers[t].pool, pool);
+    }
+    if (n == 1) {
+        load_worker(NULL, &workers[0]);
+    } else {
+        for (int t = 0; t < n; t++)
+            if (apr_thread_create(&threads[t], NULL, load_worker, &workers[t], pool) != APR_SUCCESS)
+                threads[t] = NULL;
+        for (int t = 0; t < n; t++) {
+            apr_status_t trv;
+            if (threads[t])
+                apr_thread_join(&trv, threads[t]);
+        }
+        if (apr_atomic_read32(&job.next) < (apr_uint32_t)folders->nelts)
+            load_worker(NULL, &workers[0]); /* no thread could start: finish here */
+    }
+    for (int i = 0; i < folders->nelts; i++) {
+        for (int e = 0; job.errs[i] && e < job.errs[i]->list->nelts; e++)
+            APR_ARRAY_PUSH(errs->list, const char *) = APR_ARRAY_IDX(job.errs[i]->list, e, const char *);
+        sg_doc_t *d = job.docs[i];
+        if (!d)
+            continue;
+        sg_doc_t *other = apr_hash_get(site->doc_index, d->cat.id, APR_HASH_KEY_STRING);
+        if (other) {
+            sg_error(errs, d->xml_path, d->line, "duplicate document id '%s' (also in %s)", d->cat.id, other->xml_path);
+            continue;
+        }
+        apr_hash_set(site->doc_index, d->cat.id, APR_HASH_KEY_STRING, d);
+        APR_ARRAY_PUSH(site->docs, sg_doc_t *) = d;
+    }
 }
 
 static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_t *pool)
@@ -638,7 +706,7 @@ static sg_site_t *site_make(const char *content_dir, apr_pool_t *pool)
 }
 
 apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
-                             apr_pool_t *pool)
+                             int jobs, apr_pool_t *pool)
 {
     sg_site_t *site = site_make(content_dir, pool);
     apr_finfo_t fi;
@@ -681,8 +749,7 @@ apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *con
 
     const char *docs_dir = apr_pstrcat(pool, content_dir, "/docs", NULL);
     apr_array_header_t *folders = list_dir(docs_dir, 1, pool);
-    for (int i = 0; i < folders->nelts; i++)
-        load_doc(site, APR_ARRAY_IDX(folders, i, const char *), errs, pool);
+    load_docs(site, folders, jobs, errs, pool);
     group_series(site, errs, pool);
     *out = site;
     return APR_SUCCESS;

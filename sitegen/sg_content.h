@@ -73,11 +73,11 @@ typedef struct {
     apr_hash_t *tenant_docs;    /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
 } sg_site_t;
 
-/* Loads and validates CONTENT_DIR against the schemas in schema_dir. Returns APR_SUCCESS when it
- * could read the tree (errors may still have been found: check sg_errors_count); another status is
- * a system error. */
+/* Loads and validates CONTENT_DIR against the schemas in schema_dir, reading documents on `jobs`
+ * threads. Returns APR_SUCCESS when it could read the tree (errors may still have been found:
+ * check sg_errors_count); another status is a system error. */
 apr_status_t sg_content_load(sg_site_t **site, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
-                             apr_pool_t *pool);
+                             int jobs, apr_pool_t *pool);
 
 /* Works out series order and retention states for `today`. */
 void sg_content_resolve(sg_site_t *site, stp_day_t today);

@@ -27,8 +27,8 @@ static void fuzz_load_site(void)
     apr_initialize();
     apr_pool_create(&fuzz_pool, NULL);
     errs = sg_errors_make(fuzz_pool);
-    if (sg_content_load(&fuzz_site, errs, FUZZ_SRCDIR "/tests/fixtures/valid", FUZZ_SRCDIR "/xslt/schema", fuzz_pool) !=
-            APR_SUCCESS ||
+    if (sg_content_load(&fuzz_site, errs, FUZZ_SRCDIR "/tests/fixtures/valid", FUZZ_SRCDIR "/xslt/schema", 1,
+                        fuzz_pool) != APR_SUCCESS ||
         sg_i18n_load(&fuzz_i18n, fuzz_site, FUZZ_SRCDIR "/xslt", errs, fuzz_pool) != APR_SUCCESS ||
         sg_errors_count(errs)) {
         for (int i = 0; i < errs->list->nelts; i++)

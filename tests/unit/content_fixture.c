@@ -52,6 +52,6 @@ void fixture_remove(const char *dir)
 sg_site_t *fixture_load(const char *dir, sg_errors_t *errs, apr_pool_t *pool)
 {
     sg_site_t *site = NULL;
-    ck_assert_int_eq(sg_content_load(&site, errs, dir, TEST_SRCDIR "/xslt/schema", pool), APR_SUCCESS);
+    ck_assert_int_eq(sg_content_load(&site, errs, dir, TEST_SRCDIR "/xslt/schema", 2, pool), APR_SUCCESS);
     return site;
 }
