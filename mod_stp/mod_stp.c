@@ -4,11 +4,13 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <http_request.h>
 
 #include <apr_strings.h>
 
 #include "stp_catalog.h"
 #include "stp_log.h"
+#include "stp_paths.h"
 
 module AP_MODULE_DECLARE_DATA stp_module;
 
@@ -68,9 +70,33 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     return OK;
 }
 
+/* Document pages live in shard directories of the published build (stp_paths.h): map their
+ * public URLs onto the files. Everything else keeps httpd's own mapping. */
+static int translate_name(request_rec *r)
+{
+    stp_server_conf_t *c = ap_get_module_config(r->server->module_config, &stp_module);
+    const char *rel;
+    if (!c->site_dir || !r->uri)
+        return DECLINED;
+    switch (stp_path_from_url(&rel, r->uri, r->pool)) {
+    case APR_SUCCESS:
+        r->filename = apr_pstrcat(r->pool, c->site_dir, "/current/", rel, NULL);
+        r->canonical_filename = r->filename;
+        return OK;
+    case APR_INCOMPLETE:
+        /* A path-only Location: never built from the Host header. */
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
+        return HTTP_MOVED_PERMANENTLY;
+    default:
+        return DECLINED;
+    }
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(stp) = {STANDARD20_MODULE_STUFF, NULL,     NULL,           create_server_conf,

@@ -1,6 +1,7 @@
 #include "stp_paths.h"
 
 #include <apr_strings.h>
+#include <string.h>
 
 void stp_shard(char out[3], const char *id)
 {
@@ -29,4 +30,52 @@ const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool)
     char shard[3];
     stp_shard(shard, id);
     return apr_pstrcat(pool, shard, "/", id, "/", name, NULL);
+}
+
+/* [a-z0-9] with inner hyphens, 1..64: the content format's ident. */
+static apr_size_t ident_len(const char *s)
+{
+    apr_size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || (s[n] == '-' && n > 0))
+        n++;
+    while (n > 0 && s[n - 1] == '-')
+        n--;
+    return n <= 64 ? n : 0;
+}
+
+/* [a-z]{2,3} optionally followed by -Region: the locale ids sitegen accepts. */
+static apr_size_t lang_len(const char *s)
+{
+    apr_size_t n = 0;
+    while (s[n] >= 'a' && s[n] <= 'z')
+        n++;
+    if (n < 2 || n > 3)
+        return 0;
+    if (s[n] == '-') {
+        apr_size_t m = 1;
+        while ((s[n + m] >= 'a' && s[n + m] <= 'z') || (s[n + m] >= 'A' && s[n + m] <= 'Z') ||
+               (s[n + m] >= '0' && s[n + m] <= '9'))
+            m++;
+        if (m < 3 || m > 9)
+            return 0;
+        n += m;
+    }
+    return n;
+}
+
+apr_status_t stp_path_from_url(const char **rel, const char *uri, apr_pool_t *pool)
+{
+    if (!uri || uri[0] != '/')
+        return APR_NOTFOUND;
+    apr_size_t ll = lang_len(uri + 1);
+    if (!ll || strncmp(uri + 1 + ll, "/docs/", 6))
+        return APR_NOTFOUND;
+    const char *id = uri + 1 + ll + 6;
+    apr_size_t il = ident_len(id);
+    if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
+        return APR_NOTFOUND;
+    if (id[il] == '\0')
+        return APR_INCOMPLETE;
+    *rel = stp_path_doc_page(NULL, apr_pstrmemdup(pool, uri + 1, ll), apr_pstrmemdup(pool, id, il), pool);
+    return APR_SUCCESS;
 }

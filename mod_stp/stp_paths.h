@@ -21,4 +21,9 @@ const char *stp_path_doc_page(const char *tenant, const char *lang, const char *
 /* A download, relative to the build's files/ directory: <shard>/<id>/<name>. */
 const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool);
 
+/* Maps a public document page URL, "/<lang>/docs/<id>/", to its path in a build. Returns
+ * APR_SUCCESS and sets *rel; APR_INCOMPLETE for "/<lang>/docs/<id>" (redirect to the slash);
+ * APR_NOTFOUND for any other URL (not ours to map). Ids and locales are checked against the
+ * content format's syntax, so nothing but a page name can reach the file system. */
+apr_status_t stp_path_from_url(const char **rel, const char *uri, apr_pool_t *pool);
 #endif

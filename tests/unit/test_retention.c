@@ -1,5 +1,10 @@
+#include <stdlib.h>
+
 #include "stp_date.h"
+#include "stp_paths.h"
 #include "stp_retention.h"
+
+#include <apr_strings.h>
 #include "tests.h"
 
 static stp_day_t day(const char *s)
@@ -68,6 +73,42 @@ START_TEST(test_version_order)
 }
 END_TEST
 
+START_TEST(test_url_mapping)
+{
+    apr_pool_t *pool;
+    const char *rel = NULL;
+    char shard[3];
+    apr_pool_create(&pool, NULL);
+    stp_shard(shard, "soc2-2025");
+    ck_assert_int_eq(stp_path_from_url(&rel, "/de/docs/soc2-2025/", pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, apr_pstrcat(pool, "public/de/docs/", shard, "/soc2-2025.html", NULL));
+    ck_assert_int_eq(stp_path_from_url(&rel, "/pt-BR/docs/x/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_path_from_url(&rel, "/de/docs/soc2-2025", pool), APR_INCOMPLETE);
+    /* not ours, or not a valid page name: never a path */
+    static const char *const bad[] = {"/",
+                                      "/de/",
+                                      "/de/docs/",
+                                      "/de/docs/../../etc/passwd/",
+                                      "/de/docs/a/b/",
+                                      "/de/docs/A/",
+                                      "/de/docs/-a/",
+                                      "/de/docs/a-/",
+                                      "/deutsch/docs/a/",
+                                      "/d/docs/a/",
+                                      "/de/docs/a.html",
+                                      "/de/docs/a%2f/",
+                                      "de/docs/a/",
+                                      ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(stp_path_from_url(&rel, bad[i], pool) == APR_NOTFOUND, "mapped %s", bad[i]);
+    char *long_id = apr_pstrcat(pool, "/en/docs/", apr_psprintf(pool, "%065d", 1), "/", NULL);
+    ck_assert_int_eq(stp_path_from_url(&rel, long_id, pool), APR_NOTFOUND);
+    /* shards are two hex digits below STP_SHARDS, stable */
+    ck_assert_int_lt(strtol(shard, NULL, 16), STP_SHARDS);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *retention_suite(void)
 {
     Suite *s = suite_create("retention");
@@ -76,6 +117,7 @@ Suite *retention_suite(void)
     tcase_add_test(tc, test_add_months);
     tcase_add_test(tc, test_states);
     tcase_add_test(tc, test_version_order);
+    tcase_add_test(tc, test_url_mapping);
     suite_add_tcase(s, tc);
     return s;
 }
