@@ -68,7 +68,7 @@ static void hash_tree(sg_fp_t *fp, const char *dir, apr_pool_t *pool)
     apr_array_header_t *names = apr_array_make(pool, 16, sizeof(const char *));
     if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
         return;
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS)
+    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)))
         if (fi.name[0] != '.')
             APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(pool, fi.name);
     apr_dir_close(d);
@@ -86,45 +86,96 @@ static void hash_tree(sg_fp_t *fp, const char *dir, apr_pool_t *pool)
     }
 }
 
-static void fp_listing(sg_fp_t *fp, const apr_array_header_t *docs, int limit)
+/* What a listing shows of a document in one locale (see doc_el in sg_pages.c). */
+static void fp_summary(sg_fp_t *fp, const sg_doc_t *d, const char *lang, const char *def)
 {
-    for (int i = 0; docs && i < docs->nelts && (limit <= 0 || i < limit); i++)
-        sg_fp_str(fp, APR_ARRAY_IDX(docs, i, sg_doc_t *)->meta_fp);
+    char num[32];
+    sg_fp_str(fp, d->cat.id);
+    sg_fp_str(fp, d->cat.series);
+    sg_fp_str(fp, d->cat.version);
+    sg_fp_str(fp, stp_access_name(d->cat.access));
+    sg_fp_str(fp, d->cat.nda ? "nda" : "");
+    sg_fp_str(fp, stp_version_state_name(d->state));
+    sg_fp_str(fp, d->cat.tile);
+    snprintf(num, sizeof num, "%ld", (long)d->cat.published);
+    sg_fp_str(fp, num);
+    const apr_array_header_t *texts[] = {d->cat.titles, d->cat.summaries, d->cat.changes};
+    for (size_t i = 0; i < 3; i++) {
+        const stp_text_t *t = stp_text_pick(texts[i], lang, def);
+        sg_fp_str(fp, t ? t->lang : "");
+        sg_fp_str(fp, t ? t->text : "");
+    }
 }
 
-/* A page's fingerprint: the global inputs plus exactly what the page shows. */
+static void fp_listing(sg_fp_t *fp, const apr_array_header_t *docs, int limit, const char *lang, const char *def)
+{
+    for (int i = 0; docs && i < docs->nelts && (limit <= 0 || i < limit); i++)
+        fp_summary(fp, APR_ARRAY_IDX(docs, i, sg_doc_t *), lang, def);
+}
+
+static void fp_ids(sg_fp_t *fp, const apr_array_header_t *ids)
+{
+    for (int i = 0; ids && i < ids->nelts; i++)
+        sg_fp_str(fp, APR_ARRAY_IDX(ids, i, const char *));
+    sg_fp_str(fp, "|");
+}
+
+/* A page's fingerprint: the global inputs plus exactly what the page shows, so that a change
+ * rewrites the pages that show it and no others. */
 static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
 {
+    const char *lang = pg->lang, *def = site->default_locale;
     sg_fp_t fp;
     sg_fp_init(&fp);
     sg_fp_str(&fp, global);
     sg_fp_str(&fp, pg->out);
     switch (pg->kind) {
     case SG_PAGE_HOME:
-        fp_listing(&fp, site->listed, 10);
+        fp_listing(&fp, site->listed, 10, lang, def);
         break;
     case SG_PAGE_FEED:
-        fp_listing(&fp, site->listed, 50);
+        fp_listing(&fp, site->listed, 50, lang, def);
         break;
     case SG_PAGE_TILE:
-        fp_listing(&fp, apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING), 0);
+        fp_listing(&fp, apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING), 0, lang, def);
         break;
     case SG_PAGE_ORG_HOME:
-        fp_listing(&fp, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0);
+        fp_listing(&fp, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, lang, def);
         break;
     case SG_PAGE_DOC:
-    case SG_PAGE_ORG_DOC:
-        sg_fp_str(&fp, pg->doc->fp);
-        sg_fp_str(&fp, stp_version_state_name(pg->doc->state));
-        fp_listing(&fp, pg->doc->older, 0);
-        if (pg->doc->current && pg->doc->current != pg->doc)
-            sg_fp_str(&fp, pg->doc->current->meta_fp);
+    case SG_PAGE_ORG_DOC: {
+        const sg_doc_t *d = pg->doc;
+        fp_summary(&fp, d, lang, def);
+        fp_ids(&fp, d->cat.services);
+        fp_ids(&fp, d->cat.regions);
+        fp_ids(&fp, d->cat.industries);
+        const char *body = apr_hash_get(d->body_fps, lang, APR_HASH_KEY_STRING);
+        sg_fp_str(&fp, body ? lang : def);
+        sg_fp_str(&fp, body ? body : apr_hash_get(d->body_fps, def, APR_HASH_KEY_STRING));
+        for (int i = 0; i < d->cat.files->nelts; i++) {
+            const stp_file_t *f = &APR_ARRAY_IDX(d->cat.files, i, stp_file_t);
+            char size[32];
+            snprintf(size, sizeof size, "%" APR_UINT64_T_FMT, f->size);
+            sg_fp_str(&fp, f->lang);
+            sg_fp_str(&fp, f->name);
+            sg_fp_str(&fp, f->media_type);
+            sg_fp_str(&fp, f->sha256);
+            sg_fp_str(&fp, size);
+        }
+        fp_listing(&fp, d->older, 0, lang, def);
+        if (d->current && d->current != d)
+            fp_summary(&fp, d->current, lang, def);
         break;
+    }
     case SG_PAGE_SITEMAP:
         for (int i = 0; i < site->docs->nelts; i++) {
             const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
-            if (d->cat.access != STP_ACCESS_TENANT && d->state != STP_VERSION_RETIRED)
-                sg_fp_str(&fp, d->meta_fp);
+            char num[32];
+            if (d->cat.access == STP_ACCESS_TENANT || d->state == STP_VERSION_RETIRED)
+                continue;
+            snprintf(num, sizeof num, "%ld", (long)d->cat.published);
+            sg_fp_str(&fp, d->cat.id);
+            sg_fp_str(&fp, num);
         }
         break;
     case SG_PAGE_SHELL:
@@ -230,7 +281,7 @@ static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
     apr_finfo_t fi;
     if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
         return APR_SUCCESS;
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d))) {
         if (fi.name[0] == '.' || fi.filetype != APR_REG)
             continue;
         const char *src = apr_pstrcat(pool, dir, "/", fi.name, NULL);
@@ -489,7 +540,7 @@ static void collect_store(job_t *job, const char *site_dir, const char *kept_bui
     apr_finfo_t fi;
     if (apr_dir_open(&d, job->store, pool) != APR_SUCCESS)
         return;
-    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME, d))) {
         if (!strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
             continue;
         if (apr_hash_get(live, fi.name, APR_HASH_KEY_STRING) || apr_hash_get(prev, fi.name, APR_HASH_KEY_STRING))

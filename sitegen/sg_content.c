@@ -190,9 +190,10 @@ static void load_site(sg_site_t *site, xmlDocPtr xml, sg_errors_t *errs, apr_poo
             while (n && url[n - 1] == '/')
                 url[--n] = '\0';
             site->base_url = url;
-        } else if (is_elem(c, "nda"))
+        } else if (is_elem(c, "nda")) {
             site->nda_version = token_attr(c, "version", pool);
-        else if (is_elem(c, "retention"))
+            site->nda_line = xmlGetLineNo(c);
+        } else if (is_elem(c, "retention"))
             site->retention_months = atoi(token_attr(c, "months", pool));
         else if (is_elem(c, "markdown")) {
             const char *v = token_attr(c, "unsafe-html", pool);
@@ -321,8 +322,11 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 const char *lang = node_lang(f, pool);
                 const char *href = attr(f, "href", pool);
                 const char *type = token_attr(f, "type", pool);
-                if (!lang || !site->locale_index || !strcmp(lang, site->default_locale)) {
-                    lang = site->default_locale ? site->default_locale : "";
+                if (!site->locale_index) {
+                    /* site.xml is broken (reported): locales cannot be judged, only read */
+                    lang = lang ? lang : "";
+                } else if (!lang || !strcmp(lang, site->default_locale)) {
+                    lang = site->default_locale;
                     has_default_file = 1;
                 }
                 if (site->locale_index && !sg_site_locale(site, lang)) {
@@ -332,7 +336,7 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 int dup = 0;
                 for (int i = 0; i < d->srcfiles->nelts; i++)
                     dup |= !strcmp(APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).file.lang, lang);
-                if (dup) {
+                if (dup && site->locale_index) {
                     sg_error(errs, path, xmlGetLineNo(f), "two files for locale '%s'", lang);
                     continue;
                 }
@@ -405,10 +409,18 @@ static void doc_fingerprint(sg_doc_t *d, const char *xml, apr_size_t len, apr_po
             APR_ARRAY_IDX(langs, j, const char *) = APR_ARRAY_IDX(langs, j - 1, const char *);
             APR_ARRAY_IDX(langs, j - 1, const char *) = t;
         }
+    d->body_fps = apr_hash_make(pool);
     for (int i = 0; i < langs->nelts; i++) {
         const char *l = APR_ARRAY_IDX(langs, i, const char *);
+        const char *md = apr_hash_get(d->bodies, l, APR_HASH_KEY_STRING);
+        sg_fp_t bfp;
+        char *hex = apr_palloc(pool, 65);
+        sg_fp_init(&bfp);
+        sg_fp_str(&bfp, md);
+        sg_fp_hex(hex, &bfp);
+        apr_hash_set(d->body_fps, l, APR_HASH_KEY_STRING, hex);
         sg_fp_str(&fp, l);
-        sg_fp_str(&fp, apr_hash_get(d->bodies, l, APR_HASH_KEY_STRING));
+        sg_fp_str(&fp, hex);
     }
     for (int i = 0; i < d->cat.files->nelts; i++) {
         const stp_file_t *f = &APR_ARRAY_IDX(d->cat.files, i, stp_file_t);
@@ -431,7 +443,7 @@ static apr_array_header_t *list_dir(const char *dir, int want_dirs, apr_pool_t *
     apr_finfo_t fi;
     if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
         return names;
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d))) {
         if (fi.name[0] == '.')
             continue;
         if ((fi.filetype == APR_DIR) == (want_dirs != 0))

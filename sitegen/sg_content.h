@@ -40,6 +40,7 @@ typedef struct sg_doc_t {
     int line;             /* of its root element */
     sg_term_t *tile;
     apr_hash_t *bodies;           /* lang -> Markdown source */
+    apr_hash_t *body_fps;         /* lang -> fingerprint of that body */
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
     stp_version_state_t state;
     struct sg_doc_t *current;  /* the current version of its series */

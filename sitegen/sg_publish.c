@@ -32,7 +32,7 @@ static void clear_store_tmp(const char *site_dir, apr_pool_t *pool)
     apr_finfo_t fi;
     if (apr_dir_open(&dir, store, pool) != APR_SUCCESS)
         return;
-    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS)
+    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME, dir)))
         if (!strncmp(fi.name, ".tmp-", 5))
             sg_rm_rf(apr_pstrcat(pool, store, "/", fi.name, NULL), pool);
     apr_dir_close(dir);
@@ -62,7 +62,7 @@ apr_status_t sg_publish_begin(sg_publish_t **out, const char *site_dir, apr_pool
         pub->previous = apr_pstrdup(pool, real);
     if ((rv = apr_dir_open(&dir, site_dir, pool)) != APR_SUCCESS)
         return rv;
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
+    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir))) {
         uint64_t n = build_number(fi.name);
         if (n > max)
             max = n;
@@ -117,7 +117,7 @@ apr_status_t sg_publish_commit(sg_publish_t *pub, apr_pool_t *pool)
     /* Keep the new and the previous build; older ones have no readers left. */
     const char *prev_name = pub->previous ? strrchr(pub->previous, '/') + 1 : "";
     if (apr_dir_open(&dir, pub->site_dir, pool) == APR_SUCCESS) {
-        while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
+        while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME, dir))) {
             if (build_number(fi.name) && strcmp(fi.name, name) && strcmp(fi.name, prev_name))
                 sg_rm_rf(apr_pstrcat(pool, pub->site_dir, "/", fi.name, NULL), pool);
         }

@@ -1,6 +1,9 @@
 #include "sg_util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -76,33 +79,33 @@ apr_status_t sg_mkdir_p(const char *path, apr_pool_t *pool)
     return apr_dir_make_recursive(path, APR_FPROT_OS_DEFAULT, pool);
 }
 
+/* Plain POSIX: lstat never follows the shard symlinks, and the entries are read in full before
+ * any is removed (removing while reading may skip entries). */
 apr_status_t sg_rm_rf(const char *path, apr_pool_t *pool)
 {
-    apr_dir_t *dir;
-    apr_finfo_t fi;
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == 0 ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return APR_FROM_OS_ERROR(errno);
     apr_pool_t *sub;
-    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_LINK | APR_FINFO_TYPE, pool);
-    if (APR_STATUS_IS_ENOENT(rv))
-        return APR_SUCCESS;
-    if (rv != APR_SUCCESS)
-        return rv;
-    if (fi.filetype != APR_DIR)
-        return apr_file_remove(path, pool);
-    if ((rv = apr_dir_open(&dir, path, pool)) != APR_SUCCESS)
-        return rv;
     apr_pool_create(&sub, pool);
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, dir) == APR_SUCCESS) {
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
-            continue;
-        const char *child = apr_pstrcat(sub, path, "/", fi.name, NULL);
-        rv = fi.filetype == APR_DIR ? sg_rm_rf(child, sub) : apr_file_remove(child, sub);
-        if (rv != APR_SUCCESS)
-            break;
-        apr_pool_clear(sub);
-    }
-    apr_dir_close(dir);
+    apr_array_header_t *names = apr_array_make(sub, 64, sizeof(const char *));
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            APR_ARRAY_PUSH(names, const char *) = apr_pstrcat(sub, path, "/", e->d_name, NULL);
+    closedir(dir);
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; i < names->nelts && rv == APR_SUCCESS; i++)
+        rv = sg_rm_rf(APR_ARRAY_IDX(names, i, const char *), sub);
     apr_pool_destroy(sub);
-    return rv != APR_SUCCESS ? rv : apr_dir_remove(path, pool);
+    if (rv == APR_SUCCESS && rmdir(path) != 0)
+        rv = APR_FROM_OS_ERROR(errno);
+    return rv;
 }
 
 apr_status_t sg_file_sha256(char hex[65], apr_uint64_t *size, const char *path, apr_pool_t *pool)

@@ -23,6 +23,9 @@ apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_po
 /* Writes a new file durably enough for publication (the caller syncs the tree once). */
 apr_status_t sg_file_write(const char *path, const void *data, apr_size_t len, apr_pool_t *pool);
 apr_status_t sg_mkdir_p(const char *path, apr_pool_t *pool);
+/* apr_dir_read's "more entries" answer: APR_INCOMPLETE only means some wanted detail is unknown. */
+#define SG_DIR_MORE(rv) ((rv) == APR_SUCCESS || (rv) == APR_INCOMPLETE)
+
 /* Removes a directory tree; missing is fine. */
 apr_status_t sg_rm_rf(const char *path, apr_pool_t *pool);
 /* SHA-256 of a file's contents as hex, and its size. */

@@ -105,7 +105,11 @@ xmlDocPtr sg_xml_parse(const char *data, apr_size_t len, const char *path, sg_er
         sg_error(errs, path, 0, "not well-formed XML");
     if (doc && doc->intSubset) {
         /* A DTD could smuggle entities in: content files have no business declaring one. */
-        sg_error(errs, path, 1, "a DOCTYPE declaration is not allowed");
+        const char *at = memmem(data, len, "<!DOCTYPE", 9);
+        int line = 1;
+        for (const char *c = data; at && c < at; c++)
+            line += *c == '\n';
+        sg_error(errs, path, line, "a DOCTYPE declaration is not allowed");
         xmlFreeDoc(doc);
         return NULL;
     }

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Validation: every content rule is reported as path:line: message, all errors of a run together,
+# exit status 1, and a failed run leaves the published site exactly as it was.
+# Each rule copies tests/fixtures/valid, breaks it in one way and runs sitegen -o on a site that was
+# first published from the valid fixture. Line numbers below are those of the fixture's files.
+. "$(dirname "$0")/../lib.sh"
+FIXTURE=$ROOT/tests/fixtures/valid
+SITE=$TMP/site
+C=$TMP/c
+
+# The published site: where current points, every entry's type and name, every file's bytes.
+site_state() {
+    (cd "$SITE" && readlink current &&
+        { find . -printf '%y %p %l\n' | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } |
+        sha256sum | cut -c1-64)
+}
+# A content tree's entries and bytes, to show that --check writes nothing.
+tree_state() { (cd "$1" && { find . -printf '%y %p %l\n' | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-64); }
+
+# A fresh copy of the valid fixture in $C.
+fresh() { rm -rf "$C" && cp -r "$FIXTURE" "$C"; SETUP=""; }
+
+# edit FILE LINE OLD NEW: replaces OLD by NEW on line LINE of $C/FILE. A fixture that no longer has
+# OLD on that line makes the test fail (rather than pass for the wrong reason).
+edit() {
+    local f=$C/$1 n=$2 old=$3 new=$4 lines
+    mapfile -t lines <"$f"
+    if [[ ${lines[n - 1]-} != *"$old"* ]]; then
+        SETUP+="fixture $1:$n does not contain '$old'; "
+        return
+    fi
+    lines[n - 1]=${lines[n - 1]/"$old"/"$new"}
+    printf '%s\n' "${lines[@]}" >"$f"
+}
+# insert FILE AFTER TEXT: inserts TEXT as a new line after line AFTER of $C/FILE.
+insert() {
+    local f=$C/$1 n=$2 text=$3 lines
+    mapfile -t lines <"$f"
+    printf '%s\n' "${lines[@]:0:n}" "$text" "${lines[@]:n}" >"$f"
+}
+
+# run_sitegen ARGS...: runs sitegen on $C, keeping its status in RC and its error lines in OUT.
+run_sitegen() {
+    OUT=$("$SITEGEN" --today "$TODAY" -q "$@" 2>&1 >/dev/null)
+    RC=$?
+}
+
+# expect_error NAME 'path:line: message'...: sitegen -o on $C exits 1, prints each given line exactly,
+# ends with the error count, and leaves the published site untouched.
+expect_error() {
+    local name=$1 problems=() want n
+    shift
+    run_sitegen -o "$SITE" "$C"
+    [ -n "$SETUP" ] && problems+=("setup: $SETUP")
+    [ "$RC" = 1 ] || problems+=("exit status $RC, expected 1")
+    for want in "$@"; do
+        grep -qxF -- "$want" <<<"$OUT" || problems+=("missing: $want")
+    done
+    n=$(grep -c "^$C/.*:[0-9][0-9]*: " <<<"$OUT")
+    grep -qxE "sitegen: $n errors? in $C; nothing was published" <<<"$(tail -n1 <<<"$OUT")" ||
+        problems+=("last line is not 'sitegen: $n error(s) in $C; nothing was published'")
+    [ "$(site_state)" = "$STATE" ] || problems+=("the published site changed")
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok "$name"
+    else
+        local lines
+        mapfile -t lines <<<"$OUT"
+        not_ok "$name" "${problems[@]}" "stderr:" "${lines[@]/#/  }"
+    fi
+}
+
+# --- the valid fixture, and a site published from it -------------------------------------------------
+fresh
+mkdir -p "$TMP/cwd"
+before=$(tree_state "$C")
+OUT=$(cd "$TMP/cwd" && "$SITEGEN" --check "$C" 2>&1); RC=$?
+check_eq "--check on the valid fixture exits 0" 0 "$RC"
+check_eq "--check writes nothing into the content" "$before" "$(tree_state "$C")"
+check_eq "--check writes nothing into the working directory" "" "$(ls -A "$TMP/cwd")"
+check "valid fixture publishes" sitegen -o "$SITE" "$C"
+check "current is a symlink to a build" test -L "$SITE/current" -a -d "$SITE/current/"
+STATE=$(site_state)
+
+# --- XML and schema ------------------------------------------------------------------------------------
+fresh
+edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<colour>red</colour>'
+expect_error "schema error in doc.xml (unknown element)" \
+    "$C/docs/audit-report/doc.xml:10: Invalid sequence in interleave"
+
+fresh
+edit site.xml 7 'name="English"' 'nmae="English"'
+expect_error "schema error in site.xml (unknown attribute, missing name)" \
+    "$C/site.xml:7: Element locale failed to validate attributes"
+# A broken site.xml must not invent errors in documents that are fine (the fixture's German file
+# variant was reported as "two files for locale ''").
+check_eq "schema error in site.xml reports no errors in valid documents" "" "$(grep "^$C/docs/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 6 '</title>' '</titel>'
+expect_error "not well-formed XML" \
+    "$C/docs/policy-v1/doc.xml:6: Opening and ending tag mismatch: title line 6 and titel"
+
+fresh
+insert docs/policy-v1/doc.xml 1 '<!DOCTYPE document [<!ENTITY x "y">]>'
+expect_error "DOCTYPE in doc.xml is rejected (on its line)" \
+    "$C/docs/policy-v1/doc.xml:2: a DOCTYPE declaration is not allowed"
+
+fresh
+edit docs/policy-v1/doc.xml 1 '<?xml version="1.0" encoding="UTF-8"?>' '<!DOCTYPE document>'
+expect_error "DOCTYPE in doc.xml is rejected (first line)" \
+    "$C/docs/policy-v1/doc.xml:1: a DOCTYPE declaration is not allowed"
+
+# --- references to the taxonomy ------------------------------------------------------------------------
+fresh
+edit docs/audit-report/doc.xml 4 'ref="audits"' 'ref="nope"'
+expect_error "unknown tile" "$C/docs/audit-report/doc.xml:4: unknown tile 'nope'"
+
+fresh
+edit docs/audit-report/doc.xml 11 'ref="compute"' 'ref="storage"'
+expect_error "unknown service" "$C/docs/audit-report/doc.xml:11: unknown service 'storage'"
+
+fresh
+edit docs/audit-report/doc.xml 12 'ref="eu"' 'ref="mars"'
+expect_error "unknown region" "$C/docs/audit-report/doc.xml:12: unknown region 'mars'"
+
+fresh
+edit docs/audit-report/doc.xml 13 'ref="finance"' 'ref="mining"'
+expect_error "unknown industry" "$C/docs/audit-report/doc.xml:13: unknown industry 'mining'"
+
+fresh
+edit docs/tenant-pack/doc.xml 5 '<tenant ref="t1"/>' '<tenant ref="t2"/>'
+expect_error "unknown tenant" "$C/docs/tenant-pack/doc.xml:5: unknown tenant 't2'"
+
+fresh
+edit docs/audit-report/doc.xml 7 'xml:lang="de"' 'xml:lang="xx"'
+expect_error "title in undeclared locale" "$C/docs/audit-report/doc.xml:7: title in undeclared locale 'xx'"
+
+# --- site.xml ------------------------------------------------------------------------------------------
+fresh
+edit site.xml 24 '<tile id="policies">' '<tile id="audits">'
+expect_error "duplicate tile id in site.xml" "$C/site.xml:24: duplicate tile id 'audits'"
+
+fresh
+edit site.xml 8 'id="de"' 'id="en"'
+expect_error "duplicate locale" "$C/site.xml:8: duplicate locale 'en'"
+
+fresh
+rm "$C/nda/v1.en.md"
+expect_error "missing NDA text (reported at <nda>)" \
+    "$C/site.xml:10: missing NDA text $C/nda/v1.en.md for version 'v1' in the default locale"
+
+# --- documents -----------------------------------------------------------------------------------------
+fresh
+edit docs/policy-v1/doc.xml 2 'id="policy-v1"' 'id="policy-v2"'
+expect_error "document id must match its folder" \
+    "$C/docs/policy-v1/doc.xml:2: document id 'policy-v2' does not match its folder name 'policy-v1'"
+
+fresh
+cp -r "$C/docs/policy-v1" "$C/docs/policy-v1-copy"
+expect_error "duplicate document id" \
+    "$C/docs/policy-v1-copy/doc.xml:2: document id 'policy-v1' does not match its folder name 'policy-v1-copy'" \
+    "$C/docs/policy-v1-copy/doc.xml:2: duplicate document id 'policy-v1' (also in $C/docs/policy-v1/doc.xml)"
+
+fresh
+edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack" series="policy" version="1">'
+expect_error "two documents of one series with the same version" \
+    "$C/docs/tenant-pack/doc.xml:2: series 'policy' already has version '1' ($C/docs/policy-v1/doc.xml)"
+
+fresh
+rm "$C/docs/policy-v1/en.md"
+expect_error "missing default-locale body" "$C/docs/policy-v1/doc.xml:2: missing body en.md for the default locale"
+
+fresh
+edit docs/policy-v1/doc.xml 6 '<title xml:lang="en">' '<title xml:lang="de">'
+expect_error "missing default-locale title" "$C/docs/policy-v1/doc.xml:2: document has no title in the default locale 'en'"
+
+fresh
+echo "# Unbekannt" >"$C/docs/policy-v1/xx.md"
+expect_error "body file for an undeclared locale" "$C/docs/policy-v1/xx.md:1: body for undeclared locale 'xx'"
+
+# --- files ---------------------------------------------------------------------------------------------
+fresh
+rm "$C/docs/policy-v1/policy.txt"
+expect_error "missing file" "$C/docs/policy-v1/doc.xml:10: file 'policy.txt' does not exist"
+
+fresh
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="../audit-report/report.txt"'
+expect_error "file path with .." \
+    "$C/docs/policy-v1/doc.xml:10: file '../audit-report/report.txt' leaves the document folder or is not a plain path"
+
+fresh
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="/etc/hostname"'
+expect_error "absolute file path (schema)" "$C/docs/policy-v1/doc.xml:10: Invalid attribute href for element file"
+
+fresh
+ln -sf ../../nda/v1.en.md "$C/docs/policy-v1/policy.txt"
+expect_error "symlink out of the document folder" \
+    "$C/docs/policy-v1/doc.xml:10: file 'policy.txt' is a link that leaves the document folder"
+
+fresh
+edit docs/policy-v1/doc.xml 10 '<file href=' '<file xml:lang="de" href='
+expect_error "no default-locale file" \
+    "$C/docs/policy-v1/doc.xml:9: no file for the default locale 'en' (a <file> without xml:lang)"
+
+# --- every error of a run, together --------------------------------------------------------------------
+fresh
+edit site.xml 22 '<description xml:lang="en">' '<description xml:lang="xx">'
+edit docs/audit-report/doc.xml 11 'ref="compute"' 'ref="storage"'
+rm "$C/docs/policy-v1/en.md"
+edit docs/tenant-pack/doc.xml 5 '<tenant ref="t1"/>' '<tenant ref="t2"/>'
+want=("$C/site.xml:22: description in undeclared locale 'xx'"
+    "$C/docs/audit-report/doc.xml:11: unknown service 'storage'"
+    "$C/docs/policy-v1/doc.xml:2: missing body en.md for the default locale"
+    "$C/docs/tenant-pack/doc.xml:5: unknown tenant 't2'")
+expect_error "several errors in different files in one run" "${want[@]}"
+check_eq "several errors: exactly 4 error lines, in file order" "$(printf '%s\n' "${want[@]}")" "$(grep "^$C/" <<<"$OUT")"
+check_eq "several errors: the count" "sitegen: 4 errors in $C; nothing was published" "$(tail -n1 <<<"$OUT")"
+run_sitegen --check "$C"
+check_eq "--check reports the same errors and exits 1" "1 $(printf '%s\n' "${want[@]}")" "$RC $(grep "^$C/" <<<"$OUT")"
+
+# --- usage ---------------------------------------------------------------------------------------------
+run_sitegen -o "$SITE" "$TMP/nope"
+check_eq "nonexistent content dir exits 2" 2 "$RC"
+check_eq "nonexistent content dir says so" "sitegen: $TMP/nope is not a content directory" "$OUT"
+check_eq "nonexistent content dir leaves the site alone" "$STATE" "$(site_state)"
+OUT=$("$SITEGEN" 2>&1 >/dev/null); RC=$?
+check_eq "no arguments exits 2" 2 "$RC"
+check "no arguments prints usage" grep -q '^Usage: sitegen' <<<"$OUT"
+OUT=$("$SITEGEN" --help 2>/dev/null); RC=$?
+check_eq "--help exits 0" 0 "$RC"
+check "--help prints usage on stdout" grep -q '^Usage: sitegen' <<<"$OUT"
+
+done_testing
