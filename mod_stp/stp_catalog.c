@@ -175,10 +175,16 @@ apr_status_t stp_doc_decode(stp_doc_t **out, const void *data, apr_size_t len, a
     if (access > STP_ACCESS_TENANT)
         d.failed = 1;
     doc->access = (stp_access_t)access;
-    doc->nda = stp_dec_uint(&d) != 0;
+    uint64_t nda = stp_dec_uint(&d);
+    if (nda > 1)
+        d.failed = 1;
+    doc->nda = nda == 1;
     doc->tenants = dec_strings(&d, pool);
-    doc->published = (stp_day_t)stp_dec_int(&d);
-    doc->retired = (stp_day_t)stp_dec_int(&d);
+    int64_t published = stp_dec_int(&d), retired = stp_dec_int(&d);
+    if (published < INT32_MIN || published > INT32_MAX || retired < INT32_MIN || retired > INT32_MAX)
+        d.failed = 1; /* day numbers are 32-bit */
+    doc->published = (stp_day_t)published;
+    doc->retired = (stp_day_t)retired;
     doc->current = stp_dec_str(&d, pool);
     doc->titles = dec_texts(&d, pool);
     doc->summaries = dec_texts(&d, pool);

@@ -66,15 +66,20 @@ uint64_t stp_dec_uint(stp_dec_t *dec)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; !dec->failed; shift += 7) {
-        if (dec->p >= dec->end || shift > 63) {
-            dec->failed = 1;
+        if (dec->p >= dec->end || shift > 63)
             break;
-        }
         unsigned char b = *dec->p++;
+        if (shift == 63 && b > 1)
+            break; /* more than 64 bits */
         v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
+        if (!(b & 0x80)) {
+            /* One encoding per value: a trailing zero byte would be a second spelling. */
+            if (b == 0 && shift > 0)
+                break;
             return v;
+        }
     }
+    dec->failed = 1;
     return 0;
 }
 

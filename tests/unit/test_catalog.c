@@ -145,6 +145,24 @@ START_TEST(test_decode_corrupt)
 }
 END_TEST
 
+/* Inputs the fuzzer found: each decoded, but not to what it would encode. Now refused. */
+START_TEST(test_decode_noncanonical)
+{
+    stp_doc_t *back;
+    static const unsigned char day_overflow[] = {0x01, 0x01, 0x01, 0x01, 0x03, 0x29, 0x01, 0x01, 0x00, 0x00, 0x00,
+                                                 0x00, 0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x19,
+                                                 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    ck_assert_int_ne(stp_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
+    /* a minimal valid record, then the same with a two-byte zero and with nda = 2 */
+    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_eq(stp_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
+    static const unsigned char long_zero[] = {1, 'a', 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_ne(stp_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
+    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_ne(stp_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(test_catalog_roundtrip)
 {
     const char *path = apr_pstrcat(pool, dir, "/catalog.mdb", NULL);
@@ -247,6 +265,7 @@ Suite *catalog_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_encode_roundtrip);
     tcase_add_test(tc, test_decode_corrupt);
+    tcase_add_test(tc, test_decode_noncanonical);
     tcase_add_test(tc, test_catalog_roundtrip);
     tcase_add_test(tc, test_catalog_foreach_and_format);
     tcase_add_test(tc, test_pick);
