@@ -154,11 +154,11 @@ START_TEST(test_decode_noncanonical)
                                                  0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
     ck_assert_int_ne(stp_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
     /* a minimal valid record, then the same with a two-byte zero and with nda = 2 */
-    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
-    static const unsigned char long_zero[] = {1, 'a', 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char long_zero[] = {1, 'a', 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
-    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
 }
 END_TEST
