@@ -8,6 +8,7 @@ Suite *sha256_suite(void);
 Suite *catalog_suite(void);
 Suite *retention_suite(void);
 Suite *access_suite(void);
+Suite *identity_suite(void);
 Suite *content_suite(void);
 Suite *render_suite(void);
 

@@ -1,0 +1,116 @@
+#include "stp_identity.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "stp_sha256.h"
+
+/* Whether a comma-separated claim list holds value as one whole item. */
+static int list_has(const char *list, const char *value)
+{
+    apr_size_t vl = strlen(value);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        apr_size_t n = end ? (apr_size_t)(end - p) : strlen(p);
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n == vl && !strncmp(p, value, n))
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_claims_map_t *map, stp_claim_fn *claim,
+                              void *baton, apr_pool_t *pool)
+{
+    const char *sub = claim(baton, map->user_claim);
+    const char *iss = claim(baton, map->issuer_claim);
+    memset(user, 0, sizeof *user);
+    if (email)
+        *email = NULL;
+    if (!sub || !*sub)
+        return;
+    /* issuer and subject: a subject is unique only within its issuer */
+    user->key = apr_pstrcat(pool, iss ? iss : "", "|", sub, NULL);
+    const char *tid = map->tenant_claim ? claim(baton, map->tenant_claim) : NULL;
+    if (tid && *tid) {
+        int consumer = 0;
+        for (int i = 0; map->consumer_tenants && i < map->consumer_tenants->nelts; i++)
+            consumer |= !strcmp(APR_ARRAY_IDX(map->consumer_tenants, i, const char *), tid);
+        if (!consumer)
+            user->tenant = apr_pstrdup(pool, tid);
+    }
+    if (user->tenant && map->admin_claim && map->admin_value)
+        user->tenant_admin = list_has(claim(baton, map->admin_claim), map->admin_value);
+    if (email && map->email_claim) {
+        const char *e = claim(baton, map->email_claim);
+        *email = e && *e ? apr_pstrdup(pool, e) : NULL;
+    }
+}
+
+void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen)
+{
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    stp_sha256_t ctx;
+    if (klen > 64) {
+        stp_sha256_init(&ctx);
+        stp_sha256_update(&ctx, key, klen);
+        stp_sha256_final(k, &ctx);
+    } else if (klen) {
+        memcpy(k, key, klen);
+    }
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    stp_sha256_init(&ctx);
+    stp_sha256_update(&ctx, pad, 64);
+    stp_sha256_update(&ctx, msg, mlen);
+    stp_sha256_final(inner, &ctx);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    stp_sha256_init(&ctx);
+    stp_sha256_update(&ctx, pad, 64);
+    stp_sha256_update(&ctx, inner, 32);
+    stp_sha256_final(out, &ctx);
+}
+
+const char *stp_csrf_token(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
+                           apr_pool_t *pool)
+{
+    unsigned char mac[32];
+    char *hex = apr_palloc(pool, 65);
+    /* NUL separates the fields, so that ("a", "bc") and ("ab", "c") differ */
+    apr_size_t ul = strlen(user_key), pl = strlen(purpose);
+    char *msg = apr_palloc(pool, ul + pl + 1);
+    memcpy(msg, user_key, ul);
+    msg[ul] = '\0';
+    memcpy(msg + ul + 1, purpose, pl);
+    stp_hmac_sha256(mac, secret, slen, msg, ul + 1 + pl);
+    stp_hex_encode(hex, mac, sizeof mac);
+    return hex;
+}
+
+int stp_csrf_check(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
+                   const char *token, apr_pool_t *pool)
+{
+    if (!token || !user_key || strlen(token) != 64)
+        return 0;
+    const char *want = stp_csrf_token(secret, slen, user_key, purpose, pool);
+    unsigned char diff = 0;
+    for (int i = 0; i < 64; i++)
+        diff |= (unsigned char)(want[i] ^ token[i]);
+    return diff == 0;
+}
+
+int stp_return_target_ok(const char *target)
+{
+    if (!target || target[0] != '/' || target[1] == '/' || target[1] == '\\')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)target; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            return 0;
+    return 1;
+}

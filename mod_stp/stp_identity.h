@@ -1,0 +1,47 @@
+/* stp_identity: the user from the identity provider's claims, CSRF tokens bound to that user, and
+ * the one rule for where a sign-in may send the user back to. */
+#ifndef STP_IDENTITY_H
+#define STP_IDENTITY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "stp_access.h"
+
+/* How claims map to a user (the module's directives). */
+typedef struct {
+    const char *user_claim;               /* subject, e.g. "sub" */
+    const char *issuer_claim;             /* e.g. "iss" */
+    const char *tenant_claim;             /* e.g. "tid" */
+    const char *email_claim;              /* e.g. "email" */
+    const char *admin_claim;              /* e.g. "roles" */
+    const char *admin_value;              /* e.g. "GlobalAdmin" */
+    apr_array_header_t *consumer_tenants; /* const char *: tenants that mean a personal account */
+} stp_claims_map_t;
+
+/* Reads a claim by name; NULL when absent. The module reads them from the environment that
+ * mod_auth_openidc sets, never from request headers. */
+typedef const char *stp_claim_fn(void *baton, const char *name);
+
+/* Builds the user: anonymous without a subject; personal without a tenant or with a consumer
+ * tenant; an organisation member otherwise; an administrator when the admin claim (a
+ * comma-separated list) holds the admin value. Also returns the e-mail address when wanted. */
+void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_claims_map_t *map, stp_claim_fn *claim,
+                              void *baton, apr_pool_t *pool);
+
+/* HMAC-SHA256 (RFC 2104). */
+void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen);
+
+/* A CSRF token for the user's key and a purpose ("nda", "library", ...): hex HMAC with the
+ * server's secret. Anonymous users get tokens bound to their anonymous session id instead. */
+const char *stp_csrf_token(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
+                           apr_pool_t *pool);
+/* Constant-time check of a submitted token; 1 when valid. */
+int stp_csrf_check(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
+                   const char *token, apr_pool_t *pool);
+
+/* 1 when `target` is a local path that a redirect may use: starts with one "/", no scheme, no
+ * host ("//", "/\\"), no control characters. */
+int stp_return_target_ok(const char *target);
+
+#endif

@@ -1,0 +1,116 @@
+/* Identity from claims, CSRF tokens, return targets. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "stp_identity.h"
+#include "stp_sha256.h"
+#include "tests.h"
+
+static const char *table_claim(void *baton, const char *name)
+{
+    return apr_table_get(baton, name);
+}
+
+START_TEST(test_claims)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    apr_array_header_t *consumer = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(consumer, const char *) = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    stp_claims_map_t map = {"sub", "iss", "tid", "email", "roles", "GlobalAdmin", consumer};
+    apr_table_t *c = apr_table_make(pool, 8);
+    stp_user_t u;
+    const char *email;
+
+    stp_identity_from_claims(&u, &email, &map, table_claim, c, pool);
+    ck_assert_ptr_null(u.key); /* anonymous */
+
+    apr_table_set(c, "sub", "alice");
+    apr_table_set(c, "iss", "https://idp.test");
+    apr_table_set(c, "email", "alice@contoso.test");
+    stp_identity_from_claims(&u, &email, &map, table_claim, c, pool);
+    ck_assert_str_eq(u.key, "https://idp.test|alice");
+    ck_assert_ptr_null(u.tenant); /* personal: no tenant */
+    ck_assert_str_eq(email, "alice@contoso.test");
+
+    apr_table_set(c, "tid", "9188040d-6c67-4c5b-b112-36a304b66dad");
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_ptr_null(u.tenant); /* personal: the consumer tenant */
+
+    apr_table_set(c, "tid", "contoso");
+    apr_table_set(c, "roles", "Reader, GlobalAdministrator");
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_str_eq(u.tenant, "contoso");
+    ck_assert_int_eq(u.tenant_admin, 0); /* whole items only */
+    apr_table_set(c, "roles", "Reader,GlobalAdmin");
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_int_eq(u.tenant_admin, 1);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+/* RFC 4231 test case 2 */
+START_TEST(test_hmac)
+{
+    unsigned char mac[32];
+    char hex[65];
+    const char *msg = "what do ya want for nothing?";
+    stp_hmac_sha256(mac, "Jefe", 4, msg, strlen(msg));
+    stp_hex_encode(hex, mac, 32);
+    ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* RFC 4231 test case 6: a key longer than the block */
+    unsigned char key[131];
+    memset(key, 0xaa, sizeof key);
+    msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    stp_hmac_sha256(mac, key, sizeof key, msg, strlen(msg));
+    stp_hex_encode(hex, mac, 32);
+    ck_assert_str_eq(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+END_TEST
+
+START_TEST(test_csrf)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
+    const char *t = stp_csrf_token(secret, 32, "iss|alice", "nda", pool);
+    ck_assert_int_eq(strlen(t), 64);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", t, pool), 1);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|bob", "nda", t, pool), 0);       /* another user */
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "library", t, pool), 0); /* another form */
+    ck_assert_int_eq(stp_csrf_check((const unsigned char *)"other secret", 12, "iss|alice", "nda", t, pool), 0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", NULL, pool), 0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", "", pool), 0);
+    char *wrong = apr_pstrdup(pool, t);
+    wrong[63] = wrong[63] == '0' ? '1' : '0';
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", wrong, pool), 0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", apr_pstrcat(pool, t, "0", NULL), pool), 0);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(test_return_targets)
+{
+    ck_assert_int_eq(stp_return_target_ok("/download/soc2-2025?lang=de"), 1);
+    ck_assert_int_eq(stp_return_target_ok("/"), 1);
+    static const char *const bad[] = {
+        "//evil.test/",       "/\\evil.test", "https://evil.test/", "evil.test", "/a\r\nSet-Cookie: x=y", "/a\\b", "",
+        "javascript:alert(1)"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!stp_return_target_ok(bad[i]), "accepted %s", bad[i]);
+    ck_assert_int_eq(stp_return_target_ok(NULL), 0);
+}
+END_TEST
+
+Suite *identity_suite(void)
+{
+    Suite *s = suite_create("identity");
+    TCase *tc = tcase_create("identity");
+    tcase_add_test(tc, test_claims);
+    tcase_add_test(tc, test_hmac);
+    tcase_add_test(tc, test_csrf);
+    tcase_add_test(tc, test_return_targets);
+    suite_add_tcase(s, tc);
+    return s;
+}
