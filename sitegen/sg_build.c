@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include "sg_cache.h"
 #include "sg_content.h"
 #include "sg_i18n.h"
 #include "sg_pages.h"
@@ -87,7 +88,7 @@ static void hash_tree(sg_fp_t *fp, const char *dir, apr_pool_t *pool)
 }
 
 /* What a listing shows of a document in one locale (see doc_el in sg_pages.c). */
-static void fp_summary(sg_fp_t *fp, const sg_doc_t *d, const char *lang, const char *def)
+static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang, const char *def)
 {
     char num[32];
     sg_fp_str(fp, d->cat.id);
@@ -107,10 +108,40 @@ static void fp_summary(sg_fp_t *fp, const sg_doc_t *d, const char *lang, const c
     }
 }
 
-static void fp_listing(sg_fp_t *fp, const apr_array_header_t *docs, int limit, const char *lang, const char *def)
+/* Works out every document's summary fingerprint per locale once: listings repeat them often. */
+static void summaries_compute(sg_site_t *site, apr_pool_t *pool)
+{
+    for (int i = 0; i < site->docs->nelts; i++) {
+        sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+        d->summary_fps = apr_palloc(pool, sizeof(const char *) * (apr_size_t)site->locales->nelts);
+        for (int l = 0; l < site->locales->nelts; l++) {
+            sg_fp_t fp;
+            char *hex = apr_palloc(pool, 65);
+            sg_fp_init(&fp);
+            fp_summary_compute(&fp, d, APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, site->default_locale);
+            sg_fp_hex(hex, &fp);
+            d->summary_fps[l] = hex;
+        }
+    }
+}
+
+static int locale_index(const sg_site_t *site, const char *lang)
+{
+    for (int l = 0; l < site->locales->nelts; l++)
+        if (!strcmp(APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, lang))
+            return l;
+    return 0;
+}
+
+static void fp_summary(sg_fp_t *fp, const sg_doc_t *d, int li)
+{
+    sg_fp_add(fp, d->summary_fps[li], 64);
+}
+
+static void fp_listing(sg_fp_t *fp, const apr_array_header_t *docs, int limit, int li)
 {
     for (int i = 0; docs && i < docs->nelts && (limit <= 0 || i < limit); i++)
-        fp_summary(fp, APR_ARRAY_IDX(docs, i, sg_doc_t *), lang, def);
+        fp_summary(fp, APR_ARRAY_IDX(docs, i, sg_doc_t *), li);
 }
 
 static void fp_ids(sg_fp_t *fp, const apr_array_header_t *ids)
@@ -125,27 +156,28 @@ static void fp_ids(sg_fp_t *fp, const apr_array_header_t *ids)
 static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
 {
     const char *lang = pg->lang, *def = site->default_locale;
+    int li = locale_index(site, lang);
     sg_fp_t fp;
     sg_fp_init(&fp);
     sg_fp_str(&fp, global);
     sg_fp_str(&fp, pg->out);
     switch (pg->kind) {
     case SG_PAGE_HOME:
-        fp_listing(&fp, site->listed, 10, lang, def);
+        fp_listing(&fp, site->listed, 10, li);
         break;
     case SG_PAGE_FEED:
-        fp_listing(&fp, site->listed, 50, lang, def);
+        fp_listing(&fp, site->listed, 50, li);
         break;
     case SG_PAGE_TILE:
-        fp_listing(&fp, apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING), 0, lang, def);
+        fp_listing(&fp, apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING), 0, li);
         break;
     case SG_PAGE_ORG_HOME:
-        fp_listing(&fp, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, lang, def);
+        fp_listing(&fp, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, li);
         break;
     case SG_PAGE_DOC:
     case SG_PAGE_ORG_DOC: {
         const sg_doc_t *d = pg->doc;
-        fp_summary(&fp, d, lang, def);
+        fp_summary(&fp, d, li);
         fp_ids(&fp, d->cat.services);
         fp_ids(&fp, d->cat.regions);
         fp_ids(&fp, d->cat.industries);
@@ -162,9 +194,9 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
             sg_fp_str(&fp, f->sha256);
             sg_fp_str(&fp, size);
         }
-        fp_listing(&fp, d->older, 0, lang, def);
+        fp_listing(&fp, d->older, 0, li);
         if (d->current && d->current != d)
-            fp_summary(&fp, d->current, lang, def);
+            fp_summary(&fp, d->current, li);
         break;
     }
     case SG_PAGE_SITEMAP:
@@ -630,6 +662,15 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
     return rv;
 }
 
+/* Phase timings for --verbose: where a build spends its time. */
+static void phase(const sg_options_t *opt, apr_time_t *t, const char *what)
+{
+    apr_time_t now = apr_time_now();
+    if (opt->verbose)
+        fprintf(stderr, "sitegen: %-10s %7.3f s\n", what, (double)(now - *t) / APR_USEC_PER_SEC);
+    *t = now;
+}
+
 /* --- the run ---------------------------------------------------------------------------------------- */
 
 static void print_errors(const sg_errors_t *errs)
@@ -651,7 +692,14 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     char err[256];
 
     memset(stats, 0, sizeof *stats);
-    rv = sg_content_load(&site, errs, opt->content_dir, schema_dir, opt->jobs, pool);
+    apr_time_t t = apr_time_now();
+    /* The published build's document cache: only folders that changed since are read again. */
+    const char *cache = NULL;
+    char real[4096];
+    if (!opt->full && opt->site_dir && realpath(apr_pstrcat(pool, opt->site_dir, "/current", NULL), real))
+        cache = apr_pstrcat(pool, real, "/.doccache", NULL);
+    rv = sg_content_load_cached(&site, errs, opt->content_dir, schema_dir, opt->jobs, cache, pool);
+    phase(opt, &t, "load");
     if (rv == APR_ENOENT) {
         fprintf(stderr, "sitegen: %s is not a content directory\n", opt->content_dir);
         return 2;
@@ -693,8 +741,12 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     sg_fp_str(&fp, site->site_fp);
     hash_tree(&fp, opt->xslt_dir, pool);
     sg_fp_hex(global, &fp);
+    phase(opt, &t, "templates");
+    summaries_compute(site, pool);
+    phase(opt, &t, "summaries");
     plan(&job, global, pool);
     copy_assets(&job, pool);
+    phase(opt, &t, "pages");
 
     if ((rv = sg_publish_begin(&pub, opt->site_dir, pool)) != APR_SUCCESS) {
         if (rv != APR_EBUSY)
@@ -704,21 +756,27 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     job.prev = opt->full ? NULL : pub->previous;
     job.staging = pub->staging;
     job.prev_manifest = read_manifest(job.prev, 0, pool);
+    phase(opt, &t, "manifest");
     job.store = apr_pstrcat(pool, opt->site_dir, "/store", NULL);
     make_groups(&job, pool);
+    phase(opt, &t, "plan");
     if (opt->progress)
         fprintf(stderr, "sitegen: %d documents, %d locales, %d files to write (%s)\n", site->docs->nelts,
                 site->locales->nelts, job.items->nelts, job.prev ? "incremental" : "full");
 
     if ((rv = make_dirs(&job, pool)) != APR_SUCCESS || (rv = render_all(&job, pool)) != APR_SUCCESS ||
-        (rv = write_catalog(&job, i18n, pub->generation, pool)) != APR_SUCCESS ||
-        (rv = write_manifest(&job, pool)) != APR_SUCCESS || (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
+        (phase(opt, &t, "write"), (rv = write_catalog(&job, i18n, pub->generation, pool)) != APR_SUCCESS) ||
+        (rv = write_manifest(&job, pool)) != APR_SUCCESS ||
+        (rv = sg_cache_write(site, apr_pstrcat(pool, job.staging, "/.doccache", NULL), pool)) != APR_SUCCESS ||
+        (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
         fprintf(stderr, "sitegen: build failed: %s; the published site is unchanged\n",
                 job.failure ? job.failure : apr_strerror(rv, err, sizeof err));
         sg_publish_abort(pub, pool);
         return 2;
     }
+    phase(opt, &t, "publish");
     collect_store(&job, opt->site_dir, pub->previous, pool);
+    phase(opt, &t, "cleanup");
     stats->pages = job.items->nelts;
     stats->rendered = (int)job.rendered;
     stats->reused = (int)job.reused;

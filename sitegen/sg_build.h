@@ -15,6 +15,7 @@ typedef struct {
     int check_only;
     int progress;    /* print progress lines on stderr */
     int full;        /* ignore the previous build */
+    int verbose;     /* print phase timings */
     stp_day_t today; /* the day retention is judged on */
 } sg_options_t;
 

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 #include <libxml/parser.h>
 
+#include "sg_cache.h"
 #include "sg_validate.h"
 #include "stp_paths.h"
 
@@ -519,6 +520,8 @@ static sg_doc_t *load_doc(const sg_site_t *site, const char *folder, sg_errors_t
 
 typedef struct {
     const sg_site_t *site;
+    apr_hash_t *cache; /* the previous build's documents, or NULL */
+    const char *salt;  /* what every cached signature depends on */
     const apr_array_header_t *folders;
     sg_doc_t **docs;    /* per folder */
     sg_errors_t **errs; /* per folder, so that messages keep folder order */
@@ -538,8 +541,17 @@ static void *APR_THREAD_FUNC load_worker(apr_thread_t *thread, void *data)
         apr_uint32_t i = apr_atomic_inc32(&job->next);
         if (i >= (apr_uint32_t)job->folders->nelts)
             break;
+        const char *folder = APR_ARRAY_IDX(job->folders, (int)i, const char *);
         job->errs[i] = sg_errors_make(w->pool);
-        job->docs[i] = load_doc(job->site, APR_ARRAY_IDX(job->folders, (int)i, const char *), job->errs[i], w->pool);
+        if (job->cache) {
+            const char *dir = apr_pstrcat(w->pool, job->site->content_dir, "/docs/", folder, NULL);
+            job->docs[i] = sg_cache_lookup(job->cache, job->site, folder, dir, job->salt, w->pool);
+            if (job->docs[i])
+                continue;
+        }
+        job->docs[i] = load_doc(job->site, folder, job->errs[i], w->pool);
+        if (job->docs[i] && job->salt)
+            sg_cache_sign(job->docs[i], job->salt, w->pool);
     }
     /* A plain return rather than apr_thread_exit: pthread_exit's unwinding trips ASan, and the
      * thread's pool goes with the pool it was created from. */
@@ -548,10 +560,16 @@ static void *APR_THREAD_FUNC load_worker(apr_thread_t *thread, void *data)
 }
 
 /* Loads every document folder on `jobs` threads, then adds them in folder order. */
-static void load_docs(sg_site_t *site, const apr_array_header_t *folders, int jobs, sg_errors_t *errs, apr_pool_t *pool)
+static void load_docs(sg_site_t *site, const apr_array_header_t *folders, int jobs, apr_hash_t *cache, const char *salt,
+                      sg_errors_t *errs, apr_pool_t *pool)
 {
-    load_job_t job = {site, folders, apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
-                      apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1)), 0};
+    load_job_t job = {site,
+                      cache,
+                      salt,
+                      folders,
+                      apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
+                      apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1)),
+                      0};
     int n = jobs > 1 ? jobs : 1;
     load_worker_t *workers = apr_pcalloc(pool, sizeof *workers * (apr_size_t)n);
     apr_thread_t **threads = apr_pcalloc(pool, sizeof *threads * (apr_size_t)n);
@@ -721,6 +739,12 @@ static sg_site_t *site_make(const char *content_dir, apr_pool_t *pool)
 apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
                              int jobs, apr_pool_t *pool)
 {
+    return sg_content_load_cached(out, errs, content_dir, schema_dir, jobs, NULL, pool);
+}
+
+apr_status_t sg_content_load_cached(sg_site_t **out, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
+                                    int jobs, const char *cache_path, apr_pool_t *pool)
+{
     sg_site_t *site = site_make(content_dir, pool);
     apr_finfo_t fi;
     char *data;
@@ -759,10 +783,20 @@ apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *con
     if (site_ok)
         load_ndas(site, errs, &fp, pool);
     sg_fp_hex(site->site_fp, &fp);
+    /* Cached documents were checked against this site, these schemas and this generator. */
+    char salt[65];
+    sg_fp_init(&fp);
+    sg_fp_str(&fp, PACKAGE_VERSION);
+    sg_fp_str(&fp, site->site_fp);
+    for (int i = 0; i < 2; i++)
+        if (sg_file_read(&data, &len, apr_pstrcat(pool, schema_dir, i ? "/doc.rng" : "/site.rng", NULL), pool) ==
+            APR_SUCCESS)
+            sg_fp_add(&fp, data, len);
+    sg_fp_hex(salt, &fp);
 
     const char *docs_dir = apr_pstrcat(pool, content_dir, "/docs", NULL);
     apr_array_header_t *folders = list_dir(docs_dir, 1, pool);
-    load_docs(site, folders, jobs, errs, pool);
+    load_docs(site, folders, jobs, site_ok ? sg_cache_read(cache_path, pool) : NULL, site_ok ? salt : NULL, errs, pool);
     group_series(site, errs, pool);
     *out = site;
     return APR_SUCCESS;

@@ -47,6 +47,8 @@ typedef struct sg_doc_t {
     apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */
     char meta_fp[65];          /* fingerprint of doc.xml: what listings show */
     char fp[65];               /* fingerprint of everything the document page shows of this document */
+    const char *sig;           /* the folder's signature for the document cache (sg_cache.h) */
+    const char **summary_fps;  /* per site locale, in site order: what listings show (sg_build) */
 } sg_doc_t;
 
 typedef struct {
@@ -79,6 +81,9 @@ typedef struct {
  * check sg_errors_count); another status is a system error. */
 apr_status_t sg_content_load(sg_site_t **site, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
                              int jobs, apr_pool_t *pool);
+/* The same, taking unchanged folders from the previous build's document cache (NULL: none). */
+apr_status_t sg_content_load_cached(sg_site_t **site, sg_errors_t *errs, const char *content_dir,
+                                    const char *schema_dir, int jobs, const char *cache_path, apr_pool_t *pool);
 
 /* Works out series order and retention states for `today`. */
 void sg_content_resolve(sg_site_t *site, stp_day_t today);

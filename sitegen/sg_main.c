@@ -50,12 +50,17 @@ static const char *default_templates(apr_pool_t *pool)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'c'},
-        {"jobs", required_argument, NULL, 'j'},   {"templates", required_argument, NULL, 't'},
-        {"today", required_argument, NULL, 'T'},  {"full", no_argument, NULL, 'F'},
-        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"check", no_argument, NULL, 'c'},
+                                             {"jobs", required_argument, NULL, 'j'},
+                                             {"templates", required_argument, NULL, 't'},
+                                             {"today", required_argument, NULL, 'T'},
+                                             {"full", no_argument, NULL, 'F'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     sg_options_t opt;
     sg_stats_t stats;
     apr_pool_t *pool;
@@ -69,7 +74,7 @@ int main(int argc, char **argv)
     opt.jobs = cpus > 0 ? (int)cpus : 1;
     opt.today = stp_date_from_time(apr_time_now());
 
-    while ((c = getopt_long(argc, argv, "o:cj:t:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:cj:t:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             opt.site_dir = optarg;
@@ -101,6 +106,9 @@ int main(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case 'v':
+            opt.verbose = 1;
             break;
         case 'h':
             usage(stdout);

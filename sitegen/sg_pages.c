@@ -10,6 +10,7 @@
 #include <libxslt/xsltInternals.h>
 #include <libxslt/xsltutils.h>
 
+#include "sg_cache.h"
 #include "sg_markdown.h"
 
 #define STP_XSLT_NS "urn:stp:xslt"
@@ -189,7 +190,7 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
     terms_el(n, "industries", d->cat.industries, site->industry_index, site, lang);
 
     const char *body_lang = apr_hash_get(d->bodies, lang, APR_HASH_KEY_STRING) ? lang : def;
-    const char *md = apr_hash_get(d->bodies, body_lang, APR_HASH_KEY_STRING);
+    const char *md = sg_body_text(d, body_lang, pool);
     xmlNodePtr body = el(n, "body", NULL);
     at(body, "lang", body_lang);
     if (strcmp(body_lang, lang)) {

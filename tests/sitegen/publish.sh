@@ -4,13 +4,13 @@
 . "$(dirname "$0")/../lib.sh"
 FIXTURE=$ROOT/tests/fixtures/valid
 
-tree_sum() { (cd "$1" && find -L . -type f ! -name catalog.mdb -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64); }
+tree_sum() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name .doccache -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64); }
 # Files of build $2 that its run wrote: not the same inode as in the previous build $1 (unchanged
 # files are shared, by hard link or through a shared shard directory).
-inodes() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name .manifest -printf '%p %i\n' | sort); }
+inodes() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name .manifest ! -name .doccache -printf '%p %i\n' | sort); }
 written() { join -a2 <(inodes "$1") <(inodes "$2") | awk 'NF != 3 || $2 != $3 { print $1 }'; }
 # Files whose bytes differ between two builds, or that only one has.
-changed() { (diff -rq "$1" "$2" 2>&1 || true) | grep -v -e catalog.mdb -e .manifest |
+changed() { (diff -rq "$1" "$2" 2>&1 || true) | grep -v -e catalog.mdb -e .manifest -e .doccache |
     sed -E "s#^Files $1/(.*) and .* differ#./\1#; s#^Only in $2/?(.*): (.*)#./\1/\2#" | sed 's#//#/#' | sort; }
 catalog_docs() {
     local site=$1
@@ -52,9 +52,21 @@ sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after a title change" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
 check "the new title is published" grep -q "Renamed: " "$TMP/s/current/public/en/index.html" $(find -L "$TMP/s/current/public/en/docs" -name "$doc.html")
 
+# 3b. only a download's bytes change (doc.xml untouched): the cached document is re-read
+f=$(find "$TMP/c/docs/$doc" -maxdepth 1 -type f ! -name '*.xml' ! -name '*.md' | head -1)
+printf 'new bytes\n' >>"$f"
+new_sha=$(sha256sum "$f" | cut -c1-64)
+check "incremental build after a download changed" sitegen -o "$TMP/s" "$TMP/c"
+check "the page shows the new SHA-256" grep -q "$new_sha" $(find -L "$TMP/s/current/public/en/docs" -name "$doc.html")
+check "the catalog has the new SHA-256" bash -c "'$STPCTL' doc '$TMP/s' '$doc' | grep -q '$new_sha'"
+rm -rf "$TMP/full"
+sitegen --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full after a download changed" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+
 # 4. only the current and the previous build are kept
 builds=$(ls -d "$TMP/s"/build-* | wc -l)
 check_eq "two builds kept" 2 "$builds"
+check_eq "the store holds only what those builds use" "" "$(comm -13 <(cat "$TMP"/s/build-*/.manifest | sed -n 's/^\([^ ]*\) @.*/\1/p' | sort -u) <(ls "$TMP/s/store" | sort))"
 
 # 5. a content error publishes nothing
 before=$(readlink "$TMP/s/current"); sum=$(tree_sum "$TMP/s/current")

@@ -1,0 +1,33 @@
+/* sg_cache: what the previous build learnt about each document folder, so that an incremental
+ * build re-reads only folders whose files changed. A folder's signature covers the name, size,
+ * modification time and inode of every file in it and of every file it references, plus the
+ * site, schema and generator fingerprint: any change there means a fresh load. */
+#ifndef SG_CACHE_H
+#define SG_CACHE_H
+
+#include <apr_hash.h>
+
+#include "sg_content.h"
+
+/* Marks a body that is on disk but not in memory: read it when a page needs it. */
+extern const char sg_body_lazy[];
+
+/* The signature of a document folder; NULL when it cannot be read. `refs` are the paths (relative
+ * to the folder) of the files the document references. */
+const char *sg_cache_signature(const char *dir, const apr_array_header_t *refs, const char *salt, apr_pool_t *pool);
+
+/* Signs a freshly loaded document (sets d->sig). */
+void sg_cache_sign(sg_doc_t *d, const char *salt, apr_pool_t *pool);
+
+/* Reads a cache written by sg_cache_write: folder -> record. An absent or foreign file is empty. */
+apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool);
+/* The document of `folder` from the cache, when its signature still holds; else NULL. */
+sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *folder, const char *dir,
+                          const char *salt, apr_pool_t *pool);
+/* Writes every document of the site with its signature. */
+apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t *pool);
+
+/* The Markdown of a body, reading a lazy one from disk. */
+const char *sg_body_text(const sg_doc_t *d, const char *lang, apr_pool_t *pool);
+
+#endif
