@@ -108,20 +108,19 @@ static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang,
     }
 }
 
-/* Works out every document's summary fingerprint per locale once: listings repeat them often. */
-static void summaries_compute(sg_site_t *site, apr_pool_t *pool)
+/* Works out a document's summary fingerprint per locale once: listings repeat them often. */
+static void summary_compute(void *baton, int i, apr_pool_t *pool)
 {
-    for (int i = 0; i < site->docs->nelts; i++) {
-        sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
-        d->summary_fps = apr_palloc(pool, sizeof(const char *) * (apr_size_t)site->locales->nelts);
-        for (int l = 0; l < site->locales->nelts; l++) {
-            sg_fp_t fp;
-            char *hex = apr_palloc(pool, 65);
-            sg_fp_init(&fp);
-            fp_summary_compute(&fp, d, APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, site->default_locale);
-            sg_fp_hex(hex, &fp);
-            d->summary_fps[l] = hex;
-        }
+    const sg_site_t *site = baton;
+    sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+    d->summary_fps = apr_palloc(pool, sizeof(const char *) * (apr_size_t)site->locales->nelts);
+    for (int l = 0; l < site->locales->nelts; l++) {
+        sg_fp_t fp;
+        char *hex = apr_palloc(pool, 65);
+        sg_fp_init(&fp);
+        fp_summary_compute(&fp, d, APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, site->default_locale);
+        sg_fp_hex(hex, &fp);
+        d->summary_fps[l] = hex;
     }
 }
 
@@ -216,6 +215,20 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
     sg_fp_hex(pg->fp, &fp);
 }
 
+typedef struct {
+    job_t *job;
+    const char *global;
+} fp_job_t;
+
+static void fingerprint_page(void *baton, int i, apr_pool_t *pool)
+{
+    fp_job_t *f = baton;
+    item_t *it = &APR_ARRAY_IDX(f->job->items, i, item_t);
+    (void)pool;
+    if (!it->src)
+        page_fp(&it->page, f->global, f->job->site);
+}
+
 /* --- planning ---------------------------------------------------------------------------------- */
 
 /* Splits a sharded path (".../<shard>/<name...>") at its shard directory. */
@@ -238,7 +251,7 @@ static item_t *add_page(job_t *job, sg_page_kind_t kind, const char *lang, const
     it->page.tenant = tenant;
     it->page.out = out;
     it->page.url = kind == SG_PAGE_SITEMAP ? "/sitemap.xml" : sg_page_url(kind, lang, tile, doc, pool);
-    page_fp(&it->page, global, job->site);
+    (void)global; /* fingerprinted by fingerprint_pages, on all threads */
     return it;
 }
 
@@ -354,26 +367,37 @@ static apr_hash_t *read_manifest(const char *build, int shards, apr_pool_t *pool
     return h;
 }
 
-static int cmp_items(const void *a, const void *b)
+static int cmp_item_outs(const void *a, const void *b)
 {
-    return strcmp(((const item_t *)a)->page.out, ((const item_t *)b)->page.out);
+    return strcmp((*(item_t *const *)a)->page.out, (*(item_t *const *)b)->page.out);
 }
 
 static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
 {
-    apr_array_header_t *sorted = apr_array_copy(pool, job->items);
-    qsort(sorted->elts, (size_t)sorted->nelts, sizeof(item_t), cmp_items);
-    apr_array_header_t *lines = apr_array_make(pool, sorted->nelts + job->groups->nelts, sizeof(const char *));
-    for (int i = 0; i < sorted->nelts; i++) {
-        const item_t *it = &APR_ARRAY_IDX(sorted, i, item_t);
-        APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(pool, it->page.fp, " ", it->page.out, "\n", NULL);
+    int n = job->items->nelts;
+    item_t **sorted = apr_palloc(pool, sizeof(item_t *) * (apr_size_t)(n + 1));
+    apr_size_t cap = 1, len = 0;
+    for (int i = 0; i < n; i++) {
+        sorted[i] = &APR_ARRAY_IDX(job->items, i, item_t);
+        cap += strlen(sorted[i]->page.out) + 66;
+    }
+    for (int i = 0; i < job->groups->nelts; i++)
+        cap += strlen(APR_ARRAY_IDX(job->groups, i, group_t).path) + 68;
+    qsort(sorted, (size_t)n, sizeof(item_t *), cmp_item_outs);
+    char *buf = apr_palloc(pool, cap);
+    for (int i = 0; i < n; i++) {
+        apr_size_t ol = strlen(sorted[i]->page.out);
+        memcpy(buf + len, sorted[i]->page.fp, 64);
+        buf[len + 64] = ' ';
+        memcpy(buf + len + 65, sorted[i]->page.out, ol);
+        buf[len + 65 + ol] = '\n';
+        len += 66 + ol;
     }
     for (int i = 0; i < job->groups->nelts; i++) {
         const group_t *g = &APR_ARRAY_IDX(job->groups, i, group_t);
-        APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(pool, g->fp, " @", g->path, "\n", NULL);
+        len += (apr_size_t)sprintf(buf + len, "%s @%s\n", g->fp, g->path);
     }
-    const char *text = apr_array_pstrcat(pool, lines, '\0');
-    return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), text, strlen(text), pool);
+    return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), buf, len, pool);
 }
 
 /* --- shards ------------------------------------------------------------------------------------ */
@@ -742,9 +766,11 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     hash_tree(&fp, opt->xslt_dir, pool);
     sg_fp_hex(global, &fp);
     phase(opt, &t, "templates");
-    summaries_compute(site, pool);
+    sg_parallel_for(site->docs->nelts, opt->jobs, summary_compute, site, pool);
     phase(opt, &t, "summaries");
     plan(&job, global, pool);
+    fp_job_t fpj = {&job, global};
+    sg_parallel_for(job.items->nelts, opt->jobs, fingerprint_page, &fpj, pool);
     copy_assets(&job, pool);
     phase(opt, &t, "pages");
 
@@ -766,9 +792,10 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
 
     if ((rv = make_dirs(&job, pool)) != APR_SUCCESS || (rv = render_all(&job, pool)) != APR_SUCCESS ||
         (phase(opt, &t, "write"), (rv = write_catalog(&job, i18n, pub->generation, pool)) != APR_SUCCESS) ||
-        (rv = write_manifest(&job, pool)) != APR_SUCCESS ||
+        (phase(opt, &t, "catalog"), (rv = write_manifest(&job, pool)) != APR_SUCCESS) ||
+        (phase(opt, &t, "manifest"), 0) ||
         (rv = sg_cache_write(site, apr_pstrcat(pool, job.staging, "/.doccache", NULL), pool)) != APR_SUCCESS ||
-        (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
+        (phase(opt, &t, "manifests"), 0) || (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
         fprintf(stderr, "sitegen: build failed: %s; the published site is unchanged\n",
                 job.failure ? job.failure : apr_strerror(rv, err, sizeof err));
         sg_publish_abort(pub, pool);

@@ -165,6 +165,8 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
     if (!now || strcmp(now, sig))
         return NULL;
     d->sig = now;
+    d->cached = rec->buf;
+    d->cached_len = rec->len;
     d->tile = apr_hash_get(site->tile_index, d->cat.tile, APR_HASH_KEY_STRING);
     if (!d->tile)
         return NULL;
@@ -207,10 +209,9 @@ apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t 
     stp_enc_uint(&e, (uint64_t)site->docs->nelts);
     for (int i = 0; i < site->docs->nelts; i++) {
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
-        apr_size_t len;
+        apr_size_t len = d->cached_len;
         const char *folder = strrchr(d->dir, '/') + 1;
-        const char *sig = d->sig ? d->sig : "";
-        const char *rec = encode_doc(&len, d, sig, pool);
+        const char *rec = d->cached ? (const char *)d->cached : encode_doc(&len, d, d->sig ? d->sig : "", pool);
         stp_enc_str(&e, folder);
         stp_enc_bytes(&e, rec, len);
     }

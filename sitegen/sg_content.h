@@ -48,7 +48,9 @@ typedef struct sg_doc_t {
     char meta_fp[65];          /* fingerprint of doc.xml: what listings show */
     char fp[65];               /* fingerprint of everything the document page shows of this document */
     const char *sig;           /* the folder's signature for the document cache (sg_cache.h) */
-    const char **summary_fps;  /* per site locale, in site order: what listings show (sg_build) */
+    const void *cached;        /* its cache record when it came from the cache: written back as is */
+    apr_size_t cached_len;
+    const char **summary_fps; /* per site locale, in site order: what listings show (sg_build) */
 } sg_doc_t;
 
 typedef struct {

@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_file_io.h>
+#include <apr_thread_proc.h>
 #include <apr_strings.h>
 
 sg_errors_t *sg_errors_make(apr_pool_t *pool)
@@ -160,4 +162,46 @@ void sg_fp_hex(char out[65], sg_fp_t *fp)
     unsigned char md[STP_SHA256_LEN];
     stp_sha256_final(md, fp);
     stp_hex_encode(out, md, sizeof md);
+}
+
+typedef struct {
+    int n;
+    sg_for_fn *fn;
+    void *baton;
+    volatile apr_uint32_t next;
+} for_job_t;
+
+typedef struct {
+    for_job_t *job;
+    apr_pool_t *pool;
+} for_worker_t;
+
+static void *APR_THREAD_FUNC for_worker(apr_thread_t *thread, void *data)
+{
+    for_worker_t *w = data;
+    for (apr_uint32_t i; (i = apr_atomic_inc32(&w->job->next)) < (apr_uint32_t)w->job->n;)
+        w->job->fn(w->job->baton, (int)i, w->pool);
+    (void)thread; /* returning ends the thread (see worker() in sg_build.c) */
+    return NULL;
+}
+
+void sg_parallel_for(int n, int jobs, sg_for_fn *fn, void *baton, apr_pool_t *pool)
+{
+    for_job_t job = {n, fn, baton, 0};
+    int threads = jobs > 1 ? jobs : 1;
+    for_worker_t *w = apr_pcalloc(pool, sizeof *w * (apr_size_t)threads);
+    apr_thread_t **t = apr_pcalloc(pool, sizeof *t * (apr_size_t)threads);
+    for (int i = 0; i < threads; i++) {
+        w[i].job = &job;
+        apr_pool_create(&w[i].pool, pool);
+    }
+    for (int i = 1; i < threads; i++)
+        if (apr_thread_create(&t[i], NULL, for_worker, &w[i], pool) != APR_SUCCESS)
+            t[i] = NULL;
+    for_worker(NULL, &w[0]); /* this thread works too */
+    for (int i = 1; i < threads; i++) {
+        apr_status_t rv;
+        if (t[i])
+            apr_thread_join(&rv, t[i]);
+    }
 }

@@ -31,6 +31,11 @@ apr_status_t sg_rm_rf(const char *path, apr_pool_t *pool);
 /* SHA-256 of a file's contents as hex, and its size. */
 apr_status_t sg_file_sha256(char hex[65], apr_uint64_t *size, const char *path, apr_pool_t *pool);
 
+/* Runs fn(baton, i, pool) for i in [0, n) on `jobs` threads. Each thread has its own pool, which
+ * lives as long as `pool`: allocate results there, never from a shared pool. */
+typedef void sg_for_fn(void *baton, int i, apr_pool_t *thread_pool);
+void sg_parallel_for(int n, int jobs, sg_for_fn *fn, void *baton, apr_pool_t *pool);
+
 /* A fingerprint: SHA-256 over a sequence of fields (each length-prefixed, so fields cannot run
  * into each other). */
 typedef stp_sha256_t sg_fp_t;
