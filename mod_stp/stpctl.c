@@ -16,6 +16,8 @@ static void usage(FILE *f)
                "Commands:\n"
                "  catalog SITE      summarize the published catalog in SITE/current\n"
                "  doc SITE ID       show one document as the module sees it\n"
+               "  shell SITE LANG   print the page shell of a locale (the layout of dynamic pages)\n"
+               "  string SITE LANG KEY  print one localized UI string\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
@@ -88,6 +90,23 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
     return 0;
 }
 
+static int cmd_text(const char *site, const char *lang, const char *key, apr_pool_t *pool)
+{
+    stp_catalog_t *cat;
+    int rc = open_catalog(&cat, site, pool);
+    if (rc)
+        return rc;
+    const char *text = key ? stp_catalog_get_string(cat, lang, key, pool) : stp_catalog_get_shell(cat, lang, pool);
+    if (!text) {
+        fprintf(stderr, "stpctl: no %s for locale '%s'\n", key ? key : "shell", lang);
+        return 1;
+    }
+    fputs(text, stdout);
+    if (key)
+        fputc('\n', stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *pool;
@@ -106,6 +125,10 @@ int main(int argc, char **argv)
         rc = cmd_catalog(argv[2], pool);
     } else if (!strcmp(cmd, "doc") && argc == 4) {
         rc = cmd_doc(argv[2], argv[3], pool);
+    } else if (!strcmp(cmd, "shell") && argc == 4) {
+        rc = cmd_text(argv[2], argv[3], NULL, pool);
+    } else if (!strcmp(cmd, "string") && argc == 5) {
+        rc = cmd_text(argv[2], argv[3], argv[4], pool);
     } else {
         usage(stderr);
     }
