@@ -1,6 +1,7 @@
 #include "stp_catalog.h"
 
 #include <lmdb.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,32 +45,31 @@ apr_status_t stp_access_parse(stp_access_t *access, const char *name)
     return APR_EINVAL;
 }
 
+/* Finds the element for lang, else for fallback, else the first: texts and files alike carry
+ * their locale in a `const char *lang` at `off`. */
+static const void *pick(const apr_array_header_t *a, apr_size_t off, const char *lang, const char *fallback)
+{
+    if (!a || a->nelts == 0)
+        return NULL;
+    const char *wanted[2] = {lang, fallback};
+    for (int w = 0; w < 2; w++) {
+        for (int i = 0; wanted[w] && i < a->nelts; i++) {
+            const char *elt = a->elts + (apr_size_t)i * (apr_size_t)a->elt_size;
+            if (!strcmp(*(const char *const *)(elt + off), wanted[w]))
+                return elt;
+        }
+    }
+    return a->elts;
+}
+
 const stp_text_t *stp_text_pick(const apr_array_header_t *texts, const char *lang, const char *fallback)
 {
-    const stp_text_t *t = texts ? (const stp_text_t *)texts->elts : NULL;
-    if (!t || texts->nelts == 0)
-        return NULL;
-    for (int i = 0; lang && i < texts->nelts; i++)
-        if (!strcmp(t[i].lang, lang))
-            return &t[i];
-    for (int i = 0; fallback && i < texts->nelts; i++)
-        if (!strcmp(t[i].lang, fallback))
-            return &t[i];
-    return &t[0];
+    return pick(texts, offsetof(stp_text_t, lang), lang, fallback);
 }
 
 const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback)
 {
-    const stp_file_t *f = files ? (const stp_file_t *)files->elts : NULL;
-    if (!f || files->nelts == 0)
-        return NULL;
-    for (int i = 0; lang && i < files->nelts; i++)
-        if (!strcmp(f[i].lang, lang))
-            return &f[i];
-    for (int i = 0; fallback && i < files->nelts; i++)
-        if (!strcmp(f[i].lang, fallback))
-            return &f[i];
-    return &f[0];
+    return pick(files, offsetof(stp_file_t, lang), lang, fallback);
 }
 
 static apr_status_t mdb_status(int rc)

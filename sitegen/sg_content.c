@@ -2,9 +2,7 @@
 
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_file_info.h>
-#include <apr_thread_proc.h>
 #include <apr_strings.h>
 #include <libxml/parser.h>
 
@@ -525,38 +523,22 @@ typedef struct {
     const apr_array_header_t *folders;
     sg_doc_t **docs;    /* per folder */
     sg_errors_t **errs; /* per folder, so that messages keep folder order */
-    volatile apr_uint32_t next;
 } load_job_t;
 
-typedef struct {
-    load_job_t *job;
-    apr_pool_t *pool; /* this thread's */
-} load_worker_t;
-
-static void *APR_THREAD_FUNC load_worker(apr_thread_t *thread, void *data)
+static void load_one(void *baton, int i, apr_pool_t *pool)
 {
-    load_worker_t *w = data;
-    load_job_t *job = w->job;
-    for (;;) {
-        apr_uint32_t i = apr_atomic_inc32(&job->next);
-        if (i >= (apr_uint32_t)job->folders->nelts)
-            break;
-        const char *folder = APR_ARRAY_IDX(job->folders, (int)i, const char *);
-        job->errs[i] = sg_errors_make(w->pool);
-        if (job->cache) {
-            const char *dir = apr_pstrcat(w->pool, job->site->content_dir, "/docs/", folder, NULL);
-            job->docs[i] = sg_cache_lookup(job->cache, job->site, folder, dir, job->salt, w->pool);
-            if (job->docs[i])
-                continue;
-        }
-        job->docs[i] = load_doc(job->site, folder, job->errs[i], w->pool);
-        if (job->docs[i] && job->salt)
-            sg_cache_sign(job->docs[i], job->salt, w->pool);
+    load_job_t *job = baton;
+    const char *folder = APR_ARRAY_IDX(job->folders, i, const char *);
+    job->errs[i] = sg_errors_make(pool);
+    if (job->cache) {
+        const char *dir = apr_pstrcat(pool, job->site->content_dir, "/docs/", folder, NULL);
+        job->docs[i] = sg_cache_lookup(job->cache, job->site, folder, dir, job->salt, pool);
+        if (job->docs[i])
+            return;
     }
-    /* A plain return rather than apr_thread_exit: pthread_exit's unwinding trips ASan, and the
-     * thread's pool goes with the pool it was created from. */
-    (void)thread;
-    return NULL;
+    job->docs[i] = load_doc(job->site, folder, job->errs[i], pool);
+    if (job->docs[i] && job->salt)
+        sg_cache_sign(job->docs[i], job->salt, pool);
 }
 
 /* Loads every document folder on `jobs` threads, then adds them in folder order. */
@@ -568,29 +550,8 @@ static void load_docs(sg_site_t *site, const apr_array_header_t *folders, int jo
                       salt,
                       folders,
                       apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
-                      apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1)),
-                      0};
-    int n = jobs > 1 ? jobs : 1;
-    load_worker_t *workers = apr_pcalloc(pool, sizeof *workers * (apr_size_t)n);
-    apr_thread_t **threads = apr_pcalloc(pool, sizeof *threads * (apr_size_t)n);
-    for (int t = 0; t < n; t++) {
-        workers[t].job = &job;
-        apr_pool_create(&workers[t].pool, pool);
-    }
-    if (n == 1) {
-        load_worker(NULL, &workers[0]);
-    } else {
-        for (int t = 0; t < n; t++)
-            if (apr_thread_create(&threads[t], NULL, load_worker, &workers[t], pool) != APR_SUCCESS)
-                threads[t] = NULL;
-        for (int t = 0; t < n; t++) {
-            apr_status_t trv;
-            if (threads[t])
-                apr_thread_join(&trv, threads[t]);
-        }
-        if (apr_atomic_read32(&job.next) < (apr_uint32_t)folders->nelts)
-            load_worker(NULL, &workers[0]); /* no thread could start: finish here */
-    }
+                      apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1))};
+    sg_parallel_for(folders->nelts, jobs, load_one, &job, pool);
     for (int i = 0; i < folders->nelts; i++) {
         for (int e = 0; job.errs[i] && e < job.errs[i]->list->nelts; e++)
             APR_ARRAY_PUSH(errs->list, const char *) = APR_ARRAY_IDX(job.errs[i]->list, e, const char *);
