@@ -9,6 +9,7 @@ Suite *catalog_suite(void);
 Suite *retention_suite(void);
 Suite *access_suite(void);
 Suite *identity_suite(void);
+Suite *state_suite(void);
 Suite *content_suite(void);
 Suite *render_suite(void);
 

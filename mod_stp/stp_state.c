@@ -1,0 +1,204 @@
+#include "stp_state.h"
+
+#include <lmdb.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "stp_codec.h"
+#include "stp_log.h"
+
+struct stp_state_t {
+    apr_pool_t *pool;
+    MDB_env *env;
+    MDB_dbi nda, nda_log;
+    int stale;
+};
+
+static apr_status_t status_of(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return APR_SUCCESS;
+    case MDB_NOTFOUND:
+        return APR_NOTFOUND;
+    case MDB_MAP_FULL:
+        return APR_ENOSPC;
+    default:
+        return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
+    }
+}
+
+static apr_status_t state_cleanup(void *data)
+{
+    stp_state_t *st = data;
+    if (st->env)
+        mdb_env_close(st->env);
+    st->env = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_state_options_t *opts, apr_pool_t *pool)
+{
+    stp_state_t *st = apr_pcalloc(pool, sizeof *st);
+    MDB_txn *txn;
+    int rc;
+    apr_status_t rv = apr_dir_make_recursive(state_dir, APR_FPROT_OS_DEFAULT, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    st->pool = pool;
+    if ((rc = mdb_env_create(&st->env)))
+        return status_of(rc);
+    apr_pool_cleanup_register(pool, st, state_cleanup, apr_pool_cleanup_null);
+    mdb_env_set_maxdbs(st->env, 16);
+    mdb_env_set_mapsize(st->env, opts && opts->map_size ? opts->map_size : (apr_size_t)1 << 30);
+    mdb_env_set_maxreaders(st->env, opts && opts->max_readers ? opts->max_readers : 126);
+    /* NOTLS: a read transaction belongs to the request's thread of the moment, not to a thread-local slot. */
+    rc = mdb_env_open(st->env, apr_pstrcat(pool, state_dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_NOTLS, 0600);
+    if (rc)
+        return status_of(rc);
+    mdb_reader_check(st->env, &st->stale);
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
+        return status_of(rc);
+    if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
+        (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) || (rc = mdb_txn_commit(txn))) {
+        if (rc && txn)
+            mdb_txn_abort(txn);
+        return status_of(rc);
+    }
+    *out = st;
+    return APR_SUCCESS;
+}
+
+void stp_state_close(stp_state_t *st)
+{
+    apr_pool_cleanup_run(st->pool, st, state_cleanup);
+}
+
+int stp_state_stale_readers(const stp_state_t *st)
+{
+    return st->stale;
+}
+
+/* "user NUL version": one user's acceptances sort together. */
+static MDB_val nda_key(const char *user_key, const char *version, apr_pool_t *pool)
+{
+    apr_size_t ul = strlen(user_key), vl = strlen(version);
+    char *k = apr_palloc(pool, ul + vl + 1);
+    memcpy(k, user_key, ul);
+    k[ul] = '\0';
+    memcpy(k + ul + 1, version, vl);
+    MDB_val v = {ul + 1 + vl, k};
+    return v;
+}
+
+apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
+                                  apr_time_t when)
+{
+    apr_pool_t *pool;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v, last_k, last_v;
+    stp_enc_t rec;
+    int rc;
+
+    if (!user_key || !*user_key || !version || !*version || strlen(user_key) + strlen(version) > 400)
+        return APR_EINVAL;
+    apr_pool_create(&pool, st->pool);
+    k = nda_key(user_key, version, pool);
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
+        apr_pool_destroy(pool);
+        return status_of(rc);
+    }
+    rc = mdb_get(txn, st->nda, &k, &v);
+    if (rc == MDB_SUCCESS) { /* already accepted: keep the first time */
+        mdb_txn_abort(txn);
+        apr_pool_destroy(pool);
+        return APR_SUCCESS;
+    }
+    stp_enc_init(&rec, pool);
+    stp_enc_int(&rec, when);
+    stp_enc_str(&rec, tenant);
+    v.mv_size = rec.len;
+    v.mv_data = rec.buf;
+    rc = mdb_put(txn, st->nda, &k, &v, 0);
+    /* the log: append at the next sequence number */
+    apr_uint64_t seq = 1;
+    if (!rc && !(rc = mdb_cursor_open(txn, st->nda_log, &cur))) {
+        if (mdb_cursor_get(cur, &last_k, &last_v, MDB_LAST) == MDB_SUCCESS && last_k.mv_size == sizeof seq)
+            memcpy(&seq, last_k.mv_data, sizeof seq), seq++;
+        mdb_cursor_close(cur);
+        stp_enc_init(&rec, pool);
+        stp_enc_int(&rec, when);
+        stp_enc_str(&rec, user_key);
+        stp_enc_str(&rec, tenant);
+        stp_enc_str(&rec, version);
+        MDB_val lk = {sizeof seq, &seq}, lv = {rec.len, rec.buf};
+        rc = mdb_put(txn, st->nda_log, &lk, &lv, MDB_APPEND);
+    }
+    if (rc)
+        mdb_txn_abort(txn);
+    else
+        rc = mdb_txn_commit(txn); /* synchronous: durable when it returns */
+    apr_pool_destroy(pool);
+    if (rc == MDB_MAP_FULL)
+        stp_log(STP_LOG_ERR, APR_ENOSPC, "state.mdb is full: raise its map size");
+    return status_of(rc);
+}
+
+int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *version)
+{
+    apr_pool_t *pool;
+    MDB_txn *txn;
+    MDB_val v;
+    if (!user_key || !version)
+        return 0;
+    apr_pool_create(&pool, st->pool);
+    MDB_val k = nda_key(user_key, version, pool);
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (!rc) {
+        rc = mdb_get(txn, st->nda, &k, &v);
+        mdb_txn_abort(txn);
+    }
+    apr_pool_destroy(pool);
+    return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *baton, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    apr_pool_t *iter;
+    apr_status_t rv = APR_SUCCESS;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return status_of(rc);
+    if ((rc = mdb_cursor_open(txn, st->nda_log, &cur))) {
+        mdb_txn_abort(txn);
+        return status_of(rc);
+    }
+    apr_pool_create(&iter, pool);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        stp_nda_record_t r;
+        stp_dec_t d;
+        apr_pool_clear(iter);
+        if (k.mv_size != sizeof r.seq) {
+            rv = APR_EGENERAL;
+            break;
+        }
+        memcpy(&r.seq, k.mv_data, sizeof r.seq);
+        stp_dec_init(&d, v.mv_data, v.mv_size);
+        r.when = (apr_time_t)stp_dec_int(&d);
+        r.user_key = stp_dec_str(&d, iter);
+        r.tenant = stp_dec_str(&d, iter);
+        r.version = stp_dec_str(&d, iter);
+        if ((rv = stp_dec_finish(&d)) != APR_SUCCESS || fn(baton, &r))
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    apr_pool_destroy(iter);
+    return rv;
+}

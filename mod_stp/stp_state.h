@@ -1,0 +1,41 @@
+/* stp_state: user state in state.mdb (LMDB), written by the module and stpctl. Every write is one
+ * short, fully durable transaction: when a function returns APR_SUCCESS the change is on disk.
+ * Read transactions are opened and closed within each call, never held across a request. */
+#ifndef STP_STATE_H
+#define STP_STATE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+typedef struct stp_state_t stp_state_t;
+
+typedef struct {
+    apr_size_t map_size;  /* bytes reserved up front; MAP_FULL past it answers APR_ENOSPC */
+    unsigned max_readers; /* threads x processes that may read at once */
+} stp_state_options_t;
+
+/* Opens (creating when missing) STATE_DIR/state.mdb. Call after fork, in each process (the
+ * environment must never cross a fork). Clears readers left by dead processes. */
+apr_status_t stp_state_open(stp_state_t **st, const char *state_dir, const stp_state_options_t *opts, apr_pool_t *pool);
+void stp_state_close(stp_state_t *st);
+/* How many stale reader slots the open cleared (for the log). */
+int stp_state_stale_readers(const stp_state_t *st);
+
+/* Records that user (in tenant) accepted NDA version at `when`, and appends it to the acceptance
+ * log, in one transaction. Accepting again keeps the first acceptance time. */
+apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
+                                  apr_time_t when);
+/* 1 when the user accepted that version, 0 when not; <0 on a read error. */
+int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *version);
+
+/* One acceptance log entry. */
+typedef struct {
+    apr_uint64_t seq;
+    apr_time_t when;
+    const char *user_key, *tenant, *version;
+} stp_nda_record_t;
+typedef int stp_nda_record_fn(void *baton, const stp_nda_record_t *rec);
+/* Calls fn for every log entry in order; a non-zero return stops. */
+apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *baton, apr_pool_t *pool);
+
+#endif
