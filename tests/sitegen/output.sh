@@ -2,7 +2,7 @@
 # The example content, published: what every page, feed and sitemap must hold, in every locale,
 # and what must never appear in public output (tenant documents).
 . "$(dirname "$0")/../lib.sh"
-CONTENT=$ROOT/content
+CONTENT=${CONTENT:-$ROOT/content}
 
 check "example content publishes" sitegen -o "$TMP/s" "$CONTENT"
 S=$TMP/s/current
