@@ -231,7 +231,7 @@
         <p class="notice" role="note"><xsl:value-of select="stp:msg('doc.fallback', 'language', body/@language)"/></p>
       </xsl:if>
       <div class="body" lang="{body/@lang}">
-        <xsl:copy-of select="body/node()"/>
+        <xsl:apply-templates select="body/node()" mode="body"/>
       </div>
       <h2 id="downloads"><xsl:value-of select="stp:msg('doc.files')"/></h2>
       <table class="files">
@@ -284,6 +284,15 @@
     </xsl:if>
   </xsl:template>
 
+  <!-- Bodies: the page's title is its only h1, so a body's h1 becomes an h2 (a section of the
+       page, beside Details and Downloads). -->
+  <xsl:template match="h1" mode="body">
+    <h2><xsl:apply-templates select="@*|node()" mode="body"/></h2>
+  </xsl:template>
+  <xsl:template match="@*|node()" mode="body">
+    <xsl:copy><xsl:apply-templates select="@*|node()" mode="body"/></xsl:copy>
+  </xsl:template>
   <!-- cmark's markers for omitted raw HTML stay out of the page. -->
+  <xsl:template match="comment()" mode="body"/>
   <xsl:template match="comment()"/>
 </xsl:stylesheet>
