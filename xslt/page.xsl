@@ -154,7 +154,7 @@
   <xsl:template match="doc" mode="item">
     <li class="doc">
       <a class="title" href="{@href}">
-        <xsl:if test="title/@fallback"><xsl:attribute name="lang"><xsl:value-of select="title/@lang"/></xsl:attribute></xsl:if>
+        <xsl:if test="title/@fallback"><xsl:attribute name="lang"><xsl:value-of select="title/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="title"/>
       </a>
       <xsl:text> </xsl:text>
@@ -164,7 +164,7 @@
         <xsl:if test="tile and $kind != 'tile'"><xsl:text> · </xsl:text><a href="{tile/@href}"><xsl:value-of select="tile"/></a></xsl:if>
       </p>
       <p class="summary">
-        <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute></xsl:if>
+        <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="summary"/>
       </p>
     </li>
@@ -193,7 +193,7 @@
     </nav>
     <article>
       <h1>
-        <xsl:if test="title/@fallback"><xsl:attribute name="lang"><xsl:value-of select="title/@lang"/></xsl:attribute></xsl:if>
+        <xsl:if test="title/@fallback"><xsl:attribute name="lang"><xsl:value-of select="title/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="title"/>
       </h1>
       <xsl:if test="current">
@@ -201,7 +201,7 @@
           <a href="{current/doc/@href}"><xsl:value-of select="stp:msg('doc.current')"/>: <xsl:value-of select="current/doc/title"/></a></p>
       </xsl:if>
       <p class="summary">
-        <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute></xsl:if>
+        <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="summary"/>
       </p>
       <h2><xsl:value-of select="stp:msg('doc.details')"/></h2>
@@ -223,7 +223,7 @@
       <xsl:if test="change">
         <h2><xsl:value-of select="stp:msg('doc.change')"/></h2>
         <p class="change">
-          <xsl:if test="change/@fallback"><xsl:attribute name="lang"><xsl:value-of select="change/@lang"/></xsl:attribute></xsl:if>
+          <xsl:if test="change/@fallback"><xsl:attribute name="lang"><xsl:value-of select="change/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
           <xsl:value-of select="change"/>
         </p>
       </xsl:if>
@@ -231,6 +231,7 @@
         <p class="notice" role="note"><xsl:value-of select="stp:msg('doc.fallback', 'language', body/@language)"/></p>
       </xsl:if>
       <div class="body" lang="{body/@lang}">
+        <xsl:if test="body/@fallback"><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:apply-templates select="body/node()" mode="body"/>
       </div>
       <h2 id="downloads"><xsl:value-of select="stp:msg('doc.files')"/></h2>
