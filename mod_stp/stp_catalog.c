@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "stp_codec.h"
+#include "stp_lmdb.h"
 #include "stp_log.h"
 
 /* Named databases inside catalog.mdb. */
@@ -70,20 +71,6 @@ const stp_text_t *stp_text_pick(const apr_array_header_t *texts, const char *lan
 const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback)
 {
     return pick(files, offsetof(stp_file_t, lang), lang, fallback);
-}
-
-static apr_status_t mdb_status(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS:
-        return APR_SUCCESS;
-    case MDB_NOTFOUND:
-        return APR_NOTFOUND;
-    case MDB_MAP_FULL:
-        return APR_ENOSPC;
-    default:
-        return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
-    }
 }
 
 /* --- record encoding ---------------------------------------------------------------------- */
@@ -234,7 +221,7 @@ static apr_status_t open_dbis(stp_catalog_t *cat, MDB_txn *txn, unsigned flags)
         (rc = mdb_dbi_open(txn, DB_SERIES, flags, &cat->series)) ||
         (rc = mdb_dbi_open(txn, DB_STRINGS, flags, &cat->strings)) ||
         (rc = mdb_dbi_open(txn, DB_SHELLS, flags, &cat->shells)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     return APR_SUCCESS;
 }
 
@@ -250,7 +237,7 @@ apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_
     cat->pool = pool;
     cat->path = apr_pstrdup(pool, path);
     if ((rc = mdb_env_create(&cat->env)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
     mdb_env_set_maxdbs(cat->env, 8);
     /* Address space only: the file grows with what is written. */
@@ -258,9 +245,9 @@ apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_
     /* One writer that nobody else sees until publication: no lock file, and one sync at commit. */
     rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0644);
     if (rc)
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     if ((rc = mdb_txn_begin(cat->env, NULL, 0, &cat->wtxn)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     if ((rv = open_dbis(cat, cat->wtxn, MDB_CREATE)) != APR_SUCCESS)
         return rv;
     if ((rv = stp_catalog_put_meta(cat, "format", apr_ltoa(pool, STP_CATALOG_FORMAT))) != APR_SUCCESS)
@@ -276,7 +263,7 @@ static apr_status_t put(stp_catalog_t *cat, MDB_dbi dbi, const void *k, size_t k
         return APR_EINVAL;
     if (klen == 0 || klen > 511)
         return APR_EINVAL;
-    return mdb_status(mdb_put(cat->wtxn, dbi, &key, &val, 0));
+    return stp_mdb_status(mdb_put(cat->wtxn, dbi, &key, &val, 0));
 }
 
 apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_pool_t *scratch)
@@ -333,8 +320,8 @@ apr_status_t stp_catalog_commit(stp_catalog_t *cat)
     rc = mdb_txn_commit(cat->wtxn);
     cat->wtxn = NULL;
     if (rc)
-        return mdb_status(rc);
-    return mdb_status(mdb_env_sync(cat->env, 1));
+        return stp_mdb_status(rc);
+    return stp_mdb_status(mdb_env_sync(cat->env, 1));
 }
 
 apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t *pool)
@@ -347,14 +334,14 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
     cat->pool = pool;
     cat->path = apr_pstrdup(pool, path);
     if ((rc = mdb_env_create(&cat->env)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
     mdb_env_set_maxdbs(cat->env, 8);
     rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444);
     if (rc)
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     rv = open_dbis(cat, txn, 0);
     /* Committing, not aborting, keeps the database handles open for later transactions. */
     if (rv != APR_SUCCESS) {
@@ -362,7 +349,7 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
         return rv;
     }
     if ((rc = mdb_txn_commit(txn)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     const char *format = stp_catalog_get_meta(cat, "format", pool);
     if (!format || strcmp(format, apr_ltoa(pool, STP_CATALOG_FORMAT))) {
         stp_log(STP_LOG_ERR, APR_SUCCESS, "catalog %s has format %s, this build reads format %d", path,
@@ -385,7 +372,7 @@ static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, 
     if (klen == 0 || klen > 511)
         return APR_NOTFOUND;
     if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     rc = mdb_get(txn, dbi, &key, &v);
     if (!rc) {
         char *copy = apr_palloc(pool, v.mv_size + 1);
@@ -395,7 +382,7 @@ static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, 
         *vlen = v.mv_size;
     }
     mdb_txn_abort(txn);
-    return mdb_status(rc);
+    return stp_mdb_status(rc);
 }
 
 apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char *id, apr_pool_t *pool)
@@ -460,10 +447,10 @@ apr_status_t stp_catalog_foreach_doc(stp_catalog_t *cat, stp_catalog_doc_fn *fn,
     int rc;
 
     if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     if ((rc = mdb_cursor_open(txn, cat->docs, &cur))) {
         mdb_txn_abort(txn);
-        return mdb_status(rc);
+        return stp_mdb_status(rc);
     }
     apr_pool_create(&iter, pool);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -480,7 +467,7 @@ apr_status_t stp_catalog_foreach_doc(stp_catalog_t *cat, stp_catalog_doc_fn *fn,
         }
     }
     if (rc && rc != MDB_NOTFOUND)
-        rv = mdb_status(rc);
+        rv = stp_mdb_status(rc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     apr_pool_destroy(iter);

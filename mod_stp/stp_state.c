@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "stp_codec.h"
+#include "stp_lmdb.h"
 #include "stp_log.h"
 
 struct stp_state_t {
@@ -15,20 +16,6 @@ struct stp_state_t {
     MDB_dbi nda, nda_log;
     int stale;
 };
-
-static apr_status_t status_of(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS:
-        return APR_SUCCESS;
-    case MDB_NOTFOUND:
-        return APR_NOTFOUND;
-    case MDB_MAP_FULL:
-        return APR_ENOSPC;
-    default:
-        return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
-    }
-}
 
 static apr_status_t state_cleanup(void *data)
 {
@@ -49,7 +36,7 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         return rv;
     st->pool = pool;
     if ((rc = mdb_env_create(&st->env)))
-        return status_of(rc);
+        return stp_mdb_status(rc);
     apr_pool_cleanup_register(pool, st, state_cleanup, apr_pool_cleanup_null);
     mdb_env_set_maxdbs(st->env, 16);
     mdb_env_set_mapsize(st->env, opts && opts->map_size ? opts->map_size : (apr_size_t)1 << 30);
@@ -57,15 +44,15 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     /* NOTLS: a read transaction belongs to the request's thread of the moment, not to a thread-local slot. */
     rc = mdb_env_open(st->env, apr_pstrcat(pool, state_dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_NOTLS, 0600);
     if (rc)
-        return status_of(rc);
+        return stp_mdb_status(rc);
     mdb_reader_check(st->env, &st->stale);
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
-        return status_of(rc);
+        return stp_mdb_status(rc);
     if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
         (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) || (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);
-        return status_of(rc);
+        return stp_mdb_status(rc);
     }
     *out = st;
     return APR_SUCCESS;
@@ -109,7 +96,7 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
     k = nda_key(user_key, version, pool);
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
         apr_pool_destroy(pool);
-        return status_of(rc);
+        return stp_mdb_status(rc);
     }
     rc = mdb_get(txn, st->nda, &k, &v);
     if (rc == MDB_SUCCESS) { /* already accepted: keep the first time */
@@ -144,7 +131,7 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
     apr_pool_destroy(pool);
     if (rc == MDB_MAP_FULL)
         stp_log(STP_LOG_ERR, APR_ENOSPC, "state.mdb is full: raise its map size");
-    return status_of(rc);
+    return stp_mdb_status(rc);
 }
 
 int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *version)
@@ -174,10 +161,10 @@ apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *bat
     apr_status_t rv = APR_SUCCESS;
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
-        return status_of(rc);
+        return stp_mdb_status(rc);
     if ((rc = mdb_cursor_open(txn, st->nda_log, &cur))) {
         mdb_txn_abort(txn);
-        return status_of(rc);
+        return stp_mdb_status(rc);
     }
     apr_pool_create(&iter, pool);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {

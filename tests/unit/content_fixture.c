@@ -1,4 +1,5 @@
 #include "content_fixture.h"
+#include "test_util.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -17,8 +18,7 @@ void fixture_write(const char *path, const char *text)
 
 const char *fixture_make(apr_pool_t *pool, const char *site_extra)
 {
-    char *dir = apr_pstrdup(pool, "/tmp/stp-unit-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *dir = test_tmpdir("content", pool);
     ck_assert_int_eq(mkdir(apr_pstrcat(pool, dir, "/docs", NULL), 0755), 0);
     fixture_write(apr_pstrcat(pool, dir, "/site.xml", NULL),
                   apr_psprintf(pool, FIXTURE_SITE_XML, site_extra ? site_extra : ""));
@@ -44,9 +44,7 @@ void fixture_add_doc(const char *dir, const char *id, const char *series, const 
 
 void fixture_remove(const char *dir)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_rmtree(dir);
 }
 
 sg_site_t *fixture_load(const char *dir, sg_errors_t *errs, apr_pool_t *pool)

@@ -6,23 +6,21 @@
 #include <apr_strings.h>
 
 #include "stp_catalog.h"
+#include "test_util.h"
 #include "tests.h"
 
 static apr_pool_t *pool;
-static char dir[] = "/tmp/stp-test-catalog-XXXXXX";
+static const char *dir;
 
 static void setup(void)
 {
     apr_pool_create(&pool, NULL);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = test_tmpdir("catalog", pool);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+    test_rmtree(dir);
     apr_pool_destroy(pool);
 }
 
