@@ -46,7 +46,8 @@ typedef struct {
     apr_array_header_t *items;
     apr_array_header_t *groups;  /* group_t */
     apr_array_header_t *singles; /* item_t *: items outside any shard */
-    apr_hash_t *prev_manifest;   /* out -> fp */
+    apr_hash_t *prev_manifest;   /* single items of the previous build: out -> fp */
+    apr_hash_t *prev_shards;     /* shard dirs of the previous build: path -> store name */
     const char *prev, *staging, *store;
     volatile apr_uint32_t next, done, rendered, reused;
     volatile apr_uint32_t failed;
@@ -342,13 +343,18 @@ static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
 
 /* --- the manifest: what the previous build wrote, with fingerprints ---------------------------- */
 
-/* Lines are "<fp> <path>" for every item and "<fp> @<shard dir>" for every shard. */
-static apr_hash_t *read_manifest(const char *build, int shards, apr_pool_t *pool)
+/* A build's .manifest: "<fp> <path>" for each item outside the shards, "<fp> @<shard dir>" for each
+ * shard. Each store directory keeps its own items' fingerprints in ".fps" ("<fp> <name>"), so that
+ * a build reads and writes a few thousand lines, not one per page. */
+enum { MANIFEST_ITEMS, MANIFEST_SHARDS, MANIFEST_STORE_NAMES };
+
+/* ITEMS: path -> fp; SHARDS: shard dir -> store name; STORE_NAMES: store name -> itself. */
+static apr_hash_t *read_lines(const char *path, int what, apr_pool_t *pool)
 {
     apr_hash_t *h = apr_hash_make(pool);
     char *data;
     apr_size_t len;
-    if (!build || sg_file_read(&data, &len, apr_pstrcat(pool, build, "/.manifest", NULL), pool) != APR_SUCCESS)
+    if (!path || sg_file_read(&data, &len, path, pool) != APR_SUCCESS)
         return h;
     for (char *line = data, *nl; *line; line = nl + 1) {
         nl = strchr(line, '\n');
@@ -356,15 +362,20 @@ static apr_hash_t *read_manifest(const char *build, int shards, apr_pool_t *pool
             break;
         *nl = '\0';
         char *sp = strchr(line, ' ');
-        if (!sp || (sp[1] == '@') != (shards != 0))
+        if (!sp || (sp[1] == '@') != (what != MANIFEST_ITEMS))
             continue;
         const char *fp = apr_pstrmemdup(pool, line, (apr_size_t)(sp - line));
-        if (shards)
+        if (what == MANIFEST_STORE_NAMES)
             apr_hash_set(h, fp, APR_HASH_KEY_STRING, fp);
         else
-            apr_hash_set(h, sp + 1, APR_HASH_KEY_STRING, fp);
+            apr_hash_set(h, what == MANIFEST_SHARDS ? sp + 2 : sp + 1, APR_HASH_KEY_STRING, fp);
     }
     return h;
+}
+
+static apr_hash_t *read_manifest(const char *build, int what, apr_pool_t *pool)
+{
+    return read_lines(build ? apr_pstrcat(pool, build, "/.manifest", NULL) : NULL, what, pool);
 }
 
 static int cmp_item_outs(const void *a, const void *b)
@@ -374,11 +385,11 @@ static int cmp_item_outs(const void *a, const void *b)
 
 static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
 {
-    int n = job->items->nelts;
+    int n = job->singles->nelts;
     item_t **sorted = apr_palloc(pool, sizeof(item_t *) * (apr_size_t)(n + 1));
     apr_size_t cap = 1, len = 0;
     for (int i = 0; i < n; i++) {
-        sorted[i] = &APR_ARRAY_IDX(job->items, i, item_t);
+        sorted[i] = APR_ARRAY_IDX(job->singles, i, item_t *);
         cap += strlen(sorted[i]->page.out) + 66;
     }
     for (int i = 0; i < job->groups->nelts; i++)
@@ -460,13 +471,13 @@ static void fail(job_t *job, const char *what, apr_status_t rv)
     apr_atomic_set32(&job->failed, 1);
 }
 
-/* Writes one item at dst: shared from the previous build when unchanged, else rendered or copied. */
-static void do_item(job_t *job, item_t *it, const char *dst, apr_pool_t *pool)
+/* Writes one item at dst: shared with the previous build (old_path, when its fingerprint old_fp is
+ * the same), else rendered or copied. */
+static void do_item(job_t *job, item_t *it, const char *dst, const char *old_fp, const char *old_path, apr_pool_t *pool)
 {
-    const char *old = apr_hash_get(job->prev_manifest, it->page.out, APR_HASH_KEY_STRING);
     apr_status_t rv;
 
-    if (old && !strcmp(old, it->page.fp) && link(apr_pstrcat(pool, job->prev, "/", it->page.out, NULL), dst) == 0) {
+    if (old_fp && !strcmp(old_fp, it->page.fp) && link(old_path, dst) == 0) {
         apr_atomic_inc32(&job->reused);
         return;
     }
@@ -505,6 +516,12 @@ static void do_group(job_t *job, group_t *g, apr_pool_t *pool)
         fail(job, apr_pstrcat(pool, "creating ", tmp, NULL), rv);
         return;
     }
+    /* The same shard in the previous build: its unchanged items are linked, not rendered. */
+    const char *old_store = job->prev ? apr_hash_get(job->prev_shards, g->path, APR_HASH_KEY_STRING) : NULL;
+    const char *old_dir = old_store ? apr_pstrcat(pool, job->store, "/", old_store, NULL) : NULL;
+    apr_hash_t *old_fps = read_lines(old_dir ? apr_pstrcat(pool, old_dir, "/.fps", NULL) : NULL, MANIFEST_ITEMS, pool);
+    apr_size_t fps_len = 0;
+    char *fps = apr_palloc(pool, (apr_size_t)g->items->nelts * 200 + 1);
     for (int i = 0; i < g->items->nelts && !apr_atomic_read32(&job->failed); i++) {
         item_t *it = APR_ARRAY_IDX(g->items, i, item_t *);
         const char *dst = apr_pstrcat(pool, tmp, "/", it->name, NULL);
@@ -514,8 +531,14 @@ static void do_group(job_t *job, group_t *g, apr_pool_t *pool)
             fail(job, apr_pstrcat(pool, "creating a directory for ", dst, NULL), rv);
             break;
         }
-        do_item(job, it, dst, pool);
+        do_item(job, it, dst, apr_hash_get(old_fps, it->name, APR_HASH_KEY_STRING),
+                old_dir ? apr_pstrcat(pool, old_dir, "/", it->name, NULL) : NULL, pool);
+        if (strlen(it->name) < 130)
+            fps_len += (apr_size_t)sprintf(fps + fps_len, "%s %s\n", it->page.fp, it->name);
     }
+    if (!apr_atomic_read32(&job->failed) &&
+        (rv = sg_file_write(apr_pstrcat(pool, tmp, "/.fps", NULL), fps, fps_len, pool)) != APR_SUCCESS)
+        fail(job, apr_pstrcat(pool, "writing ", tmp, "/.fps", NULL), rv);
     if (apr_atomic_read32(&job->failed))
         return;
     if (rename(tmp, final) != 0) {
@@ -540,7 +563,9 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)
             do_group(job, &APR_ARRAY_IDX(job->groups, i, group_t), pool);
         } else {
             item_t *it = APR_ARRAY_IDX(job->singles, (int)(i - (apr_uint32_t)job->groups->nelts), item_t *);
-            do_item(job, it, apr_pstrcat(pool, job->staging, "/", it->page.out, NULL), pool);
+            do_item(job, it, apr_pstrcat(pool, job->staging, "/", it->page.out, NULL),
+                    apr_hash_get(job->prev_manifest, it->page.out, APR_HASH_KEY_STRING),
+                    job->prev ? apr_pstrcat(pool, job->prev, "/", it->page.out, NULL) : NULL, pool);
         }
         apr_pool_clear(pool);
         apr_uint32_t done = apr_atomic_inc32(&job->done) + 1;
@@ -591,8 +616,8 @@ static apr_status_t link_groups(job_t *job, apr_pool_t *pool)
 /* Removes store directories that neither the new build nor the previous one uses. */
 static void collect_store(job_t *job, const char *site_dir, const char *kept_build, apr_pool_t *pool)
 {
-    apr_hash_t *live = read_manifest(apr_pstrcat(pool, site_dir, "/current", NULL), 1, pool);
-    apr_hash_t *prev = read_manifest(kept_build, 1, pool);
+    apr_hash_t *live = read_manifest(apr_pstrcat(pool, site_dir, "/current", NULL), MANIFEST_STORE_NAMES, pool);
+    apr_hash_t *prev = read_manifest(kept_build, MANIFEST_STORE_NAMES, pool);
     apr_dir_t *d;
     apr_finfo_t fi;
     if (apr_dir_open(&d, job->store, pool) != APR_SUCCESS)
@@ -781,7 +806,8 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     }
     job.prev = opt->full ? NULL : pub->previous;
     job.staging = pub->staging;
-    job.prev_manifest = read_manifest(job.prev, 0, pool);
+    job.prev_manifest = read_manifest(job.prev, MANIFEST_ITEMS, pool);
+    job.prev_shards = read_manifest(job.prev, MANIFEST_SHARDS, pool);
     phase(opt, &t, "manifest");
     job.store = apr_pstrcat(pool, opt->site_dir, "/store", NULL);
     make_groups(&job, pool);

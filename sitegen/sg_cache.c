@@ -1,6 +1,5 @@
 #include "sg_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,50 +28,38 @@ static void fp_stat(sg_fp_t *fp, const char *name, const struct stat *st)
     sg_fp_str(fp, buf);
 }
 
-const char *sg_cache_signature(const char *dir, const apr_array_header_t *refs, const char *salt, apr_pool_t *pool)
+const char *sg_cache_signature(const char *dir, const apr_array_header_t *names, const char *salt, apr_pool_t *pool)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
     struct stat st;
     sg_fp_t fp;
-    if (!d)
+    /* The folder's own times change when a file is added, removed or renamed in it; each file's
+     * own stat covers changes to its contents. No listing needed. */
+    if (stat(dir, &st) != 0)
         return NULL;
-    int dfd = dirfd(d);
-    apr_array_header_t *names = apr_array_make(pool, 8, sizeof(const char *));
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(pool, e->d_name);
-    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
     sg_fp_init(&fp);
     sg_fp_str(&fp, salt);
-    for (int i = 0; i < names->nelts; i++) {
+    fp_stat(&fp, ".", &st);
+    for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            closedir(d);
+        if (stat(apr_pstrcat(pool, dir, "/", name, NULL), &st) != 0)
             return NULL;
-        }
         fp_stat(&fp, name, &st);
     }
-    /* referenced files, followed as the loader follows them (links inside the folder are fine) */
-    for (int i = 0; refs && i < refs->nelts; i++) {
-        const char *ref = APR_ARRAY_IDX(refs, i, const char *);
-        if (fstatat(dfd, ref, &st, 0) != 0) {
-            closedir(d);
-            return NULL;
-        }
-        fp_stat(&fp, ref, &st);
-    }
-    closedir(d);
     char *hex = apr_palloc(pool, 65);
     sg_fp_hex(hex, &fp);
     return hex;
 }
 
-/* The file paths a document references, relative to its folder. */
-static apr_array_header_t *doc_refs(const sg_doc_t *d, apr_pool_t *pool)
+/* The files a document consists of, relative to its folder: doc.xml, its bodies (sorted), and the
+ * files it references. */
+static apr_array_header_t *doc_files(const sg_doc_t *d, apr_pool_t *pool)
 {
-    apr_array_header_t *refs = apr_array_make(pool, d->srcfiles->nelts + 1, sizeof(const char *));
+    apr_array_header_t *refs = apr_array_make(pool, d->srcfiles->nelts + 6, sizeof(const char *));
     apr_size_t dl = strlen(d->dir);
+    APR_ARRAY_PUSH(refs, const char *) = "doc.xml";
+    for (apr_hash_index_t *hi = apr_hash_first(pool, d->bodies); hi; hi = apr_hash_next(hi))
+        APR_ARRAY_PUSH(refs, const char *) = apr_pstrcat(pool, (const char *)apr_hash_this_key(hi), ".md", NULL);
+    qsort(refs->elts + sizeof(const char *), (size_t)refs->nelts - 1, sizeof(const char *), cmp_str);
     for (int i = 0; i < d->srcfiles->nelts; i++) {
         const char *src = APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).src;
         APR_ARRAY_PUSH(refs, const char *) = !strncmp(src, d->dir, dl) && src[dl] == '/' ? src + dl + 1 : src;
@@ -82,7 +69,7 @@ static apr_array_header_t *doc_refs(const sg_doc_t *d, apr_pool_t *pool)
 
 void sg_cache_sign(sg_doc_t *d, const char *salt, apr_pool_t *pool)
 {
-    d->sig = sg_cache_signature(d->dir, doc_refs(d, pool), salt, pool);
+    d->sig = sg_cache_signature(d->dir, doc_files(d, pool), salt, pool);
 }
 
 /* --- records -------------------------------------------------------------------------------- */
@@ -92,7 +79,11 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
     stp_enc_t e;
     apr_size_t rl;
     const char *rec = stp_doc_encode(&rl, &d->cat, pool);
-    apr_array_header_t *refs = doc_refs(d, pool);
+    apr_array_header_t *files = doc_files(d, pool);
+    apr_array_header_t refs_view = *files;
+    apr_array_header_t *refs = &refs_view; /* the referenced files come last */
+    refs->elts += sizeof(const char *) * (apr_size_t)(files->nelts - d->srcfiles->nelts);
+    refs->nelts = d->srcfiles->nelts;
     stp_enc_init(&e, pool);
     stp_enc_str(&e, sig);
     stp_enc_bytes(&e, rec, rl);
@@ -161,7 +152,7 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
     if (stp_dec_finish(&dec) != APR_SUCCESS)
         return NULL;
     /* Still the same files? */
-    const char *now = sg_cache_signature(dir, refs, salt, pool);
+    const char *now = sg_cache_signature(dir, doc_files(d, pool), salt, pool);
     if (!now || strcmp(now, sig))
         return NULL;
     d->sig = now;
@@ -204,7 +195,12 @@ apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool)
 apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t *pool)
 {
     stp_enc_t e;
+    apr_size_t cap = 64;
+    for (int i = 0; i < site->docs->nelts; i++)
+        cap += APR_ARRAY_IDX(site->docs, i, sg_doc_t *)->cached_len + 96;
     stp_enc_init(&e, pool);
+    e.buf = apr_palloc(pool, cap); /* one allocation for the usual case: every record cached */
+    e.cap = cap;
     stp_enc_str(&e, CACHE_MAGIC);
     stp_enc_uint(&e, (uint64_t)site->docs->nelts);
     for (int i = 0; i < site->docs->nelts; i++) {

@@ -1,7 +1,9 @@
 /* sg_cache: what the previous build learnt about each document folder, so that an incremental
  * build re-reads only folders whose files changed. A folder's signature covers the name, size,
  * modification time and inode of every file in it and of every file it references, plus the
- * site, schema and generator fingerprint: any change there means a fresh load. */
+ * site, schema and generator fingerprint: any change there means a fresh load. A folder whose
+ * files were all rewritten in place with the same size within the file system's timestamp
+ * resolution would be missed; that is the trade every make-like tool makes. */
 #ifndef SG_CACHE_H
 #define SG_CACHE_H
 
@@ -12,9 +14,10 @@
 /* Marks a body that is on disk but not in memory: read it when a page needs it. */
 extern const char sg_body_lazy[];
 
-/* The signature of a document folder; NULL when it cannot be read. `refs` are the paths (relative
- * to the folder) of the files the document references. */
-const char *sg_cache_signature(const char *dir, const apr_array_header_t *refs, const char *salt, apr_pool_t *pool);
+/* The signature of a document folder: the folder's own stat (which changes when a file is added,
+ * removed or renamed) and the stat of each of the document's files (`names`, relative to the
+ * folder). NULL when one cannot be read. */
+const char *sg_cache_signature(const char *dir, const apr_array_header_t *names, const char *salt, apr_pool_t *pool);
 
 /* Signs a freshly loaded document (sets d->sig). */
 void sg_cache_sign(sg_doc_t *d, const char *salt, apr_pool_t *pool);

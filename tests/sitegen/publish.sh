@@ -71,6 +71,14 @@ rm -rf "$TMP/full"
 sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after a download changed" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
 
+# 3c. a translation is added (a new file in the folder): the German page shows it
+printf 'Eine neue deutsche Fassung.\n' >"$TMP/c/docs/$doc/de.md.new" && mv "$TMP/c/docs/$doc/de.md.new" "$TMP/c/docs/$doc/de.md"
+check "incremental build after adding a translation" sitegen -o "$TMP/s" "$TMP/c"
+check "the German page shows the new body" grep -q "Eine neue deutsche Fassung" $(find -L "$TMP/s/current/public/de/docs" -name "$doc.html")
+rm -rf "$TMP/full"
+sitegen --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full after adding a translation" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+
 # 4. only the current and the previous build are kept
 builds=$(ls -d "$TMP/s"/build-* | wc -l)
 check_eq "two builds kept" 2 "$builds"
