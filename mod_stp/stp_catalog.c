@@ -268,9 +268,16 @@ static apr_status_t put(stp_catalog_t *cat, MDB_dbi dbi, const void *k, size_t k
 
 apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_pool_t *scratch)
 {
-    apr_size_t len;
+    apr_size_t len, klen = strlen(doc->id);
     const char *rec = stp_doc_encode(&len, doc, scratch);
-    return put(cat, cat->docs, doc->id, strlen(doc->id), rec, len);
+    MDB_val key = {klen, (void *)doc->id}, val = {len, (void *)rec};
+    if (!cat->wtxn || klen == 0 || klen > 511)
+        return APR_EINVAL;
+    /* Writers usually put documents in id order: appending skips the tree search and page splits. */
+    int rc = mdb_put(cat->wtxn, cat->docs, &key, &val, MDB_APPEND);
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put(cat->wtxn, cat->docs, &key, &val, 0);
+    return stp_mdb_status(rc);
 }
 
 apr_status_t stp_catalog_put_series(stp_catalog_t *cat, const char *series, const apr_array_header_t *ids,
@@ -312,7 +319,7 @@ apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const c
     return put(cat, cat->shells, lang, strlen(lang), html, strlen(html));
 }
 
-apr_status_t stp_catalog_commit(stp_catalog_t *cat)
+apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync)
 {
     int rc;
     if (!cat->wtxn)
@@ -321,7 +328,7 @@ apr_status_t stp_catalog_commit(stp_catalog_t *cat)
     cat->wtxn = NULL;
     if (rc)
         return stp_mdb_status(rc);
-    return stp_mdb_status(mdb_env_sync(cat->env, 1));
+    return sync ? stp_mdb_status(mdb_env_sync(cat->env, 1)) : APR_SUCCESS;
 }
 
 apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t *pool)

@@ -63,7 +63,8 @@ const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lan
 typedef struct stp_catalog_t stp_catalog_t;
 
 /* Writing (sitegen): creates a new catalog file at `path` (it must not exist); everything put
- * becomes visible at stp_catalog_commit, which also makes the file durable. */
+ * becomes visible at stp_catalog_commit; with `sync` it is also on disk when that returns (a
+ * caller that syncs the whole tree afterwards, as sitegen does, passes 0). */
 apr_status_t stp_catalog_create(stp_catalog_t **cat, const char *path, apr_pool_t *pool);
 apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_pool_t *scratch);
 /* A series' versions, newest first. */
@@ -74,7 +75,7 @@ apr_status_t stp_catalog_put_meta(stp_catalog_t *cat, const char *key, const cha
 apr_status_t stp_catalog_put_string(stp_catalog_t *cat, const char *lang, const char *key, const char *value,
                                     apr_pool_t *scratch);
 apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const char *html);
-apr_status_t stp_catalog_commit(stp_catalog_t *cat);
+apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync);
 
 /* Reading (module, stpctl): opens a published catalog read-only. The file is immutable once
  * published, so readers take no lock. Fails on a format other than STP_CATALOG_FORMAT. */

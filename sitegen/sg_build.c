@@ -706,7 +706,7 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
             rv = stp_catalog_put_meta(cat, meta[i].k, meta[i].v);
     }
     if (rv == APR_SUCCESS)
-        rv = stp_catalog_commit(cat);
+        rv = stp_catalog_commit(cat, 0); /* sg_publish_commit syncs the whole build */
     stp_catalog_close(cat);
     return rv;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -34,17 +35,25 @@ const char *sg_cache_signature(const char *dir, const apr_array_header_t *names,
     sg_fp_t fp;
     /* The folder's own times change when a file is added, removed or renamed in it; each file's
      * own stat covers changes to its contents. No listing needed. */
-    if (stat(dir, &st) != 0)
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC); /* one path walk, then names within */
+    if (dfd < 0)
         return NULL;
+    if (fstat(dfd, &st) != 0) {
+        close(dfd);
+        return NULL;
+    }
     sg_fp_init(&fp);
     sg_fp_str(&fp, salt);
     fp_stat(&fp, ".", &st);
     for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
-        if (stat(apr_pstrcat(pool, dir, "/", name, NULL), &st) != 0)
+        if (fstatat(dfd, name, &st, 0) != 0) {
+            close(dfd);
             return NULL;
+        }
         fp_stat(&fp, name, &st);
     }
+    close(dfd);
     char *hex = apr_palloc(pool, 65);
     sg_fp_hex(hex, &fp);
     return hex;

@@ -177,7 +177,7 @@ START_TEST(test_catalog_roundtrip)
     ck_assert_int_eq(stp_catalog_put_meta(cat, "generation", "42"), APR_SUCCESS);
     ck_assert_int_eq(stp_catalog_put_string(cat, "de", "nav.home", "Startseite", pool), APR_SUCCESS);
     ck_assert_int_eq(stp_catalog_put_shell(cat, "de", "<html><!--stp:main--></html>"), APR_SUCCESS);
-    ck_assert_int_eq(stp_catalog_commit(cat), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_commit(cat, 1), APR_SUCCESS);
     stp_catalog_close(cat);
     /* a second create on the same path refuses: a catalog is written once */
     ck_assert_int_eq(stp_catalog_create(&cat, path, pool), APR_EEXIST);
@@ -219,7 +219,7 @@ START_TEST(test_catalog_foreach_and_format)
     }
     /* a catalog from another format version must not be read */
     ck_assert_int_eq(stp_catalog_put_meta(cat, "format", "999"), APR_SUCCESS);
-    ck_assert_int_eq(stp_catalog_commit(cat), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_commit(cat, 1), APR_SUCCESS);
     stp_catalog_close(cat);
     ck_assert_int_ne(stp_catalog_open(&cat, path, pool), APR_SUCCESS);
 
@@ -230,7 +230,7 @@ START_TEST(test_catalog_foreach_and_format)
         d->id = apr_psprintf(pool, "doc-%03d", i);
         ck_assert_int_eq(stp_catalog_put_doc(cat, d, pool), APR_SUCCESS);
     }
-    ck_assert_int_eq(stp_catalog_commit(cat), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_commit(cat, 1), APR_SUCCESS);
     stp_catalog_close(cat);
     ck_assert_int_eq(stp_catalog_open(&cat, path, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_catalog_foreach_doc(cat, count, &n, pool), APR_SUCCESS);
