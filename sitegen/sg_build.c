@@ -48,6 +48,7 @@ typedef struct {
     apr_array_header_t *singles; /* item_t *: items outside any shard */
     apr_hash_t *prev_manifest;   /* single items of the previous build: out -> fp */
     apr_hash_t *prev_shards;     /* shard dirs of the previous build: path -> store name */
+    const char *global;          /* fingerprint of the templates, site.xml and the generator */
     const char *prev, *staging, *store;
     volatile apr_uint32_t next, done, rendered, reused;
     volatile apr_uint32_t failed;
@@ -159,8 +160,7 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
     int li = locale_index(site, lang);
     sg_fp_t fp;
     sg_fp_init(&fp);
-    sg_fp_str(&fp, global);
-    sg_fp_str(&fp, pg->out);
+    (void)global; /* covered once per build: the manifest's and every shard's fingerprint include it */
     switch (pg->kind) {
     case SG_PAGE_HOME:
         fp_listing(&fp, site->listed, 10, li);
@@ -394,6 +394,7 @@ static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
     }
     for (int i = 0; i < job->groups->nelts; i++)
         cap += strlen(APR_ARRAY_IDX(job->groups, i, group_t).path) + 68;
+    cap += 80;
     qsort(sorted, (size_t)n, sizeof(item_t *), cmp_item_outs);
     char *buf = apr_palloc(pool, cap);
     for (int i = 0; i < n; i++) {
@@ -408,6 +409,7 @@ static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
         const group_t *g = &APR_ARRAY_IDX(job->groups, i, group_t);
         len += (apr_size_t)sprintf(buf + len, "%s @%s\n", g->fp, g->path);
     }
+    len += (apr_size_t)sprintf(buf + len, "%s !global\n", job->global);
     return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), buf, len, pool);
 }
 
@@ -447,6 +449,7 @@ static void make_groups(job_t *job, apr_pool_t *pool)
         sg_fp_t fp;
         qsort(g->items->elts, (size_t)g->items->nelts, sizeof(item_t *), cmp_item_ptrs);
         sg_fp_init(&fp);
+        sg_fp_str(&fp, job->global);
         for (int j = 0; j < g->items->nelts; j++) {
             const item_t *it = APR_ARRAY_IDX(g->items, j, item_t *);
             sg_fp_str(&fp, it->name);
@@ -794,6 +797,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     sg_parallel_for(site->docs->nelts, opt->jobs, summary_compute, site, pool);
     phase(opt, &t, "summaries");
     plan(&job, global, pool);
+    phase(opt, &t, "items");
     fp_job_t fpj = {&job, global};
     sg_parallel_for(job.items->nelts, opt->jobs, fingerprint_page, &fpj, pool);
     copy_assets(&job, pool);
@@ -806,8 +810,15 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     }
     job.prev = opt->full ? NULL : pub->previous;
     job.staging = pub->staging;
+    job.global = apr_pstrdup(pool, global);
     job.prev_manifest = read_manifest(job.prev, MANIFEST_ITEMS, pool);
     job.prev_shards = read_manifest(job.prev, MANIFEST_SHARDS, pool);
+    /* Page fingerprints leave out what every page shares: after a change there, reuse nothing. */
+    const char *prev_global = apr_hash_get(job.prev_manifest, "!global", APR_HASH_KEY_STRING);
+    if (!prev_global || strcmp(prev_global, global)) {
+        job.prev_manifest = apr_hash_make(pool);
+        job.prev_shards = apr_hash_make(pool);
+    }
     phase(opt, &t, "manifest");
     job.store = apr_pstrcat(pool, opt->site_dir, "/store", NULL);
     make_groups(&job, pool);

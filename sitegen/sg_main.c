@@ -145,6 +145,13 @@ int main(int argc, char **argv)
                     "sitegen: published %s/current: %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
                     opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, secs);
     }
+    /* Everything is written and synced (or was never started). Tearing down a build's memory,
+     * pool by pool, takes longer than the process exit that frees it at once: on large sites that
+     * is a tenth of an incremental build. Sanitizer builds still tear down, so that they check it. */
+    fflush(NULL);
+#if !defined(__SANITIZE_ADDRESS__)
+    _exit(status);
+#endif
     xsltCleanupGlobals();
     xmlCleanupParser();
     apr_pool_destroy(pool);

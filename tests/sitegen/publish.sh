@@ -79,6 +79,18 @@ rm -rf "$TMP/full"
 sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after adding a translation" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
 
+# 3d. the templates change: every page follows (page fingerprints leave the templates out, the
+# manifest and the shards carry them)
+cp -r "$ROOT/xslt" "$TMP/x"
+sed -i 's#<xsl:value-of select="stp:msg(.footer.note.)"/>#&<xsl:text> Template v2.</xsl:text>#' "$TMP/x/page.xsl"
+check "incremental build with changed templates" sitegen -t "$TMP/x" -o "$TMP/s" "$TMP/c"
+check_eq "every page has the new template" "" "$(grep -RL 'Template v2.' --include='*.html' "$TMP/s/current/public" "$TMP/s/current/tenants")"
+rm -rf "$TMP/full"
+sitegen -t "$TMP/x" --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full after a template change" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check "back to the original templates" sitegen -o "$TMP/s" "$TMP/c"
+check_eq "no page keeps the changed template" "" "$(grep -Rl 'Template v2.' --include='*.html' "$TMP/s/current/public" "$TMP/s/current/tenants")"
+
 # 4. only the current and the previous build are kept
 builds=$(ls -d "$TMP/s"/build-* | wc -l)
 check_eq "two builds kept" 2 "$builds"
