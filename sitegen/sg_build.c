@@ -160,7 +160,7 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
     int li = locale_index(site, lang);
     sg_fp_t fp;
     sg_fp_init(&fp);
-    (void)global; /* covered once per build: the manifest's and every shard's fingerprint include it */
+    (void)global;            /* covered once per build: the manifest's and every shard's fingerprint include it */
     sg_fp_str(&fp, pg->out); /* the path names the kind, the locale and the tenant: all change the page */
     switch (pg->kind) {
     case SG_PAGE_HOME:
