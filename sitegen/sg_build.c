@@ -820,7 +820,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
         job.prev_manifest = apr_hash_make(pool);
         job.prev_shards = apr_hash_make(pool);
     }
-    phase(opt, &t, "manifest");
+    phase(opt, &t, "previous");
     job.store = apr_pstrcat(pool, opt->site_dir, "/store", NULL);
     make_groups(&job, pool);
     phase(opt, &t, "plan");
@@ -833,7 +833,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
         (phase(opt, &t, "catalog"), (rv = write_manifest(&job, pool)) != APR_SUCCESS) ||
         (phase(opt, &t, "manifest"), 0) ||
         (rv = sg_cache_write(site, apr_pstrcat(pool, job.staging, "/.doccache", NULL), pool)) != APR_SUCCESS ||
-        (phase(opt, &t, "manifests"), 0) || (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
+        (phase(opt, &t, "doccache"), 0) || (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
         fprintf(stderr, "sitegen: build failed: %s; the published site is unchanged\n",
                 job.failure ? job.failure : apr_strerror(rv, err, sizeof err));
         sg_publish_abort(pub, pool);

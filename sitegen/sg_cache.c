@@ -59,20 +59,25 @@ const char *sg_cache_signature(const char *dir, const apr_array_header_t *names,
     return hex;
 }
 
+/* A referenced file's path relative to the document's folder. */
+static const char *src_name(const sg_doc_t *d, int i)
+{
+    const char *src = APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).src;
+    apr_size_t dl = strlen(d->dir);
+    return !strncmp(src, d->dir, dl) && src[dl] == '/' ? src + dl + 1 : src;
+}
+
 /* The files a document consists of, relative to its folder: doc.xml, its bodies (sorted), and the
  * files it references. */
 static apr_array_header_t *doc_files(const sg_doc_t *d, apr_pool_t *pool)
 {
     apr_array_header_t *refs = apr_array_make(pool, d->srcfiles->nelts + 6, sizeof(const char *));
-    apr_size_t dl = strlen(d->dir);
     APR_ARRAY_PUSH(refs, const char *) = "doc.xml";
     for (apr_hash_index_t *hi = apr_hash_first(pool, d->bodies); hi; hi = apr_hash_next(hi))
         APR_ARRAY_PUSH(refs, const char *) = apr_pstrcat(pool, (const char *)apr_hash_this_key(hi), ".md", NULL);
     qsort(refs->elts + sizeof(const char *), (size_t)refs->nelts - 1, sizeof(const char *), cmp_str);
-    for (int i = 0; i < d->srcfiles->nelts; i++) {
-        const char *src = APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).src;
-        APR_ARRAY_PUSH(refs, const char *) = !strncmp(src, d->dir, dl) && src[dl] == '/' ? src + dl + 1 : src;
-    }
+    for (int i = 0; i < d->srcfiles->nelts; i++)
+        APR_ARRAY_PUSH(refs, const char *) = src_name(d, i);
     return refs;
 }
 
@@ -88,20 +93,15 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
     stp_enc_t e;
     apr_size_t rl;
     const char *rec = stp_doc_encode(&rl, &d->cat, pool);
-    apr_array_header_t *files = doc_files(d, pool);
-    apr_array_header_t refs_view = *files;
-    apr_array_header_t *refs = &refs_view; /* the referenced files come last */
-    refs->elts += sizeof(const char *) * (apr_size_t)(files->nelts - d->srcfiles->nelts);
-    refs->nelts = d->srcfiles->nelts;
     stp_enc_init(&e, pool);
     stp_enc_str(&e, sig);
     stp_enc_bytes(&e, rec, rl);
     stp_enc_uint(&e, (uint64_t)d->line);
     stp_enc_str(&e, d->meta_fp);
     stp_enc_str(&e, d->fp);
-    stp_enc_uint(&e, (uint64_t)refs->nelts);
-    for (int i = 0; i < refs->nelts; i++) {
-        stp_enc_str(&e, APR_ARRAY_IDX(refs, i, const char *));
+    stp_enc_uint(&e, (uint64_t)d->srcfiles->nelts);
+    for (int i = 0; i < d->srcfiles->nelts; i++) {
+        stp_enc_str(&e, src_name(d, i));
         stp_enc_uint(&e, (uint64_t)APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).line);
     }
     stp_enc_uint(&e, apr_hash_count(d->body_fps));
@@ -140,12 +140,10 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
         return NULL;
     memcpy(d->meta_fp, meta_fp, 65);
     memcpy(d->fp, fp, 65);
-    apr_array_header_t *refs = apr_array_make(pool, (int)nrefs + 1, sizeof(const char *));
     d->srcfiles = apr_array_make(pool, (int)nrefs + 1, sizeof(sg_srcfile_t));
     for (uint64_t i = 0; i < nrefs && !dec.failed; i++) {
         sg_srcfile_t *sf = &APR_ARRAY_PUSH(d->srcfiles, sg_srcfile_t);
         const char *ref = stp_dec_str(&dec, pool);
-        APR_ARRAY_PUSH(refs, const char *) = ref;
         sf->src = apr_pstrcat(pool, dir, "/", ref, NULL);
         sf->line = (int)stp_dec_uint(&dec);
         sf->file = APR_ARRAY_IDX(d->cat.files, (int)i, stp_file_t);
