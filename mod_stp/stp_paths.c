@@ -33,7 +33,7 @@ const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool)
 }
 
 /* [a-z0-9] with inner hyphens, 1..64: the content format's ident. */
-static apr_size_t ident_len(const char *s)
+apr_size_t stp_path_ident_len(const char *s)
 {
     apr_size_t n = 0;
     while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || (s[n] == '-' && n > 0))
@@ -44,7 +44,7 @@ static apr_size_t ident_len(const char *s)
 }
 
 /* [a-z]{2,3} optionally followed by -Region: the locale ids sitegen accepts. */
-static apr_size_t lang_len(const char *s)
+apr_size_t stp_path_lang_len(const char *s)
 {
     apr_size_t n = 0;
     while (s[n] >= 'a' && s[n] <= 'z')
@@ -67,15 +67,46 @@ apr_status_t stp_path_from_url(const char **rel, const char *uri, apr_pool_t *po
 {
     if (!uri || uri[0] != '/')
         return APR_NOTFOUND;
-    apr_size_t ll = lang_len(uri + 1);
+    apr_size_t ll = stp_path_lang_len(uri + 1);
     if (!ll || strncmp(uri + 1 + ll, "/docs/", 6))
         return APR_NOTFOUND;
     const char *id = uri + 1 + ll + 6;
-    apr_size_t il = ident_len(id);
+    apr_size_t il = stp_path_ident_len(id);
     if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
         return APR_NOTFOUND;
     if (id[il] == '\0')
         return APR_INCOMPLETE;
     *rel = stp_path_doc_page(NULL, apr_pstrmemdup(pool, uri + 1, ll), apr_pstrmemdup(pool, id, il), pool);
+    return APR_SUCCESS;
+}
+
+apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const char *uri, apr_pool_t *pool)
+{
+    if (!uri || uri[0] != '/')
+        return APR_NOTFOUND;
+    apr_size_t ll = stp_path_lang_len(uri + 1);
+    if (!ll || strncmp(uri + 1 + ll, "/org", 4) || (uri[5 + ll] != '\0' && uri[5 + ll] != '/'))
+        return APR_NOTFOUND;
+    const char *lang = apr_pstrmemdup(pool, uri + 1, ll), *rest = uri + 5 + ll;
+    /* The tenant comes from a claim: it names a directory only if it is a plain id. */
+    if (tenant && stp_path_ident_len(tenant) != strlen(tenant))
+        return APR_ENOENT;
+    if (!*rest)
+        return APR_INCOMPLETE;
+    if (!strcmp(rest, "/")) {
+        if (tenant)
+            *rel = apr_pstrcat(pool, "tenants/", tenant, "/", lang, "/index.html", NULL);
+        return APR_SUCCESS;
+    }
+    if (strncmp(rest, "/docs/", 6))
+        return APR_ENOENT;
+    const char *id = rest + 6;
+    apr_size_t il = stp_path_ident_len(id);
+    if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
+        return APR_ENOENT;
+    if (id[il] == '\0')
+        return APR_INCOMPLETE;
+    if (tenant)
+        *rel = stp_path_doc_page(tenant, lang, apr_pstrmemdup(pool, id, il), pool);
     return APR_SUCCESS;
 }

@@ -26,4 +26,16 @@ const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool);
  * APR_NOTFOUND for any other URL (not ours to map). Ids and locales are checked against the
  * content format's syntax, so nothing but a page name can reach the file system. */
 apr_status_t stp_path_from_url(const char **rel, const char *uri, apr_pool_t *pool);
+
+/* Maps an organisation URL for the user's tenant: "/<lang>/org/" to tenants/<tenant>/<lang>/index.html,
+ * "/<lang>/org/docs/<id>/" to that tenant's page of the document. APR_SUCCESS sets *rel unless
+ * tenant is NULL (then it only says the URL is a page's); APR_INCOMPLETE: the same without the
+ * trailing slash (redirect); APR_ENOENT: under /<lang>/org but no page (404); APR_NOTFOUND: not
+ * an organisation URL. */
+apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const char *uri, apr_pool_t *pool);
+
+/* The length of the content format's id ([a-z0-9] with inner hyphens, at most 64) at the start
+ * of s, and of a locale id ([a-z]{2,3} with an optional -Region); 0 when there is none. */
+apr_size_t stp_path_ident_len(const char *s);
+apr_size_t stp_path_lang_len(const char *s);
 #endif

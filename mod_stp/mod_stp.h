@@ -1,0 +1,95 @@
+/* mod_stp: declarations shared by the module's glue files. The configuration lives in
+ * mod_stp.c; each request handler has its own file; the decisions are the core's (stp_*.h). */
+#ifndef MOD_STP_H
+#define MOD_STP_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "stp_identity.h"
+#include "stp_site.h"
+#include "stp_state.h"
+
+extern module AP_MODULE_DECLARE_DATA stp_module;
+
+typedef enum { STP_MODE_OPEN = 0, STP_MODE_ASSIGNED } stp_tenant_mode_t;
+
+/* One configuration per virtual host. Unset values are NULL / 0 / -1 so that merging can tell
+ * them from explicit ones. */
+typedef struct {
+    const char *site_dir;  /* StpSite: where sitegen publishes (holds `current`) */
+    const char *state_dir; /* StpStateDir: state.mdb and the CSRF key */
+    apr_size_t map_size;   /* StpStateMapSize */
+    const char *claim_prefix;
+    stp_claims_map_t claims;
+    int tenant_mode;       /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
+    int retention_months;  /* StpRetentionMonths: -1 unset, 0: the catalog's */
+    const char *base_url;  /* StpBaseURL */
+    const char *oidc_redirect_uri; /* StpOIDCRedirectURI: where /stp/logout sends the user */
+
+    /* Set up at startup. */
+    unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
+    int have_secret;
+    stp_site_t *site;  /* per process, created in child_init */
+    stp_state_t *state; /* per process, opened in child_init */
+} stp_conf_t;
+
+/* What the module answers, chosen in translate_name. */
+typedef enum {
+    STP_ROUTE_NONE = 0,
+    STP_ROUTE_ROOT, /* "/": to the user's language */
+    STP_ROUTE_DOWNLOAD,
+    STP_ROUTE_ORG,
+    STP_ROUTE_LOGIN,
+    STP_ROUTE_LOGOUT,
+    STP_ROUTE_NDA,
+    STP_ROUTE_WHOAMI,
+    STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
+} stp_route_t;
+
+/* The request as the handlers need it; built once per request (mod_stp_request.c). */
+typedef struct {
+    request_rec *r;
+    stp_conf_t *conf;
+    const stp_build_t *build; /* NULL when nothing is published */
+    stp_user_t user;
+    const char *email;
+    const char *lang; /* the response language */
+    apr_table_t *query;
+} stp_req_t;
+
+stp_conf_t *stp_conf(const request_rec *r);
+
+/* mod_stp_request.c: from request_rec to the core's inputs, and back to HTTP. */
+stp_route_t stp_route_of(const char *uri);
+void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r);
+stp_req_t *stp_req_get(request_rec *r);
+int stp_redirect(request_rec *r, int status, const char *local_target);
+int stp_signin_redirect(request_rec *r);
+/* The URL this request asked for (path and query), to come back to after a detour. */
+const char *stp_this_url(request_rec *r);
+/* Error pages in the site layout: an HTTP status, a title key and a body key. */
+int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key);
+/* Sends a page in the site layout: the build's shell for the language with title and main
+ * filled in (main is HTML the caller escaped). */
+int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, const char *main);
+/* A UI string in the response language (the key itself when the catalog has none). */
+const char *stp_msg(stp_req_t *q, const char *key);
+/* The decision for one document (NULL: unknown id) for this request's user, today. */
+stp_decision_t stp_decide(stp_req_t *q, const stp_doc_t *doc);
+/* Reads an urlencoded POST body of at most `limit` bytes into *form; an HTTP status on failure. */
+int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
+void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
+
+/* The handlers. */
+int stp_download_handler(request_rec *r);
+int stp_nda_handler(request_rec *r);
+int stp_whoami_handler(request_rec *r);
+int stp_login_handler(request_rec *r);
+int stp_root_handler(request_rec *r);
+int stp_logout_handler(request_rec *r);
+/* mod_stp_authz.c */
+void stp_authz_register(apr_pool_t *p);
+int stp_org_fixup(request_rec *r);
+
+#endif

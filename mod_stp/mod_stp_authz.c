@@ -1,0 +1,75 @@
+/* mod_stp_authz: `Require stp-tenant [tenant-id ...]`, an authz provider so that operators guard
+ * per-tenant trees with ordinary <Location> blocks, and the mapping of /<lang>/org/ onto the
+ * signed-in user's own tenant pages. */
+#include <httpd.h>
+#include <string.h>
+
+#include <ap_provider.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include <apr_strings.h>
+
+#include "mod_stp.h"
+#include "stp_paths.h"
+
+/* Granted to members of an organisation (of one of the listed tenants, when there is a list).
+ * Anonymous users are "no user" so that httpd asks for authentication; personal accounts and
+ * other tenants are denied. */
+static authz_status tenant_check(request_rec *r, const char *require_line, const void *parsed)
+{
+    const apr_array_header_t *tenants = parsed;
+    stp_req_t *q = stp_req_get(r);
+    if (!q->user.key)
+        return AUTHZ_DENIED_NO_USER;
+    if (!q->user.tenant)
+        return AUTHZ_DENIED;
+    if (!tenants || tenants->nelts == 0)
+        return AUTHZ_GRANTED;
+    for (int i = 0; i < tenants->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(tenants, i, const char *), q->user.tenant))
+            return AUTHZ_GRANTED;
+    return AUTHZ_DENIED;
+}
+
+static const char *tenant_parse(cmd_parms *cmd, const char *require_line, const void **parsed)
+{
+    apr_array_header_t *tenants = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    const char *word;
+    while (*(word = ap_getword_conf(cmd->pool, &require_line))) {
+        if (stp_path_ident_len(word) != strlen(word))
+            return apr_psprintf(cmd->pool, "Require stp-tenant: '%s' is not a tenant id ([a-z0-9-]+)", word);
+        APR_ARRAY_PUSH(tenants, const char *) = word;
+    }
+    *parsed = tenants;
+    return NULL;
+}
+
+static const authz_provider tenant_provider = {tenant_check, tenant_parse};
+
+void stp_authz_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "stp-tenant", AUTHZ_PROVIDER_VERSION, &tenant_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}
+
+/* Runs after authentication: only now are the claims known. Everything that is not the user's
+ * own tenant page answers 404, the same as an unknown id. */
+int stp_org_fixup(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    const char *rel;
+    if (!q->build || !q->user.key || !q->user.tenant ||
+        stp_path_from_org_url(&rel, q->user.tenant, r->uri, r->pool) != APR_SUCCESS)
+        return HTTP_NOT_FOUND;
+    r->filename = apr_pstrcat(r->pool, q->build->root, "/", rel, NULL);
+    r->canonical_filename = r->filename;
+    if (apr_stat(&r->finfo, r->filename, APR_FINFO_MIN, r->pool) != APR_SUCCESS || r->finfo.filetype != APR_REG)
+        return HTTP_NOT_FOUND;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    /* The organisation's pages are for its members only: no shared caches. */
+    apr_table_setn(r->headers_out, "Cache-Control", "private");
+    return OK;
+}

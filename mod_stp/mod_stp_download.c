@@ -1,0 +1,135 @@
+/* mod_stp_download: /download/<doc-id>[/<version>][?lang=xx], the gated file. The core decides;
+ * this file turns the decision into a response and lets httpd's own filters do conditional
+ * requests (304), byte ranges (206) and sendfile. */
+#include <httpd.h>
+#include <string.h>
+
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include <apr_buckets.h>
+#include <apr_strings.h>
+
+#include "mod_stp.h"
+#include "stp_access.h"
+#include "stp_http.h"
+
+stp_decision_t stp_decide(stp_req_t *q, const stp_doc_t *doc)
+{
+    int accepted = 0;
+    int needs_nda = doc && (doc->access == STP_ACCESS_NDA || (doc->access == STP_ACCESS_TENANT && doc->nda));
+    if (needs_nda && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0])
+        accepted = stp_state_nda_accepted(q->conf->state, q->user.key, q->build->nda_version) == 1;
+    int months = q->conf->retention_months > 0 ? q->conf->retention_months : 0;
+    return stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted, months);
+}
+
+/* The version `version` of the series `doc` belongs to; NULL when it has none such. */
+static stp_doc_t *series_version(stp_req_t *q, stp_doc_t *doc, const char *version)
+{
+    apr_array_header_t *ids;
+    if (!strcmp(doc->version, version))
+        return doc;
+    if (stp_catalog_get_series(&ids, q->build->cat, doc->series, q->r->pool) != APR_SUCCESS)
+        return NULL;
+    for (int i = 0; i < ids->nelts; i++) {
+        stp_doc_t *v;
+        if (stp_catalog_get_doc(&v, q->build->cat, APR_ARRAY_IDX(ids, i, const char *), q->r->pool) == APR_SUCCESS &&
+            !strcmp(v->version, version))
+            return v;
+    }
+    return NULL;
+}
+
+static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
+{
+    apr_pool_t *p = r->pool;
+    const char *cur = stp_url_escape(doc->current ? doc->current : doc->id, p);
+    const char *main = apr_pstrcat(
+        p, "<h1>", stp_html_escape(stp_msg(q, "error.gone.title"), p), "</h1><p>",
+        stp_html_escape(stp_msg(q, "error.gone.body"), p), "</p><p><a href=\"/", q->lang, "/docs/", cur, "/\">",
+        stp_html_escape(stp_msg(q, "doc.current"), p), "</a> · <a href=\"/download/", cur, "\">",
+        stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>", NULL);
+    return stp_page_send(r, q, HTTP_GONE, stp_msg(q, "error.gone.title"), main);
+}
+
+static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
+{
+    const char *asked = apr_table_get(q->query, "lang");
+    const stp_file_t *f = stp_file_pick(doc->files, asked ? asked : q->lang, q->build->default_locale);
+    apr_file_t *fd;
+    apr_finfo_t finfo;
+    if (!f)
+        return HTTP_NOT_FOUND;
+    const char *path = apr_pstrcat(r->pool, q->build->root, "/files/", f->path, NULL);
+    apr_status_t rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY | APR_FOPEN_SENDFILE_ENABLED,
+                                    APR_OS_DEFAULT, r->pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_MTIME, fd);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s: cannot open %s (the published build is damaged)",
+                      doc->id, path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_type(r, f->media_type);
+    apr_table_setn(r->headers_out, "Content-Disposition", stp_content_disposition(f->name, r->pool));
+    apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", f->sha256, "\"", NULL));
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (doc->access != STP_ACCESS_PUBLIC)
+        apr_table_setn(r->headers_out, "Cache-Control", "private");
+    if (!asked)
+        apr_table_mergen(r->headers_out, "Vary", "Accept-Language");
+    ap_update_mtime(r, finfo.mtime);
+    ap_set_last_modified(r);
+    ap_set_content_length(r, finfo.size);
+    int rc = ap_meets_conditions(r);
+    if (rc != OK)
+        return rc;
+    if (r->header_only)
+        return OK;
+    /* A file bucket: the core output filter sends it with sendfile where EnableSendfile allows,
+     * and the byterange filter cuts it for Range requests. */
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, fd, 0, finfo.size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    return ap_pass_brigade_fchk(r, bb, "stp: sending %s", path);
+}
+
+int stp_download_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    const char *id, *version;
+    stp_doc_t *doc = NULL;
+    r->allowed |= AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    if (stp_download_parse(&id, &version, r->uri, r->pool) != APR_SUCCESS || !q->build) {
+        stp_set_env(r, q, NULL, NULL, "not-found");
+        return HTTP_NOT_FOUND;
+    }
+    if (stp_catalog_get_doc(&doc, q->build->cat, id, r->pool) != APR_SUCCESS)
+        doc = NULL;
+    if (doc && version)
+        doc = series_version(q, doc, version);
+    stp_decision_t d = stp_decide(q, doc);
+    stp_set_env(r, q, id, doc ? doc->version : version, stp_decision_name(d));
+    switch (d) {
+    case STP_DECIDE_SERVE:
+        return send_file(r, q, doc);
+    case STP_DECIDE_SIGNIN:
+        return stp_signin_redirect(r);
+    case STP_DECIDE_ACCEPT_NDA:
+        return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
+                            apr_pstrcat(r->pool, "/stp/nda?return=",
+                                        stp_url_escape(stp_this_url(r), r->pool),
+                                        NULL));
+    case STP_DECIDE_PERSONAL:
+        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
+    case STP_DECIDE_GONE:
+        return send_gone(r, q, doc);
+    case STP_DECIDE_NOT_FOUND:
+    default:
+        return HTTP_NOT_FOUND;
+    }
+}

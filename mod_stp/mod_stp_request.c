@@ -1,0 +1,192 @@
+/* mod_stp_request: turns a request_rec into the core's inputs (route, user, language, form) and
+ * the core's answers into HTTP (redirects, pages in the site layout, log variables). */
+#include <httpd.h>
+#include <string.h>
+
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include <apr_strings.h>
+
+#include "mod_stp.h"
+#include "stp_http.h"
+
+stp_conf_t *stp_conf(const request_rec *r)
+{
+    return ap_get_module_config(r->server->module_config, &stp_module);
+}
+
+stp_route_t stp_route_of(const char *uri)
+{
+    static const struct {
+        const char *path;
+        stp_route_t route;
+    } routes[] = {{"/stp/login", STP_ROUTE_LOGIN},
+                  {"/stp/logout", STP_ROUTE_LOGOUT},
+                  {"/stp/nda", STP_ROUTE_NDA},
+                  {"/stp/whoami", STP_ROUTE_WHOAMI}};
+    if (!uri)
+        return STP_ROUTE_NONE;
+    if (!strcmp(uri, "/"))
+        return STP_ROUTE_ROOT;
+    if (!strncmp(uri, "/download/", 10))
+        return STP_ROUTE_DOWNLOAD;
+    if (!strncmp(uri, "/stp/", 5)) {
+        for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+            if (!strcmp(uri, routes[i].path))
+                return routes[i].route;
+        return STP_ROUTE_UNKNOWN;
+    }
+    return STP_ROUTE_NONE;
+}
+
+typedef struct {
+    const stp_conf_t *conf;
+    request_rec *r;
+} claim_baton_t;
+
+/* Claims come from the environment mod_auth_openidc sets in its authentication hook, never from
+ * request headers, which any client can send. */
+static const char *claim_from_env(void *baton, const char *name)
+{
+    claim_baton_t *b = baton;
+    if (!name)
+        return NULL;
+    return apr_table_get(b->r->subprocess_env, apr_pstrcat(b->r->pool, b->conf->claim_prefix, name, NULL));
+}
+
+void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r)
+{
+    claim_baton_t b = {conf, r};
+    stp_identity_from_claims(user, email, &conf->claims, claim_from_env, &b, r->pool);
+}
+
+stp_req_t *stp_req_get(request_rec *r)
+{
+    request_rec *main = r->main ? r->main : r;
+    stp_req_t *q = ap_get_module_config(main->request_config, &stp_module);
+    if (q)
+        return q;
+    q = apr_pcalloc(main->pool, sizeof *q);
+    q->r = main;
+    q->conf = stp_conf(main);
+    if (q->conf->site)
+        stp_site_acquire(&q->build, q->conf->site, main->pool);
+    stp_user_of(&q->user, &q->email, q->conf, main);
+    const char *err;
+    if (!main->args || stp_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
+        q->query = apr_table_make(main->pool, 1);
+    const char *cookie = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
+    q->lang = q->build ? stp_lang_pick(apr_table_get(q->query, "lang"), cookie,
+                                       apr_table_get(main->headers_in, "Accept-Language"), q->build->locales,
+                                       q->build->default_locale, main->pool)
+                       : "en";
+    ap_set_module_config(main->request_config, &stp_module, q);
+    return q;
+}
+
+int stp_redirect(request_rec *r, int status, const char *local_target)
+{
+    /* Only local paths: a Location never points off the site, and never comes from the Host header. */
+    apr_table_setn(r->headers_out, "Location", stp_return_target_ok(local_target) ? local_target : "/");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    return status;
+}
+
+const char *stp_this_url(request_rec *r)
+{
+    return r->args ? apr_pstrcat(r->pool, r->uri, "?", r->args, NULL) : r->uri;
+}
+
+int stp_signin_redirect(request_rec *r)
+{
+    return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
+                        apr_pstrcat(r->pool, "/stp/login?return=", stp_url_escape(stp_this_url(r), r->pool), NULL));
+}
+
+const char *stp_msg(stp_req_t *q, const char *key)
+{
+    const char *v = q->build ? stp_catalog_get_string(q->build->cat, q->lang, key, q->r->pool) : NULL;
+    return v ? v : key;
+}
+
+/* Replaces the first `mark` in `html` with `with`. */
+static const char *fill(const char *html, const char *mark, const char *with, apr_pool_t *pool)
+{
+    const char *at = strstr(html, mark);
+    if (!at)
+        return html;
+    return apr_pstrcat(pool, apr_pstrmemdup(pool, html, (apr_size_t)(at - html)), with, at + strlen(mark), NULL);
+}
+
+int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, const char *main)
+{
+    const char *shell = q->build ? stp_catalog_get_shell(q->build->cat, q->lang, r->pool) : NULL;
+    const char *etitle = stp_html_escape(title, r->pool);
+    if (!shell)
+        shell = apr_pstrcat(r->pool, "<!DOCTYPE html><html lang=\"", q->lang,
+                            "\"><head><meta charset=\"utf-8\"><title><!--stp:title--></title></head>"
+                            "<body><main id=\"main\"><!--stp:main--></main></body></html>",
+                            NULL);
+    const char *html = fill(fill(shell, "<!--stp:title-->", etitle, r->pool), "<!--stp:main-->", main, r->pool);
+    r->status = status;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    /* Personal pages: never cached by a shared cache, never shown from history after sign-out. */
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Content-Language", q->lang);
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)strlen(html));
+    if (!r->header_only)
+        ap_rwrite(html, (int)strlen(html), r);
+    return OK;
+}
+
+int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    int rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+    if (rc != OK)
+        return rc;
+    if (r->remaining > (apr_off_t)limit)
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    char *buf = apr_palloc(r->pool, limit + 1);
+    apr_size_t len = 0;
+    if (ap_should_client_block(r)) {
+        long n;
+        while ((n = ap_get_client_block(r, buf + len, limit + 1 - len)) > 0) {
+            len += (apr_size_t)n;
+            if (len > limit)
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+        if (n < 0)
+            return HTTP_BAD_REQUEST;
+    }
+    buf[len] = '\0';
+    const char *err;
+    if (stp_form_parse(form, &err, buf, len, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: refused form: %s", err);
+        return HTTP_BAD_REQUEST;
+    }
+    return OK;
+}
+
+void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision)
+{
+    /* For the operator's CustomLog: the audit trail of every download decision. */
+    apr_table_setn(r->subprocess_env, "STP_DOC", doc ? doc : "-");
+    apr_table_setn(r->subprocess_env, "STP_VERSION", version ? version : "-");
+    apr_table_setn(r->subprocess_env, "STP_USER", q->user.key ? q->user.key : "-");
+    apr_table_setn(r->subprocess_env, "STP_TENANT", q->user.tenant ? q->user.tenant : "-");
+    apr_table_setn(r->subprocess_env, "STP_DECISION", decision);
+}
+
+int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key)
+{
+    const char *title = stp_msg(q, title_key);
+    const char *main = apr_pstrcat(r->pool, "<h1>", stp_html_escape(title, r->pool), "</h1><p>",
+                                   stp_html_escape(stp_msg(q, body_key), r->pool), "</p>", NULL);
+    return stp_page_send(r, q, status, title, main);
+}

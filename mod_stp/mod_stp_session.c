@@ -1,0 +1,109 @@
+/* mod_stp_session: /stp/login, /stp/logout and /stp/whoami, the module's view of the session
+ * that mod_auth_openidc keeps. */
+#include <httpd.h>
+#include <string.h>
+
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include <apr_strings.h>
+
+#include "mod_stp.h"
+#include "stp_http.h"
+
+#define LOGOUT_FORM_LIMIT 1024
+
+/* The operator protects /stp/login with `AuthType openid-connect` and `Require valid-user`, so a
+ * request that reaches this handler has signed in; it only sends the user back. */
+int stp_login_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    const char *target = apr_table_get(q->query, "return");
+    if (!q->user.key) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "stp: /stp/login reached without a signed-in user; protect it with AuthType openid-connect, "
+                      "OIDCUnAuthAction auth and Require valid-user (see conf/stp.conf)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
+                        target && stp_return_target_ok(target) ? target : apr_pstrcat(r->pool, "/", q->lang, "/", NULL));
+}
+
+/* "/" goes to the home page in the user's language: ?lang, the stp_lang cookie, Accept-Language. */
+int stp_root_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    apr_table_mergen(r->headers_out, "Vary", "Accept-Language, Cookie");
+    return stp_redirect(r, HTTP_MOVED_TEMPORARILY, apr_pstrcat(r->pool, "/", q->lang, "/", NULL));
+}
+
+/* Signing out changes state, so it is a POST with a token; GET shows the button. */
+int stp_logout_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    apr_pool_t *p = r->pool;
+    const char *home = apr_pstrcat(p, "/", q->lang, "/", NULL);
+    r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (!q->user.key)
+        return stp_redirect(r, HTTP_SEE_OTHER, home);
+    if (r->method_number == M_POST) {
+        apr_table_t *form;
+        int rc = stp_form_read(&form, r, LOGOUT_FORM_LIMIT);
+        if (rc != OK)
+            return rc;
+        if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "logout",
+                            apr_table_get(form, "csrf"), p))
+            return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+        /* mod_auth_openidc ends the session at its redirect URI and then sends the user home. */
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(p, q->conf->oidc_redirect_uri, "?logout=", stp_url_escape(home, p), NULL));
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+        return HTTP_SEE_OTHER;
+    }
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    const char *title = stp_msg(q, "nav.signout");
+    const char *main = apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1>",
+                                   "<form method=\"post\" action=\"/stp/logout\"><input type=\"hidden\" name=\"csrf\" "
+                                   "value=\"",
+                                   stp_csrf_token(q->conf->secret, sizeof q->conf->secret, q->user.key, "logout", p),
+                                   "\"><button type=\"submit\">", stp_html_escape(title, p), "</button></form>", NULL);
+    return stp_page_send(r, q, HTTP_OK, title, main);
+}
+
+static const char *kind_of(const stp_user_t *u)
+{
+    return !u->key ? "anonymous" : !u->tenant ? "personal" : u->tenant_admin ? "tenant-admin" : "member";
+}
+
+/* The build's directory name, not its path: the server's layout is nobody's business. */
+static const char *build_name(const char *root)
+{
+    const char *slash = strrchr(root, '/');
+    return slash ? slash + 1 : root;
+}
+
+int stp_whoami_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    apr_pool_t *p = r->pool;
+    r->allowed |= AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
+    int accepted = nda && q->user.key && q->conf->state && stp_state_nda_accepted(q->conf->state, q->user.key, nda) == 1;
+    const char *json = apr_pstrcat(
+        p, "{\"user\":", stp_json_string(q->user.key, p), ",\"kind\":\"", kind_of(&q->user),
+        "\",\"tenant\":", stp_json_string(q->user.tenant, p), ",\"email\":", stp_json_string(q->email, p),
+        ",\"lang\":", stp_json_string(q->lang, p), ",\"nda\":{\"version\":", stp_json_string(nda, p),
+        ",\"accepted\":", accepted ? "true" : "false", "},\"catalog\":{\"generation\":",
+        q->build ? apr_psprintf(p, "%" APR_UINT64_T_FMT, stp_catalog_generation(q->build->cat)) : "null",
+        ",\"build\":", stp_json_string(q->build ? build_name(q->build->root) : NULL, p), "}}\n", NULL);
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)strlen(json));
+    if (!r->header_only)
+        ap_rputs(json, r);
+    return OK;
+}

@@ -1,0 +1,128 @@
+#include "stp_site.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "stp_log.h"
+
+typedef struct held_t {
+    stp_build_t pub;
+    apr_pool_t *pool;
+    int refs; /* requests holding it, plus one while it is the site's current build */
+    stp_site_t *site;
+} held_t;
+
+struct stp_site_t {
+    apr_pool_t *pool;
+    const char *dir;
+    apr_thread_mutex_t *lock;
+    char target[256];    /* what `current` pointed to when `current` was opened */
+    char failed[256];    /* a target that could not be opened: not retried until it changes */
+    held_t *current;
+};
+
+apr_status_t stp_site_create(stp_site_t **out, const char *site_dir, apr_pool_t *pool)
+{
+    stp_site_t *site = apr_pcalloc(pool, sizeof *site);
+    site->pool = pool;
+    site->dir = apr_pstrdup(pool, site_dir);
+    apr_status_t rv = apr_thread_mutex_create(&site->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv == APR_SUCCESS)
+        *out = site;
+    return rv;
+}
+
+/* Called with the lock held. */
+static void unref(held_t *h)
+{
+    if (--h->refs == 0) {
+        stp_catalog_close(h->pub.cat);
+        apr_pool_destroy(h->pool);
+    }
+}
+
+static apr_status_t release(void *data)
+{
+    held_t *h = data;
+    stp_site_t *site = h->site;
+    apr_thread_mutex_lock(site->lock);
+    unref(h);
+    apr_thread_mutex_unlock(site->lock);
+    return APR_SUCCESS;
+}
+
+static const char *meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool)
+{
+    const char *v = stp_catalog_get_meta(cat, key, pool);
+    return v ? v : "";
+}
+
+/* Opens the build `target` names; called with the lock held. */
+static held_t *open_build(stp_site_t *site, const char *target)
+{
+    apr_pool_t *pool;
+    stp_catalog_t *cat;
+    apr_pool_create(&pool, site->pool);
+    held_t *h = apr_pcalloc(pool, sizeof *h);
+    h->pool = pool;
+    h->site = site;
+    h->pub.root = target[0] == '/' ? apr_pstrdup(pool, target) : apr_pstrcat(pool, site->dir, "/", target, NULL);
+    const char *path = apr_pstrcat(pool, h->pub.root, "/catalog.mdb", NULL);
+    apr_status_t rv = stp_catalog_open(&cat, path, pool);
+    if (rv != APR_SUCCESS) {
+        stp_log(STP_LOG_ERR, rv, "%s: cannot open the catalog %s; %s", site->dir, path,
+                site->current ? "still serving the previous build" : "nothing to serve until it is published");
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    h->pub.cat = cat;
+    h->pub.default_locale = meta(cat, "default-locale", pool);
+    h->pub.locales = meta(cat, "locales", pool);
+    h->pub.nda_version = meta(cat, "nda-version", pool);
+    h->pub.base_url = meta(cat, "base-url", pool);
+    h->pub.retention_months = atoi(meta(cat, "retention-months", pool));
+    h->refs = 1;
+    stp_log(STP_LOG_INFO, 0, "%s: serving %s, catalog generation %" APR_UINT64_T_FMT, site->dir, h->pub.root,
+            stp_catalog_generation(cat));
+    return h;
+}
+
+apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_pool_t *pool)
+{
+    char target[sizeof site->target];
+    const char *link = apr_pstrcat(pool, site->dir, "/current", NULL);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+
+    apr_thread_mutex_lock(site->lock);
+    if (n > 0 && strcmp(target, site->target) && strcmp(target, site->failed)) {
+        held_t *h = open_build(site, target);
+        if (h) {
+            if (site->current)
+                unref(site->current);
+            site->current = h;
+            memcpy(site->target, target, sizeof target);
+            site->failed[0] = '\0';
+        } else {
+            memcpy(site->failed, target, sizeof target);
+        }
+    } else if (n <= 0 && !site->current && !site->failed[0]) {
+        stp_log(STP_LOG_ERR, APR_FROM_OS_ERROR(errno), "%s/current: no published site; run sitegen -o %s", site->dir,
+                site->dir);
+        strcpy(site->failed, "\n"); /* logged once */
+    }
+    held_t *h = site->current;
+    if (h)
+        h->refs++;
+    apr_thread_mutex_unlock(site->lock);
+    if (!h)
+        return APR_NOTFOUND;
+    apr_pool_cleanup_register(pool, h, release, apr_pool_cleanup_null);
+    *build = &h->pub;
+    return APR_SUCCESS;
+}

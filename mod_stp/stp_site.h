@@ -1,0 +1,28 @@
+/* stp_site: the published site as one process sees it. Each request acquires the newest good
+ * build (its directory and its opened catalog) and keeps it until the request ends, so a request
+ * in flight finishes against the catalog it started with while the next one sees a new
+ * publication. A build that cannot be opened is logged and the last good one keeps serving. */
+#ifndef STP_SITE_H
+#define STP_SITE_H
+
+#include <apr_pools.h>
+
+#include "stp_catalog.h"
+
+typedef struct stp_site_t stp_site_t;
+
+typedef struct {
+    const char *root;   /* the build directory the `current` link pointed to, e.g. SITE/build-7 */
+    stp_catalog_t *cat; /* its catalog, open read-only */
+    const char *default_locale, *locales, *nda_version, *base_url; /* catalog meta, never NULL */
+    int retention_months;
+} stp_build_t;
+
+/* `site_dir` holds the `current` link that sitegen switches. Thread-safe after creation. */
+apr_status_t stp_site_create(stp_site_t **site, const char *site_dir, apr_pool_t *pool);
+
+/* The newest good build, held until `pool` (the request's) is cleared. Checks the link on every
+ * call (one readlink); APR_NOTFOUND when no build was ever good. */
+apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_pool_t *pool);
+
+#endif
