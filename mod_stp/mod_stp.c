@@ -15,6 +15,7 @@
 
 #include <apr_strings.h>
 
+#define STP_MODULE_MAIN
 #include "mod_stp.h"
 #include "stp_http.h"
 #include "stp_log.h"

@@ -11,6 +11,9 @@
 #include "stp_state.h"
 
 extern module AP_MODULE_DECLARE_DATA stp_module;
+#ifndef STP_MODULE_MAIN
+APLOG_USE_MODULE(stp); /* log lines name the module: [stp:notice]; mod_stp.c gets it from AP_DECLARE_MODULE */
+#endif
 
 typedef enum { STP_MODE_OPEN = 0, STP_MODE_ASSIGNED } stp_tenant_mode_t;
 

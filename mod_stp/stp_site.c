@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <apr_file_info.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
@@ -76,7 +77,7 @@ static held_t *open_build(stp_site_t *site, const char *target)
     apr_status_t rv = stp_catalog_open(&cat, path, pool);
     if (rv != APR_SUCCESS) {
         stp_log(STP_LOG_ERR, rv, "%s: cannot open the catalog %s; %s", site->dir, path,
-                site->current ? "still serving the previous build" : "nothing to serve until it is published");
+                "serving the newest other build whose catalog opens, if any");
         apr_pool_destroy(pool);
         return NULL;
     }
@@ -89,6 +90,44 @@ static held_t *open_build(stp_site_t *site, const char *target)
     h->refs = 1;
     stp_log(STP_LOG_INFO, 0, "%s: serving %s, catalog generation %" APR_UINT64_T_FMT, site->dir, h->pub.root,
             stp_catalog_generation(cat));
+    return h;
+}
+
+/* `current` names a build that cannot be opened (a half-copied or damaged tree). Every process
+ * must then agree on what "the last good build" is, whatever it served before: the other build
+ * directory with the highest catalog generation that opens. Called with the lock held. */
+static held_t *open_last_good(stp_site_t *site, const char *broken)
+{
+    apr_pool_t *tmp;
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+    const char *best = NULL;
+    apr_uint64_t best_gen = 0;
+    apr_pool_create(&tmp, site->pool);
+    if (apr_dir_open(&dir, site->dir, tmp) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
+            stp_catalog_t *cat;
+            if (fi.filetype != APR_DIR || fi.name[0] == '.' || !strcmp(fi.name, broken))
+                continue;
+            const char *path = apr_pstrcat(tmp, site->dir, "/", fi.name, "/catalog.mdb", NULL);
+            if (stp_catalog_open(&cat, path, tmp) != APR_SUCCESS)
+                continue;
+            apr_uint64_t gen = stp_catalog_generation(cat);
+            if (!best || gen > best_gen) {
+                best = apr_pstrdup(tmp, fi.name);
+                best_gen = gen;
+            }
+            stp_catalog_close(cat);
+        }
+        apr_dir_close(dir);
+    }
+    held_t *h = NULL;
+    if (best && !(site->current && !strcmp(best, site->target)) && strlen(best) < sizeof site->target) {
+        h = open_build(site, best);
+        if (h)
+            strcpy(site->target, best);
+    }
+    apr_pool_destroy(tmp);
     return h;
 }
 
@@ -110,6 +149,11 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
             site->failed[0] = '\0';
         } else {
             memcpy(site->failed, target, sizeof target);
+            if ((h = open_last_good(site, target)) != NULL) {
+                if (site->current)
+                    unref(site->current);
+                site->current = h;
+            }
         }
     } else if (n <= 0 && !site->current && !site->failed[0]) {
         stp_log(STP_LOG_ERR, APR_FROM_OS_ERROR(errno), "%s/current: no published site; run sitegen -o %s", site->dir,

@@ -1,7 +1,8 @@
 /* stp_site: the published site as one process sees it. Each request acquires the newest good
  * build (its directory and its opened catalog) and keeps it until the request ends, so a request
  * in flight finishes against the catalog it started with while the next one sees a new
- * publication. A build that cannot be opened is logged and the last good one keeps serving. */
+ * publication. A build that cannot be opened is logged and the last good one keeps serving: the
+ * other build directory with the highest catalog generation, the same in every process. */
 #ifndef STP_SITE_H
 #define STP_SITE_H
 

@@ -4,10 +4,13 @@
 #include <string.h>
 
 #include <apr_general.h>
+#include <apr_file_info.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 
 #include "stp_catalog.h"
 #include "stp_retention.h"
+#include "stp_state.h"
 
 static void usage(FILE *f)
 {
@@ -18,6 +21,7 @@ static void usage(FILE *f)
                "  doc SITE ID       show one document as the module sees it\n"
                "  shell SITE LANG   print the page shell of a locale (the layout of dynamic pages)\n"
                "  string SITE LANG KEY  print one localized UI string\n"
+               "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
@@ -107,6 +111,67 @@ static int cmd_text(const char *site, const char *lang, const char *key, apr_poo
     return 0;
 }
 
+/* One CSV field (RFC 4180). A field a spreadsheet would run as a formula gets a leading
+ * apostrophe: the log holds identity-provider claims, which users can partly choose. */
+static void csv_field(const char *v, int last)
+{
+    if (!v)
+        v = "";
+    int quote = strpbrk(v, ",\"\r\n") != NULL, formula = strchr("=+-@\t\r", v[0]) && v[0];
+    if (quote)
+        fputc('"', stdout);
+    if (formula)
+        fputc('\'', stdout);
+    for (const char *c = v; *c; c++) {
+        if (*c == '"')
+            fputc('"', stdout);
+        fputc(*c, stdout);
+    }
+    if (quote)
+        fputc('"', stdout);
+    fputc(last ? '\n' : ',', stdout);
+}
+
+static int print_nda_record(void *baton, const stp_nda_record_t *rec)
+{
+    char when[APR_RFC822_DATE_LEN + 8];
+    apr_time_exp_t tm;
+    (void)baton;
+    apr_time_exp_gmt(&tm, rec->when);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    csv_field(when, 0);
+    csv_field(rec->user_key, 0);
+    csv_field(rec->tenant, 0);
+    csv_field(rec->version, 0);
+    printf("%" APR_UINT64_T_FMT "\n", rec->seq);
+    return 0;
+}
+
+/* Reads the state that httpd writes; safe while httpd runs (LMDB readers never block writers). */
+static int cmd_nda_audit(const char *state_dir, apr_pool_t *pool)
+{
+    stp_state_t *st;
+    char err[256];
+    apr_finfo_t fi;
+    const char *path = apr_pstrcat(pool, state_dir, "/state.mdb", NULL);
+    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
+    if (rv == APR_SUCCESS)
+        rv = stp_state_open(&st, state_dir, NULL, pool);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "stpctl: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    printf("time,user,tenant,version,seq\n");
+    rv = stp_state_nda_log(st, print_nda_record, NULL, pool);
+    stp_state_close(st);
+    if (rv != APR_SUCCESS || fflush(stdout) != 0) {
+        fprintf(stderr, "stpctl: reading the NDA log of %s failed: %s\n", path, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     apr_pool_t *pool;
@@ -127,6 +192,8 @@ int main(int argc, char **argv)
         rc = cmd_doc(argv[2], argv[3], pool);
     } else if (!strcmp(cmd, "shell") && argc == 4) {
         rc = cmd_text(argv[2], argv[3], NULL, pool);
+    } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
+        rc = cmd_nda_audit(argv[2], pool);
     } else if (!strcmp(cmd, "string") && argc == 5) {
         rc = cmd_text(argv[2], argv[3], argv[4], pool);
     } else {

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""The gate over a real httpd with the built module: the visibility matrix of DESIGN section 4
+over downloads, document pages and organisation pages; conditional and range requests; the NDA
+click-through with its CSRF token; path tricks; claims sent as headers; durability and catalog
+switches. Usage: gate.py prefork|event  (prints TAP)."""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+from harness import request  # noqa: E402
+
+# The account kinds of the decision table, as the claims the test server turns into environment.
+ACCOUNTS = {
+    "anonymous": {},
+    "personal": {"X-Test-Sub": "pat", "X-Test-Email": "pat@example.net"},
+    "t1": {"X-Test-Sub": "alice", "X-Test-Tid": "t1", "X-Test-Email": "alice@t1.example"},
+    "t2": {"X-Test-Sub": "bob", "X-Test-Tid": "t2", "X-Test-Email": "bob@t2.example"},
+    "t1admin": {"X-Test-Sub": "carol", "X-Test-Tid": "t1", "X-Test-Roles": "Reader,GlobalAdmin"},
+}
+KINDS = list(ACCOUNTS)
+
+# Expected download outcome per document, before and after the NDA is accepted (DESIGN 4).
+S, I, A, P, G, N = "serve", "signin", "nda", "personal", "gone", "notfound"
+CASES = {
+    #                 anonymous personal t1 t2 t1admin
+    "public-report": ([S, S, S, S, S], [S, S, S, S, S]),
+    "signin-policy": ([I, S, S, S, S], [I, S, S, S, S]),
+    "nda-pentest": ([I, P, A, A, A], [I, P, S, S, S]),
+    "t1-pack": ([N, N, S, N, S], [N, N, S, N, S]),
+    "t1-nda-pack": ([N, N, A, N, A], [N, N, S, N, S]),
+    "t2-pack": ([N, N, N, S, N], [N, N, N, S, N]),
+    "soc-2025": ([S, S, S, S, S], [S, S, S, S, S]),  # superseded, within retention
+    "soc-2024": ([G, G, G, G, G], [G, G, G, G, G]),  # past retention
+    "no-such-doc": ([N, N, N, N, N], [N, N, N, N, N]),
+}
+# Which documents have a public page, and which have a page in which tenant's tree.
+PUBLIC_PAGES = {"public-report", "signin-policy", "nda-pentest", "soc-2025", "soc-2026"}
+TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2"}
+
+
+class Gate:
+    def __init__(self, tap, mpm):
+        self.tap = tap
+        self.mpm = mpm
+        self.run = harness.make_run_dir(f"stp-gate-{mpm}.")
+        self.content = harness.copy_fixture("gate", os.path.join(self.run, "content"))
+        self.site = os.path.join(self.run, "site")
+        harness.publish(self.content, self.site)
+        self.port, self.port2 = harness.free_port(), harness.free_port()
+        self.httpd = harness.Httpd(self.run, "tests/integration/httpd.conf.in",
+                                   {"PORT": self.port, "PORT2": self.port2, "MPM": mpm})
+
+    def get(self, path, who="anonymous", headers=None, method="GET", body=None, port=None):
+        h = dict(ACCOUNTS[who])
+        h.update(headers or {})
+        return request(port or self.port, method, path, h, body)
+
+    def source(self, doc, name=None):
+        with open(os.path.join(self.content, "docs", doc, name or f"{doc}.txt"), "rb") as fh:
+            return fh.read()
+
+    def whoami(self, who, port=None):
+        import json
+
+        r = self.get("/stp/whoami", who, port=port)
+        return json.loads(r.body) if r.status == 200 else {"status": r.status}
+
+    def nda_token(self, who, target="/en/"):
+        r = self.get("/stp/nda?return=" + urllib.parse.quote(target, safe=""), who)
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', r.text)
+        return m.group(1) if m else None
+
+    def post_nda(self, who, fields):
+        body = urllib.parse.urlencode(fields).encode()
+        return self.get("/stp/nda", who, {"Content-Type": "application/x-www-form-urlencoded"}, "POST", body)
+
+    # --- the suites ------------------------------------------------------------------------------
+
+    def check_download(self, doc, who, want, phase):
+        t = self.tap
+        path = f"/download/{doc}"
+        r = self.get(path, who)
+        name = f"{self.mpm} {phase}: {who} GET {path} -> {want}"
+        if want == S:
+            t.ok(r.status == 200 and r.body == self.source(doc), name, f"status {r.status}", r.text[:300])
+        elif want == I:
+            loc = r.header("location") or ""
+            ret = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query).get("return", [""])[0]
+            t.ok(r.status == 302 and loc.startswith("/stp/login?") and ret == path, name, f"status {r.status}",
+                 f"location {loc}")
+        elif want == A:
+            loc = r.header("location") or ""
+            ret = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query).get("return", [""])[0]
+            t.ok(r.status == 302 and loc.startswith("/stp/nda?") and ret == path, name, f"status {r.status}",
+                 f"location {loc}")
+        elif want == P:
+            t.ok(r.status == 403 and self.source(doc) not in r.body, name, f"status {r.status}")
+        elif want == G:
+            t.ok(r.status == 410 and '/download/soc-2026' in r.text and '/en/docs/soc-2026/' in r.text, name,
+                 f"status {r.status}", r.text[:500])
+        else:
+            unknown = self.get("/download/no-such-doc", who)
+            t.ok(r.status == 404 and r.body == unknown.body, name, f"status {r.status}", r.text[:300])
+
+    def matrix(self, phase, column):
+        for doc, outcomes in CASES.items():
+            for who, want in zip(KINDS, outcomes[column]):
+                self.check_download(doc, who, want, phase)
+
+    def pages(self, phase):
+        t = self.tap
+        for doc in list(CASES) + ["soc-2026"]:
+            for who in KINDS:
+                r = self.get(f"/en/docs/{doc}/", who)
+                want = 200 if doc in PUBLIC_PAGES else 404
+                t.eq(want, r.status, f"{self.mpm} {phase}: {who} GET /en/docs/{doc}/")
+                if want == 404:
+                    t.ok(r.body == self.get("/en/docs/no-such-doc/", who).body,
+                         f"{self.mpm} {phase}: {who} /en/docs/{doc}/ answers like an unknown id")
+                r = self.get(f"/en/org/docs/{doc}/", who)
+                owner = TENANT_PAGES.get(doc)
+                tid = ACCOUNTS[who].get("X-Test-Tid")
+                if who == "anonymous":
+                    want = 401  # no provider on this test server; mod_auth_openidc would send it to sign in
+                elif tid is None:
+                    want = 403  # Require stp-tenant: a personal account has no organisation
+                else:
+                    want = 200 if owner == tid else 404
+                t.eq(want, r.status, f"{self.mpm} {phase}: {who} GET /en/org/docs/{doc}/")
+                if want == 404:
+                    same = self.get("/en/org/docs/no-such-doc/", who)
+                    t.ok(r.body == same.body and r.status == same.status,
+                         f"{self.mpm} {phase}: {who} /en/org/docs/{doc}/ answers like an unknown id")
+        for who, tid in (("t1", "t1"), ("t2", "t2"), ("t1admin", "t1")):
+            r = self.get("/en/org/", who)
+            mine = [d for d, o in TENANT_PAGES.items() if o == tid]
+            theirs = [d for d, o in TENANT_PAGES.items() if o != tid]
+            t.ok(r.status == 200 and all(f"/en/org/docs/{d}/" in r.text for d in mine)
+                 and not any(d in r.text for d in theirs),
+                 f"{self.mpm} {phase}: {who} /en/org/ lists its tenant's documents and no other's",
+                 f"status {r.status}")
+
+    def nda_flow(self):
+        t, m = self.tap, self.mpm
+        # Anonymous users are sent to sign in first; personal accounts are refused.
+        r = self.get("/stp/nda?return=%2Fdownload%2Fnda-pentest")
+        t.ok(r.status == 302 and r.header("location", ).startswith("/stp/login?"), f"{m}: anonymous /stp/nda -> sign in")
+        t.eq(403, self.get("/stp/nda", "personal").status, f"{m}: personal account /stp/nda -> 403")
+        # The page names the pending download and the NDA version, in the user's language.
+        r = self.get("/stp/nda?return=%2Fdownload%2Fnda-pentest", "t1")
+        t.ok(r.status == 200 and "NDA pentest" in r.text and "Gate NDA, version one" in r.text and "v1" in r.text,
+             f"{m}: /stp/nda shows the agreement and the pending document", r.text[:800])
+        r = self.get("/stp/nda?return=%2Fdownload%2Fnda-pentest", "t1", {"Accept-Language": "de"})
+        t.ok(r.status == 200 and "Gate-NDA, Version eins" in r.text and 'lang="de"' in r.text,
+             f"{m}: /stp/nda in German for Accept-Language: de", r.text[:600])
+        # A pending download the user may not know of is not named.
+        r = self.get("/stp/nda?return=%2Fdownload%2Ft2-pack", "t1")
+        t.ok(r.status == 200 and "Tenant two pack" not in r.text, f"{m}: /stp/nda does not name another tenant's document")
+
+        tok_alice = self.nda_token("t1")
+        tok_bob = self.nda_token("t2")
+        t.ok(tok_alice and tok_bob and tok_alice != tok_bob, f"{m}: CSRF tokens are per user")
+        base = {"version": "v1", "return": "/download/nda-pentest", "lang": "en"}
+        for label, fields in (("missing", base), ("wrong", dict(base, csrf="0" * 64)),
+                              ("another user's", dict(base, csrf=tok_alice))):
+            r = self.post_nda("t2", fields)
+            t.eq(403, r.status, f"{m}: POST /stp/nda with a {label} CSRF token -> 403")
+            t.eq(False, self.whoami("t2")["nda"]["accepted"], f"{m}: ... and nothing is stored")
+        r = self.get("/stp/nda", "t2", {"Content-Type": "text/plain"}, "POST", b"csrf=" + tok_bob.encode())
+        t.ok(r.status in (400, 415) and not self.whoami("t2")["nda"]["accepted"],
+             f"{m}: POST /stp/nda that is not a form -> {r.status}, nothing stored")
+        # A stale version (the page was shown before a new NDA was published) asks again.
+        r = self.post_nda("t2", dict(base, csrf=tok_bob, version="v0"))
+        t.ok(r.status == 303 and r.header("location").startswith("/stp/nda?")
+             and not self.whoami("t2")["nda"]["accepted"], f"{m}: POST with an old NDA version shows the NDA again",
+             f"status {r.status} location {r.header('location')}")
+        # An open redirect is not possible through the return field.
+        r = self.post_nda("t2", dict(base, csrf=tok_bob, **{"return": "//evil.example/x"}))
+        t.ok(r.status == 303 and r.header("location") == "/en/", f"{m}: POST /stp/nda ignores a non-local return",
+             f"status {r.status} location {r.header('location')}")
+        t.eq(True, self.whoami("t2")["nda"]["accepted"], f"{m}: t2 accepted")
+        r = self.post_nda("t1", dict(base, csrf=tok_alice))
+        t.ok(r.status == 303 and r.header("location") == "/download/nda-pentest",
+             f"{m}: POST /stp/nda returns to the download", f"status {r.status} location {r.header('location')}")
+        r = self.post_nda("t1admin", dict(base, csrf=self.nda_token("t1admin")))
+        t.eq(303, r.status, f"{m}: t1admin accepts")
+        # One user's acceptance is not another's, even in the same tenant.
+        other = {"X-Test-Sub": "dave", "X-Test-Tid": "t1"}
+        r = request(self.port, "GET", "/download/nda-pentest", other)
+        t.ok(r.status == 302 and r.header("location").startswith("/stp/nda?"),
+             f"{m}: an NDA accepted by alice does not count for dave of the same tenant")
+        r = request(self.port, "GET", "/download/nda-pentest", {"X-Test-Sub": "alice", "X-Test-Tid": "t1",
+                                                                "X-Test-Iss": "x"})
+        t.eq(200, r.status, f"{m}: alice downloads after accepting")
+        # The acceptance is acknowledged only once durable: killing every child loses nothing.
+        kids = self.httpd.children()
+        for pid in kids:
+            os.kill(pid, signal.SIGKILL)
+        harness.wait_until("children to be replaced", lambda: set(self.httpd.children()) - set(kids)
+                           and harness.port_open(self.port))
+        who = self.whoami("t1")
+        t.ok(who.get("nda", {}).get("accepted") is True, f"{m}: acceptance survives SIGKILL of every child", who)
+
+    def downloads(self):
+        t, m = self.tap, self.mpm
+        src = self.source("nda-pentest")
+        r = self.get("/download/nda-pentest", "t1")
+        t.eq(200, r.status, f"{m}: NDA download after acceptance")
+        t.eq("text/plain; charset=utf-8", r.header("content-type").lower(), f"{m}: media type")
+        t.eq(str(len(src)), r.header("content-length"), f"{m}: Content-Length")
+        etag = '"' + hashlib.sha256(src).hexdigest() + '"'
+        t.eq(etag, r.header("etag"), f"{m}: strong ETag from the SHA-256")
+        t.ok(r.header("last-modified") is not None, f"{m}: Last-Modified")
+        t.eq('attachment; filename="nda-pentest.txt"', r.header("content-disposition"), f"{m}: Content-Disposition")
+        t.ok("private" in (r.header("cache-control") or ""), f"{m}: gated files are private to the user's cache")
+        r = self.get("/download/nda-pentest", "t1", {"If-None-Match": etag})
+        t.ok(r.status == 304 and r.body == b"", f"{m}: If-None-Match -> 304", f"status {r.status}")
+        r = self.get("/download/nda-pentest", "t1", {"Range": "bytes=100-199"})
+        t.ok(r.status == 206 and r.body == src[100:200]
+             and r.header("content-range") == f"bytes 100-199/{len(src)}", f"{m}: Range -> 206 with the bytes",
+             f"status {r.status} {r.header('content-range')}")
+        r = self.get("/download/nda-pentest", "t1", {"Range": "bytes=0-9,20-29"})
+        t.ok(r.status == 206 and "multipart/byteranges" in r.header("content-type") and src[20:30] in r.body,
+             f"{m}: multiple ranges -> multipart 206")
+        r = self.get("/download/nda-pentest", "t1", method="HEAD")
+        t.ok(r.status == 200 and r.body == b"" and r.header("content-length") == str(len(src)),
+             f"{m}: HEAD has the headers and no body")
+        t.eq(302, self.get("/download/nda-pentest", "anonymous", {"Range": "bytes=0-9"}).status,
+             f"{m}: a Range request does not get around the gate")
+        t.eq(302, self.get("/download/nda-pentest", "anonymous", method="HEAD").status, f"{m}: nor does HEAD")
+        # Language variants: ?lang, then the user's languages, then the default locale.
+        pr = "public-report"
+        en, de, ja = self.source(pr), self.source(pr, "bericht.txt"), self.source(pr, "報告書.txt")
+        t.eq(de, self.get(f"/download/{pr}?lang=de").body, f"{m}: ?lang=de picks the German file")
+        r = self.get(f"/download/{pr}", headers={"Accept-Language": "de-CH, en;q=0.5"})
+        t.ok(r.body == de and "Accept-Language" in (r.header("vary") or ""),
+             f"{m}: Accept-Language picks the variant and says Vary", r.headers)
+        t.eq(en, self.get(f"/download/{pr}?lang=fr").body, f"{m}: a locale without a file falls back to English")
+        r = self.get(f"/download/{pr}?lang=ja")
+        t.ok(r.body == ja and r.header("content-disposition")
+             == "attachment; filename=\"___.txt\"; filename*=UTF-8''%E5%A0%B1%E5%91%8A%E6%9B%B8.txt",
+             f"{m}: a non-ASCII file name comes with filename*", r.header("content-disposition"))
+        # Versions: the series' current version and an earlier one by version name.
+        t.eq(self.source("soc-2026"), self.get("/download/soc-2026").body, f"{m}: the current version")
+        r = self.get("/download/soc-2026/2025")
+        t.ok(r.status == 200 and r.body == self.source("soc-2025"), f"{m}: /download/<id>/<version> serves 2025",
+             f"status {r.status}")
+        t.eq(410, self.get("/download/soc-2026/2024").status, f"{m}: a retired version by name -> 410")
+        t.eq(404, self.get("/download/soc-2026/1999").status, f"{m}: an unknown version -> 404")
+        t.eq(404, self.get("/download/t1-pack/1", "t2").status, f"{m}: another tenant's document by version -> 404")
+        # The audit trail: the environment each download sets, through the operator's LogFormat.
+        with open(os.path.join(self.run, "access.log"), encoding="utf-8") as fh:
+            log = fh.read()
+        t.ok(re.search(r'^200 "GET /download/nda-pentest HTTP/1.1" doc=nda-pentest version=\S+ '
+                       r'user=https://idp.test/\|alice tenant=t1 decision=serve$', log, re.M),
+             f"{m}: the access log records document, version, user, tenant and decision", log[-1500:])
+        t.ok(re.search(r'^404 "GET /download/t2-pack HTTP/1.1" doc=t2-pack .* decision=not-found$', log, re.M),
+             f"{m}: refusals are logged with their decision")
+
+    def path_tricks(self):
+        t, m = self.tap, self.mpm
+        secret = self.source("t1-pack")
+        for target in ("/download/../files/t1-pack", "/download/%2e%2e/t1-pack", "/download/t1-pack%00",
+                       "/download/t1%2dpack", "/download/%252e%252e%252ft1-pack", "/download/t1-pack/../t1-pack",
+                       "/download/" + "a" * 5000, "/download/t1-pack/" + "1" * 40, "/download//t1-pack",
+                       "/download/T1-PACK", "/download/t1-pack;x", "/files/", "/../files/",
+                       "/en/org/docs/%2e%2e/%2e%2e/t1/en/index.html", "/en/docs/..%2ft1-pack/",
+                       "/tenants/t1/en/index.html", "/catalog.mdb", "/current/catalog.mdb", "/.manifest"):
+            r = self.get(target, "t2")
+            t.ok(r.status in (400, 403, 404) and secret not in r.body and b"Tenant one" not in r.body,
+                 f"{m}: path trick {target[:60]} -> {r.status}")
+        r = self.get("/download/public-report", headers={"X-Test-Sub": "x" * 9000})
+        t.ok(r.status in (200, 400), f"{m}: an oversized claim is handled ({r.status})")
+
+    def headers_ignored(self):
+        t, m = self.tap, self.mpm
+        forged = {"OIDC_CLAIM_sub": "alice", "OIDC-CLAIM-sub": "alice", "OIDC_CLAIM_tid": "t1", "X-Test-Sub": "alice",
+                  "X-Test-Tid": "t1", "Remote-User": "alice", "X-Remote-User": "alice", "OIDC_access_token": "x"}
+        who = self.whoami("anonymous", port=self.port2) if False else None
+        r = request(self.port2, "GET", "/stp/whoami", forged)
+        t.ok(r.status == 200 and '"kind":"anonymous"' in r.text, f"{m}: claims sent as request headers are ignored",
+             r.text)
+        t.eq(302, request(self.port2, "GET", "/download/nda-pentest", forged).status,
+             f"{m}: ... and the gate still asks to sign in")
+        t.eq(404, request(self.port2, "GET", "/download/t1-pack", forged).status,
+             f"{m}: ... and tenant documents stay hidden")
+        del who
+
+    def whoami_check(self):
+        t, m = self.tap, self.mpm
+        w = self.whoami("t1admin")
+        t.ok(w.get("kind") == "tenant-admin" and w.get("tenant") == "t1" and w.get("user") == "https://idp.test/|carol",
+             f"{m}: whoami for a tenant administrator", w)
+        w = self.whoami("personal")
+        t.ok(w.get("kind") == "personal" and w.get("tenant") is None and w.get("email") == "pat@example.net",
+             f"{m}: whoami for a personal account", w)
+        w = self.whoami("anonymous")
+        t.ok(w.get("kind") == "anonymous" and w.get("user") is None, f"{m}: whoami for anonymous", w)
+        r = self.get("/stp/whoami", "t1")
+        t.ok(r.header("content-type", ).startswith("application/json") and "no-store" in r.header("cache-control"),
+             f"{m}: whoami is JSON and not stored")
+
+    def republish(self):
+        t, m = self.tap, self.mpm
+        # A new document is served from the next request on, without a restart.
+        extra = os.path.join(self.content, "docs", "late-addition")
+        shutil.copytree(os.path.join(self.content, "docs", "public-report"), extra)
+        xml = os.path.join(extra, "doc.xml")
+        with open(xml, encoding="utf-8") as fh:
+            s = fh.read().replace('id="public-report"', 'id="late-addition"')
+        with open(xml, "w", encoding="utf-8") as fh:
+            fh.write(s)
+        t.eq(404, self.get("/download/late-addition").status, f"{m}: not there before publishing")
+        gen = self.whoami("anonymous")["catalog"]["generation"]
+        harness.publish(self.content, self.site)
+        t.eq(200, self.get("/download/late-addition").status, f"{m}: a new publish is served without a restart")
+        t.ok(self.whoami("anonymous")["catalog"]["generation"] > gen, f"{m}: ... from a newer catalog generation")
+        # A broken catalog keeps the last good one serving, and says why in the error log.
+        good = os.readlink(os.path.join(self.site, "current"))
+        broken = os.path.join(self.site, "broken-build")
+        os.makedirs(broken)
+        with open(os.path.join(broken, "catalog.mdb"), "wb") as fh:
+            fh.write(b"not an LMDB file" * 512)
+        os.symlink("broken-build", os.path.join(self.site, "next"))
+        os.replace(os.path.join(self.site, "next"), os.path.join(self.site, "current"))
+        t.eq(200, self.get("/download/late-addition").status, f"{m}: a broken catalog keeps the last good one serving")
+        t.ok("broken-build" in self.httpd.error_log(), f"{m}: ... and the error log says which build is broken",
+             self.httpd.error_log()[-1000:])
+        os.symlink(good, os.path.join(self.site, "next"))
+        os.replace(os.path.join(self.site, "next"), os.path.join(self.site, "current"))
+
+    def audit_export(self):
+        t, m = self.tap, self.mpm
+        r = subprocess.run([harness.STPCTL, "nda-audit", os.path.join(self.run, "state")],
+                           capture_output=True, text=True)
+        lines = r.stdout.splitlines()
+        t.ok(r.returncode == 0 and lines and lines[0].startswith("time,user,tenant,version"),
+             f"{m}: stpctl nda-audit prints CSV with a header", r.stdout[:500], r.stderr[:500])
+        users = [ln.split(",")[1] for ln in lines[1:]]
+        t.ok(sorted(users) == sorted(["https://idp.test/|alice", "https://idp.test/|bob", "https://idp.test/|carol"]),
+             f"{m}: ... one line per acceptance", r.stdout)
+
+    def run_all(self):
+        self.httpd.start()
+        try:
+            self.whoami_check()
+            self.matrix("before NDA", 0)
+            self.pages("before NDA")
+            self.nda_flow()
+            self.matrix("after NDA", 1)
+            self.downloads()
+            self.path_tricks()
+            self.headers_ignored()
+            self.republish()
+            self.audit_export()
+            log = self.httpd.error_log()
+            self.tap.ok(not re.search(r"exit signal (?!Killed)|AddressSanitizer|runtime error|\[\w*:(crit|alert|emerg)\]", log),
+                        f"{self.mpm}: no crash in the error log", log[-2000:])
+        finally:
+            self.httpd.stop()
+            if os.environ.get("STP_KEEP") is None:
+                shutil.rmtree(self.run, ignore_errors=True)
+
+
+def main(tap):
+    mpm = sys.argv[1] if len(sys.argv) > 1 else "event"
+    Gate(tap, mpm).run_all()
+
+
+if __name__ == "__main__":
+    harness.main_guard(main)

@@ -1,0 +1,209 @@
+"""Shared pieces of the integration suites: TAP output, a published fixture site, a real httpd
+with the built module, and a plain HTTP client that never follows redirects.
+
+Every suite prints TAP ("ok N - name" / "not ok N - name"); ./stp test counts them."""
+
+import datetime
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SITEGEN = os.environ.get("SITEGEN", os.path.join(ROOT, "sitegen", "sitegen"))
+STPCTL = os.environ.get("STPCTL", os.path.join(ROOT, "mod_stp", "stpctl"))
+HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, *diag):
+        self.n += 1
+        if cond:
+            print(f"ok {self.n} - {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {name}", flush=True)
+            for d in diag:
+                for line in str(d).splitlines()[:40]:
+                    print(f"#   {line}", flush=True)
+        return cond
+
+    def eq(self, expected, actual, name):
+        return self.ok(expected == actual, name, f"expected: {expected!r}", f"actual:   {actual!r}")
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        return 1 if self.failed else 0
+
+
+def months_ago(today, n):
+    """The same day n months earlier (clamped to the month's end)."""
+    y, m = divmod(today.year * 12 + today.month - 1 - n, 12)
+    m += 1
+    for d in range(today.day, 0, -1):
+        try:
+            return datetime.date(y, m, d)
+        except ValueError:
+            continue
+    raise ValueError("no such day")
+
+
+def copy_fixture(name, dest, today=None):
+    """Copies tests/fixtures/NAME to dest, filling @TODAY-N@ with the date N months before today."""
+    today = today or datetime.date.today()
+    shutil.copytree(os.path.join(ROOT, "tests", "fixtures", name), dest)
+    for d, _, files in os.walk(dest):
+        for f in files:
+            if f.endswith(".xml"):
+                p = os.path.join(d, f)
+                with open(p, encoding="utf-8") as fh:
+                    s = fh.read()
+                s = re.sub(r"@TODAY-(\d+)@", lambda m: months_ago(today, int(m.group(1))).isoformat(), s)
+                with open(p, "w", encoding="utf-8") as fh:
+                    fh.write(s)
+    return dest
+
+
+def publish(content, site):
+    r = subprocess.run([SITEGEN, "-q", "-o", site, content], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"sitegen failed ({r.returncode}): {r.stderr}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, cond, timeout=20.0):
+    """Polls cond() until it holds: readiness of another process, not a timing assumption."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def module_dir():
+    return subprocess.run(["apxs", "-q", "LIBEXECDIR"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+class Httpd:
+    """A real httpd running a template from tests/ in the foreground."""
+
+    def __init__(self, run, template, values):
+        self.run = run
+        self.conf = os.path.join(run, "httpd.conf")
+        values = dict(values, RUN=run, ROOT=ROOT, MODDIR=module_dir())
+        with open(os.path.join(ROOT, template), encoding="utf-8") as fh:
+            text = fh.read()
+        for k, v in values.items():
+            text = text.replace(f"@{k}@", str(v))
+        with open(self.conf, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        self.ports = [int(p) for p in re.findall(r"^Listen 127\.0\.0\.1:(\d+)", text, re.M)]
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([HTTPD, "-DFOREGROUND", "-f", self.conf], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)  # prefork signals its whole process group
+        try:
+            wait_until("httpd to listen", lambda: self.proc.poll() is not None or all(map(port_open, self.ports)))
+        except RuntimeError:
+            self.stop()
+            raise
+        if self.proc.poll() is not None:
+            out = self.proc.stdout.read()
+            raise RuntimeError(f"httpd exited with {self.proc.returncode}: {out}\n{self.error_log()}")
+        return self
+
+    def children(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.run, "error.log"), encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", errors="replace")
+
+
+def request(port, method, target, headers=None, body=None):
+    """One request on a fresh connection; the target is sent exactly as given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        hdrs = dict(headers or {})
+        if body is not None:
+            hdrs.setdefault("Content-Length", str(len(body)))
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def make_run_dir(prefix):
+    run = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("TMPDIR", "/tmp"))
+    os.chmod(run, 0o755)  # httpd's children run as www-data and read the published site
+    return run
+
+
+def main_guard(fn):
+    """Runs a suite; an exception is a failed test, not a silent stop."""
+    tap = Tap()
+    try:
+        fn(tap)
+    except Exception as e:  # noqa: BLE001 - reported as a TAP failure
+        import traceback
+
+        tap.ok(False, f"suite aborted: {e}", traceback.format_exc())
+    sys.exit(tap.done())
