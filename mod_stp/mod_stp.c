@@ -264,6 +264,35 @@ static unsigned max_readers(void)
     return (unsigned)(daemons * threads) + 16; /* and stpctl */
 }
 
+/* 1 when `inner` is `outer` or a path below it. */
+static int path_within(const char *inner, const char *outer)
+{
+    apr_size_t n = strlen(outer);
+    while (n > 1 && outer[n - 1] == '/')
+        n--;
+    return !strncmp(inner, outer, n) && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* The DocumentRoot may be the published public tree, nothing more: under it, httpd would serve
+ * the gated files, the tenants' pages, the catalog or the users' state without asking us. */
+static const char *unsafe_document_root(server_rec *v, stp_conf_t *c, apr_pool_t *p)
+{
+    core_server_config *core = ap_get_core_module_config(v->module_config);
+    const char *root = core ? core->ap_document_root : NULL;
+    if (!root)
+        return NULL;
+    const char *pub = apr_pstrcat(p, c->site_dir, "/current/public", NULL);
+    if (path_within(c->site_dir, root) || (path_within(root, c->site_dir) && !path_within(root, pub)))
+        return apr_psprintf(p,
+                            "DocumentRoot %s would serve the gated files and tenant pages of StpSite %s directly; "
+                            "set DocumentRoot to %s",
+                            root, c->site_dir, pub);
+    if (path_within(c->state_dir, root))
+        return apr_psprintf(p, "StpStateDir %s is under DocumentRoot %s, which would serve the users' state; move it",
+                            c->state_dir, root);
+    return NULL;
+}
+
 static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
 {
     if (!c->state_dir) {
@@ -271,6 +300,11 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
                      "StpSite %s is set but StpStateDir is not: add StpStateDir with a directory the httpd user "
                      "may write (it holds state.mdb)",
                      c->site_dir);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const char *unsafe = unsafe_document_root(v, c, ptemp);
+    if (unsafe) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, "%s", unsafe);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_status_t rv = apr_dir_make_recursive(c->state_dir, APR_FPROT_OS_DEFAULT, ptemp);

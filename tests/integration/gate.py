@@ -205,7 +205,7 @@ class Gate:
         for pid in kids:
             os.kill(pid, signal.SIGKILL)
         harness.wait_until("children to be replaced", lambda: set(self.httpd.children()) - set(kids)
-                           and harness.port_open(self.port))
+                           and harness.answers(self.port))
         who = self.whoami("t1")
         t.ok(who.get("nda", {}).get("accepted") is True, f"{m}: acceptance survives SIGKILL of every child", who)
 

@@ -104,6 +104,14 @@ def port_open(port):
         return False
 
 
+def answers(port):
+    try:
+        request(port, "GET", "/stp/whoami")
+        return True
+    except OSError:
+        return False
+
+
 def module_dir():
     return subprocess.run(["apxs", "-q", "LIBEXECDIR"], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -129,7 +137,8 @@ class Httpd:
                                      stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)  # prefork signals its whole process group
         try:
-            wait_until("httpd to listen", lambda: self.proc.poll() is not None or all(map(port_open, self.ports)))
+            # The port opens before post_config has run: only an answer means httpd is serving.
+            wait_until("httpd to answer", lambda: self.proc.poll() is not None or all(map(answers, self.ports)))
         except RuntimeError:
             self.stop()
             raise
