@@ -66,6 +66,8 @@ stp_conf_t *stp_conf(const request_rec *r);
 /* mod_stp_request.c: from request_rec to the core's inputs, and back to HTTP. */
 stp_route_t stp_route_of(const char *uri);
 void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r);
+/* The request as the core sees it, computed once and cached. Only after authentication has run
+ * (fixups, handlers, or an authz provider once r->user is set): earlier, the claims are not there. */
 stp_req_t *stp_req_get(request_rec *r);
 int stp_redirect(request_rec *r, int status, const char *local_target);
 int stp_signin_redirect(request_rec *r);

@@ -21,6 +21,11 @@
 static authz_status tenant_check(request_rec *r, const char *require_line, const void *parsed)
 {
     const apr_array_header_t *tenants = parsed;
+    /* httpd first asks before authentication has run (and mod_auth_openidc has set the claims);
+     * "no user" then makes it authenticate and ask again. The identity is only read, and
+     * cached for the request, once there is an authenticated user. */
+    if (!r->user || !*r->user)
+        return AUTHZ_DENIED_NO_USER;
     stp_req_t *q = stp_req_get(r);
     if (!q->user.key)
         return AUTHZ_DENIED_NO_USER;

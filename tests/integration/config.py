@@ -18,7 +18,7 @@ User www-data
 Group www-data
 LoadModule mpm_event_module {moddir}/mod_mpm_event.so
 LoadModule authz_core_module {moddir}/mod_authz_core.so
-LoadModule stp_module {root}/mod_stp/.libs/mod_stp.so
+LoadModule stp_module {module}
 ErrorLog "{run}/error.log"
 """
 
@@ -26,7 +26,7 @@ ErrorLog "{run}/error.log"
 def write_conf(run, port, body):
     conf = os.path.join(run, "httpd.conf")
     with open(conf, "w", encoding="utf-8") as fh:
-        fh.write(BASE.format(run=run, port=port, moddir=harness.module_dir(), root=harness.ROOT) + body)
+        fh.write(BASE.format(run=run, port=port, moddir=harness.module_dir(), module=harness.MODULE) + body)
     return conf
 
 

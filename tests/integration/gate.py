@@ -4,6 +4,7 @@ over downloads, document pages and organisation pages; conditional and range req
 click-through with its CSRF token; path tricks; claims sent as headers; durability and catalog
 switches. Usage: gate.py prefork|event  (prints TAP)."""
 
+import base64
 import hashlib
 import os
 import re
@@ -25,6 +26,10 @@ ACCOUNTS = {
     "t2": {"X-Test-Sub": "bob", "X-Test-Tid": "t2", "X-Test-Email": "bob@t2.example"},
     "t1admin": {"X-Test-Sub": "carol", "X-Test-Tid": "t1", "X-Test-Roles": "Reader,GlobalAdmin"},
 }
+PASSWORD = "pw"
+for _h in ACCOUNTS.values():
+    if "X-Test-Sub" in _h:  # the Basic credentials that authenticate on the organisation pages
+        _h["Authorization"] = "Basic " + base64.b64encode(f"{_h['X-Test-Sub']}:{PASSWORD}".encode()).decode()
 KINDS = list(ACCOUNTS)
 
 # Expected download outcome per document, before and after the NDA is accepted (DESIGN 4).
@@ -55,6 +60,9 @@ class Gate:
         self.site = os.path.join(self.run, "site")
         harness.publish(self.content, self.site)
         self.port, self.port2 = harness.free_port(), harness.free_port()
+        with open(os.path.join(self.run, "users"), "w", encoding="ascii") as fh:
+            sha = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
+            fh.writelines(f"{name}:{{SHA}}{sha}\n" for name in ("pat", "alice", "bob", "carol", "dave"))
         self.httpd = harness.Httpd(self.run, "tests/integration/httpd.conf.in",
                                    {"PORT": self.port, "PORT2": self.port2, "MPM": mpm})
 

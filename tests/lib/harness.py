@@ -19,6 +19,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SITEGEN = os.environ.get("SITEGEN", os.path.join(ROOT, "sitegen", "sitegen"))
 STPCTL = os.environ.get("STPCTL", os.path.join(ROOT, "mod_stp", "stpctl"))
 HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
+# The module under test; the sanitizer run points this at its own build and preloads the ASan
+# runtime into httpd (STP_PRELOAD), which was not built with it.
+MODULE = os.environ.get("STP_MODULE", os.path.join(ROOT, "mod_stp", ".libs", "mod_stp.so"))
+
+
+def httpd_env():
+    env = dict(os.environ)
+    if os.environ.get("STP_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["STP_PRELOAD"]
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+    return env
 
 
 class Tap:
@@ -122,7 +133,7 @@ class Httpd:
     def __init__(self, run, template, values):
         self.run = run
         self.conf = os.path.join(run, "httpd.conf")
-        values = dict(values, RUN=run, ROOT=ROOT, MODDIR=module_dir())
+        values = dict(values, RUN=run, ROOT=ROOT, MODDIR=module_dir(), MODULE=MODULE)
         with open(os.path.join(ROOT, template), encoding="utf-8") as fh:
             text = fh.read()
         for k, v in values.items():
@@ -134,7 +145,7 @@ class Httpd:
 
     def start(self):
         self.proc = subprocess.Popen([HTTPD, "-DFOREGROUND", "-f", self.conf], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
+                                     stderr=subprocess.STDOUT, text=True, env=httpd_env(),
                                      start_new_session=True)  # prefork signals its whole process group
         try:
             # The port opens before post_config has run: only an answer means httpd is serving.
