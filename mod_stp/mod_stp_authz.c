@@ -44,8 +44,8 @@ static const char *tenant_parse(cmd_parms *cmd, const char *require_line, const 
     apr_array_header_t *tenants = apr_array_make(cmd->pool, 4, sizeof(const char *));
     const char *word;
     while (*(word = ap_getword_conf(cmd->pool, &require_line))) {
-        if (stp_path_ident_len(word) != strlen(word))
-            return apr_psprintf(cmd->pool, "Require stp-tenant: '%s' is not a tenant id ([a-z0-9-]+)", word);
+        if (stp_path_tenant_len(word) != strlen(word))
+            return apr_psprintf(cmd->pool, "Require stp-tenant: '%s' is not a tenant id ([A-Za-z0-9-]+)", word);
         APR_ARRAY_PUSH(tenants, const char *) = word;
     }
     *parsed = tenants;

@@ -43,6 +43,19 @@ apr_size_t stp_path_ident_len(const char *s)
     return n <= 64 ? n : 0;
 }
 
+/* [A-Za-z0-9] with inner hyphens, 1..64: tenant ids, which the content format takes exactly as
+ * the identity provider sends them. */
+apr_size_t stp_path_tenant_len(const char *s)
+{
+    apr_size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+           (s[n] == '-' && n > 0))
+        n++;
+    while (n > 0 && s[n - 1] == '-')
+        n--;
+    return n <= 64 ? n : 0;
+}
+
 /* [a-z]{2,3} optionally followed by -Region: the locale ids sitegen accepts. */
 apr_size_t stp_path_lang_len(const char *s)
 {
@@ -89,7 +102,7 @@ apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const c
         return APR_NOTFOUND;
     const char *lang = apr_pstrmemdup(pool, uri + 1, ll), *rest = uri + 5 + ll;
     /* The tenant comes from a claim: it names a directory only if it is a plain id. */
-    if (tenant && stp_path_ident_len(tenant) != strlen(tenant))
+    if (tenant && stp_path_tenant_len(tenant) != strlen(tenant))
         return APR_ENOENT;
     if (!*rest)
         return APR_INCOMPLETE;

@@ -38,4 +38,6 @@ apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const c
  * of s, and of a locale id ([a-z]{2,3} with an optional -Region); 0 when there is none. */
 apr_size_t stp_path_ident_len(const char *s);
 apr_size_t stp_path_lang_len(const char *s);
+/* The same for a tenant id: [A-Za-z0-9] with inner hyphens, at most 64. */
+apr_size_t stp_path_tenant_len(const char *s);
 #endif
