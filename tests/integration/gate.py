@@ -64,7 +64,7 @@ class Gate:
             sha = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
             fh.writelines(f"{name}:{{SHA}}{sha}\n" for name in ("pat", "alice", "bob", "carol", "dave"))
         self.httpd = harness.Httpd(self.run, "tests/integration/httpd.conf.in",
-                                   {"PORT": self.port, "PORT2": self.port2, "MPM": mpm})
+                                   {"PORT": self.port, "PORT2": self.port2, "MPM": mpm, "EXTRA": ""})
 
     def get(self, path, who="anonymous", headers=None, method="GET", body=None, port=None):
         h = dict(ACCOUNTS[who])
