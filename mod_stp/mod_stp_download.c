@@ -78,8 +78,8 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (doc->access != STP_ACCESS_PUBLIC)
         apr_table_setn(r->headers_out, "Cache-Control", "private");
-    if (!asked)
-        apr_table_mergen(r->headers_out, "Vary", "Accept-Language");
+    if (!asked) /* the variant then follows the stp_lang cookie or Accept-Language */
+        apr_table_mergen(r->headers_out, "Vary", "Accept-Language, Cookie");
     ap_update_mtime(r, finfo.mtime);
     ap_set_last_modified(r);
     ap_set_content_length(r, finfo.size);
@@ -113,7 +113,8 @@ int stp_download_handler(request_rec *r)
     if (doc && version)
         doc = series_version(q, doc, version);
     stp_decision_t d = stp_decide(q, doc);
-    stp_set_env(r, q, id, doc ? doc->version : version, stp_decision_name(d));
+    /* A hidden document's version is not the business of anyone reading the log for that user. */
+    stp_set_env(r, q, id, doc && d != STP_DECIDE_NOT_FOUND ? doc->version : version, stp_decision_name(d));
     switch (d) {
     case STP_DECIDE_SERVE:
         return send_file(r, q, doc);
