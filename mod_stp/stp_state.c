@@ -9,13 +9,8 @@
 #include "stp_codec.h"
 #include "stp_lmdb.h"
 #include "stp_log.h"
+#include "stp_state_int.h"
 
-struct stp_state_t {
-    apr_pool_t *pool;
-    MDB_env *env;
-    MDB_dbi nda, nda_log;
-    int stale;
-};
 
 static apr_status_t state_cleanup(void *data)
 {
@@ -49,7 +44,9 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
         return stp_mdb_status(rc);
     if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
-        (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) || (rc = mdb_txn_commit(txn))) {
+        (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) ||
+        (rc = mdb_dbi_open(txn, "library", MDB_CREATE, &st->library)) ||
+        (rc = mdb_dbi_open(txn, "notify", MDB_CREATE, &st->notify)) || (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);
         return stp_mdb_status(rc);
@@ -68,16 +65,28 @@ int stp_state_stale_readers(const stp_state_t *st)
     return st->stale;
 }
 
-/* "user NUL version": one user's acceptances sort together. */
-static MDB_val nda_key(const char *user_key, const char *version, apr_pool_t *pool)
+/* "user NUL rest": one user's records sort together, and no two (user, rest) pairs collide. */
+MDB_val stp_state_user_key(const char *user_key, const char *rest, apr_pool_t *pool)
 {
-    apr_size_t ul = strlen(user_key), vl = strlen(version);
+    apr_size_t ul = strlen(user_key), vl = strlen(rest);
     char *k = apr_palloc(pool, ul + vl + 1);
     memcpy(k, user_key, ul);
     k[ul] = '\0';
-    memcpy(k + ul + 1, version, vl);
+    memcpy(k + ul + 1, rest, vl);
     MDB_val v = {ul + 1 + vl, k};
     return v;
+}
+
+/* Commits a write transaction (synchronously: durable when it returns), logging a full map. */
+int stp_state_commit(MDB_txn *txn, int rc)
+{
+    if (rc)
+        mdb_txn_abort(txn);
+    else
+        rc = mdb_txn_commit(txn);
+    if (rc == MDB_MAP_FULL)
+        stp_log(STP_LOG_ERR, APR_ENOSPC, "state.mdb is full: raise its map size");
+    return rc;
 }
 
 apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
@@ -93,7 +102,7 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
     if (!user_key || !*user_key || !version || !*version || strlen(user_key) + strlen(version) > 400)
         return APR_EINVAL;
     apr_pool_create(&pool, st->pool);
-    k = nda_key(user_key, version, pool);
+    k = stp_state_user_key(user_key, version, pool);
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
         apr_pool_destroy(pool);
         return stp_mdb_status(rc);
@@ -124,13 +133,8 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
         MDB_val lk = {sizeof seq, &seq}, lv = {rec.len, rec.buf};
         rc = mdb_put(txn, st->nda_log, &lk, &lv, MDB_APPEND);
     }
-    if (rc)
-        mdb_txn_abort(txn);
-    else
-        rc = mdb_txn_commit(txn); /* synchronous: durable when it returns */
+    rc = stp_state_commit(txn, rc);
     apr_pool_destroy(pool);
-    if (rc == MDB_MAP_FULL)
-        stp_log(STP_LOG_ERR, APR_ENOSPC, "state.mdb is full: raise its map size");
     return stp_mdb_status(rc);
 }
 
@@ -142,7 +146,7 @@ int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *ve
     if (!user_key || !version)
         return 0;
     apr_pool_create(&pool, st->pool);
-    MDB_val k = nda_key(user_key, version, pool);
+    MDB_val k = stp_state_user_key(user_key, version, pool);
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (!rc) {
         rc = mdb_get(txn, st->nda, &k, &v);

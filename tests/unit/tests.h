@@ -10,6 +10,7 @@ Suite *retention_suite(void);
 Suite *access_suite(void);
 Suite *identity_suite(void);
 Suite *state_suite(void);
+Suite *library_suite(void);
 Suite *content_suite(void);
 Suite *render_suite(void);
 

@@ -1,0 +1,82 @@
+#include "stp_digest.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "stp_access.h"
+#include "stp_sha256.h"
+
+apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last)
+{
+    apr_time_exp_t tm;
+    apr_time_t t;
+    if (!last)
+        return 0;
+    switch (freq) {
+    case STP_FREQ_DAILY:
+        return last + apr_time_from_sec(86400);
+    case STP_FREQ_WEEKLY:
+        return last + apr_time_from_sec(7 * 86400);
+    case STP_FREQ_MONTHLY:
+        /* The same day of the next month, clamped to that month's end (31 Jan -> 28/29 Feb). */
+        apr_time_exp_gmt(&tm, last);
+        for (int day = tm.tm_mday; day > 0; day--) {
+            apr_time_exp_t next = tm;
+            next.tm_mon = (tm.tm_mon + 1) % 12;
+            next.tm_year = tm.tm_year + (tm.tm_mon == 11);
+            next.tm_mday = day;
+            if (apr_time_exp_gmt_get(&t, &next) == APR_SUCCESS) {
+                apr_time_exp_t check;
+                apr_time_exp_gmt(&check, t);
+                if (check.tm_mon == next.tm_mon)
+                    return t;
+            }
+        }
+        return last + apr_time_from_sec(31 * 86400);
+    default:
+        return APR_INT64_MAX;
+    }
+}
+
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const apr_array_header_t *entries,
+                              stp_series_current_fn *current, void *baton, apr_time_t now, const char *host,
+                              apr_pool_t *pool)
+{
+    if (n->freq == STP_FREQ_OFF || !n->address || !*n->address || now < stp_digest_due(n->freq, n->last_digest))
+        return NULL;
+    stp_user_t user = {user_key, n->tenant && *n->tenant ? n->tenant : NULL, 0};
+    stp_digest_t *dg = apr_pcalloc(pool, sizeof *dg);
+    dg->items = apr_array_make(pool, 4, sizeof(stp_digest_item_t));
+    stp_sha256_t h;
+    stp_sha256_init(&h);
+    stp_sha256_update(&h, user_key, strlen(user_key) + 1);
+    stp_sha256_update(&h, &n->last_digest, sizeof n->last_digest);
+    for (int i = 0; entries && i < entries->nelts; i++) {
+        const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
+        const stp_doc_t *doc = current(baton, e->series, pool);
+        if (!doc || !stp_access_visible(&user, doc))
+            continue;
+        const char *fp = stp_doc_fingerprint(doc, pool);
+        if (e->seen && !strcmp(e->seen, fp))
+            continue;
+        stp_digest_item_t *it = apr_array_push(dg->items);
+        it->series = e->series;
+        it->doc = doc;
+        it->seen = fp;
+        stp_sha256_update(&h, fp, strlen(fp) + 1);
+    }
+    if (dg->items->nelts == 0)
+        return NULL;
+    /* Deterministic: a digest planned again after a crash before it was recorded has the same
+     * Message-ID, so that receiving systems can drop the duplicate. */
+    unsigned char md[STP_SHA256_LEN];
+    char hex[33];
+    stp_sha256_final(md, &h);
+    stp_hex_encode(hex, md, 16);
+    dg->user_key = user_key;
+    dg->address = n->address;
+    dg->locale = n->locale;
+    dg->message_id = apr_pstrcat(pool, "<", hex, "@", host && *host ? host : "stp.invalid", ">", NULL);
+    return dg;
+}

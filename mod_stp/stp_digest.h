@@ -1,0 +1,43 @@
+/* stp_digest: which notification digests are due (DESIGN section 7), as a pure function of a
+ * user's settings, library and the published catalog at a given time. stpctl notify sends what
+ * this plans and records it with stp_digest_record only once the mail command has succeeded. */
+#ifndef STP_DIGEST_H
+#define STP_DIGEST_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "stp_catalog.h"
+#include "stp_library.h"
+
+typedef struct {
+    const char *series;
+    const stp_doc_t *doc; /* the series' current version: what the digest lists */
+    const char *seen;     /* its fingerprint, recorded as seen once the digest is sent */
+} stp_digest_item_t;
+
+typedef struct {
+    const char *user_key;
+    const char *address;
+    const char *locale;
+    const char *message_id;    /* "<hex@host>": the same for the same user, window and items */
+    apr_array_header_t *items; /* stp_digest_item_t, in series order */
+} stp_digest_t;
+
+/* The series' current version (NULL when the series is gone). */
+typedef const stp_doc_t *stp_series_current_fn(void *baton, const char *series, apr_pool_t *pool);
+
+/* When the next digest may go: last + one day, seven days or one calendar month (in UTC); 0 for
+ * a user who never had one (due at once). */
+apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last);
+
+/* The digest due for one user at `now`, or NULL: notifications off, no address, the window has not
+ * passed, or nothing they saved changed since they last saw it. Series whose current version the
+ * user may no longer see (stp_access_visible with the tenant in `n`) are left out. `host` names
+ * the Message-ID's right-hand side. */
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const apr_array_header_t *entries,
+                              stp_series_current_fn *current, void *baton, apr_time_t now, const char *host,
+                              apr_pool_t *pool);
+
+#endif

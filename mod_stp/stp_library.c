@@ -1,0 +1,302 @@
+#include "stp_library.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "stp_codec.h"
+#include "stp_lmdb.h"
+#include "stp_sha256.h"
+#include "stp_state_int.h"
+
+static const char *const freq_names[] = {"off", "daily", "weekly", "monthly"};
+
+const char *stp_freq_name(stp_freq_t freq)
+{
+    return (unsigned)freq < 4 ? freq_names[freq] : "off";
+}
+
+apr_status_t stp_freq_parse(stp_freq_t *freq, const char *name)
+{
+    for (unsigned i = 0; name && i < 4; i++)
+        if (!strcmp(name, freq_names[i])) {
+            *freq = (stp_freq_t)i;
+            return APR_SUCCESS;
+        }
+    return APR_EINVAL;
+}
+
+const char *stp_doc_fingerprint(const stp_doc_t *doc, apr_pool_t *pool)
+{
+    stp_sha256_t h;
+    unsigned char md[32];
+    char *hex = apr_palloc(pool, 17);
+    stp_sha256_init(&h);
+    stp_sha256_update(&h, doc->id, strlen(doc->id) + 1);
+    stp_sha256_update(&h, doc->version, strlen(doc->version) + 1);
+    for (int i = 0; doc->files && i < doc->files->nelts; i++) {
+        const stp_file_t *f = &APR_ARRAY_IDX(doc->files, i, stp_file_t);
+        stp_sha256_update(&h, f->sha256, strlen(f->sha256) + 1);
+    }
+    stp_sha256_final(md, &h);
+    stp_hex_encode(hex, md, 8);
+    return hex;
+}
+
+static int field_ok(const char *s, apr_size_t max)
+{
+    return s && *s && strlen(s) <= max;
+}
+
+static MDB_val encode_saved(const stp_saved_t *e, apr_pool_t *pool)
+{
+    stp_enc_t enc;
+    stp_enc_init(&enc, pool);
+    stp_enc_str(&enc, e->doc_id);
+    stp_enc_str(&enc, e->seen);
+    stp_enc_int(&enc, e->saved);
+    MDB_val v = {enc.len, enc.buf};
+    return v;
+}
+
+static apr_status_t decode_saved(stp_saved_t *e, const char *series, const MDB_val *v, apr_pool_t *pool)
+{
+    stp_dec_t d;
+    stp_dec_init(&d, v->mv_data, v->mv_size);
+    e->series = series;
+    e->doc_id = stp_dec_str(&d, pool);
+    e->seen = stp_dec_str(&d, pool);
+    e->saved = (apr_time_t)stp_dec_int(&d);
+    return stp_dec_finish(&d);
+}
+
+/* Counts the user's entries, up to limit + 1. */
+static int count_entries(MDB_txn *txn, MDB_dbi dbi, const MDB_val *prefix, int limit)
+{
+    MDB_cursor *cur;
+    MDB_val k = *prefix, v;
+    int n = 0;
+    if (mdb_cursor_open(txn, dbi, &cur))
+        return 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && n <= limit;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < prefix->mv_size || memcmp(k.mv_data, prefix->mv_data, prefix->mv_size))
+            break;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    return n;
+}
+
+apr_status_t stp_library_save(stp_state_t *st, const char *user_key, const stp_saved_t *entry)
+{
+    apr_pool_t *pool;
+    MDB_txn *txn;
+    MDB_val v;
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(entry->series, 64) || !field_ok(entry->doc_id, 64) ||
+        (entry->seen && strlen(entry->seen) > 64))
+        return APR_EINVAL;
+    apr_pool_create(&pool, st->pool);
+    MDB_val k = stp_state_user_key(user_key, entry->series, pool), val = encode_saved(entry, pool);
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (!rc) {
+        if (mdb_get(txn, st->library, &k, &v) == MDB_NOTFOUND) {
+            MDB_val prefix = stp_state_user_key(user_key, "", pool);
+            if (count_entries(txn, st->library, &prefix, STP_LIBRARY_MAX_ENTRIES) >= STP_LIBRARY_MAX_ENTRIES) {
+                mdb_txn_abort(txn);
+                apr_pool_destroy(pool);
+                return APR_ENOSPC;
+            }
+        }
+        rc = stp_state_commit(txn, mdb_put(txn, st->library, &k, &val, 0));
+    }
+    apr_pool_destroy(pool);
+    return stp_mdb_status(rc);
+}
+
+apr_status_t stp_library_remove(stp_state_t *st, const char *user_key, const char *series)
+{
+    apr_pool_t *pool;
+    MDB_txn *txn;
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(series, 64))
+        return APR_EINVAL;
+    apr_pool_create(&pool, st->pool);
+    MDB_val k = stp_state_user_key(user_key, series, pool);
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (!rc) {
+        rc = mdb_del(txn, st->library, &k, NULL);
+        rc = stp_state_commit(txn, rc == MDB_NOTFOUND ? 0 : rc);
+    }
+    apr_pool_destroy(pool);
+    return stp_mdb_status(rc);
+}
+
+apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, const char *user_key, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    apr_status_t rv = APR_SUCCESS;
+    *entries = apr_array_make(pool, 8, sizeof(stp_saved_t));
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
+        return APR_SUCCESS;
+    MDB_val prefix = stp_state_user_key(user_key, "", pool), k = prefix, v;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return stp_mdb_status(rc);
+    if ((rc = mdb_cursor_open(txn, st->library, &cur))) {
+        mdb_txn_abort(txn);
+        return stp_mdb_status(rc);
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < prefix.mv_size || memcmp(k.mv_data, prefix.mv_data, prefix.mv_size))
+            break;
+        const char *series = apr_pstrmemdup(pool, (const char *)k.mv_data + prefix.mv_size, k.mv_size - prefix.mv_size);
+        stp_saved_t *e = apr_array_push(*entries);
+        if ((rv = decode_saved(e, series, &v, pool)) != APR_SUCCESS)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+static MDB_val encode_notify(const stp_notify_t *n, apr_pool_t *pool)
+{
+    stp_enc_t enc;
+    stp_enc_init(&enc, pool);
+    stp_enc_uint(&enc, n->freq);
+    stp_enc_str(&enc, n->address);
+    stp_enc_str(&enc, n->locale);
+    stp_enc_str(&enc, n->tenant);
+    stp_enc_int(&enc, n->last_digest);
+    MDB_val v = {enc.len, enc.buf};
+    return v;
+}
+
+static apr_status_t decode_notify(stp_notify_t *n, const MDB_val *v, apr_pool_t *pool)
+{
+    stp_dec_t d;
+    stp_dec_init(&d, v->mv_data, v->mv_size);
+    uint64_t f = stp_dec_uint(&d);
+    n->freq = f <= STP_FREQ_MONTHLY ? (stp_freq_t)f : STP_FREQ_OFF;
+    n->address = stp_dec_str(&d, pool);
+    n->locale = stp_dec_str(&d, pool);
+    n->tenant = stp_dec_str(&d, pool);
+    n->last_digest = (apr_time_t)stp_dec_int(&d);
+    return stp_dec_finish(&d);
+}
+
+apr_status_t stp_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_key, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    memset(n, 0, sizeof *n);
+    n->address = n->locale = n->tenant = "";
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
+        return APR_NOTFOUND;
+    MDB_val k = {strlen(user_key), (void *)user_key};
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return stp_mdb_status(rc);
+    apr_status_t rv = stp_mdb_status(mdb_get(txn, st->notify, &k, &v));
+    if (rv == APR_SUCCESS)
+        rv = decode_notify(n, &v, pool);
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+apr_status_t stp_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n)
+{
+    apr_pool_t *pool;
+    MDB_txn *txn;
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || (n->address && strlen(n->address) > 254) ||
+        (n->locale && strlen(n->locale) > 16) || (n->tenant && strlen(n->tenant) > 64))
+        return APR_EINVAL;
+    apr_pool_create(&pool, st->pool);
+    MDB_val k = {strlen(user_key), (void *)user_key}, v = encode_notify(n, pool);
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (!rc)
+        rc = stp_state_commit(txn, mdb_put(txn, st->notify, &k, &v, 0));
+    apr_pool_destroy(pool);
+    return stp_mdb_status(rc);
+}
+
+apr_status_t stp_notify_each(stp_state_t *st, stp_notify_fn *fn, void *baton, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    apr_pool_t *iter;
+    apr_status_t rv = APR_SUCCESS;
+    /* Collects first: fn may write (stp_digest_record), which must not happen inside this read. */
+    apr_array_header_t *keys = apr_array_make(pool, 64, sizeof(const char *));
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return stp_mdb_status(rc);
+    if ((rc = mdb_cursor_open(txn, st->notify, &cur))) {
+        mdb_txn_abort(txn);
+        return stp_mdb_status(rc);
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        APR_ARRAY_PUSH(keys, const char *) = apr_pstrmemdup(pool, k.mv_data, k.mv_size);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    apr_pool_create(&iter, pool);
+    for (int i = 0; i < keys->nelts && rv == APR_SUCCESS; i++) {
+        stp_notify_t n;
+        const char *user = APR_ARRAY_IDX(keys, i, const char *);
+        apr_pool_clear(iter);
+        rv = stp_notify_get(&n, st, user, iter);
+        if (rv == APR_NOTFOUND) { /* deleted meanwhile */
+            rv = APR_SUCCESS;
+            continue;
+        }
+        if (rv == APR_SUCCESS && fn(baton, user, &n))
+            break;
+    }
+    apr_pool_destroy(iter);
+    return rv;
+}
+
+apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
+                               const apr_array_header_t *delivered)
+{
+    apr_pool_t *pool;
+    MDB_txn *txn = NULL;
+    MDB_val v;
+    stp_notify_t n;
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
+        return APR_EINVAL;
+    apr_pool_create(&pool, st->pool);
+    MDB_val k = {strlen(user_key), (void *)user_key};
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (!rc && !(rc = mdb_get(txn, st->notify, &k, &v))) {
+        if (decode_notify(&n, &v, pool) != APR_SUCCESS)
+            rc = MDB_CORRUPTED;
+        n.last_digest = sent;
+        MDB_val nv = encode_notify(&n, pool);
+        if (!rc)
+            rc = mdb_put(txn, st->notify, &k, &nv, 0);
+    }
+    for (int i = 0; !rc && delivered && i < delivered->nelts; i++) {
+        const stp_saved_t *d = &APR_ARRAY_IDX(delivered, i, stp_saved_t);
+        stp_saved_t e;
+        MDB_val ek = stp_state_user_key(user_key, d->series, pool), ev;
+        rc = mdb_get(txn, st->library, &ek, &ev);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (!rc && decode_saved(&e, d->series, &ev, pool) != APR_SUCCESS)
+            rc = MDB_CORRUPTED;
+        if (!rc) {
+            e.seen = d->seen;
+            MDB_val nv = encode_saved(&e, pool);
+            rc = mdb_put(txn, st->library, &ek, &nv, 0);
+        }
+    }
+    if (txn)
+        rc = stp_state_commit(txn, rc);
+    apr_pool_destroy(pool);
+    return stp_mdb_status(rc);
+}

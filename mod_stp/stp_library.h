@@ -1,0 +1,62 @@
+/* stp_library: each user's My Library and notification settings in state.mdb (DESIGN sections 6
+ * and 7). Saving a document subscribes to its series: an entry is keyed by series and remembers
+ * which version the user saved and which one they last heard of. Every write is one short,
+ * fully durable transaction. */
+#ifndef STP_LIBRARY_H
+#define STP_LIBRARY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "stp_catalog.h"
+#include "stp_state.h"
+
+typedef struct {
+    const char *series; /* the key within a user's library */
+    const char *doc_id; /* the version the user saved */
+    const char *seen;   /* stp_doc_fingerprint() of the version the user last saw or was told of */
+    apr_time_t saved;
+} stp_saved_t;
+
+/* The longest key parts the store accepts (ids are at most 64, user keys are claims). */
+#define STP_LIBRARY_MAX_USER 512
+#define STP_LIBRARY_MAX_ENTRIES 1000
+
+/* Adds or replaces the user's entry for entry->series. APR_EINVAL for empty or oversized fields,
+ * APR_ENOSPC when the user already has STP_LIBRARY_MAX_ENTRIES entries or the map is full. */
+apr_status_t stp_library_save(stp_state_t *st, const char *user_key, const stp_saved_t *entry);
+/* Removes the entry; APR_SUCCESS also when there was none. */
+apr_status_t stp_library_remove(stp_state_t *st, const char *user_key, const char *series);
+/* The user's entries (stp_saved_t), in series order. */
+apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, const char *user_key, apr_pool_t *pool);
+
+/* A short, stable digest of what a user would notice about a version: its id, version and files. */
+const char *stp_doc_fingerprint(const stp_doc_t *doc, apr_pool_t *pool);
+
+typedef enum { STP_FREQ_OFF = 0, STP_FREQ_DAILY, STP_FREQ_WEEKLY, STP_FREQ_MONTHLY } stp_freq_t;
+const char *stp_freq_name(stp_freq_t freq);
+apr_status_t stp_freq_parse(stp_freq_t *freq, const char *name);
+
+typedef struct {
+    stp_freq_t freq;
+    const char *address;    /* where digests go; "" until chosen */
+    const char *locale;     /* the digest's language; "" for the site's default */
+    const char *tenant;     /* the user's organisation when last seen ("" for personal accounts) */
+    apr_time_t last_digest; /* when the last digest was sent (0: never) */
+} stp_notify_t;
+
+/* The user's settings; APR_NOTFOUND (and *n zeroed to defaults: off) when there are none. */
+apr_status_t stp_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_key, apr_pool_t *pool);
+apr_status_t stp_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n);
+
+/* Every user with settings, in key order; a non-zero return of fn stops. */
+typedef int stp_notify_fn(void *baton, const char *user_key, const stp_notify_t *n);
+apr_status_t stp_notify_each(stp_state_t *st, stp_notify_fn *fn, void *baton, apr_pool_t *pool);
+
+/* Records a sent digest in one transaction: last_digest = sent, and each delivered entry's
+ * `seen` (matched by series; entries removed meanwhile stay removed). */
+apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
+                               const apr_array_header_t *delivered);
+
+#endif

@@ -1,0 +1,23 @@
+/* stp_state_int: what the files of the state store share (stp_state.c opens the environment and
+ * keeps NDA acceptances; stp_library.c keeps libraries and notification settings). Not for use
+ * outside the state store. */
+#ifndef STP_STATE_INT_H
+#define STP_STATE_INT_H
+
+#include <lmdb.h>
+
+#include "stp_state.h"
+
+struct stp_state_t {
+    apr_pool_t *pool;
+    MDB_env *env;
+    MDB_dbi nda, nda_log, library, notify;
+    int stale;
+};
+
+/* The key "user NUL rest", allocated from pool. */
+MDB_val stp_state_user_key(const char *user_key, const char *rest, apr_pool_t *pool);
+/* Ends a write transaction: aborts when rc is an error, commits otherwise; returns the outcome. */
+int stp_state_commit(MDB_txn *txn, int rc);
+
+#endif
