@@ -455,6 +455,10 @@ static int handler(request_rec *r)
         return stp_nda_handler(r);
     case STP_ROUTE_WHOAMI:
         return stp_whoami_handler(r);
+    case STP_ROUTE_LIBRARY:
+        return stp_library_handler(r);
+    case STP_ROUTE_NOTIFICATIONS:
+        return stp_notifications_handler(r);
     case STP_ROUTE_LOGIN:
         return stp_login_handler(r);
     case STP_ROUTE_LOGOUT:

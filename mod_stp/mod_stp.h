@@ -47,6 +47,8 @@ typedef enum {
     STP_ROUTE_LOGOUT,
     STP_ROUTE_NDA,
     STP_ROUTE_WHOAMI,
+    STP_ROUTE_LIBRARY,
+    STP_ROUTE_NOTIFICATIONS,
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
 
@@ -93,6 +95,8 @@ int stp_whoami_handler(request_rec *r);
 int stp_login_handler(request_rec *r);
 int stp_root_handler(request_rec *r);
 int stp_logout_handler(request_rec *r);
+int stp_library_handler(request_rec *r);
+int stp_notifications_handler(request_rec *r);
 /* mod_stp_authz.c */
 void stp_authz_register(apr_pool_t *p);
 int stp_org_fixup(request_rec *r);

@@ -25,6 +25,9 @@ stp_route_t stp_route_of(const char *uri)
     } routes[] = {{"/stp/login", STP_ROUTE_LOGIN},
                   {"/stp/logout", STP_ROUTE_LOGOUT},
                   {"/stp/nda", STP_ROUTE_NDA},
+                  {"/stp/library", STP_ROUTE_LIBRARY},
+                  {"/stp/library/resume", STP_ROUTE_LIBRARY},
+                  {"/stp/notifications", STP_ROUTE_NOTIFICATIONS},
                   {"/stp/whoami", STP_ROUTE_WHOAMI}};
     if (!uri)
         return STP_ROUTE_NONE;

@@ -485,3 +485,14 @@ void stp_catalog_close(stp_catalog_t *cat)
 {
     apr_pool_cleanup_run(cat->pool, cat, catalog_cleanup);
 }
+
+apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool)
+{
+    apr_array_header_t *ids;
+    apr_status_t rv = stp_catalog_get_series(&ids, cat, series, pool);
+    if (rv == APR_SUCCESS && ids->nelts == 0)
+        rv = APR_NOTFOUND;
+    if (rv == APR_SUCCESS)
+        rv = stp_catalog_get_doc(doc, cat, APR_ARRAY_IDX(ids, 0, const char *), pool);
+    return rv;
+}

@@ -83,6 +83,8 @@ apr_status_t stp_catalog_open(stp_catalog_t **cat, const char *path, apr_pool_t 
 /* APR_NOTFOUND when there is no such document. */
 apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char *id, apr_pool_t *pool);
 apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
+/* The series' current version (its newest); APR_NOTFOUND when there is no such series. */
+apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
 /* NULL when unset. */
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool);
 const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool);

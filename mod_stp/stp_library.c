@@ -54,6 +54,7 @@ static MDB_val encode_saved(const stp_saved_t *e, apr_pool_t *pool)
     stp_enc_init(&enc, pool);
     stp_enc_str(&enc, e->doc_id);
     stp_enc_str(&enc, e->seen);
+    stp_enc_str(&enc, e->kept);
     stp_enc_int(&enc, e->saved);
     MDB_val v = {enc.len, enc.buf};
     return v;
@@ -66,6 +67,7 @@ static apr_status_t decode_saved(stp_saved_t *e, const char *series, const MDB_v
     e->series = series;
     e->doc_id = stp_dec_str(&d, pool);
     e->seen = stp_dec_str(&d, pool);
+    e->kept = stp_dec_str(&d, pool);
     e->saved = (apr_time_t)stp_dec_int(&d);
     return stp_dec_finish(&d);
 }
@@ -94,7 +96,7 @@ apr_status_t stp_library_save(stp_state_t *st, const char *user_key, const stp_s
     MDB_txn *txn;
     MDB_val v;
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(entry->series, 64) || !field_ok(entry->doc_id, 64) ||
-        (entry->seen && strlen(entry->seen) > 64))
+        (entry->seen && strlen(entry->seen) > 64) || (entry->kept && strlen(entry->kept) > 64))
         return APR_EINVAL;
     apr_pool_create(&pool, st->pool);
     MDB_val k = stp_state_user_key(user_key, entry->series, pool), val = encode_saved(entry, pool);

@@ -15,7 +15,8 @@
 typedef struct {
     const char *series; /* the key within a user's library */
     const char *doc_id; /* the version the user saved */
-    const char *seen;   /* stp_doc_fingerprint() of the version the user last saw or was told of */
+    const char *seen;   /* stp_doc_fingerprint() of the version the user was last told of */
+    const char *kept;   /* stp_doc_fingerprint() of the series' current version when saved */
     apr_time_t saved;
 } stp_saved_t;
 

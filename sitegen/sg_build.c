@@ -685,6 +685,12 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
             const char *key = APR_ARRAY_IDX(keys, k, const char *);
             rv = stp_catalog_put_string(cat, loc->id, key, sg_msg(i18n, loc->id, key), scratch);
         }
+        /* For the module's pages and stpctl's mails: the site's name and the locale's own name. */
+        if (rv == APR_SUCCESS)
+            rv = stp_catalog_put_string(cat, loc->id, "site.title",
+                                        sg_text(site->labels, loc->id, site->default_locale), scratch);
+        if (rv == APR_SUCCESS)
+            rv = stp_catalog_put_string(cat, loc->id, "locale.name", loc->name, scratch);
         const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
         if (nda && rv == APR_SUCCESS)
             rv = stp_catalog_put_string(cat, loc->id, "nda.text", nda, scratch);

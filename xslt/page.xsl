@@ -25,6 +25,7 @@
           <xsl:value-of select="site-title"/>
         </title>
         <link rel="stylesheet" href="/assets/stp.css"/>
+        <script src="/assets/stp.js" defer="defer"></script>
         <xsl:if test="$kind = 'home' or $kind = 'tile' or $kind = 'doc'">
           <xsl:for-each select="locales/locale">
             <link rel="alternate" hreflang="{@id}" href="{$base}{@href}"/>
@@ -167,7 +168,21 @@
         <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="summary"/>
       </p>
+      <xsl:call-template name="save"/>
     </li>
+  </xsl:template>
+
+  <!-- "Save to library": a plain form that works without JavaScript (the module asks a signed-in
+       user to confirm, and sends an anonymous one to sign in first); stp.js adds the user's token
+       and turns it into an in-place toggle. -->
+  <xsl:template name="save">
+    <form class="save" method="post" action="/stp/library" data-series="{@series}">
+      <input type="hidden" name="action" value="add"/>
+      <input type="hidden" name="doc" value="{@id}"/>
+      <input type="hidden" name="lang" value="{$lang}"/>
+      <input type="hidden" name="return" value="{/page/@url}"/>
+      <button type="submit" data-add="{stp:msg('library.save')}" data-remove="{stp:msg('library.remove')}"><xsl:value-of select="stp:msg('library.save')"/></button>
+    </form>
   </xsl:template>
 
   <xsl:template name="badge">
@@ -204,6 +219,7 @@
         <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="summary"/>
       </p>
+      <xsl:call-template name="save"/>
       <h2><xsl:value-of select="stp:msg('doc.details')"/></h2>
       <dl class="details">
         <dt><xsl:value-of select="stp:msg('doc.published')"/></dt>

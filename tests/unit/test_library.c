@@ -29,7 +29,7 @@ static void teardown(void)
 
 static stp_saved_t saved(const char *series, const char *doc, const char *seen)
 {
-    stp_saved_t e = {series, doc, seen, apr_time_from_sec(1700000000)};
+    stp_saved_t e = {series, doc, seen, seen, apr_time_from_sec(1700000000)};
     return e;
 }
 

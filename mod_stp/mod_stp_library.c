@@ -1,0 +1,446 @@
+/* mod_stp_library: My Library (GET/POST /stp/library) and notification settings
+ * (GET/POST /stp/notifications). Static pages carry a plain "Save to library" form without a
+ * token: a signed-in user confirms on a page that has one (stp.js adds the token instead), and an
+ * anonymous user signs in first and comes back with the save done, through
+ * /stp/library/resume, which only acts on an intent bound to a cookie set by the original POST. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "mod_stp.h"
+#include "stp_http.h"
+#include "stp_library.h"
+#include "stp_paths.h"
+#include "stp_sha256.h"
+
+#define FORM_LIMIT 4096
+#define PENDING_COOKIE "stp_pending"
+
+static const char *token(stp_req_t *q, const char *purpose)
+{
+    return stp_csrf_token(q->conf->secret, sizeof q->conf->secret, q->user.key, purpose, q->r->pool);
+}
+
+static int wants_json(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    return accept && strstr(accept, "application/json") != NULL;
+}
+
+static int send_json(request_rec *r, const char *json)
+{
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)strlen(json));
+    if (!r->header_only)
+        ap_rputs(json, r);
+    return OK;
+}
+
+/* A state error as the user sees it: 503 when the store is full or unavailable. */
+static int state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s for %s failed%s", what, q->user.key,
+                  APR_STATUS_IS_ENOSPC(rv) ? ": state.mdb is full; raise StpStateMapSize" : "");
+    return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
+}
+
+static const char *doc_title(stp_req_t *q, const stp_doc_t *doc)
+{
+    const stp_text_t *t = stp_text_pick(doc->titles, q->lang, q->build->default_locale);
+    return t ? t->text : doc->id;
+}
+
+/* The page of a document for this user: tenant documents live under the organisation's pages. */
+static const char *doc_url(stp_req_t *q, const stp_doc_t *doc)
+{
+    return apr_pstrcat(q->r->pool, "/", q->lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
+                       stp_url_escape(doc->id, q->r->pool), "/", NULL);
+}
+
+/* The document named by a form, if this user may know of it; its series' current version too. */
+static stp_doc_t *visible_doc(stp_req_t *q, const char *id, stp_doc_t **current)
+{
+    stp_doc_t *doc;
+    if (!id || !q->build || stp_path_ident_len(id) != strlen(id) ||
+        stp_catalog_get_doc(&doc, q->build->cat, id, q->r->pool) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
+        return NULL;
+    if (stp_catalog_get_current(current, q->build->cat, doc->series, q->r->pool) != APR_SUCCESS)
+        *current = doc;
+    return doc;
+}
+
+static apr_status_t save(stp_req_t *q, const stp_doc_t *doc, const stp_doc_t *current)
+{
+    const char *fp = stp_doc_fingerprint(current, q->r->pool);
+    stp_saved_t e = {doc->series, doc->id, fp, fp, apr_time_now()};
+    return stp_library_save(q->conf->state, q->user.key, &e);
+}
+
+/* --- GET /stp/library ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const stp_doc_t *current;
+    const stp_saved_t *entry;
+    int changed;
+} row_t;
+
+static int newest_first(const void *a, const void *b)
+{
+    const row_t *x = a, *y = b;
+    if (x->current->published != y->current->published)
+        return x->current->published < y->current->published ? 1 : -1;
+    return strcmp(x->current->id, y->current->id);
+}
+
+/* The entries the user may still see, newest update first. */
+static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entries)
+{
+    apr_array_header_t *rows = apr_array_make(q->r->pool, entries->nelts + 1, sizeof(row_t));
+    for (int i = 0; i < entries->nelts; i++) {
+        const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
+        stp_doc_t *cur;
+        if (stp_catalog_get_current(&cur, q->build->cat, e->series, q->r->pool) != APR_SUCCESS ||
+            !stp_access_visible(&q->user, cur))
+            continue; /* access lost, or the series is gone: not shown */
+        row_t *row = apr_array_push(rows);
+        row->current = cur;
+        row->entry = e;
+        row->changed = strcmp(stp_doc_fingerprint(cur, q->r->pool), e->kept) != 0;
+    }
+    qsort(rows->elts, (size_t)rows->nelts, sizeof(row_t), newest_first);
+    return rows;
+}
+
+static const char *remove_form(stp_req_t *q, const stp_doc_t *doc, const char *back)
+{
+    apr_pool_t *p = q->r->pool;
+    return apr_pstrcat(
+        p, "<form class=\"save\" method=\"post\" action=\"/stp/library\" data-series=\"",
+        stp_html_escape(doc->series, p), "\"><input type=\"hidden\" name=\"csrf\" value=\"", token(q, "library"),
+        "\"><input type=\"hidden\" name=\"action\" value=\"remove\">", "<input type=\"hidden\" name=\"doc\" value=\"",
+        stp_html_escape(doc->id, p), "\"><input type=\"hidden\" name=\"return\" value=\"", stp_html_escape(back, p),
+        "\"><button type=\"submit\">", stp_html_escape(stp_msg(q, "library.remove"), p), "</button></form>", NULL);
+}
+
+static int library_get(request_rec *r, stp_req_t *q)
+{
+    apr_pool_t *p = r->pool;
+    apr_array_header_t *entries;
+    apr_status_t rv = q->user.key && q->conf->state
+                          ? stp_library_list(&entries, q->conf->state, q->user.key, p)
+                          : (entries = apr_array_make(p, 1, sizeof(stp_saved_t)), APR_SUCCESS);
+    if (rv != APR_SUCCESS)
+        return state_error(r, q, rv, "reading the library");
+    apr_array_header_t *rows = rows_of(q, entries);
+    if (wants_json(r)) { /* for stp.js: the token and which series are saved */
+        const char *list = "";
+        for (int i = 0; i < rows->nelts; i++)
+            list = apr_pstrcat(p, list, i ? "," : "", stp_json_string(APR_ARRAY_IDX(rows, i, row_t).current->series, p),
+                               NULL);
+        return send_json(r, apr_pstrcat(p, "{\"token\":", stp_json_string(q->user.key ? token(q, "library") : NULL, p),
+                                        ",\"series\":[", list, "]}\n", NULL));
+    }
+    if (!q->user.key)
+        return stp_signin_redirect(r);
+    const char *back = apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL);
+    const char *title = stp_msg(q, "library.title");
+    const char *main =
+        apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1><p><a href=\"/stp/notifications?lang=", q->lang, "\">",
+                    stp_html_escape(stp_msg(q, "notifications.title"), p), "</a></p>", NULL);
+    if (rows->nelts == 0)
+        main =
+            apr_pstrcat(p, main, "<p class=\"empty\">", stp_html_escape(stp_msg(q, "library.empty"), p), "</p>", NULL);
+    else
+        main = apr_pstrcat(p, main, "<ol class=\"docs library\">", NULL);
+    for (int i = 0; i < rows->nelts; i++) {
+        const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
+        const stp_doc_t *d = row->current;
+        char iso[11];
+        stp_date_format_iso(iso, d->published);
+        main = apr_pstrcat(
+            p, main, "<li class=\"doc\"><a class=\"title\" href=\"", stp_html_escape(doc_url(q, d), p), "\">",
+            stp_html_escape(doc_title(q, d), p), "</a>",
+            row->changed ? apr_pstrcat(p, " <span class=\"badge badge-changed\">",
+                                       stp_html_escape(stp_msg(q, "library.changed"), p), "</span>", NULL)
+                         : "",
+            "<p class=\"meta\">", stp_html_escape(stp_msg(q, "library.version"), p), ": ",
+            stp_html_escape(d->version, p), " · ", stp_html_escape(stp_msg(q, "library.published"), p),
+            ": <time datetime=\"", iso, "\">", iso, "</time> · <a href=\"/download/", stp_url_escape(d->id, p),
+            "?lang=", q->lang, "\">", stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>",
+            remove_form(q, d, back), "</li>", NULL);
+    }
+    if (rows->nelts)
+        main = apr_pstrcat(p, main, "</ol>", NULL);
+    return stp_page_send(r, q, HTTP_OK, title, main);
+}
+
+/* --- POST /stp/library -------------------------------------------------------------------------- */
+
+static const char *back_to(stp_req_t *q, const char *asked)
+{
+    return asked && stp_return_target_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/stp/library?lang=", q->lang, NULL);
+}
+
+/* An anonymous user's "save": remember the intent in a cookie only this browser has, then sign in. */
+static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, const char *back)
+{
+    apr_pool_t *p = r->pool;
+    unsigned char raw[16];
+    char nonce[33];
+    if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    stp_hex_encode(nonce, raw, sizeof raw);
+    const char *intent = stp_csrf_token(q->conf->secret, sizeof q->conf->secret, nonce,
+                                        apr_pstrcat(p, "pending-save\n", doc->id, "\n", back, NULL), p);
+    apr_table_addn(
+        r->err_headers_out, "Set-Cookie",
+        apr_pstrcat(p, PENDING_COOKIE "=", nonce, "; Path=/stp/library; Max-Age=1800; HttpOnly; SameSite=Lax", NULL));
+    const char *resume = apr_pstrcat(p, "/stp/library/resume?doc=", stp_url_escape(doc->id, p),
+                                     "&return=", stp_url_escape(back, p), "&intent=", intent, NULL);
+    return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(p, "/stp/login?return=", stp_url_escape(resume, p), NULL));
+}
+
+/* A signed-in user whose form had no token (a static page without JavaScript): ask once more. */
+static int confirm_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc, const char *back)
+{
+    apr_pool_t *p = r->pool;
+    const char *msg = stp_msg(q, "library.confirm"), *at = strstr(msg, "{document}");
+    const char *question =
+        at ? apr_pstrcat(p, stp_html_escape(apr_pstrmemdup(p, msg, (apr_size_t)(at - msg)), p), "<strong>",
+                         stp_html_escape(doc_title(q, doc), p), "</strong>", stp_html_escape(at + 10, p), NULL)
+           : stp_html_escape(msg, p);
+    const char *title = stp_msg(q, "library.save");
+    const char *main =
+        apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1><p>", question, "</p>",
+                    "<form method=\"post\" action=\"/stp/library\"><input type=\"hidden\" name=\"csrf\" value=\"",
+                    token(q, "library"), "\"><input type=\"hidden\" name=\"action\" value=\"add\">",
+                    "<input type=\"hidden\" name=\"doc\" value=\"", stp_html_escape(doc->id, p),
+                    "\"><input type=\"hidden\" name=\"return\" value=\"", stp_html_escape(back, p),
+                    "\"><button type=\"submit\">", stp_html_escape(title, p), "</button></form>", NULL);
+    return stp_page_send(r, q, HTTP_OK, title, main);
+}
+
+static int library_post(request_rec *r, stp_req_t *q)
+{
+    apr_table_t *form;
+    int rc = stp_form_read(&form, r, FORM_LIMIT);
+    if (rc != OK)
+        return rc;
+    const char *action = apr_table_get(form, "action"), *csrf = apr_table_get(form, "csrf");
+    const char *back = back_to(q, apr_table_get(form, "return"));
+    int add = action && !strcmp(action, "add");
+    if (!add && !(action && !strcmp(action, "remove")))
+        return HTTP_BAD_REQUEST;
+    stp_doc_t *current, *doc = visible_doc(q, apr_table_get(form, "doc"), &current);
+    if (!doc)
+        return HTTP_NOT_FOUND; /* unknown, or another tenant's: the same answer */
+    if (!q->user.key)
+        return add ? pending_save(r, q, doc, back) : stp_signin_redirect(r);
+    if (!csrf && add && !wants_json(r))
+        return confirm_page(r, q, doc, back);
+    if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "library", csrf, r->pool)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: library change by %s refused: bad CSRF token", q->user.key);
+        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+    }
+    if (!q->conf->state)
+        return state_error(r, q, APR_EGENERAL, "the library");
+    apr_status_t rv = add ? save(q, doc, current) : stp_library_remove(q->conf->state, q->user.key, doc->series);
+    if (rv != APR_SUCCESS)
+        return state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
+    if (wants_json(r))
+        return send_json(r, apr_pstrcat(r->pool, "{\"series\":", stp_json_string(doc->series, r->pool),
+                                        ",\"saved\":", add ? "true" : "false", "}\n", NULL));
+    return stp_redirect(r, HTTP_SEE_OTHER, back);
+}
+
+/* GET /stp/library/resume: after sign-in, the save an anonymous user asked for. */
+static int library_resume(request_rec *r, stp_req_t *q)
+{
+    apr_pool_t *p = r->pool;
+    if (!q->user.key)
+        return stp_signin_redirect(r);
+    const char *id = apr_table_get(q->query, "doc"), *asked = apr_table_get(q->query, "return");
+    const char *intent = apr_table_get(q->query, "intent");
+    const char *nonce = stp_cookie_get(apr_table_get(r->headers_in, "Cookie"), PENDING_COOKIE, p);
+    const char *back = back_to(q, asked);
+    stp_doc_t *current, *doc = visible_doc(q, id, &current);
+    if (!nonce || !asked || strcmp(back, asked) || !id ||
+        !stp_csrf_check(q->conf->secret, sizeof q->conf->secret, nonce,
+                        apr_pstrcat(p, "pending-save\n", id, "\n", asked, NULL), intent, p)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: pending library save for %s refused: no matching intent",
+                      q->user.key);
+        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+    }
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   PENDING_COOKIE "=; Path=/stp/library; Max-Age=0; HttpOnly; SameSite=Lax");
+    if (!doc) /* the user signed in as someone who may not see it */
+        return HTTP_NOT_FOUND;
+    apr_status_t rv = q->conf->state ? save(q, doc, current) : APR_EGENERAL;
+    if (rv != APR_SUCCESS)
+        return state_error(r, q, rv, "saving to the library");
+    return stp_redirect(r, HTTP_SEE_OTHER, back);
+}
+
+int stp_library_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (!q->build)
+        return HTTP_NOT_FOUND;
+    if (!strcmp(r->uri, "/stp/library/resume"))
+        return r->method_number == M_GET ? library_resume(r, q) : HTTP_METHOD_NOT_ALLOWED;
+    if (r->method_number == M_POST)
+        return library_post(r, q);
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    return library_get(r, q);
+}
+
+/* --- /stp/notifications ------------------------------------------------------------------------- */
+
+/* The domains the address may use: the e-mail claim's. */
+static const char *allowed_domain(stp_req_t *q)
+{
+    const char *at = q->email ? strrchr(q->email, '@') : NULL;
+    return at && at[1] ? apr_pstrdup(q->r->pool, at + 1) : NULL;
+}
+
+/* An address of the form local@domain with the allowed domain (case-insensitive), no spaces,
+ * no control characters, at most 254 bytes. */
+static int address_ok(const char *addr, const char *domain)
+{
+    const char *at = strrchr(addr, '@');
+    if (!at || at == addr || !domain || strlen(addr) > 254 || strcasecmp(at + 1, domain))
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)addr; *c; c++)
+        if (*c <= ' ' || *c == 0x7f || *c == '<' || *c == '>' || *c == '"' || *c == ',' || *c == ';' || *c == '\\')
+            return 0;
+    return 1;
+}
+
+/* Whether lang is one of the site's locales. */
+static int is_locale(stp_req_t *q, const char *lang)
+{
+    apr_size_t n = strlen(lang);
+    for (const char *s = q->build->locales; n && *s;) {
+        const char *end = strchr(s, ',');
+        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
+        if (len == n && !strncmp(s, lang, n))
+            return 1;
+        s += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+static const char *field_error(stp_req_t *q, const char *text)
+{
+    return text ? apr_pstrcat(q->r->pool, "<p class=\"error\" role=\"alert\">", stp_html_escape(text, q->r->pool),
+                              "</p>", NULL)
+                : "";
+}
+
+static int notifications_page(request_rec *r, stp_req_t *q, int status, const stp_notify_t *n, const char *addr_error,
+                              const char *notice)
+{
+    apr_pool_t *p = r->pool;
+    const char *title = stp_msg(q, "notifications.title");
+    const char *freqs = "";
+    for (int f = STP_FREQ_OFF; f <= STP_FREQ_MONTHLY; f++) {
+        const char *name = stp_freq_name((stp_freq_t)f);
+        freqs = apr_pstrcat(p, freqs, "<option value=\"", name, "\"", (int)n->freq == f ? " selected" : "", ">",
+                            stp_html_escape(stp_msg(q, apr_pstrcat(p, "notifications.freq.", name, NULL)), p),
+                            "</option>", NULL);
+    }
+    const char *langs = "", *chosen = n->locale && *n->locale ? n->locale : q->lang;
+    char *list = apr_pstrdup(p, q->build->locales), *state;
+    for (const char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {
+        const char *name = stp_catalog_get_string(q->build->cat, l, "locale.name", p);
+        langs = apr_pstrcat(p, langs, "<option value=\"", stp_html_escape(l, p), "\" lang=\"", stp_html_escape(l, p),
+                            "\"", strcmp(l, chosen) ? "" : " selected", ">", stp_html_escape(name ? name : l, p),
+                            "</option>", NULL);
+    }
+    const char *main = apr_pstrcat(
+        p, "<h1>", stp_html_escape(title, p), "</h1>",
+        notice ? apr_pstrcat(p, "<p class=\"notice\" role=\"status\">", stp_html_escape(notice, p), "</p>", NULL) : "",
+        "<p>", stp_html_escape(stp_msg(q, "notifications.intro"), p), "</p>",
+        "<form method=\"post\" action=\"/stp/notifications\"><input type=\"hidden\" name=\"csrf\" value=\"",
+        token(q, "notifications"), "\"><p><label for=\"freq\">",
+        stp_html_escape(stp_msg(q, "notifications.frequency"), p), "</label> <select id=\"freq\" name=\"frequency\">",
+        freqs, "</select></p><p><label for=\"address\">", stp_html_escape(stp_msg(q, "notifications.address"), p),
+        "</label> <input id=\"address\" name=\"address\" type=\"email\" size=\"40\" value=\"",
+        stp_html_escape(n->address ? n->address : "", p), "\"", addr_error ? " aria-invalid=\"true\"" : "", ">",
+        field_error(q, addr_error), "</p><p><label for=\"locale\">",
+        stp_html_escape(stp_msg(q, "notifications.language"), p), "</label> <select id=\"locale\" name=\"locale\">",
+        langs, "</select></p><p><button type=\"submit\">", stp_html_escape(stp_msg(q, "notifications.save"), p),
+        "</button></p></form><p><a href=\"/stp/library?lang=", q->lang, "\">",
+        stp_html_escape(stp_msg(q, "library.title"), p), "</a></p>", NULL);
+    return stp_page_send(r, q, status, title, main);
+}
+
+static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
+{
+    apr_table_t *form;
+    stp_freq_t freq;
+    int rc = stp_form_read(&form, r, FORM_LIMIT);
+    if (rc != OK)
+        return rc;
+    if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "notifications",
+                        apr_table_get(form, "csrf"), r->pool)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: notification settings of %s refused: bad CSRF token",
+                      q->user.key);
+        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+    }
+    const char *address = apr_table_get(form, "address"), *locale = apr_table_get(form, "locale");
+    if (stp_freq_parse(&freq, apr_table_get(form, "frequency")) != APR_SUCCESS || !locale || !is_locale(q, locale))
+        return HTTP_BAD_REQUEST; /* not something the form can send */
+    stp_notify_t want = *n;
+    want.freq = freq;
+    want.address = address ? address : "";
+    want.locale = locale;
+    want.tenant = q->user.tenant ? q->user.tenant : "";
+    const char *domain = allowed_domain(q), *error = NULL;
+    if (*want.address && !address_ok(want.address, domain)) {
+        const char *msg = stp_msg(q, "notifications.address.invalid"), *at = strstr(msg, "{domains}");
+        error = at ? apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, msg, (apr_size_t)(at - msg)), domain ? domain : "-",
+                                 at + 9, NULL)
+                   : msg;
+    } else if (!*want.address && freq != STP_FREQ_OFF) {
+        error = stp_msg(q, "notifications.address.required");
+    }
+    if (error) /* shown next to the field; nothing stored */
+        return notifications_page(r, q, HTTP_BAD_REQUEST, &want, error, NULL);
+    apr_status_t rv = q->conf->state ? stp_notify_put(q->conf->state, q->user.key, &want) : APR_EGENERAL;
+    if (rv != APR_SUCCESS)
+        return state_error(r, q, rv, "saving notification settings");
+    return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(r->pool, "/stp/notifications?saved=1&lang=", q->lang, NULL));
+}
+
+int stp_notifications_handler(request_rec *r)
+{
+    stp_req_t *q = stp_req_get(r);
+    stp_notify_t n;
+    r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (!q->build)
+        return HTTP_NOT_FOUND;
+    if (!q->user.key)
+        return stp_signin_redirect(r);
+    if (r->method_number != M_GET && r->method_number != M_POST)
+        return HTTP_METHOD_NOT_ALLOWED;
+    apr_status_t rv = q->conf->state ? stp_notify_get(&n, q->conf->state, q->user.key, r->pool) : APR_EGENERAL;
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
+        return state_error(r, q, rv, "reading notification settings");
+    if (rv != APR_SUCCESS && q->email)
+        n.address = q->email; /* a first visit: suggest the sign-in address */
+    if (r->method_number == M_POST)
+        return notifications_post(r, q, &n);
+    const char *saved = apr_table_get(q->query, "saved");
+    return notifications_page(r, q, HTTP_OK, &n, NULL, saved ? stp_msg(q, "notifications.saved") : NULL);
+}

@@ -1,0 +1,52 @@
+/* stp.js: progressive enhancement of the "Save to library" forms. Without JavaScript the forms
+ * are plain POSTs that the module completes (after sign-in or a confirmation); with it, a
+ * signed-in user's forms get their CSRF token and toggle in place without a reload. */
+(function () {
+  'use strict';
+  var forms = Array.prototype.slice.call(document.querySelectorAll('form.save'));
+  if (!forms.length || !window.fetch || !window.URLSearchParams) return;
+
+  function show(form, saved) {
+    var button = form.querySelector('button');
+    form.elements.action.value = saved ? 'remove' : 'add';
+    button.textContent = button.getAttribute(saved ? 'data-remove' : 'data-add');
+    button.setAttribute('aria-pressed', saved ? 'true' : 'false');
+  }
+
+  function sync(series, saved) {
+    forms.forEach(function (f) {
+      if (f.getAttribute('data-series') === series) show(f, saved);
+    });
+  }
+
+  var json = { credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  fetch('/stp/library', json)
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (lib) {
+      if (!lib || !lib.token) return; /* anonymous: the plain form signs in first */
+      var saved = {};
+      lib.series.forEach(function (s) { saved[s] = true; });
+      forms.forEach(function (form) {
+        var csrf = document.createElement('input');
+        csrf.type = 'hidden';
+        csrf.name = 'csrf';
+        csrf.value = lib.token;
+        form.appendChild(csrf);
+        show(form, !!saved[form.getAttribute('data-series')]);
+        form.addEventListener('submit', function (event) {
+          event.preventDefault();
+          var body = new URLSearchParams(new FormData(form)).toString();
+          fetch(form.action, {
+            method: 'POST',
+            credentials: 'same-origin',
+            headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: body
+          })
+            .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+            .then(function (res) { sync(res.series, res.saved); })
+            .catch(function () { form.submit(); }); /* let the server say what went wrong */
+        });
+      });
+    })
+    .catch(function () { /* the plain forms still work */ });
+})();
