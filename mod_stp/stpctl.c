@@ -11,6 +11,7 @@
 #include "stp_catalog.h"
 #include "stp_retention.h"
 #include "stp_state.h"
+#include "stpctl.h"
 
 static void usage(FILE *f)
 {
@@ -22,6 +23,8 @@ static void usage(FILE *f)
                "  shell SITE LANG   print the page shell of a locale (the layout of dynamic pages)\n"
                "  string SITE LANG KEY  print one localized UI string\n"
                "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
+               "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
+               "                    (stpctl notify --help for the options)\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
@@ -192,6 +195,8 @@ int main(int argc, char **argv)
         rc = cmd_doc(argv[2], argv[3], pool);
     } else if (!strcmp(cmd, "shell") && argc == 4) {
         rc = cmd_text(argv[2], argv[3], NULL, pool);
+    } else if (!strcmp(cmd, "notify")) {
+        rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if (!strcmp(cmd, "string") && argc == 5) {

@@ -1,0 +1,124 @@
+#include "stp_mail.h"
+
+#include <string.h>
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+
+#include "stp_http.h"
+
+/* A header value: as is when it is printable ASCII, else an RFC 2047 encoded word. */
+static const char *header_text(const char *s, apr_pool_t *pool)
+{
+    int plain = 1;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            plain = 0;
+    if (plain)
+        return s;
+    int len = (int)strlen(s);
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(len));
+    apr_base64_encode(b64, s, len);
+    return apr_pstrcat(pool, "=?UTF-8?B?", b64, "?=", NULL);
+}
+
+/* A body part in base64, 76 characters a line: safe for any MTA, whatever the text holds. */
+static const char *base64_lines(const char *s, apr_pool_t *pool)
+{
+    int len = (int)strlen(s);
+    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(len));
+    apr_size_t n = (apr_size_t)apr_base64_encode(b64, s, len);
+    while (n > 0 && b64[n - 1] == '\0')
+        n--;
+    char *out = apr_palloc(pool, n + 2 * (n / 76 + 1) + 1), *o = out;
+    for (apr_size_t i = 0; i < n; i += 76) {
+        apr_size_t k = n - i < 76 ? n - i : 76;
+        memcpy(o, b64 + i, k);
+        o += k;
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Text parts use CRLF line ends, as MIME's canonical form wants. */
+static const char *crlf(const char *s, apr_pool_t *pool)
+{
+    apr_size_t n = 0;
+    for (const char *c = s; *c; c++)
+        n += *c == '\n' ? 2 : 1;
+    char *out = apr_palloc(pool, n + 1), *o = out;
+    for (const char *c = s; *c; c++) {
+        if (*c == '\n')
+            *o++ = '\r';
+        *o++ = *c;
+    }
+    *o = '\0';
+    return out;
+}
+
+static int is_rtl(const char *lang)
+{
+    static const char *const rtl[] = {"ar", "he", "fa", "ur"};
+    for (size_t i = 0; i < sizeof rtl / sizeof rtl[0]; i++)
+        if (!strncmp(lang, rtl[i], 2) && (lang[2] == '\0' || lang[2] == '-'))
+            return 1;
+    return 0;
+}
+
+const char *stp_mail_doc_url(const char *base_url, const char *lang, const stp_doc_t *doc, apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, base_url, "/", lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
+                       stp_url_escape(doc->id, pool), "/", NULL);
+}
+
+const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_pool_t *pool)
+{
+    const char *lang = m->lang;
+#define MSG(key) m->msg(m->baton, lang, key, pool)
+    const char *site = MSG("site.title"), *subject = MSG("digest.subject"), *intro = MSG("digest.intro");
+    const char *change = MSG("digest.change"), *version = MSG("library.version");
+    const char *settings_text = MSG("digest.settings");
+#undef MSG
+    const char *settings = apr_pstrcat(pool, m->base_url, "/stp/notifications?lang=", lang, NULL);
+    const char *text = apr_pstrcat(pool, intro, "\n\n", NULL);
+    const char *html = apr_pstrcat(pool, "<!DOCTYPE html>\n<html lang=\"", stp_html_escape(lang, pool), "\" dir=\"",
+                                   is_rtl(lang) ? "rtl" : "ltr", "\"><head><meta charset=\"utf-8\"><title>",
+                                   stp_html_escape(subject, pool), "</title></head><body><p>",
+                                   stp_html_escape(intro, pool), "</p><ul>", NULL);
+    for (int i = 0; i < dg->items->nelts; i++) {
+        const stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, i, stp_digest_item_t);
+        const stp_text_t *title = stp_text_pick(it->doc->titles, lang, NULL);
+        const stp_text_t *note = stp_text_pick(it->doc->changes, lang, NULL);
+        const char *url = stp_mail_doc_url(m->base_url, lang, it->doc, pool);
+        const char *t = title ? title->text : it->doc->id;
+        text = apr_pstrcat(pool, text, "* ", t, " (", version, ": ", it->doc->version, ")\n",
+                           note ? apr_pstrcat(pool, "  ", change, ": ", note->text, "\n", NULL) : "", "  ", url, "\n\n",
+                           NULL);
+        html = apr_pstrcat(pool, html, "<li><a href=\"", stp_html_escape(url, pool), "\">", stp_html_escape(t, pool),
+                           "</a> (", stp_html_escape(version, pool), ": ", stp_html_escape(it->doc->version, pool), ")",
+                           note ? apr_pstrcat(pool, "<br>", stp_html_escape(change, pool), ": ",
+                                              stp_html_escape(note->text, pool), NULL)
+                                : "",
+                           "</li>", NULL);
+    }
+    text = apr_pstrcat(pool, text, "-- \n", site, "\n", settings_text, ": ", settings, "\n", NULL);
+    html = apr_pstrcat(pool, html, "</ul><hr><p>", stp_html_escape(site, pool), "<br><a href=\"",
+                       stp_html_escape(settings, pool), "\">", stp_html_escape(settings_text, pool),
+                       "</a></p></body></html>\n", NULL);
+
+    char date[APR_RFC822_DATE_LEN];
+    apr_rfc822_date(date, m->date);
+    /* The boundary comes from the Message-ID: deterministic, and never inside base64 text. */
+    const char *boundary = apr_pstrcat(pool, "=_stp_", apr_pstrmemdup(pool, dg->message_id + 1, 32), NULL);
+    return apr_pstrcat(pool, "From: ", header_text(site, pool), " <", m->from, ">\r\nTo: <", dg->address,
+                       ">\r\nSubject: ", header_text(subject, pool), "\r\nDate: ", date,
+                       "\r\nMessage-ID: ", dg->message_id, "\r\nMIME-Version: 1.0\r\nContent-Language: ", lang,
+                       "\r\nAuto-Submitted: auto-generated\r\nList-Unsubscribe: <", settings,
+                       ">\r\nContent-Type: multipart/alternative; boundary=\"", boundary, "\"\r\n\r\n--", boundary,
+                       "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                       base64_lines(crlf(text, pool), pool), "\r\n--", boundary,
+                       "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                       base64_lines(html, pool), "\r\n--", boundary, "--\r\n", NULL);
+}

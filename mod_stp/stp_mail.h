@@ -1,0 +1,30 @@
+/* stp_mail: a notification digest as an RFC 5322 message, multipart text and HTML, in the
+ * user's language, with absolute links. A pure function of the digest and its context, so that
+ * the same digest always makes the same message (but for the Date header). */
+#ifndef STP_MAIL_H
+#define STP_MAIL_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "stp_digest.h"
+
+/* A localized UI string for a key in a language (with the caller's fallbacks); never NULL. */
+typedef const char *stp_msg_fn(void *baton, const char *lang, const char *key, apr_pool_t *pool);
+
+typedef struct {
+    const char *base_url; /* e.g. https://trust.example.com (no trailing slash) */
+    const char *from;     /* the envelope and From address, e.g. noreply@trust.example.com */
+    const char *lang;     /* the digest's language */
+    stp_msg_fn *msg;      /* strings: site.title, digest.*, library.version, doc.download */
+    void *baton;
+    apr_time_t date; /* the Date header */
+} stp_mail_t;
+
+/* The whole message with CRLF line ends, ready for a sendmail-compatible command's stdin. */
+const char *stp_mail_digest(const stp_digest_t *digest, const stp_mail_t *mail, apr_pool_t *pool);
+
+/* The link to a document's page for its readers: tenant documents live under /<lang>/org/. */
+const char *stp_mail_doc_url(const char *base_url, const char *lang, const stp_doc_t *doc, apr_pool_t *pool);
+
+#endif

@@ -1,0 +1,10 @@
+/* stpctl: the operator's tool; each larger command has its own file. */
+#ifndef STPCTL_H
+#define STPCTL_H
+
+#include <apr_pools.h>
+
+/* stpctl notify [options]: argv[0] is "notify". Returns the exit status. */
+int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool);
+
+#endif

@@ -1,0 +1,289 @@
+/* stpctl notify: sends the notification digests that are due (DESIGN section 7). Each digest goes
+ * through a sendmail-compatible command and is recorded as sent only once the command has
+ * succeeded, one transaction per digest: a run killed between two digests and started again sends
+ * each digest exactly once. Run it from cron; a second run in the same window sends nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_getopt.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_time.h>
+
+#include "stp_catalog.h"
+#include "stp_date.h"
+#include "stp_digest.h"
+#include "stp_library.h"
+#include "stp_mail.h"
+#include "stpctl.h"
+
+typedef struct {
+    stp_catalog_t *cat;
+    stp_state_t *st;
+    const char *default_locale, *locales, *base_url, *host, *from, *sendmail;
+    int dry_run, quiet;
+    apr_time_t now;
+    unsigned users, sent, failed;
+} run_t;
+
+static const stp_doc_t *series_current(void *baton, const char *series, apr_pool_t *pool)
+{
+    run_t *run = baton;
+    stp_doc_t *doc;
+    return stp_catalog_get_current(&doc, run->cat, series, pool) == APR_SUCCESS ? doc : NULL;
+}
+
+static const char *msg(void *baton, const char *lang, const char *key, apr_pool_t *pool)
+{
+    run_t *run = baton;
+    const char *v = stp_catalog_get_string(run->cat, lang, key, pool);
+    if (!v)
+        v = stp_catalog_get_string(run->cat, run->default_locale, key, pool);
+    return v ? v : key;
+}
+
+static int is_locale(const run_t *run, const char *lang)
+{
+    apr_size_t n = strlen(lang);
+    for (const char *s = run->locales; n && s && *s;) {
+        const char *end = strchr(s, ',');
+        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
+        if (len == n && !strncmp(s, lang, n))
+            return 1;
+        s += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Runs the sendmail command with the recipient as its last argument and the message on stdin. */
+static apr_status_t deliver(const run_t *run, const char *to, const char *message, char *err, apr_size_t errlen,
+                            apr_pool_t *pool)
+{
+    char **args;
+    apr_procattr_t *attr;
+    apr_proc_t proc;
+    apr_status_t rv;
+    apr_tokenize_to_argv(run->sendmail, &args, pool);
+    int argc = 0;
+    while (args[argc])
+        argc++;
+    const char **argv = apr_pcalloc(pool, sizeof(char *) * (apr_size_t)(argc + 3));
+    for (int i = 0; i < argc; i++)
+        argv[i] = args[i];
+    argv[argc] = "--"; /* an address never passes for an option */
+    argv[argc + 1] = to;
+    if ((rv = apr_procattr_create(&attr, pool)) != APR_SUCCESS ||
+        (rv = apr_procattr_io_set(attr, APR_FULL_BLOCK, APR_NO_PIPE, APR_NO_PIPE)) != APR_SUCCESS ||
+        (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS ||
+        (rv = apr_proc_create(&proc, argv[0], argv, NULL, attr, pool)) != APR_SUCCESS) {
+        apr_snprintf(err, errlen, "cannot run %s", argv[0]);
+        return rv;
+    }
+    apr_size_t len = strlen(message);
+    rv = apr_file_write_full(proc.in, message, len, NULL);
+    apr_file_close(proc.in);
+    int code;
+    apr_exit_why_e why;
+    apr_status_t wrv = apr_proc_wait(&proc, &code, &why, APR_WAIT);
+    if (wrv != APR_CHILD_DONE) {
+        apr_snprintf(err, errlen, "waiting for %s failed", argv[0]);
+        return wrv;
+    }
+    if (!APR_PROC_CHECK_EXIT(why) || code != 0) {
+        apr_snprintf(err, errlen, "%s %s %d", argv[0], APR_PROC_CHECK_EXIT(why) ? "exited with" : "died of signal",
+                     code);
+        return APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS)
+        apr_snprintf(err, errlen, "%s did not read the whole message", argv[0]);
+    return rv;
+}
+
+static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
+{
+    run_t *run = baton;
+    apr_pool_t *pool;
+    apr_array_header_t *entries;
+    char err[256] = "";
+    run->users++;
+    if (!run->quiet && run->users % 1000 == 0)
+        fprintf(stderr, "stpctl notify: %u users checked, %u digests sent\n", run->users, run->sent);
+    apr_pool_create(&pool, NULL);
+    apr_status_t rv = stp_library_list(&entries, run->st, user_key, pool);
+    stp_digest_t *dg = rv == APR_SUCCESS
+                           ? stp_digest_plan(user_key, n, entries, series_current, run, run->now, run->host, pool)
+                           : NULL;
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: %s: cannot read the library: %s\n", user_key,
+                apr_strerror(rv, err, sizeof err));
+        run->failed++;
+    } else if (dg) {
+        stp_mail_t mail = {run->base_url, run->from, is_locale(run, dg->locale) ? dg->locale : run->default_locale,
+                           msg,           run,       run->now};
+        const char *message = stp_mail_digest(dg, &mail, pool);
+        if (run->dry_run) {
+            printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,
+                   mail.lang);
+            run->sent++;
+        } else if ((rv = deliver(run, dg->address, message, err, sizeof err, pool)) != APR_SUCCESS) {
+            fprintf(stderr, "stpctl notify: %s: not sent to %s: %s; it is tried again on the next run\n", user_key,
+                    dg->address, err);
+            run->failed++;
+        } else {
+            apr_array_header_t *seen = apr_array_make(pool, dg->items->nelts, sizeof(stp_saved_t));
+            for (int i = 0; i < dg->items->nelts; i++) {
+                const stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, i, stp_digest_item_t);
+                stp_saved_t *s = apr_array_push(seen);
+                memset(s, 0, sizeof *s);
+                s->series = it->series;
+                s->seen = it->seen;
+            }
+            if ((rv = stp_digest_record(run->st, user_key, run->now, seen)) != APR_SUCCESS) {
+                /* Sent but not recorded: the next run sends it again, with the same Message-ID. */
+                fprintf(stderr, "stpctl notify: %s: sent %s but could not record it: %s\n", user_key, dg->message_id,
+                        apr_strerror(rv, err, sizeof err));
+                run->failed++;
+            } else {
+                run->sent++;
+                if (!run->quiet)
+                    printf("sent %s to %s (%d documents)\n", dg->message_id, dg->address, dg->items->nelts);
+            }
+        }
+    }
+    apr_pool_destroy(pool);
+    return 0;
+}
+
+/* "2026-11-23", "2026-11-23T08:00:00Z" (UTC). */
+static apr_status_t parse_time(apr_time_t *t, const char *s)
+{
+    stp_day_t day;
+    char ymd[11];
+    int h = 0, m = 0, sec = 0, n = 0;
+    if (strlen(s) < 10)
+        return APR_EINVAL;
+    memcpy(ymd, s, 10);
+    ymd[10] = '\0';
+    if (stp_date_parse(&day, ymd) != APR_SUCCESS)
+        return APR_EINVAL;
+    if (s[10] &&
+        (sscanf(s + 10, "T%2d:%2d:%2dZ%n", &h, &m, &sec, &n) != 3 || s[10 + n] || h > 23 || m > 59 || sec > 60))
+        return APR_EINVAL;
+    *t = stp_date_to_time(day) + apr_time_from_sec((apr_int64_t)h * 3600 + m * 60 + sec);
+    return APR_SUCCESS;
+}
+
+static void notify_usage(FILE *f)
+{
+    fprintf(f, "Usage: stpctl notify --state DIR --site SITE [options]\n"
+               "Sends each user whose window has passed one digest of the documents in their library that\n"
+               "changed since they last heard of them.\n"
+               "  --state DIR       the module's StpStateDir (state.mdb)\n"
+               "  --site SITE       the module's StpSite (the published catalog)\n"
+               "  --sendmail CMD    the sendmail-compatible command; the recipient is appended and the\n"
+               "                    message given on stdin (default: /usr/sbin/sendmail -i)\n"
+               "  --from ADDR       the sender (default: noreply@ the host of the base URL)\n"
+               "  --base-url URL    for the links (default: the catalog's base-url from site.xml)\n"
+               "  --now TIME        judge windows at TIME (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now\n"
+               "  --dry-run         list the digests that are due; send and record nothing\n"
+               "  -q                only errors and the summary\n"
+               "Exit status: 0 all due digests sent, 1 some could not be sent (tried again next run),\n"
+               "2 usage or system error.\n");
+}
+
+int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
+{
+    static const apr_getopt_option_t opts[] = {
+        {"state", 's', 1, ""},    {"site", 'S', 1, ""}, {"sendmail", 'm', 1, ""}, {"from", 'f', 1, ""},
+        {"base-url", 'b', 1, ""}, {"now", 'n', 1, ""},  {"dry-run", 'd', 0, ""},  {"quiet", 'q', 0, ""},
+        {"help", 'h', 0, ""},     {NULL, 0, 0, NULL}};
+    apr_getopt_t *os;
+    int opt;
+    const char *arg, *state = NULL, *site = NULL;
+    char err[256];
+    run_t run = {0};
+    run.sendmail = "/usr/sbin/sendmail -i";
+    run.now = apr_time_now();
+    apr_getopt_init(&os, pool, argc, argv);
+    apr_status_t rv;
+    while ((rv = apr_getopt_long(os, opts, &opt, &arg)) == APR_SUCCESS) {
+        switch (opt) {
+        case 's':
+            state = arg;
+            break;
+        case 'S':
+            site = arg;
+            break;
+        case 'm':
+            run.sendmail = arg;
+            break;
+        case 'f':
+            run.from = arg;
+            break;
+        case 'b':
+            run.base_url = arg;
+            break;
+        case 'd':
+            run.dry_run = 1;
+            break;
+        case 'q':
+            run.quiet = 1;
+            break;
+        case 'h':
+            notify_usage(stdout);
+            return 0;
+        case 'n':
+            if (parse_time(&run.now, arg) != APR_SUCCESS) {
+                fprintf(stderr, "stpctl notify: --now %s: not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n", arg);
+                return 2;
+            }
+            break;
+        }
+    }
+    if (rv != APR_EOF || os->ind != argc || !state || !site) {
+        notify_usage(stderr);
+        return 2;
+    }
+    const char *path = apr_pstrcat(pool, site, "/current/catalog.mdb", NULL);
+    if ((rv = stp_catalog_open(&run.cat, path, pool)) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    apr_finfo_t fi;
+    const char *mdb = apr_pstrcat(pool, state, "/state.mdb", NULL);
+    if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
+        (rv = stp_state_open(&run.st, state, NULL, pool)) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    run.default_locale = stp_catalog_get_meta(run.cat, "default-locale", pool);
+    run.locales = stp_catalog_get_meta(run.cat, "locales", pool);
+    if (!run.default_locale)
+        run.default_locale = "en";
+    if (!run.base_url)
+        run.base_url = stp_catalog_get_meta(run.cat, "base-url", pool);
+    const char *host = run.base_url ? strstr(run.base_url, "://") : NULL;
+    if (!host || !host[3]) {
+        fprintf(stderr, "stpctl notify: no base URL: give --base-url https://your.portal\n");
+        return 2;
+    }
+    apr_size_t bl = strlen(run.base_url);
+    if (run.base_url[bl - 1] == '/')
+        run.base_url = apr_pstrndup(pool, run.base_url, bl - 1);
+    run.host = apr_pstrndup(pool, host + 3, strcspn(host + 3, "/:"));
+    if (!run.from)
+        run.from = apr_pstrcat(pool, "noreply@", run.host, NULL);
+    if (strpbrk(run.from, " <>\"\r\n,;") || !strchr(run.from, '@')) {
+        fprintf(stderr, "stpctl notify: --from %s is not a plain address\n", run.from);
+        return 2;
+    }
+    rv = stp_notify_each(run.st, notify_user, &run, pool);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: reading the settings failed: %s\n", apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    printf("stpctl notify: %u users, %u digests %s, %u failed\n", run.users, run.sent,
+           run.dry_run ? "due (dry run: nothing sent)" : "sent", run.failed);
+    return run.failed ? 1 : 0;
+}

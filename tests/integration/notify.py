@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""stpctl notify over the state a real httpd wrote: digests due after a publish, in each user's
+language, multipart text and HTML with absolute links and deterministic Message-IDs, recorded only
+after the mail command succeeds, exactly once across a run killed between two digests.
+Prints TAP."""
+
+import email
+import email.policy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+from gate import Gate  # noqa: E402
+from harness import request  # noqa: E402
+
+CAPTURE = os.path.join(harness.ROOT, "tests", "lib", "capture_sendmail.py")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# user -> (tenant, frequency, language, saved documents)
+USERS = {
+    "nina": ("t1", "daily", "de", ["soc-2026", "public-report"]),
+    "omar": ("t1", "weekly", "ar", ["soc-2025"]),
+    "yuki": ("t1", "monthly", "ja", ["soc-2026", "t1-pack"]),
+    "lena": ("t2", "daily", "en", ["public-report"]),
+    "paul": ("t1", "daily", "en", ["soc-2026"]),
+    "quiet": ("t1", "off", "en", ["soc-2026"]),
+}
+
+
+def claims(user):
+    tid = USERS[user][0]
+    return {"X-Test-Sub": user, "X-Test-Tid": tid, "X-Test-Email": f"{user}@{tid}.example"}
+
+
+class Notify(Gate):
+    def setup_users(self):
+        for user, (tid, freq, lang, docs) in USERS.items():
+            h = claims(user)
+            tok = json.loads(request(self.port, "GET", "/stp/library", dict(h, Accept="application/json")).body)["token"]
+            for doc in docs:
+                body = urllib.parse.urlencode({"csrf": tok, "action": "add", "doc": doc}).encode()
+                r = request(self.port, "POST", "/stp/library", dict(h, **FORM), body)
+                assert r.status == 303, (user, doc, r.status)
+            page = request(self.port, "GET", "/stp/notifications", h).text
+            ntok = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+            body = urllib.parse.urlencode({"csrf": ntok, "frequency": freq, "address": f"{user}@{tid}.example",
+                                           "locale": lang}).encode()
+            r = request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body)
+            assert r.status == 303, (user, r.status, r.text)
+
+    def notify(self, *args, env=None):
+        cmd = [harness.STPCTL, "notify", "--state", os.path.join(self.run, "state"), "--site", self.site,
+               "--sendmail", f"python3 {CAPTURE}", *args]
+        e = dict(os.environ, CAPTURE_DIR=self.capture, **(env or {}))
+        return subprocess.run(cmd, capture_output=True, text=True, env=e)
+
+    def messages(self):
+        out = []
+        for f in sorted(os.listdir(self.capture)):
+            if f.endswith(".eml"):
+                with open(os.path.join(self.capture, f), "rb") as fh:
+                    out.append(email.message_from_bytes(fh.read(), policy=email.policy.default))
+        return out
+
+    def publish_changes(self):
+        # A new SOC version, and an amended tenant pack that t1 no longer has.
+        src = os.path.join(self.content, "docs", "soc-2026")
+        dst = os.path.join(self.content, "docs", "soc-2027")
+        shutil.copytree(src, dst)
+        os.rename(os.path.join(dst, "soc-2026.txt"), os.path.join(dst, "soc-2027.txt"))
+        xml = os.path.join(dst, "doc.xml")
+        with open(xml, encoding="utf-8") as fh:
+            s = fh.read()
+        s = (s.replace('id="soc-2026"', 'id="soc-2027"').replace('version="2026"', 'version="2027"')
+             .replace("soc-2026.txt", "soc-2027.txt").replace("SOC report 2026", "SOC report 2027")
+             .replace(re.search(r"<published>[^<]+</published>", s).group(0),
+                      f"<published>{harness.months_ago(__import__('datetime').date.today(), 0).isoformat()}</published>")
+             .replace("<files>", '<change xml:lang="en">Covers the new region.</change>\n'
+                                 '  <change xml:lang="de">Umfasst die neue Region.</change>\n  <files>'))
+        with open(xml, "w", encoding="utf-8") as fh:
+            fh.write(s)
+        pack = os.path.join(self.content, "docs", "t1-pack")
+        with open(os.path.join(pack, "doc.xml"), encoding="utf-8") as fh:
+            s = fh.read()
+        with open(os.path.join(pack, "doc.xml"), "w", encoding="utf-8") as fh:
+            fh.write(s.replace('<tenant ref="t1"/>', '<tenant ref="t2"/>'))
+        with open(os.path.join(pack, "t1-pack.txt"), "a", encoding="utf-8") as fh:
+            fh.write("Amended.\n")
+        harness.publish(self.content, self.site)
+
+    def run_notify(self):
+        t = self.tap
+        self.capture = os.path.join(self.run, "capture")
+        self.httpd.start()
+        try:
+            self.setup_users()
+        finally:
+            self.httpd.stop()
+        r = self.notify()
+        t.ok(r.returncode == 0 and "0 digests sent" in r.stdout and not os.path.exists(self.capture),
+             "nothing changed since the saves: no digest", r.stdout + r.stderr)
+        self.publish_changes()
+        r = self.notify("--dry-run")
+        due = re.findall(r"^would send (<[0-9a-f]{32}@trust\.example\.com>) to (\S+) ", r.stdout, re.M)
+        t.ok(r.returncode == 0 and sorted(a for _, a in due) == ["nina@t1.example", "omar@t1.example",
+                                                                  "paul@t1.example", "yuki@t1.example"],
+             "dry run: one digest due per subscribed user whose documents changed", r.stdout + r.stderr)
+        t.ok(not os.path.exists(self.capture), "dry run: nothing sent")
+        t.eq(due, re.findall(r"^would send (<[0-9a-f]{32}@trust\.example\.com>) to (\S+) ",
+                             self.notify("--dry-run").stdout, re.M), "dry run: records nothing, plans the same")
+        ids = dict((a, i) for i, a in due)
+
+        r = self.notify(env={"CAPTURE_FAIL": "1"})
+        t.ok(r.returncode == 1 and "tried again on the next run" in r.stderr and "4 failed" in r.stdout,
+             "a failing mail command: exit 1, each failure named", r.stdout + r.stderr)
+        shutil.rmtree(self.capture)
+        r = self.notify(env={"CAPTURE_KILL_AT": "3"})
+        t.ok(r.returncode == -9 and len(self.messages()) == 2, "a run killed before its third digest",
+             f"rc {r.returncode}, {len(self.messages())} messages")
+        os.remove(os.path.join(self.capture, "calls"))
+        r = self.notify()
+        msgs = self.messages()
+        to = sorted(m["To"].addresses[0].addr_spec for m in msgs)
+        t.ok(r.returncode == 0 and "2 digests sent" in r.stdout, "the restarted run sends the rest", r.stdout + r.stderr)
+        t.eq(["nina@t1.example", "omar@t1.example", "paul@t1.example", "yuki@t1.example"], to,
+             "every digest exactly once across the kill")
+        t.eq(sorted(ids.values()), sorted(m["Message-ID"] for m in msgs),
+             "Message-IDs are those planned by the dry run (deterministic)")
+        args = open(os.path.join(self.capture, "001.args")).read().split("\n")
+        t.ok(args[-2] == "--" and "@t1.example" in args[-1], "the recipient is the command's last argument", args)
+        r = self.notify()
+        t.ok(r.returncode == 0 and "0 digests sent" in r.stdout and len(self.messages()) == 4,
+             "a second run sends nothing new", r.stdout)
+
+        by = {m["To"].addresses[0].addr_spec: m for m in msgs}
+        nina = by["nina@t1.example"]
+        t.eq("Neuigkeiten zu Dokumenten in Ihrer Bibliothek", str(nina["Subject"]), "nina's digest is German")
+        t.ok(nina.get_content_type() == "multipart/alternative"
+             and [p.get_content_type() for p in nina.iter_parts()] == ["text/plain", "text/html"],
+             "multipart/alternative: text and HTML")
+        text = nina.get_body(("plain",)).get_content()
+        html = nina.get_body(("html",)).get_content()
+        t.ok("https://trust.example.com/de/docs/soc-2027/" in text and "Umfasst die neue Region." in text
+             and "https://trust.example.com/stp/notifications?lang=de" in text,
+             "text part: absolute link, change note, settings link", text)
+        t.ok('<a href="https://trust.example.com/de/docs/soc-2027/">' in html and 'lang="de"' in html,
+             "HTML part: absolute link, language", html)
+        t.ok("public-report" not in text, "an unchanged document is not listed", text)
+        t.ok('dir="rtl"' in by["omar@t1.example"].get_body(("html",)).get_content(),
+             "Arabic digests are right-to-left")
+        yuki = by["yuki@t1.example"].get_body(("plain",)).get_content()
+        t.ok("soc-2027" in yuki and "t1-pack" not in yuki and "Tenant one pack" not in yuki,
+             "a document whose access the user lost is not notified", yuki)
+        t.ok(all(m["Auto-Submitted"] == "auto-generated" and m["Date"] for m in msgs), "Auto-Submitted and Date headers")
+
+        # Windows: a daily user hears again only a day after the last digest.
+        self.publish_more()
+        r = self.notify("--dry-run")
+        t.ok("nina@t1.example" not in r.stdout, "within nina's daily window: nothing yet", r.stdout)
+        import datetime
+        tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1, minutes=5))
+        r = self.notify("--dry-run", "--now", tomorrow.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        t.ok("nina@t1.example" in r.stdout and "omar@t1.example" not in r.stdout,
+             "a day later nina's digest is due, omar's weekly one is not", r.stdout)
+        r = self.notify("--now", "tomorrow")
+        t.ok(r.returncode == 2 and "--now" in r.stderr, "a bad --now is a usage error", r.stderr)
+
+    def publish_more(self):
+        with open(os.path.join(self.content, "docs", "public-report", "public-report.txt"), "a") as fh:
+            fh.write("Another amendment.\n")
+        harness.publish(self.content, self.site)
+
+
+def main(tap):
+    n = Notify(tap, "event")
+    try:
+        n.run_notify()
+    finally:
+        if os.environ.get("STP_KEEP") is None:
+            shutil.rmtree(n.run, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    harness.main_guard(main)
