@@ -31,9 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sg_page_t page = {.kind = SG_PAGE_DOC, .lang = fuzz_site->default_locale, .doc = doc, .out = "x", .url = "/x"};
     if (sg_render_page(&out, &len, render, &page, pool) != APR_SUCCESS)
         abort(); /* any Markdown must make a page */
-    /* Safe mode: no input may put a script element into the page. */
-    if (strstr(out, "<script"))
-        abort();
+    /* Safe mode: no input may put a script element into the page; the only one is the site's. */
+    static const char own[] = "<script src=\"/assets/stp.js\"";
+    for (const char *at = strstr(out, "<script"); at; at = strstr(at + 1, "<script"))
+        if (strncmp(at, own, sizeof own - 1))
+            abort();
     apr_pool_destroy(pool);
     return 0;
 }

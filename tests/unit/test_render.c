@@ -48,6 +48,16 @@ static const char *render_doc(const char *xslt, const char *id, const char *lang
     return rv == APR_SUCCESS ? out : NULL;
 }
 
+/* 1 when every script element in the page is the site's own stp.js: nothing from content. */
+static int only_own_scripts(const char *html)
+{
+    static const char own[] = "<script src=\"/assets/stp.js\"";
+    for (const char *at = strstr(html, "<script"); at; at = strstr(at + 1, "<script"))
+        if (strncmp(at, own, sizeof own - 1))
+            return 0;
+    return 1;
+}
+
 START_TEST(test_metadata_is_escaped)
 {
     dir = fixture_make(pool, NULL);
@@ -55,7 +65,7 @@ START_TEST(test_metadata_is_escaped)
                     "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;", "Body\n", pool);
     const char *html = render_doc(TEST_SRCDIR "/xslt", "a", "en");
     ck_assert_ptr_nonnull(html);
-    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert(only_own_scripts(html));
     ck_assert_ptr_nonnull(strstr(html, "<h1>&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"quotes\"</h1>"));
 }
 END_TEST
@@ -70,7 +80,7 @@ START_TEST(test_markdown_safe_mode)
                     pool);
     const char *html = render_doc(TEST_SRCDIR "/xslt", "a", "en");
     ck_assert_ptr_nonnull(html);
-    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert(only_own_scripts(html));
     ck_assert_ptr_null(strstr(html, "onclick"));
     ck_assert_ptr_null(strstr(html, "<iframe"));
     ck_assert_ptr_null(strstr(html, "javascript:"));
