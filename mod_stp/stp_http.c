@@ -107,8 +107,7 @@ static char *form_decode(const char *s, apr_size_t len, apr_size_t *outlen, apr_
     return out;
 }
 
-apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
-                            apr_pool_t *pool)
+apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len, apr_pool_t *pool)
 {
     apr_table_t *t = apr_table_make(pool, 8);
     int count = 0;
@@ -293,7 +292,9 @@ const char *stp_lang_pick(const char *asked, const char *cookie, const char *acc
             while (*p && *p != ',') {
                 if (!strncmp(p, ";q=", 3) || !strncmp(p, "; q=", 4)) {
                     p = strchr(p, '=') + 1;
-                    r.q = (int)(strtod(p, NULL) * 1000);
+                    /* RFC 9110 qvalues are 0..1 with three decimals; anything else counts as 0 or 1. */
+                    double q = strtod(p, NULL);
+                    r.q = q > 0 && q <= 1 ? (int)(q * 1000) : q > 1 ? 1000 : 0;
                 }
                 if (*p && *p != ',')
                     p++;

@@ -9,7 +9,7 @@ rm -rf "$dir" && mkdir -p "$dir"
 if ! (cd "$dir" && autoreconf -fi >/dev/null 2>&1 && ./configure -q --enable-fuzz CC=clang \
         CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
         LDFLAGS="-fsanitize=address,undefined" >"$TMP/configure.log" 2>&1 &&
-        make -s -j"$(nproc)" tests/fuzz/fuzz_metadata tests/fuzz/fuzz_markdown tests/fuzz/fuzz_catalog \
+        make -s -j"$(nproc)" tests/fuzz/fuzz_metadata tests/fuzz/fuzz_markdown tests/fuzz/fuzz_catalog tests/fuzz/fuzz_http \
             >"$TMP/make.log" 2>&1); then
     not_ok "fuzz targets build" "$(tail -20 "$TMP/configure.log" "$TMP/make.log" 2>/dev/null)"
     done_testing
@@ -27,9 +27,15 @@ for f in "$ROOT"/tests/fixtures/valid/docs/*/*.md "$ROOT"/content/docs/*/*.md; d
     [ -f "$f" ] && cp "$f" "$TMP/md/$((i++)).md"
 done
 printf '\x01a\x01b' >"$TMP/cat/seed"
+# Request input: a URL, a NUL, a form body.
+mkdir -p "$TMP/http"
+printf '/download/soc-2026/2025\0csrf=ab&action=add&doc=x%%C3%%A9&return=%%2Fen%%2F' >"$TMP/http/1"
+printf '/en/org/docs/t1-pack/\0a=1&a=2' >"$TMP/http/2"
+printf 'de-CH, en;q=0.5\0stp_lang=ja; x=%%zz' >"$TMP/http/3"
+printf '/en/docs/%%2e%%2e/x/\0\xff\xfe=\xc0\xaf' >"$TMP/http/4"
 
-for t in metadata markdown catalog; do
-    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; esac
+for t in metadata markdown catalog http; do
+    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; http) corpus=$TMP/http ;; esac
     if (cd "$TMP" && ASAN_OPTIONS=detect_leaks=0 "$dir/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" \
             -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$corpus" >"$TMP/$t.log" 2>&1); then
         ok "fuzz_$t: $(grep -oE 'Done [0-9]+ runs' "$TMP/$t.log" | tail -1) in ${SECONDS_EACH}s without a finding"
