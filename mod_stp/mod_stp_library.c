@@ -2,7 +2,9 @@
  * (GET/POST /stp/notifications). Static pages carry a plain "Save to library" form without a
  * token: a signed-in user confirms on a page that has one (stp.js adds the token instead), and an
  * anonymous user signs in first and comes back with the save done, through
- * /stp/library/resume, which only acts on an intent bound to a cookie set by the original POST. */
+ * /stp/library/resume, which only acts on an intent bound to a cookie set by the original POST,
+ * and only when that POST came from one of our own pages (so the GET completes a same-origin POST
+ * and cannot be started cross-site). */
 #include <httpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,12 +191,33 @@ static const char *back_to(stp_req_t *q, const char *asked)
     return asked && stp_return_target_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/stp/library?lang=", q->lang, NULL);
 }
 
+/* Whether a browser sent this POST from one of our own pages (Fetch Metadata, else Origin against
+ * the Host header or StpBaseURL). A cross-site form could otherwise start a pending save that a
+ * signed-in victim completes on the way back from sign-in. */
+static int same_origin(request_rec *r, stp_req_t *q)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    if (site && strcmp(site, "same-origin"))
+        return 0;
+    if (!origin)
+        return site != NULL;
+    const char *authority = strstr(origin, "://");
+    return (authority && host && !strcasecmp(authority + 3, host)) ||
+           (q->conf->base_url && !strcasecmp(origin, q->conf->base_url));
+}
+
 /* An anonymous user's "save": remember the intent in a cookie only this browser has, then sign in. */
 static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, const char *back)
 {
     apr_pool_t *p = r->pool;
     unsigned char raw[16];
     char nonce[33];
+    if (!same_origin(r, q)) { /* sign in, then press Save again */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: anonymous library save from another origin not remembered");
+        return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(p, "/stp/login?return=", stp_url_escape(back, p), NULL));
+    }
     if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     stp_hex_encode(nonce, raw, sizeof raw);

@@ -84,7 +84,15 @@ class Library(Gate):
 
     def anonymous_round_trip(self):
         t, m = self.tap, self.mpm
-        r = self.post("anonymous", {"action": "add", "doc": "signin-policy", "return": "/en/docs/signin-policy/"})
+        fields = {"action": "add", "doc": "signin-policy", "return": "/en/docs/signin-policy/"}
+        for label, origin in (("another site's form", {"Origin": "http://evil.example"}),
+                              ("a cross-site request", {"Sec-Fetch-Site": "cross-site"}),
+                              ("a request without Origin", {})):
+            r = self.post("anonymous", fields, origin)
+            t.ok(r.status == 303 and r.header("location") == "/stp/login?return=%2Fen%2Fdocs%2Fsignin-policy%2F"
+                 and not r.header("set-cookie"), f"{m}: an anonymous save from {label} is not remembered",
+                 f"{r.status} {r.headers}")
+        r = self.post("anonymous", fields, {"Origin": f"http://127.0.0.1:{self.port}", "Sec-Fetch-Site": "same-origin"})
         loc = r.header("location") or ""
         cookie = (r.header("set-cookie") or "").split(";")[0]
         t.ok(r.status == 303 and loc.startswith("/stp/login?return=") and cookie.startswith("stp_pending="),
