@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <http_log.h>
+#include <http_core.h>
 #include <http_protocol.h>
 
 #include <apr_strings.h>
@@ -26,7 +27,8 @@ int stp_login_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
-                        target && stp_return_target_ok(target) ? target : apr_pstrcat(r->pool, "/", q->lang, "/", NULL));
+                        target && stp_return_target_ok(target) ? target
+                                                               : apr_pstrcat(r->pool, "/", q->lang, "/", NULL));
 }
 
 /* "/" goes to the home page in the user's language: ?lang, the stp_lang cookie, Accept-Language. */
@@ -51,12 +53,16 @@ int stp_logout_handler(request_rec *r)
         int rc = stp_form_read(&form, r, LOGOUT_FORM_LIMIT);
         if (rc != OK)
             return rc;
-        if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "logout",
-                            apr_table_get(form, "csrf"), p))
+        if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "logout", apr_table_get(form, "csrf"),
+                            p))
             return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
-        /* mod_auth_openidc ends the session at its redirect URI and then sends the user home. */
+        /* mod_auth_openidc ends the session at its redirect URI and passes `logout` on to the
+         * provider as post_logout_redirect_uri, which must be absolute (and registered there):
+         * StpBaseURL, else this server's own URL. */
+        const char *back =
+            q->conf->base_url ? apr_pstrcat(p, q->conf->base_url, home, NULL) : ap_construct_url(p, home, r);
         apr_table_setn(r->headers_out, "Location",
-                       apr_pstrcat(p, q->conf->oidc_redirect_uri, "?logout=", stp_url_escape(home, p), NULL));
+                       apr_pstrcat(p, q->conf->oidc_redirect_uri, "?logout=", stp_url_escape(back, p), NULL));
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         return HTTP_SEE_OTHER;
     }
@@ -91,14 +97,15 @@ int stp_whoami_handler(request_rec *r)
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
     const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
-    int accepted = nda && q->user.key && q->conf->state && stp_state_nda_accepted(q->conf->state, q->user.key, nda) == 1;
-    const char *json = apr_pstrcat(
-        p, "{\"user\":", stp_json_string(q->user.key, p), ",\"kind\":\"", kind_of(&q->user),
-        "\",\"tenant\":", stp_json_string(q->user.tenant, p), ",\"email\":", stp_json_string(q->email, p),
-        ",\"lang\":", stp_json_string(q->lang, p), ",\"nda\":{\"version\":", stp_json_string(nda, p),
-        ",\"accepted\":", accepted ? "true" : "false", "},\"catalog\":{\"generation\":",
-        q->build ? apr_psprintf(p, "%" APR_UINT64_T_FMT, stp_catalog_generation(q->build->cat)) : "null",
-        ",\"build\":", stp_json_string(q->build ? build_name(q->build->root) : NULL, p), "}}\n", NULL);
+    int accepted =
+        nda && q->user.key && q->conf->state && stp_state_nda_accepted(q->conf->state, q->user.key, nda) == 1;
+    const char *json =
+        apr_pstrcat(p, "{\"user\":", stp_json_string(q->user.key, p), ",\"kind\":\"", kind_of(&q->user),
+                    "\",\"tenant\":", stp_json_string(q->user.tenant, p), ",\"email\":", stp_json_string(q->email, p),
+                    ",\"lang\":", stp_json_string(q->lang, p), ",\"nda\":{\"version\":", stp_json_string(nda, p),
+                    ",\"accepted\":", accepted ? "true" : "false", "},\"catalog\":{\"generation\":",
+                    q->build ? apr_psprintf(p, "%" APR_UINT64_T_FMT, stp_catalog_generation(q->build->cat)) : "null",
+                    ",\"build\":", stp_json_string(q->build ? build_name(q->build->root) : NULL, p), "}}\n", NULL);
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");

@@ -63,6 +63,10 @@ class _Forms(html.parser.HTMLParser):
         if tag in ("input", "br", "meta", "link", "img", "hr"):
             self._depth -= 1  # void elements have no end tag
 
+    def handle_startendtag(self, tag, attrs):
+        # <input ... /> and the like: in HTML the slash changes nothing.
+        self.handle_starttag(tag, attrs)
+
     def handle_endtag(self, tag):
         if tag == "form":
             self._form = None
