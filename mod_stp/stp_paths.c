@@ -102,7 +102,7 @@ apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const c
         return APR_NOTFOUND;
     const char *lang = apr_pstrmemdup(pool, uri + 1, ll), *rest = uri + 5 + ll;
     /* The tenant comes from a claim: it names a directory only if it is a plain id. */
-    if (tenant && stp_path_tenant_len(tenant) != strlen(tenant))
+    if (tenant && (!*tenant || stp_path_tenant_len(tenant) != strlen(tenant)))
         return APR_ENOENT;
     if (!*rest)
         return APR_INCOMPLETE;

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "stp_date.h"
 #include "stp_paths.h"
@@ -109,6 +110,156 @@ START_TEST(test_url_mapping)
 }
 END_TEST
 
+/* Organisation URLs: the tenant's home and its pages of documents. */
+START_TEST(test_org_url_mapping)
+{
+    apr_pool_t *pool;
+    const char *rel;
+    char shard[3];
+    apr_pool_create(&pool, NULL);
+    stp_shard(shard, "soc2-2025");
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org/", pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, "tenants/contoso/de/index.html");
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "Contoso-EU", "/pt-BR/org/", pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, "tenants/Contoso-EU/pt-BR/index.html");
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org/docs/soc2-2025/", pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, apr_pstrcat(pool, "tenants/contoso/de/docs/", shard, "/soc2-2025.html", NULL));
+    ck_assert_str_eq(rel, stp_path_doc_page("contoso", "de", "soc2-2025", pool));
+    /* without the trailing slash: a redirect */
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org/docs/soc2-2025", pool), APR_INCOMPLETE);
+    /* under /<lang>/org but no page: 404 */
+    static const char *const enoent[] = {"/de/org/x",
+                                         "/de/org/index.html",
+                                         "/de/org//",
+                                         "/de/org/docs",
+                                         "/de/org/docs/",
+                                         "/de/org/docs//",
+                                         "/de/org/docs/a/b/",
+                                         "/de/org/docs/a//",
+                                         "/de/org/docs/A/",
+                                         "/de/org/docs/-a/",
+                                         "/de/org/docs/a-/",
+                                         "/de/org/docs/a.html",
+                                         "/de/org/docs/a%2f/",
+                                         "/de/org/docs/../../../etc/passwd/",
+                                         "/de/org/docs/../index.html",
+                                         "/de/org/../docs/a/",
+                                         "/de/org/docs/a/index.html"};
+    for (size_t i = 0; i < sizeof enoent / sizeof enoent[0]; i++) {
+        rel = "untouched";
+        ck_assert_msg(stp_path_from_org_url(&rel, "contoso", enoent[i], pool) == APR_ENOENT, "%s not ENOENT",
+                      enoent[i]);
+        ck_assert_str_eq(rel, "untouched");
+    }
+    char *long_id = apr_pstrcat(pool, "/en/org/docs/", apr_psprintf(pool, "%065d", 1), "/", NULL);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", long_id, pool), APR_ENOENT);
+    /* not an organisation URL at all */
+    static const char *const notours[] = {"",
+                                          "/",
+                                          "/org/",
+                                          "/de",
+                                          "/de/",
+                                          "/de/orgx",
+                                          "/de/orgx/",
+                                          "/de/organisation/",
+                                          "/de/docs/a/",
+                                          "/DE/org/",
+                                          "/d/org/",
+                                          "/deutsch/org/",
+                                          "/de-/org/",
+                                          "/de-x/org/",
+                                          "de/org/",
+                                          "//de/org/",
+                                          "/de//org/"};
+    for (size_t i = 0; i < sizeof notours / sizeof notours[0]; i++)
+        ck_assert_msg(stp_path_from_org_url(&rel, "contoso", notours[i], pool) == APR_NOTFOUND, "%s not NOTFOUND",
+                      notours[i]);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", NULL, pool), APR_NOTFOUND);
+
+    /* no tenant: only whether the URL is a page's; *rel is not set */
+    rel = "untouched";
+    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/docs/soc2-2025/", pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, "untouched");
+    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/docs/soc2-2025", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/docs/A/", pool), APR_ENOENT);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/docs/a/", pool), APR_NOTFOUND);
+
+    /* the tenant comes from a claim: only a plain id names a directory */
+    static const char *const bad_tenants[] = {"",    "..",  "../contoso", "a/b",       "a-",   "-a",
+                                              "a b", "a.b", "a_b",        "t\xc3\xa4", "t1\n", "a%2fb"};
+    for (size_t i = 0; i < sizeof bad_tenants / sizeof bad_tenants[0]; i++) {
+        rel = "untouched";
+        ck_assert_msg(stp_path_from_org_url(&rel, bad_tenants[i], "/de/org/", pool) == APR_ENOENT,
+                      "tenant \"%s\" accepted", bad_tenants[i]);
+        ck_assert_msg(stp_path_from_org_url(&rel, bad_tenants[i], "/de/org/docs/a/", pool) == APR_ENOENT,
+                      "tenant \"%s\" accepted", bad_tenants[i]);
+        ck_assert_str_eq(rel, "untouched");
+    }
+    const char *t64 = apr_psprintf(pool, "T%063d", 1), *t65 = apr_psprintf(pool, "T%064d", 1);
+    ck_assert_int_eq(stp_path_from_org_url(&rel, t64, "/de/org/", pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, apr_pstrcat(pool, "tenants/", t64, "/de/index.html", NULL));
+    ck_assert_int_eq(stp_path_from_org_url(&rel, t65, "/de/org/", pool), APR_ENOENT);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(test_ident_lengths)
+{
+    char id64[66], id65[67];
+    memset(id64, 'a', 64), id64[64] = '/', id64[65] = '\0';
+    memset(id65, '7', 65), id65[65] = '/', id65[66] = '\0';
+    /* ids: [a-z0-9] with inner hyphens, at most 64 */
+    ck_assert_uint_eq(stp_path_ident_len("soc2-2025"), 9);
+    ck_assert_uint_eq(stp_path_ident_len("soc2-2025/"), 9);
+    ck_assert_uint_eq(stp_path_ident_len("a"), 1);
+    ck_assert_uint_eq(stp_path_ident_len("0"), 1);
+    ck_assert_uint_eq(stp_path_ident_len("a-b-c.html"), 5);
+    ck_assert_uint_eq(stp_path_ident_len("a-"), 1); /* a hyphen is never last */
+    ck_assert_uint_eq(stp_path_ident_len("a-/"), 1);
+    ck_assert_uint_eq(stp_path_ident_len("aB"), 1);
+    ck_assert_uint_eq(stp_path_ident_len(id64), 64);
+    ck_assert_uint_eq(stp_path_ident_len(id65), 0);
+    ck_assert_uint_eq(stp_path_ident_len(""), 0);
+    ck_assert_uint_eq(stp_path_ident_len("-a"), 0); /* nor first */
+    ck_assert_uint_eq(stp_path_ident_len("-"), 0);
+    ck_assert_uint_eq(stp_path_ident_len("A"), 0);
+    ck_assert_uint_eq(stp_path_ident_len("/a"), 0);
+    ck_assert_uint_eq(stp_path_ident_len(".."), 0);
+    ck_assert_uint_eq(stp_path_ident_len("_a"), 0);
+    ck_assert_uint_eq(stp_path_ident_len("\xc3\xa4"), 0);
+    /* locales: [a-z]{2,3} with an optional -Region */
+    ck_assert_uint_eq(stp_path_lang_len("de"), 2);
+    ck_assert_uint_eq(stp_path_lang_len("de/docs/"), 2);
+    ck_assert_uint_eq(stp_path_lang_len("haw"), 3);
+    ck_assert_uint_eq(stp_path_lang_len("pt-BR"), 5);
+    ck_assert_uint_eq(stp_path_lang_len("pt-BR/org/"), 5);
+    ck_assert_uint_eq(stp_path_lang_len("de-CH"), 5);
+    ck_assert_uint_eq(stp_path_lang_len("es-419"), 6);
+    ck_assert_uint_eq(stp_path_lang_len("zh-Hant"), 7);
+    ck_assert_uint_eq(stp_path_lang_len(""), 0);
+    ck_assert_uint_eq(stp_path_lang_len("d"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("d/docs/"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("deut"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("DE"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("De"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("/de"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("-de"), 0);
+    ck_assert_uint_eq(stp_path_lang_len("\xc3\xa4\xc3\xa4"), 0);
+    /* tenants: [A-Za-z0-9] with inner hyphens, at most 64 */
+    ck_assert_uint_eq(stp_path_tenant_len("Contoso-EU"), 10);
+    ck_assert_uint_eq(stp_path_tenant_len("t1/x"), 2);
+    ck_assert_uint_eq(stp_path_tenant_len("a-"), 1);
+    ck_assert_uint_eq(stp_path_tenant_len(id64), 64);
+    ck_assert_uint_eq(stp_path_tenant_len(id65), 0);
+    ck_assert_uint_eq(stp_path_tenant_len(""), 0);
+    ck_assert_uint_eq(stp_path_tenant_len("-a"), 0);
+    ck_assert_uint_eq(stp_path_tenant_len(".."), 0);
+}
+END_TEST
+
 Suite *retention_suite(void)
 {
     Suite *s = suite_create("retention");
@@ -118,6 +269,8 @@ Suite *retention_suite(void)
     tcase_add_test(tc, test_states);
     tcase_add_test(tc, test_version_order);
     tcase_add_test(tc, test_url_mapping);
+    tcase_add_test(tc, test_org_url_mapping);
+    tcase_add_test(tc, test_ident_lengths);
     suite_add_tcase(s, tc);
     return s;
 }
