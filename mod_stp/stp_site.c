@@ -22,8 +22,10 @@ struct stp_site_t {
     apr_pool_t *pool;
     const char *dir;
     apr_thread_mutex_t *lock;
-    char target[256];    /* what `current` pointed to when `current` was opened */
-    char failed[256];    /* a target that could not be opened: not retried until it changes */
+    char target[256];     /* what `current` pointed to when `current` was opened */
+    char failed[256];     /* a target that could not be opened: not retried until it changes */
+    apr_ino_t failed_ino; /* ... or until its directory is another one under the same name */
+    apr_time_t failed_mtime;
     held_t *current;
 };
 
@@ -139,6 +141,16 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
     target[n > 0 ? n : 0] = '\0';
 
     apr_thread_mutex_lock(site->lock);
+    apr_finfo_t fi;
+    int have_fi = 0;
+    if (n > 0 && (!strcmp(target, site->failed) || strcmp(target, site->target))) {
+        /* Only while `current` names a failed or a new build: the common path stays one readlink. */
+        const char *dir = target[0] == '/' ? target : apr_pstrcat(pool, site->dir, "/", target, NULL);
+        have_fi = apr_stat(&fi, dir, APR_FINFO_INODE | APR_FINFO_MTIME, pool) == APR_SUCCESS;
+        if (!strcmp(target, site->failed) && have_fi &&
+            (fi.inode != site->failed_ino || fi.mtime != site->failed_mtime))
+            site->failed[0] = '\0'; /* the name was reused for a new build (sitegen numbers from the highest) */
+    }
     if (n > 0 && strcmp(target, site->target) && strcmp(target, site->failed)) {
         held_t *h = open_build(site, target);
         if (h) {
@@ -149,6 +161,8 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
             site->failed[0] = '\0';
         } else {
             memcpy(site->failed, target, sizeof target);
+            site->failed_ino = have_fi ? fi.inode : 0;
+            site->failed_mtime = have_fi ? fi.mtime : 0;
             if ((h = open_last_good(site, target)) != NULL) {
                 if (site->current)
                     unref(site->current);

@@ -286,6 +286,23 @@ START_TEST(test_broken_current)
 }
 END_TEST
 
+/* A broken build deleted and its name reused by the next publication (sitegen numbers builds
+ * from the highest existing one) is opened, not skipped as the failed name. */
+START_TEST(test_failed_name_reused)
+{
+    make_build("build-1", 1);
+    set_current("build-1");
+    stp_site_t *site = new_site();
+    acquire_expect(site, request_pool(), "build-1");
+    make_broken_build("build-2", 1);
+    set_current("build-2");
+    acquire_expect(site, request_pool(), "build-1");
+    test_rmtree(apr_pstrcat(pool, dir, "/build-2", NULL));
+    make_build("build-2", 2);
+    acquire_expect(site, request_pool(), "build-2");
+}
+END_TEST
+
 /* Every process agrees on the last good build: the other build with the highest generation, not
  * whatever one process happened to serve before, and never a staging directory. */
 START_TEST(test_broken_agreement)
@@ -358,6 +375,7 @@ Suite *site_suite(void)
     tcase_add_test(tc, test_broken_current);
     tcase_add_test(tc, test_broken_agreement);
     tcase_add_test(tc, test_no_build);
+    tcase_add_test(tc, test_failed_name_reused);
     suite_add_tcase(s, tc);
     return s;
 }
