@@ -109,7 +109,11 @@ static const char *set_map_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
     char *end;
     apr_int64_t n = apr_strtoi64(arg, &end, 10);
-    apr_int64_t unit = !strcasecmp(end, "K") ? 1 << 10 : !strcasecmp(end, "M") ? 1 << 20 : !strcasecmp(end, "G") ? 1 << 30 : !*end ? 1 : 0;
+    apr_int64_t unit = !strcasecmp(end, "K")   ? 1 << 10
+                       : !strcasecmp(end, "M") ? 1 << 20
+                       : !strcasecmp(end, "G") ? 1 << 30
+                       : !*end                 ? 1
+                                               : 0;
     if (n <= 0 || !unit || end == arg || (apr_uint64_t)(n * unit) < MIN_MAP_SIZE || n > ((apr_int64_t)1 << 40) / unit)
         return apr_pstrcat(cmd->pool, "StpStateMapSize: '", arg,
                            "' is not a size between 1M and 1024G (a number with an optional K, M or G)", NULL);

@@ -25,15 +25,15 @@ typedef struct {
     apr_size_t map_size;   /* StpStateMapSize */
     const char *claim_prefix;
     stp_claims_map_t claims;
-    int tenant_mode;       /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
-    int retention_months;  /* StpRetentionMonths: -1 unset, 0: the catalog's */
-    const char *base_url;  /* StpBaseURL */
+    int tenant_mode;               /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
+    int retention_months;          /* StpRetentionMonths: -1 unset, 0: the catalog's */
+    const char *base_url;          /* StpBaseURL */
     const char *oidc_redirect_uri; /* StpOIDCRedirectURI: where /stp/logout sends the user */
 
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
     int have_secret;
-    stp_site_t *site;  /* per process, created in child_init */
+    stp_site_t *site;   /* per process, created in child_init */
     stp_state_t *state; /* per process, opened in child_init */
 } stp_conf_t;
 
@@ -87,6 +87,12 @@ stp_decision_t stp_decide(stp_req_t *q, const stp_doc_t *doc);
 /* Reads an urlencoded POST body of at most `limit` bytes into *form; an HTTP status on failure. */
 int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
 void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
+/* Sends JSON that must not be cached (the user's own data). */
+int stp_json_send(request_rec *r, const char *json);
+/* 1 when the form's csrf field is the user's token for `purpose`; 0 (and a log line) otherwise. */
+int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose);
+/* The 403 page of a refused change. */
+int stp_forbidden(request_rec *r, stp_req_t *q);
 
 /* The handlers. */
 int stp_download_handler(request_rec *r);

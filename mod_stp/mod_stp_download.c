@@ -46,11 +46,11 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     apr_pool_t *p = r->pool;
     const char *cur = stp_url_escape(doc->current ? doc->current : doc->id, p);
-    const char *main = apr_pstrcat(
-        p, "<h1>", stp_html_escape(stp_msg(q, "error.gone.title"), p), "</h1><p>",
-        stp_html_escape(stp_msg(q, "error.gone.body"), p), "</p><p><a href=\"/", q->lang, "/docs/", cur, "/\">",
-        stp_html_escape(stp_msg(q, "doc.current"), p), "</a> · <a href=\"/download/", cur, "\">",
-        stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>", NULL);
+    const char *main =
+        apr_pstrcat(p, "<h1>", stp_html_escape(stp_msg(q, "error.gone.title"), p), "</h1><p>",
+                    stp_html_escape(stp_msg(q, "error.gone.body"), p), "</p><p><a href=\"/", q->lang, "/docs/", cur,
+                    "/\">", stp_html_escape(stp_msg(q, "doc.current"), p), "</a> · <a href=\"/download/", cur, "\">",
+                    stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>", NULL);
     return stp_page_send(r, q, HTTP_GONE, stp_msg(q, "error.gone.title"), main);
 }
 
@@ -68,8 +68,8 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     if (rv == APR_SUCCESS)
         rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_MTIME, fd);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s: cannot open %s (the published build is damaged)",
-                      doc->id, path);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s: cannot open %s (the published build is damaged)", doc->id,
+                      path);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ap_set_content_type(r, f->media_type);
@@ -122,9 +122,7 @@ int stp_download_handler(request_rec *r)
         return stp_signin_redirect(r);
     case STP_DECIDE_ACCEPT_NDA:
         return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
-                            apr_pstrcat(r->pool, "/stp/nda?return=",
-                                        stp_url_escape(stp_this_url(r), r->pool),
-                                        NULL));
+                            apr_pstrcat(r->pool, "/stp/nda?return=", stp_url_escape(stp_this_url(r), r->pool), NULL));
     case STP_DECIDE_PERSONAL:
         return stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
     case STP_DECIDE_GONE:

@@ -35,17 +35,6 @@ static int wants_json(request_rec *r)
     return accept && strstr(accept, "application/json") != NULL;
 }
 
-static int send_json(request_rec *r, const char *json)
-{
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)strlen(json));
-    if (!r->header_only)
-        ap_rputs(json, r);
-    return OK;
-}
-
 /* A state error as the user sees it: 503 when the store is full or unavailable. */
 static int state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
 {
@@ -147,8 +136,9 @@ static int library_get(request_rec *r, stp_req_t *q)
         for (int i = 0; i < rows->nelts; i++)
             list = apr_pstrcat(p, list, i ? "," : "", stp_json_string(APR_ARRAY_IDX(rows, i, row_t).current->series, p),
                                NULL);
-        return send_json(r, apr_pstrcat(p, "{\"token\":", stp_json_string(q->user.key ? token(q, "library") : NULL, p),
-                                        ",\"series\":[", list, "]}\n", NULL));
+        return stp_json_send(r,
+                             apr_pstrcat(p, "{\"token\":", stp_json_string(q->user.key ? token(q, "library") : NULL, p),
+                                         ",\"series\":[", list, "]}\n", NULL));
     }
     if (!q->user.key)
         return stp_signin_redirect(r);
@@ -269,18 +259,16 @@ static int library_post(request_rec *r, stp_req_t *q)
         return add ? pending_save(r, q, doc, back) : stp_signin_redirect(r);
     if (!csrf && add && !wants_json(r))
         return confirm_page(r, q, doc, back);
-    if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "library", csrf, r->pool)) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: library change by %s refused: bad CSRF token", q->user.key);
-        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
-    }
+    if (!stp_csrf_valid(r, q, form, "library"))
+        return stp_forbidden(r, q);
     if (!q->conf->state)
         return state_error(r, q, APR_EGENERAL, "the library");
     apr_status_t rv = add ? save(q, doc, current) : stp_library_remove(q->conf->state, q->user.key, doc->series);
     if (rv != APR_SUCCESS)
         return state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
     if (wants_json(r))
-        return send_json(r, apr_pstrcat(r->pool, "{\"series\":", stp_json_string(doc->series, r->pool),
-                                        ",\"saved\":", add ? "true" : "false", "}\n", NULL));
+        return stp_json_send(r, apr_pstrcat(r->pool, "{\"series\":", stp_json_string(doc->series, r->pool),
+                                            ",\"saved\":", add ? "true" : "false", "}\n", NULL));
     return stp_redirect(r, HTTP_SEE_OTHER, back);
 }
 
@@ -300,7 +288,7 @@ static int library_resume(request_rec *r, stp_req_t *q)
                         apr_pstrcat(p, "pending-save\n", id, "\n", asked, NULL), intent, p)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: pending library save for %s refused: no matching intent",
                       q->user.key);
-        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+        return stp_forbidden(r, q);
     }
     apr_table_addn(r->err_headers_out, "Set-Cookie",
                    PENDING_COOKIE "=; Path=/stp/library; Max-Age=0; HttpOnly; SameSite=Lax");
@@ -347,20 +335,6 @@ static int address_ok(const char *addr, const char *domain)
         if (*c <= ' ' || *c == 0x7f || *c == '<' || *c == '>' || *c == '"' || *c == ',' || *c == ';' || *c == '\\')
             return 0;
     return 1;
-}
-
-/* Whether lang is one of the site's locales. */
-static int is_locale(stp_req_t *q, const char *lang)
-{
-    apr_size_t n = strlen(lang);
-    for (const char *s = q->build->locales; n && *s;) {
-        const char *end = strchr(s, ',');
-        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
-        if (len == n && !strncmp(s, lang, n))
-            return 1;
-        s += len + (end ? 1 : 0);
-    }
-    return 0;
 }
 
 static const char *field_error(stp_req_t *q, const char *text)
@@ -415,14 +389,11 @@ static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
     int rc = stp_form_read(&form, r, FORM_LIMIT);
     if (rc != OK)
         return rc;
-    if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "notifications",
-                        apr_table_get(form, "csrf"), r->pool)) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: notification settings of %s refused: bad CSRF token",
-                      q->user.key);
-        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
-    }
+    if (!stp_csrf_valid(r, q, form, "notifications"))
+        return stp_forbidden(r, q);
     const char *address = apr_table_get(form, "address"), *locale = apr_table_get(form, "locale");
-    if (stp_freq_parse(&freq, apr_table_get(form, "frequency")) != APR_SUCCESS || !locale || !is_locale(q, locale))
+    if (stp_freq_parse(&freq, apr_table_get(form, "frequency")) != APR_SUCCESS || !locale ||
+        !stp_locale_listed(q->build->locales, locale))
         return HTTP_BAD_REQUEST; /* not something the form can send */
     stp_notify_t want = *n;
     want.freq = freq;

@@ -65,11 +65,8 @@ static int nda_post(request_rec *r, stp_req_t *q)
     int rc = stp_form_read(&form, r, NDA_FORM_LIMIT);
     if (rc != OK)
         return rc;
-    if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "nda", apr_table_get(form, "csrf"),
-                        r->pool)) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: NDA acceptance by %s refused: bad CSRF token", q->user.key);
-        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
-    }
+    if (!stp_csrf_valid(r, q, form, "nda"))
+        return stp_forbidden(r, q);
     const char *target = return_target(q, apr_table_get(form, "return"));
     const char *version = apr_table_get(form, "version");
     if (!version || strcmp(version, q->build->nda_version))

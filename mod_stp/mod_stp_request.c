@@ -193,3 +193,29 @@ int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_k
                                    stp_html_escape(stp_msg(q, body_key), r->pool), "</p>", NULL);
     return stp_page_send(r, q, status, title, main);
 }
+
+int stp_json_send(request_rec *r, const char *json)
+{
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)strlen(json));
+    if (!r->header_only)
+        ap_rputs(json, r);
+    return OK;
+}
+
+int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose)
+{
+    if (stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, purpose, apr_table_get(form, "csrf"),
+                       r->pool))
+        return 1;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: %s by %s refused: bad CSRF token", purpose,
+                  q->user.key ? q->user.key : "an anonymous user");
+    return 0;
+}
+
+int stp_forbidden(request_rec *r, stp_req_t *q)
+{
+    return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+}

@@ -53,9 +53,8 @@ int stp_logout_handler(request_rec *r)
         int rc = stp_form_read(&form, r, LOGOUT_FORM_LIMIT);
         if (rc != OK)
             return rc;
-        if (!stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, "logout", apr_table_get(form, "csrf"),
-                            p))
-            return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+        if (!stp_csrf_valid(r, q, form, "logout"))
+            return stp_forbidden(r, q);
         /* mod_auth_openidc ends the session at its redirect URI and passes `logout` on to the
          * provider as post_logout_redirect_uri, which must be absolute (and registered there):
          * StpBaseURL, else this server's own URL. */
@@ -106,11 +105,5 @@ int stp_whoami_handler(request_rec *r)
                     ",\"accepted\":", accepted ? "true" : "false", "},\"catalog\":{\"generation\":",
                     q->build ? apr_psprintf(p, "%" APR_UINT64_T_FMT, stp_catalog_generation(q->build->cat)) : "null",
                     ",\"build\":", stp_json_string(q->build ? build_name(q->build->root) : NULL, p), "}}\n", NULL);
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)strlen(json));
-    if (!r->header_only)
-        ap_rputs(json, r);
-    return OK;
+    return stp_json_send(r, json);
 }

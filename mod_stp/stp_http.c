@@ -329,3 +329,16 @@ const char *stp_cookie_get(const char *header, const char *name, apr_pool_t *poo
     }
     return NULL;
 }
+
+int stp_locale_listed(const char *locales, const char *lang)
+{
+    apr_size_t n = lang ? strlen(lang) : 0;
+    for (const char *s = locales; n && s && *s;) {
+        const char *end = strchr(s, ',');
+        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
+        if (len == n && !strncmp(s, lang, n))
+            return 1;
+        s += len + (end ? 1 : 0);
+    }
+    return 0;
+}

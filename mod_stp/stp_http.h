@@ -18,8 +18,7 @@ apr_status_t stp_download_parse(const char **id, const char **version, const cha
 /* Parses application/x-www-form-urlencoded data (a form body or a query string) into *fields.
  * APR_EINVAL with *err set on malformed escapes, NUL, invalid UTF-8, a repeated key or too many
  * fields: input that no browser sends, refused as a whole rather than half-understood. */
-apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
-                            apr_pool_t *pool);
+apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len, apr_pool_t *pool);
 
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int stp_utf8_valid(const char *s, apr_size_t len);
@@ -43,5 +42,8 @@ const char *stp_lang_pick(const char *asked, const char *cookie, const char *acc
 
 /* The value of one cookie from a Cookie header; NULL when absent. */
 const char *stp_cookie_get(const char *header, const char *name, apr_pool_t *pool);
+
+/* 1 when lang is one of the comma-separated locales (the catalog's "locales" meta). */
+int stp_locale_listed(const char *locales, const char *lang);
 
 #endif

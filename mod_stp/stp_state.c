@@ -11,7 +11,6 @@
 #include "stp_log.h"
 #include "stp_state_int.h"
 
-
 static apr_status_t state_cleanup(void *data)
 {
     stp_state_t *st = data;

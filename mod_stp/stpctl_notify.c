@@ -14,6 +14,7 @@
 #include "stp_catalog.h"
 #include "stp_date.h"
 #include "stp_digest.h"
+#include "stp_http.h"
 #include "stp_library.h"
 #include "stp_mail.h"
 #include "stpctl.h"
@@ -41,19 +42,6 @@ static const char *msg(void *baton, const char *lang, const char *key, apr_pool_
     if (!v)
         v = stp_catalog_get_string(run->cat, run->default_locale, key, pool);
     return v ? v : key;
-}
-
-static int is_locale(const run_t *run, const char *lang)
-{
-    apr_size_t n = strlen(lang);
-    for (const char *s = run->locales; n && s && *s;) {
-        const char *end = strchr(s, ',');
-        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
-        if (len == n && !strncmp(s, lang, n))
-            return 1;
-        s += len + (end ? 1 : 0);
-    }
-    return 0;
 }
 
 /* Runs the sendmail command with the recipient as its last argument and the message on stdin. */
@@ -119,8 +107,9 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
                 apr_strerror(rv, err, sizeof err));
         run->failed++;
     } else if (dg) {
-        stp_mail_t mail = {run->base_url, run->from, is_locale(run, dg->locale) ? dg->locale : run->default_locale,
-                           msg,           run,       run->now};
+        stp_mail_t mail = {
+            run->base_url, run->from, stp_locale_listed(run->locales, dg->locale) ? dg->locale : run->default_locale,
+            msg,           run,       run->now};
         const char *message = stp_mail_digest(dg, &mail, pool);
         if (run->dry_run) {
             printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,

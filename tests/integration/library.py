@@ -232,27 +232,14 @@ class Library(Gate):
         checked = sum(1 for v in expected.values() if v is not None)
         t.ok(not wrong and checked >= 32, f"{m}: every library equals its acknowledged saves "
              f"({checked} clients checked, children killed midway)", wrong[:5])
-        log = self.httpd.error_log()
-        t.ok(not re.search(r"AddressSanitizer|runtime error|\[\w*:(crit|alert|emerg)\]", log),
-             f"{m}: no crash after the kill", log[-1500:])
+        self.no_crash()
 
     def lib_of(self, sub):
         r = request(self.port, "GET", "/stp/library", dict({"X-Test-Sub": sub, "X-Test-Tid": "t1"}, **JSON))
         return json.loads(r.body)["series"]
 
     def run_library(self):
-        self.httpd.start()
-        try:
-            self.basics()
-            self.anonymous_round_trip()
-            self.notifications()
-            self.concurrency()
-            self.access_lost()
-        finally:
-            self.httpd.stop()
-            if os.environ.get("STP_KEEP") is None:
-                shutil.rmtree(self.run, ignore_errors=True)
-
+        self.serving(self.basics, self.anonymous_round_trip, self.notifications, self.concurrency, self.access_lost)
 
 def main(tap):
     mpm = sys.argv[1] if len(sys.argv) > 1 else "event"

@@ -562,6 +562,19 @@ START_TEST(test_cookie_get)
 }
 END_TEST
 
+START_TEST(test_locale_listed)
+{
+    ck_assert(stp_locale_listed("en,de,ja", "en"));
+    ck_assert(stp_locale_listed("en,de,ja", "ja"));
+    ck_assert(!stp_locale_listed("en,de,ja", "d"));
+    ck_assert(!stp_locale_listed("en,de,ja", "de,ja"));
+    ck_assert(!stp_locale_listed("en,de,ja", ""));
+    ck_assert(!stp_locale_listed("en,de,ja", NULL));
+    ck_assert(!stp_locale_listed(NULL, "en"));
+    ck_assert(!stp_locale_listed("", "en"));
+}
+END_TEST
+
 Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -588,6 +601,7 @@ Suite *http_suite(void)
     tcase_add_test(tc, test_lang_accept);
     tcase_add_test(tc, test_lang_garbage);
     tcase_add_test(tc, test_cookie_get);
+    tcase_add_test(tc, test_locale_listed);
     suite_add_tcase(s, tc);
     return s;
 }
