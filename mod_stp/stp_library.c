@@ -142,11 +142,11 @@ apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, con
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
         return APR_SUCCESS;
     MDB_val prefix = stp_state_user_key(user_key, "", pool), k = prefix, v;
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = stp_state_read_begin(st, &txn);
     if (rc)
         return stp_mdb_status(rc);
     if ((rc = mdb_cursor_open(txn, st->library, &cur))) {
-        mdb_txn_abort(txn);
+        stp_state_read_end(st, txn);
         return stp_mdb_status(rc);
     }
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -158,7 +158,7 @@ apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, con
             break;
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    stp_state_read_end(st, txn);
     return rv;
 }
 
@@ -197,13 +197,13 @@ apr_status_t stp_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_k
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
         return APR_NOTFOUND;
     MDB_val k = {strlen(user_key), (void *)user_key};
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = stp_state_read_begin(st, &txn);
     if (rc)
         return stp_mdb_status(rc);
     apr_status_t rv = stp_mdb_status(mdb_get(txn, st->notify, &k, &v));
     if (rv == APR_SUCCESS)
         rv = decode_notify(n, &v, pool);
-    mdb_txn_abort(txn);
+    stp_state_read_end(st, txn);
     return rv;
 }
 

@@ -5,23 +5,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
+#include <apr_thread_rwlock.h>
 
 #include "stp_log.h"
 
 typedef struct held_t {
     stp_build_t pub;
     apr_pool_t *pool;
-    int refs; /* requests holding it, plus one while it is the site's current build */
+    volatile apr_uint32_t refs; /* requests holding it, plus one while it is the site's current build */
     stp_site_t *site;
 } held_t;
 
 struct stp_site_t {
     apr_pool_t *pool;
     const char *dir;
-    apr_thread_mutex_t *lock;
+    /* Readers: every request, to take the current build. Writer: switching builds, and creating or
+     * destroying a build's pool (children of one parent pool). Requests never wait for each other. */
+    apr_thread_rwlock_t *lock;
     char target[256];     /* what `current` pointed to when `current` was opened */
     char failed[256];     /* a target that could not be opened: not retried until it changes */
     apr_ino_t failed_ino; /* ... or until its directory is another one under the same name */
@@ -34,28 +37,38 @@ apr_status_t stp_site_create(stp_site_t **out, const char *site_dir, apr_pool_t 
     stp_site_t *site = apr_pcalloc(pool, sizeof *site);
     site->pool = pool;
     site->dir = apr_pstrdup(pool, site_dir);
-    apr_status_t rv = apr_thread_mutex_create(&site->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_status_t rv = apr_atomic_init(pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_thread_rwlock_create(&site->lock, pool);
     if (rv == APR_SUCCESS)
         *out = site;
     return rv;
 }
 
-/* Called with the lock held. */
-static void unref(held_t *h)
+static void destroy(held_t *h)
 {
-    if (--h->refs == 0) {
-        stp_catalog_close(h->pub.cat);
-        apr_pool_destroy(h->pool);
-    }
+    stp_catalog_close(h->pub.cat);
+    apr_pool_destroy(h->pool);
 }
 
+/* Drops a reference with the write lock held (when switching builds). */
+static void unref_locked(held_t *h)
+{
+    if (apr_atomic_dec32(&h->refs) == 0)
+        destroy(h);
+}
+
+/* A request's reference, dropped when its pool is cleared. Only the last holder of a build that
+ * is no longer current takes the write lock, to destroy it. */
 static apr_status_t release(void *data)
 {
     held_t *h = data;
     stp_site_t *site = h->site;
-    apr_thread_mutex_lock(site->lock);
-    unref(h);
-    apr_thread_mutex_unlock(site->lock);
+    if (apr_atomic_dec32(&h->refs) == 0) {
+        apr_thread_rwlock_wrlock(site->lock);
+        destroy(h);
+        apr_thread_rwlock_unlock(site->lock);
+    }
     return APR_SUCCESS;
 }
 
@@ -140,7 +153,21 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
     ssize_t n = readlink(link, target, sizeof target - 1);
     target[n > 0 ? n : 0] = '\0';
 
-    apr_thread_mutex_lock(site->lock);
+    /* The common case: `current` still names the build this process serves. */
+    held_t *h = NULL;
+    apr_thread_rwlock_rdlock(site->lock);
+    if (n > 0 && site->current && !strcmp(target, site->target)) {
+        h = site->current;
+        apr_atomic_inc32(&h->refs);
+    }
+    apr_thread_rwlock_unlock(site->lock);
+    if (h) {
+        apr_pool_cleanup_register(pool, h, release, apr_pool_cleanup_null);
+        *build = &h->pub;
+        return APR_SUCCESS;
+    }
+
+    apr_thread_rwlock_wrlock(site->lock);
     apr_finfo_t fi;
     int have_fi = 0;
     if (n > 0 && (!strcmp(target, site->failed) || strcmp(target, site->target))) {
@@ -152,10 +179,10 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
             site->failed[0] = '\0'; /* the name was reused for a new build (sitegen numbers from the highest) */
     }
     if (n > 0 && strcmp(target, site->target) && strcmp(target, site->failed)) {
-        held_t *h = open_build(site, target);
+        h = open_build(site, target);
         if (h) {
             if (site->current)
-                unref(site->current);
+                unref_locked(site->current);
             site->current = h;
             memcpy(site->target, target, sizeof target);
             site->failed[0] = '\0';
@@ -165,7 +192,7 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
             site->failed_mtime = have_fi ? fi.mtime : 0;
             if ((h = open_last_good(site, target)) != NULL) {
                 if (site->current)
-                    unref(site->current);
+                    unref_locked(site->current);
                 site->current = h;
             }
         }
@@ -174,10 +201,10 @@ apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_p
                 site->dir);
         strcpy(site->failed, "\n"); /* logged once */
     }
-    held_t *h = site->current;
+    h = site->current;
     if (h)
-        h->refs++;
-    apr_thread_mutex_unlock(site->lock);
+        apr_atomic_inc32(&h->refs);
+    apr_thread_rwlock_unlock(site->lock);
     if (!h)
         return APR_NOTFOUND;
     apr_pool_cleanup_register(pool, h, release, apr_pool_cleanup_null);

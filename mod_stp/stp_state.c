@@ -11,9 +11,46 @@
 #include "stp_log.h"
 #include "stp_state_int.h"
 
+/* One read transaction kept per thread between calls, reset (it keeps its reader slot but pins
+ * no snapshot): with MDB_NOTLS, beginning a fresh one takes the reader-table mutex that every
+ * process and thread shares, which under load is where readers would wait for each other. */
+static _Thread_local struct {
+    MDB_env *env;
+    MDB_txn *txn;
+} cached;
+
+int stp_state_read_begin(stp_state_t *st, MDB_txn **txn)
+{
+    if (cached.txn && cached.env == st->env) {
+        MDB_txn *t = cached.txn;
+        cached.txn = NULL;
+        if (mdb_txn_renew(t) == MDB_SUCCESS) {
+            *txn = t;
+            return MDB_SUCCESS;
+        }
+        mdb_txn_abort(t);
+    }
+    return mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+}
+
+void stp_state_read_end(stp_state_t *st, MDB_txn *txn)
+{
+    if (cached.txn) {
+        mdb_txn_abort(txn);
+        return;
+    }
+    mdb_txn_reset(txn);
+    cached.env = st->env;
+    cached.txn = txn;
+}
+
 static apr_status_t state_cleanup(void *data)
 {
     stp_state_t *st = data;
+    if (cached.txn && cached.env == st->env) { /* this thread's; other threads are done by now */
+        mdb_txn_abort(cached.txn);
+        cached.txn = NULL;
+    }
     if (st->env)
         mdb_env_close(st->env);
     st->env = NULL;
@@ -146,10 +183,10 @@ int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *ve
         return 0;
     apr_pool_create(&pool, st->pool);
     MDB_val k = stp_state_user_key(user_key, version, pool);
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = stp_state_read_begin(st, &txn);
     if (!rc) {
         rc = mdb_get(txn, st->nda, &k, &v);
-        mdb_txn_abort(txn);
+        stp_state_read_end(st, txn);
     }
     apr_pool_destroy(pool);
     return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
