@@ -98,7 +98,7 @@ apr_status_t stp_library_save(stp_state_t *st, const char *user_key, const stp_s
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(entry->series, 64) || !field_ok(entry->doc_id, 64) ||
         (entry->seen && strlen(entry->seen) > 64) || (entry->kept && strlen(entry->kept) > 64))
         return APR_EINVAL;
-    apr_pool_create(&pool, st->pool);
+    pool = stp_state_scratch();
     MDB_val k = stp_state_user_key(user_key, entry->series, pool), val = encode_saved(entry, pool);
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (!rc) {
@@ -122,7 +122,7 @@ apr_status_t stp_library_remove(stp_state_t *st, const char *user_key, const cha
     MDB_txn *txn;
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(series, 64))
         return APR_EINVAL;
-    apr_pool_create(&pool, st->pool);
+    pool = stp_state_scratch();
     MDB_val k = stp_state_user_key(user_key, series, pool);
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (!rc) {
@@ -214,7 +214,7 @@ apr_status_t stp_notify_put(stp_state_t *st, const char *user_key, const stp_not
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || (n->address && strlen(n->address) > 254) ||
         (n->locale && strlen(n->locale) > 16) || (n->tenant && strlen(n->tenant) > 64))
         return APR_EINVAL;
-    apr_pool_create(&pool, st->pool);
+    pool = stp_state_scratch();
     MDB_val k = {strlen(user_key), (void *)user_key}, v = encode_notify(n, pool);
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (!rc)
@@ -269,7 +269,7 @@ apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t
     stp_notify_t n;
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
         return APR_EINVAL;
-    apr_pool_create(&pool, st->pool);
+    pool = stp_state_scratch();
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (!rc && !(rc = mdb_get(txn, st->notify, &k, &v))) {

@@ -83,7 +83,7 @@ static held_t *open_build(stp_site_t *site, const char *target)
 {
     apr_pool_t *pool;
     stp_catalog_t *cat;
-    apr_pool_create(&pool, site->pool);
+    apr_pool_create_unmanaged_ex(&pool, NULL, NULL); /* see stp_state_scratch() */
     held_t *h = apr_pcalloc(pool, sizeof *h);
     h->pool = pool;
     h->site = site;
@@ -118,7 +118,7 @@ static held_t *open_last_good(stp_site_t *site, const char *broken)
     apr_finfo_t fi;
     const char *best = NULL;
     apr_uint64_t best_gen = 0;
-    apr_pool_create(&tmp, site->pool);
+    apr_pool_create_unmanaged_ex(&tmp, NULL, NULL);
     if (apr_dir_open(&dir, site->dir, tmp) == APR_SUCCESS) {
         while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
             stp_catalog_t *cat;

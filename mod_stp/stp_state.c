@@ -11,6 +11,13 @@
 #include "stp_log.h"
 #include "stp_state_int.h"
 
+apr_pool_t *stp_state_scratch(void)
+{
+    apr_pool_t *pool;
+    apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
+    return pool;
+}
+
 /* One read transaction kept per thread between calls, reset (it keeps its reader slot but pins
  * no snapshot): with MDB_NOTLS, beginning a fresh one takes the reader-table mutex that every
  * process and thread shares, which under load is where readers would wait for each other. */
@@ -137,7 +144,7 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
 
     if (!user_key || !*user_key || !version || !*version || strlen(user_key) + strlen(version) > 400)
         return APR_EINVAL;
-    apr_pool_create(&pool, st->pool);
+    pool = stp_state_scratch();
     k = stp_state_user_key(user_key, version, pool);
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
         apr_pool_destroy(pool);
@@ -176,19 +183,22 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
 
 int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *version)
 {
-    apr_pool_t *pool;
     MDB_txn *txn;
     MDB_val v;
-    if (!user_key || !version)
-        return 0;
-    apr_pool_create(&pool, st->pool);
-    MDB_val k = stp_state_user_key(user_key, version, pool);
+    char buf[512];
+    apr_size_t ul, vl;
+    if (!user_key || !version || (ul = strlen(user_key)) + (vl = strlen(version)) + 1 > sizeof buf)
+        return 0; /* longer than any key stp_state_nda_accept stores */
+    /* The key on the stack: the download path allocates nothing here. */
+    memcpy(buf, user_key, ul);
+    buf[ul] = '\0';
+    memcpy(buf + ul + 1, version, vl);
+    MDB_val k = {ul + 1 + vl, buf};
     int rc = stp_state_read_begin(st, &txn);
     if (!rc) {
         rc = mdb_get(txn, st->nda, &k, &v);
         stp_state_read_end(st, txn);
     }
-    apr_pool_destroy(pool);
     return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
 }
 

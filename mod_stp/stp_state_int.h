@@ -17,6 +17,9 @@ struct stp_state_t {
 
 /* The key "user NUL rest", allocated from pool. */
 MDB_val stp_state_user_key(const char *user_key, const char *rest, apr_pool_t *pool);
+/* A scratch pool of its own: request threads must not create or destroy children of the shared,
+ * long-lived pools (httpd's pchild), whose allocator need not be thread-safe. */
+apr_pool_t *stp_state_scratch(void);
 /* A read transaction from this thread's cache (or a new one), and its end (back to the cache). */
 int stp_state_read_begin(stp_state_t *st, MDB_txn **txn);
 void stp_state_read_end(stp_state_t *st, MDB_txn *txn);
