@@ -25,6 +25,7 @@
           <xsl:value-of select="site-title"/>
         </title>
         <link rel="stylesheet" href="/assets/stp.css"/>
+        <link rel="icon" href="data:,"/>
         <script src="/assets/stp.js" defer="defer"></script>
         <xsl:if test="$kind = 'home' or $kind = 'tile' or $kind = 'doc'">
           <xsl:for-each select="locales/locale">

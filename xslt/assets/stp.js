@@ -36,7 +36,8 @@
         form.addEventListener('submit', function (event) {
           event.preventDefault();
           var body = new URLSearchParams(new FormData(form)).toString();
-          fetch(form.action, {
+          /* getAttribute: form.action would be the <input name="action"> field */
+          fetch(form.getAttribute('action'), {
             method: 'POST',
             credentials: 'same-origin',
             headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
