@@ -410,7 +410,8 @@ static int translate_name(request_rec *r)
         case APR_NOTFOUND:
             break;
         case APR_INCOMPLETE:
-            return stp_redirect(r, HTTP_MOVED_PERMANENTLY, apr_pstrcat(r->pool, r->uri, "/", NULL));
+            return stp_redirect(r, HTTP_MOVED_PERMANENTLY,
+                                apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
         default:
             route = STP_ROUTE_ORG;
         }

@@ -148,7 +148,8 @@ int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, c
 int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
 {
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
-    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+    /* The media type itself, then parameters at most: not a longer type that starts the same. */
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) || (ct[33] && !strchr("; \t", ct[33])))
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
     int rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
     if (rc != OK)
