@@ -264,6 +264,8 @@ Suite *library_suite(void)
     Suite *s = suite_create("library");
     TCase *tc = tcase_create("library");
     tcase_add_checked_fixture(tc, setup, teardown);
+    /* library_is_bounded makes 1,000 durable commits: a guard against hangs, not a speed limit. */
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, library_save_list_remove);
     tcase_add_test(tc, library_rejects_bad_input);
     tcase_add_test(tc, library_is_bounded);
