@@ -76,6 +76,7 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     apr_table_setn(r->headers_out, "Content-Disposition", stp_content_disposition(f->name, r->pool));
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", f->sha256, "\"", NULL));
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->headers_out, "Accept-Ranges", "bytes"); /* as httpd says for static files */
     if (doc->access != STP_ACCESS_PUBLIC)
         apr_table_setn(r->headers_out, "Cache-Control", "private");
     if (!asked) /* the variant then follows the stp_lang cookie or Accept-Language */

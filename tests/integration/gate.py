@@ -229,6 +229,7 @@ class Gate:
         t.ok(r.header("last-modified") is not None, f"{m}: Last-Modified")
         t.eq('attachment; filename="nda-pentest.txt"', r.header("content-disposition"), f"{m}: Content-Disposition")
         t.ok("private" in (r.header("cache-control") or ""), f"{m}: gated files are private to the user's cache")
+        t.eq("bytes", r.header("accept-ranges"), f"{m}: Accept-Ranges: bytes")
         r = self.get("/download/nda-pentest", "t1", {"If-None-Match": etag})
         t.ok(r.status == 304 and r.body == b"", f"{m}: If-None-Match -> 304", f"status {r.status}")
         r = self.get("/download/nda-pentest", "t1", {"Range": "bytes=100-199"})
