@@ -293,7 +293,6 @@ class Gate:
         t, m = self.tap, self.mpm
         forged = {"OIDC_CLAIM_sub": "alice", "OIDC-CLAIM-sub": "alice", "OIDC_CLAIM_tid": "t1", "X-Test-Sub": "alice",
                   "X-Test-Tid": "t1", "Remote-User": "alice", "X-Remote-User": "alice", "OIDC_access_token": "x"}
-        who = self.whoami("anonymous", port=self.port2) if False else None
         r = request(self.port2, "GET", "/stp/whoami", forged)
         t.ok(r.status == 200 and '"kind":"anonymous"' in r.text, f"{m}: claims sent as request headers are ignored",
              r.text)
@@ -301,7 +300,6 @@ class Gate:
              f"{m}: ... and the gate still asks to sign in")
         t.eq(404, request(self.port2, "GET", "/download/t1-pack", forged).status,
              f"{m}: ... and tenant documents stay hidden")
-        del who
 
     def whoami_check(self):
         t, m = self.tap, self.mpm
@@ -356,6 +354,11 @@ class Gate:
         users = [ln.split(",")[1] for ln in lines[1:]]
         t.ok(sorted(users) == sorted(["https://idp.test/|alice", "https://idp.test/|bob", "https://idp.test/|carol"]),
              f"{m}: ... one line per acceptance", r.stdout)
+        r = subprocess.run([harness.STPCTL, "nda-audit", os.path.join(self.run, "no-such-state")],
+                           capture_output=True, text=True)
+        t.ok(r.returncode == 2 and "cannot open" in r.stderr and not r.stdout
+             and not os.path.exists(os.path.join(self.run, "no-such-state")),
+             f"{m}: stpctl nda-audit without a state says so and creates nothing", r.stderr)
 
     def serving(self, *steps):
         """Runs the steps against the started server; stops it and removes the run directory after."""

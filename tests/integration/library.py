@@ -7,7 +7,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -16,7 +15,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-from gate import ACCOUNTS, Gate  # noqa: E402
+from gate import Gate  # noqa: E402
 from harness import request  # noqa: E402
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
