@@ -79,7 +79,7 @@ static void enc_strings(stp_enc_t *e, const apr_array_header_t *a)
 {
     stp_enc_uint(e, a ? (uint64_t)a->nelts : 0);
     for (int i = 0; a && i < a->nelts; i++)
-        stp_enc_str(e, APR_ARRAY_IDX(a, i, const char *));
+        stp_enc_cstr(e, APR_ARRAY_IDX(a, i, const char *));
 }
 
 static void enc_texts(stp_enc_t *e, const apr_array_header_t *a)
@@ -87,8 +87,8 @@ static void enc_texts(stp_enc_t *e, const apr_array_header_t *a)
     stp_enc_uint(e, a ? (uint64_t)a->nelts : 0);
     for (int i = 0; a && i < a->nelts; i++) {
         const stp_text_t *t = &APR_ARRAY_IDX(a, i, stp_text_t);
-        stp_enc_str(e, t->lang);
-        stp_enc_str(e, t->text);
+        stp_enc_cstr(e, t->lang);
+        stp_enc_cstr(e, t->text);
     }
 }
 
@@ -96,17 +96,17 @@ const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *po
 {
     stp_enc_t e;
     stp_enc_init(&e, pool);
-    stp_enc_str(&e, doc->id);
-    stp_enc_str(&e, doc->series);
-    stp_enc_str(&e, doc->version);
-    stp_enc_str(&e, doc->section);
-    stp_enc_str(&e, doc->tile);
+    stp_enc_cstr(&e, doc->id);
+    stp_enc_cstr(&e, doc->series);
+    stp_enc_cstr(&e, doc->version);
+    stp_enc_cstr(&e, doc->section);
+    stp_enc_cstr(&e, doc->tile);
     stp_enc_uint(&e, (uint64_t)doc->access);
     stp_enc_uint(&e, doc->nda ? 1 : 0);
     enc_strings(&e, doc->tenants);
     stp_enc_int(&e, doc->published);
     stp_enc_int(&e, doc->retired);
-    stp_enc_str(&e, doc->current);
+    stp_enc_cstr(&e, doc->current);
     enc_texts(&e, doc->titles);
     enc_texts(&e, doc->summaries);
     enc_texts(&e, doc->changes);
@@ -116,12 +116,12 @@ const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *po
     stp_enc_uint(&e, doc->files ? (uint64_t)doc->files->nelts : 0);
     for (int i = 0; doc->files && i < doc->files->nelts; i++) {
         const stp_file_t *f = &APR_ARRAY_IDX(doc->files, i, stp_file_t);
-        stp_enc_str(&e, f->lang);
-        stp_enc_str(&e, f->path);
-        stp_enc_str(&e, f->name);
-        stp_enc_str(&e, f->media_type);
+        stp_enc_cstr(&e, f->lang);
+        stp_enc_cstr(&e, f->path);
+        stp_enc_cstr(&e, f->name);
+        stp_enc_cstr(&e, f->media_type);
         stp_enc_uint(&e, f->size);
-        stp_enc_str(&e, f->sha256);
+        stp_enc_cstr(&e, f->sha256);
     }
     *len = e.len;
     return e.buf;
@@ -129,21 +129,21 @@ const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *po
 
 static apr_array_header_t *dec_strings(stp_dec_t *d, apr_pool_t *pool)
 {
-    uint64_t n = stp_dec_count(d, 1);
+    uint64_t n = stp_dec_count(d, 2);
     apr_array_header_t *a = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(const char *));
     for (uint64_t i = 0; i < n && !d->failed; i++)
-        APR_ARRAY_PUSH(a, const char *) = stp_dec_str(d, pool);
+        APR_ARRAY_PUSH(a, const char *) = stp_dec_cstr(d);
     return a;
 }
 
 static apr_array_header_t *dec_texts(stp_dec_t *d, apr_pool_t *pool)
 {
-    uint64_t n = stp_dec_count(d, 2);
+    uint64_t n = stp_dec_count(d, 4);
     apr_array_header_t *a = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(stp_text_t));
     for (uint64_t i = 0; i < n && !d->failed; i++) {
         stp_text_t *t = &APR_ARRAY_PUSH(a, stp_text_t);
-        t->lang = stp_dec_str(d, pool);
-        t->text = stp_dec_str(d, pool);
+        t->lang = stp_dec_cstr(d);
+        t->text = stp_dec_cstr(d);
     }
     return a;
 }
@@ -153,11 +153,11 @@ apr_status_t stp_doc_decode(stp_doc_t **out, const void *data, apr_size_t len, a
     stp_dec_t d;
     stp_doc_t *doc = apr_pcalloc(pool, sizeof *doc);
     stp_dec_init(&d, data, len);
-    doc->id = stp_dec_str(&d, pool);
-    doc->series = stp_dec_str(&d, pool);
-    doc->version = stp_dec_str(&d, pool);
-    doc->section = stp_dec_str(&d, pool);
-    doc->tile = stp_dec_str(&d, pool);
+    doc->id = stp_dec_cstr(&d);
+    doc->series = stp_dec_cstr(&d);
+    doc->version = stp_dec_cstr(&d);
+    doc->section = stp_dec_cstr(&d);
+    doc->tile = stp_dec_cstr(&d);
     uint64_t access = stp_dec_uint(&d);
     if (access > STP_ACCESS_TENANT)
         d.failed = 1;
@@ -172,23 +172,23 @@ apr_status_t stp_doc_decode(stp_doc_t **out, const void *data, apr_size_t len, a
         d.failed = 1; /* day numbers are 32-bit */
     doc->published = (stp_day_t)published;
     doc->retired = (stp_day_t)retired;
-    doc->current = stp_dec_str(&d, pool);
+    doc->current = stp_dec_cstr(&d);
     doc->titles = dec_texts(&d, pool);
     doc->summaries = dec_texts(&d, pool);
     doc->changes = dec_texts(&d, pool);
     doc->services = dec_strings(&d, pool);
     doc->regions = dec_strings(&d, pool);
     doc->industries = dec_strings(&d, pool);
-    uint64_t n = stp_dec_count(&d, 7);
+    uint64_t n = stp_dec_count(&d, 11);
     doc->files = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(stp_file_t));
     for (uint64_t i = 0; i < n && !d.failed; i++) {
         stp_file_t *f = &APR_ARRAY_PUSH(doc->files, stp_file_t);
-        f->lang = stp_dec_str(&d, pool);
-        f->path = stp_dec_str(&d, pool);
-        f->name = stp_dec_str(&d, pool);
-        f->media_type = stp_dec_str(&d, pool);
+        f->lang = stp_dec_cstr(&d);
+        f->path = stp_dec_cstr(&d);
+        f->name = stp_dec_cstr(&d);
+        f->media_type = stp_dec_cstr(&d);
         f->size = stp_dec_uint(&d);
-        const char *sha = stp_dec_str(&d, pool);
+        const char *sha = stp_dec_cstr(&d);
         if (strlen(sha) > 64)
             d.failed = 1;
         else

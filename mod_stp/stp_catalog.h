@@ -10,7 +10,7 @@
 #include "stp_date.h"
 
 /* Bumped whenever the record encoding changes; readers refuse other versions. */
-#define STP_CATALOG_FORMAT 1
+#define STP_CATALOG_FORMAT 2
 
 typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
@@ -97,7 +97,8 @@ apr_status_t stp_catalog_foreach_doc(stp_catalog_t *cat, stp_catalog_doc_fn *fn,
 
 void stp_catalog_close(stp_catalog_t *cat);
 
-/* Record encoding, exposed for the fuzz target and the tests. */
+/* Record encoding, exposed for sitegen's document cache, the fuzz target and the tests. The
+ * decoded document's strings point into `data` (no copies): it must outlive the document. */
 const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *pool);
 apr_status_t stp_doc_decode(stp_doc_t **doc, const void *data, apr_size_t len, apr_pool_t *pool);
 

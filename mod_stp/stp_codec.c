@@ -55,6 +55,17 @@ void stp_enc_str(stp_enc_t *enc, const char *s)
     stp_enc_bytes(enc, s ? s : "", s ? strlen(s) : 0);
 }
 
+void stp_enc_cstr(stp_enc_t *enc, const char *s)
+{
+    apr_size_t len = s ? strlen(s) : 0;
+    stp_enc_uint(enc, len);
+    enc_reserve(enc, len + 1);
+    if (len)
+        memcpy(enc->buf + enc->len, s, len);
+    enc->buf[enc->len + len] = '\0';
+    enc->len += len + 1;
+}
+
 void stp_dec_init(stp_dec_t *dec, const void *data, apr_size_t len)
 {
     dec->p = data;
@@ -98,6 +109,18 @@ const char *stp_dec_str(stp_dec_t *dec, apr_pool_t *pool)
     }
     const char *s = apr_pstrmemdup(pool, (const char *)dec->p, (apr_size_t)len);
     dec->p += len;
+    return s;
+}
+
+const char *stp_dec_cstr(stp_dec_t *dec)
+{
+    uint64_t len = stp_dec_uint(dec);
+    if (dec->failed || len >= (uint64_t)(dec->end - dec->p) || dec->p[len] != '\0' || memchr(dec->p, 0, (size_t)len)) {
+        dec->failed = 1;
+        return "";
+    }
+    const char *s = (const char *)dec->p;
+    dec->p += len + 1;
     return s;
 }
 

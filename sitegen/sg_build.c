@@ -721,6 +721,31 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
     return rv;
 }
 
+/* The catalog and the document cache depend only on the loaded site, not on the pages: one
+ * thread writes them while the others plan, fingerprint and render. */
+typedef struct {
+    job_t *job;
+    const sg_i18n_t *i18n;
+    uint64_t generation;
+    apr_pool_t *pool; /* this thread's own */
+    apr_status_t rv;
+    const char *what; /* what failed */
+} side_t;
+
+static void *APR_THREAD_FUNC side_writer(apr_thread_t *thread, void *data)
+{
+    side_t *w = data;
+    (void)thread;
+    if ((w->rv = write_catalog(w->job, w->i18n, w->generation, w->pool)) != APR_SUCCESS) {
+        w->what = "cannot write the catalog";
+        return NULL;
+    }
+    if ((w->rv = sg_cache_write(w->job->site, apr_pstrcat(w->pool, w->job->staging, "/.doccache", NULL), w->pool)) !=
+        APR_SUCCESS)
+        w->what = "cannot write the document cache";
+    return NULL;
+}
+
 /* Phase timings for --verbose: where a build spends its time. */
 static void phase(const sg_options_t *opt, apr_time_t *t, const char *what)
 {
@@ -791,7 +816,22 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     job.opt = opt;
     job.site = site;
     job.render = render;
-    job.items = apr_array_make(pool, site->docs->nelts * site->locales->nelts + 256, sizeof(item_t));
+    job.items = apr_array_make(pool, site->docs->nelts * (site->locales->nelts + 1) + 256, sizeof(item_t));
+
+    if ((rv = sg_publish_begin(&pub, opt->site_dir, pool)) != APR_SUCCESS) {
+        if (rv != APR_EBUSY)
+            fprintf(stderr, "sitegen: cannot prepare %s: %s\n", opt->site_dir, apr_strerror(rv, err, sizeof err));
+        return 2;
+    }
+    job.prev = opt->full ? NULL : pub->previous;
+    job.staging = pub->staging;
+    side_t side = {&job, i18n, pub->generation, NULL, APR_SUCCESS, NULL};
+    apr_thread_t *side_thread = NULL;
+    apr_pool_create(&side.pool, pool);
+    if (apr_thread_create(&side_thread, NULL, side_writer, &side, pool) != APR_SUCCESS) {
+        side_thread = NULL;
+        side_writer(NULL, &side); /* no thread to spare: write them here and now */
+    }
 
     sg_fp_t fp;
     char global[65];
@@ -810,13 +850,6 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     copy_assets(&job, pool);
     phase(opt, &t, "pages");
 
-    if ((rv = sg_publish_begin(&pub, opt->site_dir, pool)) != APR_SUCCESS) {
-        if (rv != APR_EBUSY)
-            fprintf(stderr, "sitegen: cannot prepare %s: %s\n", opt->site_dir, apr_strerror(rv, err, sizeof err));
-        return 2;
-    }
-    job.prev = opt->full ? NULL : pub->previous;
-    job.staging = pub->staging;
     job.global = apr_pstrdup(pool, global);
     job.prev_manifest = read_manifest(job.prev, MANIFEST_ITEMS, pool);
     job.prev_shards = read_manifest(job.prev, MANIFEST_SHARDS, pool);
@@ -834,12 +867,20 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
         fprintf(stderr, "sitegen: %d documents, %d locales, %d files to write (%s)\n", site->docs->nelts,
                 site->locales->nelts, job.items->nelts, job.prev ? "incremental" : "full");
 
-    if ((rv = make_dirs(&job, pool)) != APR_SUCCESS || (rv = render_all(&job, pool)) != APR_SUCCESS ||
-        (phase(opt, &t, "write"), (rv = write_catalog(&job, i18n, pub->generation, pool)) != APR_SUCCESS) ||
-        (phase(opt, &t, "catalog"), (rv = write_manifest(&job, pool)) != APR_SUCCESS) ||
-        (phase(opt, &t, "manifest"), 0) ||
-        (rv = sg_cache_write(site, apr_pstrcat(pool, job.staging, "/.doccache", NULL), pool)) != APR_SUCCESS ||
-        (phase(opt, &t, "doccache"), 0) || (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS) {
+    if ((rv = make_dirs(&job, pool)) == APR_SUCCESS)
+        rv = render_all(&job, pool);
+    phase(opt, &t, "write");
+    if (side_thread) {
+        apr_status_t ignored;
+        apr_thread_join(&ignored, side_thread);
+    }
+    phase(opt, &t, "catalog");
+    if (rv == APR_SUCCESS && side.rv != APR_SUCCESS) {
+        rv = side.rv;
+        job.failure = apr_psprintf(pool, "%s: %s", side.what, apr_strerror(rv, err, sizeof err));
+    }
+    if (rv != APR_SUCCESS || (rv = write_manifest(&job, pool)) != APR_SUCCESS ||
+        (phase(opt, &t, "manifest"), (rv = sg_publish_commit(pub, pool)) != APR_SUCCESS)) {
         fprintf(stderr, "sitegen: build failed: %s; the published site is unchanged\n",
                 job.failure ? job.failure : apr_strerror(rv, err, sizeof err));
         sg_publish_abort(pub, pool);

@@ -4,56 +4,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include "stp_codec.h"
 
 const char sg_body_lazy[] = "";
 
-#define CACHE_MAGIC "stp-doccache-1"
+#define CACHE_MAGIC "stp-doccache-3"
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Binary, so that no formatting is needed: only the same build of sitegen reads it back. */
 static void fp_stat(sg_fp_t *fp, const char *name, const struct stat *st)
 {
-    char buf[128];
-    snprintf(buf, sizeof buf, "%lld %lld.%09ld %llu", (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-             st->st_mtim.tv_nsec, (unsigned long long)st->st_ino);
+    uint64_t v[4] = {(uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
+                     (uint64_t)st->st_ino};
     sg_fp_str(fp, name);
-    sg_fp_str(fp, buf);
+    sg_fp_add(fp, v, sizeof v);
 }
 
-const char *sg_cache_signature(const char *dir, const apr_array_header_t *names, const char *salt, apr_pool_t *pool)
+const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_header_t *names, const char *salt,
+                               apr_pool_t *pool)
 {
     struct stat st;
     sg_fp_t fp;
+    char path[4096];
     /* The folder's own times change when a file is added, removed or renamed in it; each file's
-     * own stat covers changes to its contents. No listing needed. */
-    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC); /* one path walk, then names within */
-    if (dfd < 0)
+     * own stat covers changes to its contents. No listing, and every path is looked up from the
+     * docs folder, which the caller opened once: one system call per file. */
+    if (fstatat(docs_fd, folder, &st, 0) != 0)
         return NULL;
-    if (fstat(dfd, &st) != 0) {
-        close(dfd);
-        return NULL;
-    }
     sg_fp_init(&fp);
     sg_fp_str(&fp, salt);
     fp_stat(&fp, ".", &st);
     for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
-        if (fstatat(dfd, name, &st, 0) != 0) {
-            close(dfd);
+        int n = snprintf(path, sizeof path, "%s/%s", folder, name);
+        if (n < 0 || (size_t)n >= sizeof path || fstatat(docs_fd, path, &st, 0) != 0)
             return NULL;
-        }
         fp_stat(&fp, name, &st);
     }
-    close(dfd);
     char *hex = apr_palloc(pool, 65);
     sg_fp_hex(hex, &fp);
     return hex;
@@ -81,9 +79,9 @@ static apr_array_header_t *doc_files(const sg_doc_t *d, apr_pool_t *pool)
     return refs;
 }
 
-void sg_cache_sign(sg_doc_t *d, const char *salt, apr_pool_t *pool)
+void sg_cache_sign(sg_doc_t *d, int docs_fd, const char *salt, apr_pool_t *pool)
 {
-    d->sig = sg_cache_signature(d->dir, doc_files(d, pool), salt, pool);
+    d->sig = sg_cache_signature(docs_fd, strrchr(d->dir, '/') + 1, doc_files(d, pool), salt, pool);
 }
 
 /* --- records -------------------------------------------------------------------------------- */
@@ -94,26 +92,26 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
     apr_size_t rl;
     const char *rec = stp_doc_encode(&rl, &d->cat, pool);
     stp_enc_init(&e, pool);
-    stp_enc_str(&e, sig);
+    stp_enc_cstr(&e, sig);
     stp_enc_bytes(&e, rec, rl);
     stp_enc_uint(&e, (uint64_t)d->line);
-    stp_enc_str(&e, d->meta_fp);
-    stp_enc_str(&e, d->fp);
+    stp_enc_cstr(&e, d->meta_fp);
+    stp_enc_cstr(&e, d->fp);
     stp_enc_uint(&e, (uint64_t)d->srcfiles->nelts);
     for (int i = 0; i < d->srcfiles->nelts; i++) {
-        stp_enc_str(&e, src_name(d, i));
+        stp_enc_cstr(&e, src_name(d, i));
         stp_enc_uint(&e, (uint64_t)APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).line);
     }
     stp_enc_uint(&e, apr_hash_count(d->body_fps));
     for (apr_hash_index_t *hi = apr_hash_first(pool, d->body_fps); hi; hi = apr_hash_next(hi)) {
-        stp_enc_str(&e, apr_hash_this_key(hi));
-        stp_enc_str(&e, apr_hash_this_val(hi));
+        stp_enc_cstr(&e, apr_hash_this_key(hi));
+        stp_enc_cstr(&e, apr_hash_this_val(hi));
     }
     *len = e.len;
     return e.buf;
 }
 
-sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *folder, const char *dir,
+sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd, const char *folder, const char *dir,
                           const char *salt, apr_pool_t *pool)
 {
     const stp_enc_t *rec = cache ? apr_hash_get(cache, folder, APR_HASH_KEY_STRING) : NULL;
@@ -121,7 +119,7 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
     if (!rec)
         return NULL;
     stp_dec_init(&dec, rec->buf, rec->len);
-    const char *sig = stp_dec_str(&dec, pool);
+    const char *sig = stp_dec_cstr(&dec);
     uint64_t rl = stp_dec_uint(&dec);
     if (dec.failed || rl > (uint64_t)(dec.end - dec.p))
         return NULL;
@@ -134,7 +132,7 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
     d->dir = dir;
     d->xml_path = apr_pstrcat(pool, dir, "/doc.xml", NULL);
     d->line = (int)stp_dec_uint(&dec);
-    const char *meta_fp = stp_dec_str(&dec, pool), *fp = stp_dec_str(&dec, pool);
+    const char *meta_fp = stp_dec_cstr(&dec), *fp = stp_dec_cstr(&dec);
     uint64_t nrefs = stp_dec_count(&dec, 2);
     if (dec.failed || strlen(meta_fp) != 64 || strlen(fp) != 64 || nrefs != (uint64_t)d->cat.files->nelts)
         return NULL;
@@ -143,7 +141,7 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
     d->srcfiles = apr_array_make(pool, (int)nrefs + 1, sizeof(sg_srcfile_t));
     for (uint64_t i = 0; i < nrefs && !dec.failed; i++) {
         sg_srcfile_t *sf = &APR_ARRAY_PUSH(d->srcfiles, sg_srcfile_t);
-        const char *ref = stp_dec_str(&dec, pool);
+        const char *ref = stp_dec_cstr(&dec);
         sf->src = apr_pstrcat(pool, dir, "/", ref, NULL);
         sf->line = (int)stp_dec_uint(&dec);
         sf->file = APR_ARRAY_IDX(d->cat.files, (int)i, stp_file_t);
@@ -152,14 +150,14 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
     d->bodies = apr_hash_make(pool);
     d->body_fps = apr_hash_make(pool);
     for (uint64_t i = 0; i < nbodies && !dec.failed; i++) {
-        const char *lang = stp_dec_str(&dec, pool), *bfp = stp_dec_str(&dec, pool);
+        const char *lang = stp_dec_cstr(&dec), *bfp = stp_dec_cstr(&dec);
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, sg_body_lazy);
         apr_hash_set(d->body_fps, lang, APR_HASH_KEY_STRING, bfp);
     }
     if (stp_dec_finish(&dec) != APR_SUCCESS)
         return NULL;
     /* Still the same files? */
-    const char *now = sg_cache_signature(dir, doc_files(d, pool), salt, pool);
+    const char *now = sg_cache_signature(docs_fd, folder, doc_files(d, pool), salt, pool);
     if (!now || strcmp(now, sig))
         return NULL;
     d->sig = now;
@@ -173,20 +171,60 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *
 
 /* --- the file ----------------------------------------------------------------------------- */
 
+typedef struct {
+    void *addr;
+    size_t len;
+} mapping_t;
+
+static apr_status_t unmap(void *data)
+{
+    mapping_t *m = data;
+    munmap(m->addr, m->len);
+    return APR_SUCCESS;
+}
+
+/* Mapped rather than read: the records are used where they lie, and the pages come from the page
+ * cache in one go instead of a copy and a fault per page. */
+static const char *map_file(apr_size_t *len, const char *path, apr_pool_t *pool)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        close(fd);
+        return NULL;
+    }
+    int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+    flags |= MAP_POPULATE;
+#endif
+    void *addr = mmap(NULL, (size_t)st.st_size, PROT_READ, flags, fd, 0);
+    close(fd);
+    if (addr == MAP_FAILED)
+        return NULL;
+    mapping_t *m = apr_palloc(pool, sizeof *m);
+    m->addr = addr;
+    m->len = (size_t)st.st_size;
+    apr_pool_cleanup_register(pool, m, unmap, apr_pool_cleanup_null);
+    *len = m->len;
+    return addr;
+}
+
 apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool)
 {
     apr_hash_t *cache = apr_hash_make(pool);
-    char *data;
     apr_size_t len;
+    const char *data = path ? map_file(&len, path, pool) : NULL;
     stp_dec_t dec;
-    if (!path || sg_file_read(&data, &len, path, pool) != APR_SUCCESS)
+    if (!data)
         return cache;
     stp_dec_init(&dec, data, len);
-    if (strcmp(stp_dec_str(&dec, pool), CACHE_MAGIC))
+    if (strcmp(stp_dec_cstr(&dec), CACHE_MAGIC))
         return cache;
     uint64_t n = stp_dec_count(&dec, 2);
     for (uint64_t i = 0; i < n && !dec.failed; i++) {
-        const char *folder = stp_dec_str(&dec, pool);
+        const char *folder = stp_dec_cstr(&dec);
         uint64_t rl = stp_dec_uint(&dec);
         if (dec.failed || rl > (uint64_t)(dec.end - dec.p))
             break;
@@ -201,24 +239,32 @@ apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool)
 
 apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t *pool)
 {
+    apr_file_t *f;
     stp_enc_t e;
-    apr_size_t cap = 64;
-    for (int i = 0; i < site->docs->nelts; i++)
-        cap += APR_ARRAY_IDX(site->docs, i, sg_doc_t *)->cached_len + 96;
+    apr_status_t rv = apr_file_open(
+        &f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_BINARY | APR_FOPEN_BUFFERED,
+        APR_FPROT_OS_DEFAULT & ~(APR_FPROT_UEXECUTE | APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE), pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_file_buffer_set(f, apr_palloc(pool, 1 << 20), 1 << 20);
     stp_enc_init(&e, pool);
-    e.buf = apr_palloc(pool, cap); /* one allocation for the usual case: every record cached */
-    e.cap = cap;
-    stp_enc_str(&e, CACHE_MAGIC);
+    stp_enc_cstr(&e, CACHE_MAGIC);
     stp_enc_uint(&e, (uint64_t)site->docs->nelts);
-    for (int i = 0; i < site->docs->nelts; i++) {
+    rv = apr_file_write_full(f, e.buf, e.len, NULL);
+    /* Records go out as they are (most straight from the previous cache's mapping), each behind
+     * its folder's name and length. */
+    for (int i = 0; i < site->docs->nelts && rv == APR_SUCCESS; i++) {
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
         apr_size_t len = d->cached_len;
-        const char *folder = strrchr(d->dir, '/') + 1;
         const char *rec = d->cached ? (const char *)d->cached : encode_doc(&len, d, d->sig ? d->sig : "", pool);
-        stp_enc_str(&e, folder);
-        stp_enc_bytes(&e, rec, len);
+        e.len = 0;
+        stp_enc_cstr(&e, strrchr(d->dir, '/') + 1);
+        stp_enc_uint(&e, (uint64_t)len);
+        if ((rv = apr_file_write_full(f, e.buf, e.len, NULL)) == APR_SUCCESS)
+            rv = apr_file_write_full(f, rec, len, NULL);
     }
-    return sg_file_write(path, e.buf, e.len, pool);
+    apr_status_t rc = apr_file_close(f);
+    return rv != APR_SUCCESS ? rv : rc;
 }
 
 const char *sg_body_text(const sg_doc_t *d, const char *lang, apr_pool_t *pool)

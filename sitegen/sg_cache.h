@@ -14,18 +14,20 @@
 /* Marks a body that is on disk but not in memory: read it when a page needs it. */
 extern const char sg_body_lazy[];
 
-/* The signature of a document folder: the folder's own stat (which changes when a file is added,
- * removed or renamed) and the stat of each of the document's files (`names`, relative to the
- * folder). NULL when one cannot be read. */
-const char *sg_cache_signature(const char *dir, const apr_array_header_t *names, const char *salt, apr_pool_t *pool);
+/* The signature of the document folder `folder` of the docs folder open as `docs_fd`: the
+ * folder's own stat (which changes when a file is added, removed or renamed) and the stat of each
+ * of the document's files (`names`, relative to the folder). NULL when one cannot be read. */
+const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_header_t *names, const char *salt,
+                               apr_pool_t *pool);
 
 /* Signs a freshly loaded document (sets d->sig). */
-void sg_cache_sign(sg_doc_t *d, const char *salt, apr_pool_t *pool);
+void sg_cache_sign(sg_doc_t *d, int docs_fd, const char *salt, apr_pool_t *pool);
 
-/* Reads a cache written by sg_cache_write: folder -> record. An absent or foreign file is empty. */
+/* Reads a cache written by sg_cache_write: folder -> record. An absent or foreign file is empty.
+ * The records stay mapped for the life of `pool`. */
 apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool);
 /* The document of `folder` from the cache, when its signature still holds; else NULL. */
-sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, const char *folder, const char *dir,
+sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd, const char *folder, const char *dir,
                           const char *salt, apr_pool_t *pool);
 /* Writes every document of the site with its signature. */
 apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t *pool);

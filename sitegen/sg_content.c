@@ -1,6 +1,8 @@
 #include "sg_content.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -520,6 +522,7 @@ typedef struct {
     const sg_site_t *site;
     apr_hash_t *cache; /* the previous build's documents, or NULL */
     const char *salt;  /* what every cached signature depends on */
+    int docs_fd;       /* the docs folder, for signatures */
     const apr_array_header_t *folders;
     sg_doc_t **docs;    /* per folder */
     sg_errors_t **errs; /* per folder, so that messages keep folder order */
@@ -532,13 +535,13 @@ static void load_one(void *baton, int i, apr_pool_t *pool)
     job->errs[i] = sg_errors_make(pool);
     if (job->cache) {
         const char *dir = apr_pstrcat(pool, job->site->content_dir, "/docs/", folder, NULL);
-        job->docs[i] = sg_cache_lookup(job->cache, job->site, folder, dir, job->salt, pool);
+        job->docs[i] = sg_cache_lookup(job->cache, job->site, job->docs_fd, folder, dir, job->salt, pool);
         if (job->docs[i])
             return;
     }
     job->docs[i] = load_doc(job->site, folder, job->errs[i], pool);
-    if (job->docs[i] && job->salt)
-        sg_cache_sign(job->docs[i], job->salt, pool);
+    if (job->docs[i] && job->salt && job->docs_fd >= 0)
+        sg_cache_sign(job->docs[i], job->docs_fd, job->salt, pool);
 }
 
 /* Loads every document folder on `jobs` threads, then adds them in folder order. */
@@ -548,10 +551,15 @@ static void load_docs(sg_site_t *site, const apr_array_header_t *folders, int jo
     load_job_t job = {site,
                       cache,
                       salt,
+                      open(apr_pstrcat(pool, site->content_dir, "/docs", NULL), O_PATH | O_DIRECTORY | O_CLOEXEC),
                       folders,
                       apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
                       apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1))};
+    if (job.docs_fd < 0) /* no signatures: every folder is read afresh and nothing is cached */
+        job.cache = NULL;
     sg_parallel_for(folders->nelts, jobs, load_one, &job, pool);
+    if (job.docs_fd >= 0)
+        close(job.docs_fd);
     for (int i = 0; i < folders->nelts; i++) {
         for (int e = 0; job.errs[i] && e < job.errs[i]->list->nelts; e++)
             APR_ARRAY_PUSH(errs->list, const char *) = APR_ARRAY_IDX(job.errs[i]->list, e, const char *);

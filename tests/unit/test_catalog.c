@@ -147,16 +147,24 @@ END_TEST
 START_TEST(test_decode_noncanonical)
 {
     stp_doc_t *back;
-    static const unsigned char day_overflow[] = {0x01, 0x01, 0x01, 0x01, 0x03, 0x29, 0x01, 0x01, 0x00, 0x00, 0x00,
-                                                 0x00, 0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x19,
-                                                 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    /* id "a", empty series/version/section/tile, access 0, nda 0, no tenants, then a published
+     * day of 2^33 (zigzag 2^34), which is no 32-bit day number */
+    /* id "a", empty series/version/section/tile, access 0, nda 0, no tenants, then a published
+     * day of 2^33 (zigzag 2^34), which is no 32-bit day number */
+    static const unsigned char day_overflow[] = {1,    'a',  0,    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80,
+                                                 0x80, 0x80, 0x80, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
-    /* a minimal valid record, then the same with a two-byte zero and with nda = 2 */
-    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    /* a minimal valid record, then the same with a two-byte zero, with a string that lacks its
+     * NUL, and with nda = 2 */
+    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
-    static const unsigned char long_zero[] = {1, 'a', 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
-    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_ne(stp_doc_decode(&back, no_nul, sizeof no_nul, pool), APR_SUCCESS);
+    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
 }
 END_TEST
@@ -195,7 +203,7 @@ START_TEST(test_catalog_roundtrip)
     ck_assert_str_eq(stp_catalog_get_string(cat, "de", "nav.home", pool), "Startseite");
     ck_assert_ptr_null(stp_catalog_get_string(cat, "fr", "nav.home", pool));
     ck_assert_str_eq(stp_catalog_get_shell(cat, "de", pool), "<html><!--stp:main--></html>");
-    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "1");
+    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "2");
     stp_catalog_close(cat);
 }
 END_TEST
