@@ -13,6 +13,7 @@
 #include <http_request.h>
 #include <unixd.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #define STP_MODULE_MAIN
@@ -23,6 +24,7 @@
 
 #define DEFAULT_MAP_SIZE ((apr_size_t)1 << 30)
 #define MIN_MAP_SIZE ((apr_size_t)1 << 20)
+#define DEFAULT_SITE_CHECK apr_time_from_sec(1)
 
 /* --- configuration ---------------------------------------------------------------------------- */
 
@@ -31,6 +33,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     stp_conf_t *c = apr_pcalloc(p, sizeof *c);
     c->tenant_mode = -1;
     c->retention_months = -1;
+    c->site_check = -1;
     return c;
 }
 
@@ -53,6 +56,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(oidc_redirect_uri);
     c->tenant_mode = add->tenant_mode >= 0 ? add->tenant_mode : base->tenant_mode;
     c->retention_months = add->retention_months >= 0 ? add->retention_months : base->retention_months;
+    c->site_check = add->site_check >= 0 ? add->site_check : base->site_check;
     return c;
 }
 #undef MERGE
@@ -76,6 +80,8 @@ static void apply_defaults(stp_conf_t *c)
         c->claims.admin_claim = "roles";
         c->claims.admin_value = "GlobalAdmin";
     }
+    if (c->site_check < 0)
+        c->site_check = DEFAULT_SITE_CHECK;
     if (c->tenant_mode < 0)
         c->tenant_mode = STP_MODE_OPEN;
     if (c->retention_months < 0)
@@ -162,6 +168,18 @@ static const char *set_retention(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_site_check(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_interval_time_t t = !strcmp(end, "ms") ? n * 1000 : (!*end || !strcmp(end, "s")) ? apr_time_from_sec(n) : -1;
+    if (end == arg || !apr_isdigit(*arg) || n > 3600 * 1000 || t < 0 || t > apr_time_from_sec(3600))
+        return apr_pstrcat(cmd->pool, "StpSiteCheckInterval: '", arg,
+                           "' is not a time from 0 to 3600 seconds (e.g. 1, 250ms)", NULL);
+    cmd_conf(cmd)->site_check = t;
+    return NULL;
+}
+
 static const char *set_base_url(cmd_parms *cmd, void *dconf, const char *arg)
 {
     apr_size_t n = strlen(arg);
@@ -186,6 +204,8 @@ static const char *set_redirect_uri(cmd_parms *cmd, void *dconf, const char *arg
 static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpSite", set_path, FIELD(site_dir), RSRC_CONF,
                   "the directory sitegen publishes to (the one holding 'current')"),
+    AP_INIT_TAKE1("StpSiteCheckInterval", set_site_check, NULL, RSRC_CONF,
+                  "how long a look at the published site's 'current' link holds, default 1 (second); 0: every request"),
     AP_INIT_TAKE1("StpStateDir", set_path, FIELD(state_dir), RSRC_CONF,
                   "the directory of state.mdb, the users' state (writable by the httpd user)"),
     AP_INIT_TAKE1("StpStateMapSize", set_map_size, NULL, RSRC_CONF, "the most state.mdb may grow to, e.g. 1G"),
@@ -370,7 +390,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         stp_conf_t *c = ap_get_module_config(v->module_config, &stp_module);
         if (!c->site_dir)
             continue;
-        if (stp_site_create(&c->site, c->site_dir, pchild) != APR_SUCCESS)
+        if (stp_site_create(&c->site, c->site_dir, c->site_check, pchild) != APR_SUCCESS)
             c->site = NULL;
         c->state = apr_hash_get(states, c->state_dir, APR_HASH_KEY_STRING);
         if (c->state)

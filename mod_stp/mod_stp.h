@@ -20,9 +20,10 @@ typedef enum { STP_MODE_OPEN = 0, STP_MODE_ASSIGNED } stp_tenant_mode_t;
 /* One configuration per virtual host. Unset values are NULL / 0 / -1 so that merging can tell
  * them from explicit ones. */
 typedef struct {
-    const char *site_dir;  /* StpSite: where sitegen publishes (holds `current`) */
-    const char *state_dir; /* StpStateDir: state.mdb and the CSRF key */
-    apr_size_t map_size;   /* StpStateMapSize */
+    const char *site_dir;           /* StpSite: where sitegen publishes (holds `current`) */
+    apr_interval_time_t site_check; /* StpSiteCheckInterval: -1 unset */
+    const char *state_dir;          /* StpStateDir: state.mdb and the CSRF key */
+    apr_size_t map_size;            /* StpStateMapSize */
     const char *claim_prefix;
     stp_claims_map_t claims;
     int tenant_mode;               /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */

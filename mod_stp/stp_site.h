@@ -7,6 +7,7 @@
 #define STP_SITE_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 
 #include "stp_catalog.h"
 
@@ -19,11 +20,13 @@ typedef struct {
     int retention_months;
 } stp_build_t;
 
-/* `site_dir` holds the `current` link that sitegen switches. Thread-safe after creation. */
-apr_status_t stp_site_create(stp_site_t **site, const char *site_dir, apr_pool_t *pool);
+/* `site_dir` holds the `current` link that sitegen switches. The link is read again once
+ * `recheck` has passed since the last look (0: on every acquire). Thread-safe after creation. */
+apr_status_t stp_site_create(stp_site_t **site, const char *site_dir, apr_interval_time_t recheck, apr_pool_t *pool);
 
-/* The newest good build, held until `pool` (the request's) is cleared. Checks the link on every
- * call (one readlink); APR_NOTFOUND when no build was ever good. */
+/* The newest good build, held until `pool` (the request's) is cleared: one readlink at most once
+ * per recheck interval, else the build of the last look. APR_NOTFOUND when no build was ever
+ * good. */
 apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_pool_t *pool);
 
 #endif

@@ -73,6 +73,8 @@ def main(tap):
                                  ("StpStateMapSize 2T", "between 1M and 1024G"),
                                  ("StpTenantAccessDefault sometimes", "neither open nor assigned"),
                                  ("StpRetentionMonths -1", "number of months"),
+                                 ("StpSiteCheckInterval soon", "time from 0 to 3600 seconds"),
+                                 ("StpSiteCheckInterval 2h", "time from 0 to 3600 seconds"),
                                  ("StpBaseURL ftp://trust.example.com", "absolute http(s) URL"),
                                  ("StpBaseURL https://trust.example.com/", "without a trailing slash"),
                                  ("StpOIDCRedirectURI https://evil.example/cb", "local path"),
@@ -81,7 +83,7 @@ def main(tap):
             rc, out = syntax(run, port, good + directive + "\n")
             tap.ok(rc != 0 and words in out, f"config: '{directive.splitlines()[-1 if '<' in directive else 0]}' "
                    f"is refused with a message", out)
-        rc, out = syntax(run, port, good + "StpStateMapSize 64M\nStpRetentionMonths 24\n"
+        rc, out = syntax(run, port, good + "StpStateMapSize 64M\nStpRetentionMonths 24\nStpSiteCheckInterval 250ms\n"
                          "StpBaseURL https://trust.example.com\nStpConsumerTenants 9188040d-6c67 consumers\n")
         tap.ok(rc == 0, "config: a valid configuration passes apache2 -t", out)
 

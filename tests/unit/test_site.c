@@ -95,7 +95,7 @@ static void set_current(const char *target)
 static stp_site_t *new_site(void)
 {
     stp_site_t *site;
-    ck_assert_int_eq(stp_site_create(&site, dir, site_pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_site_create(&site, dir, 0, site_pool), APR_SUCCESS);
     return site;
 }
 
@@ -220,6 +220,44 @@ START_TEST(test_switch)
 }
 END_TEST
 
+/* With a recheck interval, a switch within it is not seen (no readlink); the first acquire and
+ * every one after the interval look again. An hour-long interval makes this independent of the
+ * machine's speed; the readlink itself is what test_switch covers. */
+START_TEST(test_recheck_interval)
+{
+    make_build("build-1", 1);
+    set_current("build-1");
+    stp_site_t *site;
+    ck_assert_int_eq(stp_site_create(&site, dir, apr_time_from_sec(3600), site_pool), APR_SUCCESS);
+    apr_pool_t *req1 = request_pool();
+    const stp_build_t *b1 = acquire_expect(site, req1, "build-1");
+    make_build("build-2", 2);
+    set_current("build-2");
+    apr_pool_t *req2 = request_pool();
+    ck_assert_ptr_eq(acquire_expect(site, req2, "build-1"), b1);
+    apr_pool_destroy(req1);
+    apr_pool_destroy(req2);
+    ck_assert_int_eq(mapped("build-1"), 1); /* still this process's build */
+
+    /* the same switch seen by a site that looks every time */
+    stp_site_t *eager;
+    ck_assert_int_eq(stp_site_create(&eager, dir, 0, site_pool), APR_SUCCESS);
+    apr_pool_t *req3 = request_pool();
+    acquire_expect(eager, req3, "build-2");
+    apr_pool_destroy(req3);
+
+    /* nothing published when the first look is taken: not found for the interval */
+    stp_site_t *empty;
+    const stp_build_t *b = NULL;
+    ck_assert_int_eq(
+        stp_site_create(&empty, apr_pstrcat(pool, dir, "/missing", NULL), apr_time_from_sec(3600), site_pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(stp_site_acquire(&b, empty, request_pool()), APR_NOTFOUND);
+    ck_assert_int_eq(stp_site_acquire(&b, empty, request_pool()), APR_NOTFOUND);
+    ck_assert_int_eq(errors, 1); /* "no published site", once */
+}
+END_TEST
+
 /* A request that outlives two switches holds its build; the one in between is closed. */
 START_TEST(test_switch_twice)
 {
@@ -335,7 +373,7 @@ START_TEST(test_no_build)
     const stp_build_t *b = NULL;
     /* no such site directory */
     stp_site_t *site;
-    ck_assert_int_eq(stp_site_create(&site, apr_pstrcat(pool, dir, "/missing", NULL), site_pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_site_create(&site, apr_pstrcat(pool, dir, "/missing", NULL), 0, site_pool), APR_SUCCESS);
     ck_assert_int_eq(stp_site_acquire(&b, site, request_pool()), APR_NOTFOUND);
     ck_assert_int_eq(stp_site_acquire(&b, site, request_pool()), APR_NOTFOUND);
     ck_assert_ptr_null(b);
@@ -372,6 +410,7 @@ Suite *site_suite(void)
     tcase_add_test(tc, test_acquire_meta_missing);
     tcase_add_test(tc, test_switch);
     tcase_add_test(tc, test_switch_twice);
+    tcase_add_test(tc, test_recheck_interval);
     tcase_add_test(tc, test_broken_current);
     tcase_add_test(tc, test_broken_agreement);
     tcase_add_test(tc, test_no_build);
