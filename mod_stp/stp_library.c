@@ -90,45 +90,51 @@ static int count_entries(MDB_txn *txn, MDB_dbi dbi, const MDB_val *prefix, int l
     return n;
 }
 
+typedef struct {
+    stp_state_t *st;
+    MDB_val key, val, prefix;
+} library_put_t;
+
+static int library_save_write(MDB_txn *txn, void *baton)
+{
+    library_put_t *p = baton;
+    MDB_val v;
+    int rc = mdb_get(txn, p->st->library, &p->key, &v);
+    if (rc == MDB_NOTFOUND &&
+        count_entries(txn, p->st->library, &p->prefix, STP_LIBRARY_MAX_ENTRIES) >= STP_LIBRARY_MAX_ENTRIES)
+        return STP_STATE_REFUSED; /* full: nothing written */
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    return mdb_put(txn, p->st->library, &p->key, &p->val, 0);
+}
+
 apr_status_t stp_library_save(stp_state_t *st, const char *user_key, const stp_saved_t *entry)
 {
-    apr_pool_t *pool;
-    MDB_txn *txn;
-    MDB_val v;
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(entry->series, 64) || !field_ok(entry->doc_id, 64) ||
         (entry->seen && strlen(entry->seen) > 64) || (entry->kept && strlen(entry->kept) > 64))
         return APR_EINVAL;
-    pool = stp_state_scratch();
-    MDB_val k = stp_state_user_key(user_key, entry->series, pool), val = encode_saved(entry, pool);
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (!rc) {
-        if (mdb_get(txn, st->library, &k, &v) == MDB_NOTFOUND) {
-            MDB_val prefix = stp_state_user_key(user_key, "", pool);
-            if (count_entries(txn, st->library, &prefix, STP_LIBRARY_MAX_ENTRIES) >= STP_LIBRARY_MAX_ENTRIES) {
-                mdb_txn_abort(txn);
-                apr_pool_destroy(pool);
-                return APR_ENOSPC;
-            }
-        }
-        rc = stp_state_commit(txn, mdb_put(txn, st->library, &k, &val, 0));
-    }
+    apr_pool_t *pool = stp_state_scratch();
+    library_put_t p = {st, stp_state_user_key(user_key, entry->series, pool), encode_saved(entry, pool),
+                       stp_state_user_key(user_key, "", pool)};
+    int rc = stp_state_write(st, library_save_write, &p);
     apr_pool_destroy(pool);
-    return stp_mdb_status(rc);
+    return rc == STP_STATE_REFUSED ? APR_ENOSPC : stp_mdb_status(rc);
+}
+
+static int library_remove_write(MDB_txn *txn, void *baton)
+{
+    library_put_t *p = baton;
+    int rc = mdb_del(txn, p->st->library, &p->key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 apr_status_t stp_library_remove(stp_state_t *st, const char *user_key, const char *series)
 {
-    apr_pool_t *pool;
-    MDB_txn *txn;
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(series, 64))
         return APR_EINVAL;
-    pool = stp_state_scratch();
-    MDB_val k = stp_state_user_key(user_key, series, pool);
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (!rc) {
-        rc = mdb_del(txn, st->library, &k, NULL);
-        rc = stp_state_commit(txn, rc == MDB_NOTFOUND ? 0 : rc);
-    }
+    apr_pool_t *pool = stp_state_scratch();
+    library_put_t p = {st, stp_state_user_key(user_key, series, pool), {0, NULL}, {0, NULL}};
+    int rc = stp_state_write(st, library_remove_write, &p);
     apr_pool_destroy(pool);
     return stp_mdb_status(rc);
 }
@@ -207,18 +213,20 @@ apr_status_t stp_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_k
     return rv;
 }
 
+static int notify_put_write(MDB_txn *txn, void *baton)
+{
+    library_put_t *p = baton;
+    return mdb_put(txn, p->st->notify, &p->key, &p->val, 0);
+}
+
 apr_status_t stp_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n)
 {
-    apr_pool_t *pool;
-    MDB_txn *txn;
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || (n->address && strlen(n->address) > 254) ||
         (n->locale && strlen(n->locale) > 16) || (n->tenant && strlen(n->tenant) > 64))
         return APR_EINVAL;
-    pool = stp_state_scratch();
-    MDB_val k = {strlen(user_key), (void *)user_key}, v = encode_notify(n, pool);
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (!rc)
-        rc = stp_state_commit(txn, mdb_put(txn, st->notify, &k, &v, 0));
+    apr_pool_t *pool = stp_state_scratch();
+    library_put_t p = {st, {strlen(user_key), (void *)user_key}, encode_notify(n, pool), {0, NULL}};
+    int rc = stp_state_write(st, notify_put_write, &p);
     apr_pool_destroy(pool);
     return stp_mdb_status(rc);
 }
@@ -260,45 +268,56 @@ apr_status_t stp_notify_each(stp_state_t *st, stp_notify_fn *fn, void *baton, ap
     return rv;
 }
 
-apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
-                               const apr_array_header_t *delivered)
-{
+typedef struct {
+    stp_state_t *st;
+    const char *user_key;
+    apr_time_t sent;
+    const apr_array_header_t *delivered;
     apr_pool_t *pool;
-    MDB_txn *txn = NULL;
-    MDB_val v;
+} digest_record_t;
+
+static int digest_record_write(MDB_txn *txn, void *baton)
+{
+    digest_record_t *d = baton;
+    stp_state_t *st = d->st;
+    MDB_val k = {strlen(d->user_key), (void *)d->user_key}, v;
     stp_notify_t n;
-    if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
-        return APR_EINVAL;
-    pool = stp_state_scratch();
-    MDB_val k = {strlen(user_key), (void *)user_key};
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (!rc && !(rc = mdb_get(txn, st->notify, &k, &v))) {
-        if (decode_notify(&n, &v, pool) != APR_SUCCESS)
-            rc = MDB_CORRUPTED;
-        n.last_digest = sent;
-        MDB_val nv = encode_notify(&n, pool);
-        if (!rc)
-            rc = mdb_put(txn, st->notify, &k, &nv, 0);
+    int rc = mdb_get(txn, st->notify, &k, &v);
+    if (!rc) {
+        if (decode_notify(&n, &v, d->pool) != APR_SUCCESS)
+            return MDB_CORRUPTED;
+        n.last_digest = d->sent;
+        MDB_val nv = encode_notify(&n, d->pool);
+        rc = mdb_put(txn, st->notify, &k, &nv, 0);
     }
-    for (int i = 0; !rc && delivered && i < delivered->nelts; i++) {
-        const stp_saved_t *d = &APR_ARRAY_IDX(delivered, i, stp_saved_t);
+    for (int i = 0; !rc && d->delivered && i < d->delivered->nelts; i++) {
+        const stp_saved_t *s = &APR_ARRAY_IDX(d->delivered, i, stp_saved_t);
         stp_saved_t e;
-        MDB_val ek = stp_state_user_key(user_key, d->series, pool), ev;
+        MDB_val ek = stp_state_user_key(d->user_key, s->series, d->pool), ev;
         rc = mdb_get(txn, st->library, &ek, &ev);
         if (rc == MDB_NOTFOUND) {
             rc = 0;
             continue;
         }
-        if (!rc && decode_saved(&e, d->series, &ev, pool) != APR_SUCCESS)
+        if (!rc && decode_saved(&e, s->series, &ev, d->pool) != APR_SUCCESS)
             rc = MDB_CORRUPTED;
         if (!rc) {
-            e.seen = d->seen;
-            MDB_val nv = encode_saved(&e, pool);
+            e.seen = s->seen;
+            MDB_val nv = encode_saved(&e, d->pool);
             rc = mdb_put(txn, st->library, &ek, &nv, 0);
         }
     }
-    if (txn)
-        rc = stp_state_commit(txn, rc);
+    return rc;
+}
+
+apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
+                               const apr_array_header_t *delivered)
+{
+    if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
+        return APR_EINVAL;
+    apr_pool_t *pool = stp_state_scratch();
+    digest_record_t d = {st, user_key, sent, delivered, pool};
+    int rc = stp_state_write(st, digest_record_write, &d);
     apr_pool_destroy(pool);
     return stp_mdb_status(rc);
 }

@@ -84,6 +84,10 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     if (rc)
         return stp_mdb_status(rc);
     mdb_reader_check(st->env, &st->stale);
+    if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS ||
+        (rv = apr_thread_cond_create(&st->done, pool)) != APR_SUCCESS)
+        return rv;
+    st->tail = &st->queue;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
         return stp_mdb_status(rc);
     if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
@@ -120,63 +124,139 @@ MDB_val stp_state_user_key(const char *user_key, const char *rest, apr_pool_t *p
     return v;
 }
 
-/* Commits a write transaction (synchronously: durable when it returns), logging a full map. */
-int stp_state_commit(MDB_txn *txn, int rc)
+/* --- group commit ------------------------------------------------------------------------------ */
+
+struct stp_write_op_t {
+    stp_state_write_fn *fn;
+    void *baton;
+    int rc;
+    int done;
+    stp_write_op_t *next;
+};
+
+static int log_full(int rc)
 {
-    if (rc)
-        mdb_txn_abort(txn);
-    else
-        rc = mdb_txn_commit(txn);
     if (rc == MDB_MAP_FULL)
         stp_log(STP_LOG_ERR, APR_ENOSPC, "state.mdb is full: raise its map size");
     return rc;
 }
 
+/* One write in a transaction of its own. */
+static int write_alone(stp_state_t *st, stp_write_op_t *op)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc)
+        return log_full(rc);
+    if ((rc = op->fn(txn, op->baton)) != 0) {
+        mdb_txn_abort(txn);
+        return log_full(rc);
+    }
+    return log_full(mdb_txn_commit(txn)); /* synchronous: on disk when it returns */
+}
+
+/* Commits a batch in one transaction and one sync. A refusal or a "not found" writes nothing, so
+ * the others go on; an LMDB error leaves the transaction unusable, so then every write of the batch is done
+ * again on its own, and each gets its own outcome. */
+static void write_batch(stp_state_t *st, stp_write_op_t *batch)
+{
+    MDB_txn *txn;
+    int rc = 0;
+    if (!batch->next) {
+        batch->rc = write_alone(st, batch);
+        return;
+    }
+    if (!(rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
+        for (stp_write_op_t *op = batch; op && !rc; op = op->next)
+            if ((op->rc = op->fn(txn, op->baton)) != STP_STATE_REFUSED && op->rc != MDB_NOTFOUND)
+                rc = op->rc; /* (a refusal and "not found" wrote nothing: the batch goes on) */
+        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+    }
+    if (rc)
+        for (stp_write_op_t *op = batch; op; op = op->next)
+            op->rc = write_alone(st, op);
+}
+
+int stp_state_write(stp_state_t *st, stp_state_write_fn *fn, void *baton)
+{
+    stp_write_op_t op = {fn, baton, 0, 0, NULL};
+    apr_thread_mutex_lock(st->lock);
+    *st->tail = &op;
+    st->tail = &op.next;
+    st->queued++;
+    while (!op.done) {
+        if (st->committing) {
+            apr_thread_cond_wait(st->done, st->lock);
+            continue;
+        }
+        /* This thread commits everything queued so far, its own write among it. */
+        stp_write_op_t *batch = st->queue;
+        st->queue = NULL;
+        st->tail = &st->queue;
+        st->queued = 0;
+        st->committing = 1;
+        apr_thread_mutex_unlock(st->lock);
+        write_batch(st, batch);
+        apr_thread_mutex_lock(st->lock);
+        for (stp_write_op_t *o = batch, *next; o; o = next) {
+            next = o->next; /* o may be gone as soon as done is set and the lock is free */
+            o->done = 1;
+        }
+        st->committing = 0;
+        apr_thread_cond_broadcast(st->done);
+    }
+    apr_thread_mutex_unlock(st->lock);
+    return op.rc;
+}
+
+typedef struct {
+    stp_state_t *st;
+    MDB_val key;
+    const char *user_key, *tenant, *version;
+    apr_time_t when;
+    apr_pool_t *pool;
+} nda_accept_t;
+
+static int nda_accept_write(MDB_txn *txn, void *baton)
+{
+    nda_accept_t *a = baton;
+    MDB_cursor *cur;
+    MDB_val v, last_k, last_v;
+    stp_enc_t rec;
+    int rc = mdb_get(txn, a->st->nda, &a->key, &v);
+    if (rc == MDB_SUCCESS) /* already accepted: keep the first time */
+        return 0;
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    stp_enc_init(&rec, a->pool);
+    stp_enc_int(&rec, a->when);
+    stp_enc_str(&rec, a->tenant);
+    v.mv_size = rec.len;
+    v.mv_data = rec.buf;
+    if ((rc = mdb_put(txn, a->st->nda, &a->key, &v, 0)) || (rc = mdb_cursor_open(txn, a->st->nda_log, &cur)))
+        return rc;
+    /* the log: append at the next sequence number */
+    apr_uint64_t seq = 1;
+    if (mdb_cursor_get(cur, &last_k, &last_v, MDB_LAST) == MDB_SUCCESS && last_k.mv_size == sizeof seq)
+        memcpy(&seq, last_k.mv_data, sizeof seq), seq++;
+    mdb_cursor_close(cur);
+    stp_enc_init(&rec, a->pool);
+    stp_enc_int(&rec, a->when);
+    stp_enc_str(&rec, a->user_key);
+    stp_enc_str(&rec, a->tenant);
+    stp_enc_str(&rec, a->version);
+    MDB_val lk = {sizeof seq, &seq}, lv = {rec.len, rec.buf};
+    return mdb_put(txn, a->st->nda_log, &lk, &lv, MDB_APPEND);
+}
+
 apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
                                   apr_time_t when)
 {
-    apr_pool_t *pool;
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v, last_k, last_v;
-    stp_enc_t rec;
-    int rc;
-
     if (!user_key || !*user_key || !version || !*version || strlen(user_key) + strlen(version) > 400)
         return APR_EINVAL;
-    pool = stp_state_scratch();
-    k = stp_state_user_key(user_key, version, pool);
-    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
-        apr_pool_destroy(pool);
-        return stp_mdb_status(rc);
-    }
-    rc = mdb_get(txn, st->nda, &k, &v);
-    if (rc == MDB_SUCCESS) { /* already accepted: keep the first time */
-        mdb_txn_abort(txn);
-        apr_pool_destroy(pool);
-        return APR_SUCCESS;
-    }
-    stp_enc_init(&rec, pool);
-    stp_enc_int(&rec, when);
-    stp_enc_str(&rec, tenant);
-    v.mv_size = rec.len;
-    v.mv_data = rec.buf;
-    rc = mdb_put(txn, st->nda, &k, &v, 0);
-    /* the log: append at the next sequence number */
-    apr_uint64_t seq = 1;
-    if (!rc && !(rc = mdb_cursor_open(txn, st->nda_log, &cur))) {
-        if (mdb_cursor_get(cur, &last_k, &last_v, MDB_LAST) == MDB_SUCCESS && last_k.mv_size == sizeof seq)
-            memcpy(&seq, last_k.mv_data, sizeof seq), seq++;
-        mdb_cursor_close(cur);
-        stp_enc_init(&rec, pool);
-        stp_enc_int(&rec, when);
-        stp_enc_str(&rec, user_key);
-        stp_enc_str(&rec, tenant);
-        stp_enc_str(&rec, version);
-        MDB_val lk = {sizeof seq, &seq}, lv = {rec.len, rec.buf};
-        rc = mdb_put(txn, st->nda_log, &lk, &lv, MDB_APPEND);
-    }
-    rc = stp_state_commit(txn, rc);
+    apr_pool_t *pool = stp_state_scratch();
+    nda_accept_t a = {st, stp_state_user_key(user_key, version, pool), user_key, tenant, version, when, pool};
+    int rc = stp_state_write(st, nda_accept_write, &a);
     apr_pool_destroy(pool);
     return stp_mdb_status(rc);
 }

@@ -4,15 +4,26 @@
 #ifndef STP_STATE_INT_H
 #define STP_STATE_INT_H
 
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
 #include <lmdb.h>
 
 #include "stp_state.h"
+
+typedef struct stp_write_op_t stp_write_op_t;
 
 struct stp_state_t {
     apr_pool_t *pool;
     MDB_env *env;
     MDB_dbi nda, nda_log, library, notify;
     int stale;
+    /* Group commit (stp_state_write): writes queued by this process's threads, and whether one
+     * of them is committing a batch. */
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *done;
+    stp_write_op_t *queue, **tail;
+    int queued; /* how many are in the queue */
+    int committing;
 };
 
 /* The key "user NUL rest", allocated from pool. */
@@ -23,7 +34,16 @@ apr_pool_t *stp_state_scratch(void);
 /* A read transaction from this thread's cache (or a new one), and its end (back to the cache). */
 int stp_state_read_begin(stp_state_t *st, MDB_txn **txn);
 void stp_state_read_end(stp_state_t *st, MDB_txn *txn);
-/* Ends a write transaction: aborts when rc is an error, commits otherwise; returns the outcome. */
-int stp_state_commit(MDB_txn *txn, int rc);
+/* One write: does its work in `txn` and returns 0; STP_STATE_REFUSED (a rule said no) or
+ * MDB_NOTFOUND after writing nothing, so that the other writes of its batch go on; or another
+ * LMDB error, which takes the transaction down. */
+typedef int stp_state_write_fn(MDB_txn *txn, void *baton);
+#define STP_STATE_REFUSED (-1)
+
+/* Runs fn in a write transaction that is on disk when this returns 0: the write is acknowledged
+ * durable. Writes that threads of one process start while another batch is committing are
+ * committed together, in one transaction and one sync (group commit); each still gets its own
+ * outcome. Returns fn's result or the commit's LMDB error. */
+int stp_state_write(stp_state_t *st, stp_state_write_fn *fn, void *baton);
 
 #endif

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <lmdb.h>
 
 #include "stp_state.h"
+#include "stp_state_int.h"
 #include "test_util.h"
 #include "tests.h"
 
@@ -126,6 +129,149 @@ START_TEST(test_map_full)
 }
 END_TEST
 
+/* --- group commit ------------------------------------------------------------------------------ */
+
+/* A write of the test: puts key=key into the notify database, refuses, or fails in LMDB. */
+typedef struct {
+    stp_state_t *st;
+    const char *key;
+    enum { PUT, REFUSE, BAD } kind;
+    int rc;
+    /* the first write holds its batch open until told to go on */
+    apr_thread_mutex_t *gate;
+    apr_thread_cond_t *go;
+    int *open;
+    int *in_batch;
+} write_t;
+
+static int test_write(MDB_txn *txn, void *baton)
+{
+    write_t *w = baton;
+    if (w->gate) {
+        apr_thread_mutex_lock(w->gate);
+        *w->in_batch = 1;
+        apr_thread_cond_broadcast(w->go);
+        while (!*w->open)
+            apr_thread_cond_wait(w->go, w->gate);
+        apr_thread_mutex_unlock(w->gate);
+    }
+    if (w->kind == REFUSE)
+        return STP_STATE_REFUSED;
+    char big[600];
+    memset(big, 'k', sizeof big);
+    MDB_val k = {w->kind == BAD ? sizeof big : strlen(w->key), w->kind == BAD ? big : (void *)w->key};
+    MDB_val v = {strlen(w->key), (void *)w->key};
+    return mdb_put(txn, w->st->notify, &k, &v, 0); /* BAD: a key longer than LMDB takes */
+}
+
+static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *data)
+{
+    write_t *w = data;
+    w->rc = stp_state_write(w->st, test_write, w);
+    (void)t;
+    return NULL;
+}
+
+static int queued(stp_state_t *st)
+{
+    apr_thread_mutex_lock(st->lock);
+    int n = st->queued;
+    apr_thread_mutex_unlock(st->lock);
+    return n;
+}
+
+static apr_size_t last_txnid(stp_state_t *st)
+{
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    return info.me_last_txnid;
+}
+
+static int stored(stp_state_t *st, const char *key)
+{
+    MDB_txn *txn;
+    MDB_val k = {strlen(key), (void *)key}, v;
+    ck_assert_int_eq(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = mdb_get(txn, st->notify, &k, &v);
+    mdb_txn_abort(txn);
+    return rc == 0;
+}
+
+/* Writes that arrive while a batch commits go out together in one transaction, each with its own
+ * outcome: a refusal leaves the others be; an LMDB failure makes every write of the batch go again
+ * on its own, so that only the failing one fails. */
+START_TEST(test_group_commit)
+{
+    stp_state_t *st;
+    apr_thread_mutex_t *gate;
+    apr_thread_cond_t *go;
+    int open = 0, in_batch = 0;
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    apr_thread_mutex_create(&gate, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&go, pool);
+    write_t w[] = {{st, "first", PUT, -2, gate, go, &open, &in_batch},  {st, "a", PUT, -2, NULL, NULL, NULL, NULL},
+                   {st, "refused", REFUSE, -2, NULL, NULL, NULL, NULL}, {st, "b", PUT, -2, NULL, NULL, NULL, NULL},
+                   {st, "c", PUT, -2, NULL, NULL, NULL, NULL},          {st, "bad", BAD, -2, NULL, NULL, NULL, NULL},
+                   {st, "d", PUT, -2, NULL, NULL, NULL, NULL}};
+    enum { N = sizeof w / sizeof w[0] };
+    apr_thread_t *t[N];
+    apr_status_t rv;
+    apr_size_t before = last_txnid(st);
+
+    /* 1. the first write commits alone and holds its batch open ... */
+    apr_thread_create(&t[0], NULL, writer, &w[0], pool);
+    apr_thread_mutex_lock(gate);
+    while (!in_batch)
+        apr_thread_cond_wait(go, gate);
+    apr_thread_mutex_unlock(gate);
+    /* ... while a, refused, b and c queue up behind it */
+    for (int i = 1; i <= 4; i++)
+        apr_thread_create(&t[i], NULL, writer, &w[i], pool);
+    while (queued(st) < 4)
+        apr_thread_yield();
+    apr_thread_mutex_lock(gate);
+    open = 1;
+    apr_thread_cond_broadcast(go);
+    apr_thread_mutex_unlock(gate);
+    for (int i = 0; i <= 4; i++)
+        apr_thread_join(&rv, t[i]);
+    ck_assert_int_eq(w[0].rc, 0);
+    ck_assert_int_eq(w[1].rc, 0);
+    ck_assert_int_eq(w[2].rc, STP_STATE_REFUSED);
+    ck_assert_int_eq(w[3].rc, 0);
+    ck_assert_int_eq(w[4].rc, 0);
+    /* two commits for five writes: the first alone, the four that waited in one */
+    ck_assert_uint_eq(last_txnid(st) - before, 2);
+    ck_assert(stored(st, "first") && stored(st, "a") && stored(st, "b") && stored(st, "c"));
+    ck_assert(!stored(st, "refused"));
+
+    /* 2. the same with a failing write among them */
+    open = in_batch = 0;
+    w[0].key = "second";
+    apr_thread_create(&t[0], NULL, writer, &w[0], pool);
+    apr_thread_mutex_lock(gate);
+    while (!in_batch)
+        apr_thread_cond_wait(go, gate);
+    apr_thread_mutex_unlock(gate);
+    for (int i = 5; i < N; i++)
+        apr_thread_create(&t[i], NULL, writer, &w[i], pool);
+    while (queued(st) < 2)
+        apr_thread_yield();
+    apr_thread_mutex_lock(gate);
+    open = 1;
+    apr_thread_cond_broadcast(go);
+    apr_thread_mutex_unlock(gate);
+    apr_thread_join(&rv, t[0]);
+    for (int i = 5; i < N; i++)
+        apr_thread_join(&rv, t[i]);
+    ck_assert_int_eq(w[0].rc, 0);
+    ck_assert_int_eq(w[5].rc, MDB_BAD_VALSIZE);
+    ck_assert_int_eq(w[6].rc, 0);
+    ck_assert(stored(st, "second") && stored(st, "d"));
+    stp_state_close(st);
+}
+END_TEST
+
 Suite *state_suite(void)
 {
     Suite *s = suite_create("state");
@@ -134,6 +280,7 @@ Suite *state_suite(void)
     tcase_add_test(tc, test_nda_accept);
     tcase_add_test(tc, test_durable_across_kill);
     tcase_add_test(tc, test_map_full);
+    tcase_add_test(tc, test_group_commit);
     suite_add_tcase(s, tc);
     return s;
 }
