@@ -197,6 +197,31 @@ static int stored(stp_state_t *st, const char *key)
     return rc == 0;
 }
 
+/* Runs w[0] (which holds its batch open) and, once it commits, w[from..to) queued behind it;
+ * returns when all are done. */
+static void run_behind(write_t *w, int from, int to)
+{
+    apr_thread_t *t[8], *first;
+    apr_status_t rv;
+    *w[0].open = *w[0].in_batch = 0;
+    apr_thread_create(&first, NULL, writer, &w[0], pool);
+    apr_thread_mutex_lock(w[0].gate);
+    while (!*w[0].in_batch)
+        apr_thread_cond_wait(w[0].go, w[0].gate);
+    apr_thread_mutex_unlock(w[0].gate);
+    for (int i = from; i < to; i++)
+        apr_thread_create(&t[i - from], NULL, writer, &w[i], pool);
+    while (queued(w[0].st) < to - from)
+        apr_thread_yield();
+    apr_thread_mutex_lock(w[0].gate);
+    *w[0].open = 1;
+    apr_thread_cond_broadcast(w[0].go);
+    apr_thread_mutex_unlock(w[0].gate);
+    apr_thread_join(&rv, first);
+    for (int i = from; i < to; i++)
+        apr_thread_join(&rv, t[i - from]);
+}
+
 /* Writes that arrive while a batch commits go out together in one transaction, each with its own
  * outcome: a refusal leaves the others be; an LMDB failure makes every write of the batch go again
  * on its own, so that only the failing one fails. */
@@ -213,28 +238,10 @@ START_TEST(test_group_commit)
                    {st, "refused", REFUSE, -2, NULL, NULL, NULL, NULL}, {st, "b", PUT, -2, NULL, NULL, NULL, NULL},
                    {st, "c", PUT, -2, NULL, NULL, NULL, NULL},          {st, "bad", BAD, -2, NULL, NULL, NULL, NULL},
                    {st, "d", PUT, -2, NULL, NULL, NULL, NULL}};
-    enum { N = sizeof w / sizeof w[0] };
-    apr_thread_t *t[N];
-    apr_status_t rv;
-    apr_size_t before = last_txnid(st);
 
-    /* 1. the first write commits alone and holds its batch open ... */
-    apr_thread_create(&t[0], NULL, writer, &w[0], pool);
-    apr_thread_mutex_lock(gate);
-    while (!in_batch)
-        apr_thread_cond_wait(go, gate);
-    apr_thread_mutex_unlock(gate);
-    /* ... while a, refused, b and c queue up behind it */
-    for (int i = 1; i <= 4; i++)
-        apr_thread_create(&t[i], NULL, writer, &w[i], pool);
-    while (queued(st) < 4)
-        apr_thread_yield();
-    apr_thread_mutex_lock(gate);
-    open = 1;
-    apr_thread_cond_broadcast(go);
-    apr_thread_mutex_unlock(gate);
-    for (int i = 0; i <= 4; i++)
-        apr_thread_join(&rv, t[i]);
+    /* 1. the first write commits alone and holds its batch open while a, refused, b and c queue */
+    apr_size_t before = last_txnid(st);
+    run_behind(w, 1, 5);
     ck_assert_int_eq(w[0].rc, 0);
     ck_assert_int_eq(w[1].rc, 0);
     ck_assert_int_eq(w[2].rc, STP_STATE_REFUSED);
@@ -246,24 +253,8 @@ START_TEST(test_group_commit)
     ck_assert(!stored(st, "refused"));
 
     /* 2. the same with a failing write among them */
-    open = in_batch = 0;
     w[0].key = "second";
-    apr_thread_create(&t[0], NULL, writer, &w[0], pool);
-    apr_thread_mutex_lock(gate);
-    while (!in_batch)
-        apr_thread_cond_wait(go, gate);
-    apr_thread_mutex_unlock(gate);
-    for (int i = 5; i < N; i++)
-        apr_thread_create(&t[i], NULL, writer, &w[i], pool);
-    while (queued(st) < 2)
-        apr_thread_yield();
-    apr_thread_mutex_lock(gate);
-    open = 1;
-    apr_thread_cond_broadcast(go);
-    apr_thread_mutex_unlock(gate);
-    apr_thread_join(&rv, t[0]);
-    for (int i = 5; i < N; i++)
-        apr_thread_join(&rv, t[i]);
+    run_behind(w, 5, 7);
     ck_assert_int_eq(w[0].rc, 0);
     ck_assert_int_eq(w[5].rc, MDB_BAD_VALSIZE);
     ck_assert_int_eq(w[6].rc, 0);
