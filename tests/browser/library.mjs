@@ -1,16 +1,15 @@
 // Browser tests of "Save to library" and the pages around it: Debian's Chromium driven by
 // playwright-core against the server that tests/browser/server.py started.
-// Usage: node tests/browser/library.mjs PORT RUNDIR   (prints TAP; run through tests/browser/run.sh)
-// RUNDIR is the server's run directory: its error.log is checked for crashes at the end.
+// Usage: node tests/browser/library.mjs PORT ERRORLOG   (prints TAP; run through tests/browser/run.sh)
+// ERRORLOG is the server's httpd error log, checked for crashes at the end.
 //
 // The test virtual host turns X-Test-Sub / X-Test-Tid request headers into the OIDC claims the
 // module reads: a browser context with those extra headers is signed in, one without is anonymous.
 
-import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { check, eq, ok, run } from './tap.mjs';
 
 const port = Number(process.argv[2]);
-const runDir = process.argv[3];
+const errorLog = process.argv[3];
 const base = `http://127.0.0.1:${port}`;
 const JSON_ACCEPT = { Accept: 'application/json' };
 const USERS = {
@@ -22,44 +21,6 @@ const USERS = {
 const SAVE = 'Save to library';
 const REMOVE = 'Remove from library';
 const STEP_TIMEOUT = 10_000; // one wait in a test; the whole run stays well under a minute
-
-// --- TAP ------------------------------------------------------------------------------------------
-
-let n = 0;
-let failed = 0;
-
-function diag(lines) {
-  for (const d of lines) {
-    for (const line of String(d).split('\n').slice(0, 40)) console.log(`#   ${line}`);
-  }
-}
-
-function ok(cond, name, ...lines) {
-  n += 1;
-  if (cond) {
-    console.log(`ok ${n} - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok ${n} - ${name}`);
-    diag(lines);
-  }
-  return cond;
-}
-
-function eq(expected, actual, name) {
-  const e = JSON.stringify(expected);
-  const a = JSON.stringify(actual);
-  return ok(e === a, name, `expected: ${e}`, `actual:   ${a}`);
-}
-
-// A check that threw (a wait that timed out, a page that would not load) is a failed test.
-async function check(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    ok(false, `${name}: aborted`, e && e.stack ? e.stack : e);
-  }
-}
 
 // --- helpers --------------------------------------------------------------------------------------
 
@@ -283,54 +244,16 @@ async function language(browser, locale, want) {
 }
 
 // The server's children must not have crashed under the browser's requests.
-function noCrash() {
-  const log = readFileSync(`${runDir}/error.log`, 'utf8');
-  const crashes = log.split('\n').filter((l) => /exit signal|AddressSanitizer|runtime error|\[\w*:(crit|alert|emerg)\]/.test(l));
-  ok(crashes.length === 0, 'httpd: no crash in the error log', ...crashes.slice(0, 20));
-}
-
 // --- main -----------------------------------------------------------------------------------------
 
-async function main() {
-  if (!port || !runDir) {
-    ok(false, 'usage: node library.mjs PORT RUNDIR');
-    return;
-  }
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
-  } catch (e) {
-    ok(false, 'Chromium starts (/usr/bin/chromium)', e && e.message);
-    return;
-  }
-  try {
-    await check('js: toggle in place', () => toggleInPlace(browser));
-    await check('js: state survives a reload', () => survivesReload(browser));
-    await check('no js: confirmation page', () => confirmWithoutJs(browser));
-    await check('anonymous: sign-in round trip', () => anonymousRoundTrip(browser));
-    await check('clean page, anonymous', () => cleanPage(browser, 'anonymous with js', {}, '/en/'));
-    await check('clean page, signed in', () => cleanPage(browser, 'signed in with js', { extraHTTPHeaders: USERS.alice }, '/en/'));
-    await check('clean page, no js', () => cleanPage(browser, 'anonymous without js', { javaScriptEnabled: false }, '/en/'));
-    await check('language de', () => language(browser, 'de-DE', '/de/'));
-    await check('language en', () => language(browser, 'en-US', '/en/'));
-  } finally {
-    await browser.close();
-  }
-  await check('httpd error log', async () => noCrash());
-}
-
-// A hung browser must not hang the suite: fail and leave after 75 s.
-const watchdog = setTimeout(() => {
-  ok(false, 'the browser tests finished within 75 s');
-  console.log(`1..${n}`);
-  process.exit(1);
-}, 75_000);
-watchdog.unref();
-
-try {
-  await main();
-} catch (e) {
-  ok(false, `suite aborted: ${e && e.message}`, e && e.stack);
-}
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+await run('usage: node library.mjs PORT ERRORLOG', port && errorLog, 75, async (browser) => {
+  await check('js: toggle in place', () => toggleInPlace(browser));
+  await check('js: state survives a reload', () => survivesReload(browser));
+  await check('no js: confirmation page', () => confirmWithoutJs(browser));
+  await check('anonymous: sign-in round trip', () => anonymousRoundTrip(browser));
+  await check('clean page, anonymous', () => cleanPage(browser, 'anonymous with js', {}, '/en/'));
+  await check('clean page, signed in', () => cleanPage(browser, 'signed in with js', { extraHTTPHeaders: USERS.alice }, '/en/'));
+  await check('clean page, no js', () => cleanPage(browser, 'anonymous without js', { javaScriptEnabled: false }, '/en/'));
+  await check('language de', () => language(browser, 'de-DE', '/de/'));
+  await check('language en', () => language(browser, 'en-US', '/en/'));
+});

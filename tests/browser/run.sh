@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests: Debian's Chromium (/usr/bin/chromium) driven by playwright-core against a real
-# httpd with the built module. Prints TAP only. Usage: bash tests/browser/run.sh
+# httpd with the built module. Prints TAP only. Usage: bash tests/browser/run.sh [library|e2e]
+#   library (default): library.mjs against the gate fixture (claims from test headers)
+#   e2e: e2e.mjs against the demo's real parts (mod_auth_openidc and the local OpenID provider)
 # node_modules comes from `./stp deps` (npm ci in tests/browser); this script installs nothing.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,9 +23,14 @@ fi
 # The server (a co-process on two FIFOs: bash's coproc closes its descriptors as soon as the
 # process exits, which loses its last words) prints one JSON line when httpd answers, and stops
 # when its standard input closes.
+case ${1:-library} in
+    library) server=gate test=library.mjs ;;
+    e2e) server=demo test=e2e.mjs ;;
+    *) echo "not ok 1 - usage: run.sh [library|e2e]"; echo "1..1"; exit 2 ;;
+esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stp-browser-run.XXXXXX")
 mkfifo "$tmp/in" "$tmp/out"
-python3 "$HERE/server.py" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+python3 "$HERE/server.py" "$server" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
 server_pid=$!
 exec {server_in}>"$tmp/in" {server_out}<"$tmp/out"
 
@@ -44,8 +51,8 @@ trap stop_server EXIT
 line=
 IFS= read -r line <&"$server_out"
 port=$(printf '%s\n' "$line" | sed -n 's/.*"port": *\([0-9][0-9]*\).*/\1/p')
-run=$(printf '%s\n' "$line" | sed -n 's/.*"run": *"\([^"]*\)".*/\1/p')
-if [ -z "$port" ] || [ -z "$run" ]; then
+log=$(printf '%s\n' "$line" | sed -n 's/.*"log": *"\([^"]*\)".*/\1/p')
+if [ -z "$port" ] || [ -z "$log" ]; then
     echo "not ok 1 - the test server starts"
     printf '%s\n' "$line" | sed 's/^/#   /'
     stop_server
@@ -54,7 +61,7 @@ if [ -z "$port" ] || [ -z "$run" ]; then
 fi
 
 # node must not hold the server's standard input open, or closing it would not stop the server.
-node "$HERE/library.mjs" "$port" "$run" {server_in}>&- {server_out}<&-
+node "$HERE/$test" "$port" "$log" {server_in}>&- {server_out}<&-
 rc=$?
 stop_server || rc=1
 exit $rc

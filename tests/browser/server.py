@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The server under the browser tests: publishes the gate fixture and starts a real httpd (event
-MPM) with the built module from tests/integration/httpd.conf.in, whose first virtual host turns
-X-Test-* request headers into the OIDC claims the module reads.
+"""The server under the browser tests, one of two:
+  gate (default): publishes the gate fixture and starts a real httpd (event MPM) with the built
+    module from tests/integration/httpd.conf.in, whose first virtual host turns X-Test-* request
+    headers into the OIDC claims the module reads;
+  demo: the demo's real parts (tests/lib/demo_server.py): the example content, the local OpenID
+    provider and httpd with mod_auth_openidc in front of mod_stp.
 
-Prints one JSON line {"port": ..., "run": ...} on stdout once httpd answers, then waits until its
+Prints one JSON line {"port": ..., "log": ...} (httpd's error log) on stdout once httpd answers, then waits until its
 standard input closes; then it stops httpd and removes the run directory (kept with STP_KEEP set).
-On a failure it prints {"error": ...} instead and exits 1. (library.mjs reads the error log in the
-run directory for crashes.)"""
+On a failure it prints {"error": ...} instead and exits 1. (The tests read the error log for crashes.)"""
 
 import base64
 import hashlib
@@ -17,34 +19,50 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+from demo_server import Demo  # noqa: E402
 
 PASSWORD = "pw"
 
 
+class GateServer:
+    """The gate fixture behind the test virtual host (X-Test-* headers stand in for the claims)."""
+
+    def __init__(self, run):
+        self.run = run
+        self.port = harness.free_port()
+        self.httpd = None
+        self.error_log = os.path.join(run, "error.log")  # where tests/integration/httpd.conf.in logs
+
+    def start(self):
+        content = harness.copy_fixture("gate", os.path.join(self.run, "content"))
+        harness.publish(content, os.path.join(self.run, "site"))
+        # Basic credentials for the organisation pages (the browser tests do not need them).
+        with open(os.path.join(self.run, "users"), "w", encoding="ascii") as fh:
+            sha = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
+            fh.writelines(f"{n}:{{SHA}}{sha}\n" for n in ("alice", "bob", "carol"))
+        self.httpd = harness.Httpd(self.run, "tests/integration/httpd.conf.in",
+                                   {"PORT": self.port, "PORT2": harness.free_port(), "MPM": "event", "EXTRA": ""})
+        self.httpd.start()
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.stop()
+
+
 def main():
     run = harness.make_run_dir("stp-browser.")
-    httpd = None
+    server = Demo(run) if sys.argv[1:] == ["demo"] else GateServer(run)
     try:
         try:
-            content = harness.copy_fixture("gate", os.path.join(run, "content"))
-            harness.publish(content, os.path.join(run, "site"))
-            # Basic credentials for the organisation pages (the browser tests do not need them).
-            with open(os.path.join(run, "users"), "w", encoding="ascii") as fh:
-                sha = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
-                fh.writelines(f"{n}:{{SHA}}{sha}\n" for n in ("alice", "bob", "carol"))
-            port, port2 = harness.free_port(), harness.free_port()
-            httpd = harness.Httpd(run, "tests/integration/httpd.conf.in",
-                                  {"PORT": port, "PORT2": port2, "MPM": "event", "EXTRA": ""})
-            httpd.start()
+            server.start()
         except Exception as e:  # noqa: BLE001 - told to run.sh, which reports it as TAP
             print(json.dumps({"error": str(e)}), flush=True)
             return 1
-        print(json.dumps({"port": port, "run": run}), flush=True)
+        print(json.dumps({"port": server.port, "log": server.error_log}), flush=True)
         sys.stdin.read()  # until run.sh closes our standard input
         return 0
     finally:
-        if httpd:
-            httpd.stop()
+        server.stop()
         if os.environ.get("STP_KEEP") is None:
             shutil.rmtree(run, ignore_errors=True)
 

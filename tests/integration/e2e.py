@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -18,8 +17,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 import oidc_login  # noqa: E402
-
-CONTENT = os.path.join(harness.ROOT, "content")
+from demo_server import CONTENT, Demo  # noqa: E402
 
 
 def fetch(opener, url, data=None, headers=None):
@@ -39,27 +37,15 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def main(tap):
     run = harness.make_run_dir("stp-e2e.")
-    os.makedirs(os.path.join(run, "logs"))
-    provider = httpd = None
+    demo = Demo(run)
     try:
-        harness.publish(CONTENT, os.path.join(run, "site"))
-        port, oidc_port = harness.free_port(), harness.free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, STP_OIDC_PORT=str(oidc_port), STP_OIDC_REDIRECT_URIS=f"{base}/stp/oidc-callback")
-        provider = subprocess.Popen(["node", os.path.join(harness.ROOT, "conf", "oidc", "provider.mjs")], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True)
-        line = provider.stdout.readline()  # the provider says when it listens
-        tap.ok("listening" in line, "the OpenID provider starts", line)
-        values = {"PORT": port, "OIDC_PORT": oidc_port, "MODDIR": harness.module_dir(), "RUN": run,
-                  "ROOT": harness.ROOT}
-        text = open(os.path.join(harness.ROOT, "conf", "oidc", "httpd-openidc.conf.in"), encoding="utf-8").read()
-        for k, v in values.items():
-            text = text.replace(f"@{k}@", str(v))
-        with open(os.path.join(run, "openidc.conf"), "w", encoding="utf-8") as fh:
-            fh.write(text)
-        httpd = harness.Httpd(run, "conf/demo-httpd.conf.in", {"PORT": port, "OIDC_PORT": oidc_port})
-        httpd.start()
+        try:
+            demo.start()
+            tap.ok(True, "the OpenID provider starts")
+        except RuntimeError as e:
+            tap.ok(False, "the OpenID provider starts", str(e))
+            raise
+        base, oidc_port = demo.base, demo.oidc_port
 
         # Sign in as a member of Contoso through the provider's own login form.
         alice = oidc_login.sign_in(base, "alice@contoso.example", "alice", "/stp/whoami")
@@ -133,11 +119,7 @@ def main(tap):
         tap.ok(ok, "sign-out ends the session at the provider too and comes back to /en/", f"{status} {url}")
         tap.eq("anonymous", json.loads(fetch(alice, f"{base}/stp/whoami")[3]).get("kind"), "after sign-out: anonymous")
     finally:
-        if httpd:
-            httpd.stop()
-        if provider:
-            provider.terminate()
-            provider.wait(timeout=30)
+        demo.stop()
         if os.environ.get("STP_KEEP") is None:
             shutil.rmtree(run, ignore_errors=True)
 
