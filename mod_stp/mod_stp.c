@@ -398,6 +398,8 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         stp_state_options_t opts = {c->map_size, max_readers()};
         apr_status_t rv = stp_state_open(&c->state, c->state_dir, &opts, pchild);
         if (rv != APR_SUCCESS) {
+            char buf[120];
+            c->state_problem = apr_pstrdup(pchild, apr_strerror(rv, buf, sizeof buf));
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, v,
                          "StpStateDir %s: cannot open state.mdb in this child; changes answer 503", c->state_dir);
             c->state = NULL;
@@ -418,12 +420,43 @@ static stp_route_t route_get(request_rec *r)
     return note ? (stp_route_t)atoi(note) : STP_ROUTE_NONE;
 }
 
+/* Whether the query string names a parameter `name` (as mod_auth_openidc reads it); a query that
+ * does not parse counts as naming it when the name or an escape appears in it. */
+static int query_names(request_rec *r, const char *name)
+{
+    apr_table_t *args;
+    const char *err;
+    if (!r->args)
+        return 0;
+    if (stp_form_parse(&args, &err, r->args, strlen(r->args), r->pool) != APR_SUCCESS)
+        return strstr(r->args, name) || strchr(r->args, '%');
+    return apr_table_get(args, name) != NULL;
+}
+
+/* mod_auth_openidc ends the session on a plain GET of its redirect URI with `logout`: refuse it
+ * here, before it authenticates, unless it comes from our own pages (the /stp/logout POST's
+ * redirect) or was typed, so that no other site can sign a user out. */
+static int refuse_foreign_logout(request_rec *r, stp_conf_t *c)
+{
+    if (strcmp(r->uri, c->oidc_redirect_uri) || !query_names(r, "logout") || stp_same_origin(r, c))
+        return DECLINED;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: sign-out through %s from another site refused (%s)",
+                  c->oidc_redirect_uri,
+                  apr_table_get(r->headers_in, "Sec-Fetch-Site") ? "Sec-Fetch-Site" : "Origin/Referer");
+    stp_headers_personal(r);
+    stp_forbidden(r, stp_req_get(r));
+    return DONE;
+}
+
 static int translate_name(request_rec *r)
 {
     stp_conf_t *c = stp_conf(r);
     const char *rel;
     if (!c->site_dir || !r->uri)
         return DECLINED;
+    stp_headers_secure(r);
+    if (refuse_foreign_logout(r, c) == DONE)
+        return DONE;
     stp_route_t route = stp_route_of(r->uri);
     if (route == STP_ROUTE_NONE) {
         switch (stp_path_from_org_url(&rel, NULL, r->uri, r->pool)) {
@@ -437,7 +470,10 @@ static int translate_name(request_rec *r)
         }
     }
     if (route != STP_ROUTE_NONE) {
-        /* Ours entirely: no DocumentRoot file stands behind these URLs. */
+        /* Ours entirely: no DocumentRoot file stands behind these URLs. Each answer depends on
+         * who asks (a 404 too: an outsider's must equal an unknown id's, headers included);
+         * public downloads take this back when they send the file. */
+        stp_headers_personal(r);
         apr_table_setn(r->notes, "stp-route", apr_itoa(r->pool, route));
         r->filename = apr_pstrcat(r->pool, "stp:", r->uri, NULL);
         if (route != STP_ROUTE_ORG)

@@ -34,8 +34,9 @@ typedef struct {
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
     int have_secret;
-    stp_site_t *site;   /* per process, created in child_init */
-    stp_state_t *state; /* per process, opened in child_init */
+    stp_site_t *site;          /* per process, created in child_init */
+    stp_state_t *state;        /* per process, opened in child_init */
+    const char *state_problem; /* per process: why state is NULL, for the log line of every refused change */
 } stp_conf_t;
 
 /* What the module answers, chosen in translate_name. */
@@ -62,6 +63,7 @@ typedef struct {
     const char *email;
     const char *lang; /* the response language */
     apr_table_t *query;
+    const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
 } stp_req_t;
 
 stp_conf_t *stp_conf(const request_rec *r);
@@ -90,8 +92,27 @@ int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
 void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
 /* Sends JSON that must not be cached (the user's own data). */
 int stp_json_send(request_rec *r, const char *json);
-/* 1 when the form's csrf field is the user's token for `purpose`; 0 (and a log line) otherwise. */
+/* The user's CSRF token for a form's `purpose`, bound to the browser session (the stp_sid cookie,
+ * set on this response when the browser has none yet). */
+const char *stp_csrf_form_token(stp_req_t *q, const char *purpose);
+/* 1 when the form's csrf field is the user's token for `purpose` in this session and has not
+ * expired; 0 (and a log line) otherwise. */
 int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose);
+/* A new session value for the browser (at sign-in), or none (at sign-out, `renew` 0): every token
+ * issued before stops working. */
+void stp_session_reset(stp_req_t *q, int renew);
+/* Security headers on every answer of a portal vhost (CSP without inline script, no framing,
+ * same-origin referrers, nosniff), kept on error answers and redirects. */
+void stp_headers_secure(request_rec *r);
+/* The answer depends on who asks: no cache may keep it, and the Cookie header picks it
+ * (on error answers and redirects too). */
+void stp_headers_personal(request_rec *r);
+/* 1 when a browser sent this request from one of our own pages, or the user typed it (Fetch
+ * Metadata; without it, Origin or Referer against the Host header and StpBaseURL). */
+int stp_same_origin(request_rec *r, const stp_conf_t *conf);
+/* A state operation that failed (or a state that this process could not open): logs `what` for
+ * this user with the cause, every time, and answers 503 in the site layout. */
+int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what);
 /* The 403 page of a refused change. */
 int stp_forbidden(request_rec *r, stp_req_t *q);
 

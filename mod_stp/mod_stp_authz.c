@@ -74,7 +74,7 @@ int stp_org_fixup(request_rec *r)
     if (apr_stat(&r->finfo, r->filename, APR_FINFO_MIN, r->pool) != APR_SUCCESS || r->finfo.filetype != APR_REG)
         return HTTP_NOT_FOUND;
     ap_set_content_type(r, "text/html; charset=utf-8");
-    /* The organisation's pages are for its members only: no shared caches. */
-    apr_table_setn(r->headers_out, "Cache-Control", "private");
+    /* The organisation's pages are for its members only: no cache keeps them (set for the route). */
+    stp_headers_personal(r);
     return OK;
 }

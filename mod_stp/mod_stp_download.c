@@ -42,15 +42,23 @@ static stp_doc_t *series_version(stp_req_t *q, stp_doc_t *doc, const char *versi
     return NULL;
 }
 
+/* The 410 page links the current version only when this reader may know of it: sitegen refuses
+ * a series whose versions differ in access, and this holds even for a catalog that has one. */
 static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     apr_pool_t *p = r->pool;
-    const char *cur = stp_url_escape(doc->current ? doc->current : doc->id, p);
-    const char *main =
-        apr_pstrcat(p, "<h1>", stp_html_escape(stp_msg(q, "error.gone.title"), p), "</h1><p>",
-                    stp_html_escape(stp_msg(q, "error.gone.body"), p), "</p><p><a href=\"/", q->lang, "/docs/", cur,
-                    "/\">", stp_html_escape(stp_msg(q, "doc.current"), p), "</a> · <a href=\"/download/", cur, "\">",
-                    stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>", NULL);
+    stp_doc_t *current = NULL;
+    if (!doc->current || stp_catalog_get_doc(&current, q->build->cat, doc->current, p) != APR_SUCCESS ||
+        !stp_access_visible(&q->user, current))
+        current = NULL;
+    const char *cur = current ? stp_url_escape(current->id, p) : NULL;
+    const char *links =
+        cur ? apr_pstrcat(p, "<p><a href=\"/", q->lang, current->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
+                          cur, "/\">", stp_html_escape(stp_msg(q, "doc.current"), p), "</a> · <a href=\"/download/",
+                          cur, "\">", stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>", NULL)
+            : "";
+    const char *main = apr_pstrcat(p, "<h1>", stp_html_escape(stp_msg(q, "error.gone.title"), p), "</h1><p>",
+                                   stp_html_escape(stp_msg(q, "error.gone.body"), p), "</p>", links, NULL);
     return stp_page_send(r, q, HTTP_GONE, stp_msg(q, "error.gone.title"), main);
 }
 
@@ -75,10 +83,11 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     ap_set_content_type(r, f->media_type);
     apr_table_setn(r->headers_out, "Content-Disposition", stp_content_disposition(f->name, r->pool));
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", f->sha256, "\"", NULL));
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "Accept-Ranges", "bytes"); /* as httpd says for static files */
-    if (doc->access != STP_ACCESS_PUBLIC)
-        apr_table_setn(r->headers_out, "Cache-Control", "private");
+    if (doc->access == STP_ACCESS_PUBLIC) {                   /* the same file for everyone: caches may keep it */
+        apr_table_unset(r->err_headers_out, "Cache-Control");
+        apr_table_unset(r->err_headers_out, "Vary");
+    }
     if (!asked) /* the variant then follows the stp_lang cookie or Accept-Language */
         apr_table_mergen(r->headers_out, "Vary", "Accept-Language, Cookie");
     ap_update_mtime(r, finfo.mtime);
@@ -111,8 +120,10 @@ int stp_download_handler(request_rec *r)
     }
     if (stp_catalog_get_doc(&doc, q->build->cat, id, r->pool) != APR_SUCCESS)
         doc = NULL;
+    /* The id must be one this reader may know of before its series is looked at: an outsider's
+     * /download/<tenant-id>/<version> is an unknown id, whatever the version names. */
     if (doc && version)
-        doc = series_version(q, doc, version);
+        doc = stp_access_visible(&q->user, doc) ? series_version(q, doc, version) : NULL;
     stp_decision_t d = stp_decide(q, doc);
     /* A hidden document's version is not the business of anyone reading the log for that user. */
     stp_set_env(r, q, id, doc && d != STP_DECIDE_NOT_FOUND ? doc->version : version, stp_decision_name(d));

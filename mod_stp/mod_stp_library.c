@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "mod_stp.h"
+#include "stp_csrf.h"
 #include "stp_http.h"
 #include "stp_library.h"
 #include "stp_paths.h"
@@ -26,21 +27,13 @@
 
 static const char *token(stp_req_t *q, const char *purpose)
 {
-    return stp_csrf_token(q->conf->secret, sizeof q->conf->secret, q->user.key, purpose, q->r->pool);
+    return stp_csrf_form_token(q, purpose);
 }
 
 static int wants_json(request_rec *r)
 {
     const char *accept = apr_table_get(r->headers_in, "Accept");
     return accept && strstr(accept, "application/json") != NULL;
-}
-
-/* A state error as the user sees it: 503 when the store is full or unavailable. */
-static int state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s for %s failed%s", what, q->user.key,
-                  APR_STATUS_IS_ENOSPC(rv) ? ": state.mdb is full; raise StpStateMapSize" : "");
-    return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
 }
 
 static const char *doc_title(stp_req_t *q, const stp_doc_t *doc)
@@ -129,7 +122,7 @@ static int library_get(request_rec *r, stp_req_t *q)
                           ? stp_library_list(&entries, q->conf->state, q->user.key, p)
                           : (entries = apr_array_make(p, 1, sizeof(stp_saved_t)), APR_SUCCESS);
     if (rv != APR_SUCCESS)
-        return state_error(r, q, rv, "reading the library");
+        return stp_state_error(r, q, rv, "reading the library");
     apr_array_header_t *rows = rows_of(q, entries);
     if (wants_json(r)) { /* for stp.js: the token and which series are saved */
         const char *list = "";
@@ -181,21 +174,14 @@ static const char *back_to(stp_req_t *q, const char *asked)
     return asked && stp_return_target_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/stp/library?lang=", q->lang, NULL);
 }
 
-/* Whether a browser sent this POST from one of our own pages (Fetch Metadata, else Origin against
- * the Host header or StpBaseURL). A cross-site form could otherwise start a pending save that a
- * signed-in victim completes on the way back from sign-in. */
+/* Whether a browser sent this POST from one of our own pages. A cross-site form could otherwise
+ * start a pending save that a signed-in victim completes on the way back from sign-in. A POST
+ * must say where it comes from: without Sec-Fetch-Site or Origin it is not remembered. */
 static int same_origin(request_rec *r, stp_req_t *q)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *host = apr_table_get(r->headers_in, "Host");
-    if (site && strcmp(site, "same-origin"))
-        return 0;
-    if (!origin)
-        return site != NULL;
-    const char *authority = strstr(origin, "://");
-    return (authority && host && !strcasecmp(authority + 3, host)) ||
-           (q->conf->base_url && !strcasecmp(origin, q->conf->base_url));
+    return (site ? !strcmp(site, "same-origin") : apr_table_get(r->headers_in, "Origin") != NULL) &&
+           stp_same_origin(r, q->conf);
 }
 
 /* An anonymous user's "save": remember the intent in a cookie only this browser has, then sign in. */
@@ -211,8 +197,8 @@ static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, cons
     if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     stp_hex_encode(nonce, raw, sizeof raw);
-    const char *intent = stp_csrf_token(q->conf->secret, sizeof q->conf->secret, nonce,
-                                        apr_pstrcat(p, "pending-save\n", doc->id, "\n", back, NULL), p);
+    const char *intent = stp_csrf_token(q->conf->secret, sizeof q->conf->secret, nonce, "",
+                                        apr_pstrcat(p, "pending-save\n", doc->id, "\n", back, NULL), apr_time_now(), p);
     apr_table_addn(
         r->err_headers_out, "Set-Cookie",
         apr_pstrcat(p, PENDING_COOKIE "=", nonce, "; Path=/stp/library; Max-Age=1800; HttpOnly; SameSite=Lax", NULL));
@@ -262,10 +248,10 @@ static int library_post(request_rec *r, stp_req_t *q)
     if (!stp_csrf_valid(r, q, form, "library"))
         return stp_forbidden(r, q);
     if (!q->conf->state)
-        return state_error(r, q, APR_EGENERAL, "the library");
+        return stp_state_error(r, q, APR_EGENERAL, "the library");
     apr_status_t rv = add ? save(q, doc, current) : stp_library_remove(q->conf->state, q->user.key, doc->series);
     if (rv != APR_SUCCESS)
-        return state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
+        return stp_state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
     if (wants_json(r))
         return stp_json_send(r, apr_pstrcat(r->pool, "{\"series\":", stp_json_string(doc->series, r->pool),
                                             ",\"saved\":", add ? "true" : "false", "}\n", NULL));
@@ -284,8 +270,8 @@ static int library_resume(request_rec *r, stp_req_t *q)
     const char *back = back_to(q, asked);
     stp_doc_t *current, *doc = visible_doc(q, id, &current);
     if (!nonce || !asked || strcmp(back, asked) || !id ||
-        !stp_csrf_check(q->conf->secret, sizeof q->conf->secret, nonce,
-                        apr_pstrcat(p, "pending-save\n", id, "\n", asked, NULL), intent, p)) {
+        !stp_csrf_check(q->conf->secret, sizeof q->conf->secret, nonce, "",
+                        apr_pstrcat(p, "pending-save\n", id, "\n", asked, NULL), intent, apr_time_now(), p)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: pending library save for %s refused: no matching intent",
                       q->user.key);
         return stp_forbidden(r, q);
@@ -296,7 +282,7 @@ static int library_resume(request_rec *r, stp_req_t *q)
         return HTTP_NOT_FOUND;
     apr_status_t rv = q->conf->state ? save(q, doc, current) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
-        return state_error(r, q, rv, "saving to the library");
+        return stp_state_error(r, q, rv, "saving to the library");
     return stp_redirect(r, HTTP_SEE_OTHER, back);
 }
 
@@ -413,7 +399,7 @@ static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
         return notifications_page(r, q, HTTP_BAD_REQUEST, &want, error, NULL);
     apr_status_t rv = q->conf->state ? stp_notify_put(q->conf->state, q->user.key, &want) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
-        return state_error(r, q, rv, "saving notification settings");
+        return stp_state_error(r, q, rv, "saving notification settings");
     return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(r->pool, "/stp/notifications?saved=1&lang=", q->lang, NULL));
 }
 
@@ -430,7 +416,7 @@ int stp_notifications_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     apr_status_t rv = q->conf->state ? stp_notify_get(&n, q->conf->state, q->user.key, r->pool) : APR_EGENERAL;
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
-        return state_error(r, q, rv, "reading notification settings");
+        return stp_state_error(r, q, rv, "reading notification settings");
     if (rv != APR_SUCCESS && q->email)
         n.address = q->email; /* a first visit: suggest the sign-in address */
     if (r->method_number == M_POST)

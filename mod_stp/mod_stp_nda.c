@@ -44,7 +44,7 @@ static int show(request_rec *r, stp_req_t *q, const char *target)
     const char *text = stp_catalog_get_string(q->build->cat, q->lang, "nda.text", p);
     if (!text)
         text = stp_catalog_get_string(q->build->cat, q->build->default_locale, "nda.text", p);
-    const char *token = stp_csrf_token(q->conf->secret, sizeof q->conf->secret, q->user.key, "nda", p);
+    const char *token = stp_csrf_form_token(q, "nda");
     const char *title = stp_msg(q, "nda.title");
     /* nda.text is HTML that sitegen rendered from Markdown in safe mode; everything else is escaped here. */
     const char *main = apr_pstrcat(
@@ -74,13 +74,10 @@ static int nda_post(request_rec *r, stp_req_t *q)
         return stp_redirect(r, HTTP_SEE_OTHER,
                             apr_pstrcat(r->pool, "/stp/nda?return=", stp_url_escape(target, r->pool), NULL));
     if (!q->conf->state)
-        return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
+        return stp_state_error(r, q, APR_EGENERAL, "recording the NDA acceptance");
     apr_status_t rv = stp_state_nda_accept(q->conf->state, q->user.key, q->user.tenant, version, apr_time_now());
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: cannot record the NDA acceptance of %s%s", q->user.key,
-                      APR_STATUS_IS_ENOSPC(rv) ? ": state.mdb is full; raise StpStateMapSize" : "");
-        return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
-    }
+    if (rv != APR_SUCCESS)
+        return stp_state_error(r, q, rv, "recording the NDA acceptance");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: %s (tenant %s) accepted NDA %s", q->user.key, q->user.tenant,
                   version);
     return stp_redirect(r, HTTP_SEE_OTHER, target);

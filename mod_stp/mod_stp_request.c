@@ -10,7 +10,10 @@
 #include <apr_strings.h>
 
 #include "mod_stp.h"
+#include "stp_csrf.h"
 #include "stp_http.h"
+
+#define SESSION_COOKIE "stp_sid"
 
 stp_conf_t *stp_conf(const request_rec *r)
 {
@@ -81,6 +84,8 @@ stp_req_t *stp_req_get(request_rec *r)
     if (!main->args || stp_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
         q->query = apr_table_make(main->pool, 1);
     const char *cookie = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
+    const char *sid = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), SESSION_COOKIE, main->pool);
+    q->session = stp_csrf_session_ok(sid) ? sid : NULL;
     q->lang = q->build ? stp_lang_pick(apr_table_get(q->query, "lang"), cookie,
                                        apr_table_get(main->headers_in, "Accept-Language"), q->build->locales,
                                        q->build->default_locale, main->pool)
@@ -93,8 +98,89 @@ int stp_redirect(request_rec *r, int status, const char *local_target)
 {
     /* Only local paths: a Location never points off the site, and never comes from the Host header. */
     apr_table_setn(r->headers_out, "Location", stp_return_target_ok(local_target) ? local_target : "/");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    stp_headers_personal(r); /* err_headers_out: httpd drops headers_out's caching fields on a 3xx */
     return status;
+}
+
+void stp_headers_secure(request_rec *r)
+{
+    /* Styles and scripts come only from the site's own files; nothing may frame a page with a
+     * CSRF form in it. */
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+                   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    apr_table_setn(r->err_headers_out, "X-Frame-Options", "DENY");
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "same-origin");
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+}
+
+void stp_headers_personal(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_unset(r->headers_out, "Cache-Control");
+    const char *vary = apr_table_get(r->err_headers_out, "Vary");
+    if (!vary || !strstr(vary, "Cookie"))
+        apr_table_mergen(r->err_headers_out, "Vary", "Cookie");
+}
+
+/* The origin ("scheme://host[:port]") a URL starts with, for comparing Referer with Origin. */
+static const char *origin_of(const char *url, apr_pool_t *p)
+{
+    const char *authority = url ? strstr(url, "://") : NULL;
+    if (!authority)
+        return NULL;
+    return apr_pstrmemdup(p, url, (apr_size_t)(authority + 3 - url) + strcspn(authority + 3, "/?#"));
+}
+
+/* 1 when `origin` is this server as the browser addressed it, or StpBaseURL. */
+static int origin_is_ours(request_rec *r, const stp_conf_t *conf, const char *origin)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *authority = origin ? strstr(origin, "://") : NULL;
+    return (authority && host && !strcasecmp(authority + 3, host)) ||
+           (origin && conf->base_url && !strcasecmp(origin, origin_of(conf->base_url, r->pool)));
+}
+
+int stp_same_origin(request_rec *r, const stp_conf_t *conf)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    if (site) /* "none": typed, a bookmark; every browser of the last years sends it */
+        return (!strcmp(site, "same-origin") || !strcmp(site, "none")) && (!origin || origin_is_ours(r, conf, origin));
+    if (origin) /* "null" from sandboxed or privacy-sensitive contexts is not ours either */
+        return origin_is_ours(r, conf, origin);
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    return !referer || origin_is_ours(r, conf, origin_of(referer, r->pool));
+}
+
+/* The stp_sid cookie: HttpOnly (scripts never need it), SameSite=Lax, Secure over https. */
+static void session_cookie(stp_req_t *q, const char *value)
+{
+    request_rec *r = q->r;
+    int https = !strcmp(ap_http_scheme(r), "https") || (q->conf->base_url && !strncmp(q->conf->base_url, "https:", 6));
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_pstrcat(r->pool, SESSION_COOKIE "=", value ? value : "", "; Path=/; HttpOnly; SameSite=Lax",
+                               value ? "" : "; Max-Age=0", https ? "; Secure" : "", NULL));
+}
+
+void stp_session_reset(stp_req_t *q, int renew)
+{
+    const char *fresh = NULL;
+    if (renew && stp_csrf_session_new(&fresh, q->r->pool) != APR_SUCCESS)
+        fresh = NULL;
+    q->session = fresh;
+    session_cookie(q, fresh);
+}
+
+const char *stp_csrf_form_token(stp_req_t *q, const char *purpose)
+{
+    if (!q->session) {
+        if (stp_csrf_session_new(&q->session, q->r->pool) != APR_SUCCESS)
+            return ""; /* no randomness: the form cannot be sent, which is what should happen */
+        session_cookie(q, q->session);
+    }
+    return stp_csrf_token(q->conf->secret, sizeof q->conf->secret, q->user.key, q->session, purpose, apr_time_now(),
+                          q->r->pool);
 }
 
 const char *stp_this_url(request_rec *r)
@@ -136,9 +222,8 @@ int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, c
     r->status = status;
     ap_set_content_type(r, "text/html; charset=utf-8");
     /* Personal pages: never cached by a shared cache, never shown from history after sign-out. */
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    stp_headers_personal(r);
     apr_table_setn(r->headers_out, "Content-Language", q->lang);
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_set_content_length(r, (apr_off_t)strlen(html));
     if (!r->header_only)
         ap_rwrite(html, (int)strlen(html), r);
@@ -198,8 +283,7 @@ int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_k
 int stp_json_send(request_rec *r, const char *json)
 {
     ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    stp_headers_personal(r);
     ap_set_content_length(r, (apr_off_t)strlen(json));
     if (!r->header_only)
         ap_rputs(json, r);
@@ -208,12 +292,26 @@ int stp_json_send(request_rec *r, const char *json)
 
 int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose)
 {
-    if (stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, purpose, apr_table_get(form, "csrf"),
-                       r->pool))
+    if (stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, q->session, purpose,
+                       apr_table_get(form, "csrf"), apr_time_now(), r->pool))
         return 1;
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: %s by %s refused: bad CSRF token", purpose,
-                  q->user.key ? q->user.key : "an anonymous user");
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "stp: %s by %s refused: bad CSRF token (missing, expired, or not of this user's session)%s", purpose,
+                  q->user.key ? q->user.key : "an anonymous user", q->session ? "" : " (no stp_sid cookie)");
     return 0;
+}
+
+int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
+{
+    const char *who = q->user.key ? q->user.key : "an anonymous user";
+    if (!q->conf->state)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "stp: %s for %s refused: StpStateDir %s is not open in this process (%s)", what, who,
+                      q->conf->state_dir, q->conf->state_problem ? q->conf->state_problem : "not configured");
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s for %s failed%s", what, who,
+                      APR_STATUS_IS_ENOSPC(rv) ? ": state.mdb is full; raise StpStateMapSize" : "");
+    return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
 }
 
 int stp_forbidden(request_rec *r, stp_req_t *q)

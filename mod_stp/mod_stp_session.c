@@ -26,6 +26,8 @@ int stp_login_handler(request_rec *r)
                       "OIDCUnAuthAction auth and Require valid-user (see conf/stp.conf)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* A sign-in starts a new browser session: forms shown before it no longer count. */
+    stp_session_reset(q, 1);
     return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
                         target && stp_return_target_ok(target) ? target
                                                                : apr_pstrcat(r->pool, "/", q->lang, "/", NULL));
@@ -60,9 +62,10 @@ int stp_logout_handler(request_rec *r)
          * StpBaseURL, else this server's own URL. */
         const char *back =
             q->conf->base_url ? apr_pstrcat(p, q->conf->base_url, home, NULL) : ap_construct_url(p, home, r);
+        stp_session_reset(q, 0); /* every token of this session dies with it */
+        stp_headers_personal(r);
         apr_table_setn(r->headers_out, "Location",
                        apr_pstrcat(p, q->conf->oidc_redirect_uri, "?logout=", stp_url_escape(back, p), NULL));
-        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         return HTTP_SEE_OTHER;
     }
     if (r->method_number != M_GET)
@@ -71,8 +74,8 @@ int stp_logout_handler(request_rec *r)
     const char *main = apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1>",
                                    "<form method=\"post\" action=\"/stp/logout\"><input type=\"hidden\" name=\"csrf\" "
                                    "value=\"",
-                                   stp_csrf_token(q->conf->secret, sizeof q->conf->secret, q->user.key, "logout", p),
-                                   "\"><button type=\"submit\">", stp_html_escape(title, p), "</button></form>", NULL);
+                                   stp_csrf_form_token(q, "logout"), "\"><button type=\"submit\">",
+                                   stp_html_escape(title, p), "</button></form>", NULL);
     return stp_page_send(r, q, HTTP_OK, title, main);
 }
 

@@ -77,34 +77,6 @@ void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, co
     stp_sha256_final(out, &ctx);
 }
 
-const char *stp_csrf_token(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
-                           apr_pool_t *pool)
-{
-    unsigned char mac[32];
-    char *hex = apr_palloc(pool, 65);
-    /* NUL separates the fields, so that ("a", "bc") and ("ab", "c") differ */
-    apr_size_t ul = strlen(user_key), pl = strlen(purpose);
-    char *msg = apr_palloc(pool, ul + pl + 1);
-    memcpy(msg, user_key, ul);
-    msg[ul] = '\0';
-    memcpy(msg + ul + 1, purpose, pl);
-    stp_hmac_sha256(mac, secret, slen, msg, ul + 1 + pl);
-    stp_hex_encode(hex, mac, sizeof mac);
-    return hex;
-}
-
-int stp_csrf_check(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
-                   const char *token, apr_pool_t *pool)
-{
-    if (!token || !user_key || strlen(token) != 64)
-        return 0;
-    const char *want = stp_csrf_token(secret, slen, user_key, purpose, pool);
-    unsigned char diff = 0;
-    for (int i = 0; i < 64; i++)
-        diff |= (unsigned char)(want[i] ^ token[i]);
-    return diff == 0;
-}
-
 int stp_return_target_ok(const char *target)
 {
     if (!target || target[0] != '/' || target[1] == '/' || target[1] == '\\')

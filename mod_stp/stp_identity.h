@@ -1,5 +1,5 @@
-/* stp_identity: the user from the identity provider's claims, CSRF tokens bound to that user, and
- * the one rule for where a sign-in may send the user back to. */
+/* stp_identity: the user from the identity provider's claims, HMAC for the tokens built on it
+ * (stp_csrf.h), and the one rule for where a sign-in may send the user back to. */
 #ifndef STP_IDENTITY_H
 #define STP_IDENTITY_H
 
@@ -31,14 +31,6 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
 
 /* HMAC-SHA256 (RFC 2104). */
 void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen);
-
-/* A CSRF token for the user's key and a purpose ("nda", "library", ...): hex HMAC with the
- * server's secret. Anonymous users get tokens bound to their anonymous session id instead. */
-const char *stp_csrf_token(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
-                           apr_pool_t *pool);
-/* Constant-time check of a submitted token; 1 when valid. */
-int stp_csrf_check(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *purpose,
-                   const char *token, apr_pool_t *pool);
 
 /* 1 when `target` is a local path that a redirect may use: starts with one "/", no scheme, no
  * host ("//", "/\\"), no control characters. */

@@ -162,7 +162,7 @@ async function confirmWithoutJs(browser) {
     await Promise.all([page.waitForURL((u) => u.pathname === '/stp/library'), page.click('form.save button')]);
     const confirm = page.locator('form:has(input[name=csrf])');
     const token = await confirm.locator('input[name=csrf]').getAttribute('value');
-    ok((await confirm.count()) === 1 && /^[0-9a-f]{64}$/.test(token || ''),
+    ok((await confirm.count()) === 1 && /^[0-9a-f]{80}$/.test(token || ''),
       'no js: Save without a token lands on a confirmation form with a token', `url ${page.url()}`,
       (await page.content()).slice(-1200));
     eq([], await seriesOf(context, 'bob'), 'no js: ... which has not saved anything yet');

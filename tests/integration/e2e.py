@@ -63,7 +63,7 @@ def main(tap):
         tap.ok(status == 302 and headers.get("Location") == f"/stp/nda?return=%2Fdownload%2F{doc}",
                "an NDA download sends alice to the NDA", f"{status} {headers.get('Location')}")
         status, _, _, page = fetch(alice, f"{base}/stp/nda?return=%2Fdownload%2F{doc}")
-        token = re.search(rb'name="csrf" value="([0-9a-f]{64})"', page)
+        token = re.search(rb'name="csrf" value="([0-9a-f]{80})"', page)
         version = re.search(rb'name="version" value="([^"]+)"', page)
         tap.ok(status == 200 and token and version, "the NDA page has the form", page[-800:])
         form = urllib.parse.urlencode({"csrf": token.group(1).decode(), "version": version.group(1).decode(),
@@ -106,6 +106,14 @@ def main(tap):
         status, _, headers, _ = fetch(anon, f"{base}/en/org/", headers={"Accept": "text/html"})  # a browser
         tap.ok(status == 302 and headers.get("Location", "").startswith(f"http://127.0.0.1:{oidc_port}/"),
                "anonymous organisation pages send the user to the provider", f"{status} {headers.get('Location')}")
+
+        # mod_auth_openidc signs out on a GET of its redirect URI: another site cannot make it.
+        evil = urllib.parse.quote(f"{base}/en/", safe="")
+        for label, hdrs in (("Sec-Fetch-Site: cross-site", {"Sec-Fetch-Site": "cross-site"}),
+                            ("a foreign Referer", {"Referer": "http://evil.example/page"})):
+            status, _, _, body = fetch(plain, f"{base}/stp/oidc-callback?logout={evil}", headers=hdrs)
+            tap.ok(status == 403 and json.loads(fetch(alice, f"{base}/stp/whoami")[3]).get("kind") == "member",
+                   f"a cross-site sign-out ({label}) is refused and alice stays signed in", status)
 
         # Sign out: a POST with a token; the session is gone afterwards.
         status, _, headers, _ = fetch(plain, f"{base}/stp/logout", urllib.parse.urlencode(

@@ -27,9 +27,11 @@ ACCOUNTS = {
     "t1admin": {"X-Test-Sub": "carol", "X-Test-Tid": "t1", "X-Test-Roles": "Reader,GlobalAdmin"},
 }
 PASSWORD = "pw"
-for _h in ACCOUNTS.values():
+for _i, _h in enumerate(ACCOUNTS.values()):
     if "X-Test-Sub" in _h:  # the Basic credentials that authenticate on the organisation pages
         _h["Authorization"] = "Basic " + base64.b64encode(f"{_h['X-Test-Sub']}:{PASSWORD}".encode()).decode()
+        # Each account's browser session: CSRF tokens are bound to it (the stp_sid cookie).
+        _h["Cookie"] = "stp_sid=%032x" % (0x5e55 + _i)
 KINDS = list(ACCOUNTS)
 
 # Expected download outcome per document, before and after the NDA is accepted (DESIGN 4).
@@ -71,7 +73,10 @@ class Gate:
 
     def get(self, path, who="anonymous", headers=None, method="GET", body=None, port=None):
         h = dict(ACCOUNTS[who])
-        h.update(headers or {})
+        extra = dict(headers or {})
+        if "Cookie" in extra and "Cookie" in h:  # the test's cookies and the account's session
+            extra["Cookie"] = extra["Cookie"] + "; " + h["Cookie"]
+        h.update(extra)
         return request(port or self.port, method, path, h, body)
 
     def source(self, doc, name=None):
@@ -231,7 +236,7 @@ class Gate:
         t.eq(etag, r.header("etag"), f"{m}: strong ETag from the SHA-256")
         t.ok(r.header("last-modified") is not None, f"{m}: Last-Modified")
         t.eq('attachment; filename="nda-pentest.txt"', r.header("content-disposition"), f"{m}: Content-Disposition")
-        t.ok("private" in (r.header("cache-control") or ""), f"{m}: gated files are private to the user's cache")
+        t.eq("no-store", r.header("cache-control"), f"{m}: gated files are kept by no cache")
         t.eq("bytes", r.header("accept-ranges"), f"{m}: Accept-Ranges: bytes")
         r = self.get("/download/nda-pentest", "t1", {"If-None-Match": etag})
         t.ok(r.status == 304 and r.body == b"", f"{m}: If-None-Match -> 304", f"status {r.status}")
@@ -398,10 +403,47 @@ class Gate:
         self.tap.ok(not re.search(r"exit signal (?!Killed)|AddressSanitizer|runtime error|\[\w*:(crit|alert|emerg)\]", log),
                     f"{self.mpm}: no crash in the error log", log[-2000:])
 
+    def security_headers(self):
+        """Every answer carries the security headers, redirects and errors too; the module's own
+        answers are no-store and vary on Cookie; an outsider's 404 equals an unknown id's."""
+        t, m = self.tap, self.mpm
+        personal = [("/download/nda-pentest", "anonymous", 302), ("/download/nda-pentest", "personal", 403),
+                    ("/download/t2-pack", "t1", 404), ("/download/no-such-doc", "anonymous", 404),
+                    ("/download/soc-2024", "anonymous", 410), ("/stp/nda", "t2", 200), ("/stp/nda", "anonymous", 302),
+                    ("/stp/library", "t1", 200), ("/stp/whoami", "t1", 200), ("/stp/nothing", "anonymous", 404),
+                    ("/", "anonymous", 302), ("/en/org/", "t1", 200), ("/en/org/", "personal", 403),
+                    ("/download/signin-policy", "personal", 200)]
+        for path, who, status in personal:
+            r = self.get(path, who)
+            csp = r.header("content-security-policy") or ""
+            t.ok(r.status == status and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+                 and r.header("referrer-policy") == "same-origin" and r.header("x-content-type-options") == "nosniff"
+                 and r.header("cache-control") == "no-store" and "Cookie" in (r.header("vary") or ""),
+                 f"{m}: {path} as {who}: {status} with CSP, Referrer-Policy, nosniff, no-store, Vary: Cookie",
+                 f"{r.status} {r.headers}")
+        for path in ("/en/", "/assets/stp.css", "/download/public-report"):
+            r = self.get(path)
+            t.ok(r.status == 200 and "frame-ancestors 'none'" in (r.header("content-security-policy") or "")
+                 and r.header("cache-control") != "no-store",
+                 f"{m}: {path}: secured, and cacheable (the same for everyone)", f"{r.status} {r.headers}")
+        hidden, unknown = self.get("/download/t2-pack", "t1"), self.get("/download/no-such-doc", "t1")
+        strip = lambda r: sorted((k, v) for k, v in r.headers.items() if k not in ("date",))  # noqa: E731
+        t.ok(hidden.status == unknown.status == 404 and strip(hidden) == strip(unknown) and hidden.body == unknown.body,
+             f"{m}: another tenant's document answers the unknown id's 404, headers and body",
+             f"{strip(hidden)} vs {strip(unknown)}")
+        # The test server's redirect URI path: mod_auth_openidc would sign out on this GET.
+        for label, hdrs, want in (("cross-site", {"Sec-Fetch-Site": "cross-site"}, 403),
+                                  ("a foreign Origin", {"Sec-Fetch-Site": "same-site", "Origin": "http://evil.example"},
+                                   403),
+                                  ("a foreign Referer", {"Referer": "http://evil.example/x"}, 403)):
+            r = self.get("/stp/oidc-callback?logout=%2Fen%2F", "t1", hdrs)
+            t.eq(want, r.status, f"{m}: a sign-out through the redirect URI from {label} is refused")
+        t.ok("refused" in self.httpd.error_log(), f"{m}: ... and logged")
+
     def run_all(self):
         self.serving(self.whoami_check, lambda: self.matrix("before NDA", 0), lambda: self.pages("before NDA"),
                      self.nda_flow, lambda: self.matrix("after NDA", 1), self.downloads, self.path_tricks,
-                     self.headers_ignored, self.republish, self.audit_export, self.no_crash)
+                     self.headers_ignored, self.security_headers, self.republish, self.audit_export, self.no_crash)
 
 
 def main(tap):

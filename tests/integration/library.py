@@ -42,7 +42,7 @@ class Library(Gate):
         t.ok(r.status == 302 and r.header("location").startswith("/stp/login?"), f"{m}: anonymous library -> sign in")
         t.eq({"token": None, "series": []}, self.lib("anonymous"), f"{m}: anonymous library JSON has no token")
         tok = self.lib("t1")["token"]
-        t.ok(tok and len(tok) == 64, f"{m}: a signed-in user gets a library token")
+        t.ok(tok and len(tok) == 80, f"{m}: a signed-in user gets a library token")
         r = self.post("t1", {"csrf": tok, "action": "add", "doc": "public-report"}, JSON)
         t.ok(r.status == 200 and json.loads(r.body) == {"series": "public-report", "saved": True},
              f"{m}: POST add with a token (JavaScript) answers JSON", r.text)
@@ -139,7 +139,7 @@ class Library(Gate):
         r = self.get("/stp/notifications")
         t.eq(302, r.status, f"{m}: anonymous notifications -> sign in")
         r = self.get("/stp/notifications", "t1")
-        tok = re.search(r'name="csrf" value="([0-9a-f]{64})"', r.text)
+        tok = re.search(r'name="csrf" value="([0-9a-f]{80})"', r.text)
         t.ok(r.status == 200 and tok and 'value="alice@t1.example"' in r.text,
              f"{m}: the settings form suggests the sign-in address", r.text[-1500:])
         tok = tok.group(1) if tok else ""
@@ -183,7 +183,7 @@ class Library(Gate):
 
         def client(i):
             rnd = random.Random(i)
-            who = {"X-Test-Sub": f"load-{i}", "X-Test-Tid": "t1"}
+            who = {"X-Test-Sub": f"load-{i}", "X-Test-Tid": "t1", "Cookie": "stp_sid=%032x" % (0x10ad + i)}
             lib = json.loads(request(self.port, "GET", "/stp/library", dict(who, **JSON)).body)
             mine = set()
             barrier.wait()

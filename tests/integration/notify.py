@@ -35,7 +35,8 @@ USERS = {
 
 def claims(user):
     tid = USERS[user][0]
-    return {"X-Test-Sub": user, "X-Test-Tid": tid, "X-Test-Email": f"{user}@{tid}.example"}
+    return {"X-Test-Sub": user, "X-Test-Tid": tid, "X-Test-Email": f"{user}@{tid}.example",
+            "Cookie": "stp_sid=%032x" % sum(map(ord, user))}  # the user's browser session (CSRF tokens)
 
 
 class Notify(Gate):
@@ -48,7 +49,7 @@ class Notify(Gate):
                 r = request(self.port, "POST", "/stp/library", dict(h, **FORM), body)
                 assert r.status == 303, (user, doc, r.status)
             page = request(self.port, "GET", "/stp/notifications", h).text
-            ntok = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+            ntok = re.search(r'name="csrf" value="([0-9a-f]{80})"', page).group(1)
             body = urllib.parse.urlencode({"csrf": ntok, "frequency": freq, "address": f"{user}@{tid}.example",
                                            "locale": lang}).encode()
             r = request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body)

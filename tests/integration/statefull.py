@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -37,9 +38,12 @@ def main(tap):
         accepted, first_full = [], None
         for i in range(50000):
             sub = f"user-{i:05d}-" + "x" * 40
-            token = hmac.new(secret, f"{ISSUER}|{sub}".encode() + b"\0nda", hashlib.sha256).hexdigest()
-            body = urllib.parse.urlencode({"csrf": token, "version": "v1", "return": "/en/", "lang": "en"})
-            conn.request("POST", "/stp/nda", body, {"X-Test-Sub": sub, "X-Test-Tid": "t1",
+            # The module's token (stp_csrf.h): issue time, then the MAC over user, session, purpose, time.
+            sid, issued = "%032x" % i, "%016x" % int(time.time())
+            mac = hmac.new(secret, b"\0".join(x.encode() for x in ("stp-csrf-2", f"{ISSUER}|{sub}", sid, "nda", issued))
+                           + b"\0", hashlib.sha256).hexdigest()
+            body = urllib.parse.urlencode({"csrf": issued + mac, "version": "v1", "return": "/en/", "lang": "en"})
+            conn.request("POST", "/stp/nda", body, {"X-Test-Sub": sub, "X-Test-Tid": "t1", "Cookie": f"stp_sid={sid}",
                                                     "Content-Type": "application/x-www-form-urlencoded"})
             r = conn.getresponse()
             page = r.read()

@@ -420,6 +420,13 @@ apr_status_t ap_pass_brigade_fchk(request_rec *r, apr_bucket_brigade *bb, const 
     return OK;
 }
 
+/* ap_http_scheme() is a macro over this hook: the stub serves plain http. */
+const char *ap_run_http_scheme(const request_rec *r)
+{
+    (void)r;
+    return "http";
+}
+
 char *ap_construct_url(apr_pool_t *p, const char *uri, request_rec *r)
 {
     return apr_pstrcat(p, "http://", r->hostname ? r->hostname : r->server->server_hostname, uri, NULL);

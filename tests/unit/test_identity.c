@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "stp_csrf.h"
 #include "stp_identity.h"
 #include "stp_sha256.h"
 #include "tests.h"
@@ -74,18 +75,41 @@ START_TEST(test_csrf)
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
     const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
-    const char *t = stp_csrf_token(secret, 32, "iss|alice", "nda", pool);
-    ck_assert_int_eq(strlen(t), 64);
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", t, pool), 1);
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|bob", "nda", t, pool), 0);       /* another user */
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "library", t, pool), 0); /* another form */
-    ck_assert_int_eq(stp_csrf_check((const unsigned char *)"other secret", 12, "iss|alice", "nda", t, pool), 0);
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", NULL, pool), 0);
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", "", pool), 0);
+    const char *s1 = "00112233445566778899aabbccddeeff", *s2 = "ffeeddccbbaa99887766554433221100";
+    apr_time_t now = apr_time_from_sec(1790000000);
+    const char *t = stp_csrf_token(secret, 32, "iss|alice", s1, "nda", now, pool);
+    ck_assert_int_eq(strlen(t), 80);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", t, now, pool), 1);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|bob", s1, "nda", t, now, pool), 0);       /* another user */
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "library", t, now, pool), 0); /* another form */
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s2, "nda", t, now, pool), 0);     /* another session */
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", NULL, "nda", t, now, pool), 0);   /* no session */
+    ck_assert_int_eq(stp_csrf_check((const unsigned char *)"other secret", 12, "iss|alice", s1, "nda", t, now, pool),
+                     0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", NULL, now, pool), 0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", "", now, pool), 0);
     char *wrong = apr_pstrdup(pool, t);
-    wrong[63] = wrong[63] == '0' ? '1' : '0';
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", wrong, pool), 0);
-    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", "nda", apr_pstrcat(pool, t, "0", NULL), pool), 0);
+    wrong[79] = wrong[79] == '0' ? '1' : '0';
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", wrong, now, pool), 0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", apr_pstrcat(pool, t, "0", NULL), now, pool), 0);
+    /* The issue time is under the MAC: moving it forward does not extend a token's life. */
+    char *later = apr_pstrdup(pool, t);
+    later[15] = later[15] == 'f' ? 'e' : (char)(later[15] + 1);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", later, now, pool), 0);
+    /* Expiry: valid through its lifetime, refused a second after; refused when issued in the future. */
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", t, now + STP_CSRF_LIFETIME, pool), 1);
+    ck_assert_int_eq(
+        stp_csrf_check(secret, 32, "iss|alice", s1, "nda", t, now + STP_CSRF_LIFETIME + apr_time_from_sec(1), pool), 0);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "iss|alice", s1, "nda", t, now - apr_time_from_sec(3600), pool), 0);
+    /* Session values: 32 lowercase hex digits, fresh each time. */
+    const char *a, *b;
+    ck_assert_int_eq(stp_csrf_session_new(&a, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_csrf_session_new(&b, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_csrf_session_ok(a), 1);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(stp_csrf_session_ok("00112233445566778899AABBCCDDEEFF"), 0);
+    ck_assert_int_eq(stp_csrf_session_ok("0011; Path=/"), 0);
+    ck_assert_int_eq(stp_csrf_session_ok(NULL), 0);
     apr_pool_destroy(pool);
 }
 END_TEST
