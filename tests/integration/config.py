@@ -266,6 +266,12 @@ def main(tap):
                "stpctl state-check --fix repairs mode and owner (exit 0)", r.stdout, r.stderr)
         r = subprocess.run([harness.STPCTL, "state-check", fresh, "--user", "www-data"], capture_output=True, text=True)
         tap.ok(r.returncode == 0, "stpctl state-check after --fix finds nothing", r.stdout, r.stderr)
+        copy = os.path.join(run, "backup.mdb")
+        r = subprocess.run([harness.STPCTL, "backup", fresh, copy], capture_output=True, text=True)
+        again = subprocess.run([harness.STPCTL, "backup", fresh, copy], capture_output=True, text=True)
+        tap.ok(r.returncode == 0 and stat.S_IMODE(os.stat(copy).st_mode) == 0o600 and os.path.getsize(copy) > 0
+               and again.returncode == 2, "stpctl backup writes a 0600 copy and never overwrites one",
+               r.stdout, r.stderr, again.stderr)
         os.symlink("/etc/passwd", os.path.join(fresh, "state.mdb-lock.new"))
         os.rename(os.path.join(fresh, "state.mdb-lock.new"), os.path.join(fresh, "state.mdb-lock"))
         before = os.stat("/etc/passwd")
