@@ -272,18 +272,26 @@ def main(tap):
         tap.ok(r.returncode == 0 and stat.S_IMODE(os.stat(copy).st_mode) == 0o600 and os.path.getsize(copy) > 0
                and again.returncode == 2, "stpctl backup writes a 0600 copy and never overwrites one",
                r.stdout, r.stderr, again.stderr)
-        os.symlink("/etc/passwd", os.path.join(fresh, "state.mdb-lock.new"))
+        # A link that the children's user could plant, to a root-owned decoy (never a system file:
+        # a module without the fix overwrites the target with its lock file and gives it away).
+        decoy = os.path.join(run, "decoy")
+        with open(decoy, "w", encoding="utf-8") as fh:
+            fh.write("root's\n")
+        os.chmod(decoy, 0o644)
+
+        def untouched():
+            st = os.lstat(decoy)
+            with open(decoy, encoding="utf-8") as fh:
+                return (st.st_uid, stat.S_IMODE(st.st_mode), fh.read()) == (0, 0o644, "root's\n")
+
+        os.symlink(decoy, os.path.join(fresh, "state.mdb-lock.new"))
         os.rename(os.path.join(fresh, "state.mdb-lock.new"), os.path.join(fresh, "state.mdb-lock"))
-        before = os.stat("/etc/passwd")
         r = subprocess.run([harness.STPCTL, "state-check", fresh, "--user", "www-data", "--fix"],
                            capture_output=True, text=True)
-        after = os.stat("/etc/passwd")
-        tap.ok(r.returncode == 1 and "symbolic link" in r.stdout and after.st_uid == before.st_uid
-               and after.st_mode == before.st_mode,
+        tap.ok(r.returncode == 1 and "symbolic link" in r.stdout and untouched(),
                "stpctl state-check --fix refuses a planted link and leaves its target alone", r.stdout, r.stderr)
         status, out = start(run, port, f'StpSite "{site}"\nStpStateDir "{fresh}"\nDocumentRoot "{site}/current/public"\n')
-        after = os.stat("/etc/passwd")
-        tap.ok(status not in (None, 0) and after.st_uid == before.st_uid and after.st_mode == before.st_mode,
+        tap.ok(status not in (None, 0) and untouched(),
                "startup: a planted link in the state directory refuses to start and leaves its target alone",
                out[-1500:])
     finally:
