@@ -37,11 +37,15 @@ done
 
 "$ROOT/sitegen/sitegen" -q -o "$RUN/site" "${STP_CONTENT:-$ROOT/content}"
 
+# Secrets for this run only (hex: nothing sed or httpd would read specially).
+CLIENT_SECRET=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+CRYPTO_PASSPHRASE=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 fill() {
     sed -e "s#@RUN@#$RUN#g" -e "s#@PORT@#$PORT#g" -e "s#@OIDC_PORT@#$OIDC_PORT#g" -e "s#@MODDIR@#$MODDIR#g" \
-        -e "s#@ROOT@#$ROOT#g" "$1"
+        -e "s#@ROOT@#$ROOT#g" -e "s#@OIDC_CLIENT_SECRET@#$CLIENT_SECRET#g" \
+        -e "s#@OIDC_CRYPTO_PASSPHRASE@#$CRYPTO_PASSPHRASE#g" "$1"
 }
-fill "$ROOT/conf/oidc/httpd-openidc.conf.in" >"$RUN/openidc.conf"
+(umask 077 && fill "$ROOT/conf/oidc/httpd-openidc.conf.in" >"$RUN/openidc.conf")
 fill "$ROOT/conf/demo-httpd.conf.in" >"$RUN/httpd.conf"
 "$HTTPD" -t -f "$RUN/httpd.conf" >/dev/null 2>&1 || { "$HTTPD" -t -f "$RUN/httpd.conf"; exit 2; }
 
@@ -58,7 +62,7 @@ stop() {
 trap stop INT TERM EXIT
 
 # The provider first: mod_auth_openidc reads its metadata on the first sign-in.
-STP_OIDC_PORT=$OIDC_PORT STP_OIDC_REDIRECT_URIS="http://127.0.0.1:$PORT/stp/oidc-callback" \
+STP_OIDC_CLIENT_SECRET=$CLIENT_SECRET STP_OIDC_PORT=$OIDC_PORT STP_OIDC_REDIRECT_URIS="http://127.0.0.1:$PORT/stp/oidc-callback" \
     setsid node "$ROOT/conf/oidc/provider.mjs" >"$RUN/logs/oidc.log" 2>&1 &
 oidc=$!
 echo "$oidc" >"$RUN/oidc.pid"

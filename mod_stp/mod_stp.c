@@ -2,8 +2,14 @@
  * table and one place that registers hooks; the handlers have their own files and the decisions
  * live in the core. docs/directives.md documents every directive. */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ap_mpm.h>
@@ -237,42 +243,114 @@ static void log_to_httpd(void *baton, stp_log_level_t level, apr_status_t rv, co
     ap_log_error(APLOG_MARK, levels[level], rv, baton, "%s", msg);
 }
 
+/* The state directory belongs to the children's user, who could plant a symbolic link there:
+ * root opens nothing in it that follows one (O_NOFOLLOW), and changes modes and owners through
+ * the descriptor it opened. */
+static apr_status_t give_fd(int fd, mode_t mode)
+{
+    if (fchmod(fd, mode))
+        return APR_FROM_OS_ERROR(errno);
+    if (geteuid() == 0 && fchown(fd, ap_unixd_config.user_id, ap_unixd_config.group_id))
+        return APR_FROM_OS_ERROR(errno);
+    return APR_SUCCESS;
+}
+
+/* The children run as the User of the configuration: the state is theirs, and theirs only,
+ * whatever the umask was or a restore left behind. A missing file is fine. */
+static apr_status_t give_to_children(const char *path, int is_dir)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    apr_status_t rv = fstat(fd, &sb) ? APR_FROM_OS_ERROR(errno)
+                      : is_dir       ? (S_ISDIR(sb.st_mode) ? give_fd(fd, 0700) : APR_ENOTDIR)
+                                     : (S_ISREG(sb.st_mode) ? give_fd(fd, 0600) : APR_EINVAL);
+    close(fd);
+    return rv;
+}
+
 /* The CSRF key survives restarts, so that a form shown before one still works after it. */
 static apr_status_t load_secret(stp_conf_t *c, apr_pool_t *p)
 {
     const char *path = apr_pstrcat(p, c->state_dir, "/csrf.key", NULL);
-    apr_file_t *f;
-    apr_size_t n = sizeof c->secret;
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_read_full(f, c->secret, sizeof c->secret, &n);
-        apr_file_close(f);
-        return rv == APR_SUCCESS && n == sizeof c->secret ? APR_SUCCESS : APR_EGENERAL;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, c->secret, sizeof c->secret);
+        close(fd);
+        return n == (ssize_t)sizeof c->secret ? APR_SUCCESS : APR_EGENERAL;
     }
-    if (!APR_STATUS_IS_ENOENT(rv))
-        return rv;
-    if ((rv = apr_generate_random_bytes(c->secret, sizeof c->secret)) != APR_SUCCESS)
+    if (errno != ENOENT)
+        return APR_FROM_OS_ERROR(errno);
+    apr_status_t rv = apr_generate_random_bytes(c->secret, sizeof c->secret);
+    if (rv != APR_SUCCESS)
         return rv;
     const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
-    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_write_full(f, c->secret, sizeof c->secret, NULL);
-        if (rv == APR_SUCCESS)
-            rv = apr_file_sync(f);
-        apr_file_close(f);
-    }
-    return rv == APR_SUCCESS ? apr_file_rename(tmp, path, p) : rv;
+    unlink(tmp); /* a leftover, or a link someone put there: O_EXCL below creates a fresh file */
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+        return APR_FROM_OS_ERROR(errno);
+    rv = give_fd(fd, 0600);
+    if (rv == APR_SUCCESS)
+        rv = write(fd, c->secret, sizeof c->secret) == (ssize_t)sizeof c->secret && !fsync(fd)
+                 ? APR_SUCCESS
+                 : APR_FROM_OS_ERROR(errno ? errno : EIO);
+    close(fd);
+    if (rv == APR_SUCCESS && rename(tmp, path))
+        rv = APR_FROM_OS_ERROR(errno);
+    return rv;
 }
 
-/* The children run as the User of the configuration: state.mdb must be theirs. */
-static apr_status_t give_to_children(const char *path)
+/* Runs fn in a process of its own with the children's User and Group (when httpd runs as root,
+ * as it must to switch users), and copies back the `size` bytes fn leaves in `out`: what the
+ * children will be able to do, found out before any of them exists. */
+static apr_status_t as_child_user(void (*fn)(void *baton, void *out), void *baton, void *out, apr_size_t size)
 {
-    if (geteuid() != 0)
-        return APR_SUCCESS;
-    if (chown(path, ap_unixd_config.user_id, ap_unixd_config.group_id) && errno != ENOENT)
+    int fds[2], status;
+    apr_status_t rv = APR_SUCCESS;
+    if (pipe(fds))
         return APR_FROM_OS_ERROR(errno);
-    return APR_SUCCESS;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        int dropped =
+            geteuid() != 0 ||
+            (!setgid(ap_unixd_config.group_id) &&
+             (!ap_unixd_config.user_name || !initgroups(ap_unixd_config.user_name, ap_unixd_config.group_id)) &&
+             !setuid(ap_unixd_config.user_id));
+        int err = dropped ? 0 : errno;
+        if (dropped)
+            fn(baton, out);
+        _exit(write(fds[1], &err, sizeof err) == (ssize_t)sizeof err &&
+                      (err || write(fds[1], out, size) == (ssize_t)size)
+                  ? 0
+                  : 1);
+    }
+    close(fds[1]);
+    if (pid < 0)
+        rv = APR_FROM_OS_ERROR(errno);
+    int err = 0;
+    char *buf = out;
+    apr_size_t got = 0, want = sizeof err + size;
+    while (pid > 0 && got < want) {
+        ssize_t r = got < sizeof err ? read(fds[0], (char *)&err + got, sizeof err - got)
+                                     : read(fds[0], buf + got - sizeof err, want - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (apr_size_t)r;
+        if (got == sizeof err && err)
+            break;
+    }
+    close(fds[0]);
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (rv == APR_SUCCESS && err)
+        rv = APR_FROM_OS_ERROR(err);
+    else if (rv == APR_SUCCESS && got != want)
+        rv = APR_EGENERAL;
+    return rv;
 }
 
 /* The readers LMDB must make room for: every thread of every process that may run at once. */
@@ -294,61 +372,334 @@ static int path_within(const char *inner, const char *outer)
     apr_size_t n = strlen(outer);
     while (n > 1 && outer[n - 1] == '/')
         n--;
-    return !strncmp(inner, outer, n) && (inner[n] == '\0' || inner[n] == '/');
+    return !strncmp(inner, outer, n) && (inner[n] == '\0' || inner[n] == '/' || (n == 1 && outer[0] == '/'));
 }
 
-/* The DocumentRoot may be the published public tree, nothing more: under it, httpd would serve
- * the gated files, the tenants' pages, the catalog or the users' state without asking us. */
-static const char *unsafe_document_root(server_rec *v, stp_conf_t *c, apr_pool_t *p)
+/* The path with its symbolic links resolved as far as it exists; the rest as written. A link
+ * would otherwise let a DocumentRoot or Alias reach the site while naming another directory. */
+static const char *resolve_path(const char *path, apr_pool_t *p)
 {
-    core_server_config *core = ap_get_core_module_config(v->module_config);
-    const char *root = core ? core->ap_document_root : NULL;
-    if (!root)
-        return NULL;
-    const char *pub = apr_pstrcat(p, c->site_dir, "/current/public", NULL);
-    if (path_within(c->site_dir, root) || (path_within(root, c->site_dir) && !path_within(root, pub)))
+    char buf[PATH_MAX];
+    char *copy = apr_pstrdup(p, path);
+    apr_size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    if (realpath(copy, buf))
+        return apr_pstrdup(p, buf);
+    char *slash = strrchr(copy, '/');
+    if (errno != ENOENT || !slash || slash == copy)
+        return copy;
+    *slash = '\0';
+    const char *parent = resolve_path(copy, p);
+    return apr_pstrcat(p, strcmp(parent, "/") ? parent : "", "/", slash + 1, NULL);
+}
+
+/* Where one StpSite puts what only the module may serve, resolved. */
+typedef struct {
+    const stp_conf_t *conf;
+    const char *site, *pub, *state;
+} guarded_t;
+
+/* Why serving `target` as files would bypass the module, or NULL. The published public tree
+ * (current/public) is the one part of StpSite that httpd may serve by itself. */
+static const char *exposes(const char *what, const char *target, const guarded_t *g, apr_pool_t *p)
+{
+    const char *real = resolve_path(target, p);
+    const char *via = strcmp(real, target) ? apr_pstrcat(p, " (", real, " after resolving links)", NULL) : "";
+    if (path_within(g->site, real) || (path_within(real, g->site) && !path_within(real, g->pub)))
         return apr_psprintf(p,
-                            "DocumentRoot %s would serve the gated files and tenant pages of StpSite %s directly; "
-                            "set DocumentRoot to %s",
-                            root, c->site_dir, pub);
-    if (path_within(c->state_dir, root))
-        return apr_psprintf(p, "StpStateDir %s is under DocumentRoot %s, which would serve the users' state; move it",
-                            c->state_dir, root);
+                            "%s %s%s would serve the gated files and tenant pages of StpSite %s directly; "
+                            "set DocumentRoot to %s/current/public and point no Alias into %s",
+                            what, target, via, g->conf->site_dir, g->conf->site_dir, g->conf->site_dir);
+    if (path_within(g->state, real) || path_within(real, g->state))
+        return apr_psprintf(p,
+                            "StpStateDir %s is under %s %s%s, which would serve the users' state; move it "
+                            "(for example to /var/lib/stp)",
+                            g->conf->state_dir, what, target, via);
     return NULL;
+}
+
+/* A startup check failed: to stderr under configtest and at start, to the main error log on a
+ * reload (where the vhost's log would hide it behind "Configuration Failed"). */
+static void refuse(apr_status_t rv, const char *msg)
+{
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, NULL, "mod_stp: %s", msg);
+}
+
+/* The filesystem target of an Alias-like directive, or NULL. Regex forms count up to their first
+ * substitution, so that `AliasMatch ^/x/(.*) /srv/site/current/$1` is judged by /srv/site/current. */
+static const char *alias_target(const ap_directive_t *d, apr_pool_t *p)
+{
+    const char *args = d->args, *first = ap_getword_conf(p, &args), *second = ap_getword_conf(p, &args);
+    const char *target = *second ? second : first; /* the one-argument form inside <Location> */
+    if (!*target || (!*second && (!d->parent || strncasecmp(d->parent->directive, "<Location", 9))))
+        return NULL;
+    if (strstr(d->directive, "atch") || strchr(target, '$')) {
+        char *t = apr_pstrdup(p, target), *dollar = strchr(t, '$');
+        if (dollar) {
+            *dollar = '\0';
+            char *slash = strrchr(t, '/');
+            if (!slash)
+                return NULL;
+            slash[1] = '\0';
+        }
+        target = t;
+    }
+    return ap_server_root_relative(p, target);
+}
+
+/* Values that were never filled in: the example's change-me, a <placeholder>, "secret". */
+static const char *placeholder_reason(const char *value, apr_pool_t *p)
+{
+    static const char *const words[] = {"changeme", "secret", "password", "passphrase", "placeholder", "replaceme"};
+    apr_size_t n = strlen(value);
+    if (!strncasecmp(value, "exec:", 5))
+        return NULL; /* mod_auth_openidc runs it; its output is not ours to see */
+    if (n >= 2 && value[0] == '<' && value[n - 1] == '>')
+        return "is a <placeholder>";
+    char *flat = apr_palloc(p, n + 1), *o = flat;
+    for (const char *c = value; *c; c++)
+        if (!strchr("-_ .", *c))
+            *o++ = (char)apr_tolower(*c);
+    *o = '\0';
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strstr(flat, words[i]))
+            return apr_psprintf(p, "contains \"%s\"", words[i]);
+    return NULL;
+}
+
+typedef struct {
+    apr_array_header_t *guarded;
+    apr_pool_t *p;
+    int failed;
+} tree_check_t;
+
+/* Walks the whole configuration tree (Include and <IfModule> are already flattened into it):
+ * every Alias of every virtual host, and mod_auth_openidc's secrets. */
+static void check_tree(const ap_directive_t *d, tree_check_t *t)
+{
+    static const char *const aliases[] = {"Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch"};
+    static const char *const secrets[] = {"OIDCClientSecret", "OIDCCryptoPassphrase", "OIDCOAuthClientSecret",
+                                          "OIDCRedisCachePassword", "OIDCClientTokenEndpointKeyPassword"};
+    for (; d; d = d->next) {
+        const char *where = apr_psprintf(t->p, "%s:%d", d->filename ? d->filename : "?", d->line_num);
+        for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++) {
+            const char *target = strcasecmp(d->directive, aliases[i]) ? NULL : alias_target(d, t->p);
+            for (int g = 0; target && g < t->guarded->nelts; g++) {
+                const char *why = exposes(apr_pstrcat(t->p, d->directive, " (", where, ")", NULL), target,
+                                          &APR_ARRAY_IDX(t->guarded, g, guarded_t), t->p);
+                if (why) {
+                    refuse(0, why);
+                    t->failed = 1;
+                    break;
+                }
+            }
+        }
+        for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+            if (strcasecmp(d->directive, secrets[i]))
+                continue;
+            const char *args = d->args, *why = NULL;
+            for (const char *w; !why && *(w = ap_getword_conf(t->p, &args));)
+                why = placeholder_reason(w, t->p);
+            if (why) {
+                refuse(0, apr_psprintf(t->p,
+                                       "%s at %s %s: it is a placeholder, not a secret; set the value your OpenID "
+                                       "provider gave (or a long random one, e.g. openssl rand -base64 32) in a "
+                                       "file only root may read",
+                                       d->directive, where, why));
+                t->failed = 1;
+            }
+        }
+        if (d->first_child)
+            check_tree(d->first_child, t);
+    }
+}
+
+/* What a child will meet at the state directory. Running as root, httpd creates what is
+ * missing below the nearest existing directory and gives the state directory to the children's
+ * user; what lies above must already let that user through. */
+typedef struct {
+    const char *dir;
+    int as_root;
+} probe_in_t;
+
+typedef struct {
+    int err;
+    char what[32];
+    char path[PATH_MAX];
+} probe_t;
+
+static void probe_state_dir(void *baton, void *result)
+{
+    const probe_in_t *in = baton;
+    probe_t *out = result;
+    struct stat sb;
+    int exists = 1;
+    snprintf(out->what, sizeof out->what, "%s", "reach it");
+    snprintf(out->path, sizeof out->path, "%s", in->dir);
+    while (stat(out->path, &sb)) {
+        char *slash = strrchr(out->path, '/');
+        if (errno != ENOENT || !slash || !strcmp(out->path, "/")) {
+            out->err = errno;
+            return;
+        }
+        exists = 0;
+        slash[slash == out->path] = '\0';
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        out->err = ENOTDIR;
+        snprintf(out->what, sizeof out->what, "%s", exists ? "use it" : "create it under");
+    } else if (exists && !in->as_root && access(out->path, R_OK | W_OK | X_OK)) {
+        out->err = errno;
+        snprintf(out->what, sizeof out->what, "%s", "write it");
+    } else if (!exists && access(out->path, in->as_root ? X_OK : W_OK | X_OK)) {
+        out->err = errno;
+        snprintf(out->what, sizeof out->what, "%s", in->as_root ? "enter" : "create it in");
+    }
+}
+
+static const char *child_user(apr_pool_t *p)
+{
+    return ap_unixd_config.user_name ? ap_unixd_config.user_name
+                                     : apr_psprintf(p, "%ld", (long)ap_unixd_config.user_id);
+}
+
+static const char *unreachable_state_dir(const char *dir, apr_pool_t *p)
+{
+    probe_in_t in = {dir, geteuid() == 0};
+    probe_t probe;
+    char err[128];
+    memset(&probe, 0, sizeof probe);
+    apr_status_t rv = as_child_user(probe_state_dir, &in, &probe, sizeof probe);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(p, "StpStateDir %s: cannot check it as user %s (%s)", dir, child_user(p),
+                            apr_strerror(rv, err, sizeof err));
+    if (!probe.err)
+        return NULL;
+    probe.path[sizeof probe.path - 1] = '\0';
+    const char *at = strcmp(probe.path, dir) ? apr_pstrcat(p, " ", probe.path, NULL) : "";
+    if (probe.err == ENOTDIR)
+        return apr_psprintf(p, "StpStateDir %s: cannot %s%s: not a directory", dir, probe.what, at);
+    return apr_psprintf(p,
+                        "StpStateDir %s: user %s cannot %s%s (%s); the httpd children run as that user (User, "
+                        "Group): choose a directory they can reach, such as /var/lib/stp, or give them search "
+                        "permission on every parent directory",
+                        dir, child_user(p), probe.what, at, strerror(probe.err));
+}
+
+/* Every startup check, before anything is created: check_config runs under `apachectl
+ * configtest` too, so a configuration that would not start never passes the test, and a reload
+ * never takes a running server down for a reason configtest could have told. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    tree_check_t t = {apr_array_make(ptemp, 2, sizeof(guarded_t)), ptemp, 0};
+    for (server_rec *v = s; v; v = v->next) {
+        stp_conf_t *c = ap_get_module_config(v->module_config, &stp_module);
+        if (!c->site_dir)
+            continue;
+        if (!c->state_dir) {
+            refuse(0, apr_psprintf(ptemp,
+                                   "StpSite %s is set but StpStateDir is not: add StpStateDir with a directory "
+                                   "the httpd user may write (it holds state.mdb)",
+                                   c->site_dir));
+            t.failed = 1;
+            continue;
+        }
+        guarded_t g = {c, resolve_path(c->site_dir, ptemp),
+                       resolve_path(apr_pstrcat(ptemp, c->site_dir, "/current/public", NULL), ptemp),
+                       resolve_path(c->state_dir, ptemp)};
+        APR_ARRAY_PUSH(t.guarded, guarded_t) = g;
+    }
+    if (!t.guarded->nelts)
+        return t.failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
+
+    /* Every virtual host, whether it runs the portal or not: one without StpSite that inherits
+     * the main server's DocumentRoot would serve the files without asking the module. */
+    for (server_rec *v = s; v; v = v->next) {
+        core_server_config *core = ap_get_core_module_config(v->module_config);
+        const char *root = core ? core->ap_document_root : NULL;
+        const char *name = v->is_virtual ? apr_psprintf(ptemp, "DocumentRoot of the virtual host at %s:%d",
+                                                        v->defn_name ? v->defn_name : "?", v->defn_line_number)
+                                         : "DocumentRoot";
+        for (int g = 0; root && g < t.guarded->nelts; g++) {
+            const char *why = exposes(name, root, &APR_ARRAY_IDX(t.guarded, g, guarded_t), ptemp);
+            if (why) {
+                refuse(0, why);
+                t.failed = 1;
+                break;
+            }
+        }
+    }
+    check_tree(ap_conftree, &t);
+
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    for (int g = 0; g < t.guarded->nelts; g++) {
+        const char *dir = APR_ARRAY_IDX(t.guarded, g, guarded_t).conf->state_dir;
+        if (apr_hash_get(seen, dir, APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(seen, dir, APR_HASH_KEY_STRING, dir);
+        const char *why = unreachable_state_dir(dir, ptemp);
+        if (why) {
+            refuse(0, why);
+            t.failed = 1;
+        }
+    }
+    return t.failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+/* Creates the state directory (0700) with its missing parents (0755, so that the children can
+ * pass through them whatever root's umask), the key and state.mdb, and gives them all to the
+ * children's user, 0600: the users' state is nobody else's to read. */
+static apr_status_t make_state_dir(const char *dir, apr_pool_t *p)
+{
+    char *path = apr_pstrdup(p, dir);
+    for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(path, 0755) == 0 ? chmod(path, 0755) != 0 : errno != EEXIST) {
+            *slash = '/';
+            return APR_FROM_OS_ERROR(errno);
+        }
+        *slash = '/';
+    }
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return APR_FROM_OS_ERROR(errno);
+    return give_to_children(dir, 1);
+}
+
+/* Creates or opens state.mdb as the children will: as their user, so that root never opens an
+ * LMDB file (which writes its lock file) in a directory that user controls. */
+static void open_state(void *baton, void *result)
+{
+    stp_conf_t *c = baton;
+    apr_pool_t *p;
+    stp_state_t *st;
+    stp_state_options_t opts = {c->map_size, max_readers()};
+    apr_pool_create(&p, NULL);
+    apr_status_t rv = stp_state_open(&st, c->state_dir, &opts, p);
+    if (rv == APR_SUCCESS)
+        stp_state_close(st);
+    memcpy(result, &rv, sizeof rv);
 }
 
 static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
 {
-    if (!c->state_dir) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v,
-                     "StpSite %s is set but StpStateDir is not: add StpStateDir with a directory the httpd user "
-                     "may write (it holds state.mdb)",
-                     c->site_dir);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    const char *unsafe = unsafe_document_root(v, c, ptemp);
-    if (unsafe) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, "%s", unsafe);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    apr_status_t rv = apr_dir_make_recursive(c->state_dir, APR_FPROT_OS_DEFAULT, ptemp);
-    stp_state_t *st;
-    stp_state_options_t opts = {c->map_size, max_readers()};
+    apr_status_t opened = APR_SUCCESS;
+    apr_status_t rv = make_state_dir(c->state_dir, ptemp);
+    const char *files[] = {"/csrf.key", "/state.mdb", "/state.mdb-lock"};
+    /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. */
+    for (size_t i = 0; i < 3 && rv == APR_SUCCESS; i++)
+        rv = give_to_children(apr_pstrcat(ptemp, c->state_dir, files[i], NULL), 0);
     if (rv == APR_SUCCESS)
         rv = load_secret(c, ptemp);
     if (rv == APR_SUCCESS)
-        rv = stp_state_open(&st, c->state_dir, &opts, ptemp);
-    if (rv == APR_SUCCESS) {
-        stp_state_close(st);
-        const char *files[] = {"", "/state.mdb", "/state.mdb-lock"};
-        for (size_t i = 0; i < 3 && rv == APR_SUCCESS; i++)
-            rv = give_to_children(apr_pstrcat(ptemp, c->state_dir, files[i], NULL));
-    }
+        rv = as_child_user(open_state, c, &opened, sizeof opened);
+    if (rv == APR_SUCCESS)
+        rv = opened;
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, v,
-                     "StpStateDir %s: cannot set up the state (directory, csrf.key, state.mdb); check that it is a "
-                     "directory on a local file system that root may write",
-                     c->state_dir);
+        refuse(rv, apr_psprintf(ptemp,
+                                "StpStateDir %s: cannot set up the state (directory, csrf.key, state.mdb); check "
+                                "that it is a directory on a local file system that root may write",
+                                c->state_dir));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     c->have_secret = 1;
@@ -367,12 +718,15 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
     return OK;
 }
 
+/* After check_config: creates the state (never under configtest, which stops before this). */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     stp_log_set(log_to_httpd, s);
     for (server_rec *v = s; v; v = v->next) {
         stp_conf_t *c = ap_get_module_config(v->module_config, &stp_module);
         apply_defaults(c);
+        if (c->site_dir && !c->state_dir)
+            return HTTP_INTERNAL_SERVER_ERROR; /* check_config said so */
         if (c->site_dir) {
             int rc = setup_vhost(v, c, ptemp);
             if (rc != OK)
@@ -535,6 +889,7 @@ static int handler(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_MIDDLE);

@@ -23,6 +23,9 @@ static void usage(FILE *f)
                "  shell SITE LANG   print the page shell of a locale (the layout of dynamic pages)\n"
                "  string SITE LANG KEY  print one localized UI string\n"
                "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
+               "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
+               "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
+               "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
                "                    (stpctl notify --help for the options)\n"
                "  help              show this help\n"
@@ -199,10 +202,14 @@ int main(int argc, char **argv)
         rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
+    } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&
+               (rc = stpctl_state(argc - 1, (const char *const *)argv + 1, pool)) >= 0) {
+        /* done */
     } else if (!strcmp(cmd, "string") && argc == 5) {
         rc = cmd_text(argv[2], argv[3], argv[4], pool);
     } else {
         usage(stderr);
+        rc = 2;
     }
     apr_pool_destroy(pool);
     return rc;

@@ -7,4 +7,8 @@
 /* stpctl notify [options]: argv[0] is "notify". Returns the exit status. */
 int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool);
 
+/* stpctl state-check DIR [--fix] [--user NAME] | backup DIR FILE: argv[0] is the command.
+ * Returns the exit status, or -1 for a usage error. */
+int stpctl_state(int argc, const char *const *argv, apr_pool_t *pool);
+
 #endif

@@ -13,7 +13,7 @@
 //   STP_OIDC_ACCOUNTS        the accounts file (default accounts.json next to this file)
 //   STP_OIDC_LOG             1: log every request to stderr
 //
-// Client: stp-demo / stp-demo-secret, client_secret_basic, response type code. Scopes: openid,
+// Client: stp-demo / $STP_OIDC_CLIENT_SECRET, client_secret_basic, response type code. Scopes: openid,
 // email (email, email_verified), profile (name), stp (tid, roles). The ID token carries the
 // claims of the granted scopes (conformIdTokenClaims: false), so mod_auth_openidc needs no
 // userinfo call; the userinfo endpoint answers the same claims.
@@ -31,6 +31,14 @@ if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) {
 }
 const ISSUER = `http://${HOST}:${PORT}`;
 const LOG_REQUESTS = process.env.STP_OIDC_LOG === '1';
+
+// The client secret is made per run by whoever starts the provider and httpd (conf/demo.sh,
+// tests/lib/demo_server.py): a value fixed in git is one mod_stp rightly refuses as a placeholder.
+const CLIENT_SECRET = process.env.STP_OIDC_CLIENT_SECRET;
+if (!CLIENT_SECRET || CLIENT_SECRET.length < 16) {
+  console.error('oidc-provider: set STP_OIDC_CLIENT_SECRET to a random value of 16 characters or more');
+  process.exit(2);
+}
 
 const REDIRECT_URIS = (process.env.STP_OIDC_REDIRECT_URIS || 'http://127.0.0.1:8080/stp/oidc-callback')
   .split(/\s+/).filter(Boolean);
@@ -245,7 +253,7 @@ const configuration = {
   adapter: DemoAdapter,
   clients: [{
     client_id: 'stp-demo',
-    client_secret: 'stp-demo-secret',
+    client_secret: CLIENT_SECRET,
     client_name: 'STP demo portal',
     application_type: 'web',
     redirect_uris: REDIRECT_URIS,

@@ -8,6 +8,7 @@ provider (conf/oidc/provider.mjs, npm oidc-provider) and httpd with the demo con
     demo.stop()"""
 
 import os
+import secrets
 import subprocess
 
 import harness
@@ -26,7 +27,9 @@ class Demo:
     def start(self):
         os.makedirs(os.path.join(self.run, "logs"), exist_ok=True)
         harness.publish(CONTENT, os.path.join(self.run, "site"))
-        env = dict(os.environ, STP_OIDC_PORT=str(self.oidc_port),
+        # Secrets for this run: mod_stp refuses placeholders, and fixed values would be ones.
+        client_secret, passphrase = secrets.token_hex(24), secrets.token_hex(32)
+        env = dict(os.environ, STP_OIDC_PORT=str(self.oidc_port), STP_OIDC_CLIENT_SECRET=client_secret,
                    STP_OIDC_REDIRECT_URIS=f"{self.base}/stp/oidc-callback")
         # stdin from /dev/null: node would make an inherited descriptor non-blocking under our caller.
         self.provider = subprocess.Popen(["node", os.path.join(harness.ROOT, "conf", "oidc", "provider.mjs")], env=env,
@@ -37,7 +40,7 @@ class Demo:
         if "listening" not in line:
             raise RuntimeError(f"the OpenID provider did not start: {line}")
         values = {"PORT": self.port, "OIDC_PORT": self.oidc_port, "MODDIR": harness.module_dir(), "RUN": self.run,
-                  "ROOT": harness.ROOT}
+                  "ROOT": harness.ROOT, "OIDC_CLIENT_SECRET": client_secret, "OIDC_CRYPTO_PASSPHRASE": passphrase}
         with open(os.path.join(harness.ROOT, "conf", "oidc", "httpd-openidc.conf.in"), encoding="utf-8") as fh:
             text = fh.read()
         for k, v in values.items():

@@ -215,6 +215,14 @@ const void *stub_provider(const char *group, const char *name, const char *versi
 
 /* --- hooks and registration --------------------------------------------------------------------- */
 
+/* The configuration tree that check_config walks: none here, the glue is configured by hand. */
+ap_directive_t *ap_conftree;
+
+void ap_hook_check_config(ap_HOOK_check_config_t *pf, const char *const *pre, const char *const *succ, int order)
+{
+    stub_hooks.check_config = pf;
+}
+
 void ap_hook_post_config(ap_HOOK_post_config_t *pf, const char *const *pre, const char *const *succ, int order)
 {
     stub_hooks.post_config = pf;

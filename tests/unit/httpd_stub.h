@@ -33,6 +33,7 @@ typedef struct {
 
 /* The hook functions register_hooks handed over. */
 typedef struct {
+    int (*check_config)(apr_pool_t *, apr_pool_t *, apr_pool_t *, server_rec *);
     int (*post_config)(apr_pool_t *, apr_pool_t *, apr_pool_t *, server_rec *);
     void (*child_init)(apr_pool_t *, server_rec *);
     int (*translate_name)(request_rec *);

@@ -65,11 +65,12 @@ static void setup_configured(void)
     directive("StpStateDir", state_dir, NULL);
 }
 
-/* httpd's start: post_config in the parent, then child_init in the child that serves. */
+/* httpd's start: check_config and post_config in the parent, then child_init in the child that serves. */
 static void start(void)
 {
     ck_assert_ptr_nonnull(stub_hooks.post_config);
     ck_assert_ptr_nonnull(stub_hooks.child_init);
+    ck_assert_int_eq(stub_hooks.check_config(pool, pool, pool, srv), OK);
     ck_assert_int_eq(stub_hooks.post_config(pool, pool, pool, srv), OK);
     stub_hooks.child_init(pool, srv);
     conf = ap_get_module_config(srv->module_config, &stp_module);
