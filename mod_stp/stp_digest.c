@@ -39,13 +39,13 @@ apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last)
     }
 }
 
-stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const apr_array_header_t *entries,
-                              stp_series_current_fn *current, void *baton, apr_time_t now, const char *host,
-                              apr_pool_t *pool)
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const char *tenant,
+                              const apr_array_header_t *entries, stp_series_current_fn *current, void *baton,
+                              apr_time_t now, const char *host, apr_pool_t *pool)
 {
     if (n->freq == STP_FREQ_OFF || !n->address || !*n->address || now < stp_digest_due(n->freq, n->last_digest))
         return NULL;
-    stp_user_t user = {user_key, n->tenant && *n->tenant ? n->tenant : NULL, 0};
+    stp_user_t user = {user_key, tenant && *tenant ? tenant : NULL, 0};
     stp_digest_t *dg = apr_pcalloc(pool, sizeof *dg);
     dg->items = apr_array_make(pool, 4, sizeof(stp_digest_item_t));
     stp_sha256_t h;

@@ -154,9 +154,10 @@ static request_rec *post(const char *uri, const char *body)
     return r;
 }
 
+/* Accepted in t1, where the tests sign bob in. */
 static int nda_accepted(const char *sub)
 {
-    return stp_state_nda_accepted(conf->state, user_key(sub), "v1");
+    return stp_state_nda_accepted(conf->state, user_key(sub), "t1", "v1");
 }
 
 static const char *token_for(const char *sub, const char *purpose)
@@ -914,7 +915,7 @@ START_TEST(test_nda_csrf_other_user)
     apr_table_setn(r->subprocess_env, "OIDC_CLAIM_iss", "https://other.test");
     ck_assert_int_eq(stub_run(r), OK);
     ck_assert_int_eq(r->status, HTTP_FORBIDDEN);
-    ck_assert_int_eq(stp_state_nda_accepted(conf->state, "https://other.test|bob", "v1"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(conf->state, "https://other.test|bob", "t1", "v1"), 0);
 }
 END_TEST
 
@@ -948,7 +949,7 @@ START_TEST(test_nda_version_mismatch)
     ck_assert_int_eq(stub_run(r), HTTP_SEE_OTHER);
     ck_assert_str_eq(out_hdr(r, "Location"), "/stp/nda?return=%2Fdownload%2Fnda-pentest");
     ck_assert_int_eq(nda_accepted("bob"), 0);
-    ck_assert_int_eq(stp_state_nda_accepted(conf->state, user_key("bob"), "v0"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(conf->state, user_key("bob"), "t1", "v0"), 0);
 
     r = post("/stp/nda",
              apr_pstrcat(pool, "csrf=", token_for("bob", "nda"), "&return=%2Fdownload%2Fnda-pentest", NULL));
