@@ -42,4 +42,10 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
                               const apr_array_header_t *entries, stp_series_current_fn *current, void *baton,
                               apr_time_t now, const char *host, apr_pool_t *pool);
 
+/* Why a digest may not go to `address`, or NULL when it may. `who` is the module's record of the
+ * user (stp_state_user_get; NULL when there is none, as in state written before records were
+ * kept): its e-mail address must be verified by the provider, and `address` must be in that
+ * address's domain, as the settings page demands when the address is saved. */
+const char *stp_digest_unmailable(const stp_user_record_t *who, const char *address, apr_pool_t *pool);
+
 #endif

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <apr_getopt.h>
 #include <apr_strings.h>
@@ -89,22 +88,6 @@ static apr_status_t deliver(const run_t *run, const char *to, const char *messag
     return rv;
 }
 
-/* Why a digest may not go to the user's address, or NULL when it may: the module's record of
- * the user (what they signed in with last) must have a verified e-mail address, and the
- * notification address must be in its domain, as the settings page demands when it is saved. */
-static const char *unmailable(apr_status_t rv, const stp_user_record_t *who, const char *address, apr_pool_t *pool)
-{
-    if (APR_STATUS_IS_NOTFOUND(rv))
-        return "the portal has no record of the user's sign-in (older state): sent once they sign in again";
-    if (!who->email_verified)
-        return "the identity provider has not verified the user's e-mail address";
-    const char *at = strrchr(who->email, '@'), *mine = strrchr(address, '@');
-    if (!at || !at[1] || !mine || strcasecmp(at + 1, mine + 1))
-        return apr_pstrcat(pool, "the address is not in the domain of the verified e-mail address ",
-                           *who->email ? who->email : "(none)", NULL);
-    return NULL;
-}
-
 static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
 {
     run_t *run = baton;
@@ -127,7 +110,7 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
         apr_pool_destroy(pool);
         return 0;
     }
-    if ((why = unmailable(rv, &who, n->address, pool)) != NULL) {
+    if ((why = stp_digest_unmailable(APR_STATUS_IS_NOTFOUND(rv) ? NULL : &who, n->address, pool)) != NULL) {
         run->skipped++;
         if (!run->quiet)
             printf("skipped %s: not sent to %s: %s\n", user_key, n->address, why);

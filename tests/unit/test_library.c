@@ -238,6 +238,27 @@ START_TEST(digest_after_move)
 }
 END_TEST
 
+/* Who may be mailed: a verified address, and a notification address in its domain. */
+START_TEST(digest_recipient)
+{
+    stp_user_record_t who = {"contoso", "alice@contoso.example", 1, 0};
+    ck_assert_ptr_null(stp_digest_unmailable(&who, "alice@contoso.example", pool));
+    ck_assert_ptr_null(stp_digest_unmailable(&who, "team@CONTOSO.example", pool)); /* domains: any case */
+    const char *why = stp_digest_unmailable(&who, "alice@fabrikam.example", pool);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "alice@contoso.example"));
+    ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "alice@sub.contoso.example", pool));
+    ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "no-at-sign", pool));
+    who.email_verified = 0;
+    why = stp_digest_unmailable(&who, "alice@contoso.example", pool);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "not verified"));
+    who = (stp_user_record_t){"contoso", "", 1, 0}; /* no e-mail claim at all */
+    ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "alice@contoso.example", pool));
+    ck_assert_ptr_nonnull(stp_digest_unmailable(NULL, "alice@contoso.example", pool)); /* never recorded */
+}
+END_TEST
+
 START_TEST(digest_windows)
 {
     apr_time_t t;
@@ -294,6 +315,7 @@ Suite *library_suite(void)
     tcase_add_test(tc, notify_settings);
     tcase_add_test(tc, digest_plan);
     tcase_add_test(tc, digest_after_move);
+    tcase_add_test(tc, digest_recipient);
     tcase_add_test(tc, digest_windows);
     tcase_add_test(tc, digest_record);
     suite_add_tcase(s, tc);
