@@ -75,7 +75,10 @@ static void note_user(stp_req_t *q)
     stp_user_record_t rec = {q->user.tenant ? q->user.tenant : "", q->email ? q->email : "", q->email_verified,
                              q->r->request_time};
     apr_status_t rv = stp_state_user_note(q->conf->state, q->user.key, &rec, &wrote);
-    if (rv != APR_SUCCESS)
+    if (APR_STATUS_IS_EINVAL(rv)) /* a claim too long to keep: such a user is never mailed either */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r, "stp: not recording %.64s...: a claim is too long",
+                      q->user.key);
+    else if (rv != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, "stp: cannot record the tenant and e-mail of %s in state.mdb%s",
                       q->user.key, APR_STATUS_IS_ENOSPC(rv) ? ": it is full; raise StpStateMapSize" : "");
     else if (wrote)

@@ -93,7 +93,7 @@ static int nul_count(const MDB_val *k)
 
 /* Format 1 keyed acceptances by (user, version); format 2 by (user, tenant, version), the tenant
  * being the one stored with each acceptance, so that nobody has to accept again on upgrade. */
-static int upgrade(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
+static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
 {
     MDB_val mk = {6, "format"}, mv, k, v;
     MDB_cursor *cur;
@@ -135,7 +135,7 @@ static int upgrade(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
         char buf[NDA_KEY_MAX];
         MDB_val nk = {nda_key(buf, user, tenant, version), buf};
         if (!nk.mv_size)
-            return MDB_BAD_VALSIZE;
+            continue; /* too long with its tenant: left as it is, that user accepts again */
         if ((rc = mdb_put(txn, st->nda, &nk, &kv[1], 0)) || (rc = mdb_del(txn, st->nda, &kv[0], NULL)))
             return rc;
     }
@@ -144,6 +144,15 @@ static int upgrade(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
     stp_enc_uint(&enc, STATE_FORMAT);
     mv = (MDB_val){enc.len, enc.buf};
     return mdb_put(txn, st->meta, &mk, &mv, 0);
+}
+
+/* In a pool of its own: the copies of a large file's acceptances do not stay for the process's life. */
+static int upgrade(stp_state_t *st, MDB_txn *txn)
+{
+    apr_pool_t *pool = stp_state_scratch();
+    int rc = upgrade_in(st, txn, pool);
+    apr_pool_destroy(pool);
+    return rc;
 }
 
 apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_state_options_t *opts, apr_pool_t *pool)
@@ -178,7 +187,7 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_dbi_open(txn, "library", MDB_CREATE, &st->library)) ||
         (rc = mdb_dbi_open(txn, "notify", MDB_CREATE, &st->notify)) ||
         (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &st->users)) ||
-        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) || (rc = upgrade(st, txn, pool)) ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) || (rc = upgrade(st, txn)) ||
         (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);
