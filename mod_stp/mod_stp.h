@@ -61,7 +61,8 @@ typedef struct {
     const stp_build_t *build; /* NULL when nothing is published */
     stp_user_t user;
     const char *email;
-    const char *lang; /* the response language */
+    int email_verified; /* 0: the provider says the address is not verified */
+    const char *lang;   /* the response language */
     apr_table_t *query;
     const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
 } stp_req_t;
@@ -85,8 +86,9 @@ int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_k
 int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, const char *main);
 /* A UI string in the response language (the key itself when the catalog has none). */
 const char *stp_msg(stp_req_t *q, const char *key);
-/* The decision for one document (NULL: unknown id) for this request's user, today. */
-stp_decision_t stp_decide(stp_req_t *q, const stp_doc_t *doc);
+/* The decision for one document (NULL: unknown id) for this request's user, today; an error
+ * when the user's NDA acceptance could not be read (answer 503, not "accept"). */
+apr_status_t stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);
 /* Reads an urlencoded POST body of at most `limit` bytes into *form; an HTTP status on failure. */
 int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
 void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);

@@ -15,14 +15,18 @@
 #include "stp_access.h"
 #include "stp_http.h"
 
-stp_decision_t stp_decide(stp_req_t *q, const stp_doc_t *doc)
+apr_status_t stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
 {
     int accepted = 0;
     int needs_nda = doc && (doc->access == STP_ACCESS_NDA || (doc->access == STP_ACCESS_TENANT && doc->nda));
-    if (needs_nda && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0])
-        accepted = stp_state_nda_accepted(q->conf->state, q->user.key, q->build->nda_version) == 1;
+    if (needs_nda && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0]) {
+        /* A failed read is neither answer: the caller says 503 rather than "accept again". */
+        if ((accepted = stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version)) < 0)
+            return APR_EGENERAL;
+    }
     int months = q->conf->retention_months > 0 ? q->conf->retention_months : 0;
-    return stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted, months);
+    *d = stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted, months);
+    return APR_SUCCESS;
 }
 
 /* The version `version` of the series `doc` belongs to; NULL when it has none such. */
@@ -124,7 +128,11 @@ int stp_download_handler(request_rec *r)
      * /download/<tenant-id>/<version> is an unknown id, whatever the version names. */
     if (doc && version)
         doc = stp_access_visible(&q->user, doc) ? series_version(q, doc, version) : NULL;
-    stp_decision_t d = stp_decide(q, doc);
+    stp_decision_t d;
+    if (stp_decide(&d, q, doc) != APR_SUCCESS) {
+        stp_set_env(r, q, id, version, "unavailable");
+        return stp_state_error(r, q, APR_EGENERAL, "reading the NDA acceptance for a download");
+    }
     /* A hidden document's version is not the business of anyone reading the log for that user. */
     stp_set_env(r, q, id, doc && d != STP_DECIDE_NOT_FOUND ? doc->version : version, stp_decision_name(d));
     switch (d) {

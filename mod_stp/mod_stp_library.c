@@ -303,10 +303,11 @@ int stp_library_handler(request_rec *r)
 
 /* --- /stp/notifications ------------------------------------------------------------------------- */
 
-/* The domains the address may use: the e-mail claim's. */
+/* The domains the address may use: the e-mail claim's, when the provider verified it (stpctl
+ * notify checks the same against the address it last recorded). */
 static const char *allowed_domain(stp_req_t *q)
 {
-    const char *at = q->email ? strrchr(q->email, '@') : NULL;
+    const char *at = q->email && q->email_verified ? strrchr(q->email, '@') : NULL;
     return at && at[1] ? apr_pstrdup(q->r->pool, at + 1) : NULL;
 }
 
@@ -417,7 +418,7 @@ int stp_notifications_handler(request_rec *r)
     apr_status_t rv = q->conf->state ? stp_notify_get(&n, q->conf->state, q->user.key, r->pool) : APR_EGENERAL;
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
         return stp_state_error(r, q, rv, "reading notification settings");
-    if (rv != APR_SUCCESS && q->email)
+    if (rv != APR_SUCCESS && q->email && q->email_verified)
         n.address = q->email; /* a first visit: suggest the sign-in address */
     if (r->method_number == M_POST)
         return notifications_post(r, q, &n);

@@ -100,7 +100,8 @@ int stp_nda_handler(request_rec *r)
     if (r->method_number == M_POST)
         return nda_post(r, q);
     const char *target = return_target(q, apr_table_get(q->query, "return"));
-    if (q->conf->state && stp_state_nda_accepted(q->conf->state, q->user.key, q->build->nda_version) == 1 &&
+    if (q->conf->state &&
+        stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version) == 1 &&
         apr_table_get(q->query, "return"))
         return stp_redirect(r, HTTP_MOVED_TEMPORARILY, target);
     return show(r, q, target);

@@ -68,6 +68,28 @@ void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, r
     stp_identity_from_claims(user, email, &conf->claims, claim_from_env, &b, r->pool);
 }
 
+/* Keeps state.mdb's record of the user's tenant and e-mail current, which digests and their
+ * recipients are checked against. Every signed-in request reads it (no allocation, the thread's
+ * cached transaction); only a change writes. A failed write is logged and the request goes on:
+ * the user's own access is decided by the claims, not by this record. */
+static void note_user(stp_req_t *q)
+{
+    int wrote;
+    stp_user_record_t rec = {q->user.tenant ? q->user.tenant : "", q->email ? q->email : "", q->email_verified,
+                             q->r->request_time};
+    apr_status_t rv = stp_state_user_note(q->conf->state, q->user.key, &rec, &wrote);
+    if (APR_STATUS_IS_EINVAL(rv)) /* a claim too long to keep: such a user is never mailed either */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r, "stp: not recording %.64s...: a claim is too long",
+                      q->user.key);
+    else if (rv != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, "stp: cannot record the tenant and e-mail of %s in state.mdb%s",
+                      q->user.key, APR_STATUS_IS_ENOSPC(rv) ? ": it is full; raise StpStateMapSize" : "");
+    else if (wrote)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "stp: %s is now in tenant %s (e-mail %s, %s)", q->user.key,
+                      *rec.tenant ? rec.tenant : "-", *rec.email ? rec.email : "-",
+                      rec.email_verified ? "verified" : "not verified");
+}
+
 stp_req_t *stp_req_get(request_rec *r)
 {
     request_rec *main = r->main ? r->main : r;
@@ -80,6 +102,10 @@ stp_req_t *stp_req_get(request_rec *r)
     if (q->conf->site)
         stp_site_acquire(&q->build, q->conf->site, main->pool);
     stp_user_of(&q->user, &q->email, q->conf, main);
+    claim_baton_t cb = {q->conf, main};
+    q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
+    if (q->user.key && q->conf->state)
+        note_user(q);
     const char *err;
     if (!main->args || stp_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
         q->query = apr_table_make(main->pool, 1);

@@ -99,8 +99,8 @@ int stp_whoami_handler(request_rec *r)
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
     const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
-    int accepted =
-        nda && q->user.key && q->conf->state && stp_state_nda_accepted(q->conf->state, q->user.key, nda) == 1;
+    int accepted = nda && q->user.key && q->conf->state &&
+                   stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1;
     const char *json =
         apr_pstrcat(p, "{\"user\":", stp_json_string(q->user.key, p), ",\"kind\":\"", kind_of(&q->user),
                     "\",\"tenant\":", stp_json_string(q->user.tenant, p), ",\"email\":", stp_json_string(q->email, p),

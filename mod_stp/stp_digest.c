@@ -1,6 +1,7 @@
 #include "stp_digest.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 
@@ -39,13 +40,13 @@ apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last)
     }
 }
 
-stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const apr_array_header_t *entries,
-                              stp_series_current_fn *current, void *baton, apr_time_t now, const char *host,
-                              apr_pool_t *pool)
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const char *tenant,
+                              const apr_array_header_t *entries, stp_series_current_fn *current, void *baton,
+                              apr_time_t now, const char *host, apr_pool_t *pool)
 {
     if (n->freq == STP_FREQ_OFF || !n->address || !*n->address || now < stp_digest_due(n->freq, n->last_digest))
         return NULL;
-    stp_user_t user = {user_key, n->tenant && *n->tenant ? n->tenant : NULL, 0};
+    stp_user_t user = {user_key, tenant && *tenant ? tenant : NULL, 0};
     stp_digest_t *dg = apr_pcalloc(pool, sizeof *dg);
     dg->items = apr_array_make(pool, 4, sizeof(stp_digest_item_t));
     stp_sha256_t h;
@@ -79,4 +80,17 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
     dg->locale = n->locale;
     dg->message_id = apr_pstrcat(pool, "<", hex, "@", host && *host ? host : "stp.invalid", ">", NULL);
     return dg;
+}
+
+const char *stp_digest_unmailable(const stp_user_record_t *who, const char *address, apr_pool_t *pool)
+{
+    if (!who)
+        return "the portal has no record of the user's sign-in (older state): sent once they sign in again";
+    if (!who->email_verified)
+        return "the identity provider has not verified the user's e-mail address";
+    const char *at = who->email ? strrchr(who->email, '@') : NULL, *mine = address ? strrchr(address, '@') : NULL;
+    if (!at || !at[1] || !mine || strcasecmp(at + 1, mine + 1))
+        return apr_pstrcat(pool, "the address is not in the domain of the verified e-mail address ",
+                           who->email && *who->email ? who->email : "(none)", NULL);
+    return NULL;
 }

@@ -34,10 +34,18 @@ apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last);
 
 /* The digest due for one user at `now`, or NULL: notifications off, no address, the window has not
  * passed, or nothing they saved changed since they last saw it. Series whose current version the
- * user may no longer see (stp_access_visible with the tenant in `n`) are left out. `host` names
- * the Message-ID's right-hand side. */
-stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const apr_array_header_t *entries,
-                              stp_series_current_fn *current, void *baton, apr_time_t now, const char *host,
-                              apr_pool_t *pool);
+ * user may no longer see are left out: stp_access_visible for `tenant`, the user's organisation
+ * as last recorded at sign-in (stp_state_user_get; NULL or "" for a personal account), never the
+ * one stored with their settings, which a user who moved would keep. `host` names the
+ * Message-ID's right-hand side. */
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const char *tenant,
+                              const apr_array_header_t *entries, stp_series_current_fn *current, void *baton,
+                              apr_time_t now, const char *host, apr_pool_t *pool);
+
+/* Why a digest may not go to `address`, or NULL when it may. `who` is the module's record of the
+ * user (stp_state_user_get; NULL when there is none, as in state written before records were
+ * kept): its e-mail address must be verified by the provider, and `address` must be in that
+ * address's domain, as the settings page demands when the address is saved. */
+const char *stp_digest_unmailable(const stp_user_record_t *who, const char *address, apr_pool_t *pool);
 
 #endif

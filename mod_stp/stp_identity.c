@@ -1,6 +1,7 @@
 #include "stp_identity.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 
@@ -50,6 +51,14 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
         const char *e = claim(baton, map->email_claim);
         *email = e && *e ? apr_pstrdup(pool, e) : NULL;
     }
+}
+
+int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton)
+{
+    const char *v = claim(baton, map->email_verified_claim ? map->email_verified_claim : "email_verified");
+    if (!v || !*v)
+        return 1;
+    return !strcasecmp(v, "true") || !strcmp(v, "1");
 }
 
 void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen)

@@ -17,6 +17,7 @@ typedef struct {
     const char *admin_claim;              /* e.g. "roles" */
     const char *admin_value;              /* e.g. "GlobalAdmin" */
     apr_array_header_t *consumer_tenants; /* const char *: tenants that mean a personal account */
+    const char *email_verified_claim;     /* NULL: "email_verified" */
 } stp_claims_map_t;
 
 /* Reads a claim by name; NULL when absent. The module reads them from the environment that
@@ -28,6 +29,12 @@ typedef const char *stp_claim_fn(void *baton, const char *name);
  * comma-separated list) holds the admin value. Also returns the e-mail address when wanted. */
 void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_claims_map_t *map, stp_claim_fn *claim,
                               void *baton, apr_pool_t *pool);
+
+/* Whether the provider vouches for the e-mail address: 0 when the email_verified claim says
+ * "false" or "0" (mod_auth_openidc passes JSON booleans either way) or holds anything else it
+ * cannot be sure of; 1 for "true" or "1", and when the claim is absent, as providers that never
+ * send it (Microsoft Entra ID for work accounts) issue only addresses of their own domains. */
+int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton);
 
 /* HMAC-SHA256 (RFC 2104). */
 void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen);

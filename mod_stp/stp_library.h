@@ -43,7 +43,8 @@ typedef struct {
     stp_freq_t freq;
     const char *address;    /* where digests go; "" until chosen */
     const char *locale;     /* the digest's language; "" for the site's default */
-    const char *tenant;     /* the user's organisation when last seen ("" for personal accounts) */
+    const char *tenant;     /* the organisation when the settings were saved: for the record only;
+                               access goes by the user record (stp_state_user_get) */
     apr_time_t last_digest; /* when the last digest was sent (0: never) */
 } stp_notify_t;
 

@@ -7,19 +7,82 @@
 
 #include "stp_http.h"
 
-/* A header value: as is when it is printable ASCII, else an RFC 2047 encoded word. */
+/* Control characters (CR and LF above all, which would start a header of the label's choosing)
+ * become spaces. */
+static char *no_controls(const char *s, apr_pool_t *pool)
+{
+    char *out = apr_pstrdup(pool, s);
+    for (unsigned char *c = (unsigned char *)out; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    return out;
+}
+
+static int ascii_only(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* RFC 2047 encoded words, B encoding, each at most 75 characters (45 bytes of text) and cut only
+ * between UTF-8 characters, folded onto continuation lines. */
+static const char *encoded_words(const char *s, apr_pool_t *pool)
+{
+    const char *out = "";
+    apr_size_t len = strlen(s);
+    for (apr_size_t i = 0; i < len;) {
+        apr_size_t n = len - i < 45 ? len - i : 45;
+        while (n > 1 && i + n < len && ((unsigned char)s[i + n] & 0xc0) == 0x80)
+            n--; /* not inside a character */
+        char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len((int)n));
+        apr_base64_encode(b64, s + i, (int)n);
+        out = apr_pstrcat(pool, out, *out ? "\r\n " : "", "=?UTF-8?B?", b64, "?=", NULL);
+        i += n;
+    }
+    return out;
+}
+
+/* An unstructured header value (Subject): as is when it is printable ASCII, else encoded words. */
 static const char *header_text(const char *s, apr_pool_t *pool)
 {
-    int plain = 1;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
+    char *clean = no_controls(s, pool);
+    return ascii_only(clean) ? clean : encoded_words(clean, pool);
+}
+
+/* RFC 5322 atext: what a display name may hold without quotes (besides spaces between words). */
+static int atext(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+const char *stp_mail_display_name(const char *name, apr_pool_t *pool)
+{
+    char *clean = no_controls(name, pool);
+    if (!ascii_only(clean))
+        return encoded_words(clean, pool); /* never inside quotes (RFC 2047 section 5) */
+    int plain = *clean && *clean != ' ';
+    apr_size_t specials = 0;
+    for (const unsigned char *c = (const unsigned char *)clean; *c; c++) {
+        if (!atext(*c) && !(*c == ' ' && c[1] && c[1] != ' '))
             plain = 0;
+        specials += *c == '"' || *c == '\\';
+    }
     if (plain)
-        return s;
-    int len = (int)strlen(s);
-    char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(len));
-    apr_base64_encode(b64, s, len);
-    return apr_pstrcat(pool, "=?UTF-8?B?", b64, "?=", NULL);
+        return clean;
+    /* A quoted string: quote and backslash escaped with a backslash. */
+    char *out = apr_palloc(pool, strlen(clean) + specials + 3), *o = out;
+    *o++ = '"';
+    for (const char *c = clean; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            *o++ = '\\';
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
 }
 
 /* A body part in base64, 76 characters a line: safe for any MTA, whatever the text holds. */
@@ -112,7 +175,7 @@ const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_poo
     apr_rfc822_date(date, m->date);
     /* The boundary comes from the Message-ID: deterministic, and never inside base64 text. */
     const char *boundary = apr_pstrcat(pool, "=_stp_", apr_pstrmemdup(pool, dg->message_id + 1, 32), NULL);
-    return apr_pstrcat(pool, "From: ", header_text(site, pool), " <", m->from, ">\r\nTo: <", dg->address,
+    return apr_pstrcat(pool, "From: ", stp_mail_display_name(site, pool), " <", m->from, ">\r\nTo: <", dg->address,
                        ">\r\nSubject: ", header_text(subject, pool), "\r\nDate: ", date,
                        "\r\nMessage-ID: ", dg->message_id, "\r\nMIME-Version: 1.0\r\nContent-Language: ", lang,
                        "\r\nAuto-Submitted: auto-generated\r\nList-Unsubscribe: <", settings,

@@ -24,6 +24,11 @@ typedef struct {
 /* The whole message with CRLF line ends, ready for a sendmail-compatible command's stdin. */
 const char *stp_mail_digest(const stp_digest_t *digest, const stp_mail_t *mail, apr_pool_t *pool);
 
+/* The display name of a From header for any label: as is when it is atoms and single spaces, a
+ * quoted string (RFC 5322) when it holds specials such as a comma, quote or backslash, RFC 2047
+ * encoded words when it is not ASCII; control characters become spaces. */
+const char *stp_mail_display_name(const char *name, apr_pool_t *pool);
+
 /* The link to a document's page for its readers: tenant documents live under /<lang>/org/. */
 const char *stp_mail_doc_url(const char *base_url, const char *lang, const stp_doc_t *doc, apr_pool_t *pool);
 

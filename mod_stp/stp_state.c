@@ -64,6 +64,97 @@ static apr_status_t state_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* LMDB's longest key (mdb_env_get_maxkeysize with the default build). */
+#define NDA_KEY_MAX 511
+
+/* "user NUL tenant NUL version" into buf (NDA_KEY_MAX bytes): one user's acceptances sort
+ * together and no two triples collide. Its length, or 0 when it does not fit. */
+static apr_size_t nda_key(char *buf, const char *user, const char *tenant, const char *version)
+{
+    apr_size_t ul = strlen(user), tl = strlen(tenant), vl = strlen(version);
+    if (ul + tl + vl + 2 > NDA_KEY_MAX)
+        return 0;
+    memcpy(buf, user, ul + 1);
+    memcpy(buf + ul + 1, tenant, tl + 1);
+    memcpy(buf + ul + tl + 2, version, vl);
+    return ul + tl + vl + 2;
+}
+
+/* The layout of the records; files without a "format" in meta are 1. */
+#define STATE_FORMAT 2
+
+static int nul_count(const MDB_val *k)
+{
+    int n = 0;
+    for (apr_size_t i = 0; i < k->mv_size; i++)
+        n += ((const char *)k->mv_data)[i] == '\0';
+    return n;
+}
+
+/* Format 1 keyed acceptances by (user, version); format 2 by (user, tenant, version), the tenant
+ * being the one stored with each acceptance, so that nobody has to accept again on upgrade. */
+static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
+{
+    MDB_val mk = {6, "format"}, mv, k, v;
+    MDB_cursor *cur;
+    uint64_t format = 1;
+    int rc = mdb_get(txn, st->meta, &mk, &mv);
+    if (rc == MDB_SUCCESS) {
+        stp_dec_t d;
+        stp_dec_init(&d, mv.mv_data, mv.mv_size);
+        format = stp_dec_uint(&d);
+        if (stp_dec_finish(&d) != APR_SUCCESS)
+            return MDB_CORRUPTED;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if (format >= STATE_FORMAT)
+        return 0;
+    apr_array_header_t *old = apr_array_make(pool, 16, sizeof(MDB_val) * 2);
+    if ((rc = mdb_cursor_open(txn, st->nda, &cur)))
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (nul_count(&k) == 1) {
+            MDB_val *kv = apr_array_push(old);
+            kv[0] = (MDB_val){k.mv_size, apr_pmemdup(pool, k.mv_data, k.mv_size)};
+            kv[1] = (MDB_val){v.mv_size, apr_pmemdup(pool, v.mv_data, v.mv_size)};
+        }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    for (int i = 0; i < old->nelts; i++) {
+        MDB_val *kv = &((MDB_val *)old->elts)[2 * i];
+        stp_dec_t d;
+        stp_dec_init(&d, kv[1].mv_data, kv[1].mv_size);
+        (void)stp_dec_int(&d);
+        const char *tenant = stp_dec_str(&d, pool);
+        if (stp_dec_finish(&d) != APR_SUCCESS)
+            return MDB_CORRUPTED;
+        const char *user = kv[0].mv_data; /* up to its NUL */
+        const char *version = apr_pstrmemdup(pool, user + strlen(user) + 1, kv[0].mv_size - strlen(user) - 1);
+        char buf[NDA_KEY_MAX];
+        MDB_val nk = {nda_key(buf, user, tenant, version), buf};
+        if (!nk.mv_size)
+            continue; /* too long with its tenant: left as it is, that user accepts again */
+        if ((rc = mdb_put(txn, st->nda, &nk, &kv[1], 0)) || (rc = mdb_del(txn, st->nda, &kv[0], NULL)))
+            return rc;
+    }
+    stp_enc_t enc;
+    stp_enc_init(&enc, pool);
+    stp_enc_uint(&enc, STATE_FORMAT);
+    mv = (MDB_val){enc.len, enc.buf};
+    return mdb_put(txn, st->meta, &mk, &mv, 0);
+}
+
+/* In a pool of its own: the copies of a large file's acceptances do not stay for the process's life. */
+static int upgrade(stp_state_t *st, MDB_txn *txn)
+{
+    apr_pool_t *pool = stp_state_scratch();
+    int rc = upgrade_in(st, txn, pool);
+    apr_pool_destroy(pool);
+    return rc;
+}
+
 apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_state_options_t *opts, apr_pool_t *pool)
 {
     stp_state_t *st = apr_pcalloc(pool, sizeof *st);
@@ -90,10 +181,14 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     st->tail = &st->queue;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
         return stp_mdb_status(rc);
+    /* Databases added since a file was made are created here, so older files open as they are. */
     if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
         (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) ||
         (rc = mdb_dbi_open(txn, "library", MDB_CREATE, &st->library)) ||
-        (rc = mdb_dbi_open(txn, "notify", MDB_CREATE, &st->notify)) || (rc = mdb_txn_commit(txn))) {
+        (rc = mdb_dbi_open(txn, "notify", MDB_CREATE, &st->notify)) ||
+        (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &st->users)) ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) || (rc = upgrade(st, txn)) ||
+        (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);
         return stp_mdb_status(rc);
@@ -252,28 +347,29 @@ static int nda_accept_write(MDB_txn *txn, void *baton)
 apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
                                   apr_time_t when)
 {
-    if (!user_key || !*user_key || !version || !*version || strlen(user_key) + strlen(version) > 400)
+    char buf[NDA_KEY_MAX];
+    if (!user_key || !*user_key || !tenant || !*tenant || !version || !*version)
+        return APR_EINVAL;
+    MDB_val key = {nda_key(buf, user_key, tenant, version), buf};
+    if (!key.mv_size)
         return APR_EINVAL;
     apr_pool_t *pool = stp_state_scratch();
-    nda_accept_t a = {st, stp_state_user_key(user_key, version, pool), user_key, tenant, version, when, pool};
+    nda_accept_t a = {st, key, user_key, tenant, version, when, pool};
     int rc = stp_state_write(st, nda_accept_write, &a);
     apr_pool_destroy(pool);
     return stp_mdb_status(rc);
 }
 
-int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *version)
+int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *tenant, const char *version)
 {
     MDB_txn *txn;
     MDB_val v;
-    char buf[512];
-    apr_size_t ul, vl;
-    if (!user_key || !version || (ul = strlen(user_key)) + (vl = strlen(version)) + 1 > sizeof buf)
+    char buf[NDA_KEY_MAX]; /* the key on the stack: the download path allocates nothing here */
+    if (!user_key || !tenant || !*tenant || !version)
+        return 0;
+    MDB_val k = {nda_key(buf, user_key, tenant, version), buf};
+    if (!k.mv_size)
         return 0; /* longer than any key stp_state_nda_accept stores */
-    /* The key on the stack: the download path allocates nothing here. */
-    memcpy(buf, user_key, ul);
-    buf[ul] = '\0';
-    memcpy(buf + ul + 1, version, vl);
-    MDB_val k = {ul + 1 + vl, buf};
     int rc = stp_state_read_begin(st, &txn);
     if (!rc) {
         rc = mdb_get(txn, st->nda, &k, &v);
@@ -317,5 +413,117 @@ apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *bat
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     apr_pool_destroy(iter);
+    return rv;
+}
+
+/* --- what the module last saw of each user ------------------------------------------------------ */
+
+static int user_key_ok(const char *user_key)
+{
+    return user_key && *user_key && strlen(user_key) <= NDA_KEY_MAX;
+}
+
+static int user_record_ok(const stp_user_record_t *rec)
+{
+    return (!rec->tenant || strlen(rec->tenant) <= 256) && (!rec->email || strlen(rec->email) <= 254);
+}
+
+/* In place (stp_dec_cstr): the comparison on every signed-in request copies nothing. */
+static apr_status_t user_decode(stp_user_record_t *rec, const MDB_val *v)
+{
+    stp_dec_t d;
+    stp_dec_init(&d, v->mv_data, v->mv_size);
+    rec->email_verified = stp_dec_uint(&d) != 0;
+    rec->tenant = stp_dec_cstr(&d);
+    rec->email = stp_dec_cstr(&d);
+    rec->since = (apr_time_t)stp_dec_int(&d);
+    return stp_dec_finish(&d);
+}
+
+static int user_same(const stp_user_record_t *a, const stp_user_record_t *b)
+{
+    return !a->email_verified == !b->email_verified &&
+           !strcmp(a->tenant ? a->tenant : "", b->tenant ? b->tenant : "") &&
+           !strcmp(a->email ? a->email : "", b->email ? b->email : "");
+}
+
+typedef struct {
+    stp_state_t *st;
+    MDB_val key, val;
+    const stp_user_record_t *rec;
+    int wrote;
+} user_note_t;
+
+static int user_note_write(MDB_txn *txn, void *baton)
+{
+    user_note_t *u = baton;
+    stp_user_record_t old;
+    MDB_val v;
+    int rc = mdb_get(txn, u->st->users, &u->key, &v);
+    /* Another thread of this process may have written the same change meanwhile. */
+    if (rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && user_same(&old, u->rec))
+        return 0;
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    u->wrote = 1;
+    return mdb_put(txn, u->st->users, &u->key, &u->val, 0);
+}
+
+apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const stp_user_record_t *rec, int *wrote)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    stp_user_record_t old;
+    if (wrote)
+        *wrote = 0;
+    if (!user_key_ok(user_key) || !user_record_ok(rec))
+        return APR_EINVAL;
+    MDB_val k = {strlen(user_key), (void *)user_key};
+    int rc = stp_state_read_begin(st, &txn), same = 0;
+    if (!rc) {
+        rc = mdb_get(txn, st->users, &k, &v);
+        same = rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && user_same(&old, rec);
+        stp_state_read_end(st, txn); /* old points into the snapshot: not used past here */
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        return stp_mdb_status(rc);
+    if (same)
+        return APR_SUCCESS;
+    apr_pool_t *pool = stp_state_scratch();
+    stp_enc_t enc;
+    stp_enc_init(&enc, pool);
+    stp_enc_uint(&enc, rec->email_verified ? 1 : 0);
+    stp_enc_cstr(&enc, rec->tenant);
+    stp_enc_cstr(&enc, rec->email);
+    stp_enc_int(&enc, rec->since);
+    user_note_t u = {st, k, {enc.len, enc.buf}, rec, 0};
+    rc = stp_state_write(st, user_note_write, &u);
+    apr_pool_destroy(pool);
+    if (wrote)
+        *wrote = u.wrote;
+    return stp_mdb_status(rc);
+}
+
+apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const char *user_key, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    stp_user_record_t r;
+    memset(rec, 0, sizeof *rec);
+    rec->tenant = rec->email = "";
+    if (!user_key_ok(user_key))
+        return APR_NOTFOUND;
+    MDB_val k = {strlen(user_key), (void *)user_key};
+    int rc = stp_state_read_begin(st, &txn);
+    if (rc)
+        return stp_mdb_status(rc);
+    apr_status_t rv = stp_mdb_status(mdb_get(txn, st->users, &k, &v));
+    if (rv == APR_SUCCESS && (rv = user_decode(&r, &v)) == APR_SUCCESS) {
+        rec->tenant = apr_pstrdup(pool, r.tenant);
+        rec->email = apr_pstrdup(pool, r.email);
+        rec->email_verified = r.email_verified;
+        rec->since = r.since;
+    }
+    stp_state_read_end(st, txn);
     return rv;
 }

@@ -21,12 +21,32 @@ void stp_state_close(stp_state_t *st);
 /* How many stale reader slots the open cleared (for the log). */
 int stp_state_stale_readers(const stp_state_t *st);
 
-/* Records that user (in tenant) accepted NDA version at `when`, and appends it to the acceptance
- * log, in one transaction. Accepting again keeps the first acceptance time. */
+/* Records that user accepted NDA version for tenant at `when`, and appends it to the acceptance
+ * log, in one transaction. An acceptance is the user's for that tenant only: one who moves to
+ * another organisation accepts again there. Accepting again keeps the first acceptance time.
+ * APR_EINVAL without a user, tenant or version. */
 apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
                                   apr_time_t when);
-/* 1 when the user accepted that version, 0 when not; <0 on a read error. */
-int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *version);
+/* 1 when the user accepted that version for that tenant, 0 when not (or without a tenant); <0
+ * on a read error, which callers must not take for either answer. */
+int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *tenant, const char *version);
+
+/* What the module last saw of a signed-in user: their organisation and e-mail address. Digests
+ * go by this record, not by what the user had when they saved their settings. */
+typedef struct {
+    const char *tenant; /* "" for a personal account */
+    const char *email;  /* "" when the provider sent none */
+    int email_verified; /* 0: the provider said the address is not verified */
+    apr_time_t since;   /* when the record last changed */
+} stp_user_record_t;
+
+/* Stores rec (its `since` included) unless the stored record already says the same tenant,
+ * e-mail and verification: a read in this thread's cached transaction that allocates nothing,
+ * and a durable write only on a change. *wrote (may be NULL) tells which. APR_EINVAL for an
+ * oversized field. */
+apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const stp_user_record_t *rec, int *wrote);
+/* The record; APR_NOTFOUND when the module never saw that user signed in. */
+apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const char *user_key, apr_pool_t *pool);
 
 /* One acceptance log entry. */
 typedef struct {

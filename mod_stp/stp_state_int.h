@@ -15,7 +15,7 @@ typedef struct stp_write_op_t stp_write_op_t;
 struct stp_state_t {
     apr_pool_t *pool;
     MDB_env *env;
-    MDB_dbi nda, nda_log, library, notify;
+    MDB_dbi nda, nda_log, library, notify, users, meta;
     int stale;
     /* Group commit (stp_state_write): writes queued by this process's threads, and whether one
      * of them is committing a batch. */

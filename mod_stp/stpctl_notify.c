@@ -25,7 +25,7 @@ typedef struct {
     const char *default_locale, *locales, *base_url, *host, *from, *sendmail;
     int dry_run, quiet;
     apr_time_t now;
-    unsigned users, sent, failed;
+    unsigned users, sent, failed, skipped;
 } run_t;
 
 static const stp_doc_t *series_current(void *baton, const char *series, apr_pool_t *pool)
@@ -93,15 +93,35 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
     run_t *run = baton;
     apr_pool_t *pool;
     apr_array_header_t *entries;
+    stp_user_record_t who;
     char err[256] = "";
+    const char *why;
     run->users++;
     if (!run->quiet && run->users % 1000 == 0)
         fprintf(stderr, "stpctl notify: %u users checked, %u digests sent\n", run->users, run->sent);
+    if (n->freq == STP_FREQ_OFF || !*n->address || run->now < stp_digest_due(n->freq, n->last_digest))
+        return 0; /* nothing due, whoever they are now */
     apr_pool_create(&pool, NULL);
-    apr_status_t rv = stp_library_list(&entries, run->st, user_key, pool);
-    stp_digest_t *dg = rv == APR_SUCCESS
-                           ? stp_digest_plan(user_key, n, entries, series_current, run, run->now, run->host, pool)
-                           : NULL;
+    apr_status_t rv = stp_state_user_get(&who, run->st, user_key, pool);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+        fprintf(stderr, "stpctl notify: %s: cannot read the user record: %s\n", user_key,
+                apr_strerror(rv, err, sizeof err));
+        run->failed++;
+        apr_pool_destroy(pool);
+        return 0;
+    }
+    if ((why = stp_digest_unmailable(APR_STATUS_IS_NOTFOUND(rv) ? NULL : &who, n->address, pool)) != NULL) {
+        run->skipped++;
+        if (!run->quiet)
+            printf("skipped %s: not sent to %s: %s\n", user_key, n->address, why);
+        apr_pool_destroy(pool);
+        return 0;
+    }
+    rv = stp_library_list(&entries, run->st, user_key, pool);
+    /* The documents are checked against the organisation the user signed in with last. */
+    stp_digest_t *dg = rv == APR_SUCCESS ? stp_digest_plan(user_key, n, who.tenant, entries, series_current, run,
+                                                           run->now, run->host, pool)
+                                         : NULL;
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: %s: cannot read the library: %s\n", user_key,
                 apr_strerror(rv, err, sizeof err));
@@ -177,6 +197,9 @@ static void notify_usage(FILE *f)
                "  --now TIME        judge windows at TIME (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now\n"
                "  --dry-run         list the digests that are due; send and record nothing\n"
                "  -q                only errors and the summary\n"
+               "A due digest is skipped (and named) when the user's e-mail address, as last signed in with,\n"
+               "is not verified, or the notification address is not in its domain; documents are checked\n"
+               "against the organisation the user last signed in with.\n"
                "Exit status: 0 all due digests sent, 1 some could not be sent (tried again next run),\n"
                "2 usage or system error.\n");
 }
@@ -272,7 +295,7 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         fprintf(stderr, "stpctl notify: reading the settings failed: %s\n", apr_strerror(rv, err, sizeof err));
         return 2;
     }
-    printf("stpctl notify: %u users, %u digests %s, %u failed\n", run.users, run.sent,
-           run.dry_run ? "due (dry run: nothing sent)" : "sent", run.failed);
+    printf("stpctl notify: %u users, %u digests %s, %u failed, %u skipped\n", run.users, run.sent,
+           run.dry_run ? "due (dry run: nothing sent)" : "sent", run.failed, run.skipped);
     return run.failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@ switches. Usage: gate.py prefork|event  (prints TAP)."""
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -216,6 +217,15 @@ class Gate:
         r = request(self.port, "GET", "/download/nda-pentest", {"X-Test-Sub": "alice", "X-Test-Tid": "t1",
                                                                 "X-Test-Iss": "x"})
         t.eq(200, r.status, f"{m}: alice downloads after accepting")
+        # The acceptance is alice's in t1: moved to another organisation, she accepts again there.
+        moved = dict(ACCOUNTS["t1"], **{"X-Test-Tid": "t2"})
+        r = request(self.port, "GET", "/download/nda-pentest", moved)
+        t.ok(r.status == 302 and r.header("location") == "/stp/nda?return=%2Fdownload%2Fnda-pentest",
+             f"{m}: an NDA accepted in t1 does not count when alice signs in with t2",
+             f"status {r.status} location {r.header('location')}")
+        t.eq(False, json.loads(request(self.port, "GET", "/stp/whoami", moved).body)["nda"]["accepted"],
+             f"{m}: whoami in t2 says not accepted")
+        t.eq(200, self.get("/download/nda-pentest", "t1").status, f"{m}: ... while in t1 it still counts")
         # The acceptance is acknowledged only once durable: killing every child loses nothing.
         kids = self.httpd.children()
         for pid in kids:
@@ -279,6 +289,9 @@ class Gate:
         t.ok(re.search(r'^200 "GET /download/nda-pentest HTTP/1.1" doc=nda-pentest version=\S+ '
                        r'user=https://idp.test/\|alice tenant=t1 decision=serve$', log, re.M),
              f"{m}: the access log records document, version, user, tenant and decision", log[-1500:])
+        t.ok(re.search(r'^200 "GET /download/soc-2026 HTTP/1.1" doc=soc-2026 version=2026 .* decision=serve$', log, re.M)
+             and re.search(r'^200 "GET /download/soc-2026/2025 HTTP/1.1" doc=soc-2026 version=2025 ', log, re.M),
+             f"{m}: the access log names the version served, the current one included")
         t.ok(re.search(r'^404 "GET /download/t2-pack HTTP/1.1" doc=t2-pack .* decision=not-found$', log, re.M),
              f"{m}: refusals are logged with their decision")
 

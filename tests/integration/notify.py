@@ -172,6 +172,65 @@ class Notify(Gate):
         r = self.notify("--now", "tomorrow")
         t.ok(r.returncode == 2 and "--now" in r.stderr, "a bad --now is a usage error", r.stderr)
 
+    def run_tenant_move(self):
+        """Issue #10: a user who moved from t1 to t2 hears nothing more of t1's documents, and an
+        address the provider has not verified is never mailed."""
+        t = self.tap
+        self.capture = os.path.join(self.run, "capture-move")
+        # One e-mail domain for both organisations, so that only the tenant decides.
+        mover = {"X-Test-Sub": "mover", "X-Test-Tid": "t1", "X-Test-Email": "mover@group.example"}
+        unver = {"X-Test-Sub": "unver", "X-Test-Tid": "t1", "X-Test-Email": "unver@t1.example"}
+        self.httpd.start()
+        try:
+            for h, docs in ((mover, ["t1-nda-pack", "public-report"]), (unver, ["public-report"])):
+                tok = json.loads(request(self.port, "GET", "/stp/library",
+                                         dict(h, Accept="application/json")).body)["token"]
+                for doc in docs:
+                    body = urllib.parse.urlencode({"csrf": tok, "action": "add", "doc": doc}).encode()
+                    t.eq(303, request(self.port, "POST", "/stp/library", dict(h, **FORM), body).status,
+                         f"{h['X-Test-Sub']} saves {doc}")
+                page = request(self.port, "GET", "/stp/notifications", h).text
+                ntok = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+                body = urllib.parse.urlencode({"csrf": ntok, "frequency": "daily", "address": h["X-Test-Email"],
+                                               "locale": "en"}).encode()
+                t.eq(303, request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body).status,
+                     f"{h['X-Test-Sub']} subscribes daily")
+            # The settings page refuses an address while the provider says it is not verified.
+            page = request(self.port, "GET", "/stp/notifications", dict(unver, **{"X-Test-Email-Verified": "false"}))
+            ntok = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
+            body = urllib.parse.urlencode({"csrf": ntok, "frequency": "daily", "address": "unver@t1.example",
+                                           "locale": "en"}).encode()
+            r = request(self.port, "POST", "/stp/notifications",
+                        dict(unver, **FORM, **{"X-Test-Email-Verified": "false"}), body)
+            t.eq(400, r.status, "the settings page refuses the address of an unverified e-mail claim")
+            # Signed in again: mover now in t2, unver's address no longer verified ("0" as a JSON false).
+            who = json.loads(request(self.port, "GET", "/stp/whoami", dict(mover, **{"X-Test-Tid": "t2"})).body)
+            t.eq("t2", who["tenant"], "mover signs in with tenant t2")
+            request(self.port, "GET", "/stp/whoami", dict(unver, **{"X-Test-Email-Verified": "0"}))
+        finally:
+            self.httpd.stop()
+        pack = os.path.join(self.content, "docs", "t1-nda-pack")
+        with open(os.path.join(pack, "doc.xml"), encoding="utf-8") as fh:
+            s = fh.read()
+        with open(os.path.join(pack, "doc.xml"), "w", encoding="utf-8") as fh:
+            fh.write(s.replace("<files>", '<change xml:lang="en">Secret t1 remediation plan.</change>\n  <files>'))
+        for doc in ("t1-nda-pack", "public-report"):
+            with open(os.path.join(self.content, "docs", doc, f"{doc}.txt"), "a", encoding="utf-8") as fh:
+                fh.write("A new version.\n")
+        harness.publish(self.content, self.site)
+        r = self.notify()
+        by = {m["To"].addresses[0].addr_spec: m for m in (self.messages() if os.path.exists(self.capture) else [])}
+        t.ok(r.returncode == 0 and "mover@group.example" in by, "the moved user gets a digest", r.stdout + r.stderr)
+        text = by["mover@group.example"].get_body(("plain",)).get_content() if "mover@group.example" in by else ""
+        html = by["mover@group.example"].get_body(("html",)).get_content() if "mover@group.example" in by else ""
+        t.ok("public-report" in text and "t1-nda-pack" not in text + html and "Tenant one NDA pack" not in text + html
+             and "Secret t1 remediation plan" not in text + html,
+             "the digest after the move names nothing of the old tenant", text)
+        t.ok("unver@t1.example" not in by, "an address whose e-mail claim is not verified gets no mail", sorted(by))
+        t.ok(re.search(r"^skipped https://idp\.test/\|unver: not sent to unver@t1\.example: .*not verified", r.stdout,
+                       re.M) and re.search(r", [1-9]\d* skipped$", r.stdout, re.M),
+             "stpctl notify names the skipped unverified address and counts it", r.stdout)
+
     def publish_more(self):
         with open(os.path.join(self.content, "docs", "public-report", "public-report.txt"), "a") as fh:
             fh.write("Another amendment.\n")
@@ -182,6 +241,7 @@ def main(tap):
     n = Notify(tap, "event")
     try:
         n.run_notify()
+        n.run_tenant_move()
     finally:
         if os.environ.get("STP_KEEP") is None:
             shutil.rmtree(n.run, ignore_errors=True)

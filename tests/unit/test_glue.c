@@ -25,6 +25,7 @@
 #include "sg_build.h"
 #include "stp_csrf.h"
 #include "stp_http.h"
+#include "stp_library.h"
 #include "stp_log.h"
 #include "stp_paths.h"
 #include "stp_sha256.h"
@@ -161,9 +162,10 @@ static request_rec *post(const char *uri, const char *body)
     return r;
 }
 
+/* Accepted in t1, where the tests sign bob in. */
 static int nda_accepted(const char *sub)
 {
-    return stp_state_nda_accepted(conf->state, user_key(sub), "v1");
+    return stp_state_nda_accepted(conf->state, user_key(sub), "t1", "v1");
 }
 
 static const char *token_for(const char *sub, const char *purpose)
@@ -921,7 +923,7 @@ START_TEST(test_nda_csrf_other_user)
     apr_table_setn(r->subprocess_env, "OIDC_CLAIM_iss", "https://other.test");
     ck_assert_int_eq(stub_run(r), OK);
     ck_assert_int_eq(r->status, HTTP_FORBIDDEN);
-    ck_assert_int_eq(stp_state_nda_accepted(conf->state, "https://other.test|bob", "v1"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(conf->state, "https://other.test|bob", "t1", "v1"), 0);
 }
 END_TEST
 
@@ -955,7 +957,7 @@ START_TEST(test_nda_version_mismatch)
     ck_assert_int_eq(stub_run(r), HTTP_SEE_OTHER);
     ck_assert_str_eq(out_hdr(r, "Location"), "/stp/nda?return=%2Fdownload%2Fnda-pentest");
     ck_assert_int_eq(nda_accepted("bob"), 0);
-    ck_assert_int_eq(stp_state_nda_accepted(conf->state, user_key("bob"), "v0"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(conf->state, user_key("bob"), "t1", "v0"), 0);
 
     r = post("/stp/nda",
              apr_pstrcat(pool, "csrf=", token_for("bob", "nda"), "&return=%2Fdownload%2Fnda-pentest", NULL));
@@ -1031,6 +1033,73 @@ static const char *expected_json(const char *user, const char *kind, const char 
                         "\"catalog\":{\"generation\":1,\"build\":\"%s\"}}\n",
                         user, kind, tenant, email, accepted ? "true" : "false", build_name());
 }
+
+/* Every signed-in request keeps the user record current (issue #10): the tenant and e-mail that
+ * digests are checked against, with the provider's email_verified. */
+START_TEST(test_user_record_follows_sign_in)
+{
+    stp_user_record_t rec;
+    request_rec *r = req("GET", "/stp/whoami");
+    ck_assert_int_eq(stub_run(r), OK); /* anonymous: nothing recorded */
+    ck_assert_int_eq(stp_state_user_get(&rec, conf->state, user_key("alice"), pool), APR_NOTFOUND);
+    r = req("GET", "/stp/whoami");
+    sign_in(r, "alice", "contoso", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_int_eq(stp_state_user_get(&rec, conf->state, user_key("alice"), pool), APR_SUCCESS);
+    ck_assert_str_eq(rec.tenant, "contoso");
+    ck_assert_str_eq(rec.email, "alice@example.com");
+    ck_assert_int_eq(rec.email_verified, 1);
+    apr_time_t first = rec.since;
+    /* Moved to fabrikam, with an address the provider has not verified; a download records it too. */
+    r = req("GET", "/download/public-report");
+    sign_in(r, "alice", "fabrikam", NULL);
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_email_verified", "false");
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_int_eq(stp_state_user_get(&rec, conf->state, user_key("alice"), pool), APR_SUCCESS);
+    ck_assert_str_eq(rec.tenant, "fabrikam");
+    ck_assert_int_eq(rec.email_verified, 0);
+    ck_assert(rec.since >= first);
+    /* The settings page neither suggests nor accepts an address from an unverified claim. */
+    r = req("GET", "/stp/notifications");
+    sign_in(r, "alice", "fabrikam", NULL);
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_email_verified", "0");
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_ptr_null(strstr(stub_out(r), "value=\"alice@example.com\""));
+    r = post("/stp/notifications", apr_pstrcat(pool, "csrf=", token_for("alice", "notifications"),
+                                               "&frequency=daily&address=alice%40example.com&locale=en", NULL));
+    sign_in(r, "alice", "fabrikam", NULL);
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_email_verified", "0");
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_int_eq(r->status, HTTP_BAD_REQUEST);
+    stp_notify_t n;
+    ck_assert_int_eq(stp_notify_get(&n, conf->state, user_key("alice"), pool), APR_NOTFOUND);
+    /* Verified again ("1", as mod_auth_openidc may pass a JSON true): accepted and recorded. */
+    r = post("/stp/notifications", apr_pstrcat(pool, "csrf=", token_for("alice", "notifications"),
+                                               "&frequency=daily&address=alice%40example.com&locale=en", NULL));
+    sign_in(r, "alice", "fabrikam", NULL);
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_email_verified", "1");
+    ck_assert_int_eq(stub_run(r), HTTP_SEE_OTHER);
+    ck_assert_int_eq(stp_state_user_get(&rec, conf->state, user_key("alice"), pool), APR_SUCCESS);
+    ck_assert_int_eq(rec.email_verified, 1);
+}
+END_TEST
+
+/* An NDA accepted in one organisation does not open downloads in another. */
+START_TEST(test_nda_bound_to_tenant)
+{
+    ck_assert_int_eq(stp_state_nda_accept(conf->state, user_key("bob"), "t1", "v1", apr_time_now()), APR_SUCCESS);
+    request_rec *r = req("GET", "/download/nda-pentest");
+    sign_in(r, "bob", "t1", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    r = req("GET", "/download/nda-pentest");
+    sign_in(r, "bob", "t2", NULL);
+    ck_assert_int_eq(stub_run(r), HTTP_MOVED_TEMPORARILY);
+    ck_assert_str_eq(out_hdr(r, "Location"), "/stp/nda?return=%2Fdownload%2Fnda-pentest");
+    r = req("GET", "/stp/whoami");
+    sign_in(r, "bob", "t2", NULL);
+    ck_assert_ptr_nonnull(strstr(whoami(r), "\"accepted\":false"));
+}
+END_TEST
 
 START_TEST(test_whoami_kinds)
 {
@@ -1686,6 +1755,8 @@ static Suite *glue_suite(void)
     tcase_add_test(tc, test_nda_offsite_return);
     tcase_add_test(tc, test_nda_version_mismatch);
     tcase_add_test(tc, test_nda_who_may);
+    tcase_add_test(tc, test_nda_bound_to_tenant);
+    tcase_add_test(tc, test_user_record_follows_sign_in);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("whoami");

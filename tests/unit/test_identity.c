@@ -19,7 +19,7 @@ START_TEST(test_claims)
     apr_pool_create(&pool, NULL);
     apr_array_header_t *consumer = apr_array_make(pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(consumer, const char *) = "9188040d-6c67-4c5b-b112-36a304b66dad";
-    stp_claims_map_t map = {"sub", "iss", "tid", "email", "roles", "GlobalAdmin", consumer};
+    stp_claims_map_t map = {"sub", "iss", "tid", "email", "roles", "GlobalAdmin", consumer, NULL};
     apr_table_t *c = apr_table_make(pool, 8);
     stp_user_t u;
     const char *email;
@@ -52,6 +52,32 @@ START_TEST(test_claims)
 END_TEST
 
 /* RFC 4231 test case 2 */
+/* email_verified as mod_auth_openidc passes a JSON boolean ("1"/"0" or "true"/"false"). */
+START_TEST(test_email_verified)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_claims_map_t map = {"sub", "iss", "tid", "email", NULL, NULL, NULL, NULL};
+    apr_table_t *c = apr_table_make(pool, 4);
+    ck_assert_int_eq(stp_identity_email_verified(&map, table_claim, c), 1); /* absent: the provider's own */
+    static const struct {
+        const char *value;
+        int verified;
+    } cases[] = {{"1", 1},     {"true", 1}, {"True", 1}, {"0", 0},  {"false", 0},
+                 {"FALSE", 0}, {"no", 0},   {"yes", 0},  {"10", 0}, {"", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        apr_table_set(c, "email_verified", cases[i].value);
+        ck_assert_msg(stp_identity_email_verified(&map, table_claim, c) == cases[i].verified, "%s", cases[i].value);
+    }
+    /* Another claim name when configured. */
+    map.email_verified_claim = "xms_edov";
+    apr_table_set(c, "email_verified", "true");
+    apr_table_set(c, "xms_edov", "false");
+    ck_assert_int_eq(stp_identity_email_verified(&map, table_claim, c), 0);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 START_TEST(test_hmac)
 {
     unsigned char mac[32];
@@ -132,6 +158,7 @@ Suite *identity_suite(void)
     Suite *s = suite_create("identity");
     TCase *tc = tcase_create("identity");
     tcase_add_test(tc, test_claims);
+    tcase_add_test(tc, test_email_verified);
     tcase_add_test(tc, test_hmac);
     tcase_add_test(tc, test_csrf);
     tcase_add_test(tc, test_return_targets);

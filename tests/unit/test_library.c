@@ -176,7 +176,7 @@ START_TEST(digest_plan)
     stp_notify_t n = {STP_FREQ_DAILY, "u@t1.example", "de", "t1", 0};
     apr_time_t now = apr_time_from_sec(1800000000);
 
-    stp_digest_t *dg = stp_digest_plan("u", &n, entries, current_of, &cat, now, "trust.example.com", pool);
+    stp_digest_t *dg = stp_digest_plan("u", &n, "t1", entries, current_of, &cat, now, "trust.example.com", pool);
     ck_assert_ptr_nonnull(dg);
     ck_assert_int_eq(dg->items->nelts, 1);
     stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, 0, stp_digest_item_t);
@@ -188,31 +188,74 @@ START_TEST(digest_plan)
     ck_assert(strlen(dg->message_id) == 1 + 32 + 1 + strlen("trust.example.com") + 1);
     ck_assert(!strncmp(dg->message_id, "<", 1) && strstr(dg->message_id, "@trust.example.com>"));
     /* Deterministic: planned again later (say after a crash), the same Message-ID. */
-    stp_digest_t *again = stp_digest_plan("u", &n, entries, current_of, &cat, now + DAY, "trust.example.com", pool);
+    stp_digest_t *again =
+        stp_digest_plan("u", &n, "t1", entries, current_of, &cat, now + DAY, "trust.example.com", pool);
     ck_assert_str_eq(again->message_id, dg->message_id);
     /* Another user, another id. */
-    stp_digest_t *other = stp_digest_plan("v", &n, entries, current_of, &cat, now, "trust.example.com", pool);
+    stp_digest_t *other = stp_digest_plan("v", &n, "t1", entries, current_of, &cat, now, "trust.example.com", pool);
     ck_assert_str_ne(other->message_id, dg->message_id);
 
     /* The access rule: in tenant t2 the tenant document is listed too. */
-    stp_notify_t n2 = n;
-    n2.tenant = "t2";
-    ck_assert_int_eq(stp_digest_plan("u", &n2, entries, current_of, &cat, now, "h", pool)->items->nelts, 2);
+    ck_assert_int_eq(stp_digest_plan("u", &n, "t2", entries, current_of, &cat, now, "h", pool)->items->nelts, 2);
 
     /* Nothing due: off, no address, within the window, nothing changed. */
     stp_notify_t off = n;
     off.freq = STP_FREQ_OFF;
-    ck_assert_ptr_null(stp_digest_plan("u", &off, entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &off, "t1", entries, current_of, &cat, now, "h", pool));
     stp_notify_t noaddr = n;
     noaddr.address = "";
-    ck_assert_ptr_null(stp_digest_plan("u", &noaddr, entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &noaddr, "t1", entries, current_of, &cat, now, "h", pool));
     stp_notify_t recent = n;
     recent.last_digest = now - DAY + apr_time_from_sec(1);
-    ck_assert_ptr_null(stp_digest_plan("u", &recent, entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &recent, "t1", entries, current_of, &cat, now, "h", pool));
     recent.last_digest = now - DAY;
-    ck_assert_ptr_nonnull(stp_digest_plan("u", &recent, entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_nonnull(stp_digest_plan("u", &recent, "t1", entries, current_of, &cat, now, "h", pool));
     stp_saved_t seen_all[] = {saved("soc", "soc-2026", soc_fp)};
-    ck_assert_ptr_null(stp_digest_plan("u", &n, entries_of(1, seen_all), current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &n, "t1", entries_of(1, seen_all), current_of, &cat, now, "h", pool));
+}
+END_TEST
+
+/* A user who moved from contoso to fabrikam: the digest goes by the tenant the user signed in
+ * with last, not the one stored with the settings, so the Contoso document is not named. */
+START_TEST(digest_after_move)
+{
+    stp_doc_t *pub = mkdoc("soc-2026", "soc", "2026", STP_ACCESS_PUBLIC, NULL, "11");
+    stp_doc_t *contoso = mkdoc("contoso-pack", "contoso-pack", "2", STP_ACCESS_TENANT, "contoso", "44");
+    fake_catalog_t cat = {{pub, contoso, NULL, NULL}};
+    stp_saved_t e[] = {saved("soc", "soc-2025", "old"), saved("contoso-pack", "contoso-pack", "old")};
+    stp_notify_t n = {STP_FREQ_DAILY, "u@contoso.example", "en", "contoso", 0}; /* saved while in contoso */
+    apr_time_t now = apr_time_from_sec(1800000000);
+    stp_digest_t *dg = stp_digest_plan("u", &n, "contoso", entries_of(2, e), current_of, &cat, now, "h", pool);
+    ck_assert_int_eq(dg->items->nelts, 2); /* still in contoso: both */
+    dg = stp_digest_plan("u", &n, "fabrikam", entries_of(2, e), current_of, &cat, now, "h", pool);
+    ck_assert_int_eq(dg->items->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(dg->items, 0, stp_digest_item_t).doc->id, "soc-2026");
+    dg = stp_digest_plan("u", &n, "", entries_of(2, e), current_of, &cat, now, "h", pool); /* now personal */
+    ck_assert_int_eq(dg->items->nelts, 1);
+    /* Only the Contoso document changed: nothing at all for the user who left. */
+    stp_saved_t only[] = {saved("contoso-pack", "contoso-pack", "old")};
+    ck_assert_ptr_null(stp_digest_plan("u", &n, "fabrikam", entries_of(1, only), current_of, &cat, now, "h", pool));
+}
+END_TEST
+
+/* Who may be mailed: a verified address, and a notification address in its domain. */
+START_TEST(digest_recipient)
+{
+    stp_user_record_t who = {"contoso", "alice@contoso.example", 1, 0};
+    ck_assert_ptr_null(stp_digest_unmailable(&who, "alice@contoso.example", pool));
+    ck_assert_ptr_null(stp_digest_unmailable(&who, "team@CONTOSO.example", pool)); /* domains: any case */
+    const char *why = stp_digest_unmailable(&who, "alice@fabrikam.example", pool);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "alice@contoso.example"));
+    ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "alice@sub.contoso.example", pool));
+    ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "no-at-sign", pool));
+    who.email_verified = 0;
+    why = stp_digest_unmailable(&who, "alice@contoso.example", pool);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "not verified"));
+    who = (stp_user_record_t){"contoso", "", 1, 0}; /* no e-mail claim at all */
+    ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "alice@contoso.example", pool));
+    ck_assert_ptr_nonnull(stp_digest_unmailable(NULL, "alice@contoso.example", pool)); /* never recorded */
 }
 END_TEST
 
@@ -271,6 +314,8 @@ Suite *library_suite(void)
     tcase_add_test(tc, library_is_bounded);
     tcase_add_test(tc, notify_settings);
     tcase_add_test(tc, digest_plan);
+    tcase_add_test(tc, digest_after_move);
+    tcase_add_test(tc, digest_recipient);
     tcase_add_test(tc, digest_windows);
     tcase_add_test(tc, digest_record);
     suite_add_tcase(s, tc);

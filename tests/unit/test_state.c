@@ -50,12 +50,12 @@ START_TEST(test_nda_accept)
     stp_state_t *st;
     log_t log = {0, {0}};
     ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "v1"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "t1", "v1"), 0);
     ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "t1", "v1", apr_time_from_sec(1000)), APR_SUCCESS);
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "v1"), 1);
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "v2"), 0);   /* a new version needs accepting */
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|carol", "v1"), 0); /* never counts for another user */
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bo", "bv1"), 0);   /* keys cannot run together */
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "t1", "v1"), 1);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "t1", "v2"), 0);   /* a new version needs accepting */
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|carol", "t1", "v1"), 0); /* never counts for another user */
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bo", "t1", "bv1"), 0);   /* keys cannot run together */
     ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "t1", "v1", apr_time_from_sec(2000)), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accept(st, "iss|carol", "t2", "v1", apr_time_from_sec(3000)), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accept(st, "", "t2", "v1", 0), APR_EINVAL);
@@ -66,7 +66,117 @@ START_TEST(test_nda_accept)
     stp_state_close(st);
     /* reopened: all there */
     ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|carol", "v1"), 1);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|carol", "t2", "v1"), 1);
+    stp_state_close(st);
+}
+END_TEST
+
+/* An acceptance belongs to the user and the tenant it was given for (issue #10): a user moved
+ * from contoso to fabrikam must accept again. */
+START_TEST(test_nda_per_tenant)
+{
+    stp_state_t *st;
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "contoso", "v1", apr_time_from_sec(1000)), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "contoso", "v1"), 1);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "fabrikam", "v1"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", NULL, "v1"), 0); /* a personal account */
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "", "v1"), 0);
+    /* The parts cannot run together: ("contoso", "v1") is not ("contosov", "1") nor a longer user. */
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "contosov", "1"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bobcontoso", "", "v1"), 0);
+    ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "", "v1", 0), APR_EINVAL);
+    ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", NULL, "v1", 0), APR_EINVAL);
+    ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "fabrikam", "v1", apr_time_from_sec(2000)), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "fabrikam", "v1"), 1);
+    log_t log = {0, {0}};
+    ck_assert_int_eq(stp_state_nda_log(st, collect, &log, pool), APR_SUCCESS);
+    ck_assert_int_eq(log.n, 2); /* the second tenant's acceptance is a new one */
+    ck_assert_str_eq(log.users[1], "2 iss|bob fabrikam v1");
+    stp_state_close(st);
+}
+END_TEST
+
+/* A state.mdb of format 1 (acceptances keyed by user and version, no users or meta database)
+ * opens; its acceptances count for the tenant they were given in, and for no other. */
+START_TEST(test_nda_format1_upgrade)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    stp_state_t *st;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "nda", MDB_CREATE, &dbi), 0);
+    /* key "user NUL version", value: varint time (zigzag 2000 -> 4000) and the tenant */
+    MDB_val k = {strlen("iss|bob") + 1 + 2, "iss|bob\0v1"}, v = {2 + 1 + 7, "\xa0\x1f\x07"
+                                                                            "contoso"};
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "contoso", "v1"), 1);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "fabrikam", "v1"), 0);
+    stp_user_record_t rec;
+    ck_assert_int_eq(stp_state_user_get(&rec, st, "iss|bob", pool), APR_NOTFOUND); /* the new database is there */
+    stp_state_close(st);
+    /* Opened again: nothing to do, nothing lost. */
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "contoso", "v1"), 1);
+    stp_state_close(st);
+}
+END_TEST
+
+/* The record of a user's tenant and e-mail: written on a change only. */
+START_TEST(test_user_record)
+{
+    stp_state_t *st;
+    stp_user_record_t got;
+    int wrote = -1;
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_NOTFOUND);
+    ck_assert_str_eq(got.tenant, "");
+    stp_user_record_t rec = {"contoso", "alice@contoso.example", 1, apr_time_from_sec(100)};
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    /* The same again, later: nothing written, the first time kept. */
+    rec.since = apr_time_from_sec(200);
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 0);
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
+    ck_assert_str_eq(got.tenant, "contoso");
+    ck_assert_str_eq(got.email, "alice@contoso.example");
+    ck_assert_int_eq(got.email_verified, 1);
+    ck_assert(got.since == apr_time_from_sec(100));
+    /* Moved to fabrikam: recorded. */
+    rec = (stp_user_record_t){"fabrikam", "alice@fabrikam.example", 1, apr_time_from_sec(300)};
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
+    ck_assert_str_eq(got.tenant, "fabrikam");
+    /* The verification alone changing is a change; so is becoming a personal account. */
+    rec.email_verified = 0;
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    rec.tenant = NULL;
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
+    ck_assert_str_eq(got.tenant, "");
+    ck_assert_int_eq(got.email_verified, 0);
+    /* Other users are their own; bad input is refused. */
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alic", pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_state_user_note(st, "", &rec, NULL), APR_EINVAL);
+    rec.email = apr_pstrcat(pool, apr_psprintf(pool, "%0300d", 0), "@x.example", NULL);
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, NULL), APR_EINVAL);
+    stp_state_close(st);
+    /* Durable: there after reopening. */
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
+    ck_assert_int_eq(got.email_verified, 0);
     stp_state_close(st);
 }
 END_TEST
@@ -106,7 +216,7 @@ START_TEST(test_durable_across_kill)
     stp_state_t *st;
     ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
     for (int i = 0; i < acked; i++)
-        ck_assert_int_eq(stp_state_nda_accepted(st, apr_psprintf(pool, "iss|user%d", i), "v1"), 1);
+        ck_assert_int_eq(stp_state_nda_accepted(st, apr_psprintf(pool, "iss|user%d", i), "t1", "v1"), 1);
     stp_state_close(st);
 }
 END_TEST
@@ -123,8 +233,9 @@ START_TEST(test_map_full)
         rv = stp_state_nda_accept(st, apr_psprintf(pool, "iss|a-rather-long-user-key-%06d", i), "t1", "v1", 0);
     ck_assert_int_eq(rv, APR_ENOSPC);
     ck_assert_int_gt(i, 10);
-    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|a-rather-long-user-key-000000", "v1"), 1);
-    ck_assert_int_eq(stp_state_nda_accepted(st, apr_psprintf(pool, "iss|a-rather-long-user-key-%06d", i - 1), "v1"), 0);
+    ck_assert_int_eq(stp_state_nda_accepted(st, "iss|a-rather-long-user-key-000000", "t1", "v1"), 1);
+    ck_assert_int_eq(
+        stp_state_nda_accepted(st, apr_psprintf(pool, "iss|a-rather-long-user-key-%06d", i - 1), "t1", "v1"), 0);
     stp_state_close(st);
 }
 END_TEST
@@ -269,6 +380,9 @@ Suite *state_suite(void)
     TCase *tc = tcase_create("nda");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_nda_accept);
+    tcase_add_test(tc, test_nda_per_tenant);
+    tcase_add_test(tc, test_nda_format1_upgrade);
+    tcase_add_test(tc, test_user_record);
     tcase_add_test(tc, test_durable_across_kill);
     tcase_add_test(tc, test_map_full);
     tcase_add_test(tc, test_group_commit);
