@@ -5,7 +5,7 @@
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SITEGEN=${SITEGEN:-$ROOT/sitegen/sitegen}
-STPCTL=${STPCTL:-$ROOT/mod_stp/stpctl}
+STPCTL=${STPCTL:-$ROOT/stpctl/stpctl}
 TODAY=${TODAY:-2026-11-22}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/stp-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

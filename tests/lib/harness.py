@@ -17,7 +17,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SITEGEN = os.environ.get("SITEGEN", os.path.join(ROOT, "sitegen", "sitegen"))
-STPCTL = os.environ.get("STPCTL", os.path.join(ROOT, "mod_stp", "stpctl"))
+STPCTL = os.environ.get("STPCTL", os.path.join(ROOT, "stpctl", "stpctl"))
 HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
 # The module under test; the sanitizer run points this at its own build and preloads the ASan
 # runtime into httpd (STP_PRELOAD), which was not built with it.

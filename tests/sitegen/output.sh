@@ -63,7 +63,7 @@ for l in $LOCALES; do
     check "$l: Atom feed is well-formed" xmllint --noout "$S/public/$l/feed.xml"
 done
 check "sitemap is well-formed" xmllint --noout "$S/public/sitemap.xml"
-# A document's page in a build (pages live in shard directories; see mod_stp/stp_paths.h).
+# A document's page in a build (pages live in shard directories; see libstp/stp_paths.h).
 docpage() { find -L "$1" -path "*/$2/docs/*/$3.html" | head -1; }
 check "tile pages for every tile in every locale" test "$(find "$S/public" -mindepth 4 -maxdepth 4 -path '*/index.html' ! -path '*/docs/*' | wc -l)" -eq "$(($(fact tiles) * 5))"
 

@@ -1,0 +1,32 @@
+/* stp_view: the one page system (docs/architecture.md). Every HTML page, the static ones sitegen
+ * writes and the dynamic ones mod_stp answers, is one XML document built with libxml2's tree API
+ * (so every text is escaped by construction) through one compiled XSLT stylesheet, xslt/page.xsl.
+ * UI strings reach the stylesheet through the extension function stp:msg(key [, name, value]...),
+ * answered by the caller: sitegen from its i18n catalogs, the module from catalog.mdb. */
+#ifndef STP_VIEW_H
+#define STP_VIEW_H
+
+#include <apr_pools.h>
+#include <libxml/tree.h>
+
+#define STP_VIEW_NS "urn:stp:xslt"
+
+typedef struct stp_view_t stp_view_t;
+
+/* The UI string `key` in the page's language; NULL when there is none (the key is shown). */
+typedef const char *stp_view_msg_fn(void *baton, const char *key);
+
+/* Compiles the stylesheet at `path` with libxslt's security preferences applied to every
+ * transformation (no file or network access at run time). On failure *err says why. The view is
+ * freed with `pool`; once compiled it is read-only and may render on many threads at once. */
+apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err, apr_pool_t *pool);
+
+/* Transforms `in` (not freed) into *out (NUL-terminated, *len bytes, in `pool`). `doctype`
+ * prefixes "<!DOCTYPE html>" for HTML pages. */
+apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
+                             stp_view_msg_fn *msg, void *baton, apr_pool_t *pool);
+
+/* A message with each {name} replaced by its value: stp:msg's filling, for C callers too. */
+const char *stp_view_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool);
+
+#endif
