@@ -178,8 +178,10 @@ class Notify(Gate):
         t = self.tap
         self.capture = os.path.join(self.run, "capture-move")
         # One e-mail domain for both organisations, so that only the tenant decides.
-        mover = {"X-Test-Sub": "mover", "X-Test-Tid": "t1", "X-Test-Email": "mover@group.example"}
-        unver = {"X-Test-Sub": "unver", "X-Test-Tid": "t1", "X-Test-Email": "unver@t1.example"}
+        mover = {"X-Test-Sub": "mover", "X-Test-Tid": "t1", "X-Test-Email": "mover@group.example",
+                 "Cookie": "stp_sid=%032x" % 0x30e}  # each browser's session (CSRF tokens)
+        unver = {"X-Test-Sub": "unver", "X-Test-Tid": "t1", "X-Test-Email": "unver@t1.example",
+                 "Cookie": "stp_sid=%032x" % 0x34e}
         self.httpd.start()
         try:
             for h, docs in ((mover, ["t1-nda-pack", "public-report"]), (unver, ["public-report"])):
@@ -190,14 +192,14 @@ class Notify(Gate):
                     t.eq(303, request(self.port, "POST", "/stp/library", dict(h, **FORM), body).status,
                          f"{h['X-Test-Sub']} saves {doc}")
                 page = request(self.port, "GET", "/stp/notifications", h).text
-                ntok = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+                ntok = re.search(r'name="csrf" value="([0-9a-f]{80})"', page).group(1)
                 body = urllib.parse.urlencode({"csrf": ntok, "frequency": "daily", "address": h["X-Test-Email"],
                                                "locale": "en"}).encode()
                 t.eq(303, request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body).status,
                      f"{h['X-Test-Sub']} subscribes daily")
             # The settings page refuses an address while the provider says it is not verified.
             page = request(self.port, "GET", "/stp/notifications", dict(unver, **{"X-Test-Email-Verified": "false"}))
-            ntok = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
+            ntok = re.search(r'name="csrf" value="([0-9a-f]{80})"', page.text).group(1)
             body = urllib.parse.urlencode({"csrf": ntok, "frequency": "daily", "address": "unver@t1.example",
                                            "locale": "en"}).encode()
             r = request(self.port, "POST", "/stp/notifications",
