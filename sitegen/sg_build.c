@@ -486,7 +486,7 @@ static void do_item(job_t *job, item_t *it, const char *dst, const char *old_fp,
         return;
     }
     if (it->src) {
-        rv = apr_file_copy(it->src, dst, APR_FPROT_FILE_SOURCE_PERMS, pool);
+        rv = sg_file_copy_nofollow(it->src, dst, pool); /* checked at load; a link since then is refused */
         if (rv != APR_SUCCESS)
             fail(job, apr_pstrcat(pool, "copying ", it->src, NULL), rv);
         apr_atomic_inc32(&job->rendered);
