@@ -306,6 +306,29 @@ edit docs/policy-v1/doc.xml 10 '<file href=' '<file xml:lang="de" href='
 expect_error "no default-locale file" \
     "$C/docs/policy-v1/doc.xml:9: no file for the default locale 'en' (a <file> without xml:lang)"
 
+# --- NDA texts are Markdown, rendered like bodies (issue #10) ------------------------------------------
+fresh
+cat >"$C/nda/v1.en.md" <<'MD'
+# Heading
+
+<script>alert(1)</script>
+
+- first item
+- second item
+
+Text with <img src=x onerror=alert(2)> inline HTML and a [bad link](javascript:alert(3)).
+MD
+if sitegen -o "$TMP/nda-site" "$C" >/dev/null 2>&1; then
+    nda=$("$STPCTL" string "$TMP/nda-site" en nda.text)
+    check "NDA text: a Markdown heading is an <h1>" grep -qF '<h1>Heading</h1>' <<<"$nda"
+    check "NDA text: a Markdown list is a <ul> of <li>" grep -qzF $'<ul>\n<li>first item</li>\n<li>second item</li>\n</ul>' <<<"$nda"
+    check_eq "NDA text: no raw HTML, no script, no javascript: link, no literal '#'" "" \
+        "$(grep -iE '<script|alert|onerror|<img|javascript:|^#' <<<"$nda")"
+    check "NDA text: the rest of the paragraph stays" grep -qF 'inline HTML and a <a href="">bad link</a>' <<<"$nda"
+else
+    not_ok "NDA text with raw HTML publishes"
+fi
+
 # --- every error of a run, together --------------------------------------------------------------------
 fresh
 edit site.xml 22 '<description xml:lang="en">' '<description xml:lang="xx">'
