@@ -93,6 +93,36 @@ const sg_locale_t *sg_site_locale(const sg_site_t *site, const char *id)
     return id ? apr_hash_get(site->locale_index, id, APR_HASH_KEY_STRING) : NULL;
 }
 
+/* The bidirectional embedding, override and isolate controls reorder what a reader sees (a file
+ * "report\u202Efdp.exe" shows as "reportexe.pdf"), so names and texts must not hold them. The
+ * plain marks U+200E, U+200F and U+061C only nudge neutral characters and stay allowed. Returns
+ * the code point and name of the first control in s, NULL when there is none. */
+static const char *bidi_control(const char *s)
+{
+    static const char *const embed[] = {"U+202A LEFT-TO-RIGHT EMBEDDING", "U+202B RIGHT-TO-LEFT EMBEDDING",
+                                        "U+202C POP DIRECTIONAL FORMATTING", "U+202D LEFT-TO-RIGHT OVERRIDE",
+                                        "U+202E RIGHT-TO-LEFT OVERRIDE"};
+    static const char *const isolate[] = {"U+2066 LEFT-TO-RIGHT ISOLATE", "U+2067 RIGHT-TO-LEFT ISOLATE",
+                                          "U+2068 FIRST STRONG ISOLATE", "U+2069 POP DIRECTIONAL ISOLATE"};
+    /* In UTF-8: U+202A..U+202E are E2 80 AA..AE, U+2066..U+2069 are E2 81 A6..A9. */
+    for (const unsigned char *p = (const unsigned char *)s;
+         p && (p = (const unsigned char *)strchr((const char *)p, 0xE2)); p++) {
+        if (p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE)
+            return embed[p[2] - 0xAA];
+        if (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)
+            return isolate[p[2] - 0xA6];
+    }
+    return NULL;
+}
+
+static void check_bidi(const char *text, const char *what, xmlNodePtr n, const char *path, sg_errors_t *errs)
+{
+    const char *c = bidi_control(text);
+    if (c)
+        sg_error(errs, path, xmlGetLineNo(n), "%s contains %s; bidirectional control characters are not allowed", what,
+                 c);
+}
+
 /* Adds a localized text, checking its locale is declared and not given twice. */
 static void add_text(apr_array_header_t *texts, xmlNodePtr n, const sg_site_t *site, const char *path,
                      sg_errors_t *errs, apr_pool_t *pool)
@@ -113,6 +143,7 @@ static void add_text(apr_array_header_t *texts, xmlNodePtr n, const sg_site_t *s
     stp_text_t *t = &APR_ARRAY_PUSH(texts, stp_text_t);
     t->lang = lang;
     t->text = node_text(n, pool);
+    check_bidi(t->text, (const char *)n->name, n, path, errs);
 }
 
 static void need_default(const apr_array_header_t *texts, const char *what, xmlNodePtr n, const sg_site_t *site,
@@ -175,6 +206,7 @@ static void load_site(sg_site_t *site, xmlDocPtr xml, sg_errors_t *errs, apr_poo
             loc->id = token_attr(l, "id", pool);
             loc->name = node_text(l, pool);
             loc->name = attr(l, "name", pool);
+            check_bidi(loc->name, "locale name", l, site->site_path, errs);
             const char *dir = token_attr(l, "dir", pool);
             loc->rtl = dir && !strcmp(dir, "rtl");
             if (apr_hash_get(site->locale_index, loc->id, APR_HASH_KEY_STRING))
@@ -326,6 +358,7 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 const char *lang = node_lang(f, pool);
                 const char *href = attr(f, "href", pool);
                 const char *type = token_attr(f, "type", pool);
+                check_bidi(href, "file name", f, path, errs);
                 if (!site->locale_index) {
                     /* site.xml is broken (reported): locales cannot be judged, only read */
                     lang = lang ? lang : "";

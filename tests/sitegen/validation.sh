@@ -306,6 +306,40 @@ edit docs/policy-v1/doc.xml 10 '<file href=' '<file xml:lang="de" href='
 expect_error "no default-locale file" \
     "$C/docs/policy-v1/doc.xml:9: no file for the default locale 'en' (a <file> without xml:lang)"
 
+# --- bidirectional controls in names and texts (issue #10) ---------------------------------------------
+RLO=$'\xe2\x80\xae' LRI=$'\xe2\x81\xa6' RLM=$'\xe2\x80\x8f' ALM=$'\xd8\x9c'
+BIDI="bidirectional control characters are not allowed"
+fresh
+edit docs/policy-v1/doc.xml 6 'Information security policy' "Information ${RLO}security policy"
+expect_error "RLO in a document title" "$C/docs/policy-v1/doc.xml:6: title contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit docs/policy-v1/doc.xml 7 'How we protect' "How ${LRI}we protect"
+expect_error "LRI in a summary" "$C/docs/policy-v1/doc.xml:7: summary contains U+2066 LEFT-TO-RIGHT ISOLATE; $BIDI"
+
+fresh
+edit docs/audit-report/doc.xml 10 'First edition.' "First ${RLO}edition."
+expect_error "RLO in a change note" "$C/docs/audit-report/doc.xml:10: change contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+mv "$C/docs/policy-v1/policy.txt" "$C/docs/policy-v1/policy${RLO}txt.exe"
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' "href=\"policy${RLO}txt.exe\""
+expect_error "RLO in a download file name" \
+    "$C/docs/policy-v1/doc.xml:10: file name contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit site.xml 3 'Example Trust Portal' "Example ${RLO}Trust Portal"
+expect_error "RLO in the site label" "$C/site.xml:3: label contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit site.xml 13 'Tenant One' "Tenant ${RLO}One"
+expect_error "RLO in a tenant name" "$C/site.xml:13: label contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit docs/policy-v1/doc.xml 6 'Information security policy' "Information${RLM} security policy${ALM}"
+run_sitegen --check "$C"
+check_eq "the marks U+200F and U+061C are allowed in a title" "0 " "$RC $(grep "^$C/" <<<"$OUT")"
+
 # --- NDA texts are Markdown, rendered like bodies (issue #10) ------------------------------------------
 fresh
 cat >"$C/nda/v1.en.md" <<'MD'
