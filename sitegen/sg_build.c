@@ -698,11 +698,9 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
             const char *html = sg_markdown_html(nda, strlen(nda), site->unsafe_html, scratch);
             rv = html ? stp_catalog_put_string(cat, loc->id, "nda.text", html, scratch) : APR_ENOMEM;
         }
-        sg_page_t shell = {.kind = SG_PAGE_SHELL, .lang = loc->id, .url = "/stp/"};
-        char *html;
-        apr_size_t len;
-        if (rv == APR_SUCCESS && (rv = sg_render_page(&html, &len, job->render, &shell, scratch)) == APR_SUCCESS)
-            rv = stp_catalog_put_shell(cat, loc->id, html);
+        stp_shell_t shell;
+        if (rv == APR_SUCCESS && (rv = sg_render_shell(&shell, job->render, loc->id, scratch)) == APR_SUCCESS)
+            rv = stp_catalog_put_shell(cat, loc->id, &shell, scratch);
         apr_pool_clear(scratch);
     }
     if (rv == APR_SUCCESS) {
