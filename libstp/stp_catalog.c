@@ -314,9 +314,14 @@ apr_status_t stp_catalog_put_string(stp_catalog_t *cat, const char *lang, const 
     return put(cat, cat->strings, k, klen, value, strlen(value));
 }
 
-apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const char *html)
+apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const stp_shell_t *shell, apr_pool_t *scratch)
 {
-    return put(cat, cat->shells, lang, strlen(lang), html, strlen(html));
+    stp_enc_t e;
+    stp_enc_init(&e, scratch);
+    stp_enc_cstr(&e, shell->head);
+    stp_enc_cstr(&e, shell->mid);
+    stp_enc_cstr(&e, shell->tail);
+    return put(cat, cat->shells, lang, strlen(lang), e.buf, e.len);
 }
 
 apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync)
@@ -432,11 +437,24 @@ const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const c
     return get(&v, &len, cat, cat->strings, k, klen, pool) == APR_SUCCESS ? v : NULL;
 }
 
-const char *stp_catalog_get_shell(stp_catalog_t *cat, const char *lang, apr_pool_t *pool)
+apr_status_t stp_catalog_get_shell(stp_shell_t *shell, stp_catalog_t *cat, const char *lang, apr_pool_t *pool)
 {
     const char *v;
     apr_size_t len;
-    return get(&v, &len, cat, cat->shells, lang, strlen(lang), pool) == APR_SUCCESS ? v : NULL;
+    stp_dec_t d;
+    apr_status_t rv = get(&v, &len, cat, cat->shells, lang, strlen(lang), pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    stp_dec_init(&d, v, len);
+    shell->head = stp_dec_cstr(&d);
+    shell->mid = stp_dec_cstr(&d);
+    shell->tail = stp_dec_cstr(&d);
+    return stp_dec_finish(&d);
+}
+
+const char *stp_shell_fill(const stp_shell_t *shell, const char *title_html, const char *main_html, apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, shell->head, title_html, shell->mid, main_html, shell->tail, NULL);
 }
 
 uint64_t stp_catalog_generation(const stp_catalog_t *cat)

@@ -226,25 +226,17 @@ const char *stp_msg(stp_req_t *q, const char *key)
     return v ? v : key;
 }
 
-/* Replaces the first `mark` in `html` with `with`. */
-static const char *fill(const char *html, const char *mark, const char *with, apr_pool_t *pool)
-{
-    const char *at = strstr(html, mark);
-    if (!at)
-        return html;
-    return apr_pstrcat(pool, apr_pstrmemdup(pool, html, (apr_size_t)(at - html)), with, at + strlen(mark), NULL);
-}
-
 int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, const char *main)
 {
-    const char *shell = q->build ? stp_catalog_get_shell(q->build->cat, q->lang, r->pool) : NULL;
-    const char *etitle = stp_html_escape(title, r->pool);
-    if (!shell)
-        shell = apr_pstrcat(r->pool, "<!DOCTYPE html><html lang=\"", q->lang,
-                            "\"><head><meta charset=\"utf-8\"><title><!--stp:title--></title></head>"
-                            "<body><main id=\"main\"><!--stp:main--></main></body></html>",
-                            NULL);
-    const char *html = fill(fill(shell, "<!--stp:title-->", etitle, r->pool), "<!--stp:main-->", main, r->pool);
+    stp_shell_t shell;
+    /* Filled by position (see stp_shell_t): text in the shell cannot move the content. */
+    if (!q->build || stp_catalog_get_shell(&shell, q->build->cat, q->lang, r->pool) != APR_SUCCESS) {
+        shell.head = apr_pstrcat(r->pool, "<!DOCTYPE html><html lang=\"", q->lang,
+                                 "\"><head><meta charset=\"utf-8\"><title>", NULL);
+        shell.mid = "</title></head><body><main id=\"main\">";
+        shell.tail = "</main></body></html>";
+    }
+    const char *html = stp_shell_fill(&shell, stp_html_escape(title, r->pool), main, r->pool);
     r->status = status;
     ap_set_content_type(r, "text/html; charset=utf-8");
     /* Personal pages: never cached by a shared cache, never shown from history after sign-out. */

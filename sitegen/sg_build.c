@@ -14,6 +14,7 @@
 #include "sg_cache.h"
 #include "sg_content.h"
 #include "sg_i18n.h"
+#include "sg_markdown.h"
 #include "sg_pages.h"
 #include "sg_publish.h"
 #include "sg_util.h"
@@ -486,7 +487,7 @@ static void do_item(job_t *job, item_t *it, const char *dst, const char *old_fp,
         return;
     }
     if (it->src) {
-        rv = apr_file_copy(it->src, dst, APR_FPROT_FILE_SOURCE_PERMS, pool);
+        rv = sg_file_copy_nofollow(it->src, dst, pool); /* checked at load; a link since then is refused */
         if (rv != APR_SUCCESS)
             fail(job, apr_pstrcat(pool, "copying ", it->src, NULL), rv);
         apr_atomic_inc32(&job->rendered);
@@ -691,14 +692,15 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
                                         sg_text(site->labels, loc->id, site->default_locale), scratch);
         if (rv == APR_SUCCESS)
             rv = stp_catalog_put_string(cat, loc->id, "locale.name", loc->name, scratch);
+        /* The module inserts nda.text as HTML: it is the Markdown rendered under the bodies' rules. */
         const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
-        if (nda && rv == APR_SUCCESS)
-            rv = stp_catalog_put_string(cat, loc->id, "nda.text", nda, scratch);
-        sg_page_t shell = {.kind = SG_PAGE_SHELL, .lang = loc->id, .url = "/stp/"};
-        char *html;
-        apr_size_t len;
-        if (rv == APR_SUCCESS && (rv = sg_render_page(&html, &len, job->render, &shell, scratch)) == APR_SUCCESS)
-            rv = stp_catalog_put_shell(cat, loc->id, html);
+        if (nda && rv == APR_SUCCESS) {
+            const char *html = sg_markdown_html(nda, strlen(nda), site->unsafe_html, scratch);
+            rv = html ? stp_catalog_put_string(cat, loc->id, "nda.text", html, scratch) : APR_ENOMEM;
+        }
+        stp_shell_t shell;
+        if (rv == APR_SUCCESS && (rv = sg_render_shell(&shell, job->render, loc->id, scratch)) == APR_SUCCESS)
+            rv = stp_catalog_put_shell(cat, loc->id, &shell, scratch);
         apr_pool_clear(scratch);
     }
     if (rv == APR_SUCCESS) {

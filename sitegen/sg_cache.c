@@ -40,7 +40,9 @@ const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_
     /* The folder's own times change when a file is added, removed or renamed in it; each file's
      * own stat covers changes to its contents. No listing, and every path is looked up from the
      * docs folder, which the caller opened once: one system call per file. */
-    if (fstatat(docs_fd, folder, &st, 0) != 0)
+    /* A symbolic link anywhere on the way means no signature, so that the folder is loaded afresh
+     * and the loader refuses the link: the cache must not let one through. */
+    if (fstatat(docs_fd, folder, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode))
         return NULL;
     sg_fp_init(&fp);
     sg_fp_str(&fp, salt);
@@ -48,7 +50,17 @@ const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_
     for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
         int n = snprintf(path, sizeof path, "%s/%s", folder, name);
-        if (n < 0 || (size_t)n >= sizeof path || fstatat(docs_fd, path, &st, 0) != 0)
+        if (n < 0 || (size_t)n >= sizeof path)
+            return NULL;
+        /* Each directory on the way, then the file itself, without following. */
+        for (char *slash = path + strlen(folder) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+            *slash = '\0';
+            int link = fstatat(docs_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode);
+            *slash = '/';
+            if (link)
+                return NULL;
+        }
+        if (fstatat(docs_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode))
             return NULL;
         fp_stat(&fp, name, &st);
     }
@@ -129,6 +141,7 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd,
         return NULL;
     dec.p += rl;
     d->cat = *cat;
+    d->root = site->content_dir;
     d->dir = dir;
     d->xml_path = apr_pstrcat(pool, dir, "/doc.xml", NULL);
     d->line = (int)stp_dec_uint(&dec);
@@ -274,7 +287,10 @@ const char *sg_body_text(const sg_doc_t *d, const char *lang, apr_pool_t *pool)
     apr_size_t len;
     if (md != sg_body_lazy)
         return md;
-    if (sg_file_read(&data, &len, apr_pstrcat(pool, d->dir, "/", lang, ".md", NULL), pool) != APR_SUCCESS)
+    /* Read as the loader reads: below the content directory, following no link. */
+    int fd =
+        sg_open_beneath(d->root, apr_pstrcat(pool, "docs/", strrchr(d->dir, '/') + 1, "/", lang, ".md", NULL), 0, NULL);
+    if (fd < 0 || sg_fd_read(&data, &len, fd, pool) != APR_SUCCESS)
         return NULL;
     return data;
 }

@@ -1,7 +1,10 @@
 #include "sg_content.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <apr_file_info.h>
@@ -90,6 +93,36 @@ const sg_locale_t *sg_site_locale(const sg_site_t *site, const char *id)
     return id ? apr_hash_get(site->locale_index, id, APR_HASH_KEY_STRING) : NULL;
 }
 
+/* The bidirectional embedding, override and isolate controls reorder what a reader sees (a file
+ * "report\u202Efdp.exe" shows as "reportexe.pdf"), so names and texts must not hold them. The
+ * plain marks U+200E, U+200F and U+061C only nudge neutral characters and stay allowed. Returns
+ * the code point and name of the first control in s, NULL when there is none. */
+static const char *bidi_control(const char *s)
+{
+    static const char *const embed[] = {"U+202A LEFT-TO-RIGHT EMBEDDING", "U+202B RIGHT-TO-LEFT EMBEDDING",
+                                        "U+202C POP DIRECTIONAL FORMATTING", "U+202D LEFT-TO-RIGHT OVERRIDE",
+                                        "U+202E RIGHT-TO-LEFT OVERRIDE"};
+    static const char *const isolate[] = {"U+2066 LEFT-TO-RIGHT ISOLATE", "U+2067 RIGHT-TO-LEFT ISOLATE",
+                                          "U+2068 FIRST STRONG ISOLATE", "U+2069 POP DIRECTIONAL ISOLATE"};
+    /* In UTF-8: U+202A..U+202E are E2 80 AA..AE, U+2066..U+2069 are E2 81 A6..A9. */
+    for (const unsigned char *p = (const unsigned char *)s;
+         p && (p = (const unsigned char *)strchr((const char *)p, 0xE2)); p++) {
+        if (p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE)
+            return embed[p[2] - 0xAA];
+        if (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)
+            return isolate[p[2] - 0xA6];
+    }
+    return NULL;
+}
+
+static void check_bidi(const char *text, const char *what, xmlNodePtr n, const char *path, sg_errors_t *errs)
+{
+    const char *c = bidi_control(text);
+    if (c)
+        sg_error(errs, path, xmlGetLineNo(n), "%s contains %s; bidirectional control characters are not allowed", what,
+                 c);
+}
+
 /* Adds a localized text, checking its locale is declared and not given twice. */
 static void add_text(apr_array_header_t *texts, xmlNodePtr n, const sg_site_t *site, const char *path,
                      sg_errors_t *errs, apr_pool_t *pool)
@@ -110,6 +143,7 @@ static void add_text(apr_array_header_t *texts, xmlNodePtr n, const sg_site_t *s
     stp_text_t *t = &APR_ARRAY_PUSH(texts, stp_text_t);
     t->lang = lang;
     t->text = node_text(n, pool);
+    check_bidi(t->text, (const char *)n->name, n, path, errs);
 }
 
 static void need_default(const apr_array_header_t *texts, const char *what, xmlNodePtr n, const sg_site_t *site,
@@ -172,6 +206,7 @@ static void load_site(sg_site_t *site, xmlDocPtr xml, sg_errors_t *errs, apr_poo
             loc->id = token_attr(l, "id", pool);
             loc->name = node_text(l, pool);
             loc->name = attr(l, "name", pool);
+            check_bidi(loc->name, "locale name", l, site->site_path, errs);
             const char *dir = token_attr(l, "dir", pool);
             loc->rtl = dir && !strcmp(dir, "rtl");
             if (apr_hash_get(site->locale_index, loc->id, APR_HASH_KEY_STRING))
@@ -323,6 +358,7 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 const char *lang = node_lang(f, pool);
                 const char *href = attr(f, "href", pool);
                 const char *type = token_attr(f, "type", pool);
+                check_bidi(href, "file name", f, path, errs);
                 if (!site->locale_index) {
                     /* site.xml is broken (reported): locales cannot be judged, only read */
                     lang = lang ? lang : "";
@@ -436,62 +472,104 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Lists a directory's entry names, sorted, so that output and messages are stable. */
-static apr_array_header_t *list_dir(const char *dir, int want_dirs, apr_pool_t *pool)
+/* A directory's entries (hidden ones left out), sorted so that output and messages are stable:
+ * directories, symbolic links and everything else apart. The links are listed to be refused. */
+typedef struct {
+    apr_array_header_t *dirs, *links, *others; /* const char * */
+} listing_t;
+
+static listing_t list_dir(int fd, apr_pool_t *pool)
 {
-    apr_array_header_t *names = apr_array_make(pool, 64, sizeof(const char *));
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
-        return names;
-    while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d))) {
-        if (fi.name[0] == '.')
-            continue;
-        if ((fi.filetype == APR_DIR) == (want_dirs != 0))
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(pool, fi.name);
+    listing_t l = {apr_array_make(pool, 64, sizeof(const char *)), apr_array_make(pool, 1, sizeof(const char *)),
+                   apr_array_make(pool, 8, sizeof(const char *))};
+    int dup_fd = fd >= 0 ? dup(fd) : -1;
+    DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *e;
+    if (!dir) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return l;
     }
-    apr_dir_close(d);
-    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
-    return names;
+    rewinddir(dir); /* the duplicate shares the offset with fd */
+    while ((e = readdir(dir)) != NULL) {
+        struct stat st;
+        if (e->d_name[0] == '.')
+            continue;
+        int type = e->d_type;
+        if (type == DT_UNKNOWN)
+            type = fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ? DT_UNKNOWN
+                   : S_ISDIR(st.st_mode)                                 ? DT_DIR
+                   : S_ISLNK(st.st_mode)                                 ? DT_LNK
+                                                                         : DT_REG;
+        apr_array_header_t *to = type == DT_DIR ? l.dirs : type == DT_LNK ? l.links : l.others;
+        APR_ARRAY_PUSH(to, const char *) = apr_pstrdup(pool, e->d_name);
+    }
+    closedir(dir);
+    qsort(l.dirs->elts, (size_t)l.dirs->nelts, sizeof(const char *), cmp_str);
+    qsort(l.links->elts, (size_t)l.links->nelts, sizeof(const char *), cmp_str);
+    qsort(l.others->elts, (size_t)l.others->nelts, sizeof(const char *), cmp_str);
+    return l;
+}
+
+static int is_body_name(const char *name)
+{
+    apr_size_t n = strlen(name);
+    return n >= 4 && !strcmp(name + n - 3, ".md");
 }
 
 /* Loads one document folder. Runs on several threads at once: it only reads the site and writes
  * to its own pool and error list. */
-static sg_doc_t *load_doc(const sg_site_t *site, const char *folder, sg_errors_t *errs, apr_pool_t *pool)
+static sg_doc_t *load_doc(const sg_site_t *site, int docs_fd, const char *folder, sg_errors_t *errs, apr_pool_t *pool)
 {
     const char *dir = apr_pstrcat(pool, site->content_dir, "/docs/", folder, NULL);
     const char *path = apr_pstrcat(pool, dir, "/doc.xml", NULL);
     char *data;
     apr_size_t len;
-    apr_status_t rv = sg_file_read(&data, &len, path, pool);
-    if (rv != APR_SUCCESS) {
-        sg_error(errs, path, 1, "document folder has no readable doc.xml");
+    /* Every file of the folder is opened below the folder's own descriptor, following no link. */
+    int dfd = sg_openat_nofollow(docs_fd, folder, 1, NULL);
+    if (dfd < 0) {
+        sg_error(errs, dir, 1, "%s", errno == ELOOP ? SG_LINK_REFUSED : "cannot open the document folder");
+        return NULL;
+    }
+    int fd = sg_openat_nofollow(dfd, "doc.xml", 0, NULL);
+    if (fd < 0 || sg_fd_read(&data, &len, fd, pool) != APR_SUCCESS) {
+        sg_error(errs, path, 1, "%s",
+                 fd < 0 && errno == ELOOP ? SG_LINK_REFUSED : "document folder has no readable doc.xml");
+        close(dfd);
         return NULL;
     }
     sg_doc_t *d = sg_doc_parse(site, data, len, path, errs, pool);
-    if (!d)
+    if (!d) {
+        close(dfd);
         return NULL;
+    }
     int root_line = d->line;
+    d->root = site->content_dir;
     d->dir = dir;
 
     if (strcmp(d->cat.id, folder))
         sg_error(errs, path, root_line, "document id '%s' does not match its folder name '%s'", d->cat.id, folder);
     /* Bodies: <lang>.md for declared locales; the default locale's is required. */
-    apr_array_header_t *names = list_dir(dir, 0, pool);
-    for (int i = 0; i < names->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(names, i, const char *);
-        apr_size_t n = strlen(name);
-        if (n < 4 || strcmp(name + n - 3, ".md"))
+    listing_t names = list_dir(dfd, pool);
+    for (int i = 0; i < names.links->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names.links, i, const char *);
+        if (is_body_name(name))
+            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 1, "%s", SG_LINK_REFUSED);
+    }
+    for (int i = 0; i < names.others->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names.others, i, const char *);
+        if (!is_body_name(name))
             continue;
-        const char *lang = apr_pstrmemdup(pool, name, n - 3);
+        const char *lang = apr_pstrmemdup(pool, name, strlen(name) - 3);
+        const char *body = apr_pstrcat(pool, dir, "/", name, NULL);
         if (site->locale_index && !sg_site_locale(site, lang)) {
-            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 1, "body for undeclared locale '%s'", lang);
+            sg_error(errs, body, 1, "body for undeclared locale '%s'", lang);
             continue;
         }
         char *md;
         apr_size_t mdlen;
-        if (sg_file_read(&md, &mdlen, apr_pstrcat(pool, dir, "/", name, NULL), pool) != APR_SUCCESS) {
-            sg_error(errs, apr_pstrcat(pool, dir, "/", name, NULL), 1, "cannot read the body");
+        if ((fd = sg_openat_nofollow(dfd, name, 0, NULL)) < 0 || sg_fd_read(&md, &mdlen, fd, pool) != APR_SUCCESS) {
+            sg_error(errs, body, 1, "%s", fd < 0 && errno == ELOOP ? SG_LINK_REFUSED : "cannot read the body");
             continue;
         }
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, md);
@@ -499,21 +577,22 @@ static sg_doc_t *load_doc(const sg_site_t *site, const char *folder, sg_errors_t
     if (site->locale_index && !apr_hash_get(d->bodies, site->default_locale, APR_HASH_KEY_STRING))
         sg_error(errs, path, root_line, "missing body %s.md for the default locale", site->default_locale);
 
-    /* Files: inside the folder, present, hashed. */
+    /* Files: inside the folder, present, no links, hashed. */
     for (int i = 0; i < d->srcfiles->nelts; i++) {
         sg_srcfile_t *sf = &APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t);
-        const char *problem = sg_path_check(dir, sf->src, pool);
+        const char *problem = sg_path_open(&fd, dfd, sf->src, pool);
         if (problem) {
             sg_error(errs, path, sf->line, "%s", problem);
             continue;
         }
         sf->src = apr_pstrcat(pool, dir, "/", sf->src, NULL);
-        if (sg_file_sha256(sf->file.sha256, &sf->file.size, sf->src, pool) != APR_SUCCESS) {
+        if (sg_fd_sha256(sf->file.sha256, &sf->file.size, fd) != APR_SUCCESS) {
             sg_error(errs, path, sf->line, "cannot read file '%s'", sf->src);
             continue;
         }
         APR_ARRAY_IDX(d->cat.files, i, stp_file_t) = sf->file;
     }
+    close(dfd);
     doc_fingerprint(d, data, len, pool);
     return d;
 }
@@ -539,27 +618,25 @@ static void load_one(void *baton, int i, apr_pool_t *pool)
         if (job->docs[i])
             return;
     }
-    job->docs[i] = load_doc(job->site, folder, job->errs[i], pool);
+    job->docs[i] = load_doc(job->site, job->docs_fd, folder, job->errs[i], pool);
     if (job->docs[i] && job->salt && job->docs_fd >= 0)
         sg_cache_sign(job->docs[i], job->docs_fd, job->salt, pool);
 }
 
 /* Loads every document folder on `jobs` threads, then adds them in folder order. */
-static void load_docs(sg_site_t *site, const apr_array_header_t *folders, int jobs, apr_hash_t *cache, const char *salt,
-                      sg_errors_t *errs, apr_pool_t *pool)
+static void load_docs(sg_site_t *site, int docs_fd, const apr_array_header_t *folders, int jobs, apr_hash_t *cache,
+                      const char *salt, sg_errors_t *errs, apr_pool_t *pool)
 {
     load_job_t job = {site,
                       cache,
                       salt,
-                      open(apr_pstrcat(pool, site->content_dir, "/docs", NULL), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                      docs_fd,
                       folders,
                       apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
                       apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1))};
     if (job.docs_fd < 0) /* no signatures: every folder is read afresh and nothing is cached */
         job.cache = NULL;
     sg_parallel_for(folders->nelts, jobs, load_one, &job, pool);
-    if (job.docs_fd >= 0)
-        close(job.docs_fd);
     for (int i = 0; i < folders->nelts; i++) {
         for (int e = 0; job.errs[i] && e < job.errs[i]->list->nelts; e++)
             APR_ARRAY_PUSH(errs->list, const char *) = APR_ARRAY_IDX(job.errs[i]->list, e, const char *);
@@ -582,10 +659,17 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
         return;
     for (int i = 0; i < site->locales->nelts; i++) {
         const char *lang = APR_ARRAY_IDX(site->locales, i, sg_locale_t).id;
-        const char *path = apr_pstrcat(pool, site->content_dir, "/nda/", site->nda_version, ".", lang, ".md", NULL);
+        const char *rel = apr_pstrcat(pool, "nda/", site->nda_version, ".", lang, ".md", NULL);
+        const char *path = apr_pstrcat(pool, site->content_dir, "/", rel, NULL);
         char *md;
-        apr_size_t len;
-        if (sg_file_read(&md, &len, path, pool) == APR_SUCCESS) {
+        apr_size_t len, bad = 0;
+        int fd = sg_open_beneath(site->content_dir, rel, 0, &bad);
+        if (fd < 0 && errno == ELOOP) {
+            sg_error(errs, apr_pstrcat(pool, site->content_dir, "/", apr_pstrmemdup(pool, rel, bad), NULL), 1, "%s",
+                     SG_LINK_REFUSED);
+            continue;
+        }
+        if (fd >= 0 && sg_fd_read(&md, &len, fd, pool) == APR_SUCCESS) {
             apr_hash_set(site->nda_texts, lang, APR_HASH_KEY_STRING, md);
             sg_fp_str(fp, lang);
             sg_fp_add(fp, md, len);
@@ -609,6 +693,43 @@ static int cmp_listing(const void *a, const void *b)
     return strcmp(x->cat.id, y->cat.id);
 }
 
+/* A document's tenants as a sorted set without repeats, joined with ", " (for comparing and for messages). */
+static const char *tenant_set(const stp_doc_t *c, apr_pool_t *pool)
+{
+    apr_array_header_t *ids = apr_array_copy(pool, c->tenants);
+    qsort(ids->elts, (size_t)ids->nelts, sizeof(const char *), cmp_str);
+    const char *out = "";
+    for (int i = 0; i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        if (i && !strcmp(id, APR_ARRAY_IDX(ids, i - 1, const char *)))
+            continue;
+        out = apr_pstrcat(pool, out, *out ? ", " : "", id, NULL);
+    }
+    return out;
+}
+
+/* Who may see a document, in words: its level, and for tenant documents the tenants and the NDA flag. */
+static const char *access_words(const stp_doc_t *c, apr_pool_t *pool)
+{
+    if (c->access != STP_ACCESS_TENANT)
+        return stp_access_name(c->access);
+    return apr_psprintf(pool, "tenant (%s%s)", tenant_set(c, pool), c->nda ? "; NDA required" : "");
+}
+
+/* Versions of a series name each other on their pages, 410 answers and downloads: a version that
+ * another version's readers may not see would leak through those links. So every version of a
+ * series has the same access. */
+static void check_series_access(const sg_doc_t *d, const sg_doc_t *first, sg_errors_t *errs, apr_pool_t *pool)
+{
+    const char *mine = access_words(&d->cat, pool), *theirs = access_words(&first->cat, pool);
+    if (!strcmp(mine, theirs))
+        return;
+    sg_error(errs, d->xml_path, d->line,
+             "series '%s': '%s' is %s but '%s' (%s) is %s; every version of a series must have the same "
+             "access level, tenants and NDA requirement",
+             d->cat.series, d->cat.id, mine, first->cat.id, first->xml_path, theirs);
+}
+
 static void group_series(sg_site_t *site, sg_errors_t *errs, apr_pool_t *pool)
 {
     for (int i = 0; i < site->docs->nelts; i++) {
@@ -624,6 +745,8 @@ static void group_series(sg_site_t *site, sg_errors_t *errs, apr_pool_t *pool)
                 sg_error(errs, d->xml_path, d->line, "series '%s' already has version '%s' (%s)", d->cat.series,
                          d->cat.version, o->xml_path);
         }
+        if (list->nelts)
+            check_series_access(d, APR_ARRAY_IDX(list, 0, sg_doc_t *), errs, pool);
         APR_ARRAY_PUSH(list, sg_doc_t *) = d;
     }
     for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {
@@ -730,8 +853,9 @@ apr_status_t sg_content_load_cached(sg_site_t **out, sg_errors_t *errs, const ch
     site->doc_schema = doc_schema;
 
     sg_fp_init(&fp);
-    if (sg_file_read(&data, &len, site->site_path, pool) != APR_SUCCESS) {
-        sg_error(errs, site->site_path, 0, "cannot read site.xml");
+    int fd = sg_open_beneath(content_dir, "site.xml", 0, NULL);
+    if (fd < 0 || sg_fd_read(&data, &len, fd, pool) != APR_SUCCESS) {
+        sg_error(errs, site->site_path, 0, "%s", fd < 0 && errno == ELOOP ? SG_LINK_REFUSED : "cannot read site.xml");
     } else {
         sg_fp_add(&fp, data, len);
         xmlDocPtr xml = sg_xml_parse(data, len, site->site_path, errs);
@@ -763,9 +887,20 @@ apr_status_t sg_content_load_cached(sg_site_t **out, sg_errors_t *errs, const ch
             sg_fp_add(&fp, data, len);
     sg_fp_hex(salt, &fp);
 
+    /* The docs folder and each document folder must be real folders: a link there would bring in
+     * a tree from anywhere. */
     const char *docs_dir = apr_pstrcat(pool, content_dir, "/docs", NULL);
-    apr_array_header_t *folders = list_dir(docs_dir, 1, pool);
-    load_docs(site, folders, jobs, site_ok ? sg_cache_read(cache_path, pool) : NULL, site_ok ? salt : NULL, errs, pool);
+    int docs_fd = sg_open_beneath(content_dir, "docs", 1, NULL);
+    if (docs_fd < 0 && errno == ELOOP)
+        sg_error(errs, docs_dir, 1, "%s", SG_LINK_REFUSED);
+    listing_t entries = list_dir(docs_fd, pool);
+    for (int i = 0; i < entries.links->nelts; i++)
+        sg_error(errs, apr_pstrcat(pool, docs_dir, "/", APR_ARRAY_IDX(entries.links, i, const char *), NULL), 1, "%s",
+                 SG_LINK_REFUSED);
+    load_docs(site, docs_fd, entries.dirs, jobs, site_ok ? sg_cache_read(cache_path, pool) : NULL,
+              site_ok ? salt : NULL, errs, pool);
+    if (docs_fd >= 0)
+        close(docs_fd);
     group_series(site, errs, pool);
     *out = site;
     return APR_SUCCESS;

@@ -35,6 +35,7 @@ typedef struct {
 
 typedef struct sg_doc_t {
     stp_doc_t cat;        /* the catalog record (files filled in by sg_content_hash_files) */
+    const char *root;     /* the content directory: files are opened below it, following no link */
     const char *dir;      /* the document's folder */
     const char *xml_path; /* for messages */
     int line;             /* of its root element */

@@ -2,8 +2,11 @@
 
 #include <cmark.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <apr_strings.h>
 
 int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html)
 {
@@ -43,4 +46,27 @@ int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int 
     }
     xmlFreeDoc(h);
     return 0;
+}
+
+const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, apr_pool_t *pool)
+{
+    htmlDocPtr doc = htmlNewDocNoDtD(NULL, NULL);
+    xmlNodePtr div = doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"div", NULL) : NULL;
+    xmlBufferPtr buf = xmlBufferCreate();
+    const char *out = NULL;
+    if (div && buf) {
+        xmlDocSetRootElement(doc, div);
+        if (sg_markdown_append(div, markdown, len, unsafe_html) == 0) {
+            int failed = 0;
+            for (xmlNodePtr c = div->children; c && !failed; c = c->next)
+                failed = htmlNodeDump(buf, doc, c) < 0;
+            if (!failed)
+                out = apr_pstrmemdup(pool, (const char *)xmlBufferContent(buf), (apr_size_t)xmlBufferLength(buf));
+        }
+    }
+    if (buf)
+        xmlBufferFree(buf);
+    if (doc)
+        xmlFreeDoc(doc);
+    return out;
 }

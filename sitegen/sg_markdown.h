@@ -10,4 +10,9 @@
 /* Appends the rendered body as children of `parent`. Returns 0, or -1 when it could not. */
 int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html);
 
+/* The same rendering as an HTML string, for the module's pages (the NDA text): the nodes that
+ * sg_markdown_append makes, serialized by libxml2's HTML writer, so that nothing reaches the
+ * string that did not go through cmark and the parser. NULL when it could not render. */
+const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, apr_pool_t *pool);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <apr_general.h>
 #include <apr_strings.h>
 #include <libxml/xpathInternals.h>
 #include <libxslt/extensions.h>
@@ -253,6 +254,8 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     at(page, "default-lang", def);
     at(page, "url", pg->url);
     at(page, "base-url", site->base_url);
+    if (pg->mark)
+        at(page, "mark", pg->mark);
     el(page, "site-title", sg_text(site->labels, lang, def));
 
     xmlNodePtr locales = el(page, "locales", NULL);
@@ -445,4 +448,31 @@ apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const s
     xsltFreeTransformContext(tctxt);
     xmlFreeDoc(in);
     return rv;
+}
+
+apr_status_t sg_render_shell(stp_shell_t *shell, sg_render_t *r, const char *lang, apr_pool_t *pool)
+{
+    unsigned char token[16];
+    char hex[sizeof token * 2 + 1];
+    char *html;
+    apr_size_t len;
+    apr_status_t rv = apr_generate_random_bytes(token, sizeof token);
+    if (rv != APR_SUCCESS)
+        return rv;
+    stp_hex_encode(hex, token, sizeof token);
+    sg_page_t pg = {.kind = SG_PAGE_SHELL, .lang = lang, .url = "/stp/", .mark = hex};
+    if ((rv = sg_render_page(&html, &len, r, &pg, pool)) != APR_SUCCESS)
+        return rv;
+    const char *tmark = apr_pstrcat(pool, "<!--stp:title ", hex, "-->", NULL);
+    const char *mmark = apr_pstrcat(pool, "<!--stp:main ", hex, "-->", NULL);
+    char *t = strstr(html, tmark), *m = strstr(html, mmark);
+    /* Each exactly once, the title first: anything else is a broken template. */
+    if (!t || !m || m < t || strstr(t + 1, tmark) || strstr(m + 1, mmark))
+        return APR_EGENERAL;
+    *t = '\0';
+    *m = '\0';
+    shell->head = html;
+    shell->mid = t + strlen(tmark);
+    shell->tail = m + strlen(mmark);
+    return APR_SUCCESS;
 }

@@ -24,7 +24,8 @@ typedef struct {
     const sg_term_t *tile;
     const sg_doc_t *doc;
     const char *tenant;
-    char fp[65]; /* fingerprint of everything the page shows */
+    const char *mark; /* shells: the token of the markers where title and content go */
+    char fp[65];      /* fingerprint of everything the page shows */
 } sg_page_t;
 
 typedef struct sg_render_t sg_render_t;
@@ -38,6 +39,10 @@ apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const s
 /* The public URL of a page kind for a locale (used by links and the language picker). */
 const char *sg_page_url(sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
                         apr_pool_t *pool);
+/* Renders the page shell of `lang` for the module's dynamic pages, split where the title and the
+ * main content go. The two markers carry a random token drawn per call, which content cannot
+ * know: a label holding a marker stays text of the shell and moves nothing. */
+apr_status_t sg_render_shell(stp_shell_t *shell, sg_render_t *r, const char *lang, apr_pool_t *pool);
 void sg_render_close(sg_render_t *r);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdarg.h>
@@ -60,6 +61,162 @@ apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_po
     *data = buf;
     *len = n;
     return APR_SUCCESS;
+}
+
+/* A link is told apart from other failures by looking at the entry itself: open with O_NOFOLLOW
+ * says ELOOP for a link as the last component, but ENOTDIR for one where a directory is wanted. */
+static int open_step(int dirfd, const char *name, int flags)
+{
+    struct stat st;
+    int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno != ELOOP) {
+        int saved = errno;
+        errno = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) ? ELOOP : saved;
+    }
+    return fd;
+}
+
+int sg_openat_nofollow(int dirfd, const char *rel, int want_dir, apr_size_t *bad)
+{
+    char name[256];
+    int cur = dirfd;
+    const char *p = rel;
+    for (;;) {
+        size_t seg = strcspn(p, "/");
+        if (seg == 0 || seg >= sizeof name || (seg == 1 && *p == '.') || (seg == 2 && !strncmp(p, "..", 2))) {
+            if (cur != dirfd)
+                close(cur);
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(name, p, seg);
+        name[seg] = '\0';
+        int last = p[seg] == '\0';
+        int fd = open_step(cur, name, last && !want_dir ? O_RDONLY | O_NONBLOCK : O_RDONLY | O_DIRECTORY);
+        int saved = errno;
+        if (cur != dirfd)
+            close(cur);
+        if (fd < 0) {
+            if (bad)
+                *bad = (apr_size_t)(p - rel) + seg;
+            errno = saved;
+            return -1;
+        }
+        if (last) {
+            struct stat st;
+            if (!want_dir && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+                close(fd);
+                errno = EINVAL;
+                return -1;
+            }
+            return fd;
+        }
+        cur = fd;
+        p += seg + 1;
+    }
+}
+
+int sg_open_beneath(const char *root, const char *rel, int want_dir, apr_size_t *bad)
+{
+    int dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return -1;
+    int fd = sg_openat_nofollow(dirfd, rel, want_dir, bad);
+    int saved = errno;
+    close(dirfd);
+    errno = saved;
+    return fd;
+}
+
+apr_status_t sg_fd_read(char **data, apr_size_t *len, int fd, apr_pool_t *pool)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return APR_EINVAL;
+    }
+    apr_size_t cap = (apr_size_t)st.st_size, n = 0;
+    char *buf = apr_palloc(pool, cap + 1);
+    while (n < cap) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            apr_status_t rv = APR_FROM_OS_ERROR(errno);
+            close(fd);
+            return rv;
+        }
+        if (got == 0)
+            break; /* shrank while reading: what is there */
+        n += (apr_size_t)got;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t sg_fd_sha256(char hex[65], apr_uint64_t *size, int fd)
+{
+    stp_sha256_t ctx;
+    unsigned char md[STP_SHA256_LEN];
+    char buf[65536];
+    stp_sha256_init(&ctx);
+    *size = 0;
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            apr_status_t rv = APR_FROM_OS_ERROR(errno);
+            close(fd);
+            return rv;
+        }
+        if (got == 0)
+            break;
+        stp_sha256_update(&ctx, buf, (size_t)got);
+        *size += (apr_uint64_t)got;
+    }
+    close(fd);
+    stp_sha256_final(md, &ctx);
+    stp_hex_encode(hex, md, sizeof md);
+    return APR_SUCCESS;
+}
+
+apr_status_t sg_file_copy_nofollow(const char *src, const char *dst, apr_pool_t *pool)
+{
+    struct stat st;
+    char buf[65536];
+    apr_status_t rv = APR_SUCCESS;
+    int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (in < 0)
+        return APR_FROM_OS_ERROR(errno);
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return APR_EINVAL;
+    }
+    apr_file_t *out;
+    if ((rv = apr_file_open(&out, dst, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_BINARY,
+                            APR_FPROT_OS_DEFAULT & ~(APR_FPROT_UEXECUTE | APR_FPROT_GEXECUTE | APR_FPROT_WEXECUTE),
+                            pool)) != APR_SUCCESS) {
+        close(in);
+        return rv;
+    }
+    for (;;) {
+        ssize_t got = read(in, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            rv = APR_FROM_OS_ERROR(errno);
+        if (got <= 0)
+            break;
+        if ((rv = apr_file_write_full(out, buf, (apr_size_t)got, NULL)) != APR_SUCCESS)
+            break;
+    }
+    close(in);
+    apr_status_t rc = apr_file_close(out);
+    return rv != APR_SUCCESS ? rv : rc;
 }
 
 apr_status_t sg_file_write(const char *path, const void *data, apr_size_t len, apr_pool_t *pool)

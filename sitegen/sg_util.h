@@ -18,6 +18,22 @@ void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 int sg_errors_count(const sg_errors_t *errs);
 
+/* Content is read without following symbolic links (a link committed to git could otherwise
+ * publish any file the build can read). Opens `rel` ('/'-separated, relative, no "." or "..")
+ * below the directory open as `dirfd`: every directory on the way and the last component itself
+ * must be real, not links. `want_dir`: open a directory, else a regular file (a FIFO or device is
+ * refused without blocking). Returns a descriptor, or -1 with errno set: ELOOP when a component
+ * is a symbolic link, with *bad (if not NULL) set to the length of rel's prefix that is the link. */
+int sg_openat_nofollow(int dirfd, const char *rel, int want_dir, apr_size_t *bad);
+/* The same below the directory `root`, which may itself be a link (the operator chose it). */
+int sg_open_beneath(const char *root, const char *rel, int want_dir, apr_size_t *bad);
+/* Reads the whole regular file open as fd (NUL-terminated) and closes fd. */
+apr_status_t sg_fd_read(char **data, apr_size_t *len, int fd, apr_pool_t *pool);
+/* SHA-256 of the regular file open as fd, as hex, and its size; closes fd. */
+apr_status_t sg_fd_sha256(char hex[65], apr_uint64_t *size, int fd);
+/* Copies the regular file at src, refusing a symbolic link there, to the new file dst. */
+apr_status_t sg_file_copy_nofollow(const char *src, const char *dst, apr_pool_t *pool);
+
 /* Reads a whole file (NUL-terminated); sets *len. */
 apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_pool_t *pool);
 /* Writes a new file durably enough for publication (the caller syncs the tree once). */

@@ -1,9 +1,9 @@
 #include "sg_validate.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <apr_strings.h>
 #include <libxml/parser.h>
@@ -116,39 +116,31 @@ xmlDocPtr sg_xml_parse(const char *data, apr_size_t len, const char *path, sg_er
     return doc;
 }
 
-const char *sg_path_check(const char *dir, const char *rel, apr_pool_t *pool)
+const char *sg_path_open(int *fd, int dirfd, const char *rel, apr_pool_t *pool)
 {
-    char real_dir[PATH_MAX], real_file[PATH_MAX];
-    struct stat st;
     const char *p;
-    int linked = 0;
+    apr_size_t bad = 0;
 
     if (!*rel || rel[0] == '/' || strchr(rel, '\\'))
         return apr_psprintf(pool, "file '%s' must be a relative path inside the document folder", rel);
-    /* Walk the path inside the folder with lstat: only a symlink on the way needs resolving. */
     for (p = rel; *p;) {
         size_t seg = strcspn(p, "/");
         if ((seg == 2 && !strncmp(p, "..", 2)) || (seg == 1 && *p == '.') || seg == 0)
             return apr_psprintf(pool, "file '%s' leaves the document folder or is not a plain path", rel);
-        const char *prefix = apr_pstrcat(pool, dir, "/", apr_pstrmemdup(pool, rel, (apr_size_t)(p - rel) + seg), NULL);
-        if (lstat(prefix, &st) != 0)
-            return apr_psprintf(pool, "file '%s' does not exist", rel);
-        linked |= S_ISLNK(st.st_mode);
         p += seg;
         if (*p == '/')
             p++;
     }
-    if (linked) {
-        const char *full = apr_pstrcat(pool, dir, "/", rel, NULL);
-        if (!realpath(dir, real_dir) || !realpath(full, real_file))
-            return apr_psprintf(pool, "file '%s' cannot be resolved", rel);
-        size_t n = strlen(real_dir);
-        if (strncmp(real_file, real_dir, n) || real_file[n] != '/')
-            return apr_psprintf(pool, "file '%s' is a link that leaves the document folder", rel);
-        if (stat(real_file, &st) != 0)
-            return apr_psprintf(pool, "file '%s' cannot be resolved", rel);
-    }
-    if (!S_ISREG(st.st_mode))
+    if ((*fd = sg_openat_nofollow(dirfd, rel, 0, &bad)) >= 0)
+        return NULL;
+    if (errno == ELOOP && bad >= strlen(rel))
+        return apr_psprintf(pool, "file '%s' is a symbolic link; %s", rel, SG_LINK_REFUSED);
+    if (errno == ELOOP)
+        return apr_psprintf(pool, "file '%s' goes through the symbolic link '%s'; %s", rel,
+                            apr_pstrmemdup(pool, rel, bad), SG_LINK_REFUSED);
+    if (errno == EINVAL)
         return apr_psprintf(pool, "file '%s' is not a regular file", rel);
-    return NULL;
+    if (errno == ENOENT || errno == ENOTDIR)
+        return apr_psprintf(pool, "file '%s' does not exist", rel);
+    return apr_psprintf(pool, "cannot read file '%s': %s", rel, strerror(errno));
 }

@@ -17,8 +17,12 @@ int sg_schema_validate(sg_schema_t *schema, xmlDocPtr doc, const char *path, sg_
 /* Parses XML safely (no network, no DTD loading, no entity expansion); NULL after recording errors. */
 xmlDocPtr sg_xml_parse(const char *data, apr_size_t len, const char *path, sg_errors_t *errs);
 
-/* Checks that `rel` names a regular file inside `dir` (no "..", not absolute, no symlink leading out).
- * Returns NULL when it does, else a message for the content editor. */
-const char *sg_path_check(const char *dir, const char *rel, apr_pool_t *pool);
+/* What sitegen says about a symbolic link it meets where it reads content. */
+#define SG_LINK_REFUSED "a symbolic link is not allowed in the content tree"
+
+/* Opens `rel`, a file of the document folder open as `dirfd`, for reading: a plain relative path
+ * (no "..", not absolute), every component real (no symbolic link), a regular file. Returns NULL
+ * with *fd set, else a message for the content editor. */
+const char *sg_path_open(int *fd, int dirfd, const char *rel, apr_pool_t *pool);
 
 #endif

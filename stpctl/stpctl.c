@@ -106,7 +106,13 @@ static int cmd_text(const char *site, const char *lang, const char *key, apr_poo
     int rc = open_catalog(&cat, site, pool);
     if (rc)
         return rc;
-    const char *text = key ? stp_catalog_get_string(cat, lang, key, pool) : stp_catalog_get_shell(cat, lang, pool);
+    const char *text = NULL;
+    stp_shell_t shell;
+    if (key)
+        text = stp_catalog_get_string(cat, lang, key, pool);
+    else if (stp_catalog_get_shell(&shell, cat, lang, pool) == APR_SUCCESS)
+        /* For reading: the comments show where the module puts the title and the content. */
+        text = stp_shell_fill(&shell, "<!--stp:title-->", "<!--stp:main-->", pool);
     if (!text) {
         fprintf(stderr, "stpctl: no %s for locale '%s'\n", key ? key : "shell", lang);
         return 1;

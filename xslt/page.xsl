@@ -18,7 +18,7 @@
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <title>
           <xsl:choose>
-            <xsl:when test="$kind = 'shell'"><xsl:comment>stp:title</xsl:comment></xsl:when>
+            <xsl:when test="$kind = 'shell'"><xsl:comment>stp:title <xsl:value-of select="@mark"/></xsl:comment></xsl:when>
             <xsl:otherwise><xsl:call-template name="page-title"/></xsl:otherwise>
           </xsl:choose>
           <xsl:text> · </xsl:text>
@@ -68,7 +68,7 @@
             <xsl:when test="$kind = 'tile'"><xsl:apply-templates select="tile"/></xsl:when>
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
-            <xsl:when test="$kind = 'shell'"><xsl:comment>stp:main</xsl:comment></xsl:when>
+            <xsl:when test="$kind = 'shell'"><xsl:comment>stp:main <xsl:value-of select="/page/@mark"/></xsl:comment></xsl:when>
           </xsl:choose>
         </main>
         <footer class="bottom">

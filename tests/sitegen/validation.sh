@@ -192,15 +192,176 @@ fresh
 edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="/etc/hostname"'
 expect_error "absolute file path (schema)" "$C/docs/policy-v1/doc.xml:10: Invalid attribute href for element file"
 
+# --- symbolic links: content is read without following any (issue #10) ------------------------------
+LINK="a symbolic link is not allowed in the content tree"
+echo "secret outside the content tree" >"$TMP/secret.md"
+
 fresh
 ln -sf ../../nda/v1.en.md "$C/docs/policy-v1/policy.txt"
-expect_error "symlink out of the document folder" \
-    "$C/docs/policy-v1/doc.xml:10: file 'policy.txt' is a link that leaves the document folder"
+expect_error "symlinked download file (even one pointing into the tree)" \
+    "$C/docs/policy-v1/doc.xml:10: file 'policy.txt' is a symbolic link; $LINK"
+
+fresh
+mkdir "$C/docs/policy-v1/sub" && mv "$C/docs/policy-v1/policy.txt" "$C/docs/policy-v1/sub/"
+ln -s sub "$C/docs/policy-v1/linked"
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="linked/policy.txt"'
+expect_error "download file through a symlinked sub-folder" \
+    "$C/docs/policy-v1/doc.xml:10: file 'linked/policy.txt' goes through the symbolic link 'linked'; $LINK"
+
+fresh
+rm "$C/docs/policy-v1/en.md" && ln -s "$TMP/secret.md" "$C/docs/policy-v1/en.md"
+expect_error "symlinked body" "$C/docs/policy-v1/en.md:1: $LINK" \
+    "$C/docs/policy-v1/doc.xml:2: missing body en.md for the default locale"
+
+fresh
+ln -s "$TMP/secret.md" "$C/docs/audit-report/de.md.tmp" && rm "$C/docs/audit-report/de.md" &&
+    mv "$C/docs/audit-report/de.md.tmp" "$C/docs/audit-report/de.md"
+expect_error "symlinked body in another locale" "$C/docs/audit-report/de.md:1: $LINK"
+
+fresh
+rm "$C/nda/v1.en.md" && ln -s "$TMP/secret.md" "$C/nda/v1.en.md"
+expect_error "symlinked NDA text" "$C/nda/v1.en.md:1: $LINK"
+
+fresh
+echo "Vertraulichkeit" >"$TMP/nda.de.md"
+ln -s "$TMP/nda.de.md" "$C/nda/v1.de.md"
+expect_error "symlinked NDA text in another locale" "$C/nda/v1.de.md:1: $LINK"
+
+fresh
+mv "$C/nda" "$TMP/nda-real" && ln -s "$TMP/nda-real" "$C/nda"
+expect_error "symlinked nda folder" "$C/nda:1: $LINK"
+rm -rf "$TMP/nda-real"
+
+fresh
+mv "$C/site.xml" "$TMP/site.xml" && ln -s "$TMP/site.xml" "$C/site.xml"
+expect_error "symlinked site.xml" "$C/site.xml:1: $LINK"
+
+fresh
+mv "$C/docs/policy-v1/doc.xml" "$TMP/doc.xml" && ln -s "$TMP/doc.xml" "$C/docs/policy-v1/doc.xml"
+expect_error "symlinked doc.xml" "$C/docs/policy-v1/doc.xml:1: $LINK"
+
+fresh
+mv "$C/docs/policy-v1" "$TMP/policy-v1" && ln -s "$TMP/policy-v1" "$C/docs/policy-v1"
+expect_error "symlinked document folder" "$C/docs/policy-v1:1: $LINK"
+rm -rf "$TMP/policy-v1"
+
+fresh
+mv "$C/docs" "$TMP/docs" && ln -s "$TMP/docs" "$C/docs"
+expect_error "symlinked docs folder" "$C/docs:1: $LINK"
+rm -rf "$TMP/docs"
+
+# The incremental build's document cache must not let a link through: publish, then swap a body and a
+# file of an unchanged folder for links (keeping sizes and times), and publish again.
+fresh
+SITE2=$TMP/site2
+sitegen -o "$SITE2" "$C" >/dev/null 2>&1
+saved=$STATE; SITE_SAVED=$SITE; SITE=$SITE2; STATE=$(site_state)
+# The same inode, size and times as before, seen through the link: only the link itself differs.
+touch -r "$C/docs/policy-v1" "$TMP/dirstamp"
+mv "$C/docs/policy-v1/en.md" "$TMP/en.md" && ln -s "$TMP/en.md" "$C/docs/policy-v1/en.md"
+touch -r "$TMP/dirstamp" "$C/docs/policy-v1"
+expect_error "symlinked body after an incremental build (document cache)" "$C/docs/policy-v1/en.md:1: $LINK"
+rm "$C/docs/policy-v1/en.md" && mv "$TMP/en.md" "$C/docs/policy-v1/en.md"
+mv "$C/docs/policy-v1/policy.txt" "$TMP/policy.txt" && ln -s "$TMP/policy.txt" "$C/docs/policy-v1/policy.txt"
+touch -r "$TMP/dirstamp" "$C/docs/policy-v1"
+expect_error "symlinked file after an incremental build (document cache)" \
+    "$C/docs/policy-v1/doc.xml:10: file 'policy.txt' is a symbolic link; $LINK"
+SITE=$SITE_SAVED; STATE=$saved
+
+# --- series: every version has the same access (issue #10) ---------------------------------------------
+SERIES_RULE="every version of a series must have the same access level, tenants and NDA requirement"
+fresh
+edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack" series="policy" version="2">'
+expect_error "series mixing a tenant version with a signin version" \
+    "$C/docs/tenant-pack/doc.xml:2: series 'policy': 'tenant-pack' is tenant (t1; NDA required) but 'policy-v1' ($C/docs/policy-v1/doc.xml) is signin; $SERIES_RULE"
+
+fresh
+edit docs/audit-report/doc.xml 2 '<document id="audit-report">' '<document id="audit-report" series="pack" version="1">'
+edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack" series="pack" version="2">'
+expect_error "series mixing a public version with a tenant version" \
+    "$C/docs/tenant-pack/doc.xml:2: series 'pack': 'tenant-pack' is tenant (t1; NDA required) but 'audit-report' ($C/docs/audit-report/doc.xml) is public; $SERIES_RULE"
+
+fresh
+edit site.xml 13 '<tenant id="t1"><label xml:lang="en">Tenant One</label></tenant>' \
+    '<tenant id="t1"><label xml:lang="en">Tenant One</label></tenant><tenant id="t2"><label xml:lang="en">Tenant Two</label></tenant>'
+cp -r "$C/docs/tenant-pack" "$C/docs/tenant-pack-2"
+edit docs/tenant-pack-2/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack-2" series="tenant-pack" version="2">'
+edit docs/tenant-pack-2/doc.xml 5 '<tenant ref="t1"/>' '<tenant ref="t2"/>'
+expect_error "series with versions of two different tenants" \
+    "$C/docs/tenant-pack-2/doc.xml:2: series 'tenant-pack': 'tenant-pack-2' is tenant (t2; NDA required) but 'tenant-pack' ($C/docs/tenant-pack/doc.xml) is tenant (t1; NDA required); $SERIES_RULE"
+edit docs/tenant-pack-2/doc.xml 5 '<tenant ref="t2"/>' '<tenant ref="t1"/><tenant ref="t2"/>'
+expect_error "series whose tenant sets differ" \
+    "$C/docs/tenant-pack-2/doc.xml:2: series 'tenant-pack': 'tenant-pack-2' is tenant (t1, t2; NDA required) but 'tenant-pack' ($C/docs/tenant-pack/doc.xml) is tenant (t1; NDA required); $SERIES_RULE"
+edit docs/tenant-pack-2/doc.xml 5 '<access level="tenant" nda="true"><tenant ref="t1"/><tenant ref="t2"/></access>' \
+    '<access level="tenant"><tenant ref="t1"/></access>'
+expect_error "series whose tenant versions differ in the NDA requirement" \
+    "$C/docs/tenant-pack-2/doc.xml:2: series 'tenant-pack': 'tenant-pack-2' is tenant (t1) but 'tenant-pack' ($C/docs/tenant-pack/doc.xml) is tenant (t1; NDA required); $SERIES_RULE"
+edit docs/tenant-pack-2/doc.xml 5 '<access level="tenant"><tenant ref="t1"/></access>' \
+    '<access level="tenant" nda="true"><tenant ref="t1"/><tenant ref="t1"/></access>'
+run_sitegen --check "$C"
+check_eq "a series whose tenant versions share tenants and NDA flag is valid" "0 " "$RC $(grep "^$C/" <<<"$OUT")"
 
 fresh
 edit docs/policy-v1/doc.xml 10 '<file href=' '<file xml:lang="de" href='
 expect_error "no default-locale file" \
     "$C/docs/policy-v1/doc.xml:9: no file for the default locale 'en' (a <file> without xml:lang)"
+
+# --- bidirectional controls in names and texts (issue #10) ---------------------------------------------
+RLO=$'\xe2\x80\xae' LRI=$'\xe2\x81\xa6' RLM=$'\xe2\x80\x8f' ALM=$'\xd8\x9c'
+BIDI="bidirectional control characters are not allowed"
+fresh
+edit docs/policy-v1/doc.xml 6 'Information security policy' "Information ${RLO}security policy"
+expect_error "RLO in a document title" "$C/docs/policy-v1/doc.xml:6: title contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit docs/policy-v1/doc.xml 7 'How we protect' "How ${LRI}we protect"
+expect_error "LRI in a summary" "$C/docs/policy-v1/doc.xml:7: summary contains U+2066 LEFT-TO-RIGHT ISOLATE; $BIDI"
+
+fresh
+edit docs/audit-report/doc.xml 10 'First edition.' "First ${RLO}edition."
+expect_error "RLO in a change note" "$C/docs/audit-report/doc.xml:10: change contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+mv "$C/docs/policy-v1/policy.txt" "$C/docs/policy-v1/policy${RLO}txt.exe"
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' "href=\"policy${RLO}txt.exe\""
+expect_error "RLO in a download file name" \
+    "$C/docs/policy-v1/doc.xml:10: file name contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit site.xml 3 'Example Trust Portal' "Example ${RLO}Trust Portal"
+expect_error "RLO in the site label" "$C/site.xml:3: label contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit site.xml 13 'Tenant One' "Tenant ${RLO}One"
+expect_error "RLO in a tenant name" "$C/site.xml:13: label contains U+202E RIGHT-TO-LEFT OVERRIDE; $BIDI"
+
+fresh
+edit docs/policy-v1/doc.xml 6 'Information security policy' "Information${RLM} security policy${ALM}"
+run_sitegen --check "$C"
+check_eq "the marks U+200F and U+061C are allowed in a title" "0 " "$RC $(grep "^$C/" <<<"$OUT")"
+
+# --- NDA texts are Markdown, rendered like bodies (issue #10) ------------------------------------------
+fresh
+cat >"$C/nda/v1.en.md" <<'MD'
+# Heading
+
+<script>alert(1)</script>
+
+- first item
+- second item
+
+Text with <img src=x onerror=alert(2)> inline HTML and a [bad link](javascript:alert(3)).
+MD
+if sitegen -o "$TMP/nda-site" "$C" >/dev/null 2>&1; then
+    nda=$("$STPCTL" string "$TMP/nda-site" en nda.text)
+    check "NDA text: a Markdown heading is an <h1>" grep -qF '<h1>Heading</h1>' <<<"$nda"
+    check "NDA text: a Markdown list is a <ul> of <li>" grep -qzF $'<ul>\n<li>first item</li>\n<li>second item</li>\n</ul>' <<<"$nda"
+    check_eq "NDA text: no raw HTML, no script, no javascript: link, no literal '#'" "" \
+        "$(grep -iE '<script|alert|onerror|<img|javascript:|^#' <<<"$nda")"
+    check "NDA text: the rest of the paragraph stays" grep -qF 'inline HTML and a <a href="">bad link</a>' <<<"$nda"
+else
+    not_ok "NDA text with raw HTML publishes"
+fi
 
 # --- every error of a run, together --------------------------------------------------------------------
 fresh
