@@ -48,10 +48,22 @@ CASES = {
     "soc-2025": ([S, S, S, S, S], [S, S, S, S, S]),  # superseded, within retention
     "soc-2024": ([G, G, G, G, G], [G, G, G, G, G]),  # past retention
     "no-such-doc": ([N, N, N, N, N], [N, N, N, N, N]),
+    # A tenant series: every version, and every way of naming one, is t2's alone.
+    "t2-series-2026": ([N, N, N, S, N], [N, N, N, S, N]),
+    "t2-series-2025": ([N, N, N, S, N], [N, N, N, S, N]),  # superseded, within retention
+    "t2-series-2024": ([N, N, N, G, N], [N, N, N, G, N]),  # past retention
+    "t2-series-2026/2025": ([N, N, N, S, N], [N, N, N, S, N]),
+    "t2-series-2025/2026": ([N, N, N, S, N], [N, N, N, S, N]),
+    "t2-series-2026/2024": ([N, N, N, G, N], [N, N, N, G, N]),
+    "t2-series-2026/1999": ([N, N, N, N, N], [N, N, N, N, N]),
 }
+# The file a versioned URL serves, and the current version a 410 page links.
+SERVES = {"t2-series-2026/2025": "t2-series-2025", "t2-series-2025/2026": "t2-series-2026"}
+GONE_CURRENT = {"soc-2024": ("soc-2026", "/en/docs/"), "t2-series-2024": ("t2-series-2026", "/en/org/docs/"),
+                "t2-series-2026/2024": ("t2-series-2026", "/en/org/docs/")}
 # Which documents have a public page, and which have a page in which tenant's tree.
 PUBLIC_PAGES = {"public-report", "signin-policy", "nda-pentest", "soc-2025", "soc-2026"}
-TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2"}
+TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2", "t2-series-2026": "t2"}
 
 
 class Gate:
@@ -107,7 +119,8 @@ class Gate:
         r = self.get(path, who)
         name = f"{self.mpm} {phase}: {who} GET {path} -> {want}"
         if want == S:
-            t.ok(r.status == 200 and r.body == self.source(doc), name, f"status {r.status}", r.text[:300])
+            served = SERVES.get(doc, doc)
+            t.ok(r.status == 200 and r.body == self.source(served), name, f"status {r.status}", r.text[:300])
         elif want == I:
             loc = r.header("location") or ""
             ret = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query).get("return", [""])[0]
@@ -121,11 +134,14 @@ class Gate:
         elif want == P:
             t.ok(r.status == 403 and self.source(doc) not in r.body, name, f"status {r.status}")
         elif want == G:
-            t.ok(r.status == 410 and '/download/soc-2026' in r.text and '/en/docs/soc-2026/' in r.text, name,
+            cur, tree = GONE_CURRENT[doc]
+            t.ok(r.status == 410 and f'/download/{cur}"' in r.text and f'{tree}{cur}/' in r.text, name,
                  f"status {r.status}", r.text[:500])
         else:
-            unknown = self.get("/download/no-such-doc", who)
-            t.ok(r.status == 404 and r.body == unknown.body, name, f"status {r.status}", r.text[:300])
+            unknown = self.get("/download/no-such-doc" + ("/2025" if "/" in doc else ""), who)
+            same = r.status == unknown.status == 404 and r.body == unknown.body
+            same = same and all(r.header(h) == unknown.header(h) for h in ("content-type", "cache-control", "vary"))
+            t.ok(same, name, f"status {r.status}", r.text[:300])
 
     def matrix(self, phase, column):
         for doc, outcomes in CASES.items():
@@ -134,7 +150,7 @@ class Gate:
 
     def pages(self, phase):
         t = self.tap
-        for doc in list(CASES) + ["soc-2026"]:
+        for doc in [d for d in CASES if "/" not in d and d not in ("t2-series-2025", "t2-series-2024")] + ["soc-2026"]:
             for who in KINDS:
                 r = self.get(f"/en/docs/{doc}/", who)
                 want = 200 if doc in PUBLIC_PAGES else 404
