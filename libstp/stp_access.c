@@ -59,3 +59,8 @@ stp_decision_t stp_access_decide(const stp_user_t *user, const stp_doc_t *doc, s
     }
     return STP_DECIDE_NOT_FOUND;
 }
+
+const char *stp_user_kind(const stp_user_t *u)
+{
+    return !u->key ? "anonymous" : !u->tenant ? "personal" : u->tenant_admin ? "tenant-admin" : "member";
+}

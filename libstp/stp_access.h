@@ -32,5 +32,7 @@ stp_decision_t stp_access_decide(const stp_user_t *user, const stp_doc_t *doc, s
 
 /* Whether the user may know the document exists at all: the tenant rule alone. */
 int stp_access_visible(const stp_user_t *user, const stp_doc_t *doc);
+/* "anonymous", "personal", "member" or "tenant-admin". */
+const char *stp_user_kind(const stp_user_t *user);
 
 #endif

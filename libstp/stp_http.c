@@ -342,3 +342,17 @@ int stp_locale_listed(const char *locales, const char *lang)
     }
     return 0;
 }
+
+const char *stp_lang_reader(const char *asked, const char *from_path, const char *cookie, const char *accept_language,
+                            const char *locales, const char *fallback, apr_pool_t *pool)
+{
+    const char *m;
+    if (asked && (m = locale_match(asked, strlen(asked), locales, pool)))
+        return m;
+    if (from_path && from_path[0] == '/') {
+        apr_size_t n = strcspn(from_path + 1, "/?#");
+        if (from_path[1 + n] == '/' && (m = locale_match(from_path + 1, n, locales, pool)))
+            return m;
+    }
+    return stp_lang_pick(NULL, cookie, accept_language, locales, fallback, pool);
+}

@@ -35,6 +35,13 @@ const char *stp_json_string(const char *s, apr_pool_t *pool);
  * filename* in UTF-8 when the name is not plain ASCII. */
 const char *stp_content_disposition(const char *name, apr_pool_t *pool);
 
+/* The reader's language, one rule for every page (docs/architecture.md): the language of the page
+ * the reader came from, named by `asked` (a module page's ?lang=) or else by the first segment of
+ * `from_path` (the path of a same-site Referer, or of the URL that failed for an error page),
+ * then the `cookie` the language picker sets, then Accept-Language, then `fallback`. A
+ * download's ?lang= picks the file's language and is never `asked`. */
+const char *stp_lang_reader(const char *asked, const char *from_path, const char *cookie, const char *accept_language,
+                            const char *locales, const char *fallback, apr_pool_t *pool);
 /* The response language: the first of `asked` (a ?lang= value), `cookie`, the Accept-Language
  * ranges in quality order, that is one of `locales` (comma-separated); else `fallback`. */
 const char *stp_lang_pick(const char *asked, const char *cookie, const char *accept_language, const char *locales,

@@ -105,6 +105,17 @@ static held_t *open_build(stp_site_t *site, const char *target)
     h->pub.nda_version = meta(cat, "nda-version", pool);
     h->pub.base_url = meta(cat, "base-url", pool);
     h->pub.retention_months = atoi(meta(cat, "retention-months", pool));
+    /* Compiled once per build per process, when the process first uses the build. */
+    stp_view_t *view;
+    const char *err;
+    const char *xsl = apr_pstrcat(pool, h->pub.root, "/templates/page.xsl", NULL);
+    if (stp_view_open(&view, xsl, &err, pool) == APR_SUCCESS)
+        h->pub.view = view;
+    else
+        stp_log(STP_LOG_WARN, 0,
+                "%s: %s; the module's pages answer in plain text until a build with templates is "
+                "published",
+                site->dir, err);
     h->refs = 1;
     stp_log(STP_LOG_INFO, 0, "%s: serving %s, catalog generation %" APR_UINT64_T_FMT, site->dir, h->pub.root,
             stp_catalog_generation(cat));

@@ -20,6 +20,7 @@
 #include <unixd.h>
 
 #include <apr_lib.h>
+#include <libxml/parser.h>
 #include <apr_strings.h>
 
 #define STP_MODULE_MAIN
@@ -731,8 +732,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             int rc = setup_vhost(v, c, ptemp);
             if (rc != OK)
                 return rc;
+            stp_error_documents(v, pconf);
         }
     }
+    /* Pages are rendered on many threads: libxml2 sets up its globals once, here, before any. */
+    xmlInitParser();
     return OK;
 }
 
@@ -880,6 +884,10 @@ static int handler(request_rec *r)
         return stp_logout_handler(r);
     case STP_ROUTE_ROOT:
         return stp_root_handler(r);
+    case STP_ROUTE_ACCOUNT:
+        return stp_account_handler(r);
+    case STP_ROUTE_ERROR:
+        return stp_error_handler(r);
     case STP_ROUTE_UNKNOWN:
         return HTTP_NOT_FOUND;
     default:

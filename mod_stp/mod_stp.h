@@ -5,6 +5,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <libxml/tree.h>
 
 #include "stp_identity.h"
 #include "stp_site.h"
@@ -51,6 +52,8 @@ typedef enum {
     STP_ROUTE_WHOAMI,
     STP_ROUTE_LIBRARY,
     STP_ROUTE_NOTIFICATIONS,
+    STP_ROUTE_ACCOUNT,
+    STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
 
@@ -62,6 +65,7 @@ typedef struct {
     stp_user_t user;
     const char *email;
     int email_verified; /* 0: the provider says the address is not verified */
+    const char *name;   /* the name claim, for the header; NULL when absent */
     const char *lang;   /* the response language */
     apr_table_t *query;
     const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
@@ -81,9 +85,16 @@ int stp_signin_redirect(request_rec *r);
 const char *stp_this_url(request_rec *r);
 /* Error pages in the site layout: an HTTP status, a title key and a body key. */
 int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key);
-/* Sends a page in the site layout: the build's shell for the language with title and main
- * filled in (main is HTML the caller escaped). */
-int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, const char *main);
+/* mod_stp_page.c: a page of `kind` with its title and the common header (site, language picker
+ * that keeps this page, who is signed in); the handler adds its data below the returned <page>. */
+xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title);
+/* An element with escaped text (NULL: none), an attribute (NULL value: none). */
+xmlNodePtr stp_el(xmlNodePtr parent, const char *name, const char *text);
+void stp_attr(xmlNodePtr node, const char *name, const char *value);
+/* HTML that sitegen rendered from Markdown (the NDA text), added as nodes. */
+void stp_page_html(xmlNodePtr parent, const char *html);
+/* Renders the page through the build's templates and sends it with `status`, no-store. */
+int stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
 /* A UI string in the response language (the key itself when the catalog has none). */
 const char *stp_msg(stp_req_t *q, const char *key);
 /* The decision for one document (NULL: unknown id) for this request's user, today; an error
@@ -127,6 +138,11 @@ int stp_root_handler(request_rec *r);
 int stp_logout_handler(request_rec *r);
 int stp_library_handler(request_rec *r);
 int stp_notifications_handler(request_rec *r);
+int stp_account_handler(request_rec *r);
+int stp_error_handler(request_rec *r);
+/* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
+ * (where the operator has set none). */
+void stp_error_documents(server_rec *s, apr_pool_t *p);
 /* mod_stp_authz.c */
 void stp_authz_register(apr_pool_t *p);
 int stp_org_fixup(request_rec *r);

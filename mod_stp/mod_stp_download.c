@@ -55,15 +55,20 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     if (!doc->current || stp_catalog_get_doc(&current, q->build->cat, doc->current, p) != APR_SUCCESS ||
         !stp_access_visible(&q->user, current))
         current = NULL;
-    const char *cur = current ? stp_url_escape(current->id, p) : NULL;
-    const char *links =
-        cur ? apr_pstrcat(p, "<p><a href=\"/", q->lang, current->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
-                          cur, "/\">", stp_html_escape(stp_msg(q, "doc.current"), p), "</a> · <a href=\"/download/",
-                          cur, "\">", stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>", NULL)
-            : "";
-    const char *main = apr_pstrcat(p, "<h1>", stp_html_escape(stp_msg(q, "error.gone.title"), p), "</h1><p>",
-                                   stp_html_escape(stp_msg(q, "error.gone.body"), p), "</p>", links, NULL);
-    return stp_page_send(r, q, HTTP_GONE, stp_msg(q, "error.gone.title"), main);
+    xmlNodePtr page = stp_page_start(q, "error", stp_msg(q, "error.gone.title"));
+    xmlNodePtr e = stp_el(page, "error", NULL);
+    stp_attr(e, "status", "410");
+    stp_attr(e, "body", "error.gone.body");
+    if (current) {
+        const char *cur = stp_url_escape(current->id, p);
+        stp_attr(stp_el(e, "link", NULL), "href",
+                 apr_pstrcat(p, "/", q->lang, current->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/", cur, "/",
+                             NULL));
+        stp_attr(e->last, "key", "doc.current");
+        stp_attr(stp_el(e, "link", NULL), "href", apr_pstrcat(p, "/download/", cur, NULL));
+        stp_attr(e->last, "key", "doc.download");
+    }
+    return stp_page_send(r, q, HTTP_GONE, page);
 }
 
 static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)

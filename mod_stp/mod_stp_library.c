@@ -103,17 +103,6 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
     return rows;
 }
 
-static const char *remove_form(stp_req_t *q, const stp_doc_t *doc, const char *back)
-{
-    apr_pool_t *p = q->r->pool;
-    return apr_pstrcat(
-        p, "<form class=\"save\" method=\"post\" action=\"/stp/library\" data-series=\"",
-        stp_html_escape(doc->series, p), "\"><input type=\"hidden\" name=\"csrf\" value=\"", token(q, "library"),
-        "\"><input type=\"hidden\" name=\"action\" value=\"remove\">", "<input type=\"hidden\" name=\"doc\" value=\"",
-        stp_html_escape(doc->id, p), "\"><input type=\"hidden\" name=\"return\" value=\"", stp_html_escape(back, p),
-        "\"><button type=\"submit\">", stp_html_escape(stp_msg(q, "library.remove"), p), "</button></form>", NULL);
-}
-
 static int library_get(request_rec *r, stp_req_t *q)
 {
     apr_pool_t *p = r->pool;
@@ -135,36 +124,26 @@ static int library_get(request_rec *r, stp_req_t *q)
     }
     if (!q->user.key)
         return stp_signin_redirect(r);
-    const char *back = apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL);
-    const char *title = stp_msg(q, "library.title");
-    const char *main =
-        apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1><p><a href=\"/stp/notifications?lang=", q->lang, "\">",
-                    stp_html_escape(stp_msg(q, "notifications.title"), p), "</a></p>", NULL);
-    if (rows->nelts == 0)
-        main =
-            apr_pstrcat(p, main, "<p class=\"empty\">", stp_html_escape(stp_msg(q, "library.empty"), p), "</p>", NULL);
-    else
-        main = apr_pstrcat(p, main, "<ol class=\"docs library\">", NULL);
+    xmlNodePtr page = stp_page_start(q, "library", stp_msg(q, "library.title"));
+    xmlNodePtr lib = stp_el(page, "library", NULL);
+    stp_attr(lib, "csrf", token(q, "library"));
+    stp_attr(lib, "return", apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL));
     for (int i = 0; i < rows->nelts; i++) {
         const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
         const stp_doc_t *d = row->current;
         char iso[11];
         stp_date_format_iso(iso, d->published);
-        main = apr_pstrcat(
-            p, main, "<li class=\"doc\"><a class=\"title\" href=\"", stp_html_escape(doc_url(q, d), p), "\">",
-            stp_html_escape(doc_title(q, d), p), "</a>",
-            row->changed ? apr_pstrcat(p, " <span class=\"badge badge-changed\">",
-                                       stp_html_escape(stp_msg(q, "library.changed"), p), "</span>", NULL)
-                         : "",
-            "<p class=\"meta\">", stp_html_escape(stp_msg(q, "library.version"), p), ": ",
-            stp_html_escape(d->version, p), " · ", stp_html_escape(stp_msg(q, "library.published"), p),
-            ": <time datetime=\"", iso, "\">", iso, "</time> · <a href=\"/download/", stp_url_escape(d->id, p),
-            "?lang=", q->lang, "\">", stp_html_escape(stp_msg(q, "doc.download"), p), "</a></p>",
-            remove_form(q, d, back), "</li>", NULL);
+        xmlNodePtr e = stp_el(lib, "entry", doc_title(q, d));
+        stp_attr(e, "id", d->id);
+        stp_attr(e, "series", d->series);
+        stp_attr(e, "href", doc_url(q, d));
+        stp_attr(e, "version", d->version);
+        stp_attr(e, "published", iso);
+        stp_attr(e, "download", apr_pstrcat(p, "/download/", stp_url_escape(d->id, p), "?lang=", q->lang, NULL));
+        if (row->changed)
+            stp_attr(e, "changed", "yes");
     }
-    if (rows->nelts)
-        main = apr_pstrcat(p, main, "</ol>", NULL);
-    return stp_page_send(r, q, HTTP_OK, title, main);
+    return stp_page_send(r, q, HTTP_OK, page);
 }
 
 /* --- POST /stp/library -------------------------------------------------------------------------- */
@@ -210,21 +189,12 @@ static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, cons
 /* A signed-in user whose form had no token (a static page without JavaScript): ask once more. */
 static int confirm_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc, const char *back)
 {
-    apr_pool_t *p = r->pool;
-    const char *msg = stp_msg(q, "library.confirm"), *at = strstr(msg, "{document}");
-    const char *question =
-        at ? apr_pstrcat(p, stp_html_escape(apr_pstrmemdup(p, msg, (apr_size_t)(at - msg)), p), "<strong>",
-                         stp_html_escape(doc_title(q, doc), p), "</strong>", stp_html_escape(at + 10, p), NULL)
-           : stp_html_escape(msg, p);
-    const char *title = stp_msg(q, "library.save");
-    const char *main =
-        apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1><p>", question, "</p>",
-                    "<form method=\"post\" action=\"/stp/library\"><input type=\"hidden\" name=\"csrf\" value=\"",
-                    token(q, "library"), "\"><input type=\"hidden\" name=\"action\" value=\"add\">",
-                    "<input type=\"hidden\" name=\"doc\" value=\"", stp_html_escape(doc->id, p),
-                    "\"><input type=\"hidden\" name=\"return\" value=\"", stp_html_escape(back, p),
-                    "\"><button type=\"submit\">", stp_html_escape(title, p), "</button></form>", NULL);
-    return stp_page_send(r, q, HTTP_OK, title, main);
+    xmlNodePtr page = stp_page_start(q, "confirm", stp_msg(q, "library.save"));
+    xmlNodePtr c = stp_el(page, "confirm", doc_title(q, doc));
+    stp_attr(c, "csrf", token(q, "library"));
+    stp_attr(c, "doc", doc->id);
+    stp_attr(c, "return", back);
+    return stp_page_send(r, q, HTTP_OK, page);
 }
 
 static int library_post(request_rec *r, stp_req_t *q)
@@ -324,49 +294,38 @@ static int address_ok(const char *addr, const char *domain)
     return 1;
 }
 
-static const char *field_error(stp_req_t *q, const char *text)
-{
-    return text ? apr_pstrcat(q->r->pool, "<p class=\"error\" role=\"alert\">", stp_html_escape(text, q->r->pool),
-                              "</p>", NULL)
-                : "";
-}
-
-static int notifications_page(request_rec *r, stp_req_t *q, int status, const stp_notify_t *n, const char *addr_error,
-                              const char *notice)
+/* error: the UI string key of the address field's error, NULL when none. */
+static int notifications_page(request_rec *r, stp_req_t *q, int status, const stp_notify_t *n, const char *error,
+                              int saved)
 {
     apr_pool_t *p = r->pool;
-    const char *title = stp_msg(q, "notifications.title");
-    const char *freqs = "";
+    xmlNodePtr page = stp_page_start(q, "notifications", stp_msg(q, "notifications.title"));
+    xmlNodePtr form = stp_el(page, "notifications", NULL);
+    stp_attr(form, "csrf", token(q, "notifications"));
+    if (saved)
+        stp_attr(form, "saved", "yes");
     for (int f = STP_FREQ_OFF; f <= STP_FREQ_MONTHLY; f++) {
-        const char *name = stp_freq_name((stp_freq_t)f);
-        freqs = apr_pstrcat(p, freqs, "<option value=\"", name, "\"", (int)n->freq == f ? " selected" : "", ">",
-                            stp_html_escape(stp_msg(q, apr_pstrcat(p, "notifications.freq.", name, NULL)), p),
-                            "</option>", NULL);
+        xmlNodePtr o = stp_el(form, "frequency", NULL);
+        stp_attr(o, "value", stp_freq_name((stp_freq_t)f));
+        if ((int)n->freq == f)
+            stp_attr(o, "selected", "yes");
     }
-    const char *langs = "", *chosen = n->locale && *n->locale ? n->locale : q->lang;
+    xmlNodePtr addr = stp_el(form, "address", n->address ? n->address : "");
+    if (error) {
+        stp_attr(addr, "error", error);
+        const char *domain = allowed_domain(q);
+        stp_attr(addr, "domains", domain ? domain : "-");
+    }
+    const char *chosen = n->locale && *n->locale ? n->locale : q->lang;
     char *list = apr_pstrdup(p, q->build->locales), *state;
     for (const char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {
         const char *name = stp_catalog_get_string(q->build->cat, l, "locale.name", p);
-        langs = apr_pstrcat(p, langs, "<option value=\"", stp_html_escape(l, p), "\" lang=\"", stp_html_escape(l, p),
-                            "\"", strcmp(l, chosen) ? "" : " selected", ">", stp_html_escape(name ? name : l, p),
-                            "</option>", NULL);
+        xmlNodePtr o = stp_el(form, "locale", name ? name : l);
+        stp_attr(o, "id", l);
+        if (!strcmp(l, chosen))
+            stp_attr(o, "selected", "yes");
     }
-    const char *main = apr_pstrcat(
-        p, "<h1>", stp_html_escape(title, p), "</h1>",
-        notice ? apr_pstrcat(p, "<p class=\"notice\" role=\"status\">", stp_html_escape(notice, p), "</p>", NULL) : "",
-        "<p>", stp_html_escape(stp_msg(q, "notifications.intro"), p), "</p>",
-        "<form method=\"post\" action=\"/stp/notifications\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        token(q, "notifications"), "\"><p><label for=\"freq\">",
-        stp_html_escape(stp_msg(q, "notifications.frequency"), p), "</label> <select id=\"freq\" name=\"frequency\">",
-        freqs, "</select></p><p><label for=\"address\">", stp_html_escape(stp_msg(q, "notifications.address"), p),
-        "</label> <input id=\"address\" name=\"address\" type=\"email\" size=\"40\" value=\"",
-        stp_html_escape(n->address ? n->address : "", p), "\"", addr_error ? " aria-invalid=\"true\"" : "", ">",
-        field_error(q, addr_error), "</p><p><label for=\"locale\">",
-        stp_html_escape(stp_msg(q, "notifications.language"), p), "</label> <select id=\"locale\" name=\"locale\">",
-        langs, "</select></p><p><button type=\"submit\">", stp_html_escape(stp_msg(q, "notifications.save"), p),
-        "</button></p></form><p><a href=\"/stp/library?lang=", q->lang, "\">",
-        stp_html_escape(stp_msg(q, "library.title"), p), "</a></p>", NULL);
-    return stp_page_send(r, q, status, title, main);
+    return stp_page_send(r, q, status, page);
 }
 
 static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
@@ -388,16 +347,12 @@ static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
     want.locale = locale;
     want.tenant = q->user.tenant ? q->user.tenant : "";
     const char *domain = allowed_domain(q), *error = NULL;
-    if (*want.address && !address_ok(want.address, domain)) {
-        const char *msg = stp_msg(q, "notifications.address.invalid"), *at = strstr(msg, "{domains}");
-        error = at ? apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, msg, (apr_size_t)(at - msg)), domain ? domain : "-",
-                                 at + 9, NULL)
-                   : msg;
-    } else if (!*want.address && freq != STP_FREQ_OFF) {
-        error = stp_msg(q, "notifications.address.required");
-    }
-    if (error) /* shown next to the field; nothing stored */
-        return notifications_page(r, q, HTTP_BAD_REQUEST, &want, error, NULL);
+    if (*want.address && !address_ok(want.address, domain))
+        error = "notifications.address.invalid";
+    else if (!*want.address && freq != STP_FREQ_OFF)
+        error = "notifications.address.required";
+    if (error) /* shown next to the field, in the page's language; nothing stored */
+        return notifications_page(r, q, HTTP_BAD_REQUEST, &want, error, 0);
     apr_status_t rv = q->conf->state ? stp_notify_put(q->conf->state, q->user.key, &want) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
         return stp_state_error(r, q, rv, "saving notification settings");
@@ -423,5 +378,5 @@ int stp_notifications_handler(request_rec *r)
     if (r->method_number == M_POST)
         return notifications_post(r, q, &n);
     const char *saved = apr_table_get(q->query, "saved");
-    return notifications_page(r, q, HTTP_OK, &n, NULL, saved ? stp_msg(q, "notifications.saved") : NULL);
+    return notifications_page(r, q, HTTP_OK, &n, NULL, saved != NULL);
 }

@@ -20,43 +20,47 @@ static const char *return_target(stp_req_t *q, const char *asked)
     return asked && stp_return_target_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/", q->lang, "/", NULL);
 }
 
-/* "Accept the agreement below to download {document}." with the document's title, when the
- * return target is a download the user may know of. */
-static const char *pending_note(stp_req_t *q, const char *target)
+/* The document a return target downloads, when this reader may know of it. */
+static const stp_doc_t *pending_doc(stp_req_t *q, const char *target)
 {
     apr_pool_t *p = q->r->pool;
     const char *id, *version;
     stp_doc_t *doc;
     if (stp_download_parse(&id, &version, apr_pstrndup(p, target, strcspn(target, "?")), p) != APR_SUCCESS ||
         stp_catalog_get_doc(&doc, q->build->cat, id, p) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
-        return "";
-    const stp_text_t *t = stp_text_pick(doc->titles, q->lang, q->build->default_locale);
-    const char *msg = stp_msg(q, "nda.pending"), *at = strstr(msg, "{document}");
-    if (!t || !at)
-        return "";
-    return apr_pstrcat(p, "<p class=\"pending\">", stp_html_escape(apr_pstrmemdup(p, msg, (apr_size_t)(at - msg)), p),
-                       "<strong>", stp_html_escape(t->text, p), "</strong>", stp_html_escape(at + 10, p), "</p>", NULL);
+        return NULL;
+    return doc;
 }
 
-static int show(request_rec *r, stp_req_t *q, const char *target)
+/* The agreement, or (accepted) the confirmation that starts the download it was accepted for. */
+static int show(request_rec *r, stp_req_t *q, const char *target, int accepted, int just)
 {
     apr_pool_t *p = r->pool;
     const char *text = stp_catalog_get_string(q->build->cat, q->lang, "nda.text", p);
     if (!text)
         text = stp_catalog_get_string(q->build->cat, q->build->default_locale, "nda.text", p);
-    const char *token = stp_csrf_form_token(q, "nda");
-    const char *title = stp_msg(q, "nda.title");
-    /* nda.text is HTML that sitegen rendered from Markdown in safe mode; everything else is escaped here. */
-    const char *main = apr_pstrcat(
-        p, "<h1>", stp_html_escape(title, p), "</h1>", pending_note(q, target), "<p class=\"meta\">",
-        stp_html_escape(stp_msg(q, "nda.version"), p), ": ", stp_html_escape(q->build->nda_version, p),
-        "</p><div class=\"nda\">", text ? text : "", "</div>",
-        "<form method=\"post\" action=\"/stp/nda\"><input type=\"hidden\" name=\"csrf\" value=\"", token,
-        "\"><input type=\"hidden\" name=\"version\" value=\"", stp_html_escape(q->build->nda_version, p),
-        "\"><input type=\"hidden\" name=\"return\" value=\"", stp_html_escape(target, p),
-        "\"><input type=\"hidden\" name=\"lang\" value=\"", stp_html_escape(q->lang, p), "\"><button type=\"submit\">",
-        stp_html_escape(stp_msg(q, "nda.accept"), p), "</button></form>", NULL);
-    return stp_page_send(r, q, HTTP_OK, title, main);
+    xmlNodePtr page = stp_page_start(q, "nda", stp_msg(q, "nda.title"));
+    xmlNodePtr nda = stp_el(page, "nda", NULL);
+    stp_attr(nda, "version", q->build->nda_version);
+    stp_attr(nda, "return", target);
+    stp_attr(nda, "accepted", accepted ? "yes" : "no");
+    stp_attr(nda, "just", just ? "yes" : "no");
+    if (!accepted)
+        stp_attr(nda, "csrf", stp_csrf_form_token(q, "nda"));
+    const stp_doc_t *doc = pending_doc(q, target);
+    if (doc) {
+        const stp_text_t *t = stp_text_pick(doc->titles, q->lang, q->build->default_locale);
+        xmlNodePtr d = stp_el(nda, "document", t ? t->text : doc->id);
+        stp_attr(d, "download", target);
+        stp_attr(d, "href",
+                 apr_pstrcat(p, "/", q->lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
+                             stp_url_escape(doc->id, p), "/", NULL));
+        if (accepted && just)
+            stp_attr(page, "refresh", target);
+    }
+    /* nda.text is HTML that sitegen rendered from Markdown under the bodies' rules. */
+    stp_page_html(stp_el(nda, "text", NULL), text ? text : "");
+    return stp_page_send(r, q, HTTP_OK, page);
 }
 
 static int nda_post(request_rec *r, stp_req_t *q)
@@ -80,7 +84,10 @@ static int nda_post(request_rec *r, stp_req_t *q)
         return stp_state_error(r, q, rv, "recording the NDA acceptance");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: %s (tenant %s) accepted NDA %s", q->user.key, q->user.tenant,
                   version);
-    return stp_redirect(r, HTTP_SEE_OTHER, target);
+    /* The confirmation, which starts the download the agreement was accepted for. */
+    return stp_redirect(
+        r, HTTP_SEE_OTHER,
+        apr_pstrcat(r->pool, "/stp/nda?accepted=1&lang=", q->lang, "&return=", stp_url_escape(target, r->pool), NULL));
 }
 
 int stp_nda_handler(request_rec *r)
@@ -100,9 +107,11 @@ int stp_nda_handler(request_rec *r)
     if (r->method_number == M_POST)
         return nda_post(r, q);
     const char *target = return_target(q, apr_table_get(q->query, "return"));
-    if (q->conf->state &&
-        stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version) == 1 &&
-        apr_table_get(q->query, "return"))
+    int accepted = q->conf->state &&
+                   stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version) == 1;
+    if (accepted && apr_table_get(q->query, "accepted"))
+        return show(r, q, target, 1, 1);
+    if (accepted && apr_table_get(q->query, "return"))
         return stp_redirect(r, HTTP_MOVED_TEMPORARILY, target);
-    return show(r, q, target);
+    return show(r, q, target, accepted, 0);
 }

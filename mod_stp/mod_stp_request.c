@@ -31,7 +31,9 @@ stp_route_t stp_route_of(const char *uri)
                   {"/stp/library", STP_ROUTE_LIBRARY},
                   {"/stp/library/resume", STP_ROUTE_LIBRARY},
                   {"/stp/notifications", STP_ROUTE_NOTIFICATIONS},
-                  {"/stp/whoami", STP_ROUTE_WHOAMI}};
+                  {"/stp/whoami", STP_ROUTE_WHOAMI},
+                  {"/stp/account", STP_ROUTE_ACCOUNT},
+                  {"/stp/error", STP_ROUTE_ERROR}};
     if (!uri)
         return STP_ROUTE_NONE;
     if (!strcmp(uri, "/"))
@@ -59,7 +61,13 @@ static const char *claim_from_env(void *baton, const char *name)
     claim_baton_t *b = baton;
     if (!name)
         return NULL;
-    return apr_table_get(b->r->subprocess_env, apr_pstrcat(b->r->pool, b->conf->claim_prefix, name, NULL));
+    const char *var = apr_pstrcat(b->r->pool, b->conf->claim_prefix, name, NULL);
+    const char *v = apr_table_get(b->r->subprocess_env, var);
+    /* An error page (ErrorDocument) is an internal redirect: httpd renames the original request's
+     * environment to REDIRECT_*, which is still what mod_auth_openidc set, never a header. */
+    if (!v && b->r->prev)
+        v = apr_table_get(b->r->subprocess_env, apr_pstrcat(b->r->pool, "REDIRECT_", var, NULL));
+    return v;
 }
 
 void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r)
@@ -90,6 +98,37 @@ static void note_user(stp_req_t *q)
                       rec.email_verified ? "verified" : "not verified");
 }
 
+static const char *origin_of(const char *url, apr_pool_t *p);
+static int origin_is_ours(request_rec *r, const stp_conf_t *conf, const char *origin);
+
+/* The path of the page the reader came from: for an error page the URL that failed, else a
+ * Referer of this site (Referrer-Policy: same-origin sends no other). */
+static const char *came_from(request_rec *r, const stp_conf_t *conf)
+{
+    if (r->prev)
+        return r->prev->uri;
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *origin = origin_of(referer, r->pool);
+    if (!origin || !origin_is_ours(r, conf, origin))
+        return NULL;
+    return referer + strlen(origin);
+}
+
+/* stp_lang_reader with this request's inputs; an explicit choice is remembered in the stp_lang
+ * cookie, as the language picker's. A download's ?lang= is the file's language, not the reader's. */
+static const char *reader_lang(stp_req_t *q, const char *cookie)
+{
+    request_rec *r = q->r;
+    const char *asked = stp_route_of(r->uri) == STP_ROUTE_DOWNLOAD ? NULL : apr_table_get(q->query, "lang");
+    const char *lang =
+        stp_lang_reader(asked, came_from(r, q->conf), cookie, apr_table_get(r->headers_in, "Accept-Language"),
+                        q->build->locales, q->build->default_locale, r->pool);
+    if (asked && !strcmp(asked, lang) && (!cookie || strcmp(cookie, lang)))
+        apr_table_addn(r->err_headers_out, "Set-Cookie",
+                       apr_pstrcat(r->pool, "stp_lang=", lang, "; Path=/; Max-Age=31536000; SameSite=Lax", NULL));
+    return lang;
+}
+
 stp_req_t *stp_req_get(request_rec *r)
 {
     request_rec *main = r->main ? r->main : r;
@@ -104,6 +143,7 @@ stp_req_t *stp_req_get(request_rec *r)
     stp_user_of(&q->user, &q->email, q->conf, main);
     claim_baton_t cb = {q->conf, main};
     q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
+    q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key && q->conf->state)
         note_user(q);
     const char *err;
@@ -112,10 +152,7 @@ stp_req_t *stp_req_get(request_rec *r)
     const char *cookie = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
     const char *sid = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
-    q->lang = q->build ? stp_lang_pick(apr_table_get(q->query, "lang"), cookie,
-                                       apr_table_get(main->headers_in, "Accept-Language"), q->build->locales,
-                                       q->build->default_locale, main->pool)
-                       : "en";
+    q->lang = q->build ? reader_lang(q, cookie) : "en";
     ap_set_module_config(main->request_config, &stp_module, q);
     return q;
 }
@@ -226,28 +263,6 @@ const char *stp_msg(stp_req_t *q, const char *key)
     return v ? v : key;
 }
 
-int stp_page_send(request_rec *r, stp_req_t *q, int status, const char *title, const char *main)
-{
-    stp_shell_t shell;
-    /* Filled by position (see stp_shell_t): text in the shell cannot move the content. */
-    if (!q->build || stp_catalog_get_shell(&shell, q->build->cat, q->lang, r->pool) != APR_SUCCESS) {
-        shell.head = apr_pstrcat(r->pool, "<!DOCTYPE html><html lang=\"", q->lang,
-                                 "\"><head><meta charset=\"utf-8\"><title>", NULL);
-        shell.mid = "</title></head><body><main id=\"main\">";
-        shell.tail = "</main></body></html>";
-    }
-    const char *html = stp_shell_fill(&shell, stp_html_escape(title, r->pool), main, r->pool);
-    r->status = status;
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    /* Personal pages: never cached by a shared cache, never shown from history after sign-out. */
-    stp_headers_personal(r);
-    apr_table_setn(r->headers_out, "Content-Language", q->lang);
-    ap_set_content_length(r, (apr_off_t)strlen(html));
-    if (!r->header_only)
-        ap_rwrite(html, (int)strlen(html), r);
-    return OK;
-}
-
 int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
 {
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
@@ -292,12 +307,12 @@ void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *vers
 
 int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key)
 {
-    const char *title = stp_msg(q, title_key);
-    const char *main = apr_pstrcat(r->pool, "<h1>", stp_html_escape(title, r->pool), "</h1><p>",
-                                   stp_html_escape(stp_msg(q, body_key), r->pool), "</p>", NULL);
-    return stp_page_send(r, q, status, title, main);
+    xmlNodePtr page = stp_page_start(q, "error", stp_msg(q, title_key));
+    xmlNodePtr e = stp_el(page, "error", NULL);
+    stp_attr(e, "status", apr_itoa(r->pool, status));
+    stp_attr(e, "body", body_key);
+    return stp_page_send(r, q, status, page);
 }
-
 int stp_json_send(request_rec *r, const char *json)
 {
     ap_set_content_type(r, "application/json");

@@ -70,18 +70,32 @@ int stp_logout_handler(request_rec *r)
     }
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
-    const char *title = stp_msg(q, "nav.signout");
-    const char *main = apr_pstrcat(p, "<h1>", stp_html_escape(title, p), "</h1>",
-                                   "<form method=\"post\" action=\"/stp/logout\"><input type=\"hidden\" name=\"csrf\" "
-                                   "value=\"",
-                                   stp_csrf_form_token(q, "logout"), "\"><button type=\"submit\">",
-                                   stp_html_escape(title, p), "</button></form>", NULL);
-    return stp_page_send(r, q, HTTP_OK, title, main);
+    return stp_account_handler(r); /* who is signed in, with the sign-out button */
 }
 
-static const char *kind_of(const stp_user_t *u)
+/* GET /stp/account: who you are, your organisation, your NDA status, sign out; all of it without
+ * JavaScript. */
+int stp_account_handler(request_rec *r)
 {
-    return !u->key ? "anonymous" : !u->tenant ? "personal" : u->tenant_admin ? "tenant-admin" : "member";
+    stp_req_t *q = stp_req_get(r);
+    r->allowed |= AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    xmlNodePtr page = stp_page_start(q, "account", stp_msg(q, "account.title"));
+    xmlNodePtr a = stp_el(page, "account", NULL);
+    if (q->user.key) {
+        stp_attr(a, "email", q->email);
+        const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
+        if (nda) {
+            stp_attr(a, "nda-version", nda);
+            stp_attr(a, "nda-accepted",
+                     q->user.tenant && q->conf->state &&
+                             stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1
+                         ? "yes"
+                         : "no");
+        }
+    }
+    return stp_page_send(r, q, HTTP_OK, page);
 }
 
 /* The build's directory name, not its path: the server's layout is nobody's business. */
@@ -101,12 +115,25 @@ int stp_whoami_handler(request_rec *r)
     const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
     int accepted = nda && q->user.key && q->conf->state &&
                    stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1;
-    const char *json =
-        apr_pstrcat(p, "{\"user\":", stp_json_string(q->user.key, p), ",\"kind\":\"", kind_of(&q->user),
-                    "\",\"tenant\":", stp_json_string(q->user.tenant, p), ",\"email\":", stp_json_string(q->email, p),
-                    ",\"lang\":", stp_json_string(q->lang, p), ",\"nda\":{\"version\":", stp_json_string(nda, p),
-                    ",\"accepted\":", accepted ? "true" : "false", "},\"catalog\":{\"generation\":",
-                    q->build ? apr_psprintf(p, "%" APR_UINT64_T_FMT, stp_catalog_generation(q->build->cat)) : "null",
-                    ",\"build\":", stp_json_string(q->build ? build_name(q->build->root) : NULL, p), "}}\n", NULL);
+    const char *org = q->user.tenant ? stp_msg(q, apr_pstrcat(p, "org.name.", q->user.tenant, NULL)) : NULL;
+    if (org && !strncmp(org, "org.name.", 9))
+        org = q->user.tenant;
+    /* For stp.js, which shows who is signed in on the static pages, with a sign-out button. */
+    const char *who =
+        q->user.key ? apr_pstrcat(p, ",\"display\":{\"name\":",
+                                  stp_json_string(q->name    ? q->name
+                                                  : q->email ? q->email
+                                                             : q->user.key,
+                                                  p),
+                                  ",\"org\":", stp_json_string(org, p),
+                                  ",\"signout\":", stp_json_string(stp_csrf_form_token(q, "logout"), p), "}", NULL)
+                    : "";
+    const char *json = apr_pstrcat(
+        p, "{\"user\":", stp_json_string(q->user.key, p), ",\"kind\":\"", stp_user_kind(&q->user),
+        "\",\"tenant\":", stp_json_string(q->user.tenant, p), ",\"email\":", stp_json_string(q->email, p),
+        ",\"lang\":", stp_json_string(q->lang, p), ",\"nda\":{\"version\":", stp_json_string(nda, p),
+        ",\"accepted\":", accepted ? "true" : "false", "},\"catalog\":{\"generation\":",
+        q->build ? apr_psprintf(p, "%" APR_UINT64_T_FMT, stp_catalog_generation(q->build->cat)) : "null",
+        ",\"build\":", stp_json_string(q->build ? build_name(q->build->root) : NULL, p), "}", who, "}\n", NULL);
     return stp_json_send(r, json);
 }

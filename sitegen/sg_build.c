@@ -166,12 +166,22 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
     switch (pg->kind) {
     case SG_PAGE_HOME:
         fp_listing(&fp, site->listed, 10, li);
+        /* Which tiles lead to the organisation's pages (in the taxonomy's order, which is stable). */
+        for (int i = 0; i < site->sections->nelts; i++) {
+            const sg_term_t *sec = APR_ARRAY_IDX(site->sections, i, sg_term_t *);
+            for (int j = 0; j < sec->tiles->nelts; j++)
+                sg_fp_str(&fp, apr_hash_get(site->org_tiles, APR_ARRAY_IDX(sec->tiles, j, sg_term_t *)->id,
+                                            APR_HASH_KEY_STRING)
+                                   ? "o"
+                                   : "-");
+        }
         break;
     case SG_PAGE_FEED:
         fp_listing(&fp, site->listed, 50, li);
         break;
     case SG_PAGE_TILE:
         fp_listing(&fp, apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING), 0, li);
+        sg_fp_str(&fp, apr_hash_get(site->org_tiles, pg->tile->id, APR_HASH_KEY_STRING) ? "o" : "-");
         break;
     case SG_PAGE_ORG_HOME:
         fp_listing(&fp, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, li);
@@ -320,6 +330,17 @@ static void plan(job_t *job, const char *global, apr_pool_t *pool)
             set_group(it, "files", pool);
         }
     }
+}
+
+/* The build carries the page templates it was published with: the module renders its dynamic
+ * pages through the same stylesheet as these static ones (libstp/stp_view.h). */
+static void copy_templates(job_t *job, apr_pool_t *pool)
+{
+    const char *src = apr_pstrcat(pool, job->opt->xslt_dir, "/page.xsl", NULL);
+    char hex[65];
+    apr_uint64_t size;
+    if (sg_file_sha256(hex, &size, src, pool) == APR_SUCCESS)
+        add_copy(job, src, "templates/page.xsl", hex);
 }
 
 static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
@@ -692,6 +713,14 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
                                         sg_text(site->labels, loc->id, site->default_locale), scratch);
         if (rv == APR_SUCCESS)
             rv = stp_catalog_put_string(cat, loc->id, "locale.name", loc->name, scratch);
+        if (rv == APR_SUCCESS)
+            rv = stp_catalog_put_string(cat, loc->id, "locale.dir", loc->rtl ? "rtl" : "ltr", scratch);
+        /* Organisation names, for the header of a member's pages. */
+        for (int t = 0; t < site->tenants->nelts && rv == APR_SUCCESS; t++) {
+            const sg_term_t *tn = APR_ARRAY_IDX(site->tenants, t, sg_term_t *);
+            rv = stp_catalog_put_string(cat, loc->id, apr_pstrcat(scratch, "org.name.", tn->id, NULL),
+                                        sg_text(tn->labels, loc->id, site->default_locale), scratch);
+        }
         /* The module inserts nda.text as HTML: it is the Markdown rendered under the bodies' rules. */
         const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
         if (nda && rv == APR_SUCCESS) {
@@ -850,6 +879,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     fp_job_t fpj = {&job, global};
     sg_parallel_for(job.items->nelts, opt->jobs, fingerprint_page, &fpj, pool);
     copy_assets(&job, pool);
+    copy_templates(&job, pool);
     phase(opt, &t, "pages");
 
     job.global = apr_pstrdup(pool, global);

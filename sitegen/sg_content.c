@@ -787,6 +787,7 @@ void sg_content_resolve(sg_site_t *site, stp_day_t today)
     qsort(by_date->elts, (size_t)by_date->nelts, sizeof(sg_doc_t *), cmp_listing);
     site->tile_docs = apr_hash_make(pool);
     site->tenant_docs = apr_hash_make(pool);
+    site->org_tiles = apr_hash_make(pool);
     site->listed = apr_array_make(pool, by_date->nelts, sizeof(sg_doc_t *));
     for (int i = 0; i < by_date->nelts; i++) {
         sg_doc_t *d = APR_ARRAY_IDX(by_date, i, sg_doc_t *);
@@ -795,6 +796,7 @@ void sg_content_resolve(sg_site_t *site, stp_day_t today)
         if (d->cat.access == STP_ACCESS_TENANT) {
             for (int t = 0; t < d->cat.tenants->nelts; t++)
                 push_to(site->tenant_docs, APR_ARRAY_IDX(d->cat.tenants, t, const char *), d, pool);
+            apr_hash_set(site->org_tiles, d->cat.tile, APR_HASH_KEY_STRING, d->cat.tile);
             continue;
         }
         APR_ARRAY_PUSH(site->listed, sg_doc_t *) = d;

@@ -77,6 +77,7 @@ typedef struct {
     apr_hash_t *tile_docs;      /* tile id -> sg_doc_t *: current, not tenant-restricted, newest first */
     apr_array_header_t *listed; /* every such document, newest first (What's New, feed, sitemap) */
     apr_hash_t *tenant_docs;    /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
+    apr_hash_t *org_tiles;      /* tile id -> itself: tiles whose documents are for organisations only */
 } sg_site_t;
 
 /* Loads and validates CONTENT_DIR against the schemas in schema_dir, reading documents on `jobs`

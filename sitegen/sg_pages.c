@@ -253,6 +253,7 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     at(page, "dir", loc && loc->rtl ? "rtl" : "ltr");
     at(page, "default-lang", def);
     at(page, "url", pg->url);
+    at(page, "return", pg->url); /* where sign-in comes back to: a path of safe characters */
     at(page, "base-url", site->base_url);
     if (pg->mark)
         at(page, "mark", pg->mark);
@@ -285,6 +286,9 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
             at(tn, "id", t->id);
             at(tn, "href", sg_page_url(SG_PAGE_TILE, lang, t, NULL, pool));
             at(tn, "count", apr_itoa(pool, docs ? docs->nelts : 0));
+            /* Its documents are organisations' own: it leads to the member's /<lang>/org/. */
+            if (!docs && apr_hash_get(site->org_tiles, t->id, APR_HASH_KEY_STRING))
+                at(tn, "org", "yes");
             if (pg->tile == t)
                 at(tn, "current", "yes");
             el(tn, "label", sg_text(t->labels, lang, def));
@@ -311,6 +315,9 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
     case SG_PAGE_TILE: {
         xmlNodePtr t = el(page, "tile", NULL);
         at(t, "id", pg->tile->id);
+        if (!apr_hash_get(site->tile_docs, pg->tile->id, APR_HASH_KEY_STRING) &&
+            apr_hash_get(site->org_tiles, pg->tile->id, APR_HASH_KEY_STRING))
+            at(t, "org", "yes");
         el(t, "label", sg_text(pg->tile->labels, pg->lang, site->default_locale));
         el(t, "section", sg_text(pg->tile->section->labels, pg->lang, site->default_locale));
         el(t, "description", sg_text(pg->tile->descriptions, pg->lang, site->default_locale));

@@ -26,6 +26,10 @@
         </title>
         <link rel="stylesheet" href="/assets/stp.css"/>
         <link rel="icon" href="data:,"/>
+        <xsl:if test="@refresh">
+          <!-- The NDA confirmation starts the download it was accepted for. -->
+          <meta http-equiv="refresh" content="1;url={@refresh}"/>
+        </xsl:if>
         <script src="/assets/stp.js" defer="defer"></script>
         <xsl:if test="$kind = 'home' or $kind = 'tile' or $kind = 'doc'">
           <xsl:for-each select="locales/locale">
@@ -46,7 +50,23 @@
               <li><a href="/stp/search?lang={$lang}"><xsl:value-of select="stp:msg('nav.search')"/></a></li>
               <li><a href="/stp/library?lang={$lang}"><xsl:value-of select="stp:msg('nav.library')"/></a></li>
               <li><a href="/{$lang}/org/"><xsl:value-of select="stp:msg('nav.org')"/></a></li>
-              <li><a href="/stp/login?lang={$lang}"><xsl:value-of select="stp:msg('nav.signin')"/></a></li>
+              <xsl:choose>
+                <xsl:when test="user">
+                  <li class="who">
+                    <a href="/stp/account?lang={$lang}">
+                      <xsl:value-of select="user/@name"/>
+                      <xsl:if test="user/@org"><xsl:text> · </xsl:text><xsl:value-of select="user/@org"/></xsl:if>
+                    </a>
+                  </li>
+                  <li class="signout"><xsl:call-template name="signout"/></li>
+                </xsl:when>
+                <xsl:otherwise>
+                  <!-- Sign-in comes back to this page; stp.js shows who is signed in on static pages. -->
+                  <li class="signin" data-signout="{stp:msg('nav.signout')}" data-account="/stp/account?lang={$lang}">
+                    <a href="/stp/login?lang={$lang}&amp;return={/page/@return}"><xsl:value-of select="stp:msg('nav.signin')"/></a>
+                  </li>
+                </xsl:otherwise>
+              </xsl:choose>
             </ul>
           </nav>
           <nav class="languages" aria-label="{stp:msg('nav.language')}">
@@ -68,6 +88,7 @@
             <xsl:when test="$kind = 'tile'"><xsl:apply-templates select="tile"/></xsl:when>
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
+            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account"/></xsl:when>
             <xsl:when test="$kind = 'shell'"><xsl:comment>stp:main <xsl:value-of select="/page/@mark"/></xsl:comment></xsl:when>
           </xsl:choose>
         </main>
@@ -85,6 +106,7 @@
 
   <xsl:template name="page-title">
     <xsl:choose>
+      <xsl:when test="/page/title"><xsl:value-of select="/page/title"/></xsl:when>
       <xsl:when test="$kind = 'home'"><xsl:value-of select="stp:msg('nav.home')"/></xsl:when>
       <xsl:when test="$kind = 'tile'"><xsl:value-of select="tile/label"/></xsl:when>
       <xsl:when test="$kind = 'org-home'"><xsl:value-of select="stp:msg('org.title')"/></xsl:when>
@@ -105,7 +127,11 @@
           <ul class="tiles">
             <xsl:for-each select="tile">
               <li class="tile">
-                <a href="{@href}"><xsl:value-of select="label"/></a>
+                <a href="{@href}">
+                  <!-- An organisation's own documents: members go to their organisation's page (sign-in first). -->
+                  <xsl:if test="@org = 'yes'"><xsl:attribute name="href">/<xsl:value-of select="$lang"/>/org/</xsl:attribute></xsl:if>
+                  <xsl:value-of select="label"/>
+                </a>
                 <xsl:if test="description"><p><xsl:value-of select="description"/></p></xsl:if>
               </li>
             </xsl:for-each>
@@ -138,6 +164,10 @@
     </xsl:if>
     <h2><xsl:value-of select="stp:msg('tile.documents')"/></h2>
     <xsl:choose>
+      <xsl:when test="@org = 'yes'">
+        <p><xsl:value-of select="stp:msg('org.tile.body')"/></p>
+        <p><a href="/{$lang}/org/"><xsl:value-of select="stp:msg('org.tile.open')"/></a></p>
+      </xsl:when>
       <xsl:when test="docs/doc"><ol class="docs"><xsl:apply-templates select="docs/doc" mode="item"/></ol></xsl:when>
       <xsl:otherwise><p><xsl:value-of select="stp:msg('tile.empty')"/></p></xsl:otherwise>
     </xsl:choose>
@@ -286,6 +316,206 @@
         </ul>
       </xsl:if>
     </article>
+  </xsl:template>
+
+
+  <!-- === The module's pages (mod_stp/mod_stp_page.c builds their input) ======================= -->
+
+  <xsl:template name="signout">
+    <form class="signout" method="post" action="/stp/logout">
+      <input type="hidden" name="csrf" value="{/page/user/@csrf}"/>
+      <button type="submit"><xsl:value-of select="stp:msg('nav.signout')"/></button>
+    </form>
+  </xsl:template>
+
+  <!-- Errors: 400, 403, 404, 405, 410, 500, 503 and the page for personal accounts. -->
+  <xsl:template match="error">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <p><xsl:value-of select="stp:msg(@body)"/></p>
+    <xsl:if test="link">
+      <ul class="actions">
+        <xsl:for-each select="link"><li><a href="{@href}"><xsl:value-of select="stp:msg(@key)"/></a></li></xsl:for-each>
+      </ul>
+    </xsl:if>
+    <xsl:if test="@signout = 'yes' and /page/user">
+      <xsl:call-template name="signout-as">
+        <xsl:with-param name="label" select="stp:msg('account.switch')"/>
+      </xsl:call-template>
+    </xsl:if>
+    <p><a href="/{$lang}/"><xsl:value-of select="stp:msg('nav.home')"/></a></p>
+  </xsl:template>
+
+  <xsl:template name="signout-as">
+    <xsl:param name="label"/>
+    <form class="signout" method="post" action="/stp/logout">
+      <input type="hidden" name="csrf" value="{/page/user/@csrf}"/>
+      <button type="submit"><xsl:value-of select="$label"/></button>
+    </form>
+  </xsl:template>
+
+  <!-- The NDA: the agreement (HTML that sitegen rendered from Markdown), then accept; or, once
+       accepted, the confirmation with the way back. -->
+  <xsl:template match="nda">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <xsl:choose>
+      <xsl:when test="@accepted = 'yes'">
+        <p class="notice" role="status">
+          <xsl:choose>
+            <xsl:when test="@just = 'yes'"><xsl:value-of select="stp:msg('nda.accepted', 'version', @version)"/></xsl:when>
+            <xsl:otherwise><xsl:value-of select="stp:msg('nda.already')"/></xsl:otherwise>
+          </xsl:choose>
+        </p>
+        <xsl:if test="document">
+          <p><xsl:value-of select="stp:msg('nda.download.starting')"/></p>
+          <ul class="actions">
+            <li><a href="{document/@download}"><xsl:value-of select="stp:msg('nda.download.now', 'document', document)"/></a></li>
+            <li><a href="{document/@href}"><xsl:value-of select="stp:msg('nda.back', 'document', document)"/></a></li>
+          </ul>
+        </xsl:if>
+        <details>
+          <summary><xsl:value-of select="stp:msg('nda.read')"/></summary>
+          <div class="nda"><xsl:copy-of select="text/node()"/></div>
+        </details>
+      </xsl:when>
+      <xsl:otherwise>
+        <xsl:if test="document">
+          <p class="pending"><xsl:value-of select="stp:msg('nda.pending', 'document', document)"/></p>
+        </xsl:if>
+        <p class="meta"><xsl:value-of select="stp:msg('nda.version')"/>: <xsl:value-of select="@version"/></p>
+        <div class="nda"><xsl:copy-of select="text/node()"/></div>
+        <form method="post" action="/stp/nda">
+          <input type="hidden" name="csrf" value="{@csrf}"/>
+          <input type="hidden" name="version" value="{@version}"/>
+          <input type="hidden" name="return" value="{@return}"/>
+          <input type="hidden" name="lang" value="{$lang}"/>
+          <button type="submit"><xsl:value-of select="stp:msg('nda.accept')"/></button>
+        </form>
+      </xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <xsl:template match="library">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <p><a href="/stp/notifications?lang={$lang}"><xsl:value-of select="stp:msg('notifications.title')"/></a></p>
+    <xsl:choose>
+      <xsl:when test="entry">
+        <ol class="docs library">
+          <xsl:for-each select="entry">
+            <li class="doc">
+              <a class="title" href="{@href}"><xsl:value-of select="."/></a>
+              <xsl:if test="@changed = 'yes'">
+                <xsl:text> </xsl:text><span class="badge badge-changed"><xsl:value-of select="stp:msg('library.changed')"/></span>
+              </xsl:if>
+              <p class="meta">
+                <xsl:value-of select="stp:msg('library.version')"/>: <xsl:value-of select="@version"/>
+                <xsl:text> · </xsl:text><xsl:value-of select="stp:msg('library.published')"/>:
+                <time datetime="{@published}"><xsl:value-of select="@published"/></time>
+                <xsl:text> · </xsl:text><a href="{@download}"><xsl:value-of select="stp:msg('doc.download')"/></a>
+              </p>
+              <form class="save" method="post" action="/stp/library" data-series="{@series}">
+                <input type="hidden" name="csrf" value="{../@csrf}"/>
+                <input type="hidden" name="action" value="remove"/>
+                <input type="hidden" name="doc" value="{@id}"/>
+                <input type="hidden" name="return" value="{../@return}"/>
+                <button type="submit" aria-pressed="true" data-add="{stp:msg('library.save')}" data-remove="{stp:msg('library.remove')}">
+                  <xsl:value-of select="stp:msg('library.remove')"/>
+                </button>
+              </form>
+            </li>
+          </xsl:for-each>
+        </ol>
+      </xsl:when>
+      <xsl:otherwise><p class="empty"><xsl:value-of select="stp:msg('library.empty')"/></p></xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <!-- A signed-in user's "Save" from a static page without JavaScript: confirm once. -->
+  <xsl:template match="confirm">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <p><xsl:value-of select="stp:msg('library.confirm', 'document', .)"/></p>
+    <form method="post" action="/stp/library">
+      <input type="hidden" name="csrf" value="{@csrf}"/>
+      <input type="hidden" name="action" value="add"/>
+      <input type="hidden" name="doc" value="{@doc}"/>
+      <input type="hidden" name="return" value="{@return}"/>
+      <button type="submit"><xsl:value-of select="stp:msg('library.save')"/></button>
+    </form>
+  </xsl:template>
+
+  <xsl:template match="notifications">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <xsl:if test="@saved = 'yes'">
+      <p class="notice" role="status"><xsl:value-of select="stp:msg('notifications.saved')"/></p>
+    </xsl:if>
+    <p><xsl:value-of select="stp:msg('notifications.intro')"/></p>
+    <form method="post" action="/stp/notifications">
+      <input type="hidden" name="csrf" value="{@csrf}"/>
+      <input type="hidden" name="lang" value="{$lang}"/>
+      <p>
+        <label for="freq"><xsl:value-of select="stp:msg('notifications.frequency')"/></label><xsl:text> </xsl:text>
+        <select id="freq" name="frequency">
+          <xsl:for-each select="frequency">
+            <option value="{@value}"><xsl:if test="@selected = 'yes'"><xsl:attribute name="selected">selected</xsl:attribute></xsl:if><xsl:value-of select="stp:msg(concat('notifications.freq.', @value))"/></option>
+          </xsl:for-each>
+        </select>
+      </p>
+      <p>
+        <label for="address"><xsl:value-of select="stp:msg('notifications.address')"/></label><xsl:text> </xsl:text>
+        <input id="address" name="address" type="email" size="40" value="{address}">
+          <xsl:if test="address/@error"><xsl:attribute name="aria-invalid">true</xsl:attribute><xsl:attribute name="aria-describedby">address-error</xsl:attribute></xsl:if>
+        </input>
+        <xsl:if test="address/@error">
+          <span class="error" id="address-error" role="alert"><xsl:value-of select="stp:msg(address/@error, 'domains', address/@domains)"/></span>
+        </xsl:if>
+      </p>
+      <p>
+        <label for="locale"><xsl:value-of select="stp:msg('notifications.language')"/></label><xsl:text> </xsl:text>
+        <select id="locale" name="locale">
+          <xsl:for-each select="locale">
+            <option value="{@id}" lang="{@id}"><xsl:if test="@selected = 'yes'"><xsl:attribute name="selected">selected</xsl:attribute></xsl:if><xsl:value-of select="."/></option>
+          </xsl:for-each>
+        </select>
+      </p>
+      <p><button type="submit"><xsl:value-of select="stp:msg('notifications.save')"/></button></p>
+    </form>
+    <p><a href="/stp/library?lang={$lang}"><xsl:value-of select="stp:msg('library.title')"/></a></p>
+  </xsl:template>
+
+  <!-- Who you are, your organisation, your NDA status, and sign out: the header's information
+       without JavaScript. -->
+  <xsl:template match="account">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <xsl:choose>
+      <xsl:when test="/page/user">
+        <dl class="details">
+          <dt><xsl:value-of select="stp:msg('account.name')"/></dt><dd><xsl:value-of select="/page/user/@name"/></dd>
+          <xsl:if test="@email"><dt><xsl:value-of select="stp:msg('account.email')"/></dt><dd><xsl:value-of select="@email"/></dd></xsl:if>
+          <dt><xsl:value-of select="stp:msg('account.org')"/></dt>
+          <dd><xsl:choose><xsl:when test="/page/user/@org"><xsl:value-of select="/page/user/@org"/></xsl:when><xsl:otherwise><xsl:value-of select="stp:msg('account.personal')"/></xsl:otherwise></xsl:choose></dd>
+          <dt><xsl:value-of select="stp:msg('account.kind')"/></dt><dd><xsl:value-of select="stp:msg(concat('account.kind.', /page/user/@kind))"/></dd>
+          <xsl:if test="@nda-version">
+            <dt><xsl:value-of select="stp:msg('nda.title')"/></dt>
+            <dd>
+              <xsl:choose>
+                <xsl:when test="@nda-accepted = 'yes'"><xsl:value-of select="stp:msg('account.nda.accepted', 'version', @nda-version)"/></xsl:when>
+                <xsl:when test="/page/user/@org"><a href="/stp/nda?lang={$lang}"><xsl:value-of select="stp:msg('account.nda.pending', 'version', @nda-version)"/></a></xsl:when>
+                <xsl:otherwise><xsl:value-of select="stp:msg('account.nda.personal')"/></xsl:otherwise>
+              </xsl:choose>
+            </dd>
+          </xsl:if>
+        </dl>
+        <ul class="actions">
+          <li><a href="/stp/library?lang={$lang}"><xsl:value-of select="stp:msg('library.title')"/></a></li>
+          <li><a href="/stp/notifications?lang={$lang}"><xsl:value-of select="stp:msg('notifications.title')"/></a></li>
+          <xsl:if test="/page/user/@org"><li><a href="/{$lang}/org/"><xsl:value-of select="stp:msg('org.title')"/></a></li></xsl:if>
+        </ul>
+        <xsl:call-template name="signout"/>
+      </xsl:when>
+      <xsl:otherwise>
+        <p><xsl:value-of select="stp:msg('account.anonymous')"/></p>
+        <p><a href="/stp/login?lang={$lang}&amp;return=%2Fstp%2Faccount%3Flang%3D{$lang}"><xsl:value-of select="stp:msg('nav.signin')"/></a></p>
+      </xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
   <xsl:template name="terms">

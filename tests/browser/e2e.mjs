@@ -42,8 +42,13 @@ async function signInAndDownload(browser) {
   const accept = page.locator('form[action="/stp/nda"] button[type=submit]');
   ok((await accept.count()) === 1, 'after signing in, the portal asks alice to accept the NDA', page.url());
 
-  // Accepting answers with the file itself: the browser downloads it.
+  // Accepting shows the confirmation, which starts the download by itself.
   const [download] = await Promise.all([page.waitForEvent('download'), accept.click()]);
+  const confirmed = new URL(page.url());
+  ok(confirmed.pathname === '/stp/nda' && confirmed.searchParams.get('accepted') === '1'
+    && (await page.locator(`main a[href^="/download/${DOC}"]`).count()) === 1
+    && (await page.locator('form[action="/stp/nda"]').count()) === 0,
+    'the confirmation says so, links the download and offers no second accept', page.url());
   const got = readFileSync(await download.path());
   const want = readFileSync(`${ROOT}/content/docs/${DOC}/${PDF}`);
   eq(sha256(want), sha256(got), 'accepting the NDA downloads the report, byte for byte');

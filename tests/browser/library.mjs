@@ -160,7 +160,7 @@ async function confirmWithoutJs(browser) {
     const csrfBefore = await page.locator('form.save input[name=csrf]').count();
     ok(csrfBefore === 0, 'no js: the static form has no token', `${csrfBefore} csrf inputs`);
     await Promise.all([page.waitForURL((u) => u.pathname === '/stp/library'), page.click('form.save button')]);
-    const confirm = page.locator('form:has(input[name=csrf])');
+    const confirm = page.locator('main form:has(input[name=csrf])');
     const token = await confirm.locator('input[name=csrf]').getAttribute('value');
     ok((await confirm.count()) === 1 && /^[0-9a-f]{80}$/.test(token || ''),
       'no js: Save without a token lands on a confirmation form with a token', `url ${page.url()}`,

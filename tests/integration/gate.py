@@ -104,7 +104,7 @@ class Gate:
 
     def nda_token(self, who, target="/en/"):
         r = self.get("/stp/nda?return=" + urllib.parse.quote(target, safe=""), who)
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', r.text)
+        m = re.search(r'action="/stp/nda">.*?name="csrf" value="([0-9a-f]+)"', r.text, re.S)
         return m.group(1) if m else None
 
     def post_nda(self, who, fields):
@@ -217,12 +217,18 @@ class Gate:
              f"status {r.status} location {r.header('location')}")
         # An open redirect is not possible through the return field.
         r = self.post_nda("t2", dict(base, csrf=tok_bob, **{"return": "//evil.example/x"}))
-        t.ok(r.status == 303 and r.header("location") == "/en/", f"{m}: POST /stp/nda ignores a non-local return",
+        t.ok(r.status == 303 and r.header("location") == "/stp/nda?accepted=1&lang=en&return=%2Fen%2F",
+             f"{m}: POST /stp/nda ignores a non-local return",
              f"status {r.status} location {r.header('location')}")
         t.eq(True, self.whoami("t2")["nda"]["accepted"], f"{m}: t2 accepted")
         r = self.post_nda("t1", dict(base, csrf=tok_alice))
-        t.ok(r.status == 303 and r.header("location") == "/download/nda-pentest",
-             f"{m}: POST /stp/nda returns to the download", f"status {r.status} location {r.header('location')}")
+        confirm = "/stp/nda?accepted=1&lang=en&return=%2Fdownload%2Fnda-pentest"
+        t.ok(r.status == 303 and r.header("location") == confirm,
+             f"{m}: POST /stp/nda answers with the confirmation", f"status {r.status} location {r.header('location')}")
+        r = self.get(confirm, "t1")
+        t.ok(r.status == 200 and 'content="1;url=/download/nda-pentest"' in r.text and 'href="/download/nda-pentest"' in r.text
+             and 'href="/en/docs/nda-pentest/"' in r.text and 'action="/stp/nda"' not in r.text,
+             f"{m}: ... which starts the download and links back to the document", r.text[-1500:])
         r = self.post_nda("t1admin", dict(base, csrf=self.nda_token("t1admin")))
         t.eq(303, r.status, f"{m}: t1admin accepts")
         # One user's acceptance is not another's, even in the same tenant.

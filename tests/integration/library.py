@@ -77,7 +77,7 @@ class Library(Gate):
         t.eq(["public-report", "soc"], sorted(self.lib("t1")["series"]), f"{m}: ... and nothing was stored")
         # A static page's form has no token: a signed-in user confirms once.
         r = self.post("t1", {"action": "add", "doc": "t1-pack", "return": "/en/org/docs/t1-pack/"})
-        confirm = re.search(r'name="csrf" value="([0-9a-f]{80})"', r.text)
+        confirm = re.search(r'action="/stp/library">.*?name="csrf" value="([0-9a-f]{80})"', r.text, re.S)
         t.ok(r.status == 200 and confirm and "Tenant one pack" in r.text,
              f"{m}: a form without a token asks to confirm", r.text[-800:])
         t.eq(["public-report", "soc"], sorted(self.lib("t1")["series"]), f"{m}: ... without saving yet")
@@ -140,7 +140,7 @@ class Library(Gate):
         r = self.get("/stp/notifications")
         t.eq(302, r.status, f"{m}: anonymous notifications -> sign in")
         r = self.get("/stp/notifications", "t1")
-        tok = re.search(r'name="csrf" value="([0-9a-f]{80})"', r.text)
+        tok = re.search(r'action="/stp/notifications">.*?name="csrf" value="([0-9a-f]{80})"', r.text, re.S)
         t.ok(r.status == 200 and tok and 'value="alice@t1.example"' in r.text,
              f"{m}: the settings form suggests the sign-in address", r.text[-1500:])
         tok = tok.group(1) if tok else ""

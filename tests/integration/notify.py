@@ -49,7 +49,7 @@ class Notify(Gate):
                 r = request(self.port, "POST", "/stp/library", dict(h, **FORM), body)
                 assert r.status == 303, (user, doc, r.status)
             page = request(self.port, "GET", "/stp/notifications", h).text
-            ntok = re.search(r'name="csrf" value="([0-9a-f]{80})"', page).group(1)
+            ntok = re.search(r'action="/stp/notifications">.*?name="csrf" value="([0-9a-f]{80})"', page, re.S).group(1)
             body = urllib.parse.urlencode({"csrf": ntok, "frequency": freq, "address": f"{user}@{tid}.example",
                                            "locale": lang}).encode()
             r = request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body)
@@ -192,14 +192,14 @@ class Notify(Gate):
                     t.eq(303, request(self.port, "POST", "/stp/library", dict(h, **FORM), body).status,
                          f"{h['X-Test-Sub']} saves {doc}")
                 page = request(self.port, "GET", "/stp/notifications", h).text
-                ntok = re.search(r'name="csrf" value="([0-9a-f]{80})"', page).group(1)
+                ntok = re.search(r'action="/stp/notifications">.*?name="csrf" value="([0-9a-f]{80})"', page, re.S).group(1)
                 body = urllib.parse.urlencode({"csrf": ntok, "frequency": "daily", "address": h["X-Test-Email"],
                                                "locale": "en"}).encode()
                 t.eq(303, request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body).status,
                      f"{h['X-Test-Sub']} subscribes daily")
             # The settings page refuses an address while the provider says it is not verified.
             page = request(self.port, "GET", "/stp/notifications", dict(unver, **{"X-Test-Email-Verified": "false"}))
-            ntok = re.search(r'name="csrf" value="([0-9a-f]{80})"', page.text).group(1)
+            ntok = re.search(r'action="/stp/notifications">.*?name="csrf" value="([0-9a-f]{80})"', page.text, re.S).group(1)
             body = urllib.parse.urlencode({"csrf": ntok, "frequency": "daily", "address": "unver@t1.example",
                                            "locale": "en"}).encode()
             r = request(self.port, "POST", "/stp/notifications",

@@ -428,6 +428,12 @@ apr_status_t ap_pass_brigade_fchk(request_rec *r, apr_bucket_brigade *bb, const 
     return OK;
 }
 
+/* The index of a status in the ErrorDocument table: any one-to-one mapping will do here. */
+int ap_index_of_response(int status)
+{
+    return status >= 100 && status < 100 + RESPONSE_CODES ? status - 100 : 0;
+}
+
 /* ap_http_scheme() is a macro over this hook: the stub serves plain http. */
 const char *ap_run_http_scheme(const request_rec *r)
 {

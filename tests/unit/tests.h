@@ -16,5 +16,6 @@ Suite *http_suite(void);
 Suite *site_suite(void);
 Suite *content_suite(void);
 Suite *render_suite(void);
+Suite *view_suite(void);
 
 #endif

@@ -1,3 +1,46 @@
+/* Who is signed in, in the static pages' header: their name and organisation, linking to
+ * /stp/account, and a sign-out button (a POST with the session's token). Without JavaScript the
+ * header offers "Sign in", and /stp/account says the same on the server. */
+(function () {
+  'use strict';
+  var slot = document.querySelector('header.top li.signin');
+  if (!slot || !window.fetch) return;
+  /* First, and alone: a browser's first request may start its session (the stp_sid cookie), and
+   * two requests at once would start two. The save forms wait for this one. */
+  window.stpWho = fetch('/stp/whoami', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .catch(function () { return null; });
+  window.stpWho
+    .then(function (who) {
+      var d = who && who.display;
+      if (!d || !d.signout) return; /* anonymous */
+      var account = document.createElement('a');
+      account.href = slot.getAttribute('data-account');
+      account.textContent = d.org ? d.name + ' · ' + d.org : d.name;
+      var form = document.createElement('form');
+      form.className = 'signout';
+      form.method = 'post';
+      form.action = '/stp/logout';
+      var csrf = document.createElement('input');
+      csrf.type = 'hidden';
+      csrf.name = 'csrf';
+      csrf.value = d.signout;
+      var button = document.createElement('button');
+      button.type = 'submit';
+      button.textContent = slot.getAttribute('data-signout');
+      form.appendChild(csrf);
+      form.appendChild(button);
+      var item = document.createElement('li');
+      item.className = 'signout';
+      item.appendChild(form);
+      slot.className = 'who';
+      slot.textContent = '';
+      slot.appendChild(account);
+      slot.parentNode.insertBefore(item, slot.nextSibling);
+    })
+    .catch(function () { /* the header keeps "Sign in" */ });
+})();
+
 /* stp.js: progressive enhancement of the "Save to library" forms. Without JavaScript the forms
  * are plain POSTs that the module completes (after sign-in or a confirmation); with it, a
  * signed-in user's forms get their CSRF token and toggle in place without a reload. */
@@ -20,7 +63,8 @@
   }
 
   var json = { credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  fetch('/stp/library', json)
+  Promise.resolve(window.stpWho)
+    .then(function () { return fetch('/stp/library', json); })
     .then(function (r) { return r.ok ? r.json() : null; })
     .then(function (lib) {
       if (!lib || !lib.token) return; /* anonymous: the plain form signs in first */

@@ -1,0 +1,139 @@
+/* mod_stp_page: the module's pages through the build's templates (libstp/stp_view.h). A handler
+ * starts a page, adds its data as XML elements and attributes (libxml2 escapes every text) and
+ * sends it; the header (site title, language picker that keeps this page, who is signed in) is
+ * the same for every page and comes from here. No HTML is written in C. */
+#include <httpd.h>
+#include <string.h>
+
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include <apr_strings.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "mod_stp.h"
+#include "stp_http.h"
+
+static apr_status_t free_doc(void *data)
+{
+    xmlFreeDoc(data);
+    return APR_SUCCESS;
+}
+
+xmlNodePtr stp_el(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, (const xmlChar *)name, (const xmlChar *)text);
+}
+
+void stp_attr(xmlNodePtr node, const char *name, const char *value)
+{
+    if (value)
+        xmlSetProp(node, (const xmlChar *)name, (const xmlChar *)value);
+}
+
+/* This page's URL in another language: the same path and query with lang= replaced. */
+static const char *url_in(stp_req_t *q, const char *lang)
+{
+    request_rec *r = q->r;
+    const char *query = "";
+    const apr_array_header_t *args = apr_table_elts(q->query);
+    for (int i = 0; i < args->nelts; i++) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(args, i, apr_table_entry_t);
+        if (!strcmp(e->key, "lang") || !strcmp(e->key, "csrf"))
+            continue;
+        query = apr_pstrcat(r->pool, query, "&", stp_url_escape(e->key, r->pool), "=", stp_url_escape(e->val, r->pool),
+                            NULL);
+    }
+    return apr_pstrcat(r->pool, r->uri, "?lang=", lang, query, NULL);
+}
+
+xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
+{
+    request_rec *r = q->r;
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+    apr_pool_cleanup_register(r->pool, doc, free_doc, apr_pool_cleanup_null);
+    xmlDocSetRootElement(doc, page);
+    stp_attr(page, "kind", kind);
+    stp_attr(page, "lang", q->lang);
+    stp_attr(page, "dir", stp_msg(q, "locale.dir"));
+    stp_attr(page, "url", stp_this_url(r));
+    stp_attr(page, "base-url", q->build ? q->build->base_url : "");
+    stp_el(page, "site-title", stp_msg(q, "site.title"));
+    stp_el(page, "title", title);
+    xmlNodePtr locales = stp_el(page, "locales", NULL);
+    char *list = apr_pstrdup(r->pool, q->build ? q->build->locales : q->lang), *state;
+    for (const char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {
+        const char *name = q->build ? stp_catalog_get_string(q->build->cat, l, "locale.name", r->pool) : NULL;
+        const char *dir = q->build ? stp_catalog_get_string(q->build->cat, l, "locale.dir", r->pool) : NULL;
+        xmlNodePtr n = stp_el(locales, "locale", name ? name : l);
+        stp_attr(n, "id", l);
+        stp_attr(n, "dir", dir ? dir : "ltr");
+        stp_attr(n, "href", url_in(q, l));
+        if (!strcmp(l, q->lang))
+            stp_attr(n, "current", "yes");
+    }
+    if (q->user.key) {
+        xmlNodePtr u = stp_el(page, "user", NULL);
+        stp_attr(u, "kind", stp_user_kind(&q->user));
+        stp_attr(u, "name", q->name ? q->name : q->email ? q->email : q->user.key);
+        if (q->user.tenant) {
+            const char *org = stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
+            stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);
+        }
+        stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
+    }
+    return page;
+}
+
+/* The UI strings of the page's language, else the default language's, for stp:msg(). */
+static const char *page_msg(void *baton, const char *key)
+{
+    stp_req_t *q = baton;
+    const char *v = q->build ? stp_catalog_get_string(q->build->cat, q->lang, key, q->r->pool) : NULL;
+    if (!v && q->build)
+        v = stp_catalog_get_string(q->build->cat, q->build->default_locale, key, q->r->pool);
+    return v;
+}
+
+int stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
+{
+    char *html = NULL;
+    apr_size_t len = 0;
+    r->status = status;
+    stp_headers_personal(r);
+    apr_table_setn(r->headers_out, "Content-Language", q->lang);
+    if (!q->build || !q->build->view ||
+        stp_view_render(&html, &len, q->build->view, page->doc, 1, page_msg, q, r->pool) != APR_SUCCESS) {
+        /* Nothing to render with (no build, or one without templates): say so plainly. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: cannot render the %s page: %s",
+                      (const char *)xmlGetProp(page, (const xmlChar *)"kind"),
+                      !q->build ? "nothing is published" : "the build's templates/page.xsl is missing or broken");
+        html = apr_psprintf(r->pool, "%d\n", status);
+        len = strlen(html);
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+    } else {
+        ap_set_content_type(r, "text/html; charset=utf-8");
+    }
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only)
+        ap_rwrite(html, (int)len, r);
+    return OK;
+}
+
+void stp_page_html(xmlNodePtr parent, const char *html)
+{
+    /* HTML that sitegen rendered from Markdown under the content rules (the NDA text): parsed
+     * into nodes, so that the page is built as a tree like everything else. */
+    htmlDocPtr frag = htmlReadMemory(html, (int)strlen(html), NULL, "UTF-8",
+                                     HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+    xmlNodePtr root = frag ? xmlDocGetRootElement(frag) : NULL;
+    xmlNodePtr body = root ? root->children : NULL;
+    while (body && (body->type != XML_ELEMENT_NODE || strcmp((const char *)body->name, "body")))
+        body = body->next;
+    for (xmlNodePtr n = body ? body->children : NULL; n; n = n->next)
+        xmlAddChild(parent, xmlDocCopyNode(n, parent->doc, 1));
+    if (frag)
+        xmlFreeDoc(frag);
+}

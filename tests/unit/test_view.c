@@ -1,0 +1,195 @@
+/* The one page system (libstp/stp_view.h): every kind of page the module renders, built as XML
+ * the way mod_stp_page.c builds it, through xslt/page.xsl. Each page must parse as HTML without
+ * an error, keep its title text-only, carry no script but the site's own, and escape what it is
+ * given: a title and texts holding markup, quotes and a CSRF-looking value. */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "stp_view.h"
+#include "tests.h"
+
+#define HOSTILE "<script>alert(\"x\")</script>&\"'<!--stp:main-->"
+
+static xmlNodePtr el(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, (const xmlChar *)name, (const xmlChar *)text);
+}
+
+static void at(xmlNodePtr n, const char *name, const char *value)
+{
+    xmlSetProp(n, (const xmlChar *)name, (const xmlChar *)value);
+}
+
+/* The UI strings: the key itself, except one that tries markup of its own. */
+static const char *msg(void *baton, const char *key)
+{
+    (void)baton;
+    return !strcmp(key, "site.title") ? HOSTILE : NULL;
+}
+
+static xmlDocPtr page_of(const char *kind, int signed_in, const char *dir)
+{
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+    xmlDocSetRootElement(doc, page);
+    at(page, "kind", kind);
+    at(page, "lang", "ar");
+    at(page, "dir", dir);
+    at(page, "url", "/stp/x?a=\"b\"");
+    at(page, "return", "%2Fstp%2Fx");
+    at(page, "base-url", "");
+    el(page, "site-title", HOSTILE);
+    el(page, "title", HOSTILE);
+    xmlNodePtr l = el(el(page, "locales", NULL), "locale", HOSTILE);
+    at(l, "id", "ar");
+    at(l, "dir", "rtl");
+    at(l, "href", "/stp/x?lang=ar&\"");
+    at(l, "current", "yes");
+    if (signed_in) {
+        xmlNodePtr u = el(page, "user", NULL);
+        at(u, "kind", "member");
+        at(u, "name", HOSTILE);
+        at(u, "org", HOSTILE);
+        at(u, "csrf", "\"><script>alert(1)</script>");
+    }
+    return doc;
+}
+
+/* Adds what a page of `kind` shows, each value hostile. */
+static void body_of(xmlDocPtr doc, const char *kind)
+{
+    xmlNodePtr page = xmlDocGetRootElement(doc);
+    if (!strcmp(kind, "error")) {
+        xmlNodePtr e = el(page, "error", NULL);
+        at(e, "status", "410");
+        at(e, "body", "error.gone.body");
+        xmlNodePtr link = el(e, "link", NULL);
+        at(link, "href", "/en/docs/\"x\"/");
+        at(link, "key", "doc.current");
+    } else if (!strcmp(kind, "nda")) {
+        xmlNodePtr n = el(page, "nda", NULL);
+        at(n, "version", HOSTILE);
+        at(n, "csrf", HOSTILE);
+        at(n, "return", HOSTILE);
+        at(n, "accepted", "no");
+        at(el(n, "document", HOSTILE), "href", HOSTILE);
+        el(el(n, "text", NULL), "p", HOSTILE);
+    } else if (!strcmp(kind, "library")) {
+        xmlNodePtr lib = el(page, "library", NULL);
+        at(lib, "csrf", HOSTILE);
+        at(lib, "return", HOSTILE);
+        xmlNodePtr e = el(lib, "entry", HOSTILE);
+        const char *attrs[] = {"id", "series", "href", "version", "published", "download"};
+        for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+            at(e, attrs[i], HOSTILE);
+        at(e, "changed", "yes");
+    } else if (!strcmp(kind, "confirm")) {
+        xmlNodePtr c = el(page, "confirm", HOSTILE);
+        at(c, "csrf", HOSTILE);
+        at(c, "doc", HOSTILE);
+        at(c, "return", HOSTILE);
+    } else if (!strcmp(kind, "notifications")) {
+        xmlNodePtr f = el(page, "notifications", NULL);
+        at(f, "csrf", HOSTILE);
+        at(el(f, "frequency", NULL), "value", "daily");
+        xmlNodePtr a = el(f, "address", HOSTILE);
+        at(a, "error", "notifications.address.invalid");
+        at(a, "domains", HOSTILE);
+        at(el(f, "locale", HOSTILE), "id", "ar");
+    } else if (!strcmp(kind, "account")) {
+        xmlNodePtr a = el(page, "account", NULL);
+        at(a, "email", HOSTILE);
+        at(a, "nda-version", HOSTILE);
+        at(a, "nda-accepted", "no");
+    }
+}
+
+/* What a page holds that matters for safety. */
+struct shape {
+    int scripts, handlers, title_markup;
+};
+
+static void walk(xmlNodePtr n, struct shape *sh)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (!xmlStrcasecmp(n->name, (const xmlChar *)"script")) {
+            xmlChar *src = xmlGetProp(n, (const xmlChar *)"src");
+            sh->scripts += src && !xmlStrcmp(src, (const xmlChar *)"/assets/stp.js") ? 1 : 100;
+            xmlFree(src);
+        }
+        for (xmlAttrPtr a = n->properties; a; a = a->next)
+            sh->handlers += !xmlStrncasecmp(a->name, (const xmlChar *)"on", 2);
+        if (!xmlStrcasecmp(n->name, (const xmlChar *)"title"))
+            for (xmlNodePtr c = n->children; c; c = c->next)
+                sh->title_markup += c->type != XML_TEXT_NODE;
+        walk(n->children, sh);
+    }
+}
+
+static int parse_errors;
+/* libxml2's HTML parser knows HTML 4: HTML5's own elements (header, main, nav, time) are the
+ * only thing it may complain about. */
+static void count_error(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx;
+    if (err->code != XML_HTML_UNKNOWN_TAG)
+        parse_errors++;
+}
+
+START_TEST(test_every_kind)
+{
+    static const char *kinds[] = {"error", "nda", "library", "confirm", "notifications", "account"};
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        for (int signed_in = 0; signed_in < 2; signed_in++) {
+            xmlDocPtr in = page_of(kinds[k], signed_in, "rtl");
+            body_of(in, kinds[k]);
+            char *html;
+            apr_size_t len;
+            ck_assert_int_eq(stp_view_render(&html, &len, view, in, 1, msg, NULL, pool), APR_SUCCESS);
+            xmlFreeDoc(in);
+            ck_assert_uint_eq(strlen(html), len);
+            ck_assert_msg(strstr(html, "&lt;script&gt;") != NULL, "%s: the hostile text is not shown escaped",
+                          kinds[k]);
+            ck_assert_ptr_nonnull(strstr(html, "<main id=\"main\">"));
+            ck_assert_ptr_nonnull(strstr(html, "<html lang=\"ar\" dir=\"rtl\">"));
+            ck_assert_msg(!signed_in || strstr(html, "action=\"/stp/logout\""), "%s: no sign-out", kinds[k]);
+            ck_assert_msg(signed_in || strstr(html, "/stp/login?lang=ar&amp;return=%2Fstp%2Fx"),
+                          "%s: sign-in does not come back", kinds[k]);
+            /* Parses as HTML without a single error. */
+            parse_errors = 0;
+            xmlSetStructuredErrorFunc(NULL, count_error);
+            htmlDocPtr out = htmlReadMemory(html, (int)len, NULL, "UTF-8", HTML_PARSE_NONET);
+            xmlSetStructuredErrorFunc(NULL, NULL);
+            ck_assert_ptr_nonnull(out);
+            ck_assert_msg(parse_errors == 0, "%s: %d HTML errors", kinds[k], parse_errors);
+            /* As a browser sees it: one script, the site's own; no event handler; a title of text. */
+            struct shape sh = {0, 0, 0};
+            walk(xmlDocGetRootElement(out), &sh);
+            ck_assert_msg(sh.scripts == 1, "%s: %d scripts", kinds[k], sh.scripts);
+            ck_assert_msg(sh.handlers == 0, "%s: an on* attribute", kinds[k]);
+            ck_assert_msg(sh.title_markup == 0, "%s: markup in <title>", kinds[k]);
+            xmlFreeDoc(out);
+        }
+    }
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+Suite *view_suite(void)
+{
+    Suite *s = suite_create("view");
+    TCase *tc = tcase_create("kinds");
+    tcase_add_test(tc, test_every_kind);
+    suite_add_tcase(s, tc);
+    return s;
+}
