@@ -10,18 +10,36 @@ const char *stp_decision_name(stp_decision_t decision)
     return (unsigned)decision < sizeof names / sizeof names[0] ? names[decision] : "not-found";
 }
 
+int stp_access_member(const stp_user_t *user, const apr_array_header_t *tenants)
+{
+    if (!user || !user->key || !user->tenant)
+        return 0;
+    if (!tenants || tenants->nelts == 0)
+        return 1;
+    for (int i = 0; i < tenants->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(tenants, i, const char *), user->tenant))
+            return 1;
+    return 0;
+}
+
 int stp_access_visible(const stp_user_t *user, const stp_doc_t *doc)
 {
     if (!doc)
         return 0;
     if (doc->access != STP_ACCESS_TENANT)
         return 1;
-    if (!user || !user->key || !user->tenant || !doc->tenants)
-        return 0;
-    for (int i = 0; i < doc->tenants->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(doc->tenants, i, const char *), user->tenant))
-            return 1;
-    return 0;
+    /* A tenant document always names its tenants (sitegen refuses one without). */
+    return doc->tenants && doc->tenants->nelts && stp_access_member(user, doc->tenants);
+}
+
+int stp_access_needs_nda(const stp_doc_t *doc)
+{
+    return doc && (doc->access == STP_ACCESS_NDA || (doc->access == STP_ACCESS_TENANT && doc->nda));
+}
+
+int stp_retention_months_in_force(int configured)
+{
+    return configured > 0 ? configured : 0;
 }
 
 static int is_retired(const stp_doc_t *doc, stp_day_t today, int retention_months)

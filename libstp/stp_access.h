@@ -32,6 +32,15 @@ stp_decision_t stp_access_decide(const stp_user_t *user, const stp_doc_t *doc, s
 
 /* Whether the user may know the document exists at all: the tenant rule alone. */
 int stp_access_visible(const stp_user_t *user, const stp_doc_t *doc);
+/* The one rule of tenant membership, for documents and for `Require stp-tenant`: a signed-in
+ * organisation member whose tenant is one of `tenants` (any tenant when there is no list). */
+int stp_access_member(const stp_user_t *user, const apr_array_header_t *tenants);
+/* Whether downloading `doc` needs the current NDA accepted: NDA documents, and tenant documents
+ * that ask for it as well. */
+int stp_access_needs_nda(const stp_doc_t *doc);
+/* The retention the decision applies: StpRetentionMonths when set (> 0), else 0, which means the
+ * catalog's own per-version end dates. */
+int stp_retention_months_in_force(int configured);
 /* "anonymous", "personal", "member" or "tenant-admin". */
 const char *stp_user_kind(const stp_user_t *user);
 

@@ -514,3 +514,25 @@ apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const 
         rv = stp_catalog_get_doc(doc, cat, APR_ARRAY_IDX(ids, 0, const char *), pool);
     return rv;
 }
+
+apr_status_t stp_catalog_get_version(stp_doc_t **out, stp_catalog_t *cat, stp_doc_t *doc, const char *version,
+                                     apr_pool_t *pool)
+{
+    apr_array_header_t *ids;
+    apr_status_t rv;
+    if (!strcmp(doc->version, version)) {
+        *out = doc;
+        return APR_SUCCESS;
+    }
+    if ((rv = stp_catalog_get_series(&ids, cat, doc->series, pool)) != APR_SUCCESS)
+        return rv;
+    for (int i = 0; i < ids->nelts; i++) {
+        stp_doc_t *v;
+        if (stp_catalog_get_doc(&v, cat, APR_ARRAY_IDX(ids, i, const char *), pool) == APR_SUCCESS &&
+            !strcmp(v->version, version)) {
+            *out = v;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_NOTFOUND;
+}

@@ -90,6 +90,10 @@ apr_status_t stp_catalog_open(stp_catalog_t **cat, const char *path, apr_pool_t 
 /* APR_NOTFOUND when there is no such document. */
 apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char *id, apr_pool_t *pool);
 apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
+/* The version `version` of the series `doc` belongs to (doc itself when it is that version);
+ * APR_NOTFOUND when the series has none such. */
+apr_status_t stp_catalog_get_version(stp_doc_t **out, stp_catalog_t *cat, stp_doc_t *doc, const char *version,
+                                     apr_pool_t *pool);
 /* The series' current version (its newest); APR_NOTFOUND when there is no such series. */
 apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
 /* NULL when unset. */

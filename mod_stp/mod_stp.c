@@ -158,7 +158,9 @@ static const char *set_tenant_mode(cmd_parms *cmd, void *dconf, const char *arg)
     if (!strcasecmp(arg, "open"))
         cmd_conf(cmd)->tenant_mode = STP_MODE_OPEN;
     else if (!strcasecmp(arg, "assigned"))
-        cmd_conf(cmd)->tenant_mode = STP_MODE_ASSIGNED;
+        /* Parsed, not enforced yet: accepting it would promise a restriction that does not hold. */
+        return "StpTenantAccessDefault assigned is not supported by this version of mod_stp (only open): "
+               "members of every organisation can use the portal; remove the directive or set it to open";
     else
         return apr_pstrcat(cmd->pool, "StpTenantAccessDefault: '", arg, "' is neither open nor assigned", NULL);
     return NULL;
@@ -732,7 +734,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             int rc = setup_vhost(v, c, ptemp);
             if (rc != OK)
                 return rc;
-            stp_error_documents(v, pconf);
+            stp_error_documents(v, pconf, ptemp);
         }
     }
     /* Pages are rendered on many threads: libxml2 sets up its globals once, here, before any. */

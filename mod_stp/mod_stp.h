@@ -142,7 +142,7 @@ int stp_account_handler(request_rec *r);
 int stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */
-void stp_error_documents(server_rec *s, apr_pool_t *p);
+void stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp);
 /* mod_stp_authz.c */
 void stp_authz_register(apr_pool_t *p);
 int stp_org_fixup(request_rec *r);

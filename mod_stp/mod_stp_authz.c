@@ -29,14 +29,7 @@ static authz_status tenant_check(request_rec *r, const char *require_line, const
     stp_req_t *q = stp_req_get(r);
     if (!q->user.key)
         return AUTHZ_DENIED_NO_USER;
-    if (!q->user.tenant)
-        return AUTHZ_DENIED;
-    if (!tenants || tenants->nelts == 0)
-        return AUTHZ_GRANTED;
-    for (int i = 0; i < tenants->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(tenants, i, const char *), q->user.tenant))
-            return AUTHZ_GRANTED;
-    return AUTHZ_DENIED;
+    return stp_access_member(&q->user, tenants) ? AUTHZ_GRANTED : AUTHZ_DENIED;
 }
 
 static const char *tenant_parse(cmd_parms *cmd, const char *require_line, const void **parsed)

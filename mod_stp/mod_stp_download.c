@@ -18,32 +18,14 @@
 apr_status_t stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
 {
     int accepted = 0;
-    int needs_nda = doc && (doc->access == STP_ACCESS_NDA || (doc->access == STP_ACCESS_TENANT && doc->nda));
-    if (needs_nda && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0]) {
+    if (stp_access_needs_nda(doc) && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0]) {
         /* A failed read is neither answer: the caller says 503 rather than "accept again". */
         if ((accepted = stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version)) < 0)
             return APR_EGENERAL;
     }
-    int months = q->conf->retention_months > 0 ? q->conf->retention_months : 0;
-    *d = stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted, months);
+    *d = stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted,
+                           stp_retention_months_in_force(q->conf->retention_months));
     return APR_SUCCESS;
-}
-
-/* The version `version` of the series `doc` belongs to; NULL when it has none such. */
-static stp_doc_t *series_version(stp_req_t *q, stp_doc_t *doc, const char *version)
-{
-    apr_array_header_t *ids;
-    if (!strcmp(doc->version, version))
-        return doc;
-    if (stp_catalog_get_series(&ids, q->build->cat, doc->series, q->r->pool) != APR_SUCCESS)
-        return NULL;
-    for (int i = 0; i < ids->nelts; i++) {
-        stp_doc_t *v;
-        if (stp_catalog_get_doc(&v, q->build->cat, APR_ARRAY_IDX(ids, i, const char *), q->r->pool) == APR_SUCCESS &&
-            !strcmp(v->version, version))
-            return v;
-    }
-    return NULL;
 }
 
 /* The 410 page links the current version only when this reader may know of it: sitegen refuses
@@ -132,7 +114,10 @@ int stp_download_handler(request_rec *r)
     /* The id must be one this reader may know of before its series is looked at: an outsider's
      * /download/<tenant-id>/<version> is an unknown id, whatever the version names. */
     if (doc && version)
-        doc = stp_access_visible(&q->user, doc) ? series_version(q, doc, version) : NULL;
+        doc = stp_access_visible(&q->user, doc) &&
+                      stp_catalog_get_version(&doc, q->build->cat, doc, version, r->pool) == APR_SUCCESS
+                  ? doc
+                  : NULL;
     stp_decision_t d;
     if (stp_decide(&d, q, doc) != APR_SUCCESS) {
         stp_set_env(r, q, id, version, "unavailable");

@@ -5,7 +5,12 @@
 #include <httpd.h>
 #include <string.h>
 
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include <ap_expr.h>
 #include <http_core.h>
+#include <http_log.h>
 #include <http_protocol.h>
 
 #include "mod_stp.h"
@@ -27,20 +32,27 @@ static const struct {
     {HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body"},
 };
 
-void stp_error_documents(server_rec *s, apr_pool_t *p)
+void stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp)
 {
     core_dir_config *cd = ap_get_core_module_config(s->lookup_defaults);
-    char **codes = apr_pcalloc(p, sizeof(char *) * RESPONSE_CODES);
     if (!cd)
         return;
-    if (cd->response_code_strings)
-        memcpy(codes, cd->response_code_strings, sizeof(char *) * RESPONSE_CODES);
+    /* ErrorDocument keeps expressions by status index; a copy, since a virtual host may share
+     * the main server's table and a server without StpSite must keep its own pages. */
+    apr_hash_t *exprs = cd->response_code_exprs ? apr_hash_copy(p, cd->response_code_exprs) : apr_hash_make(p);
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         int idx = ap_index_of_response(pages[i].status);
-        if (!codes[idx]) /* the operator's own ErrorDocument wins */
-            codes[idx] = "/stp/error";
+        if (apr_hash_get(exprs, &idx, sizeof idx)) /* the operator's own ErrorDocument wins */
+            continue;
+        ap_expr_info_t *expr = apr_pcalloc(p, sizeof *expr);
+        expr->filename = "mod_stp";
+        expr->flags = AP_EXPR_FLAG_STRING_RESULT;
+        expr->module_index = APLOG_MODULE_INDEX;
+        if (ap_expr_parse(p, ptemp, expr, "/stp/error", ap_expr_lookup_default))
+            continue; /* a constant string always parses */
+        apr_hash_set(exprs, apr_pmemdup(p, &idx, sizeof idx), sizeof idx, expr);
     }
-    cd->response_code_strings = codes;
+    cd->response_code_exprs = exprs;
 }
 
 int stp_error_handler(request_rec *r)

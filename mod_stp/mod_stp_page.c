@@ -32,20 +32,22 @@ void stp_attr(xmlNodePtr node, const char *name, const char *value)
         xmlSetProp(node, (const xmlChar *)name, (const xmlChar *)value);
 }
 
-/* This page's URL in another language: the same path and query with lang= replaced. */
+/* This page's URL in another language: the same path and query with lang= (ui= on a download,
+ * whose lang= is the file's) replaced. */
 static const char *url_in(stp_req_t *q, const char *lang)
 {
     request_rec *r = q->r;
+    const char *param = stp_route_of(r->uri) == STP_ROUTE_DOWNLOAD ? "ui" : "lang";
     const char *query = "";
     const apr_array_header_t *args = apr_table_elts(q->query);
     for (int i = 0; i < args->nelts; i++) {
         const apr_table_entry_t *e = &APR_ARRAY_IDX(args, i, apr_table_entry_t);
-        if (!strcmp(e->key, "lang") || !strcmp(e->key, "csrf"))
+        if (!strcmp(e->key, param) || !strcmp(e->key, "csrf"))
             continue;
         query = apr_pstrcat(r->pool, query, "&", stp_url_escape(e->key, r->pool), "=", stp_url_escape(e->val, r->pool),
                             NULL);
     }
-    return apr_pstrcat(r->pool, r->uri, "?lang=", lang, query, NULL);
+    return apr_pstrcat(r->pool, r->uri, "?", param, "=", lang, query, NULL);
 }
 
 xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)

@@ -119,7 +119,10 @@ static const char *came_from(request_rec *r, const stp_conf_t *conf)
 static const char *reader_lang(stp_req_t *q, const char *cookie)
 {
     request_rec *r = q->r;
-    const char *asked = stp_route_of(r->uri) == STP_ROUTE_DOWNLOAD ? NULL : apr_table_get(q->query, "lang");
+    /* ?ui= names the page's language wherever ?lang= means something else (a download's file). */
+    const char *asked = apr_table_get(q->query, "ui");
+    if (!asked && stp_route_of(r->uri) != STP_ROUTE_DOWNLOAD)
+        asked = apr_table_get(q->query, "lang");
     const char *lang =
         stp_lang_reader(asked, came_from(r, q->conf), cookie, apr_table_get(r->headers_in, "Accept-Language"),
                         q->build->locales, q->build->default_locale, r->pool);

@@ -428,6 +428,20 @@ apr_status_t ap_pass_brigade_fchk(request_rec *r, apr_bucket_brigade *bb, const 
     return OK;
 }
 
+/* ErrorDocument's expressions: the module only parses constant strings, which the stub accepts. */
+const char *ap_expr_parse(apr_pool_t *pool, apr_pool_t *ptemp, ap_expr_info_t *info, const char *expr,
+                          ap_expr_lookup_fn_t *lookup_fn)
+{
+    (void)pool, (void)ptemp, (void)info, (void)expr, (void)lookup_fn;
+    return NULL;
+}
+
+int ap_expr_lookup_default(ap_expr_lookup_parms *parms)
+{
+    (void)parms;
+    return DECLINED;
+}
+
 /* The index of a status in the ErrorDocument table: any one-to-one mapping will do here. */
 int ap_index_of_response(int status)
 {

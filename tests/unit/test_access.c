@@ -117,6 +117,33 @@ START_TEST(test_tenant_without_user)
 }
 END_TEST
 
+/* The rules the decision and Require stp-tenant share (issue #11: one function each). */
+START_TEST(test_rules)
+{
+    apr_array_header_t *t1t2 = apr_array_make(pool, 2, sizeof(const char *)),
+                       *none = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(t1t2, const char *) = "t1";
+    APR_ARRAY_PUSH(t1t2, const char *) = "t2";
+    const int member[NACCOUNTS] = {[ANON] = 0, [PERSONAL] = 0, [T1] = 1, [T2] = 1, [T1ADMIN] = 1};
+    for (int a = 0; a < NACCOUNTS; a++) {
+        ck_assert_int_eq(stp_access_member(&users[a], t1t2), member[a]);
+        ck_assert_int_eq(stp_access_member(&users[a], NULL), member[a]); /* any tenant */
+        ck_assert_int_eq(stp_access_member(&users[a], none), member[a]);
+        ck_assert_int_eq(stp_access_member(&users[a], docs[TENANT].tenants), a == T1 || a == T1ADMIN);
+    }
+    /* A tenant document without tenants is visible to nobody. */
+    stp_doc_t orphan = {.id = "x", .access = STP_ACCESS_TENANT, .tenants = none};
+    ck_assert_int_eq(stp_access_visible(&users[T1], &orphan), 0);
+    const int nda[NCASES] = {[NDA] = 1, [TENANT_NDA] = 1};
+    for (int c = 0; c < NCASES; c++)
+        ck_assert_int_eq(stp_access_needs_nda(&docs[c]), nda[c]);
+    ck_assert_int_eq(stp_access_needs_nda(NULL), 0);
+    ck_assert_int_eq(stp_retention_months_in_force(0), 0);
+    ck_assert_int_eq(stp_retention_months_in_force(-1), 0);
+    ck_assert_int_eq(stp_retention_months_in_force(18), 18);
+}
+END_TEST
+
 Suite *access_suite(void)
 {
     Suite *s = suite_create("access");
@@ -126,6 +153,7 @@ Suite *access_suite(void)
     tcase_add_test(tc, test_retired_tenant_doc);
     tcase_add_test(tc, test_retention_override);
     tcase_add_test(tc, test_tenant_without_user);
+    tcase_add_test(tc, test_rules);
     suite_add_tcase(s, tc);
     return s;
 }
