@@ -126,6 +126,9 @@ int stp_same_origin(request_rec *r, const stp_conf_t *conf);
 /* A state operation that failed (or a state that this process could not open): logs `what` for
  * this user with the cause, every time, and answers 503 in the site layout. */
 int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what);
+/* The 403 page of a personal account where an organisation account is needed, offering to sign
+ * in with another account. */
+int stp_personal_page(request_rec *r, stp_req_t *q);
 /* The 403 page of a refused change. */
 int stp_forbidden(request_rec *r, stp_req_t *q);
 

@@ -134,7 +134,7 @@ int stp_download_handler(request_rec *r)
         return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
                             apr_pstrcat(r->pool, "/stp/nda?return=", stp_url_escape(stp_this_url(r), r->pool), NULL));
     case STP_DECIDE_PERSONAL:
-        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
+        return stp_personal_page(r, q);
     case STP_DECIDE_GONE:
         return send_gone(r, q, doc);
     case STP_DECIDE_NOT_FOUND:

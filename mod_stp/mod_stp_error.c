@@ -59,6 +59,13 @@ int stp_error_handler(request_rec *r)
 {
     stp_req_t *q = stp_req_get(r);
     int status = r->prev ? r->prev->status : HTTP_NOT_FOUND; /* asked for directly: nothing here */
+    /* The access log reads the last request's environment: keep the audit trail of the refusal. */
+    static const char *const audit[] = {"STP_DOC", "STP_VERSION", "STP_USER", "STP_TENANT", "STP_DECISION"};
+    for (size_t i = 0; r->prev && i < sizeof audit / sizeof audit[0]; i++) {
+        const char *v = apr_table_get(r->prev->subprocess_env, audit[i]);
+        if (v)
+            apr_table_setn(r->subprocess_env, audit[i], v);
+    }
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (pages[i].status == status)
             return stp_error_page(r, q, status, pages[i].title, pages[i].body);

@@ -103,7 +103,7 @@ int stp_nda_handler(request_rec *r)
                    ? stp_signin_redirect(r)
                    : stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
     if (!q->user.tenant)
-        return stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
+        return stp_personal_page(r, q);
     if (r->method_number == M_POST)
         return nda_post(r, q);
     const char *target = return_target(q, apr_table_get(q->query, "return"));

@@ -53,6 +53,10 @@ static const char *url_in(stp_req_t *q, const char *lang)
 xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
 {
     request_rec *r = q->r;
+    /* An error page says nothing of the URL that failed, and carries no token: the 404 of another
+     * tenant's document must be the 404 of an unknown id, byte for byte. Its language picker and
+     * sign-in lead to the home pages. */
+    int error = !strcmp(kind, "error");
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
     xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
     apr_pool_cleanup_register(r->pool, doc, free_doc, apr_pool_cleanup_null);
@@ -60,7 +64,9 @@ xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
     stp_attr(page, "kind", kind);
     stp_attr(page, "lang", q->lang);
     stp_attr(page, "dir", stp_msg(q, "locale.dir"));
-    stp_attr(page, "url", stp_this_url(r));
+    stp_attr(page, "url", error ? apr_pstrcat(r->pool, "/", q->lang, "/", NULL) : stp_this_url(r));
+    stp_attr(page, "return",
+             error ? apr_pstrcat(r->pool, "%2F", q->lang, "%2F", NULL) : stp_url_escape(stp_this_url(r), r->pool));
     stp_attr(page, "base-url", q->build ? q->build->base_url : "");
     stp_el(page, "site-title", stp_msg(q, "site.title"));
     stp_el(page, "title", title);
@@ -72,7 +78,7 @@ xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
         xmlNodePtr n = stp_el(locales, "locale", name ? name : l);
         stp_attr(n, "id", l);
         stp_attr(n, "dir", dir ? dir : "ltr");
-        stp_attr(n, "href", url_in(q, l));
+        stp_attr(n, "href", error ? apr_pstrcat(r->pool, "/", l, "/", NULL) : url_in(q, l));
         if (!strcmp(l, q->lang))
             stp_attr(n, "current", "yes");
     }
@@ -84,7 +90,8 @@ xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
             const char *org = stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
             stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);
         }
-        stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
+        if (!error)
+            stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
     }
     return page;
 }

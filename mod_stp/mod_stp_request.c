@@ -350,6 +350,20 @@ int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *w
     return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
 }
 
+int stp_personal_page(request_rec *r, stp_req_t *q)
+{
+    xmlNodePtr page = stp_page_start(q, "error", stp_msg(q, "error.personal.title"));
+    xmlNodePtr e = stp_el(page, "error", NULL);
+    stp_attr(e, "status", "403");
+    stp_attr(e, "body", "error.personal.body");
+    /* "Sign in with another account": signing out first, with this session's token. */
+    stp_attr(e, "signout", "yes");
+    for (xmlNodePtr u = page->children; u; u = u->next)
+        if (u->type == XML_ELEMENT_NODE && !strcmp((const char *)u->name, "user"))
+            stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
+    return stp_page_send(r, q, HTTP_FORBIDDEN, page);
+}
+
 int stp_forbidden(request_rec *r, stp_req_t *q)
 {
     return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");

@@ -58,7 +58,7 @@
                       <xsl:if test="user/@org"><xsl:text> · </xsl:text><xsl:value-of select="user/@org"/></xsl:if>
                     </a>
                   </li>
-                  <li class="signout"><xsl:call-template name="signout"/></li>
+                  <xsl:if test="user/@csrf"><li class="signout"><xsl:call-template name="signout"/></li></xsl:if>
                 </xsl:when>
                 <xsl:otherwise>
                   <!-- Sign-in comes back to this page; stp.js shows who is signed in on static pages. -->
@@ -337,7 +337,7 @@
         <xsl:for-each select="link"><li><a href="{@href}"><xsl:value-of select="stp:msg(@key)"/></a></li></xsl:for-each>
       </ul>
     </xsl:if>
-    <xsl:if test="@signout = 'yes' and /page/user">
+    <xsl:if test="@signout = 'yes' and /page/user/@csrf">
       <xsl:call-template name="signout-as">
         <xsl:with-param name="label" select="stp:msg('account.switch')"/>
       </xsl:call-template>
