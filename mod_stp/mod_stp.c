@@ -21,6 +21,7 @@
 
 #include <apr_lib.h>
 #include <libxml/parser.h>
+#include <libxslt/xslt.h>
 #include <apr_strings.h>
 
 #define STP_MODULE_MAIN
@@ -739,6 +740,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     }
     /* Pages are rendered on many threads: libxml2 sets up its globals once, here, before any. */
     xmlInitParser();
+    xsltInit();
     return OK;
 }
 
