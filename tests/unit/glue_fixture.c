@@ -234,6 +234,37 @@ const char *whoami(request_rec *r)
     return apr_pstrcat(pool, apr_pstrmemdup(pool, json, (apr_size_t)(display - json)), "}\n", NULL);
 }
 
+void assert_page(const request_rec *r, int status, const char *lang)
+{
+    const char *html = stub_out(r);
+    ck_assert_int_eq(r->status, status);
+    ck_assert_str_eq(r->content_type, "text/html; charset=utf-8");
+    ck_assert_str_eq(out_hdr(r, "Content-Language"), lang);
+    ck_assert_str_eq(out_hdr(r, "Cache-Control"), "no-store");
+    ck_assert_str_eq(out_hdr(r, "Content-Length"), apr_psprintf(pool, "%" APR_SIZE_T_FMT, strlen(html)));
+    assert_has(html, apr_pstrcat(pool, "<html lang=\"", lang, "\"", NULL));
+    assert_has(html, "<header class=\"top\">"); /* the site's layout, not httpd's default page */
+}
+
+void assert_has(const char *html, const char *needle)
+{
+    ck_assert_msg(html && strstr(html, needle), "no %s in: %s", needle, html ? html : "(nothing)");
+}
+
+void assert_lacks(const char *html, const char *needle)
+{
+    ck_assert_msg(html && !strstr(html, needle), "%s in: %s", needle, html ? html : "(nothing)");
+}
+
+const char *url_param(const char *url, const char *name)
+{
+    const char *q = strchr(url, '?'), *err;
+    apr_table_t *args;
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(stp_form_parse(&args, &err, q + 1, strlen(q + 1), pool), APR_SUCCESS);
+    return apr_table_get(args, name);
+}
+
 /* --- forms in pages ----------------------------------------------------------------------------- */
 
 const char *form_csrf(const char *html, const char *action)
@@ -362,8 +393,10 @@ int main(void)
     if (ok) {
         /* One suite per handler (glue_*.c). */
         SRunner *sr = srunner_create(glue_routes_suite());
-        Suite *(*const more[])(void) = {glue_config_suite,  glue_request_suite, glue_download_suite, glue_nda_suite,
-                                        glue_session_suite, glue_authz_suite,   glue_security_suite};
+        Suite *(*const more[])(void) = {
+            glue_config_suite,  glue_request_suite,       glue_download_suite, glue_nda_suite,      glue_session_suite,
+            glue_library_suite, glue_notifications_suite, glue_authz_suite,    glue_security_suite,
+        };
         for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
             srunner_add_suite(sr, more[i]());
         srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent: only the TAP log */

@@ -84,6 +84,14 @@ const char *nda_body(const char *csrf, const char *version, const char *target);
 void assert_secure(const request_rec *r, const char *what);
 /* no-store and Vary: Cookie in err_headers_out. */
 void assert_personal(const request_rec *r, const char *what);
+/* A module page in the site layout: `status`, HTML in `lang` (<html lang>, Content-Language),
+ * no-store, its Content-Length the body's. */
+void assert_page(const request_rec *r, int status, const char *lang);
+/* `needle` occurs (or not) in `html`; the message shows the page. */
+void assert_has(const char *html, const char *needle);
+void assert_lacks(const char *html, const char *needle);
+/* The decoded value of query parameter `name` in a URL (NULL when absent). */
+const char *url_param(const char *url, const char *name);
 
 /* --- the suites --------------------------------------------------------------------------------- */
 
