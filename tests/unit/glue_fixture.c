@@ -291,6 +291,21 @@ const char *nda_body(const char *csrf, const char *version, const char *target)
 
 /* --- the published site ------------------------------------------------------------------------- */
 
+int publish_site(const char *content, const char *site, apr_pool_t *p)
+{
+    sg_options_t opt;
+    sg_stats_t stats;
+    memset(&opt, 0, sizeof opt);
+    opt.content_dir = content;
+    opt.site_dir = site;
+    opt.xslt_dir = TEST_SRCDIR "/xslt";
+    opt.jobs = 1;
+    opt.today = today;
+    return sg_build_run(&opt, &stats, p) == 0;
+}
+
+/* --- publishing the fixture -------------------------------------------------------------------- */
+
 static int setup_failed(const char *what, const char *detail)
 {
     fprintf(stderr, "test_glue: %s: %s\n", what, detail);
@@ -362,17 +377,7 @@ static int publish(const char *tmp, apr_pool_t *p)
     today = stp_date_from_time(apr_time_now());
     if (!fill_dates_tree(content_dir, today, p))
         return 0;
-    sg_options_t opt;
-    sg_stats_t stats;
-    memset(&opt, 0, sizeof opt);
-    opt.content_dir = content_dir;
-    opt.site_dir = site_dir;
-    opt.xslt_dir = TEST_SRCDIR "/xslt";
-    opt.jobs = 1;
-    opt.today = today;
-    if (sg_build_run(&opt, &stats, p) != 0)
-        return setup_failed("sitegen failed on", content_dir);
-    return 1;
+    return publish_site(content_dir, site_dir, p) || setup_failed("sitegen failed on", content_dir);
 }
 
 int main(void)

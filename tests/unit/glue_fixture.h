@@ -67,6 +67,9 @@ const char *user_key(const char *sub);
 const char *content_file(const char *rel, apr_size_t *len);
 /* The build directory `current` points to. */
 const char *build_name(void);
+/* Publishes a content directory (dated already) into a site directory with the generator, as
+ * main() does the fixture; 1 on success. */
+int publish_site(const char *content, const char *site, apr_pool_t *p);
 /* Accepted in t1, where the tests sign bob in. */
 int nda_accepted(const char *sub);
 /* A token of SID's session for `sub` (NULL: anonymous). */
