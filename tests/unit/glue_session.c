@@ -129,6 +129,89 @@ START_TEST(test_whoami_methods)
 }
 END_TEST
 
+/* --- /stp/account ------------------------------------------------------------------------------ */
+
+START_TEST(test_account_anonymous)
+{
+    request_rec *r = req("GET", "/stp/account?lang=de");
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_OK, "de");
+    const char *html = stub_out(r);
+    assert_has(html, "<h1>Ihr Konto</h1>");
+    assert_has(html, "Sie sind nicht angemeldet.");
+    assert_has(html, "href=\"/stp/login?lang=de&amp;return=%2Fstp%2Faccount%3Flang%3Dde\"");
+    assert_lacks(html, "action=\"/stp/logout\"");
+    assert_personal(r, "anonymous account page");
+
+    r = post("/stp/account", "a=1");
+    ck_assert_int_eq(stub_run(r), HTTP_METHOD_NOT_ALLOWED);
+    ck_assert(r->allowed & (AP_METHOD_BIT << M_GET));
+}
+END_TEST
+
+/* The detail list's value for a term. */
+static const char *detail(const char *html, const char *term)
+{
+    const char *dt = strstr(html, apr_pstrcat(pool, "<dt>", term, "</dt><dd>", NULL));
+    ck_assert_msg(dt != NULL, "no %s in %s", term, html);
+    dt += strlen(term) + strlen("<dt></dt><dd>");
+    return apr_pstrndup(pool, dt, (apr_size_t)(strstr(dt, "</dd>") - dt));
+}
+
+START_TEST(test_account_signed_in)
+{
+    request_rec *r = req("GET", "/stp/account");
+    sign_in(r, "bob", "t1", NULL);
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_name", "Bob <Builder>");
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_OK, "en");
+    const char *html = stub_out(r);
+    ck_assert_str_eq(detail(html, "Signed in as"), "Bob &lt;Builder&gt;");
+    ck_assert_str_eq(detail(html, "E-mail address"), "bob@example.com");
+    ck_assert_str_eq(detail(html, "Organization"), "Tenant One");
+    ck_assert_str_eq(detail(html, "Account"), "Organization member");
+    ck_assert_str_eq(detail(html, "Non-disclosure agreement"),
+                     "<a href=\"/stp/nda?lang=en\">Not yet accepted (version v1): read and accept</a>");
+    assert_has(strstr(html, "<main"), "<a href=\"/en/org/\">");
+    /* The sign-out button, with the session's token, which signs out. */
+    const char *token = form_csrf(strstr(html, "<main"), "/stp/logout");
+    ck_assert_str_eq(token, token_for("bob", "logout"));
+    r = post("/stp/logout", apr_pstrcat(pool, "csrf=", token, NULL));
+    sign_in(r, "bob", "t1", NULL);
+    ck_assert_int_eq(stub_run(r), HTTP_SEE_OTHER);
+    ck_assert_str_eq(out_hdr(r, "Location"), "/stp/oidc-callback?logout=http%3A%2F%2Fportal.test%2Fen%2F");
+
+    /* Accepted, in German. */
+    ck_assert_int_eq(stp_state_nda_accept(conf->state, user_key("bob"), "t1", "v1", apr_time_now()), APR_SUCCESS);
+    r = req("GET", "/stp/account?lang=de");
+    sign_in(r, "bob", "t1", "GlobalAdmin");
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_OK, "de");
+    html = stub_out(r);
+    ck_assert_str_eq(detail(html, "Angemeldet als"), "bob@example.com"); /* no name claim: the address */
+    ck_assert_str_eq(detail(html, "Konto"), "Administrator der Organisation");
+    ck_assert_str_eq(detail(html, "Geheimhaltungsvereinbarung"), "Akzeptiert (Version v1)");
+
+    /* A personal account: no organisation, and the NDA is not for it. */
+    r = req("GET", "/stp/account");
+    sign_in(r, "alice", NULL, NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    html = stub_out(r);
+    ck_assert_str_eq(detail(html, "Organization"), "None (a personal account)");
+    ck_assert_str_eq(detail(html, "Account"), "Personal account");
+    ck_assert_str_eq(detail(html, "Non-disclosure agreement"), "Needs an organization account");
+    assert_lacks(strstr(html, "<main"), "<a href=\"/en/org/\">");
+    assert_has(strstr(html, "<main"), "action=\"/stp/logout\"");
+
+    /* GET /stp/logout shows the same page: a GET never signs out. */
+    r = req("GET", "/stp/logout");
+    sign_in(r, "alice", NULL, NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_OK, "en");
+    assert_has(stub_out(r), "<h1>Your account</h1>");
+}
+END_TEST
+
 /* --- the suite ---------------------------------------------------------------------------------- */
 
 Suite *glue_session_suite(void)
@@ -146,6 +229,12 @@ Suite *glue_session_suite(void)
     tc = tcase_create("user-record");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_user_record_follows_sign_in);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("account");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_account_anonymous);
+    tcase_add_test(tc, test_account_signed_in);
     suite_add_tcase(s, tc);
     return s;
 }
