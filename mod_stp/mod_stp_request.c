@@ -314,6 +314,9 @@ int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_k
     xmlNodePtr e = stp_el(page, "error", NULL);
     stp_attr(e, "status", apr_itoa(r->pool, status));
     stp_attr(e, "body", body_key);
+    /* A page that asks for an organisation account offers to sign in with another one. */
+    if (!strcmp(body_key, "error.personal.body") || !strcmp(body_key, "error.denied.body"))
+        stp_attr(e, "signout", "yes");
     return stp_page_send(r, q, status, page);
 }
 int stp_json_send(request_rec *r, const char *json)
