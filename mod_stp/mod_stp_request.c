@@ -314,11 +314,17 @@ int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_k
     xmlNodePtr e = stp_el(page, "error", NULL);
     stp_attr(e, "status", apr_itoa(r->pool, status));
     stp_attr(e, "body", body_key);
-    /* A page that asks for an organisation account offers to sign in with another one. */
-    if (!strcmp(body_key, "error.personal.body") || !strcmp(body_key, "error.denied.body"))
+    /* A page that asks for an organisation account offers to sign in with another one: signing
+     * out first, with this session's token (error pages carry none otherwise). */
+    if (!strcmp(body_key, "error.personal.body") || !strcmp(body_key, "error.denied.body")) {
         stp_attr(e, "signout", "yes");
+        for (xmlNodePtr u = page->children; u; u = u->next)
+            if (u->type == XML_ELEMENT_NODE && !strcmp((const char *)u->name, "user"))
+                stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
+    }
     return stp_page_send(r, q, status, page);
 }
+
 int stp_json_send(request_rec *r, const char *json)
 {
     ap_set_content_type(r, "application/json");
@@ -355,16 +361,7 @@ int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *w
 
 int stp_personal_page(request_rec *r, stp_req_t *q)
 {
-    xmlNodePtr page = stp_page_start(q, "error", stp_msg(q, "error.personal.title"));
-    xmlNodePtr e = stp_el(page, "error", NULL);
-    stp_attr(e, "status", "403");
-    stp_attr(e, "body", "error.personal.body");
-    /* "Sign in with another account": signing out first, with this session's token. */
-    stp_attr(e, "signout", "yes");
-    for (xmlNodePtr u = page->children; u; u = u->next)
-        if (u->type == XML_ELEMENT_NODE && !strcmp((const char *)u->name, "user"))
-            stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
-    return stp_page_send(r, q, HTTP_FORBIDDEN, page);
+    return stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
 }
 
 int stp_forbidden(request_rec *r, stp_req_t *q)
