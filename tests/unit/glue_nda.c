@@ -299,7 +299,7 @@ START_TEST(test_nda_agreement_html)
     ck_assert_int_eq(stub_run(r), OK);
     assert_page(r, HTTP_OK, "de");
     text = agreement(stub_out(r));
-    assert_has(text, "<h1>Gate-NDA, Version eins</h1>");
+    assert_has(text, "<h2>Gate-NDA, Version eins</h2>");
     assert_has(text, "<p>Was Sie herunterladen, behalten Sie für sich.</p>");
 }
 END_TEST
