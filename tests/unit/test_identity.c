@@ -96,6 +96,22 @@ START_TEST(test_hmac)
 }
 END_TEST
 
+/* A pinned token (Python's hmac agrees): the SHA-256 and HMAC underneath may change, the tokens
+ * may not, or those issued by one build fail on the next. */
+START_TEST(test_csrf_pinned)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
+    const char *s1 = "00112233445566778899aabbccddeeff";
+    apr_time_t now = apr_time_from_sec(1790000000);
+    const char *want = "000000006ab13b80c50889bf97f7586c67e3e0e96a539cf8200035503b8a7742c9174027f45874d9";
+    ck_assert_str_eq(stp_csrf_token(secret, 32, "https://idp.test|alice", s1, "nda", now, pool), want);
+    ck_assert_int_eq(stp_csrf_check(secret, 32, "https://idp.test|alice", s1, "nda", want, now, pool), 1);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 START_TEST(test_csrf)
 {
     apr_pool_t *pool;
@@ -160,6 +176,7 @@ Suite *identity_suite(void)
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_email_verified);
     tcase_add_test(tc, test_hmac);
+    tcase_add_test(tc, test_csrf_pinned);
     tcase_add_test(tc, test_csrf);
     tcase_add_test(tc, test_return_targets);
     suite_add_tcase(s, tc);
