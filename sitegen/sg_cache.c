@@ -48,8 +48,10 @@ const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_
     for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
         int n = snprintf(path, sizeof path, "%s/%s", folder, name);
-        if (n < 0 || (size_t)n >= sizeof path || fstatat(docs_fd, path, &st, 0) != 0)
+        if (n < 0 || (size_t)n >= sizeof path || fstatat(docs_fd, path, &st, 0) != 0) {
+            sg_fp_drop(&fp);
             return NULL;
+        }
         fp_stat(&fp, name, &st);
     }
     char *hex = apr_palloc(pool, 65);

@@ -162,6 +162,10 @@ START_TEST(test_digests_pinned)
     sg_fp_t fp;
     sg_fp_init(&fp);
     sg_fp_str(&fp, "stp");
+    sg_fp_add(&fp, bytes, 0);
+    sg_fp_drop(&fp); /* an abandoned fingerprint leaves nothing behind */
+    sg_fp_init(&fp);
+    sg_fp_str(&fp, "stp");
     for (int i = 0; i < 100; i++)
         bytes[i] = (unsigned char)i;
     sg_fp_add(&fp, bytes, 100);

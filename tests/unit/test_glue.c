@@ -28,7 +28,7 @@
 #include "stp_library.h"
 #include "stp_log.h"
 #include "stp_paths.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 #include "test_util.h"
 
 #define ISS "https://idp.test"
@@ -569,8 +569,8 @@ static void assert_served(const request_rec *r, const char *rel)
 {
     apr_size_t len;
     const char *data = content_file(rel, &len);
-    char sha[STP_SHA256_HEX_LEN + 1];
-    stp_sha256_hex(sha, data, len);
+    char sha[STP_HASH_HEX_LEN + 1];
+    stp_hash_sha256_hex(sha, data, len);
     ck_assert_str_eq(out_hdr(r, "Content-Length"), apr_psprintf(pool, "%" APR_SIZE_T_FMT, len));
     ck_assert_str_eq(out_hdr(r, "ETag"), apr_pstrcat(pool, "\"", sha, "\"", NULL));
     ck_assert_str_eq(out_hdr(r, "X-Content-Type-Options"), "nosniff");
@@ -904,7 +904,7 @@ END_TEST
 START_TEST(test_nda_csrf_wrong)
 {
     const char *good = token_for("bob", "nda");
-    char bad[STP_SHA256_HEX_LEN + 1];
+    char bad[STP_HASH_HEX_LEN + 1];
     apr_cpystrn(bad, good, sizeof bad);
     bad[0] = bad[0] == '0' ? '1' : '0';
     assert_refused("bob", "t1", nda_body(bad, "v1", "/download/nda-pentest"));

@@ -5,7 +5,6 @@
 
 #include "stp_csrf.h"
 #include "stp_identity.h"
-#include "stp_sha256.h"
 #include "tests.h"
 
 static const char *table_claim(void *baton, const char *name)
@@ -75,24 +74,6 @@ START_TEST(test_email_verified)
     apr_table_set(c, "xms_edov", "false");
     ck_assert_int_eq(stp_identity_email_verified(&map, table_claim, c), 0);
     apr_pool_destroy(pool);
-}
-END_TEST
-
-START_TEST(test_hmac)
-{
-    unsigned char mac[32];
-    char hex[65];
-    const char *msg = "what do ya want for nothing?";
-    stp_hmac_sha256(mac, "Jefe", 4, msg, strlen(msg));
-    stp_hex_encode(hex, mac, 32);
-    ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-    /* RFC 4231 test case 6: a key longer than the block */
-    unsigned char key[131];
-    memset(key, 0xaa, sizeof key);
-    msg = "Test Using Larger Than Block-Size Key - Hash Key First";
-    stp_hmac_sha256(mac, key, sizeof key, msg, strlen(msg));
-    stp_hex_encode(hex, mac, 32);
-    ck_assert_str_eq(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 END_TEST
 
@@ -175,7 +156,6 @@ Suite *identity_suite(void)
     TCase *tc = tcase_create("identity");
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_email_verified);
-    tcase_add_test(tc, test_hmac);
     tcase_add_test(tc, test_csrf_pinned);
     tcase_add_test(tc, test_csrf);
     tcase_add_test(tc, test_return_targets);
