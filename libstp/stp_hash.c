@@ -52,7 +52,8 @@ void stp_hash_update(stp_hash_t *h, const void *data, size_t len)
 void stp_hash_final(unsigned char out[STP_HASH_LEN], stp_hash_t *h)
 {
     EVP_MD_CTX *ctx = (EVP_MD_CTX *)h;
-    /* Init again on the same context keeps its provider state: no allocation for the next digest. */
+    /* Starting over on the same context saves allocating another (libcrypto 3.0 still makes new
+     * digest state at each init). */
     if (!EVP_DigestFinal_ex(ctx, out, NULL) || !EVP_DigestInit_ex2(ctx, NULL, NULL))
         fail("EVP_DigestFinal_ex");
 }
