@@ -4,9 +4,9 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 
-#include "stp_identity.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 
 #define TIME_HEX 16
 #define MAC_HEX 64
@@ -29,9 +29,9 @@ static void mac_hex(char out[MAC_HEX + 1], const unsigned char *secret, apr_size
         memcpy(msg + at, parts[i], n);
         at += n;
     }
-    unsigned char mac[32];
-    stp_hmac_sha256(mac, secret, slen, msg, len);
-    stp_hex_encode(out, mac, sizeof mac);
+    unsigned char mac[STP_HASH_LEN];
+    stp_hash_hmac_sha256(mac, secret, slen, msg, len);
+    stp_hash_hex(out, mac, sizeof mac);
 }
 
 const char *stp_csrf_token(const unsigned char *secret, apr_size_t slen, const char *user_key, const char *session,
@@ -62,10 +62,8 @@ int stp_csrf_check(const unsigned char *secret, apr_size_t slen, const char *use
         return 0;
     char want[MAC_HEX + 1];
     mac_hex(want, secret, slen, user_key, session, purpose, apr_pstrmemdup(pool, token, TIME_HEX), pool);
-    unsigned char diff = 0;
-    for (int i = 0; i < MAC_HEX; i++)
-        diff |= (unsigned char)(want[i] ^ token[TIME_HEX + i]);
-    return diff == 0;
+    /* Constant time: how much of a forged MAC matched must not show in the answer's timing. */
+    return CRYPTO_memcmp(want, token + TIME_HEX, MAC_HEX) == 0;
 }
 
 apr_status_t stp_csrf_session_new(const char **session, apr_pool_t *pool)
@@ -75,7 +73,7 @@ apr_status_t stp_csrf_session_new(const char **session, apr_pool_t *pool)
     apr_status_t rv = apr_generate_random_bytes(raw, sizeof raw);
     if (rv != APR_SUCCESS)
         return rv;
-    stp_hex_encode(hex, raw, sizeof raw);
+    stp_hash_hex(hex, raw, sizeof raw);
     *session = hex;
     return APR_SUCCESS;
 }

@@ -6,7 +6,7 @@
 #include <apr_strings.h>
 
 #include "stp_access.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 
 apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last)
 {
@@ -49,10 +49,9 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
     stp_user_t user = {user_key, tenant && *tenant ? tenant : NULL, 0};
     stp_digest_t *dg = apr_pcalloc(pool, sizeof *dg);
     dg->items = apr_array_make(pool, 4, sizeof(stp_digest_item_t));
-    stp_sha256_t h;
-    stp_sha256_init(&h);
-    stp_sha256_update(&h, user_key, strlen(user_key) + 1);
-    stp_sha256_update(&h, &n->last_digest, sizeof n->last_digest);
+    stp_hash_t *h = stp_hash_new();
+    stp_hash_update(h, user_key, strlen(user_key) + 1);
+    stp_hash_update(h, &n->last_digest, sizeof n->last_digest);
     for (int i = 0; entries && i < entries->nelts; i++) {
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
         const stp_doc_t *doc = current(baton, e->series, pool);
@@ -65,16 +64,17 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
         it->series = e->series;
         it->doc = doc;
         it->seen = fp;
-        stp_sha256_update(&h, fp, strlen(fp) + 1);
+        stp_hash_update(h, fp, strlen(fp) + 1);
     }
+    unsigned char md[STP_HASH_LEN];
+    stp_hash_final(md, h);
+    stp_hash_free(h);
     if (dg->items->nelts == 0)
         return NULL;
     /* Deterministic: a digest planned again after a crash before it was recorded has the same
      * Message-ID, so that receiving systems can drop the duplicate. */
-    unsigned char md[STP_SHA256_LEN];
     char hex[33];
-    stp_sha256_final(md, &h);
-    stp_hex_encode(hex, md, 16);
+    stp_hash_hex(hex, md, 16);
     dg->user_key = user_key;
     dg->address = n->address;
     dg->locale = n->locale;

@@ -5,8 +5,6 @@
 
 #include <apr_strings.h>
 
-#include "stp_sha256.h"
-
 /* Whether a comma-separated claim list holds value as one whole item. */
 static int list_has(const char *list, const char *value)
 {
@@ -59,31 +57,6 @@ int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim
     if (!v || !*v)
         return 1;
     return !strcasecmp(v, "true") || !strcmp(v, "1");
-}
-
-void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen)
-{
-    unsigned char k[64] = {0}, pad[64], inner[32];
-    stp_sha256_t ctx;
-    if (klen > 64) {
-        stp_sha256_init(&ctx);
-        stp_sha256_update(&ctx, key, klen);
-        stp_sha256_final(k, &ctx);
-    } else if (klen) {
-        memcpy(k, key, klen);
-    }
-    for (int i = 0; i < 64; i++)
-        pad[i] = k[i] ^ 0x36;
-    stp_sha256_init(&ctx);
-    stp_sha256_update(&ctx, pad, 64);
-    stp_sha256_update(&ctx, msg, mlen);
-    stp_sha256_final(inner, &ctx);
-    for (int i = 0; i < 64; i++)
-        pad[i] = k[i] ^ 0x5c;
-    stp_sha256_init(&ctx);
-    stp_sha256_update(&ctx, pad, 64);
-    stp_sha256_update(&ctx, inner, 32);
-    stp_sha256_final(out, &ctx);
 }
 
 int stp_return_target_ok(const char *target)

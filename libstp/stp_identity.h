@@ -1,5 +1,5 @@
-/* stp_identity: the user from the identity provider's claims, HMAC for the tokens built on it
- * (stp_csrf.h), and the one rule for where a sign-in may send the user back to. */
+/* stp_identity: the user from the identity provider's claims, and the one rule for where a
+ * sign-in may send the user back to. */
 #ifndef STP_IDENTITY_H
 #define STP_IDENTITY_H
 
@@ -35,9 +35,6 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
  * cannot be sure of; 1 for "true" or "1", and when the claim is absent, as providers that never
  * send it (Microsoft Entra ID for work accounts) issue only addresses of their own domains. */
 int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton);
-
-/* HMAC-SHA256 (RFC 2104). */
-void stp_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen, const void *msg, apr_size_t mlen);
 
 /* 1 when `target` is a local path that a redirect may use: starts with one "/", no scheme, no
  * host ("//", "/\\"), no control characters. */

@@ -6,7 +6,7 @@
 
 #include "stp_codec.h"
 #include "stp_lmdb.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 #include "stp_state_int.h"
 
 static const char *const freq_names[] = {"off", "daily", "weekly", "monthly"};
@@ -28,18 +28,18 @@ apr_status_t stp_freq_parse(stp_freq_t *freq, const char *name)
 
 const char *stp_doc_fingerprint(const stp_doc_t *doc, apr_pool_t *pool)
 {
-    stp_sha256_t h;
-    unsigned char md[32];
+    stp_hash_t *h = stp_hash_new();
+    unsigned char md[STP_HASH_LEN];
     char *hex = apr_palloc(pool, 17);
-    stp_sha256_init(&h);
-    stp_sha256_update(&h, doc->id, strlen(doc->id) + 1);
-    stp_sha256_update(&h, doc->version, strlen(doc->version) + 1);
+    stp_hash_update(h, doc->id, strlen(doc->id) + 1);
+    stp_hash_update(h, doc->version, strlen(doc->version) + 1);
     for (int i = 0; doc->files && i < doc->files->nelts; i++) {
         const stp_file_t *f = &APR_ARRAY_IDX(doc->files, i, stp_file_t);
-        stp_sha256_update(&h, f->sha256, strlen(f->sha256) + 1);
+        stp_hash_update(h, f->sha256, strlen(f->sha256) + 1);
     }
-    stp_sha256_final(md, &h);
-    stp_hex_encode(hex, md, 8);
+    stp_hash_final(md, h);
+    stp_hash_free(h);
+    stp_hash_hex(hex, md, 8);
     return hex;
 }
 

@@ -20,7 +20,7 @@
 #include "stp_http.h"
 #include "stp_library.h"
 #include "stp_paths.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 
 #define FORM_LIMIT 4096
 #define PENDING_COOKIE "stp_pending"
@@ -175,7 +175,7 @@ static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, cons
     }
     if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
-    stp_hex_encode(nonce, raw, sizeof raw);
+    stp_hash_hex(nonce, raw, sizeof raw);
     const char *intent = stp_csrf_token(q->conf->secret, sizeof q->conf->secret, nonce, "",
                                         apr_pstrcat(p, "pending-save\n", doc->id, "\n", back, NULL), apr_time_now(), p);
     apr_table_addn(

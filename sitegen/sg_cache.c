@@ -50,18 +50,21 @@ const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_
     for (int i = 0; names && i < names->nelts; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
         int n = snprintf(path, sizeof path, "%s/%s", folder, name);
-        if (n < 0 || (size_t)n >= sizeof path)
+        if (n < 0 || (size_t)n >= sizeof path) {
+            sg_fp_drop(&fp);
             return NULL;
-        /* Each directory on the way, then the file itself, without following. */
-        for (char *slash = path + strlen(folder) + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
-            *slash = '\0';
-            int link = fstatat(docs_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode);
-            *slash = '/';
-            if (link)
-                return NULL;
         }
-        if (fstatat(docs_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode))
+        /* Each directory on the way, then the file itself, without following. */
+        int link = 0;
+        for (char *slash = path + strlen(folder) + 1; !link && (slash = strchr(slash, '/')) != NULL; slash++) {
+            *slash = '\0';
+            link = fstatat(docs_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode);
+            *slash = '/';
+        }
+        if (link || fstatat(docs_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode)) {
+            sg_fp_drop(&fp);
             return NULL;
+        }
         fp_stat(&fp, name, &st);
     }
     char *hex = apr_palloc(pool, 65);

@@ -466,7 +466,7 @@ apr_status_t sg_render_shell(stp_shell_t *shell, sg_render_t *r, const char *lan
     apr_status_t rv = apr_generate_random_bytes(token, sizeof token);
     if (rv != APR_SUCCESS)
         return rv;
-    stp_hex_encode(hex, token, sizeof token);
+    stp_hash_hex(hex, token, sizeof token);
     sg_page_t pg = {.kind = SG_PAGE_SHELL, .lang = lang, .url = "/stp/", .mark = hex};
     if ((rv = sg_render_page(&html, &len, r, &pg, pool)) != APR_SUCCESS)
         return rv;

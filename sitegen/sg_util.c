@@ -159,10 +159,9 @@ apr_status_t sg_fd_read(char **data, apr_size_t *len, int fd, apr_pool_t *pool)
 
 apr_status_t sg_fd_sha256(char hex[65], apr_uint64_t *size, int fd)
 {
-    stp_sha256_t ctx;
-    unsigned char md[STP_SHA256_LEN];
+    stp_hash_t *ctx = stp_hash_new();
+    unsigned char md[STP_HASH_LEN];
     char buf[65536];
-    stp_sha256_init(&ctx);
     *size = 0;
     for (;;) {
         ssize_t got = read(fd, buf, sizeof buf);
@@ -171,16 +170,18 @@ apr_status_t sg_fd_sha256(char hex[65], apr_uint64_t *size, int fd)
         if (got < 0) {
             apr_status_t rv = APR_FROM_OS_ERROR(errno);
             close(fd);
+            stp_hash_free(ctx);
             return rv;
         }
         if (got == 0)
             break;
-        stp_sha256_update(&ctx, buf, (size_t)got);
+        stp_hash_update(ctx, buf, (size_t)got);
         *size += (apr_uint64_t)got;
     }
     close(fd);
-    stp_sha256_final(md, &ctx);
-    stp_hex_encode(hex, md, sizeof md);
+    stp_hash_final(md, ctx);
+    stp_hash_free(ctx);
+    stp_hash_hex(hex, md, sizeof md);
     return APR_SUCCESS;
 }
 
@@ -270,34 +271,34 @@ apr_status_t sg_rm_rf(const char *path, apr_pool_t *pool)
 apr_status_t sg_file_sha256(char hex[65], apr_uint64_t *size, const char *path, apr_pool_t *pool)
 {
     apr_file_t *f;
-    stp_sha256_t ctx;
-    unsigned char md[STP_SHA256_LEN];
+    unsigned char md[STP_HASH_LEN];
     char buf[65536];
     apr_size_t n;
     apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    stp_sha256_init(&ctx);
+    stp_hash_t *h = stp_hash_new();
     *size = 0;
     do {
         n = sizeof buf;
         rv = apr_file_read(f, buf, &n);
         if (rv == APR_SUCCESS || (rv == APR_EOF && n)) {
-            stp_sha256_update(&ctx, buf, n);
+            stp_hash_update(h, buf, n);
             *size += n;
         }
     } while (rv == APR_SUCCESS);
     apr_file_close(f);
+    stp_hash_final(md, h);
+    stp_hash_free(h);
     if (rv != APR_EOF)
         return rv;
-    stp_sha256_final(md, &ctx);
-    stp_hex_encode(hex, md, sizeof md);
+    stp_hash_hex(hex, md, sizeof md);
     return APR_SUCCESS;
 }
 
 void sg_fp_init(sg_fp_t *fp)
 {
-    stp_sha256_init(fp);
+    fp->h = stp_hash_new();
 }
 
 void sg_fp_add(sg_fp_t *fp, const void *data, apr_size_t len)
@@ -305,8 +306,8 @@ void sg_fp_add(sg_fp_t *fp, const void *data, apr_size_t len)
     unsigned char n[8];
     for (int i = 0; i < 8; i++)
         n[i] = (unsigned char)((apr_uint64_t)len >> (8 * i));
-    stp_sha256_update(fp, n, sizeof n);
-    stp_sha256_update(fp, data, len);
+    stp_hash_update(fp->h, n, sizeof n);
+    stp_hash_update(fp->h, data, len);
 }
 
 void sg_fp_str(sg_fp_t *fp, const char *s)
@@ -316,9 +317,16 @@ void sg_fp_str(sg_fp_t *fp, const char *s)
 
 void sg_fp_hex(char out[65], sg_fp_t *fp)
 {
-    unsigned char md[STP_SHA256_LEN];
-    stp_sha256_final(md, fp);
-    stp_hex_encode(out, md, sizeof md);
+    unsigned char md[STP_HASH_LEN];
+    stp_hash_final(md, fp->h);
+    sg_fp_drop(fp);
+    stp_hash_hex(out, md, sizeof md);
+}
+
+void sg_fp_drop(sg_fp_t *fp)
+{
+    stp_hash_free(fp->h);
+    fp->h = NULL;
 }
 
 typedef struct {

@@ -5,7 +5,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "stp_sha256.h"
+#include "stp_hash.h"
 
 /* Content errors, reported together as "path:line: message". */
 typedef struct {
@@ -53,11 +53,15 @@ typedef void sg_for_fn(void *baton, int i, apr_pool_t *thread_pool);
 void sg_parallel_for(int n, int jobs, sg_for_fn *fn, void *baton, apr_pool_t *pool);
 
 /* A fingerprint: SHA-256 over a sequence of fields (each length-prefixed, so fields cannot run
- * into each other). */
-typedef stp_sha256_t sg_fp_t;
+ * into each other). sg_fp_init holds a libcrypto context that sg_fp_hex (or sg_fp_drop) gives back. */
+typedef struct {
+    stp_hash_t *h;
+} sg_fp_t;
 void sg_fp_init(sg_fp_t *fp);
 void sg_fp_add(sg_fp_t *fp, const void *data, apr_size_t len);
 void sg_fp_str(sg_fp_t *fp, const char *s);
 void sg_fp_hex(char out[65], sg_fp_t *fp);
+/* Ends a fingerprint that is not wanted after all. */
+void sg_fp_drop(sg_fp_t *fp);
 
 #endif

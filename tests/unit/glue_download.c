@@ -13,7 +13,7 @@
 
 #include "glue_fixture.h"
 #include "httpd_stub.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 
 /* --- downloads ---------------------------------------------------------------------------------- */
 
@@ -32,8 +32,8 @@ static void assert_served(const request_rec *r, const char *rel)
 {
     apr_size_t len;
     const char *data = content_file(rel, &len);
-    char sha[STP_SHA256_HEX_LEN + 1];
-    stp_sha256_hex(sha, data, len);
+    char sha[STP_HASH_HEX_LEN + 1];
+    stp_hash_sha256_hex(sha, data, len);
     ck_assert_str_eq(out_hdr(r, "Content-Length"), apr_psprintf(pool, "%" APR_SIZE_T_FMT, len));
     ck_assert_str_eq(out_hdr(r, "ETag"), apr_pstrcat(pool, "\"", sha, "\"", NULL));
     ck_assert_str_eq(out_hdr(r, "X-Content-Type-Options"), "nosniff");

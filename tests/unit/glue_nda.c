@@ -16,7 +16,7 @@
 #include "httpd_stub.h"
 #include "stp_csrf.h"
 #include "stp_http.h"
-#include "stp_sha256.h"
+#include "stp_hash.h"
 
 /* --- the NDA ------------------------------------------------------------------------------------ */
 
@@ -86,7 +86,7 @@ END_TEST
 START_TEST(test_nda_csrf_wrong)
 {
     const char *good = token_for("bob", "nda");
-    char bad[STP_SHA256_HEX_LEN + 1];
+    char bad[STP_HASH_HEX_LEN + 1];
     apr_cpystrn(bad, good, sizeof bad);
     bad[0] = bad[0] == '0' ? '1' : '0';
     assert_refused("bob", "t1", nda_body(bad, "v1", "/download/nda-pentest"));

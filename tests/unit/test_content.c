@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "content_fixture.h"
+#include "sg_util.h"
 #include "stp_paths.h"
 #include "tests.h"
 
@@ -144,6 +145,36 @@ START_TEST(test_missing_nda_text)
 }
 END_TEST
 
+/* Pinned digests (Python's hashlib agrees): a file's digest is its ETag and a fingerprint decides
+ * what a rebuild rewrites, so neither may change with the SHA-256 underneath. */
+START_TEST(test_digests_pinned)
+{
+    unsigned char bytes[200000];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7 + 3);
+    const char *path = apr_pstrcat(pool, dir, "/pinned.bin", NULL);
+    ck_assert_int_eq(sg_file_write(path, bytes, sizeof bytes, pool), APR_SUCCESS);
+    char hex[65];
+    apr_uint64_t size = 0;
+    ck_assert_int_eq(sg_file_sha256(hex, &size, path, pool), APR_SUCCESS);
+    ck_assert_str_eq(hex, "ec0ebf98b6f2954bf0f7b839402b1ba245996c39d18e155414e91a2b4353c157");
+    ck_assert_uint_eq(size, sizeof bytes);
+    sg_fp_t fp;
+    sg_fp_init(&fp);
+    sg_fp_str(&fp, "stp");
+    sg_fp_add(&fp, bytes, 0);
+    sg_fp_drop(&fp); /* an abandoned fingerprint leaves nothing behind */
+    sg_fp_init(&fp);
+    sg_fp_str(&fp, "stp");
+    for (int i = 0; i < 100; i++)
+        bytes[i] = (unsigned char)i;
+    sg_fp_add(&fp, bytes, 100);
+    sg_fp_str(&fp, NULL);
+    sg_fp_hex(hex, &fp);
+    ck_assert_str_eq(hex, "b10d7097ace3499edc8066efe0fb4a2ad5b24cde3c9b7edbb3745dac611a28c9");
+}
+END_TEST
+
 Suite *content_suite(void)
 {
     Suite *s = suite_create("content");
@@ -154,6 +185,7 @@ Suite *content_suite(void)
     tcase_add_test(tc, test_doc_parse_rejects_doctype);
     tcase_add_test(tc, test_series_and_retention);
     tcase_add_test(tc, test_duplicate_version);
+    tcase_add_test(tc, test_digests_pinned);
     suite_add_tcase(s, tc);
     TCase *nda = tcase_create("nda");
     tcase_add_checked_fixture(nda, setup_plain, teardown);

@@ -7,7 +7,7 @@
 int main(void)
 {
     apr_initialize();
-    SRunner *sr = srunner_create(sha256_suite());
+    SRunner *sr = srunner_create(hash_suite());
     srunner_add_suite(sr, catalog_suite());
     srunner_add_suite(sr, retention_suite());
     srunner_add_suite(sr, access_suite());

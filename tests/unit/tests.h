@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-Suite *sha256_suite(void);
+Suite *hash_suite(void);
 Suite *catalog_suite(void);
 Suite *retention_suite(void);
 Suite *access_suite(void);
