@@ -3,7 +3,8 @@
  * 404 of an unknown or hidden document alike), so that no URL of the portal shows Apache's
  * default page: the site's layout, in the reader's language (the failed URL's /<lang>/ first). */
 #include <httpd.h>
-#include <string.h>
+#include <ap_expr.h>
+#include <apr_hash.h>
 
 #include <http_core.h>
 #include <http_protocol.h>
@@ -27,20 +28,27 @@ static const struct {
     {HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body"},
 };
 
+/* httpd 2.4 reads ErrorDocument from the per-directory response_code_exprs (its
+ * response_code_strings is no longer used): one string expression "/stp/error" per status,
+ * in a copy of the table so that a virtual host without StpSite keeps its own. */
 void stp_error_documents(server_rec *s, apr_pool_t *p)
 {
     core_dir_config *cd = ap_get_core_module_config(s->lookup_defaults);
-    char **codes = apr_pcalloc(p, sizeof(char *) * RESPONSE_CODES);
+    ap_expr_info_t *expr = apr_pcalloc(p, sizeof *expr);
     if (!cd)
         return;
-    if (cd->response_code_strings)
-        memcpy(codes, cd->response_code_strings, sizeof(char *) * RESPONSE_CODES);
+    expr->flags = AP_EXPR_FLAG_STRING_RESULT;
+    expr->module_index = stp_module.module_index;
+    if (ap_expr_parse(p, p, expr, "/stp/error", NULL) != NULL)
+        return;
+    apr_hash_t *codes = cd->response_code_exprs ? apr_hash_copy(p, cd->response_code_exprs) : apr_hash_make(p);
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
-        int idx = ap_index_of_response(pages[i].status);
-        if (!codes[idx]) /* the operator's own ErrorDocument wins */
-            codes[idx] = "/stp/error";
+        int *idx = apr_palloc(p, sizeof *idx);
+        *idx = ap_index_of_response(pages[i].status);
+        if (!apr_hash_get(codes, idx, sizeof *idx)) /* the operator's own ErrorDocument wins */
+            apr_hash_set(codes, idx, sizeof *idx, expr);
     }
-    cd->response_code_strings = codes;
+    cd->response_code_exprs = codes;
 }
 
 int stp_error_handler(request_rec *r)
