@@ -5,6 +5,7 @@
 #include <httpd.h>
 #include <ap_expr.h>
 #include <apr_hash.h>
+#include <string.h>
 
 #include <http_core.h>
 #include <http_protocol.h>
@@ -51,10 +52,21 @@ void stp_error_documents(server_rec *s, apr_pool_t *p)
     cd->response_code_exprs = codes;
 }
 
+/* The audit trail: httpd renames the failed request's environment REDIRECT_* for its error page,
+ * and logs the error page's; the operator's LogFormat names STP_DOC, STP_DECISION and the rest. */
+static int keep_stp_env(void *rec, const char *key, const char *value)
+{
+    if (!strncmp(key, "STP_", 4))
+        apr_table_set(((request_rec *)rec)->subprocess_env, key, value);
+    return 1;
+}
+
 int stp_error_handler(request_rec *r)
 {
     stp_req_t *q = stp_req_get(r);
     int status = r->prev ? r->prev->status : HTTP_NOT_FOUND; /* asked for directly: nothing here */
+    if (r->prev)
+        apr_table_do(keep_stp_env, r, r->prev->subprocess_env, NULL);
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (pages[i].status == status)
             return stp_error_page(r, q, status, pages[i].title, pages[i].body);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ap_expr.h>
 #include <ap_mpm.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -432,6 +433,14 @@ apr_status_t ap_pass_brigade_fchk(request_rec *r, apr_bucket_brigade *bb, const 
 int ap_index_of_response(int status)
 {
     return status >= 100 && status < 100 + RESPONSE_CODES ? status - 100 : 0;
+}
+
+/* The ErrorDocument expression "/stp/error" (stp_error_documents): parsed by nobody here. */
+const char *ap_expr_parse(apr_pool_t *pool, apr_pool_t *ptemp, ap_expr_info_t *info, const char *expr,
+                          ap_expr_lookup_fn_t *lookup_fn)
+{
+    (void)pool, (void)ptemp, (void)info, (void)expr, (void)lookup_fn;
+    return NULL;
 }
 
 /* ap_http_scheme() is a macro over this hook: the stub serves plain http. */
