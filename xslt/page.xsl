@@ -27,8 +27,9 @@
         <link rel="stylesheet" href="/assets/stp.css"/>
         <link rel="icon" href="data:,"/>
         <xsl:if test="@refresh">
-          <!-- The NDA confirmation starts the download it was accepted for. -->
-          <meta http-equiv="refresh" content="1;url={@refresh}"/>
+          <!-- The NDA confirmation starts the download it was accepted for (an attachment: the page stays).
+               At once: a delayed refresh fails WCAG 2.2.1 (axe-core meta-refresh). -->
+          <meta http-equiv="refresh" content="0;url={@refresh}"/>
         </xsl:if>
         <script src="/assets/stp.js" defer="defer"></script>
         <xsl:if test="$kind = 'home' or $kind = 'tile' or $kind = 'doc'">

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Browser tests: Debian's Chromium (/usr/bin/chromium) driven by playwright-core against a real
-# httpd with the built module. Prints TAP only. Usage: bash tests/browser/run.sh [library|e2e|security]
+# httpd with the built module. Prints TAP only. Usage: bash tests/browser/run.sh [library|e2e|security|pages]
 #   library (default): library.mjs against the gate fixture (claims from test headers)
 #   e2e: e2e.mjs against the demo's real parts (mod_auth_openidc and the local OpenID provider)
 #   security: security.mjs against the gate fixture (hostile NDA text, framing)
+#   pages: pages.mjs against the gate fixture (axe-core over every template in en and ar, and what
+#     the pages must show: the NDA's structure, the signed-in header, sign-out, the Arabic 404)
 # node_modules comes from `./stp deps` (npm ci in tests/browser); this script installs nothing.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +30,8 @@ case ${1:-library} in
     library) server=gate test=library.mjs ;;
     e2e) server=demo test=e2e.mjs ;;
     security) server=gate test=security.mjs ;;
-    *) echo "not ok 1 - usage: run.sh [library|e2e|security]"; echo "1..1"; exit 2 ;;
+    pages) server=gate test=pages.mjs ;;
+    *) echo "not ok 1 - usage: run.sh [library|e2e|security|pages]"; echo "1..1"; exit 2 ;;
 esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stp-browser-run.XXXXXX")
 mkfifo "$tmp/in" "$tmp/out"

@@ -70,7 +70,7 @@ def main(tap):
                                        "return": f"/download/{doc}", "lang": "en"}).encode()
         status, url, headers, body = fetch(alice, f"{base}/stp/nda", form)
         tap.ok(status == 200 and url.startswith(f"{base}/stp/nda?accepted=1") and
-               f'content="1;url=/download/{doc}"'.encode() in body,
+               f'content="0;url=/download/{doc}"'.encode() in body,
                "accepting the NDA confirms it and starts the download", f"{status} {url}")
         status, url, headers, body = fetch(alice, f"{base}/download/{doc}")
         with open(os.path.join(CONTENT, "docs", doc, pdf), "rb") as fh:

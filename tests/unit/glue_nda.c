@@ -123,7 +123,7 @@ START_TEST(test_nda_good_token)
     ck_assert_int_eq(stub_run(r), OK);
     ck_assert_int_eq(r->status, HTTP_OK);
     const char *html = stub_out(r);
-    ck_assert_ptr_nonnull(strstr(html, "content=\"1;url=/download/t1-nda-pack?lang=de\""));
+    ck_assert_ptr_nonnull(strstr(html, "content=\"0;url=/download/t1-nda-pack?lang=de\""));
     ck_assert_ptr_nonnull(strstr(html, "href=\"/en/org/docs/t1-nda-pack/\""));
     ck_assert_ptr_null(strstr(html, "action=\"/stp/nda\""));
     /* A second visit without a download to go to says it is accepted, with no form. */
@@ -320,7 +320,7 @@ START_TEST(test_nda_confirmation)
     ck_assert_int_eq(stub_run(r), OK);
     assert_page(r, HTTP_OK, "de");
     const char *html = stub_out(r);
-    assert_has(html, "<meta http-equiv=\"refresh\" content=\"1;url=/download/nda-pentest\">");
+    assert_has(html, "<meta http-equiv=\"refresh\" content=\"0;url=/download/nda-pentest\">");
     assert_has(html, "Sie haben die Geheimhaltungsvereinbarung akzeptiert (Version v1).");
     assert_has(html, "<a href=\"/download/nda-pentest\">");
     assert_has(html, "<a href=\"/de/docs/nda-pentest/\">Zurück zu ");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ap_expr.h>
 #include <ap_mpm.h>
 #include <http_core.h>
 #include <http_log.h>
