@@ -79,6 +79,8 @@ void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, r
 /* The request as the core sees it, computed once and cached. Only after authentication has run
  * (fixups, handlers, or an authz provider once r->user is set): earlier, the claims are not there. */
 stp_req_t *stp_req_get(request_rec *r);
+/* How the header names a signed-in user. */
+const char *stp_display_name(const stp_req_t *q);
 int stp_redirect(request_rec *r, int status, const char *local_target);
 int stp_signin_redirect(request_rec *r);
 /* The URL this request asked for (path and query), to come back to after a detour. */

@@ -85,7 +85,7 @@ xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
     if (q->user.key) {
         xmlNodePtr u = stp_el(page, "user", NULL);
         stp_attr(u, "kind", stp_user_kind(&q->user));
-        stp_attr(u, "name", q->name ? q->name : q->email ? q->email : q->user.key);
+        stp_attr(u, "name", stp_display_name(q));
         if (q->user.tenant) {
             const char *org = stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
             stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);

@@ -160,6 +160,13 @@ stp_req_t *stp_req_get(request_rec *r)
     return q;
 }
 
+const char *stp_display_name(const stp_req_t *q)
+{
+    /* The name claim, else the e-mail address, else the subject (never the issuer's URL). */
+    const char *bar = q->user.key ? strchr(q->user.key, '|') : NULL;
+    return q->name ? q->name : q->email ? q->email : bar ? bar + 1 : q->user.key;
+}
+
 int stp_redirect(request_rec *r, int status, const char *local_target)
 {
     /* Only local paths: a Location never points off the site, and never comes from the Host header. */

@@ -120,11 +120,7 @@ int stp_whoami_handler(request_rec *r)
         org = q->user.tenant;
     /* For stp.js, which shows who is signed in on the static pages, with a sign-out button. */
     const char *who =
-        q->user.key ? apr_pstrcat(p, ",\"display\":{\"name\":",
-                                  stp_json_string(q->name    ? q->name
-                                                  : q->email ? q->email
-                                                             : q->user.key,
-                                                  p),
+        q->user.key ? apr_pstrcat(p, ",\"display\":{\"name\":", stp_json_string(stp_display_name(q), p),
                                   ",\"org\":", stp_json_string(org, p),
                                   ",\"signout\":", stp_json_string(stp_csrf_form_token(q, "logout"), p), "}", NULL)
                     : "";

@@ -71,11 +71,14 @@
       var saved = {};
       lib.series.forEach(function (s) { saved[s] = true; });
       forms.forEach(function (form) {
-        var csrf = document.createElement('input');
-        csrf.type = 'hidden';
-        csrf.name = 'csrf';
+        var csrf = form.elements.csrf; /* My Library's own forms come with one */
+        if (!csrf) {
+          csrf = document.createElement('input');
+          csrf.type = 'hidden';
+          csrf.name = 'csrf';
+          form.appendChild(csrf);
+        }
         csrf.value = lib.token;
-        form.appendChild(csrf);
         show(form, !!saved[form.getAttribute('data-series')]);
         form.addEventListener('submit', function (event) {
           event.preventDefault();
