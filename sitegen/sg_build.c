@@ -222,8 +222,6 @@ static void page_fp(sg_page_t *pg, const char *global, const sg_site_t *site)
             sg_fp_str(&fp, num);
         }
         break;
-    case SG_PAGE_SHELL:
-        break;
     }
     sg_fp_hex(pg->fp, &fp);
 }
@@ -727,9 +725,6 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
             const char *html = sg_markdown_html(nda, strlen(nda), site->unsafe_html, scratch);
             rv = html ? stp_catalog_put_string(cat, loc->id, "nda.text", html, scratch) : APR_ENOMEM;
         }
-        stp_shell_t shell;
-        if (rv == APR_SUCCESS && (rv = sg_render_shell(&shell, job->render, loc->id, scratch)) == APR_SUCCESS)
-            rv = stp_catalog_put_shell(cat, loc->id, &shell, scratch);
         apr_pool_clear(scratch);
     }
     if (rv == APR_SUCCESS) {
