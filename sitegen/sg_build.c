@@ -20,6 +20,7 @@
 #include "sg_util.h"
 #include "stp_catalog.h"
 #include "stp_paths.h"
+#include "stp_layout.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -281,7 +282,7 @@ static void plan(job_t *job, const char *global, apr_pool_t *pool)
     const sg_site_t *site = job->site;
     for (int l = 0; l < site->locales->nelts; l++) {
         const char *lang = APR_ARRAY_IDX(site->locales, l, sg_locale_t).id;
-        const char *base = apr_pstrcat(pool, "public/", lang, NULL);
+        const char *base = apr_pstrcat(pool, STP_BUILD_PUBLIC "/", lang, NULL);
         add_page(job, SG_PAGE_HOME, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/index.html", NULL), global, pool);
         add_page(job, SG_PAGE_FEED, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/feed.xml", NULL), global, pool);
         for (int s = 0; s < site->sections->nelts; s++) {
@@ -306,16 +307,17 @@ static void plan(job_t *job, const char *global, apr_pool_t *pool)
                 const char *tid = APR_ARRAY_IDX(d->cat.tenants, t, const char *);
                 item_t *it = add_page(job, SG_PAGE_ORG_DOC, lang, NULL, d, tid,
                                       stp_path_doc_page(tid, lang, d->cat.id, pool), global, pool);
-                set_group(it, apr_pstrcat(pool, "tenants/", tid, "/", lang, "/docs", NULL), pool);
+                set_group(it, apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/", lang, "/docs", NULL), pool);
             }
         }
         for (int t = 0; t < site->tenants->nelts; t++) {
             const char *tid = APR_ARRAY_IDX(site->tenants, t, sg_term_t *)->id;
             add_page(job, SG_PAGE_ORG_HOME, lang, NULL, NULL, tid,
-                     apr_pstrcat(pool, "tenants/", tid, "/", lang, "/index.html", NULL), global, pool);
+                     apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/", lang, "/index.html", NULL), global, pool);
         }
     }
-    add_page(job, SG_PAGE_SITEMAP, site->default_locale, NULL, NULL, NULL, "public/sitemap.xml", global, pool);
+    add_page(job, SG_PAGE_SITEMAP, site->default_locale, NULL, NULL, NULL, STP_BUILD_PUBLIC "/sitemap.xml", global,
+             pool);
 
     /* Downloads: every version still served (retired ones answer 410 and need no file). */
     for (int i = 0; i < site->docs->nelts; i++) {
@@ -324,8 +326,9 @@ static void plan(job_t *job, const char *global, apr_pool_t *pool)
             continue;
         for (int f = 0; f < d->srcfiles->nelts; f++) {
             const sg_srcfile_t *sf = &APR_ARRAY_IDX(d->srcfiles, f, sg_srcfile_t);
-            item_t *it = add_copy(job, sf->src, apr_pstrcat(pool, "files/", sf->file.path, NULL), sf->file.sha256);
-            set_group(it, "files", pool);
+            item_t *it =
+                add_copy(job, sf->src, apr_pstrcat(pool, STP_BUILD_FILES "/", sf->file.path, NULL), sf->file.sha256);
+            set_group(it, STP_BUILD_FILES, pool);
         }
     }
 }
@@ -338,7 +341,7 @@ static void copy_templates(job_t *job, apr_pool_t *pool)
     char hex[65];
     apr_uint64_t size;
     if (sg_file_sha256(hex, &size, src, pool) == APR_SUCCESS)
-        add_copy(job, src, "templates/page.xsl", hex);
+        add_copy(job, src, STP_BUILD_PAGE_XSL, hex);
 }
 
 static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
@@ -356,7 +359,7 @@ static apr_status_t copy_assets(job_t *job, apr_pool_t *pool)
         apr_uint64_t size;
         if (sg_file_sha256(hex, &size, src, pool) != APR_SUCCESS)
             continue;
-        add_copy(job, src, apr_pstrcat(pool, "public/assets/", fi.name, NULL), hex);
+        add_copy(job, src, apr_pstrcat(pool, STP_BUILD_PUBLIC "/assets/", fi.name, NULL), hex);
     }
     apr_dir_close(d);
     return APR_SUCCESS;
@@ -396,7 +399,7 @@ static apr_hash_t *read_lines(const char *path, int what, apr_pool_t *pool)
 
 static apr_hash_t *read_manifest(const char *build, int what, apr_pool_t *pool)
 {
-    return read_lines(build ? apr_pstrcat(pool, build, "/.manifest", NULL) : NULL, what, pool);
+    return read_lines(build ? apr_pstrcat(pool, build, "/" STP_BUILD_MANIFEST, NULL) : NULL, what, pool);
 }
 
 static int cmp_item_outs(const void *a, const void *b)
@@ -431,7 +434,7 @@ static apr_status_t write_manifest(job_t *job, apr_pool_t *pool)
         len += (apr_size_t)sprintf(buf + len, "%s @%s\n", g->fp, g->path);
     }
     len += (apr_size_t)sprintf(buf + len, "%s !global\n", job->global);
-    return sg_file_write(apr_pstrcat(pool, job->staging, "/.manifest", NULL), buf, len, pool);
+    return sg_file_write(apr_pstrcat(pool, job->staging, "/" STP_BUILD_MANIFEST, NULL), buf, len, pool);
 }
 
 /* --- shards ------------------------------------------------------------------------------------ */
@@ -535,7 +538,7 @@ static void do_group(job_t *job, group_t *g, apr_pool_t *pool)
         apr_atomic_add32(&job->reused, (apr_uint32_t)g->items->nelts);
         return;
     }
-    const char *tmp = apr_pstrcat(pool, job->store, "/.tmp-", g->fp, NULL);
+    const char *tmp = apr_pstrcat(pool, job->store, "/" STP_SITE_STORE_TMP_PREFIX, g->fp, NULL);
     if ((rv = apr_dir_make(tmp, APR_FPROT_OS_DEFAULT, pool)) != APR_SUCCESS) {
         fail(job, apr_pstrcat(pool, "creating ", tmp, NULL), rv);
         return;
@@ -543,7 +546,8 @@ static void do_group(job_t *job, group_t *g, apr_pool_t *pool)
     /* The same shard in the previous build: its unchanged items are linked, not rendered. */
     const char *old_store = job->prev ? apr_hash_get(job->prev_shards, g->path, APR_HASH_KEY_STRING) : NULL;
     const char *old_dir = old_store ? apr_pstrcat(pool, job->store, "/", old_store, NULL) : NULL;
-    apr_hash_t *old_fps = read_lines(old_dir ? apr_pstrcat(pool, old_dir, "/.fps", NULL) : NULL, MANIFEST_ITEMS, pool);
+    apr_hash_t *old_fps =
+        read_lines(old_dir ? apr_pstrcat(pool, old_dir, "/" STP_STORE_FPS, NULL) : NULL, MANIFEST_ITEMS, pool);
     apr_size_t fps_len = 0;
     char *fps = apr_palloc(pool, (apr_size_t)g->items->nelts * 200 + 1);
     for (int i = 0; i < g->items->nelts && !apr_atomic_read32(&job->failed); i++) {
@@ -561,8 +565,8 @@ static void do_group(job_t *job, group_t *g, apr_pool_t *pool)
             fps_len += (apr_size_t)sprintf(fps + fps_len, "%s %s\n", it->page.fp, it->name);
     }
     if (!apr_atomic_read32(&job->failed) &&
-        (rv = sg_file_write(apr_pstrcat(pool, tmp, "/.fps", NULL), fps, fps_len, pool)) != APR_SUCCESS)
-        fail(job, apr_pstrcat(pool, "writing ", tmp, "/.fps", NULL), rv);
+        (rv = sg_file_write(apr_pstrcat(pool, tmp, "/" STP_STORE_FPS, NULL), fps, fps_len, pool)) != APR_SUCCESS)
+        fail(job, apr_pstrcat(pool, "writing ", tmp, "/" STP_STORE_FPS, NULL), rv);
     if (apr_atomic_read32(&job->failed))
         return;
     if (rename(tmp, final) != 0) {
@@ -626,7 +630,7 @@ static apr_status_t link_groups(job_t *job, apr_pool_t *pool)
 {
     for (int i = 0; i < job->groups->nelts; i++) {
         const group_t *g = &APR_ARRAY_IDX(job->groups, i, group_t);
-        const char *target = "../store/";
+        const char *target = "../" STP_SITE_STORE "/";
         for (const char *p = g->path; *p; p++)
             if (*p == '/')
                 target = apr_pstrcat(pool, "../", target, NULL);
@@ -640,7 +644,8 @@ static apr_status_t link_groups(job_t *job, apr_pool_t *pool)
 /* Removes store directories that neither the new build nor the previous one uses. */
 static void collect_store(job_t *job, const char *site_dir, const char *kept_build, apr_pool_t *pool)
 {
-    apr_hash_t *live = read_manifest(apr_pstrcat(pool, site_dir, "/current", NULL), MANIFEST_STORE_NAMES, pool);
+    apr_hash_t *live =
+        read_manifest(apr_pstrcat(pool, site_dir, "/" STP_SITE_CURRENT, NULL), MANIFEST_STORE_NAMES, pool);
     apr_hash_t *prev = read_manifest(kept_build, MANIFEST_STORE_NAMES, pool);
     apr_dir_t *d;
     apr_finfo_t fi;
@@ -680,7 +685,7 @@ static apr_status_t write_catalog(job_t *job, const sg_i18n_t *i18n, uint64_t ge
     const sg_site_t *site = job->site;
     stp_catalog_t *cat;
     apr_pool_t *scratch;
-    apr_status_t rv = stp_catalog_create(&cat, apr_pstrcat(pool, job->staging, "/catalog.mdb", NULL), pool);
+    apr_status_t rv = stp_catalog_create(&cat, apr_pstrcat(pool, job->staging, "/" STP_BUILD_CATALOG, NULL), pool);
     if (rv != APR_SUCCESS)
         return rv;
     apr_pool_create(&scratch, pool);
@@ -766,8 +771,8 @@ static void *APR_THREAD_FUNC side_writer(apr_thread_t *thread, void *data)
         w->what = "cannot write the catalog";
         return NULL;
     }
-    if ((w->rv = sg_cache_write(w->job->site, apr_pstrcat(w->pool, w->job->staging, "/.doccache", NULL), w->pool)) !=
-        APR_SUCCESS)
+    if ((w->rv = sg_cache_write(w->job->site, apr_pstrcat(w->pool, w->job->staging, "/" STP_BUILD_DOCCACHE, NULL),
+                                w->pool)) != APR_SUCCESS)
         w->what = "cannot write the document cache";
     return NULL;
 }
@@ -806,8 +811,8 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
     /* The published build's document cache: only folders that changed since are read again. */
     const char *cache = NULL;
     char real[4096];
-    if (!opt->full && opt->site_dir && realpath(apr_pstrcat(pool, opt->site_dir, "/current", NULL), real))
-        cache = apr_pstrcat(pool, real, "/.doccache", NULL);
+    if (!opt->full && opt->site_dir && realpath(apr_pstrcat(pool, opt->site_dir, "/" STP_SITE_CURRENT, NULL), real))
+        cache = apr_pstrcat(pool, real, "/" STP_BUILD_DOCCACHE, NULL);
     rv = sg_content_load_cached(&site, errs, opt->content_dir, schema_dir, opt->jobs, cache, pool);
     phase(opt, &t, "load");
     if (rv == APR_ENOENT) {
@@ -887,7 +892,7 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool)
         job.prev_shards = apr_hash_make(pool);
     }
     phase(opt, &t, "previous");
-    job.store = apr_pstrcat(pool, opt->site_dir, "/store", NULL);
+    job.store = apr_pstrcat(pool, opt->site_dir, "/" STP_SITE_STORE, NULL);
     make_groups(&job, pool);
     phase(opt, &t, "plan");
     if (opt->progress)

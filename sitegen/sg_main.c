@@ -13,6 +13,7 @@
 #include <apr_time.h>
 
 #include "sg_build.h"
+#include "stp_layout.h"
 
 static void usage(FILE *f)
 {
@@ -142,7 +143,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "sitegen: %s is valid (%d documents)\n", opt.content_dir, stats.docs);
         else
             fprintf(stderr,
-                    "sitegen: published %s/current: %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
+                    "sitegen: published %s/" STP_SITE_CURRENT
+                    ": %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
                     opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, secs);
     }
     /* Everything is written and synced (or was never started). Tearing down a build's memory,

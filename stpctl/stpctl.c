@@ -12,6 +12,7 @@
 #include "stp_retention.h"
 #include "stp_state.h"
 #include "stpctl.h"
+#include "stp_layout.h"
 
 static void usage(FILE *f)
 {
@@ -47,7 +48,7 @@ static int count_doc(void *baton, const stp_doc_t *doc)
 
 static int open_catalog(stp_catalog_t **cat, const char *site, apr_pool_t *pool)
 {
-    const char *path = apr_pstrcat(pool, site, "/current/catalog.mdb", NULL);
+    const char *path = apr_pstrcat(pool, site, "/" STP_SITE_CURRENT "/" STP_BUILD_CATALOG, NULL);
     char err[256];
     apr_status_t rv = stp_catalog_open(cat, path, pool);
     if (rv != APR_SUCCESS) {
@@ -157,7 +158,7 @@ static int cmd_nda_audit(const char *state_dir, apr_pool_t *pool)
     stp_state_t *st;
     char err[256];
     apr_finfo_t fi;
-    const char *path = apr_pstrcat(pool, state_dir, "/state.mdb", NULL);
+    const char *path = apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL);
     apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
     if (rv == APR_SUCCESS)
         rv = stp_state_open(&st, state_dir, NULL, pool);
