@@ -57,7 +57,6 @@ apr_status_t sg_publish_begin(sg_publish_t **out, const char *site_dir, apr_pool
         return APR_FROM_OS_ERROR(errno);
     if (flock(pub->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         close(pub->lock_fd);
-        fprintf(stderr, "sitegen: another sitegen is publishing to %s\n", site_dir);
         return APR_EBUSY;
     }
     if (realpath(apr_pstrcat(pool, site_dir, "/" STP_SITE_CURRENT, NULL), real))

@@ -1889,7 +1889,7 @@ static int publish(const char *tmp, apr_pool_t *p)
     opt.xslt_dir = TEST_SRCDIR "/xslt";
     opt.jobs = 1;
     opt.today = today;
-    if (sg_build_run(&opt, &stats, p) != 0)
+    if (sg_build_run(&opt, &stats, sg_errors_make(p), p) != 0)
         return setup_failed("sitegen failed on", content_dir);
     return 1;
 }
