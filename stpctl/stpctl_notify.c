@@ -1,4 +1,4 @@
-/* stpctl notify: sends the notification digests that are due (DESIGN section 7). Each digest goes
+/* stpctl notify: sends the notification digests that are due (docs/architecture.md). Each digest goes
  * through a sendmail-compatible command and is recorded as sent only once the command has
  * succeeded, one transaction per digest: a run killed between two digests and started again sends
  * each digest exactly once. Run it from cron; a second run in the same window sends nothing. */

@@ -1066,7 +1066,7 @@ static const char *expected_json(const char *user, const char *kind, const char 
                         user, kind, tenant, email, accepted ? "true" : "false", build_name());
 }
 
-/* Every signed-in request keeps the user record current (issue #10): the tenant and e-mail that
+/* Every signed-in request keeps the user record current: the tenant and e-mail that
  * digests are checked against, with the provider's email_verified. */
 START_TEST(test_user_record_follows_sign_in)
 {
