@@ -1,5 +1,5 @@
 /* stp_access: who may have which document. One pure function decides every download and
- * document page; the module turns its answer into HTTP. DESIGN section 4 is the specification. */
+ * document page; the module turns its answer into HTTP. docs/architecture.md is the specification. */
 #ifndef STP_ACCESS_H
 #define STP_ACCESS_H
 

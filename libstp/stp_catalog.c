@@ -17,14 +17,13 @@
 #define DB_DOCS "docs"
 #define DB_SERIES "series"
 #define DB_STRINGS "strings"
-#define DB_SHELLS "shells"
 
 struct stp_catalog_t {
     apr_pool_t *pool;
     const char *path;
     MDB_env *env;
     MDB_txn *wtxn; /* writer only: the single transaction of a build */
-    MDB_dbi meta, docs, series, strings, shells;
+    MDB_dbi meta, docs, series, strings;
     uint64_t generation;
 };
 
@@ -219,8 +218,7 @@ static apr_status_t open_dbis(stp_catalog_t *cat, MDB_txn *txn, unsigned flags)
     int rc;
     if ((rc = mdb_dbi_open(txn, DB_META, flags, &cat->meta)) || (rc = mdb_dbi_open(txn, DB_DOCS, flags, &cat->docs)) ||
         (rc = mdb_dbi_open(txn, DB_SERIES, flags, &cat->series)) ||
-        (rc = mdb_dbi_open(txn, DB_STRINGS, flags, &cat->strings)) ||
-        (rc = mdb_dbi_open(txn, DB_SHELLS, flags, &cat->shells)))
+        (rc = mdb_dbi_open(txn, DB_STRINGS, flags, &cat->strings)))
         return stp_mdb_status(rc);
     return APR_SUCCESS;
 }
@@ -312,16 +310,6 @@ apr_status_t stp_catalog_put_string(stp_catalog_t *cat, const char *lang, const 
     apr_size_t klen;
     const char *k = string_key(&klen, lang, key, scratch);
     return put(cat, cat->strings, k, klen, value, strlen(value));
-}
-
-apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const stp_shell_t *shell, apr_pool_t *scratch)
-{
-    stp_enc_t e;
-    stp_enc_init(&e, scratch);
-    stp_enc_cstr(&e, shell->head);
-    stp_enc_cstr(&e, shell->mid);
-    stp_enc_cstr(&e, shell->tail);
-    return put(cat, cat->shells, lang, strlen(lang), e.buf, e.len);
 }
 
 apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync)
@@ -435,26 +423,6 @@ const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const c
     apr_size_t len, klen;
     const char *k = string_key(&klen, lang, key, pool);
     return get(&v, &len, cat, cat->strings, k, klen, pool) == APR_SUCCESS ? v : NULL;
-}
-
-apr_status_t stp_catalog_get_shell(stp_shell_t *shell, stp_catalog_t *cat, const char *lang, apr_pool_t *pool)
-{
-    const char *v;
-    apr_size_t len;
-    stp_dec_t d;
-    apr_status_t rv = get(&v, &len, cat, cat->shells, lang, strlen(lang), pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    stp_dec_init(&d, v, len);
-    shell->head = stp_dec_cstr(&d);
-    shell->mid = stp_dec_cstr(&d);
-    shell->tail = stp_dec_cstr(&d);
-    return stp_dec_finish(&d);
-}
-
-const char *stp_shell_fill(const stp_shell_t *shell, const char *title_html, const char *main_html, apr_pool_t *pool)
-{
-    return apr_pstrcat(pool, shell->head, title_html, shell->mid, main_html, shell->tail, NULL);
 }
 
 uint64_t stp_catalog_generation(const stp_catalog_t *cat)

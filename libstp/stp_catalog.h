@@ -9,8 +9,9 @@
 
 #include "stp_date.h"
 
-/* Bumped whenever the record encoding changes; readers refuse other versions. */
-#define STP_CATALOG_FORMAT 3
+/* Bumped whenever the record encoding or the set of databases changes; readers refuse other
+ * versions. */
+#define STP_CATALOG_FORMAT 4
 
 typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
@@ -71,17 +72,9 @@ apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_p
 apr_status_t stp_catalog_put_series(stp_catalog_t *cat, const char *series, const apr_array_header_t *ids,
                                     apr_pool_t *scratch);
 apr_status_t stp_catalog_put_meta(stp_catalog_t *cat, const char *key, const char *value);
-/* A page shell for the module's dynamic pages, stored in three parts: before the title, between
- * the title and the main content, after the main content. The module fills it by position, never
- * by searching for a marker, so no text in the shell (a site label, say) can move the content. */
-typedef struct {
-    const char *head, *mid, *tail;
-} stp_shell_t;
-
-/* Localized UI strings and page shells for the module's dynamic pages. */
+/* Localized UI strings for the module's dynamic pages and stpctl's mails. */
 apr_status_t stp_catalog_put_string(stp_catalog_t *cat, const char *lang, const char *key, const char *value,
                                     apr_pool_t *scratch);
-apr_status_t stp_catalog_put_shell(stp_catalog_t *cat, const char *lang, const stp_shell_t *shell, apr_pool_t *scratch);
 apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync);
 
 /* Reading (module, stpctl): opens a published catalog read-only. The file is immutable once
@@ -99,10 +92,6 @@ apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const 
 /* NULL when unset. */
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool);
 const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool);
-/* APR_NOTFOUND when there is no shell for lang. */
-apr_status_t stp_catalog_get_shell(stp_shell_t *shell, stp_catalog_t *cat, const char *lang, apr_pool_t *pool);
-/* The page: head, title_html, mid, main_html, tail (both already HTML). */
-const char *stp_shell_fill(const stp_shell_t *shell, const char *title_html, const char *main_html, apr_pool_t *pool);
 uint64_t stp_catalog_generation(const stp_catalog_t *cat);
 
 /* Calls fn for every document in id order; a non-zero return stops and is returned. */

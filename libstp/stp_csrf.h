@@ -1,5 +1,5 @@
 /* stp_csrf: tokens that prove a state-changing POST came from a form we rendered for this user in
- * this browser session (DESIGN section 4). A token is bound to the user's key, to the session
+ * this browser session (docs/architecture.md). A token is bound to the user's key, to the session
  * (a random value kept in the stp_sid cookie, renewed at sign-in and sign-out) and to the form's
  * purpose, and it expires: a token copied out of a page is worthless after sign-out, in another
  * browser, for another form, or after STP_CSRF_LIFETIME. */

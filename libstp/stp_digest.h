@@ -1,4 +1,4 @@
-/* stp_digest: which notification digests are due (DESIGN section 7), as a pure function of a
+/* stp_digest: which notification digests are due (docs/architecture.md), as a pure function of a
  * user's settings, library and the published catalog at a given time. stpctl notify sends what
  * this plans and records it with stp_digest_record only once the mail command has succeeded. */
 #ifndef STP_DIGEST_H

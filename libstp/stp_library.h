@@ -1,5 +1,5 @@
-/* stp_library: each user's My Library and notification settings in state.mdb (DESIGN sections 6
- * and 7). Saving a document subscribes to its series: an entry is keyed by series and remembers
+/* stp_library: each user's My Library and notification settings in state.mdb (docs/architecture.md).
+ * Saving a document subscribes to its series: an entry is keyed by series and remembers
  * which version the user saved and which one they last heard of. Every write is one short,
  * fully durable transaction. */
 #ifndef STP_LIBRARY_H

@@ -1,4 +1,5 @@
 #include "stp_paths.h"
+#include "stp_layout.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -21,8 +22,8 @@ const char *stp_path_doc_page(const char *tenant, const char *lang, const char *
     char shard[3];
     stp_shard(shard, id);
     if (tenant)
-        return apr_pstrcat(pool, "tenants/", tenant, "/", lang, "/docs/", shard, "/", id, ".html", NULL);
-    return apr_pstrcat(pool, "public/", lang, "/docs/", shard, "/", id, ".html", NULL);
+        return apr_pstrcat(pool, STP_BUILD_TENANTS "/", tenant, "/", lang, "/docs/", shard, "/", id, ".html", NULL);
+    return apr_pstrcat(pool, STP_BUILD_PUBLIC "/", lang, "/docs/", shard, "/", id, ".html", NULL);
 }
 
 const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool)
@@ -108,7 +109,7 @@ apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const c
         return APR_INCOMPLETE;
     if (!strcmp(rest, "/")) {
         if (tenant)
-            *rel = apr_pstrcat(pool, "tenants/", tenant, "/", lang, "/index.html", NULL);
+            *rel = apr_pstrcat(pool, STP_BUILD_TENANTS "/", tenant, "/", lang, "/index.html", NULL);
         return APR_SUCCESS;
     }
     if (strncmp(rest, "/docs/", 6))

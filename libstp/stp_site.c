@@ -11,6 +11,7 @@
 #include <apr_thread_rwlock.h>
 
 #include "stp_log.h"
+#include "stp_layout.h"
 
 typedef struct held_t {
     stp_build_t pub;
@@ -91,7 +92,7 @@ static held_t *open_build(stp_site_t *site, const char *target)
     h->pool = pool;
     h->site = site;
     h->pub.root = target[0] == '/' ? apr_pstrdup(pool, target) : apr_pstrcat(pool, site->dir, "/", target, NULL);
-    const char *path = apr_pstrcat(pool, h->pub.root, "/catalog.mdb", NULL);
+    const char *path = apr_pstrcat(pool, h->pub.root, "/" STP_BUILD_CATALOG, NULL);
     apr_status_t rv = stp_catalog_open(&cat, path, pool);
     if (rv != APR_SUCCESS) {
         stp_log(STP_LOG_ERR, rv, "%s: cannot open the catalog %s; %s", site->dir, path,
@@ -108,7 +109,7 @@ static held_t *open_build(stp_site_t *site, const char *target)
     /* Compiled once per build per process, when the process first uses the build. */
     stp_view_t *view;
     const char *err;
-    const char *xsl = apr_pstrcat(pool, h->pub.root, "/templates/page.xsl", NULL);
+    const char *xsl = apr_pstrcat(pool, h->pub.root, "/" STP_BUILD_PAGE_XSL, NULL);
     if (stp_view_open(&view, xsl, &err, pool) == APR_SUCCESS)
         h->pub.view = view;
     else
@@ -138,7 +139,7 @@ static held_t *open_last_good(stp_site_t *site, const char *broken)
             stp_catalog_t *cat;
             if (fi.filetype != APR_DIR || fi.name[0] == '.' || !strcmp(fi.name, broken))
                 continue;
-            const char *path = apr_pstrcat(tmp, site->dir, "/", fi.name, "/catalog.mdb", NULL);
+            const char *path = apr_pstrcat(tmp, site->dir, "/", fi.name, "/" STP_BUILD_CATALOG, NULL);
             if (stp_catalog_open(&cat, path, tmp) != APR_SUCCESS)
                 continue;
             apr_uint64_t gen = stp_catalog_generation(cat);
@@ -177,7 +178,7 @@ static held_t *look(stp_site_t *site, apr_pool_t *pool)
 {
     held_t *h = NULL;
     char target[sizeof site->target];
-    const char *link = apr_pstrcat(pool, site->dir, "/current", NULL);
+    const char *link = apr_pstrcat(pool, site->dir, "/" STP_SITE_CURRENT, NULL);
     ssize_t n = readlink(link, target, sizeof target - 1);
     target[n > 0 ? n : 0] = '\0';
 
@@ -221,8 +222,8 @@ static held_t *look(stp_site_t *site, apr_pool_t *pool)
             }
         }
     } else if (n <= 0 && !site->current && !site->failed[0]) {
-        stp_log(STP_LOG_ERR, APR_FROM_OS_ERROR(errno), "%s/current: no published site; run sitegen -o %s", site->dir,
-                site->dir);
+        stp_log(STP_LOG_ERR, APR_FROM_OS_ERROR(errno), "%s/" STP_SITE_CURRENT ": no published site; run sitegen -o %s",
+                site->dir, site->dir);
         strcpy(site->failed, "\n"); /* logged once */
     }
     h = site->current;

@@ -10,6 +10,7 @@
 #include "stp_lmdb.h"
 #include "stp_log.h"
 #include "stp_state_int.h"
+#include "stp_layout.h"
 
 apr_pool_t *stp_state_scratch(void)
 {
@@ -171,7 +172,7 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     mdb_env_set_mapsize(st->env, opts && opts->map_size ? opts->map_size : (apr_size_t)1 << 30);
     mdb_env_set_maxreaders(st->env, opts && opts->max_readers ? opts->max_readers : 126);
     /* NOTLS: a read transaction belongs to the request's thread of the moment, not to a thread-local slot. */
-    rc = mdb_env_open(st->env, apr_pstrcat(pool, state_dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_NOTLS, 0600);
+    rc = mdb_env_open(st->env, apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL), MDB_NOSUBDIR | MDB_NOTLS, 0600);
     if (rc)
         return stp_mdb_status(rc);
     mdb_reader_check(st->env, &st->stale);

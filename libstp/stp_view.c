@@ -63,7 +63,12 @@ const char *stp_view_fill(const char *msg, const char *name, const char *value, 
     const char *at = strstr(msg, tag);
     if (!at)
         return msg;
-    return apr_pstrcat(pool, apr_pstrmemdup(pool, msg, (apr_size_t)(at - msg)), value, at + strlen(tag), NULL);
+    /* Every occurrence; the value itself is never searched, so it cannot bring in a {name}. */
+    apr_size_t tl = strlen(tag);
+    const char *out = "";
+    for (; at; msg = at + tl, at = strstr(msg, tag))
+        out = apr_pstrcat(pool, out, apr_pstrmemdup(pool, msg, (apr_size_t)(at - msg)), value, NULL);
+    return apr_pstrcat(pool, out, msg, NULL);
 }
 
 /* stp:msg(key [, name, value]...): the caller's string with its {name}s filled in. */

@@ -29,6 +29,7 @@
 #include "stp_http.h"
 #include "stp_log.h"
 #include "stp_paths.h"
+#include "stp_layout.h"
 
 #define DEFAULT_MAP_SIZE ((apr_size_t)1 << 30)
 #define MIN_MAP_SIZE ((apr_size_t)1 << 20)
@@ -277,7 +278,7 @@ static apr_status_t give_to_children(const char *path, int is_dir)
 /* The CSRF key survives restarts, so that a form shown before one still works after it. */
 static apr_status_t load_secret(stp_conf_t *c, apr_pool_t *p)
 {
-    const char *path = apr_pstrcat(p, c->state_dir, "/csrf.key", NULL);
+    const char *path = apr_pstrcat(p, c->state_dir, "/" STP_STATE_CSRF_KEY, NULL);
     ssize_t n;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
@@ -413,7 +414,8 @@ static const char *exposes(const char *what, const char *target, const guarded_t
     if (path_within(g->site, real) || (path_within(real, g->site) && !path_within(real, g->pub)))
         return apr_psprintf(p,
                             "%s %s%s would serve the gated files and tenant pages of StpSite %s directly; "
-                            "set DocumentRoot to %s/current/public and point no Alias into %s",
+                            "set DocumentRoot to %s/" STP_SITE_CURRENT "/" STP_BUILD_PUBLIC
+                            " and point no Alias into %s",
                             what, target, via, g->conf->site_dir, g->conf->site_dir, g->conf->site_dir);
     if (path_within(g->state, real) || path_within(real, g->state))
         return apr_psprintf(p,
@@ -609,9 +611,10 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
             t.failed = 1;
             continue;
         }
-        guarded_t g = {c, resolve_path(c->site_dir, ptemp),
-                       resolve_path(apr_pstrcat(ptemp, c->site_dir, "/current/public", NULL), ptemp),
-                       resolve_path(c->state_dir, ptemp)};
+        guarded_t g = {
+            c, resolve_path(c->site_dir, ptemp),
+            resolve_path(apr_pstrcat(ptemp, c->site_dir, "/" STP_SITE_CURRENT "/" STP_BUILD_PUBLIC, NULL), ptemp),
+            resolve_path(c->state_dir, ptemp)};
         APR_ARRAY_PUSH(t.guarded, guarded_t) = g;
     }
     if (!t.guarded->nelts)
@@ -689,7 +692,7 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
 {
     apr_status_t opened = APR_SUCCESS;
     apr_status_t rv = make_state_dir(c->state_dir, ptemp);
-    const char *files[] = {"/csrf.key", "/state.mdb", "/state.mdb-lock"};
+    const char *files[] = {"/" STP_STATE_CSRF_KEY, "/" STP_STATE_DB, "/" STP_STATE_DB_LOCK};
     /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. */
     for (size_t i = 0; i < 3 && rv == APR_SUCCESS; i++)
         rv = give_to_children(apr_pstrcat(ptemp, c->state_dir, files[i], NULL), 0);
@@ -708,7 +711,7 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
     }
     c->have_secret = 1;
     stp_catalog_t *cat;
-    const char *path = apr_pstrcat(ptemp, c->site_dir, "/current/catalog.mdb", NULL);
+    const char *path = apr_pstrcat(ptemp, c->site_dir, "/" STP_SITE_CURRENT "/" STP_BUILD_CATALOG, NULL);
     if ((rv = stp_catalog_open(&cat, path, ptemp)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, v,
                      "StpSite %s: no published catalog at %s yet; everything answers 404 until sitegen -o %s "
@@ -845,7 +848,7 @@ static int translate_name(request_rec *r)
     /* Document pages live in shard directories of the published build (stp_paths.h). */
     switch (stp_path_from_url(&rel, r->uri, r->pool)) {
     case APR_SUCCESS:
-        r->filename = apr_pstrcat(r->pool, c->site_dir, "/current/", rel, NULL);
+        r->filename = apr_pstrcat(r->pool, c->site_dir, "/" STP_SITE_CURRENT "/", rel, NULL);
         r->canonical_filename = r->filename;
         return OK;
     case APR_INCOMPLETE:

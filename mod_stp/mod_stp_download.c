@@ -14,6 +14,7 @@
 #include "mod_stp.h"
 #include "stp_access.h"
 #include "stp_http.h"
+#include "stp_layout.h"
 
 apr_status_t stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
 {
@@ -61,7 +62,7 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     apr_finfo_t finfo;
     if (!f)
         return HTTP_NOT_FOUND;
-    const char *path = apr_pstrcat(r->pool, q->build->root, "/files/", f->path, NULL);
+    const char *path = apr_pstrcat(r->pool, q->build->root, "/" STP_BUILD_FILES "/", f->path, NULL);
     apr_status_t rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY | APR_FOPEN_SENDFILE_ENABLED,
                                     APR_OS_DEFAULT, r->pool);
     if (rv == APR_SUCCESS)

@@ -14,6 +14,7 @@
 
 #include "mod_stp.h"
 #include "stp_http.h"
+#include "stp_layout.h"
 
 static apr_status_t free_doc(void *data)
 {
@@ -118,7 +119,7 @@ int stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
         /* Nothing to render with (no build, or one without templates): say so plainly. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: cannot render the %s page: %s",
                       (const char *)xmlGetProp(page, (const xmlChar *)"kind"),
-                      !q->build ? "nothing is published" : "the build's templates/page.xsl is missing or broken");
+                      !q->build ? "nothing is published" : "the build's " STP_BUILD_PAGE_XSL " is missing or broken");
         html = apr_psprintf(r->pool, "%d\n", status);
         len = strlen(html);
         ap_set_content_type(r, "text/plain; charset=utf-8");

@@ -1,10 +1,13 @@
-/* sg_build: one run of the generator: load and validate, plan pages with fingerprints, render
- * what changed (reusing unchanged pages of the previous build), write the catalog, publish. */
+/* sg_build: one run of the generator, phase by phase (docs/architecture.md): load the site and
+ * its documents (sg_content), plan the pages with fingerprints (sg_plan), render and store what
+ * changed, reusing unchanged pages of the previous build (sg_store), write the catalog and the
+ * document cache (sg_catalog, sg_cache), publish (sg_publish). */
 #ifndef SG_BUILD_H
 #define SG_BUILD_H
 
 #include <apr_pools.h>
 
+#include "sg_util.h"
 #include "stp_date.h"
 
 typedef struct {
@@ -21,11 +24,12 @@ typedef struct {
 
 typedef struct {
     int pages, rendered, reused, files;
-    int docs, errors;
+    int docs, errors; /* errors: content errors found */
 } sg_stats_t;
 
-/* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error. Messages go
- * to stderr; nothing under site_dir changes unless it returns 0. */
-int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, apr_pool_t *pool);
+/* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error. Every
+ * message (each content error as path:line: message, or what failed) lands in `errs`, in order,
+ * for the caller to print; nothing under site_dir changes unless it returns 0. */
+int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, apr_pool_t *pool);
 
 #endif

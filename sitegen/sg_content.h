@@ -51,7 +51,6 @@ typedef struct sg_doc_t {
     const char *sig;           /* the folder's signature for the document cache (sg_cache.h) */
     const void *cached;        /* its cache record when it came from the cache: written back as is */
     apr_size_t cached_len;
-    const char **summary_fps; /* per site locale, in site order: what listings show (sg_build) */
 } sg_doc_t;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include <libxml/parser.h>
 
 #include "sg_validate.h"
+#include "stp_view.h"
 
 struct sg_i18n_t {
     const char *default_locale;
@@ -81,16 +82,6 @@ const char *sg_msg(const sg_i18n_t *i18n, const char *lang, const char *key)
     return v ? v : key;
 }
 
-const char *sg_msg_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool)
-{
-    const char *tag = apr_pstrcat(pool, "{", name, "}", NULL);
-    const char *at = strstr(msg, tag);
-    if (!at)
-        return msg;
-    return apr_pstrcat(pool, apr_pstrmemdup(pool, msg, (apr_size_t)(at - msg)), value,
-                       sg_msg_fill(at + strlen(tag), name, value, pool), NULL);
-}
-
 const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t day, apr_pool_t *pool)
 {
     int y, m, d;
@@ -98,19 +89,21 @@ const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t da
     stp_date_to_ymd(&y, &m, &d, day);
     snprintf(key, sizeof key, "date.month.%d", m);
     const char *s = sg_msg(i18n, lang, "date.format");
-    s = sg_msg_fill(s, "d", apr_itoa(pool, d), pool);
-    s = sg_msg_fill(s, "month", sg_msg(i18n, lang, key), pool);
-    return sg_msg_fill(s, "y", apr_itoa(pool, y), pool);
+    s = stp_view_fill(s, "d", apr_itoa(pool, d), pool);
+    s = stp_view_fill(s, "month", sg_msg(i18n, lang, key), pool);
+    return stp_view_fill(s, "y", apr_itoa(pool, y), pool);
 }
 
 const char *sg_size_format(const sg_i18n_t *i18n, const char *lang, apr_uint64_t size, apr_pool_t *pool)
 {
     if (size < 1024)
-        return sg_msg_fill(sg_msg(i18n, lang, "size.bytes"), "n", apr_psprintf(pool, "%" APR_UINT64_T_FMT, size), pool);
+        return stp_view_fill(sg_msg(i18n, lang, "size.bytes"), "n", apr_psprintf(pool, "%" APR_UINT64_T_FMT, size),
+                             pool);
     if (size < 1024 * 1024)
-        return sg_msg_fill(sg_msg(i18n, lang, "size.kb"), "n",
-                           apr_psprintf(pool, "%" APR_UINT64_T_FMT, (size + 1023) / 1024), pool);
-    return sg_msg_fill(sg_msg(i18n, lang, "size.mb"), "n", apr_psprintf(pool, "%.1f", (double)size / 1048576.0), pool);
+        return stp_view_fill(sg_msg(i18n, lang, "size.kb"), "n",
+                             apr_psprintf(pool, "%" APR_UINT64_T_FMT, (size + 1023) / 1024), pool);
+    return stp_view_fill(sg_msg(i18n, lang, "size.mb"), "n", apr_psprintf(pool, "%.1f", (double)size / 1048576.0),
+                         pool);
 }
 
 const apr_array_header_t *sg_i18n_keys(const sg_i18n_t *i18n)

@@ -15,8 +15,6 @@ apr_status_t sg_i18n_load(sg_i18n_t **i18n, const sg_site_t *site, const char *d
                           apr_pool_t *pool);
 /* The string for key in lang; the key itself when no catalog has it. */
 const char *sg_msg(const sg_i18n_t *i18n, const char *lang, const char *key);
-/* Replaces {name} with value in a message. */
-const char *sg_msg_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool);
 const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t day, apr_pool_t *pool);
 const char *sg_size_format(const sg_i18n_t *i18n, const char *lang, apr_uint64_t size, apr_pool_t *pool);
 /* All keys of the default catalog, in file order (for writing the catalog's strings). */

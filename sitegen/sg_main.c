@@ -13,6 +13,7 @@
 #include <apr_time.h>
 
 #include "sg_build.h"
+#include "stp_layout.h"
 
 static void usage(FILE *f)
 {
@@ -135,14 +136,21 @@ int main(int argc, char **argv)
     xmlInitParser();
     xsltInit();
     apr_time_t start = apr_time_now();
-    int status = sg_build_run(&opt, &stats, pool);
+    sg_errors_t *errs = sg_errors_make(pool);
+    int status = sg_build_run(&opt, &stats, errs, pool);
     double secs = (double)(apr_time_now() - start) / APR_USEC_PER_SEC;
+    for (int i = 0; i < errs->list->nelts; i++)
+        fprintf(stderr, "%s\n", APR_ARRAY_IDX(errs->list, i, const char *));
+    if (status == 1)
+        fprintf(stderr, "sitegen: %d error%s in %s; nothing was published\n", stats.errors,
+                stats.errors == 1 ? "" : "s", opt.content_dir);
     if (status == 0 && !quiet) {
         if (opt.check_only)
             fprintf(stderr, "sitegen: %s is valid (%d documents)\n", opt.content_dir, stats.docs);
         else
             fprintf(stderr,
-                    "sitegen: published %s/current: %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
+                    "sitegen: published %s/" STP_SITE_CURRENT
+                    ": %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
                     opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, secs);
     }
     /* Everything is written and synced (or was never started). Tearing down a build's memory,

@@ -2,59 +2,34 @@
 
 #include <string.h>
 
-#include <apr_general.h>
 #include <apr_strings.h>
-#include <libxml/xpathInternals.h>
-#include <libxslt/extensions.h>
-#include <libxslt/security.h>
-#include <libxslt/transform.h>
-#include <libxslt/xsltInternals.h>
-#include <libxslt/xsltutils.h>
 
 #include "sg_cache.h"
 #include "sg_markdown.h"
-
-#define STP_XSLT_NS "urn:stp:xslt"
+#include "stp_view.h"
 
 struct sg_render_t {
     const sg_site_t *site;
     const sg_i18n_t *i18n;
-    xsltStylesheetPtr page, feed, sitemap;
-    xsltSecurityPrefsPtr sec;
+    apr_pool_t *pool; /* the compiled stylesheets live as long as this */
+    stp_view_t *page, *feed, *sitemap;
 };
 
-/* What an extension function needs: the strings of the page's locale. */
+/* What stp:msg needs: the strings of the page's locale. */
 typedef struct {
     const sg_i18n_t *i18n;
     const char *lang;
 } render_ctx_t;
 
-static apr_status_t render_cleanup(void *data)
+static stp_view_t *compile(const char *dir, const char *name, sg_errors_t *errs, apr_pool_t *pool)
 {
-    sg_render_t *r = data;
-    if (r->page)
-        xsltFreeStylesheet(r->page);
-    if (r->feed)
-        xsltFreeStylesheet(r->feed);
-    if (r->sitemap)
-        xsltFreeStylesheet(r->sitemap);
-    if (r->sec)
-        xsltFreeSecurityPrefs(r->sec);
-    r->page = r->feed = r->sitemap = NULL;
-    r->sec = NULL;
-    return APR_SUCCESS;
-}
-
-static xsltStylesheetPtr compile(const char *path, sg_errors_t *errs)
-{
-    xsltStylesheetPtr s = xsltParseStylesheetFile((const xmlChar *)path);
-    if (!s || s->errors) {
+    const char *path = apr_pstrcat(pool, dir, "/", name, NULL), *err = NULL;
+    stp_view_t *v;
+    if (stp_view_open(&v, path, &err, pool) != APR_SUCCESS) {
         sg_error(errs, path, 0, "the stylesheet does not compile");
-        if (s)
-            xsltFreeStylesheet(s);
         return NULL;
     }
-    return s;
+    return v;
 }
 
 apr_status_t sg_render_open(sg_render_t **out, const sg_site_t *site, const sg_i18n_t *i18n, const char *xslt_dir,
@@ -63,26 +38,22 @@ apr_status_t sg_render_open(sg_render_t **out, const sg_site_t *site, const sg_i
     sg_render_t *r = apr_pcalloc(pool, sizeof *r);
     r->site = site;
     r->i18n = i18n;
-    apr_pool_cleanup_register(pool, r, render_cleanup, apr_pool_cleanup_null);
-    r->page = compile(apr_pstrcat(pool, xslt_dir, "/page.xsl", NULL), errs);
-    r->feed = compile(apr_pstrcat(pool, xslt_dir, "/feed.xsl", NULL), errs);
-    r->sitemap = compile(apr_pstrcat(pool, xslt_dir, "/sitemap.xsl", NULL), errs);
+    apr_pool_create(&r->pool, pool);
+    r->page = compile(xslt_dir, "page.xsl", errs, r->pool);
+    r->feed = compile(xslt_dir, "feed.xsl", errs, r->pool);
+    r->sitemap = compile(xslt_dir, "sitemap.xsl", errs, r->pool);
     if (!r->page || !r->feed || !r->sitemap)
         return APR_EGENERAL;
-    /* Templates transform; they never write files or reach the network, nor read files at run time. */
-    r->sec = xsltNewSecurityPrefs();
-    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_CREATE_DIRECTORY, xsltSecurityForbid);
-    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_WRITE_NETWORK, xsltSecurityForbid);
-    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
-    xsltSetSecurityPrefs(r->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
     *out = r;
     return APR_SUCCESS;
 }
 
 void sg_render_close(sg_render_t *r)
 {
-    render_cleanup(r);
+    if (r->pool)
+        apr_pool_destroy(r->pool);
+    r->pool = NULL;
+    r->page = r->feed = r->sitemap = NULL;
 }
 
 /* --- URLs ------------------------------------------------------------------------------------- */
@@ -244,7 +215,7 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     const sg_site_t *site = r->site;
     const char *lang = pg->lang, *def = site->default_locale;
     const sg_locale_t *loc = sg_site_locale(site, lang);
-    static const char *const kinds[] = {"home", "tile", "doc", "org-home", "org-doc", "feed", "sitemap", "shell"};
+    static const char *const kinds[] = {"home", "tile", "doc", "org-home", "org-doc", "feed", "sitemap"};
     xmlDocPtr x = xmlNewDoc((const xmlChar *)"1.0");
     xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
     xmlDocSetRootElement(x, page);
@@ -255,8 +226,6 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     at(page, "url", pg->url);
     at(page, "return", pg->url); /* where sign-in comes back to: a path of safe characters */
     at(page, "base-url", site->base_url);
-    if (pg->mark)
-        at(page, "mark", pg->mark);
     el(page, "site-title", sg_text(site->labels, lang, def));
 
     xmlNodePtr locales = el(page, "locales", NULL);
@@ -380,106 +349,27 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
         }
         break;
     }
-    case SG_PAGE_SHELL:
-        break;
     }
     return x;
 }
 
-/* --- extension functions: stp:msg(key [, name, value]...) ----------------------------------- */
+/* --- rendering -------------------------------------------------------------------------------- */
 
-static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
+/* stp:msg's strings: the page's locale, then the default one (the key when neither has it). */
+static const char *page_msg(void *baton, const char *key)
 {
-    xsltTransformContextPtr tctxt = xsltXPathGetTransformContext(ctxt);
-    render_ctx_t *rc = tctxt ? tctxt->_private : NULL;
-    if (nargs < 1 || nargs % 2 == 0 || !rc) {
-        xmlXPathSetArityError(ctxt);
-        return;
-    }
-    /* Arguments come off the stack last first. */
-    xmlChar **args = xmlMalloc(sizeof(xmlChar *) * (size_t)nargs);
-    for (int i = nargs - 1; i >= 0; i--)
-        args[i] = xmlXPathPopString(ctxt);
-    const char *msg = sg_msg(rc->i18n, rc->lang, (const char *)args[0]);
-    char *filled = NULL;
-    if (nargs > 1) {
-        apr_pool_t *p;
-        apr_pool_create(&p, NULL);
-        const char *s = msg;
-        for (int i = 1; i + 1 < nargs; i += 2)
-            s = sg_msg_fill(s, (const char *)args[i], (const char *)args[i + 1], p);
-        filled = strdup(s);
-        apr_pool_destroy(p);
-    }
-    xmlXPathReturnString(ctxt, xmlStrdup((const xmlChar *)(filled ? filled : msg)));
-    free(filled);
-    for (int i = 0; i < nargs; i++)
-        xmlFree(args[i]);
-    xmlFree(args);
+    const render_ctx_t *rc = baton;
+    return sg_msg(rc->i18n, rc->lang, key);
 }
 
 apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
 {
-    xsltStylesheetPtr style = pg->kind == SG_PAGE_FEED ? r->feed : pg->kind == SG_PAGE_SITEMAP ? r->sitemap : r->page;
-    xmlDocPtr in = build_input(r, pg, pool);
+    const stp_view_t *view = pg->kind == SG_PAGE_FEED ? r->feed : pg->kind == SG_PAGE_SITEMAP ? r->sitemap : r->page;
     render_ctx_t rc = {r->i18n, pg->lang};
-    xsltTransformContextPtr tctxt = xsltNewTransformContext(style, in);
-    apr_status_t rv = APR_EGENERAL;
-    xmlChar *buf = NULL;
-    int n = 0;
-
-    if (!tctxt) {
-        xmlFreeDoc(in);
+    xmlDocPtr in = build_input(r, pg, pool);
+    if (!in)
         return APR_ENOMEM;
-    }
-    tctxt->_private = &rc;
-    xsltSetCtxtSecurityPrefs(r->sec, tctxt);
-    xsltRegisterExtFunction(tctxt, (const xmlChar *)"msg", (const xmlChar *)STP_XSLT_NS, fn_msg);
-    xmlDocPtr res = xsltApplyStylesheetUser(style, in, NULL, NULL, NULL, tctxt);
-    if (res && tctxt->state == XSLT_STATE_OK && xsltSaveResultToString(&buf, &n, res, style) == 0) {
-        int html = style == r->page;
-        const char *prefix = html ? "<!DOCTYPE html>\n" : "";
-        apr_size_t pl = strlen(prefix);
-        char *s = apr_palloc(pool, pl + (apr_size_t)n + 1);
-        memcpy(s, prefix, pl);
-        memcpy(s + pl, buf ? (const char *)buf : "", (apr_size_t)n);
-        s[pl + (apr_size_t)n] = '\0';
-        *out = s;
-        *len = pl + (apr_size_t)n;
-        rv = APR_SUCCESS;
-    }
-    if (buf)
-        xmlFree(buf);
-    if (res)
-        xmlFreeDoc(res);
-    xsltFreeTransformContext(tctxt);
+    apr_status_t rv = stp_view_render(out, len, view, in, view == r->page, page_msg, &rc, pool);
     xmlFreeDoc(in);
     return rv;
-}
-
-apr_status_t sg_render_shell(stp_shell_t *shell, sg_render_t *r, const char *lang, apr_pool_t *pool)
-{
-    unsigned char token[16];
-    char hex[sizeof token * 2 + 1];
-    char *html;
-    apr_size_t len;
-    apr_status_t rv = apr_generate_random_bytes(token, sizeof token);
-    if (rv != APR_SUCCESS)
-        return rv;
-    stp_hash_hex(hex, token, sizeof token);
-    sg_page_t pg = {.kind = SG_PAGE_SHELL, .lang = lang, .url = "/stp/", .mark = hex};
-    if ((rv = sg_render_page(&html, &len, r, &pg, pool)) != APR_SUCCESS)
-        return rv;
-    const char *tmark = apr_pstrcat(pool, "<!--stp:title ", hex, "-->", NULL);
-    const char *mmark = apr_pstrcat(pool, "<!--stp:main ", hex, "-->", NULL);
-    char *t = strstr(html, tmark), *m = strstr(html, mmark);
-    /* Each exactly once, the title first: anything else is a broken template. */
-    if (!t || !m || m < t || strstr(t + 1, tmark) || strstr(m + 1, mmark))
-        return APR_EGENERAL;
-    *t = '\0';
-    *m = '\0';
-    shell->head = html;
-    shell->mid = t + strlen(tmark);
-    shell->tail = m + strlen(mmark);
-    return APR_SUCCESS;
 }

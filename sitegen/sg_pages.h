@@ -12,8 +12,7 @@ typedef enum {
     SG_PAGE_ORG_HOME,
     SG_PAGE_ORG_DOC,
     SG_PAGE_FEED,
-    SG_PAGE_SITEMAP,
-    SG_PAGE_SHELL
+    SG_PAGE_SITEMAP
 } sg_page_kind_t;
 
 typedef struct {
@@ -24,14 +23,13 @@ typedef struct {
     const sg_term_t *tile;
     const sg_doc_t *doc;
     const char *tenant;
-    const char *mark; /* shells: the token of the markers where title and content go */
-    char fp[65];      /* fingerprint of everything the page shows */
+    char fp[65]; /* fingerprint of everything the page shows */
 } sg_page_t;
 
 typedef struct sg_render_t sg_render_t;
 
-/* Compiles the stylesheets in xslt_dir with libxslt's security preferences (no file writes, no
- * network) applied to every transformation. */
+/* Compiles the stylesheets in xslt_dir through the one page system (libstp/stp_view.h), whose
+ * security preferences (no file or network access) apply to every transformation. */
 apr_status_t sg_render_open(sg_render_t **r, const sg_site_t *site, const sg_i18n_t *i18n, const char *xslt_dir,
                             sg_errors_t *errs, apr_pool_t *pool);
 /* Renders one page into memory. Thread-safe: many pages may render at once. */
@@ -39,10 +37,6 @@ apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const s
 /* The public URL of a page kind for a locale (used by links and the language picker). */
 const char *sg_page_url(sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
                         apr_pool_t *pool);
-/* Renders the page shell of `lang` for the module's dynamic pages, split where the title and the
- * main content go. The two markers carry a random token drawn per call, which content cannot
- * know: a label holding a marker stays text of the shell and moves nothing. */
-apr_status_t sg_render_shell(stp_shell_t *shell, sg_render_t *r, const char *lang, apr_pool_t *pool);
 void sg_render_close(sg_render_t *r);
 
 #endif

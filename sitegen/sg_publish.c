@@ -14,26 +14,28 @@
 #include <apr_strings.h>
 
 #include "sg_util.h"
+#include "stp_layout.h"
 
 static uint64_t build_number(const char *name)
 {
-    if (strncmp(name, "build-", 6) || !name[6])
+    const apr_size_t pl = sizeof STP_SITE_BUILD_PREFIX - 1;
+    if (strncmp(name, STP_SITE_BUILD_PREFIX, pl) || !name[pl])
         return 0;
     char *end;
-    unsigned long long n = strtoull(name + 6, &end, 10);
+    unsigned long long n = strtoull(name + pl, &end, 10);
     return *end ? 0 : (uint64_t)n;
 }
 
 /* Store directories still under their temporary name were left by a failed or killed run. */
 static void clear_store_tmp(const char *site_dir, apr_pool_t *pool)
 {
-    const char *store = apr_pstrcat(pool, site_dir, "/store", NULL);
+    const char *store = apr_pstrcat(pool, site_dir, "/" STP_SITE_STORE, NULL);
     apr_dir_t *dir;
     apr_finfo_t fi;
     if (apr_dir_open(&dir, store, pool) != APR_SUCCESS)
         return;
     while (SG_DIR_MORE(apr_dir_read(&fi, APR_FINFO_NAME, dir)))
-        if (!strncmp(fi.name, ".tmp-", 5))
+        if (!strncmp(fi.name, STP_SITE_STORE_TMP_PREFIX, sizeof STP_SITE_STORE_TMP_PREFIX - 1))
             sg_rm_rf(apr_pstrcat(pool, store, "/", fi.name, NULL), pool);
     apr_dir_close(dir);
 }
@@ -50,15 +52,14 @@ apr_status_t sg_publish_begin(sg_publish_t **out, const char *site_dir, apr_pool
     if ((rv = sg_mkdir_p(site_dir, pool)) != APR_SUCCESS)
         return rv;
     pub->site_dir = site_dir;
-    pub->lock_fd = open(apr_pstrcat(pool, site_dir, "/.sitegen.lock", NULL), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    pub->lock_fd = open(apr_pstrcat(pool, site_dir, "/" STP_SITE_LOCK, NULL), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (pub->lock_fd < 0)
         return APR_FROM_OS_ERROR(errno);
     if (flock(pub->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         close(pub->lock_fd);
-        fprintf(stderr, "sitegen: another sitegen is publishing to %s\n", site_dir);
         return APR_EBUSY;
     }
-    if (realpath(apr_pstrcat(pool, site_dir, "/current", NULL), real))
+    if (realpath(apr_pstrcat(pool, site_dir, "/" STP_SITE_CURRENT, NULL), real))
         pub->previous = apr_pstrdup(pool, real);
     if ((rv = apr_dir_open(&dir, site_dir, pool)) != APR_SUCCESS)
         return rv;
@@ -67,13 +68,13 @@ apr_status_t sg_publish_begin(sg_publish_t **out, const char *site_dir, apr_pool
         if (n > max)
             max = n;
         /* We hold the lock: any staging directory is what a killed run left. */
-        if (!strncmp(fi.name, ".staging-", 9))
+        if (!strncmp(fi.name, STP_SITE_STAGING_PREFIX, sizeof STP_SITE_STAGING_PREFIX - 1))
             sg_rm_rf(apr_pstrcat(pool, site_dir, "/", fi.name, NULL), pool);
     }
     apr_dir_close(dir);
     clear_store_tmp(site_dir, pool);
     pub->generation = max + 1;
-    pub->staging = apr_psprintf(pool, "%s/.staging-%" APR_UINT64_T_FMT, site_dir, pub->generation);
+    pub->staging = apr_psprintf(pool, "%s/" STP_SITE_STAGING_PREFIX "%" APR_UINT64_T_FMT, site_dir, pub->generation);
     if ((rv = apr_dir_make(pub->staging, APR_FPROT_OS_DEFAULT, pool)) != APR_SUCCESS)
         return rv;
     *out = pub;
@@ -92,10 +93,10 @@ static apr_status_t sync_dir(const char *path)
 
 apr_status_t sg_publish_commit(sg_publish_t *pub, apr_pool_t *pool)
 {
-    const char *name = apr_psprintf(pool, "build-%" APR_UINT64_T_FMT, pub->generation);
+    const char *name = apr_psprintf(pool, STP_SITE_BUILD_PREFIX "%" APR_UINT64_T_FMT, pub->generation);
     const char *final = apr_pstrcat(pool, pub->site_dir, "/", name, NULL);
-    const char *link_tmp = apr_pstrcat(pool, pub->site_dir, "/.current.tmp", NULL);
-    const char *current = apr_pstrcat(pool, pub->site_dir, "/current", NULL);
+    const char *link_tmp = apr_pstrcat(pool, pub->site_dir, "/" STP_SITE_CURRENT_TMP, NULL);
+    const char *current = apr_pstrcat(pool, pub->site_dir, "/" STP_SITE_CURRENT, NULL);
     apr_dir_t *dir;
     apr_finfo_t fi;
 

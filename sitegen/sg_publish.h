@@ -15,7 +15,8 @@ typedef struct {
     int lock_fd;
 } sg_publish_t;
 
-/* Locks SITE against a concurrent run, clears stale staging left by a killed run, makes staging. */
+/* Locks SITE against a concurrent run (APR_EBUSY when another holds it), clears stale staging
+ * left by a killed run, makes staging. */
 apr_status_t sg_publish_begin(sg_publish_t **pub, const char *site_dir, apr_pool_t *pool);
 /* Syncs the staged tree, renames it to build-<generation> and points `current` at it; keeps the
  * previous build (requests in flight may still use it) and removes older ones. */

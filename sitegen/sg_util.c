@@ -31,6 +31,14 @@ void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ..
     APR_ARRAY_PUSH(errs->list, const char *) = apr_psprintf(errs->pool, "%s:%d: %s", path, line > 0 ? line : 1, msg);
 }
 
+void sg_error_note(sg_errors_t *errs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    APR_ARRAY_PUSH(errs->list, const char *) = apr_pvsprintf(errs->pool, fmt, ap);
+    va_end(ap);
+}
+
 int sg_errors_count(const sg_errors_t *errs)
 {
     return errs->list->nelts;

@@ -16,6 +16,8 @@ typedef struct {
 sg_errors_t *sg_errors_make(apr_pool_t *pool);
 void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A message that belongs to no file (what failed), recorded as it is. */
+void sg_error_note(sg_errors_t *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sg_errors_count(const sg_errors_t *errs);
 
 /* Content is read without following symbolic links (a link committed to git could otherwise

@@ -12,6 +12,7 @@
 #include "stp_retention.h"
 #include "stp_state.h"
 #include "stpctl.h"
+#include "stp_layout.h"
 
 static void usage(FILE *f)
 {
@@ -20,7 +21,6 @@ static void usage(FILE *f)
                "Commands:\n"
                "  catalog SITE      summarize the published catalog in SITE/current\n"
                "  doc SITE ID       show one document as the module sees it\n"
-               "  shell SITE LANG   print the page shell of a locale (the layout of dynamic pages)\n"
                "  string SITE LANG KEY  print one localized UI string\n"
                "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
                "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
@@ -48,7 +48,7 @@ static int count_doc(void *baton, const stp_doc_t *doc)
 
 static int open_catalog(stp_catalog_t **cat, const char *site, apr_pool_t *pool)
 {
-    const char *path = apr_pstrcat(pool, site, "/current/catalog.mdb", NULL);
+    const char *path = apr_pstrcat(pool, site, "/" STP_SITE_CURRENT "/" STP_BUILD_CATALOG, NULL);
     char err[256];
     apr_status_t rv = stp_catalog_open(cat, path, pool);
     if (rv != APR_SUCCESS) {
@@ -100,26 +100,18 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
     return 0;
 }
 
-static int cmd_text(const char *site, const char *lang, const char *key, apr_pool_t *pool)
+static int cmd_string(const char *site, const char *lang, const char *key, apr_pool_t *pool)
 {
     stp_catalog_t *cat;
     int rc = open_catalog(&cat, site, pool);
     if (rc)
         return rc;
-    const char *text = NULL;
-    stp_shell_t shell;
-    if (key)
-        text = stp_catalog_get_string(cat, lang, key, pool);
-    else if (stp_catalog_get_shell(&shell, cat, lang, pool) == APR_SUCCESS)
-        /* For reading: the comments show where the module puts the title and the content. */
-        text = stp_shell_fill(&shell, "<!--stp:title-->", "<!--stp:main-->", pool);
+    const char *text = stp_catalog_get_string(cat, lang, key, pool);
     if (!text) {
-        fprintf(stderr, "stpctl: no %s for locale '%s'\n", key ? key : "shell", lang);
+        fprintf(stderr, "stpctl: no %s for locale '%s'\n", key, lang);
         return 1;
     }
-    fputs(text, stdout);
-    if (key)
-        fputc('\n', stdout);
+    puts(text);
     return 0;
 }
 
@@ -166,7 +158,7 @@ static int cmd_nda_audit(const char *state_dir, apr_pool_t *pool)
     stp_state_t *st;
     char err[256];
     apr_finfo_t fi;
-    const char *path = apr_pstrcat(pool, state_dir, "/state.mdb", NULL);
+    const char *path = apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL);
     apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
     if (rv == APR_SUCCESS)
         rv = stp_state_open(&st, state_dir, NULL, pool);
@@ -202,8 +194,6 @@ int main(int argc, char **argv)
         rc = cmd_catalog(argv[2], pool);
     } else if (!strcmp(cmd, "doc") && argc == 4) {
         rc = cmd_doc(argv[2], argv[3], pool);
-    } else if (!strcmp(cmd, "shell") && argc == 4) {
-        rc = cmd_text(argv[2], argv[3], NULL, pool);
     } else if (!strcmp(cmd, "notify")) {
         rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
@@ -212,7 +202,7 @@ int main(int argc, char **argv)
                (rc = stpctl_state(argc - 1, (const char *const *)argv + 1, pool)) >= 0) {
         /* done */
     } else if (!strcmp(cmd, "string") && argc == 5) {
-        rc = cmd_text(argv[2], argv[3], argv[4], pool);
+        rc = cmd_string(argv[2], argv[3], argv[4], pool);
     } else {
         usage(stderr);
         rc = 2;

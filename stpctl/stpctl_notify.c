@@ -1,4 +1,4 @@
-/* stpctl notify: sends the notification digests that are due (DESIGN section 7). Each digest goes
+/* stpctl notify: sends the notification digests that are due (docs/architecture.md). Each digest goes
  * through a sendmail-compatible command and is recorded as sent only once the command has
  * succeeded, one transaction per digest: a run killed between two digests and started again sends
  * each digest exactly once. Run it from cron; a second run in the same window sends nothing. */
@@ -18,6 +18,7 @@
 #include "stp_library.h"
 #include "stp_mail.h"
 #include "stpctl.h"
+#include "stp_layout.h"
 
 typedef struct {
     stp_catalog_t *cat;
@@ -257,13 +258,13 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         notify_usage(stderr);
         return 2;
     }
-    const char *path = apr_pstrcat(pool, site, "/current/catalog.mdb", NULL);
+    const char *path = apr_pstrcat(pool, site, "/" STP_SITE_CURRENT "/" STP_BUILD_CATALOG, NULL);
     if ((rv = stp_catalog_open(&run.cat, path, pool)) != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
         return 2;
     }
     apr_finfo_t fi;
-    const char *mdb = apr_pstrcat(pool, state, "/state.mdb", NULL);
+    const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);
     if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
         (rv = stp_state_open(&run.st, state, NULL, pool)) != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, apr_strerror(rv, err, sizeof err));

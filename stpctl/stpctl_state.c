@@ -14,6 +14,7 @@
 
 #include "stp_state.h"
 #include "stpctl.h"
+#include "stp_layout.h"
 
 typedef struct {
     uid_t uid;
@@ -71,7 +72,7 @@ static void check_entry(check_t *ck, int dirfd, const char *dir, const char *nam
                : ck->fix ? apr_pstrcat(pool, " (cannot fix: ", strerror(errno), ")", NULL)
                          : "");
     }
-    if (name && !strcmp(name, "csrf.key") && sb.st_size != 32) {
+    if (name && !strcmp(name, STP_STATE_CSRF_KEY) && sb.st_size != 32) {
         ck->problems++;
         printf("%s: %lld bytes, want 32: delete it and restart httpd for a new one\n", path, (long long)sb.st_size);
     }
@@ -87,16 +88,16 @@ static int state_opens(const char *dir, apr_pool_t *pool)
     int rc = mdb_env_create(&env);
     if (!rc) {
         mdb_env_set_maxdbs(env, 16);
-        rc =
-            mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600);
+        rc = mdb_env_open(env, apr_pstrcat(pool, dir, "/" STP_STATE_DB, NULL), MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK,
+                          0600);
         if (!rc && !(rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)))
             mdb_txn_abort(txn);
         mdb_env_close(env);
     }
     if (rc)
-        printf("%s/state.mdb: does not open: %s\n", dir, mdb_strerror(rc));
+        printf("%s/" STP_STATE_DB ": does not open: %s\n", dir, mdb_strerror(rc));
     else
-        printf("%s/state.mdb opens\n", dir);
+        printf("%s/" STP_STATE_DB " opens\n", dir);
     return rc;
 }
 
@@ -121,11 +122,11 @@ static int state_check(const char *dir, const char *user, int fix, apr_pool_t *p
         return 2;
     }
     check_entry(&ck, dirfd, dir, NULL, 1, pool);
-    static const char *const files[] = {"state.mdb", "state.mdb-lock", "csrf.key"};
+    static const char *const files[] = {STP_STATE_DB, STP_STATE_DB_LOCK, STP_STATE_CSRF_KEY};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         check_entry(&ck, dirfd, dir, files[i], 0, pool);
     struct stat sb;
-    if (!fstatat(dirfd, "state.mdb", &sb, AT_SYMLINK_NOFOLLOW) && S_ISREG(sb.st_mode) && state_opens(dir, pool))
+    if (!fstatat(dirfd, STP_STATE_DB, &sb, AT_SYMLINK_NOFOLLOW) && S_ISREG(sb.st_mode) && state_opens(dir, pool))
         ck.problems++;
     close(dirfd);
     printf("state-check %s: %d problem%s%s\n", dir, ck.problems, ck.problems == 1 ? "" : "s",
@@ -139,17 +140,17 @@ static int backup(const char *dir, const char *dest, apr_pool_t *pool)
     MDB_env *env;
     struct stat sb;
     int rc = mdb_env_create(&env), fd = -1;
-    if (!lstat(apr_pstrcat(pool, dir, "/state.mdb-lock", NULL), &sb) && !S_ISREG(sb.st_mode)) {
-        fprintf(stderr, "stpctl: %s/state.mdb-lock is not a regular file; run stpctl state-check\n", dir);
+    if (!lstat(apr_pstrcat(pool, dir, "/" STP_STATE_DB_LOCK, NULL), &sb) && !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "stpctl: %s/" STP_STATE_DB_LOCK " is not a regular file; run stpctl state-check\n", dir);
         mdb_env_close(env);
         return 2;
     }
     if (!rc) {
         mdb_env_set_maxdbs(env, 16);
-        rc = mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_RDONLY, 0600);
+        rc = mdb_env_open(env, apr_pstrcat(pool, dir, "/" STP_STATE_DB, NULL), MDB_NOSUBDIR | MDB_RDONLY, 0600);
     }
     if (rc) {
-        fprintf(stderr, "stpctl: cannot open %s/state.mdb: %s\n", dir, mdb_strerror(rc));
+        fprintf(stderr, "stpctl: cannot open %s/" STP_STATE_DB ": %s\n", dir, mdb_strerror(rc));
         mdb_env_close(env);
         return 2;
     }
@@ -165,7 +166,7 @@ static int backup(const char *dir, const char *dest, apr_pool_t *pool)
         unlink(dest);
         return 2;
     }
-    printf("%s: a copy of %s/state.mdb\n", dest, dir);
+    printf("%s: a copy of %s/" STP_STATE_DB "\n", dest, dir);
     return 0;
 }
 

@@ -17,10 +17,7 @@
       <head>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <title>
-          <xsl:choose>
-            <xsl:when test="$kind = 'shell'"><xsl:comment>stp:title <xsl:value-of select="@mark"/></xsl:comment></xsl:when>
-            <xsl:otherwise><xsl:call-template name="page-title"/></xsl:otherwise>
-          </xsl:choose>
+          <xsl:call-template name="page-title"/>
           <xsl:text> · </xsl:text>
           <xsl:value-of select="site-title"/>
         </title>
@@ -90,7 +87,6 @@
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
             <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account"/></xsl:when>
-            <xsl:when test="$kind = 'shell'"><xsl:comment>stp:main <xsl:value-of select="/page/@mark"/></xsl:comment></xsl:when>
           </xsl:choose>
         </main>
         <footer class="bottom">

@@ -122,7 +122,7 @@ def main(tap):
         tap.ok(status is None and "no published catalog" in out,
                "startup: a site not yet published starts and says how to publish", out[-1500:])
 
-        # --- links, aliases and other virtual hosts (issue #10, finding 4) ---
+        # --- links, aliases and other virtual hosts ---
         refused = []  # (name, configuration body, words): each must also fail configtest
         link = os.path.join(run, "www-site-link")
         os.symlink(site, link)
@@ -167,7 +167,7 @@ def main(tap):
                out[-1500:])
         refused.append(("an inherited DocumentRoot", body, f"virtual host at {run}/httpd.conf:{vhost_line}"))
 
-        # --- the state directory as the children's user (finding 6) ---
+        # --- the state directory as the children's user ---
         locked = os.path.join(run, "locked")
         os.makedirs(locked, mode=0o700)
         os.chmod(locked, 0o700)
@@ -181,7 +181,7 @@ def main(tap):
         tap.ok(not os.path.exists(os.path.join(locked, "state")),
                "startup: the refused state directory was not created")
 
-        # --- placeholder secrets (finding 9) ---
+        # --- placeholder secrets ---
         oidc = os.path.join(harness.module_dir(), "mod_auth_openidc.so")
         if os.path.exists(oidc):
             secrets = os.path.join(run, "secrets.conf")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The gate over a real httpd with the built module: the visibility matrix of DESIGN section 4
+"""The gate over a real httpd with the built module: the visibility matrix of docs/architecture.md
 over downloads, document pages and organisation pages; conditional and range requests; the NDA
 click-through with its CSRF token; path tricks; claims sent as headers; durability and catalog
 switches. Usage: gate.py prefork|event  (prints TAP)."""
@@ -35,7 +35,7 @@ for _i, _h in enumerate(ACCOUNTS.values()):
         _h["Cookie"] = "stp_sid=%032x" % (0x5e55 + _i)
 KINDS = list(ACCOUNTS)
 
-# Expected download outcome per document, before and after the NDA is accepted (DESIGN 4).
+# Expected download outcome per document, before and after the NDA is accepted (docs/architecture.md).
 S, I, A, P, G, N = "serve", "signin", "nda", "personal", "gone", "notfound"
 CASES = {
     #                 anonymous personal t1 t2 t1admin

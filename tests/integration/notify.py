@@ -173,7 +173,7 @@ class Notify(Gate):
         t.ok(r.returncode == 2 and "--now" in r.stderr, "a bad --now is a usage error", r.stderr)
 
     def run_tenant_move(self):
-        """Issue #10: a user who moved from t1 to t2 hears nothing more of t1's documents, and an
+        """A user who moved from t1 to t2 hears nothing more of t1's documents, and an
         address the provider has not verified is never mailed."""
         t = self.tap
         self.capture = os.path.join(self.run, "capture-move")

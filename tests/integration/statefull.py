@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A full state.mdb (DESIGN section 6): past StpStateMapSize a write answers 503 with a log line
+"""A full state.mdb (docs/architecture.md): past StpStateMapSize a write answers 503 with a log line
 that says what to raise, every acknowledged write is still there, and reads keep working.
 Prints TAP."""
 

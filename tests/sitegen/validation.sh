@@ -192,7 +192,7 @@ fresh
 edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="/etc/hostname"'
 expect_error "absolute file path (schema)" "$C/docs/policy-v1/doc.xml:10: Invalid attribute href for element file"
 
-# --- symbolic links: content is read without following any (issue #10) ------------------------------
+# --- symbolic links: content is read without following any ------------------------------
 LINK="a symbolic link is not allowed in the content tree"
 echo "secret outside the content tree" >"$TMP/secret.md"
 
@@ -268,7 +268,7 @@ expect_error "symlinked file after an incremental build (document cache)" \
     "$C/docs/policy-v1/doc.xml:10: file 'policy.txt' is a symbolic link; $LINK"
 SITE=$SITE_SAVED; STATE=$saved
 
-# --- series: every version has the same access (issue #10) ---------------------------------------------
+# --- series: every version has the same access ---------------------------------------------
 SERIES_RULE="every version of a series must have the same access level, tenants and NDA requirement"
 fresh
 edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack" series="policy" version="2">'
@@ -306,7 +306,7 @@ edit docs/policy-v1/doc.xml 10 '<file href=' '<file xml:lang="de" href='
 expect_error "no default-locale file" \
     "$C/docs/policy-v1/doc.xml:9: no file for the default locale 'en' (a <file> without xml:lang)"
 
-# --- bidirectional controls in names and texts (issue #10) ---------------------------------------------
+# --- bidirectional controls in names and texts ---------------------------------------------
 RLO=$'\xe2\x80\xae' LRI=$'\xe2\x81\xa6' RLM=$'\xe2\x80\x8f' ALM=$'\xd8\x9c'
 BIDI="bidirectional control characters are not allowed"
 fresh
@@ -340,7 +340,7 @@ edit docs/policy-v1/doc.xml 6 'Information security policy' "Information${RLM} s
 run_sitegen --check "$C"
 check_eq "the marks U+200F and U+061C are allowed in a title" "0 " "$RC $(grep "^$C/" <<<"$OUT")"
 
-# --- NDA texts are Markdown, rendered like bodies (issue #10) ------------------------------------------
+# --- NDA texts are Markdown, rendered like bodies ------------------------------------------
 fresh
 cat >"$C/nda/v1.en.md" <<'MD'
 # Heading

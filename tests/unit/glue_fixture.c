@@ -301,7 +301,7 @@ int publish_site(const char *content, const char *site, apr_pool_t *p)
     opt.xslt_dir = TEST_SRCDIR "/xslt";
     opt.jobs = 1;
     opt.today = today;
-    return sg_build_run(&opt, &stats, p) == 0;
+    return sg_build_run(&opt, &stats, sg_errors_make(p), p) == 0;
 }
 
 /* --- publishing the fixture -------------------------------------------------------------------- */

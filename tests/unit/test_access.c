@@ -1,4 +1,4 @@
-/* The access decision table of DESIGN section 4: every account kind against every case. */
+/* The access decision table of docs/architecture.md: every account kind against every case. */
 #include <apr_tables.h>
 
 #include "stp_access.h"

@@ -1,4 +1,4 @@
-/* The digest message's headers: the site label as an RFC 5322 display name (issue #10). */
+/* The digest message's headers: the site label as an RFC 5322 display name. */
 #include <string.h>
 
 #include <apr_base64.h>

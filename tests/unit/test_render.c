@@ -70,43 +70,6 @@ START_TEST(test_metadata_is_escaped)
 }
 END_TEST
 
-/* A site label holding the module's old marker: the XSLT html output writes it as is into the
- * feed link's title attribute in <head>. The shell is split at sitegen's own random markers and
- * filled by position, so the main content (with its CSRF form) still lands in <main>. */
-START_TEST(test_shell_marker_in_label)
-{
-    dir = fixture_make(pool, NULL);
-    const char *xml = apr_psprintf(pool, FIXTURE_SITE_XML, "");
-    const char *at = strstr(xml, ">Test portal<");
-    ck_assert_ptr_nonnull(at);
-    fixture_write(apr_pstrcat(pool, dir, "/site.xml", NULL),
-                  apr_pstrcat(pool, apr_pstrmemdup(pool, xml, (apr_size_t)(at - xml)),
-                              ">&lt;!--stp:main--&gt;&lt;!--stp:title--&gt;Test portal<", at + 13, NULL));
-    sg_errors_t *errs = sg_errors_make(pool);
-    sg_site_t *site = fixture_load(dir, errs, pool);
-    sg_i18n_t *i18n;
-    sg_render_t *r;
-    stp_shell_t shell;
-    ck_assert_int_eq(sg_errors_count(errs), 0);
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
-    ck_assert_int_eq(sg_i18n_load(&i18n, site, TEST_SRCDIR "/xslt", errs, pool), APR_SUCCESS);
-    ck_assert_int_eq(sg_render_open(&r, site, i18n, TEST_SRCDIR "/xslt", errs, pool), APR_SUCCESS);
-    ck_assert_int_eq(sg_render_shell(&shell, r, "en", pool), APR_SUCCESS);
-    sg_render_close(r);
-    /* the hostile text is there, in <head> (the feed link's title), and is only text of the shell */
-    const char *marker = strstr(shell.mid, "<!--stp:main-->");
-    ck_assert(marker && marker < strstr(shell.mid, "</head>"));
-    ck_assert_ptr_nonnull(strstr(shell.head, "<html lang=\"en\""));
-    ck_assert(strstr(shell.head, "<title>") && !strcmp(strstr(shell.head, "<title>"), "<title>"));
-    const char *html = stp_shell_fill(&shell, "Page &amp; title", "<form id=\"csrf\"></form>", pool);
-    const char *form = strstr(html, "<form id=\"csrf\">"), *head_end = strstr(html, "</head>");
-    ck_assert(form && head_end && form > head_end);
-    ck_assert_ptr_null(strstr(form + 1, "<form id=\"csrf\">"));
-    ck_assert_ptr_nonnull(strstr(html, "<main id=\"main\"><form id=\"csrf\"></form></main>"));
-    ck_assert_ptr_nonnull(strstr(html, "<title>Page &amp; title · "));
-}
-END_TEST
-
 START_TEST(test_markdown_safe_mode)
 {
     dir = fixture_make(pool, NULL);
@@ -195,7 +158,6 @@ Suite *render_suite(void)
     TCase *tc = tcase_create("render");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_metadata_is_escaped);
-    tcase_add_test(tc, test_shell_marker_in_label);
     tcase_add_test(tc, test_markdown_safe_mode);
     tcase_add_test(tc, test_markdown_unsafe_opt_in);
     tcase_add_test(tc, test_locale_markup_and_fallback);

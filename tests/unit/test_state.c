@@ -71,7 +71,7 @@ START_TEST(test_nda_accept)
 }
 END_TEST
 
-/* An acceptance belongs to the user and the tenant it was given for (issue #10): a user moved
+/* An acceptance belongs to the user and the tenant it was given for: a user moved
  * from contoso to fabrikam must accept again. */
 START_TEST(test_nda_per_tenant)
 {

@@ -1,0 +1,113 @@
+#include "sg_catalog.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "sg_markdown.h"
+#include "stp_catalog.h"
+
+static apr_status_t put_docs(stp_catalog_t *cat, const sg_site_t *site, apr_pool_t *scratch)
+{
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; i < site->docs->nelts && rv == APR_SUCCESS; i++) {
+        rv = stp_catalog_put_doc(cat, &APR_ARRAY_IDX(site->docs, i, sg_doc_t *)->cat, scratch);
+        apr_pool_clear(scratch);
+    }
+    return rv;
+}
+
+static apr_status_t put_series(stp_catalog_t *cat, const sg_site_t *site, apr_pool_t *pool, apr_pool_t *scratch)
+{
+    apr_status_t rv = APR_SUCCESS;
+    for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi && rv == APR_SUCCESS; hi = apr_hash_next(hi)) {
+        apr_array_header_t *list = apr_hash_this_val(hi);
+        apr_array_header_t *ids = apr_array_make(scratch, list->nelts, sizeof(const char *));
+        for (int j = 0; j < list->nelts; j++)
+            APR_ARRAY_PUSH(ids, const char *) = APR_ARRAY_IDX(list, j, sg_doc_t *)->cat.id;
+        rv = stp_catalog_put_series(cat, apr_hash_this_key(hi), ids, scratch);
+        apr_pool_clear(scratch);
+    }
+    return rv;
+}
+
+/* The site's own strings of a locale: its name and the locale's, the organisations' names (for
+ * the header of a member's pages) and the NDA text rendered under the bodies' rules. */
+static apr_status_t put_site_strings(stp_catalog_t *cat, const sg_site_t *site, const sg_locale_t *loc,
+                                     apr_pool_t *scratch)
+{
+    const char *def = site->default_locale;
+    apr_status_t rv = stp_catalog_put_string(cat, loc->id, "site.title", sg_text(site->labels, loc->id, def), scratch);
+    if (rv == APR_SUCCESS)
+        rv = stp_catalog_put_string(cat, loc->id, "locale.name", loc->name, scratch);
+    if (rv == APR_SUCCESS)
+        rv = stp_catalog_put_string(cat, loc->id, "locale.dir", loc->rtl ? "rtl" : "ltr", scratch);
+    for (int t = 0; t < site->tenants->nelts && rv == APR_SUCCESS; t++) {
+        const sg_term_t *tn = APR_ARRAY_IDX(site->tenants, t, sg_term_t *);
+        rv = stp_catalog_put_string(cat, loc->id, apr_pstrcat(scratch, "org.name.", tn->id, NULL),
+                                    sg_text(tn->labels, loc->id, def), scratch);
+    }
+    const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
+    if (nda && rv == APR_SUCCESS) {
+        const char *html = sg_markdown_html(nda, strlen(nda), site->unsafe_html, scratch);
+        rv = html ? stp_catalog_put_string(cat, loc->id, "nda.text", html, scratch) : APR_ENOMEM;
+    }
+    return rv;
+}
+
+/* Every UI string in every locale, then the site's own. */
+static apr_status_t put_strings(stp_catalog_t *cat, const sg_site_t *site, const sg_i18n_t *i18n, apr_pool_t *scratch)
+{
+    const apr_array_header_t *keys = sg_i18n_keys(i18n);
+    apr_status_t rv = APR_SUCCESS;
+    for (int l = 0; l < site->locales->nelts && rv == APR_SUCCESS; l++) {
+        const sg_locale_t *loc = &APR_ARRAY_IDX(site->locales, l, sg_locale_t);
+        for (int k = 0; k < keys->nelts && rv == APR_SUCCESS; k++) {
+            const char *key = APR_ARRAY_IDX(keys, k, const char *);
+            rv = stp_catalog_put_string(cat, loc->id, key, sg_msg(i18n, loc->id, key), scratch);
+        }
+        if (rv == APR_SUCCESS)
+            rv = put_site_strings(cat, site, loc, scratch);
+        apr_pool_clear(scratch);
+    }
+    return rv;
+}
+
+static apr_status_t put_meta(stp_catalog_t *cat, const sg_site_t *site, uint64_t generation, apr_pool_t *pool)
+{
+    const char *locales = "";
+    for (int l = 0; l < site->locales->nelts; l++)
+        locales = apr_pstrcat(pool, locales, l ? "," : "", APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, NULL);
+    struct {
+        const char *k, *v;
+    } meta[] = {
+        {"generation", apr_psprintf(pool, "%" APR_UINT64_T_FMT, generation)},
+        {"default-locale", site->default_locale},
+        {"locales", locales},
+        {"nda-version", site->nda_version ? site->nda_version : ""},
+        {"retention-months", apr_itoa(pool, site->retention_months)},
+        {"base-url", site->base_url},
+    };
+    apr_status_t rv = APR_SUCCESS;
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rv == APR_SUCCESS; i++)
+        rv = stp_catalog_put_meta(cat, meta[i].k, meta[i].v);
+    return rv;
+}
+
+apr_status_t sg_catalog_write(const sg_site_t *site, const sg_i18n_t *i18n, const char *path, uint64_t generation,
+                              apr_pool_t *pool)
+{
+    stp_catalog_t *cat;
+    apr_pool_t *scratch;
+    apr_status_t rv = stp_catalog_create(&cat, path, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_pool_create(&scratch, pool);
+    if ((rv = put_docs(cat, site, scratch)) == APR_SUCCESS &&
+        (rv = put_series(cat, site, pool, scratch)) == APR_SUCCESS &&
+        (rv = put_strings(cat, site, i18n, scratch)) == APR_SUCCESS &&
+        (rv = put_meta(cat, site, generation, pool)) == APR_SUCCESS)
+        rv = stp_catalog_commit(cat, 0); /* sg_publish_commit syncs the whole build */
+    stp_catalog_close(cat);
+    return rv;
+}
