@@ -4,7 +4,7 @@
 
 #include "stp_retention.h"
 
-const char *stp_decision_name(stp_decision_t decision)
+const char *stp_access_decision_name(stp_decision_t decision)
 {
     static const char *const names[] = {"serve", "signin", "accept-nda", "personal", "gone", "not-found"};
     return (unsigned)decision < sizeof names / sizeof names[0] ? names[decision] : "not-found";
@@ -35,11 +35,6 @@ int stp_access_visible(const stp_user_t *user, const stp_doc_t *doc)
 int stp_access_needs_nda(const stp_doc_t *doc)
 {
     return doc && (doc->access == STP_ACCESS_NDA || (doc->access == STP_ACCESS_TENANT && doc->nda));
-}
-
-int stp_retention_months_in_force(int configured)
-{
-    return configured > 0 ? configured : 0;
 }
 
 static int is_retired(const stp_doc_t *doc, stp_day_t today, int retention_months)
@@ -78,7 +73,7 @@ stp_decision_t stp_access_decide(const stp_user_t *user, const stp_doc_t *doc, s
     return STP_DECIDE_NOT_FOUND;
 }
 
-const char *stp_user_kind(const stp_user_t *u)
+const char *stp_access_user_kind(const stp_user_t *u)
 {
     return !u->key ? "anonymous" : !u->tenant ? "personal" : u->tenant_admin ? "tenant-admin" : "member";
 }

@@ -22,7 +22,7 @@ typedef enum {
     STP_DECIDE_NOT_FOUND   /* unknown, or not for this user's eyes: indistinguishable */
 } stp_decision_t;
 
-const char *stp_decision_name(stp_decision_t decision);
+const char *stp_access_decision_name(stp_decision_t decision);
 
 /* Decides for one version of a document (NULL: no such document). `nda_accepted` says whether the
  * user has accepted the current NDA version. `retention_months` > 0 overrides the retention the
@@ -38,10 +38,7 @@ int stp_access_member(const stp_user_t *user, const apr_array_header_t *tenants)
 /* Whether downloading `doc` needs the current NDA accepted: NDA documents, and tenant documents
  * that ask for it as well. */
 int stp_access_needs_nda(const stp_doc_t *doc);
-/* The retention the decision applies: StpRetentionMonths when set (> 0), else 0, which means the
- * catalog's own per-version end dates. */
-int stp_retention_months_in_force(int configured);
 /* "anonymous", "personal", "member" or "tenant-admin". */
-const char *stp_user_kind(const stp_user_t *user);
+const char *stp_access_user_kind(const stp_user_t *user);
 
 #endif

@@ -29,12 +29,12 @@ struct stp_catalog_t {
 
 static const char *const access_names[] = {"public", "signin", "nda", "tenant"};
 
-const char *stp_access_name(stp_access_t access)
+const char *stp_catalog_access_name(stp_access_t access)
 {
     return (unsigned)access < 4 ? access_names[access] : "unknown";
 }
 
-apr_status_t stp_access_parse(stp_access_t *access, const char *name)
+apr_status_t stp_catalog_access_parse(stp_access_t *access, const char *name)
 {
     for (int i = 0; i < 4; i++) {
         if (name && !strcmp(name, access_names[i])) {
@@ -62,12 +62,12 @@ static const void *pick(const apr_array_header_t *a, apr_size_t off, const char 
     return a->elts;
 }
 
-const stp_text_t *stp_text_pick(const apr_array_header_t *texts, const char *lang, const char *fallback)
+const stp_text_t *stp_catalog_text_pick(const apr_array_header_t *texts, const char *lang, const char *fallback)
 {
     return pick(texts, offsetof(stp_text_t, lang), lang, fallback);
 }
 
-const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback)
+const stp_file_t *stp_catalog_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback)
 {
     return pick(files, offsetof(stp_file_t, lang), lang, fallback);
 }
@@ -76,51 +76,51 @@ const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lan
 
 static void enc_strings(stp_enc_t *e, const apr_array_header_t *a)
 {
-    stp_enc_uint(e, a ? (uint64_t)a->nelts : 0);
+    stp_codec_enc_uint(e, a ? (uint64_t)a->nelts : 0);
     for (int i = 0; a && i < a->nelts; i++)
-        stp_enc_cstr(e, APR_ARRAY_IDX(a, i, const char *));
+        stp_codec_enc_cstr(e, APR_ARRAY_IDX(a, i, const char *));
 }
 
 static void enc_texts(stp_enc_t *e, const apr_array_header_t *a)
 {
-    stp_enc_uint(e, a ? (uint64_t)a->nelts : 0);
+    stp_codec_enc_uint(e, a ? (uint64_t)a->nelts : 0);
     for (int i = 0; a && i < a->nelts; i++) {
         const stp_text_t *t = &APR_ARRAY_IDX(a, i, stp_text_t);
-        stp_enc_cstr(e, t->lang);
-        stp_enc_cstr(e, t->text);
+        stp_codec_enc_cstr(e, t->lang);
+        stp_codec_enc_cstr(e, t->text);
     }
 }
 
-const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *pool)
+const char *stp_catalog_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *pool)
 {
     stp_enc_t e;
-    stp_enc_init(&e, pool);
-    stp_enc_cstr(&e, doc->id);
-    stp_enc_cstr(&e, doc->series);
-    stp_enc_cstr(&e, doc->version);
-    stp_enc_cstr(&e, doc->section);
-    stp_enc_cstr(&e, doc->tile);
-    stp_enc_uint(&e, (uint64_t)doc->access);
-    stp_enc_uint(&e, doc->nda ? 1 : 0);
+    stp_codec_enc_init(&e, pool);
+    stp_codec_enc_cstr(&e, doc->id);
+    stp_codec_enc_cstr(&e, doc->series);
+    stp_codec_enc_cstr(&e, doc->version);
+    stp_codec_enc_cstr(&e, doc->section);
+    stp_codec_enc_cstr(&e, doc->tile);
+    stp_codec_enc_uint(&e, (uint64_t)doc->access);
+    stp_codec_enc_uint(&e, doc->nda ? 1 : 0);
     enc_strings(&e, doc->tenants);
-    stp_enc_int(&e, doc->published);
-    stp_enc_int(&e, doc->retired);
-    stp_enc_cstr(&e, doc->current);
+    stp_codec_enc_int(&e, doc->published);
+    stp_codec_enc_int(&e, doc->retired);
+    stp_codec_enc_cstr(&e, doc->current);
     enc_texts(&e, doc->titles);
     enc_texts(&e, doc->summaries);
     enc_texts(&e, doc->changes);
     enc_strings(&e, doc->services);
     enc_strings(&e, doc->regions);
     enc_strings(&e, doc->industries);
-    stp_enc_uint(&e, doc->files ? (uint64_t)doc->files->nelts : 0);
+    stp_codec_enc_uint(&e, doc->files ? (uint64_t)doc->files->nelts : 0);
     for (int i = 0; doc->files && i < doc->files->nelts; i++) {
         const stp_file_t *f = &APR_ARRAY_IDX(doc->files, i, stp_file_t);
-        stp_enc_cstr(&e, f->lang);
-        stp_enc_cstr(&e, f->path);
-        stp_enc_cstr(&e, f->name);
-        stp_enc_cstr(&e, f->media_type);
-        stp_enc_uint(&e, f->size);
-        stp_enc_cstr(&e, f->sha256);
+        stp_codec_enc_cstr(&e, f->lang);
+        stp_codec_enc_cstr(&e, f->path);
+        stp_codec_enc_cstr(&e, f->name);
+        stp_codec_enc_cstr(&e, f->media_type);
+        stp_codec_enc_uint(&e, f->size);
+        stp_codec_enc_cstr(&e, f->sha256);
     }
     *len = e.len;
     return e.buf;
@@ -128,72 +128,72 @@ const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *po
 
 static apr_array_header_t *dec_strings(stp_dec_t *d, apr_pool_t *pool)
 {
-    uint64_t n = stp_dec_count(d, 2);
+    uint64_t n = stp_codec_dec_count(d, 2);
     apr_array_header_t *a = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(const char *));
     for (uint64_t i = 0; i < n && !d->failed; i++)
-        APR_ARRAY_PUSH(a, const char *) = stp_dec_cstr(d);
+        APR_ARRAY_PUSH(a, const char *) = stp_codec_dec_cstr(d);
     return a;
 }
 
 static apr_array_header_t *dec_texts(stp_dec_t *d, apr_pool_t *pool)
 {
-    uint64_t n = stp_dec_count(d, 4);
+    uint64_t n = stp_codec_dec_count(d, 4);
     apr_array_header_t *a = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(stp_text_t));
     for (uint64_t i = 0; i < n && !d->failed; i++) {
         stp_text_t *t = &APR_ARRAY_PUSH(a, stp_text_t);
-        t->lang = stp_dec_cstr(d);
-        t->text = stp_dec_cstr(d);
+        t->lang = stp_codec_dec_cstr(d);
+        t->text = stp_codec_dec_cstr(d);
     }
     return a;
 }
 
-apr_status_t stp_doc_decode(stp_doc_t **out, const void *data, apr_size_t len, apr_pool_t *pool)
+apr_status_t stp_catalog_doc_decode(stp_doc_t **out, const void *data, apr_size_t len, apr_pool_t *pool)
 {
     stp_dec_t d;
     stp_doc_t *doc = apr_pcalloc(pool, sizeof *doc);
-    stp_dec_init(&d, data, len);
-    doc->id = stp_dec_cstr(&d);
-    doc->series = stp_dec_cstr(&d);
-    doc->version = stp_dec_cstr(&d);
-    doc->section = stp_dec_cstr(&d);
-    doc->tile = stp_dec_cstr(&d);
-    uint64_t access = stp_dec_uint(&d);
+    stp_codec_dec_init(&d, data, len);
+    doc->id = stp_codec_dec_cstr(&d);
+    doc->series = stp_codec_dec_cstr(&d);
+    doc->version = stp_codec_dec_cstr(&d);
+    doc->section = stp_codec_dec_cstr(&d);
+    doc->tile = stp_codec_dec_cstr(&d);
+    uint64_t access = stp_codec_dec_uint(&d);
     if (access > STP_ACCESS_TENANT)
         d.failed = 1;
     doc->access = (stp_access_t)access;
-    uint64_t nda = stp_dec_uint(&d);
+    uint64_t nda = stp_codec_dec_uint(&d);
     if (nda > 1)
         d.failed = 1;
     doc->nda = nda == 1;
     doc->tenants = dec_strings(&d, pool);
-    int64_t published = stp_dec_int(&d), retired = stp_dec_int(&d);
+    int64_t published = stp_codec_dec_int(&d), retired = stp_codec_dec_int(&d);
     if (published < INT32_MIN || published > INT32_MAX || retired < INT32_MIN || retired > INT32_MAX)
         d.failed = 1; /* day numbers are 32-bit */
     doc->published = (stp_day_t)published;
     doc->retired = (stp_day_t)retired;
-    doc->current = stp_dec_cstr(&d);
+    doc->current = stp_codec_dec_cstr(&d);
     doc->titles = dec_texts(&d, pool);
     doc->summaries = dec_texts(&d, pool);
     doc->changes = dec_texts(&d, pool);
     doc->services = dec_strings(&d, pool);
     doc->regions = dec_strings(&d, pool);
     doc->industries = dec_strings(&d, pool);
-    uint64_t n = stp_dec_count(&d, 11);
+    uint64_t n = stp_codec_dec_count(&d, 11);
     doc->files = apr_array_make(pool, (int)n ? (int)n : 1, sizeof(stp_file_t));
     for (uint64_t i = 0; i < n && !d.failed; i++) {
         stp_file_t *f = &APR_ARRAY_PUSH(doc->files, stp_file_t);
-        f->lang = stp_dec_cstr(&d);
-        f->path = stp_dec_cstr(&d);
-        f->name = stp_dec_cstr(&d);
-        f->media_type = stp_dec_cstr(&d);
-        f->size = stp_dec_uint(&d);
-        const char *sha = stp_dec_cstr(&d);
+        f->lang = stp_codec_dec_cstr(&d);
+        f->path = stp_codec_dec_cstr(&d);
+        f->name = stp_codec_dec_cstr(&d);
+        f->media_type = stp_codec_dec_cstr(&d);
+        f->size = stp_codec_dec_uint(&d);
+        const char *sha = stp_codec_dec_cstr(&d);
         if (strlen(sha) > 64)
             d.failed = 1;
         else
             memcpy(f->sha256, sha, strlen(sha) + 1);
     }
-    if (stp_dec_finish(&d) != APR_SUCCESS || !*doc->id)
+    if (stp_codec_dec_finish(&d) != APR_SUCCESS || !*doc->id)
         return APR_EGENERAL;
     *out = doc;
     return APR_SUCCESS;
@@ -219,7 +219,7 @@ static apr_status_t open_dbis(stp_catalog_t *cat, MDB_txn *txn, unsigned flags)
     if ((rc = mdb_dbi_open(txn, DB_META, flags, &cat->meta)) || (rc = mdb_dbi_open(txn, DB_DOCS, flags, &cat->docs)) ||
         (rc = mdb_dbi_open(txn, DB_SERIES, flags, &cat->series)) ||
         (rc = mdb_dbi_open(txn, DB_STRINGS, flags, &cat->strings)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     return APR_SUCCESS;
 }
 
@@ -235,7 +235,7 @@ apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_
     cat->pool = pool;
     cat->path = apr_pstrdup(pool, path);
     if ((rc = mdb_env_create(&cat->env)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
     mdb_env_set_maxdbs(cat->env, 8);
     /* Address space only: the file grows with what is written. */
@@ -243,9 +243,9 @@ apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_
     /* One writer that nobody else sees until publication: no lock file, and one sync at commit. */
     rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0644);
     if (rc)
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     if ((rc = mdb_txn_begin(cat->env, NULL, 0, &cat->wtxn)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     if ((rv = open_dbis(cat, cat->wtxn, MDB_CREATE)) != APR_SUCCESS)
         return rv;
     if ((rv = stp_catalog_put_meta(cat, "format", apr_ltoa(pool, STP_CATALOG_FORMAT))) != APR_SUCCESS)
@@ -261,13 +261,13 @@ static apr_status_t put(stp_catalog_t *cat, MDB_dbi dbi, const void *k, size_t k
         return APR_EINVAL;
     if (klen == 0 || klen > 511)
         return APR_EINVAL;
-    return stp_mdb_status(mdb_put(cat->wtxn, dbi, &key, &val, 0));
+    return stp_lmdb_status(mdb_put(cat->wtxn, dbi, &key, &val, 0));
 }
 
 apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_pool_t *scratch)
 {
     apr_size_t len, klen = strlen(doc->id);
-    const char *rec = stp_doc_encode(&len, doc, scratch);
+    const char *rec = stp_catalog_doc_encode(&len, doc, scratch);
     MDB_val key = {klen, (void *)doc->id}, val = {len, (void *)rec};
     if (!cat->wtxn || klen == 0 || klen > 511)
         return APR_EINVAL;
@@ -275,14 +275,14 @@ apr_status_t stp_catalog_put_doc(stp_catalog_t *cat, const stp_doc_t *doc, apr_p
     int rc = mdb_put(cat->wtxn, cat->docs, &key, &val, MDB_APPEND);
     if (rc == MDB_KEYEXIST)
         rc = mdb_put(cat->wtxn, cat->docs, &key, &val, 0);
-    return stp_mdb_status(rc);
+    return stp_lmdb_status(rc);
 }
 
 apr_status_t stp_catalog_put_series(stp_catalog_t *cat, const char *series, const apr_array_header_t *ids,
                                     apr_pool_t *scratch)
 {
     stp_enc_t e;
-    stp_enc_init(&e, scratch);
+    stp_codec_enc_init(&e, scratch);
     enc_strings(&e, ids);
     return put(cat, cat->series, series, strlen(series), e.buf, e.len);
 }
@@ -320,8 +320,8 @@ apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync)
     rc = mdb_txn_commit(cat->wtxn);
     cat->wtxn = NULL;
     if (rc)
-        return stp_mdb_status(rc);
-    return sync ? stp_mdb_status(mdb_env_sync(cat->env, 1)) : APR_SUCCESS;
+        return stp_lmdb_status(rc);
+    return sync ? stp_lmdb_status(mdb_env_sync(cat->env, 1)) : APR_SUCCESS;
 }
 
 apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t *pool)
@@ -334,14 +334,14 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
     cat->pool = pool;
     cat->path = apr_pstrdup(pool, path);
     if ((rc = mdb_env_create(&cat->env)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
     mdb_env_set_maxdbs(cat->env, 8);
     rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444);
     if (rc)
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     rv = open_dbis(cat, txn, 0);
     /* Committing, not aborting, keeps the database handles open for later transactions. */
     if (rv != APR_SUCCESS) {
@@ -349,7 +349,7 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
         return rv;
     }
     if ((rc = mdb_txn_commit(txn)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     const char *format = stp_catalog_get_meta(cat, "format", pool);
     if (!format || strcmp(format, apr_ltoa(pool, STP_CATALOG_FORMAT))) {
         stp_log(STP_LOG_ERR, APR_SUCCESS, "catalog %s has format %s, this build reads format %d", path,
@@ -372,7 +372,7 @@ static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, 
     if (klen == 0 || klen > 511)
         return APR_NOTFOUND;
     if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     rc = mdb_get(txn, dbi, &key, &v);
     if (!rc) {
         char *copy = apr_palloc(pool, v.mv_size + 1);
@@ -382,7 +382,7 @@ static apr_status_t get(const char **val, apr_size_t *vlen, stp_catalog_t *cat, 
         *vlen = v.mv_size;
     }
     mdb_txn_abort(txn);
-    return stp_mdb_status(rc);
+    return stp_lmdb_status(rc);
 }
 
 apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char *id, apr_pool_t *pool)
@@ -392,7 +392,7 @@ apr_status_t stp_catalog_get_doc(stp_doc_t **doc, stp_catalog_t *cat, const char
     apr_status_t rv = get(&rec, &len, cat, cat->docs, id, strlen(id), pool);
     if (rv != APR_SUCCESS)
         return rv;
-    if ((rv = stp_doc_decode(doc, rec, len, pool)) != APR_SUCCESS)
+    if ((rv = stp_catalog_doc_decode(doc, rec, len, pool)) != APR_SUCCESS)
         stp_log(STP_LOG_ERR, rv, "catalog %s: the record of document %s is corrupt", cat->path, id);
     return rv;
 }
@@ -405,9 +405,9 @@ apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat
     apr_status_t rv = get(&rec, &len, cat, cat->series, series, strlen(series), pool);
     if (rv != APR_SUCCESS)
         return rv;
-    stp_dec_init(&d, rec, len);
+    stp_codec_dec_init(&d, rec, len);
     *ids = dec_strings(&d, pool);
-    return stp_dec_finish(&d);
+    return stp_codec_dec_finish(&d);
 }
 
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool)
@@ -440,16 +440,16 @@ apr_status_t stp_catalog_foreach_doc(stp_catalog_t *cat, stp_catalog_doc_fn *fn,
     int rc;
 
     if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     if ((rc = mdb_cursor_open(txn, cat->docs, &cur))) {
         mdb_txn_abort(txn);
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     }
     apr_pool_create(&iter, pool);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         stp_doc_t *doc;
         apr_pool_clear(iter);
-        if ((rv = stp_doc_decode(&doc, v.mv_data, v.mv_size, iter)) != APR_SUCCESS) {
+        if ((rv = stp_catalog_doc_decode(&doc, v.mv_data, v.mv_size, iter)) != APR_SUCCESS) {
             stp_log(STP_LOG_ERR, rv, "catalog %s: a document record is corrupt", cat->path);
             break;
         }
@@ -460,7 +460,7 @@ apr_status_t stp_catalog_foreach_doc(stp_catalog_t *cat, stp_catalog_doc_fn *fn,
         }
     }
     if (rc && rc != MDB_NOTFOUND)
-        rv = stp_mdb_status(rc);
+        rv = stp_lmdb_status(rc);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     apr_pool_destroy(iter);

@@ -15,8 +15,8 @@
 
 typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
-const char *stp_access_name(stp_access_t access);
-apr_status_t stp_access_parse(stp_access_t *access, const char *name);
+const char *stp_catalog_access_name(stp_access_t access);
+apr_status_t stp_catalog_access_parse(stp_access_t *access, const char *name);
 
 /* A text in one locale. */
 typedef struct {
@@ -57,9 +57,9 @@ typedef struct {
 } stp_doc_t;
 
 /* The text for `lang`, else the one for `fallback`, else the first; NULL when there is none. */
-const stp_text_t *stp_text_pick(const apr_array_header_t *texts, const char *lang, const char *fallback);
+const stp_text_t *stp_catalog_text_pick(const apr_array_header_t *texts, const char *lang, const char *fallback);
 /* Likewise for a document's file variants. */
-const stp_file_t *stp_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback);
+const stp_file_t *stp_catalog_file_pick(const apr_array_header_t *files, const char *lang, const char *fallback);
 
 typedef struct stp_catalog_t stp_catalog_t;
 
@@ -102,7 +102,7 @@ void stp_catalog_close(stp_catalog_t *cat);
 
 /* Record encoding, exposed for sitegen's document cache, the fuzz target and the tests. The
  * decoded document's strings point into `data` (no copies): it must outlive the document. */
-const char *stp_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *pool);
-apr_status_t stp_doc_decode(stp_doc_t **doc, const void *data, apr_size_t len, apr_pool_t *pool);
+const char *stp_catalog_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_pool_t *pool);
+apr_status_t stp_catalog_doc_decode(stp_doc_t **doc, const void *data, apr_size_t len, apr_pool_t *pool);
 
 #endif

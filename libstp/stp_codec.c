@@ -4,7 +4,7 @@
 
 #include <apr_strings.h>
 
-void stp_enc_init(stp_enc_t *enc, apr_pool_t *pool)
+void stp_codec_enc_init(stp_enc_t *enc, apr_pool_t *pool)
 {
     enc->pool = pool;
     enc->cap = 256;
@@ -25,7 +25,7 @@ static void enc_reserve(stp_enc_t *enc, apr_size_t more)
     enc->cap = cap;
 }
 
-void stp_enc_uint(stp_enc_t *enc, uint64_t v)
+void stp_codec_enc_uint(stp_enc_t *enc, uint64_t v)
 {
     enc_reserve(enc, 10);
     do {
@@ -35,30 +35,30 @@ void stp_enc_uint(stp_enc_t *enc, uint64_t v)
     } while (v);
 }
 
-void stp_enc_int(stp_enc_t *enc, int64_t v)
+void stp_codec_enc_int(stp_enc_t *enc, int64_t v)
 {
     /* zigzag, so that small negative numbers stay short */
-    stp_enc_uint(enc, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    stp_codec_enc_uint(enc, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-void stp_enc_bytes(stp_enc_t *enc, const void *data, apr_size_t len)
+void stp_codec_enc_bytes(stp_enc_t *enc, const void *data, apr_size_t len)
 {
-    stp_enc_uint(enc, len);
+    stp_codec_enc_uint(enc, len);
     enc_reserve(enc, len);
     if (len)
         memcpy(enc->buf + enc->len, data, len);
     enc->len += len;
 }
 
-void stp_enc_str(stp_enc_t *enc, const char *s)
+void stp_codec_enc_str(stp_enc_t *enc, const char *s)
 {
-    stp_enc_bytes(enc, s ? s : "", s ? strlen(s) : 0);
+    stp_codec_enc_bytes(enc, s ? s : "", s ? strlen(s) : 0);
 }
 
-void stp_enc_cstr(stp_enc_t *enc, const char *s)
+void stp_codec_enc_cstr(stp_enc_t *enc, const char *s)
 {
     apr_size_t len = s ? strlen(s) : 0;
-    stp_enc_uint(enc, len);
+    stp_codec_enc_uint(enc, len);
     enc_reserve(enc, len + 1);
     if (len)
         memcpy(enc->buf + enc->len, s, len);
@@ -66,14 +66,14 @@ void stp_enc_cstr(stp_enc_t *enc, const char *s)
     enc->len += len + 1;
 }
 
-void stp_dec_init(stp_dec_t *dec, const void *data, apr_size_t len)
+void stp_codec_dec_init(stp_dec_t *dec, const void *data, apr_size_t len)
 {
     dec->p = data;
     dec->end = dec->p + len;
     dec->failed = 0;
 }
 
-uint64_t stp_dec_uint(stp_dec_t *dec)
+uint64_t stp_codec_dec_uint(stp_dec_t *dec)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; !dec->failed; shift += 7) {
@@ -94,15 +94,15 @@ uint64_t stp_dec_uint(stp_dec_t *dec)
     return 0;
 }
 
-int64_t stp_dec_int(stp_dec_t *dec)
+int64_t stp_codec_dec_int(stp_dec_t *dec)
 {
-    uint64_t u = stp_dec_uint(dec);
+    uint64_t u = stp_codec_dec_uint(dec);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-const char *stp_dec_str(stp_dec_t *dec, apr_pool_t *pool)
+const char *stp_codec_dec_str(stp_dec_t *dec, apr_pool_t *pool)
 {
-    uint64_t len = stp_dec_uint(dec);
+    uint64_t len = stp_codec_dec_uint(dec);
     if (dec->failed || len > (uint64_t)(dec->end - dec->p) || memchr(dec->p, 0, (size_t)len)) {
         dec->failed = 1;
         return "";
@@ -112,9 +112,9 @@ const char *stp_dec_str(stp_dec_t *dec, apr_pool_t *pool)
     return s;
 }
 
-const char *stp_dec_cstr(stp_dec_t *dec)
+const char *stp_codec_dec_cstr(stp_dec_t *dec)
 {
-    uint64_t len = stp_dec_uint(dec);
+    uint64_t len = stp_codec_dec_uint(dec);
     if (dec->failed || len >= (uint64_t)(dec->end - dec->p) || dec->p[len] != '\0' || memchr(dec->p, 0, (size_t)len)) {
         dec->failed = 1;
         return "";
@@ -124,15 +124,15 @@ const char *stp_dec_cstr(stp_dec_t *dec)
     return s;
 }
 
-uint64_t stp_dec_count(stp_dec_t *dec, apr_size_t min_item)
+uint64_t stp_codec_dec_count(stp_dec_t *dec, apr_size_t min_item)
 {
-    uint64_t n = stp_dec_uint(dec);
+    uint64_t n = stp_codec_dec_uint(dec);
     if (!dec->failed && min_item && n > (uint64_t)(dec->end - dec->p) / min_item)
         dec->failed = 1;
     return dec->failed ? 0 : n;
 }
 
-apr_status_t stp_dec_finish(const stp_dec_t *dec)
+apr_status_t stp_codec_dec_finish(const stp_dec_t *dec)
 {
     return dec->failed || dec->p != dec->end ? APR_EGENERAL : APR_SUCCESS;
 }

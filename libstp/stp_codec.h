@@ -20,26 +20,26 @@ typedef struct {
     int failed;
 } stp_dec_t;
 
-void stp_enc_init(stp_enc_t *enc, apr_pool_t *pool);
-void stp_enc_uint(stp_enc_t *enc, uint64_t v);
-void stp_enc_int(stp_enc_t *enc, int64_t v);
+void stp_codec_enc_init(stp_enc_t *enc, apr_pool_t *pool);
+void stp_codec_enc_uint(stp_enc_t *enc, uint64_t v);
+void stp_codec_enc_int(stp_enc_t *enc, int64_t v);
 /* NULL is encoded like "" */
-void stp_enc_str(stp_enc_t *enc, const char *s);
-void stp_enc_bytes(stp_enc_t *enc, const void *data, apr_size_t len);
-/* A string that decodes in place (stp_dec_cstr): its length, its bytes and a NUL. */
-void stp_enc_cstr(stp_enc_t *enc, const char *s);
+void stp_codec_enc_str(stp_enc_t *enc, const char *s);
+void stp_codec_enc_bytes(stp_enc_t *enc, const void *data, apr_size_t len);
+/* A string that decodes in place (stp_codec_dec_cstr): its length, its bytes and a NUL. */
+void stp_codec_enc_cstr(stp_enc_t *enc, const char *s);
 
-void stp_dec_init(stp_dec_t *dec, const void *data, apr_size_t len);
-uint64_t stp_dec_uint(stp_dec_t *dec);
-int64_t stp_dec_int(stp_dec_t *dec);
+void stp_codec_dec_init(stp_dec_t *dec, const void *data, apr_size_t len);
+uint64_t stp_codec_dec_uint(stp_dec_t *dec);
+int64_t stp_codec_dec_int(stp_dec_t *dec);
 /* A pool copy, NUL-terminated; "" after a failure. Strings with embedded NUL fail. */
-const char *stp_dec_str(stp_dec_t *dec, apr_pool_t *pool);
-/* A string written by stp_enc_cstr, pointing into the buffer being decoded: no copy, valid as
+const char *stp_codec_dec_str(stp_dec_t *dec, apr_pool_t *pool);
+/* A string written by stp_codec_enc_cstr, pointing into the buffer being decoded: no copy, valid as
  * long as that buffer. "" after a failure; a missing NUL or an embedded one fails. */
-const char *stp_dec_cstr(stp_dec_t *dec);
+const char *stp_codec_dec_cstr(stp_dec_t *dec);
 /* A count that must be plausible for the bytes left (each item takes at least min_item bytes). */
-uint64_t stp_dec_count(stp_dec_t *dec, apr_size_t min_item);
+uint64_t stp_codec_dec_count(stp_dec_t *dec, apr_size_t min_item);
 /* APR_SUCCESS when every field decoded and nothing is left over. */
-apr_status_t stp_dec_finish(const stp_dec_t *dec);
+apr_status_t stp_codec_dec_finish(const stp_dec_t *dec);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "stp_access.h"
 #include "stp_hash.h"
+#include "stp_lmdb.h"
+#include "stp_state_int.h"
 
 apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last)
 {
@@ -57,7 +59,7 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
         const stp_doc_t *doc = current(baton, e->series, pool);
         if (!doc || !stp_access_visible(&user, doc))
             continue;
-        const char *fp = stp_doc_fingerprint(doc, pool);
+        const char *fp = stp_library_fingerprint(doc, pool);
         if (e->seen && !strcmp(e->seen, fp))
             continue;
         stp_digest_item_t *it = apr_array_push(dg->items);
@@ -93,4 +95,58 @@ const char *stp_digest_unmailable(const stp_user_record_t *who, const char *addr
         return apr_pstrcat(pool, "the address is not in the domain of the verified e-mail address ",
                            who->email && *who->email ? who->email : "(none)", NULL);
     return NULL;
+}
+
+typedef struct {
+    stp_state_t *st;
+    const char *user_key;
+    apr_time_t sent;
+    const apr_array_header_t *delivered;
+    apr_pool_t *pool;
+} digest_record_t;
+
+static int digest_record_write(MDB_txn *txn, void *baton)
+{
+    digest_record_t *d = baton;
+    stp_state_t *st = d->st;
+    MDB_val k = {strlen(d->user_key), (void *)d->user_key}, v;
+    stp_notify_t n;
+    int rc = mdb_get(txn, st->notify, &k, &v);
+    if (!rc) {
+        if (stp_notify_decode(&n, &v, d->pool) != APR_SUCCESS)
+            return MDB_CORRUPTED;
+        n.last_digest = d->sent;
+        MDB_val nv = stp_notify_encode(&n, d->pool);
+        rc = mdb_put(txn, st->notify, &k, &nv, 0);
+    }
+    for (int i = 0; !rc && d->delivered && i < d->delivered->nelts; i++) {
+        const stp_saved_t *s = &APR_ARRAY_IDX(d->delivered, i, stp_saved_t);
+        stp_saved_t e;
+        MDB_val ek = stp_state_user_key(d->user_key, s->series, d->pool), ev;
+        rc = mdb_get(txn, st->library, &ek, &ev);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (!rc && stp_library_decode(&e, s->series, &ev, d->pool) != APR_SUCCESS)
+            rc = MDB_CORRUPTED;
+        if (!rc) {
+            e.seen = s->seen;
+            MDB_val nv = stp_library_encode(&e, d->pool);
+            rc = mdb_put(txn, st->library, &ek, &nv, 0);
+        }
+    }
+    return rc;
+}
+
+apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
+                               const apr_array_header_t *delivered)
+{
+    if (!user_key || !*user_key || strlen(user_key) > STP_LIBRARY_MAX_USER)
+        return APR_EINVAL;
+    apr_pool_t *pool = stp_state_scratch();
+    digest_record_t d = {st, user_key, sent, delivered, pool};
+    int rc = stp_state_write(st, digest_record_write, &d);
+    apr_pool_destroy(pool);
+    return stp_lmdb_status(rc);
 }

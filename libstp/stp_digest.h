@@ -10,6 +10,7 @@
 
 #include "stp_catalog.h"
 #include "stp_library.h"
+#include "stp_notify.h"
 
 typedef struct {
     const char *series;
@@ -47,5 +48,10 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
  * kept): its e-mail address must be verified by the provider, and `address` must be in that
  * address's domain, as the settings page demands when the address is saved. */
 const char *stp_digest_unmailable(const stp_user_record_t *who, const char *address, apr_pool_t *pool);
+
+/* Records a sent digest in one transaction: last_digest = sent, and each delivered entry's
+ * `seen` (matched by series; entries removed meanwhile stay removed). */
+apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
+                               const apr_array_header_t *delivered);
 
 #endif

@@ -17,13 +17,13 @@ static apr_size_t version_len(const char *s)
     return n <= 32 ? n : 0;
 }
 
-apr_status_t stp_download_parse(const char **id, const char **version, const char *uri, apr_pool_t *pool)
+apr_status_t stp_http_download_parse(const char **id, const char **version, const char *uri, apr_pool_t *pool)
 {
     static const char prefix[] = "/download/";
     if (!uri || strncmp(uri, prefix, sizeof prefix - 1))
         return APR_NOTFOUND;
     const char *p = uri + sizeof prefix - 1;
-    apr_size_t il = stp_path_ident_len(p);
+    apr_size_t il = stp_paths_ident_len(p);
     if (!il)
         return APR_NOTFOUND;
     *id = apr_pstrmemdup(pool, p, il);
@@ -40,7 +40,7 @@ apr_status_t stp_download_parse(const char **id, const char **version, const cha
     return APR_SUCCESS;
 }
 
-int stp_utf8_valid(const char *str, apr_size_t len)
+int stp_http_utf8_valid(const char *str, apr_size_t len)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + len;
     while (s < end) {
@@ -107,7 +107,8 @@ static char *form_decode(const char *s, apr_size_t len, apr_size_t *outlen, apr_
     return out;
 }
 
-apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len, apr_pool_t *pool)
+apr_status_t stp_http_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
+                                 apr_pool_t *pool)
 {
     apr_table_t *t = apr_table_make(pool, 8);
     int count = 0;
@@ -125,7 +126,7 @@ apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *
                 *err = "malformed percent-encoding";
                 return APR_EINVAL;
             }
-            if (!stp_utf8_valid(k, klen) || !stp_utf8_valid(v, vlen)) {
+            if (!stp_http_utf8_valid(k, klen) || !stp_http_utf8_valid(v, vlen)) {
                 *err = "invalid UTF-8";
                 return APR_EINVAL;
             }
@@ -149,7 +150,7 @@ apr_status_t stp_form_parse(apr_table_t **fields, const char **err, const char *
     return APR_SUCCESS;
 }
 
-const char *stp_url_escape(const char *s, apr_pool_t *pool)
+const char *stp_http_url_escape(const char *s, apr_pool_t *pool)
 {
     static const char hex[] = "0123456789ABCDEF";
     apr_size_t n = 0;
@@ -169,7 +170,7 @@ const char *stp_url_escape(const char *s, apr_pool_t *pool)
     return out;
 }
 
-const char *stp_html_escape(const char *s, apr_pool_t *pool)
+const char *stp_http_html_escape(const char *s, apr_pool_t *pool)
 {
     if (!s)
         return "";
@@ -195,7 +196,7 @@ const char *stp_html_escape(const char *s, apr_pool_t *pool)
     return out;
 }
 
-const char *stp_json_string(const char *s, apr_pool_t *pool)
+const char *stp_http_json_string(const char *s, apr_pool_t *pool)
 {
     if (!s)
         return "null";
@@ -227,7 +228,7 @@ static int disposition_plain(unsigned char c)
     return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '%';
 }
 
-const char *stp_content_disposition(const char *name, apr_pool_t *pool)
+const char *stp_http_content_disposition(const char *name, apr_pool_t *pool)
 {
     const unsigned char *p;
     for (p = (const unsigned char *)name; *p && disposition_plain(*p); p++)
@@ -242,7 +243,8 @@ const char *stp_content_disposition(const char *name, apr_pool_t *pool)
         *w++ = disposition_plain(*p) ? (char)*p : '_';
     }
     *w = '\0';
-    return apr_psprintf(pool, "attachment; filename=\"%s\"; filename*=UTF-8''%s", fallback, stp_url_escape(name, pool));
+    return apr_psprintf(pool, "attachment; filename=\"%s\"; filename*=UTF-8''%s", fallback,
+                        stp_http_url_escape(name, pool));
 }
 
 /* Whether `lang` is one of the comma-separated `locales`; returns the matching entry. */
@@ -271,8 +273,8 @@ static int range_cmp(const void *a, const void *b)
     return x->q != y->q ? y->q - x->q : x->order - y->order;
 }
 
-const char *stp_lang_pick(const char *asked, const char *cookie, const char *accept_language, const char *locales,
-                          const char *fallback, apr_pool_t *pool)
+const char *stp_http_lang_pick(const char *asked, const char *cookie, const char *accept_language, const char *locales,
+                               const char *fallback, apr_pool_t *pool)
 {
     const char *m;
     if (asked && (m = locale_match(asked, strlen(asked), locales, pool)))
@@ -315,7 +317,7 @@ const char *stp_lang_pick(const char *asked, const char *cookie, const char *acc
     return fallback;
 }
 
-const char *stp_cookie_get(const char *header, const char *name, apr_pool_t *pool)
+const char *stp_http_cookie_get(const char *header, const char *name, apr_pool_t *pool)
 {
     apr_size_t nl = strlen(name);
     for (const char *p = header; p && *p;) {
@@ -330,7 +332,7 @@ const char *stp_cookie_get(const char *header, const char *name, apr_pool_t *poo
     return NULL;
 }
 
-int stp_locale_listed(const char *locales, const char *lang)
+int stp_http_locale_listed(const char *locales, const char *lang)
 {
     apr_size_t n = lang ? strlen(lang) : 0;
     for (const char *s = locales; n && s && *s;) {
@@ -343,8 +345,9 @@ int stp_locale_listed(const char *locales, const char *lang)
     return 0;
 }
 
-const char *stp_lang_reader(const char *asked, const char *from_path, const char *cookie, const char *accept_language,
-                            const char *locales, const char *fallback, apr_pool_t *pool)
+const char *stp_http_lang_reader(const char *asked, const char *from_path, const char *cookie,
+                                 const char *accept_language, const char *locales, const char *fallback,
+                                 apr_pool_t *pool)
 {
     const char *m;
     if (asked && (m = locale_match(asked, strlen(asked), locales, pool)))
@@ -354,5 +357,5 @@ const char *stp_lang_reader(const char *asked, const char *from_path, const char
         if (from_path[1 + n] == '/' && (m = locale_match(from_path + 1, n, locales, pool)))
             return m;
     }
-    return stp_lang_pick(NULL, cookie, accept_language, locales, fallback, pool);
+    return stp_http_lang_pick(NULL, cookie, accept_language, locales, fallback, pool);
 }

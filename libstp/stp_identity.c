@@ -59,7 +59,7 @@ int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim
     return !strcasecmp(v, "true") || !strcmp(v, "1");
 }
 
-int stp_return_target_ok(const char *target)
+int stp_identity_return_ok(const char *target)
 {
     if (!target || target[0] != '/' || target[1] == '/' || target[1] == '\\')
         return 0;

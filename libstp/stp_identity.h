@@ -38,6 +38,6 @@ int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim
 
 /* 1 when `target` is a local path that a redirect may use: starts with one "/", no scheme, no
  * host ("//", "/\\"), no control characters. */
-int stp_return_target_ok(const char *target);
+int stp_identity_return_ok(const char *target);
 
 #endif

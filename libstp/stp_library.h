@@ -15,8 +15,8 @@
 typedef struct {
     const char *series; /* the key within a user's library */
     const char *doc_id; /* the version the user saved */
-    const char *seen;   /* stp_doc_fingerprint() of the version the user was last told of */
-    const char *kept;   /* stp_doc_fingerprint() of the series' current version when saved */
+    const char *seen;   /* stp_library_fingerprint() of the version the user was last told of */
+    const char *kept;   /* stp_library_fingerprint() of the series' current version when saved */
     apr_time_t saved;
 } stp_saved_t;
 
@@ -33,32 +33,6 @@ apr_status_t stp_library_remove(stp_state_t *st, const char *user_key, const cha
 apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, const char *user_key, apr_pool_t *pool);
 
 /* A short, stable digest of what a user would notice about a version: its id, version and files. */
-const char *stp_doc_fingerprint(const stp_doc_t *doc, apr_pool_t *pool);
-
-typedef enum { STP_FREQ_OFF = 0, STP_FREQ_DAILY, STP_FREQ_WEEKLY, STP_FREQ_MONTHLY } stp_freq_t;
-const char *stp_freq_name(stp_freq_t freq);
-apr_status_t stp_freq_parse(stp_freq_t *freq, const char *name);
-
-typedef struct {
-    stp_freq_t freq;
-    const char *address;    /* where digests go; "" until chosen */
-    const char *locale;     /* the digest's language; "" for the site's default */
-    const char *tenant;     /* the organisation when the settings were saved: for the record only;
-                               access goes by the user record (stp_state_user_get) */
-    apr_time_t last_digest; /* when the last digest was sent (0: never) */
-} stp_notify_t;
-
-/* The user's settings; APR_NOTFOUND (and *n zeroed to defaults: off) when there are none. */
-apr_status_t stp_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_key, apr_pool_t *pool);
-apr_status_t stp_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n);
-
-/* Every user with settings, in key order; a non-zero return of fn stops. */
-typedef int stp_notify_fn(void *baton, const char *user_key, const stp_notify_t *n);
-apr_status_t stp_notify_each(stp_state_t *st, stp_notify_fn *fn, void *baton, apr_pool_t *pool);
-
-/* Records a sent digest in one transaction: last_digest = sent, and each delivered entry's
- * `seen` (matched by series; entries removed meanwhile stay removed). */
-apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
-                               const apr_array_header_t *delivered);
+const char *stp_library_fingerprint(const stp_doc_t *doc, apr_pool_t *pool);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include <lmdb.h>
 
-apr_status_t stp_mdb_status(int rc)
+apr_status_t stp_lmdb_status(int rc)
 {
     switch (rc) {
     case MDB_SUCCESS:

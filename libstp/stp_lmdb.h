@@ -6,6 +6,6 @@
 
 /* An LMDB return code as an APR status: MDB_NOTFOUND is APR_NOTFOUND, MDB_MAP_FULL is APR_ENOSPC
  * (the module answers 503 to it), system errors keep their errno. */
-apr_status_t stp_mdb_status(int rc);
+apr_status_t stp_lmdb_status(int rc);
 
 #endif

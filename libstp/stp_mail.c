@@ -133,7 +133,7 @@ static int is_rtl(const char *lang)
 const char *stp_mail_doc_url(const char *base_url, const char *lang, const stp_doc_t *doc, apr_pool_t *pool)
 {
     return apr_pstrcat(pool, base_url, "/", lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
-                       stp_url_escape(doc->id, pool), "/", NULL);
+                       stp_http_url_escape(doc->id, pool), "/", NULL);
 }
 
 const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_pool_t *pool)
@@ -146,29 +146,30 @@ const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_poo
 #undef MSG
     const char *settings = apr_pstrcat(pool, m->base_url, "/stp/notifications?lang=", lang, NULL);
     const char *text = apr_pstrcat(pool, intro, "\n\n", NULL);
-    const char *html = apr_pstrcat(pool, "<!DOCTYPE html>\n<html lang=\"", stp_html_escape(lang, pool), "\" dir=\"",
-                                   is_rtl(lang) ? "rtl" : "ltr", "\"><head><meta charset=\"utf-8\"><title>",
-                                   stp_html_escape(subject, pool), "</title></head><body><p>",
-                                   stp_html_escape(intro, pool), "</p><ul>", NULL);
+    const char *html = apr_pstrcat(pool, "<!DOCTYPE html>\n<html lang=\"", stp_http_html_escape(lang, pool),
+                                   "\" dir=\"", is_rtl(lang) ? "rtl" : "ltr",
+                                   "\"><head><meta charset=\"utf-8\"><title>", stp_http_html_escape(subject, pool),
+                                   "</title></head><body><p>", stp_http_html_escape(intro, pool), "</p><ul>", NULL);
     for (int i = 0; i < dg->items->nelts; i++) {
         const stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, i, stp_digest_item_t);
-        const stp_text_t *title = stp_text_pick(it->doc->titles, lang, NULL);
-        const stp_text_t *note = stp_text_pick(it->doc->changes, lang, NULL);
+        const stp_text_t *title = stp_catalog_text_pick(it->doc->titles, lang, NULL);
+        const stp_text_t *note = stp_catalog_text_pick(it->doc->changes, lang, NULL);
         const char *url = stp_mail_doc_url(m->base_url, lang, it->doc, pool);
         const char *t = title ? title->text : it->doc->id;
         text = apr_pstrcat(pool, text, "* ", t, " (", version, ": ", it->doc->version, ")\n",
                            note ? apr_pstrcat(pool, "  ", change, ": ", note->text, "\n", NULL) : "", "  ", url, "\n\n",
                            NULL);
-        html = apr_pstrcat(pool, html, "<li><a href=\"", stp_html_escape(url, pool), "\">", stp_html_escape(t, pool),
-                           "</a> (", stp_html_escape(version, pool), ": ", stp_html_escape(it->doc->version, pool), ")",
-                           note ? apr_pstrcat(pool, "<br>", stp_html_escape(change, pool), ": ",
-                                              stp_html_escape(note->text, pool), NULL)
+        html = apr_pstrcat(pool, html, "<li><a href=\"", stp_http_html_escape(url, pool), "\">",
+                           stp_http_html_escape(t, pool), "</a> (", stp_http_html_escape(version, pool), ": ",
+                           stp_http_html_escape(it->doc->version, pool), ")",
+                           note ? apr_pstrcat(pool, "<br>", stp_http_html_escape(change, pool), ": ",
+                                              stp_http_html_escape(note->text, pool), NULL)
                                 : "",
                            "</li>", NULL);
     }
     text = apr_pstrcat(pool, text, "-- \n", site, "\n", settings_text, ": ", settings, "\n", NULL);
-    html = apr_pstrcat(pool, html, "</ul><hr><p>", stp_html_escape(site, pool), "<br><a href=\"",
-                       stp_html_escape(settings, pool), "\">", stp_html_escape(settings_text, pool),
+    html = apr_pstrcat(pool, html, "</ul><hr><p>", stp_http_html_escape(site, pool), "<br><a href=\"",
+                       stp_http_html_escape(settings, pool), "\">", stp_http_html_escape(settings_text, pool),
                        "</a></p></body></html>\n", NULL);
 
     char date[APR_RFC822_DATE_LEN];

@@ -4,7 +4,7 @@
 #include <apr_strings.h>
 #include <string.h>
 
-void stp_shard(char out[3], const char *id)
+void stp_paths_shard(char out[3], const char *id)
 {
     /* FNV-1a: stable across builds and platforms, and spreads similar ids apart. */
     apr_uint32_t h = 2166136261u;
@@ -17,24 +17,24 @@ void stp_shard(char out[3], const char *id)
     out[2] = '\0';
 }
 
-const char *stp_path_doc_page(const char *tenant, const char *lang, const char *id, apr_pool_t *pool)
+const char *stp_paths_doc_page(const char *tenant, const char *lang, const char *id, apr_pool_t *pool)
 {
     char shard[3];
-    stp_shard(shard, id);
+    stp_paths_shard(shard, id);
     if (tenant)
         return apr_pstrcat(pool, STP_BUILD_TENANTS "/", tenant, "/", lang, "/docs/", shard, "/", id, ".html", NULL);
     return apr_pstrcat(pool, STP_BUILD_PUBLIC "/", lang, "/docs/", shard, "/", id, ".html", NULL);
 }
 
-const char *stp_path_file(const char *id, const char *name, apr_pool_t *pool)
+const char *stp_paths_file(const char *id, const char *name, apr_pool_t *pool)
 {
     char shard[3];
-    stp_shard(shard, id);
+    stp_paths_shard(shard, id);
     return apr_pstrcat(pool, shard, "/", id, "/", name, NULL);
 }
 
 /* [a-z0-9] with inner hyphens, 1..64: the content format's ident. */
-apr_size_t stp_path_ident_len(const char *s)
+apr_size_t stp_paths_ident_len(const char *s)
 {
     apr_size_t n = 0;
     while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || (s[n] == '-' && n > 0))
@@ -46,7 +46,7 @@ apr_size_t stp_path_ident_len(const char *s)
 
 /* [A-Za-z0-9] with inner hyphens, 1..64: tenant ids, which the content format takes exactly as
  * the identity provider sends them. */
-apr_size_t stp_path_tenant_len(const char *s)
+apr_size_t stp_paths_tenant_len(const char *s)
 {
     apr_size_t n = 0;
     while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
@@ -58,7 +58,7 @@ apr_size_t stp_path_tenant_len(const char *s)
 }
 
 /* [a-z]{2,3} optionally followed by -Region: the locale ids sitegen accepts. */
-apr_size_t stp_path_lang_len(const char *s)
+apr_size_t stp_paths_lang_len(const char *s)
 {
     apr_size_t n = 0;
     while (s[n] >= 'a' && s[n] <= 'z')
@@ -77,33 +77,33 @@ apr_size_t stp_path_lang_len(const char *s)
     return n;
 }
 
-apr_status_t stp_path_from_url(const char **rel, const char *uri, apr_pool_t *pool)
+apr_status_t stp_paths_from_url(const char **rel, const char *uri, apr_pool_t *pool)
 {
     if (!uri || uri[0] != '/')
         return APR_NOTFOUND;
-    apr_size_t ll = stp_path_lang_len(uri + 1);
+    apr_size_t ll = stp_paths_lang_len(uri + 1);
     if (!ll || strncmp(uri + 1 + ll, "/docs/", 6))
         return APR_NOTFOUND;
     const char *id = uri + 1 + ll + 6;
-    apr_size_t il = stp_path_ident_len(id);
+    apr_size_t il = stp_paths_ident_len(id);
     if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
         return APR_NOTFOUND;
     if (id[il] == '\0')
         return APR_INCOMPLETE;
-    *rel = stp_path_doc_page(NULL, apr_pstrmemdup(pool, uri + 1, ll), apr_pstrmemdup(pool, id, il), pool);
+    *rel = stp_paths_doc_page(NULL, apr_pstrmemdup(pool, uri + 1, ll), apr_pstrmemdup(pool, id, il), pool);
     return APR_SUCCESS;
 }
 
-apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const char *uri, apr_pool_t *pool)
+apr_status_t stp_paths_from_org_url(const char **rel, const char *tenant, const char *uri, apr_pool_t *pool)
 {
     if (!uri || uri[0] != '/')
         return APR_NOTFOUND;
-    apr_size_t ll = stp_path_lang_len(uri + 1);
+    apr_size_t ll = stp_paths_lang_len(uri + 1);
     if (!ll || strncmp(uri + 1 + ll, "/org", 4) || (uri[5 + ll] != '\0' && uri[5 + ll] != '/'))
         return APR_NOTFOUND;
     const char *lang = apr_pstrmemdup(pool, uri + 1, ll), *rest = uri + 5 + ll;
     /* The tenant comes from a claim: it names a directory only if it is a plain id. */
-    if (tenant && (!*tenant || stp_path_tenant_len(tenant) != strlen(tenant)))
+    if (tenant && (!*tenant || stp_paths_tenant_len(tenant) != strlen(tenant)))
         return APR_ENOENT;
     if (!*rest)
         return APR_INCOMPLETE;
@@ -115,12 +115,12 @@ apr_status_t stp_path_from_org_url(const char **rel, const char *tenant, const c
     if (strncmp(rest, "/docs/", 6))
         return APR_ENOENT;
     const char *id = rest + 6;
-    apr_size_t il = stp_path_ident_len(id);
+    apr_size_t il = stp_paths_ident_len(id);
     if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
         return APR_ENOENT;
     if (id[il] == '\0')
         return APR_INCOMPLETE;
     if (tenant)
-        *rel = stp_path_doc_page(tenant, lang, apr_pstrmemdup(pool, id, il), pool);
+        *rel = stp_paths_doc_page(tenant, lang, apr_pstrmemdup(pool, id, il), pool);
     return APR_SUCCESS;
 }

@@ -3,7 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
-const char *stp_version_state_name(stp_version_state_t state)
+const char *stp_retention_version_state_name(stp_version_state_t state)
 {
     switch (state) {
     case STP_VERSION_CURRENT:
@@ -15,7 +15,7 @@ const char *stp_version_state_name(stp_version_state_t state)
     }
 }
 
-int stp_version_cmp(const char *a, const char *b)
+int stp_retention_version_cmp(const char *a, const char *b)
 {
     while (*a && *b) {
         if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
@@ -39,11 +39,12 @@ int stp_version_cmp(const char *a, const char *b)
     return *a ? 1 : *b ? -1 : 0;
 }
 
-int stp_version_newer_cmp(stp_day_t a_published, const char *a_version, stp_day_t b_published, const char *b_version)
+int stp_retention_version_newer_cmp(stp_day_t a_published, const char *a_version, stp_day_t b_published,
+                                    const char *b_version)
 {
     if (a_published != b_published)
         return a_published > b_published ? -1 : 1;
-    return -stp_version_cmp(a_version ? a_version : "", b_version ? b_version : "");
+    return -stp_retention_version_cmp(a_version ? a_version : "", b_version ? b_version : "");
 }
 
 stp_day_t stp_retention_end(stp_day_t published, int months)
@@ -56,4 +57,9 @@ stp_version_state_t stp_retention_state(int is_current, stp_day_t published, int
     if (is_current)
         return STP_VERSION_CURRENT;
     return today < stp_retention_end(published, months) ? STP_VERSION_SUPERSEDED : STP_VERSION_RETIRED;
+}
+
+int stp_retention_months_in_force(int configured)
+{
+    return configured > 0 ? configured : 0;
 }

@@ -102,9 +102,9 @@ static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
     int rc = mdb_get(txn, st->meta, &mk, &mv);
     if (rc == MDB_SUCCESS) {
         stp_dec_t d;
-        stp_dec_init(&d, mv.mv_data, mv.mv_size);
-        format = stp_dec_uint(&d);
-        if (stp_dec_finish(&d) != APR_SUCCESS)
+        stp_codec_dec_init(&d, mv.mv_data, mv.mv_size);
+        format = stp_codec_dec_uint(&d);
+        if (stp_codec_dec_finish(&d) != APR_SUCCESS)
             return MDB_CORRUPTED;
     } else if (rc != MDB_NOTFOUND) {
         return rc;
@@ -126,10 +126,10 @@ static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
     for (int i = 0; i < old->nelts; i++) {
         MDB_val *kv = &((MDB_val *)old->elts)[2 * i];
         stp_dec_t d;
-        stp_dec_init(&d, kv[1].mv_data, kv[1].mv_size);
-        (void)stp_dec_int(&d);
-        const char *tenant = stp_dec_str(&d, pool);
-        if (stp_dec_finish(&d) != APR_SUCCESS)
+        stp_codec_dec_init(&d, kv[1].mv_data, kv[1].mv_size);
+        (void)stp_codec_dec_int(&d);
+        const char *tenant = stp_codec_dec_str(&d, pool);
+        if (stp_codec_dec_finish(&d) != APR_SUCCESS)
             return MDB_CORRUPTED;
         const char *user = kv[0].mv_data; /* up to its NUL */
         const char *version = apr_pstrmemdup(pool, user + strlen(user) + 1, kv[0].mv_size - strlen(user) - 1);
@@ -141,8 +141,8 @@ static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
             return rc;
     }
     stp_enc_t enc;
-    stp_enc_init(&enc, pool);
-    stp_enc_uint(&enc, STATE_FORMAT);
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_uint(&enc, STATE_FORMAT);
     mv = (MDB_val){enc.len, enc.buf};
     return mdb_put(txn, st->meta, &mk, &mv, 0);
 }
@@ -166,7 +166,7 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         return rv;
     st->pool = pool;
     if ((rc = mdb_env_create(&st->env)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     apr_pool_cleanup_register(pool, st, state_cleanup, apr_pool_cleanup_null);
     mdb_env_set_maxdbs(st->env, 16);
     mdb_env_set_mapsize(st->env, opts && opts->map_size ? opts->map_size : (apr_size_t)1 << 30);
@@ -174,14 +174,14 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     /* NOTLS: a read transaction belongs to the request's thread of the moment, not to a thread-local slot. */
     rc = mdb_env_open(st->env, apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL), MDB_NOSUBDIR | MDB_NOTLS, 0600);
     if (rc)
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     mdb_reader_check(st->env, &st->stale);
     if ((rv = apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS ||
         (rv = apr_thread_cond_create(&st->done, pool)) != APR_SUCCESS)
         return rv;
     st->tail = &st->queue;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     /* Databases added since a file was made are created here, so older files open as they are. */
     if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
         (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) ||
@@ -192,7 +192,7 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     }
     *out = st;
     return APR_SUCCESS;
@@ -324,9 +324,9 @@ static int nda_accept_write(MDB_txn *txn, void *baton)
         return 0;
     if (rc != MDB_NOTFOUND)
         return rc;
-    stp_enc_init(&rec, a->pool);
-    stp_enc_int(&rec, a->when);
-    stp_enc_str(&rec, a->tenant);
+    stp_codec_enc_init(&rec, a->pool);
+    stp_codec_enc_int(&rec, a->when);
+    stp_codec_enc_str(&rec, a->tenant);
     v.mv_size = rec.len;
     v.mv_data = rec.buf;
     if ((rc = mdb_put(txn, a->st->nda, &a->key, &v, 0)) || (rc = mdb_cursor_open(txn, a->st->nda_log, &cur)))
@@ -336,11 +336,11 @@ static int nda_accept_write(MDB_txn *txn, void *baton)
     if (mdb_cursor_get(cur, &last_k, &last_v, MDB_LAST) == MDB_SUCCESS && last_k.mv_size == sizeof seq)
         memcpy(&seq, last_k.mv_data, sizeof seq), seq++;
     mdb_cursor_close(cur);
-    stp_enc_init(&rec, a->pool);
-    stp_enc_int(&rec, a->when);
-    stp_enc_str(&rec, a->user_key);
-    stp_enc_str(&rec, a->tenant);
-    stp_enc_str(&rec, a->version);
+    stp_codec_enc_init(&rec, a->pool);
+    stp_codec_enc_int(&rec, a->when);
+    stp_codec_enc_str(&rec, a->user_key);
+    stp_codec_enc_str(&rec, a->tenant);
+    stp_codec_enc_str(&rec, a->version);
     MDB_val lk = {sizeof seq, &seq}, lv = {rec.len, rec.buf};
     return mdb_put(txn, a->st->nda_log, &lk, &lv, MDB_APPEND);
 }
@@ -358,7 +358,7 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
     nda_accept_t a = {st, key, user_key, tenant, version, when, pool};
     int rc = stp_state_write(st, nda_accept_write, &a);
     apr_pool_destroy(pool);
-    return stp_mdb_status(rc);
+    return stp_lmdb_status(rc);
 }
 
 int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *tenant, const char *version)
@@ -388,10 +388,10 @@ apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *bat
     apr_status_t rv = APR_SUCCESS;
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     if ((rc = mdb_cursor_open(txn, st->nda_log, &cur))) {
         mdb_txn_abort(txn);
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     }
     apr_pool_create(&iter, pool);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -403,12 +403,12 @@ apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *bat
             break;
         }
         memcpy(&r.seq, k.mv_data, sizeof r.seq);
-        stp_dec_init(&d, v.mv_data, v.mv_size);
-        r.when = (apr_time_t)stp_dec_int(&d);
-        r.user_key = stp_dec_str(&d, iter);
-        r.tenant = stp_dec_str(&d, iter);
-        r.version = stp_dec_str(&d, iter);
-        if ((rv = stp_dec_finish(&d)) != APR_SUCCESS || fn(baton, &r))
+        stp_codec_dec_init(&d, v.mv_data, v.mv_size);
+        r.when = (apr_time_t)stp_codec_dec_int(&d);
+        r.user_key = stp_codec_dec_str(&d, iter);
+        r.tenant = stp_codec_dec_str(&d, iter);
+        r.version = stp_codec_dec_str(&d, iter);
+        if ((rv = stp_codec_dec_finish(&d)) != APR_SUCCESS || fn(baton, &r))
             break;
     }
     mdb_cursor_close(cur);
@@ -429,16 +429,16 @@ static int user_record_ok(const stp_user_record_t *rec)
     return (!rec->tenant || strlen(rec->tenant) <= 256) && (!rec->email || strlen(rec->email) <= 254);
 }
 
-/* In place (stp_dec_cstr): the comparison on every signed-in request copies nothing. */
+/* In place (stp_codec_dec_cstr): the comparison on every signed-in request copies nothing. */
 static apr_status_t user_decode(stp_user_record_t *rec, const MDB_val *v)
 {
     stp_dec_t d;
-    stp_dec_init(&d, v->mv_data, v->mv_size);
-    rec->email_verified = stp_dec_uint(&d) != 0;
-    rec->tenant = stp_dec_cstr(&d);
-    rec->email = stp_dec_cstr(&d);
-    rec->since = (apr_time_t)stp_dec_int(&d);
-    return stp_dec_finish(&d);
+    stp_codec_dec_init(&d, v->mv_data, v->mv_size);
+    rec->email_verified = stp_codec_dec_uint(&d) != 0;
+    rec->tenant = stp_codec_dec_cstr(&d);
+    rec->email = stp_codec_dec_cstr(&d);
+    rec->since = (apr_time_t)stp_codec_dec_int(&d);
+    return stp_codec_dec_finish(&d);
 }
 
 static int user_same(const stp_user_record_t *a, const stp_user_record_t *b)
@@ -487,22 +487,22 @@ apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const st
         stp_state_read_end(st, txn); /* old points into the snapshot: not used past here */
     }
     if (rc && rc != MDB_NOTFOUND)
-        return stp_mdb_status(rc);
+        return stp_lmdb_status(rc);
     if (same)
         return APR_SUCCESS;
     apr_pool_t *pool = stp_state_scratch();
     stp_enc_t enc;
-    stp_enc_init(&enc, pool);
-    stp_enc_uint(&enc, rec->email_verified ? 1 : 0);
-    stp_enc_cstr(&enc, rec->tenant);
-    stp_enc_cstr(&enc, rec->email);
-    stp_enc_int(&enc, rec->since);
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_uint(&enc, rec->email_verified ? 1 : 0);
+    stp_codec_enc_cstr(&enc, rec->tenant);
+    stp_codec_enc_cstr(&enc, rec->email);
+    stp_codec_enc_int(&enc, rec->since);
     user_note_t u = {st, k, {enc.len, enc.buf}, rec, 0};
     rc = stp_state_write(st, user_note_write, &u);
     apr_pool_destroy(pool);
     if (wrote)
         *wrote = u.wrote;
-    return stp_mdb_status(rc);
+    return stp_lmdb_status(rc);
 }
 
 apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const char *user_key, apr_pool_t *pool)
@@ -517,8 +517,8 @@ apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const c
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = stp_state_read_begin(st, &txn);
     if (rc)
-        return stp_mdb_status(rc);
-    apr_status_t rv = stp_mdb_status(mdb_get(txn, st->users, &k, &v));
+        return stp_lmdb_status(rc);
+    apr_status_t rv = stp_lmdb_status(mdb_get(txn, st->users, &k, &v));
     if (rv == APR_SUCCESS && (rv = user_decode(&r, &v)) == APR_SUCCESS) {
         rec->tenant = apr_pstrdup(pool, r.tenant);
         rec->email = apr_pstrdup(pool, r.email);

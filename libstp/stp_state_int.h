@@ -8,6 +8,8 @@
 #include <apr_thread_mutex.h>
 #include <lmdb.h>
 
+#include "stp_notify.h"
+
 #include "stp_state.h"
 
 typedef struct stp_write_op_t stp_write_op_t;
@@ -46,4 +48,10 @@ typedef int stp_state_write_fn(MDB_txn *txn, void *baton);
  * outcome. Returns fn's result or the commit's LMDB error. */
 int stp_state_write(stp_state_t *st, stp_state_write_fn *fn, void *baton);
 
+/* The record codecs of the library and the notification settings, for the digest record, which
+ * writes both in one transaction (stp_digest_record). */
+MDB_val stp_library_encode(const stp_saved_t *e, apr_pool_t *pool);
+apr_status_t stp_library_decode(stp_saved_t *e, const char *series, const MDB_val *v, apr_pool_t *pool);
+MDB_val stp_notify_encode(const stp_notify_t *n, apr_pool_t *pool);
+apr_status_t stp_notify_decode(stp_notify_t *n, const MDB_val *v, apr_pool_t *pool);
 #endif

@@ -204,7 +204,7 @@ static const char *set_base_url(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_redirect_uri(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    if (!stp_return_target_ok(arg) || strchr(arg, '?'))
+    if (!stp_identity_return_ok(arg) || strchr(arg, '?'))
         return apr_pstrcat(cmd->pool, "StpOIDCRedirectURI: '", arg,
                            "' must be the local path of OIDCRedirectURI, e.g. /stp/oidc-callback", NULL);
     cmd_conf(cmd)->oidc_redirect_uri = arg;
@@ -738,7 +738,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
             int rc = setup_vhost(v, c, ptemp);
             if (rc != OK)
                 return rc;
-            stp_error_documents(v, pconf, ptemp);
+            mod_stp_error_documents(v, pconf, ptemp);
         }
     }
     /* Pages are rendered on many threads: libxml2 sets up its globals once, here, before any. */
@@ -793,7 +793,7 @@ static int query_names(request_rec *r, const char *name)
     const char *err;
     if (!r->args)
         return 0;
-    if (stp_form_parse(&args, &err, r->args, strlen(r->args), r->pool) != APR_SUCCESS)
+    if (stp_http_form_parse(&args, &err, r->args, strlen(r->args), r->pool) != APR_SUCCESS)
         return strstr(r->args, name) || strchr(r->args, '%');
     return apr_table_get(args, name) != NULL;
 }
@@ -803,33 +803,34 @@ static int query_names(request_rec *r, const char *name)
  * redirect) or was typed, so that no other site can sign a user out. */
 static int refuse_foreign_logout(request_rec *r, stp_conf_t *c)
 {
-    if (strcmp(r->uri, c->oidc_redirect_uri) || !query_names(r, "logout") || stp_same_origin(r, c))
+    if (strcmp(r->uri, c->oidc_redirect_uri) || !query_names(r, "logout") || mod_stp_same_origin(r, c))
         return DECLINED;
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: sign-out through %s from another site refused (%s)",
                   c->oidc_redirect_uri,
                   apr_table_get(r->headers_in, "Sec-Fetch-Site") ? "Sec-Fetch-Site" : "Origin/Referer");
-    stp_headers_personal(r);
-    stp_forbidden(r, stp_req_get(r));
+    mod_stp_headers_personal(r);
+    mod_stp_forbidden(r, mod_stp_req_get(r));
     return DONE;
 }
 
 static int translate_name(request_rec *r)
 {
-    stp_conf_t *c = stp_conf(r);
+    stp_conf_t *c = mod_stp_conf(r);
     const char *rel;
     if (!c->site_dir || !r->uri)
         return DECLINED;
-    stp_headers_secure(r);
+    mod_stp_headers_secure(r);
     if (refuse_foreign_logout(r, c) == DONE)
         return DONE;
-    stp_route_t route = stp_route_of(r->uri);
+    stp_route_t route = mod_stp_route_of(r->uri);
     if (route == STP_ROUTE_NONE) {
-        switch (stp_path_from_org_url(&rel, NULL, r->uri, r->pool)) {
+        switch (stp_paths_from_org_url(&rel, NULL, r->uri, r->pool)) {
         case APR_NOTFOUND:
             break;
         case APR_INCOMPLETE:
-            return stp_redirect(r, HTTP_MOVED_PERMANENTLY,
-                                apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
+            return mod_stp_redirect(
+                r, HTTP_MOVED_PERMANENTLY,
+                apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
         default:
             route = STP_ROUTE_ORG;
         }
@@ -838,7 +839,7 @@ static int translate_name(request_rec *r)
         /* Ours entirely: no DocumentRoot file stands behind these URLs. Each answer depends on
          * who asks (a 404 too: an outsider's must equal an unknown id's, headers included);
          * public downloads take this back when they send the file. */
-        stp_headers_personal(r);
+        mod_stp_headers_personal(r);
         apr_table_setn(r->notes, "stp-route", apr_itoa(r->pool, route));
         r->filename = apr_pstrcat(r->pool, "stp:", r->uri, NULL);
         if (route != STP_ROUTE_ORG)
@@ -846,14 +847,14 @@ static int translate_name(request_rec *r)
         return OK;
     }
     /* Document pages live in shard directories of the published build (stp_paths.h). */
-    switch (stp_path_from_url(&rel, r->uri, r->pool)) {
+    switch (stp_paths_from_url(&rel, r->uri, r->pool)) {
     case APR_SUCCESS:
         r->filename = apr_pstrcat(r->pool, c->site_dir, "/" STP_SITE_CURRENT "/", rel, NULL);
         r->canonical_filename = r->filename;
         return OK;
     case APR_INCOMPLETE:
-        return stp_redirect(r, HTTP_MOVED_PERMANENTLY,
-                            apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
+        return mod_stp_redirect(r, HTTP_MOVED_PERMANENTLY,
+                                apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
     default:
         return DECLINED;
     }
@@ -867,7 +868,7 @@ static int map_to_storage(request_rec *r)
 
 static int fixups(request_rec *r)
 {
-    return route_get(r) == STP_ROUTE_ORG ? stp_org_fixup(r) : DECLINED;
+    return route_get(r) == STP_ROUTE_ORG ? mod_stp_org_fixup(r) : DECLINED;
 }
 
 static int handler(request_rec *r)
@@ -876,25 +877,25 @@ static int handler(request_rec *r)
         return DECLINED;
     switch (route_get(r)) {
     case STP_ROUTE_DOWNLOAD:
-        return stp_download_handler(r);
+        return mod_stp_download_handler(r);
     case STP_ROUTE_NDA:
-        return stp_nda_handler(r);
+        return mod_stp_nda_handler(r);
     case STP_ROUTE_WHOAMI:
-        return stp_whoami_handler(r);
+        return mod_stp_whoami_handler(r);
     case STP_ROUTE_LIBRARY:
-        return stp_library_handler(r);
+        return mod_stp_library_handler(r);
     case STP_ROUTE_NOTIFICATIONS:
-        return stp_notifications_handler(r);
+        return mod_stp_notifications_handler(r);
     case STP_ROUTE_LOGIN:
-        return stp_login_handler(r);
+        return mod_stp_login_handler(r);
     case STP_ROUTE_LOGOUT:
-        return stp_logout_handler(r);
+        return mod_stp_logout_handler(r);
     case STP_ROUTE_ROOT:
-        return stp_root_handler(r);
+        return mod_stp_root_handler(r);
     case STP_ROUTE_ACCOUNT:
-        return stp_account_handler(r);
+        return mod_stp_account_handler(r);
     case STP_ROUTE_ERROR:
-        return stp_error_handler(r);
+        return mod_stp_error_handler(r);
     case STP_ROUTE_UNKNOWN:
         return HTTP_NOT_FOUND;
     default:
@@ -911,7 +912,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
-    stp_authz_register(p);
+    mod_stp_authz_register(p);
 }
 
 AP_DECLARE_MODULE(stp) = {STANDARD20_MODULE_STUFF, NULL,     NULL,           create_server_conf,

@@ -71,85 +71,85 @@ typedef struct {
     const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
 } stp_req_t;
 
-stp_conf_t *stp_conf(const request_rec *r);
+stp_conf_t *mod_stp_conf(const request_rec *r);
 
 /* mod_stp_request.c: from request_rec to the core's inputs, and back to HTTP. */
-stp_route_t stp_route_of(const char *uri);
-void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r);
+stp_route_t mod_stp_route_of(const char *uri);
+void mod_stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r);
 /* The request as the core sees it, computed once and cached. Only after authentication has run
  * (fixups, handlers, or an authz provider once r->user is set): earlier, the claims are not there. */
-stp_req_t *stp_req_get(request_rec *r);
+stp_req_t *mod_stp_req_get(request_rec *r);
 /* How the header names a signed-in user. */
-const char *stp_display_name(const stp_req_t *q);
-int stp_redirect(request_rec *r, int status, const char *local_target);
-int stp_signin_redirect(request_rec *r);
+const char *mod_stp_display_name(const stp_req_t *q);
+int mod_stp_redirect(request_rec *r, int status, const char *local_target);
+int mod_stp_signin_redirect(request_rec *r);
 /* The URL this request asked for (path and query), to come back to after a detour. */
-const char *stp_this_url(request_rec *r);
+const char *mod_stp_this_url(request_rec *r);
 /* Error pages in the site layout: an HTTP status, a title key and a body key. */
-int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key);
+int mod_stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key);
 /* mod_stp_page.c: a page of `kind` with its title and the common header (site, language picker
  * that keeps this page, who is signed in); the handler adds its data below the returned <page>. */
-xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title);
+xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title);
 /* An element with escaped text (NULL: none), an attribute (NULL value: none). */
-xmlNodePtr stp_el(xmlNodePtr parent, const char *name, const char *text);
-void stp_attr(xmlNodePtr node, const char *name, const char *value);
+xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text);
+void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
 /* HTML that sitegen rendered from Markdown (the NDA text), added as nodes. */
-void stp_page_html(xmlNodePtr parent, const char *html);
+void mod_stp_page_html(xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */
-int stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
+int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
 /* A UI string in the response language (the key itself when the catalog has none). */
-const char *stp_msg(stp_req_t *q, const char *key);
+const char *mod_stp_msg(stp_req_t *q, const char *key);
 /* The decision for one document (NULL: unknown id) for this request's user, today; an error
  * when the user's NDA acceptance could not be read (answer 503, not "accept"). */
-apr_status_t stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);
+apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);
 /* Reads an urlencoded POST body of at most `limit` bytes into *form; an HTTP status on failure. */
-int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
-void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
+int mod_stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
+void mod_stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
 /* Sends JSON that must not be cached (the user's own data). */
-int stp_json_send(request_rec *r, const char *json);
+int mod_stp_json_send(request_rec *r, const char *json);
 /* The user's CSRF token for a form's `purpose`, bound to the browser session (the stp_sid cookie,
  * set on this response when the browser has none yet). */
-const char *stp_csrf_form_token(stp_req_t *q, const char *purpose);
+const char *mod_stp_csrf_form_token(stp_req_t *q, const char *purpose);
 /* 1 when the form's csrf field is the user's token for `purpose` in this session and has not
  * expired; 0 (and a log line) otherwise. */
-int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose);
+int mod_stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose);
 /* A new session value for the browser (at sign-in), or none (at sign-out, `renew` 0): every token
  * issued before stops working. */
-void stp_session_reset(stp_req_t *q, int renew);
+void mod_stp_session_reset(stp_req_t *q, int renew);
 /* Security headers on every answer of a portal vhost (CSP without inline script, no framing,
  * same-origin referrers, nosniff), kept on error answers and redirects. */
-void stp_headers_secure(request_rec *r);
+void mod_stp_headers_secure(request_rec *r);
 /* The answer depends on who asks: no cache may keep it, and the Cookie header picks it
  * (on error answers and redirects too). */
-void stp_headers_personal(request_rec *r);
+void mod_stp_headers_personal(request_rec *r);
 /* 1 when a browser sent this request from one of our own pages, or the user typed it (Fetch
  * Metadata; without it, Origin or Referer against the Host header and StpBaseURL). */
-int stp_same_origin(request_rec *r, const stp_conf_t *conf);
+int mod_stp_same_origin(request_rec *r, const stp_conf_t *conf);
 /* A state operation that failed (or a state that this process could not open): logs `what` for
  * this user with the cause, every time, and answers 503 in the site layout. */
-int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what);
+int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what);
 /* The 403 page of a personal account where an organisation account is needed, offering to sign
  * in with another account. */
-int stp_personal_page(request_rec *r, stp_req_t *q);
+int mod_stp_personal_page(request_rec *r, stp_req_t *q);
 /* The 403 page of a refused change. */
-int stp_forbidden(request_rec *r, stp_req_t *q);
+int mod_stp_forbidden(request_rec *r, stp_req_t *q);
 
 /* The handlers. */
-int stp_download_handler(request_rec *r);
-int stp_nda_handler(request_rec *r);
-int stp_whoami_handler(request_rec *r);
-int stp_login_handler(request_rec *r);
-int stp_root_handler(request_rec *r);
-int stp_logout_handler(request_rec *r);
-int stp_library_handler(request_rec *r);
-int stp_notifications_handler(request_rec *r);
-int stp_account_handler(request_rec *r);
-int stp_error_handler(request_rec *r);
+int mod_stp_download_handler(request_rec *r);
+int mod_stp_nda_handler(request_rec *r);
+int mod_stp_whoami_handler(request_rec *r);
+int mod_stp_login_handler(request_rec *r);
+int mod_stp_root_handler(request_rec *r);
+int mod_stp_logout_handler(request_rec *r);
+int mod_stp_library_handler(request_rec *r);
+int mod_stp_notifications_handler(request_rec *r);
+int mod_stp_account_handler(request_rec *r);
+int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */
-void stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp);
+void mod_stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp);
 /* mod_stp_authz.c */
-void stp_authz_register(apr_pool_t *p);
-int stp_org_fixup(request_rec *r);
+void mod_stp_authz_register(apr_pool_t *p);
+int mod_stp_org_fixup(request_rec *r);
 
 #endif

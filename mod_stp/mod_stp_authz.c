@@ -26,7 +26,7 @@ static authz_status tenant_check(request_rec *r, const char *require_line, const
      * cached for the request, once there is an authenticated user. */
     if (!r->user || !*r->user)
         return AUTHZ_DENIED_NO_USER;
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     if (!q->user.key)
         return AUTHZ_DENIED_NO_USER;
     return stp_access_member(&q->user, tenants) ? AUTHZ_GRANTED : AUTHZ_DENIED;
@@ -37,7 +37,7 @@ static const char *tenant_parse(cmd_parms *cmd, const char *require_line, const 
     apr_array_header_t *tenants = apr_array_make(cmd->pool, 4, sizeof(const char *));
     const char *word;
     while (*(word = ap_getword_conf(cmd->pool, &require_line))) {
-        if (stp_path_tenant_len(word) != strlen(word))
+        if (stp_paths_tenant_len(word) != strlen(word))
             return apr_psprintf(cmd->pool, "Require stp-tenant: '%s' is not a tenant id ([A-Za-z0-9-]+)", word);
         APR_ARRAY_PUSH(tenants, const char *) = word;
     }
@@ -47,7 +47,7 @@ static const char *tenant_parse(cmd_parms *cmd, const char *require_line, const 
 
 static const authz_provider tenant_provider = {tenant_check, tenant_parse};
 
-void stp_authz_register(apr_pool_t *p)
+void mod_stp_authz_register(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "stp-tenant", AUTHZ_PROVIDER_VERSION, &tenant_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
@@ -55,12 +55,12 @@ void stp_authz_register(apr_pool_t *p)
 
 /* Runs after authentication: only now are the claims known. Everything that is not the user's
  * own tenant page answers 404, the same as an unknown id. */
-int stp_org_fixup(request_rec *r)
+int mod_stp_org_fixup(request_rec *r)
 {
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     const char *rel;
     if (!q->build || !q->user.key || !q->user.tenant ||
-        stp_path_from_org_url(&rel, q->user.tenant, r->uri, r->pool) != APR_SUCCESS)
+        stp_paths_from_org_url(&rel, q->user.tenant, r->uri, r->pool) != APR_SUCCESS)
         return HTTP_NOT_FOUND;
     r->filename = apr_pstrcat(r->pool, q->build->root, "/", rel, NULL);
     r->canonical_filename = r->filename;
@@ -68,6 +68,6 @@ int stp_org_fixup(request_rec *r)
         return HTTP_NOT_FOUND;
     ap_set_content_type(r, "text/html; charset=utf-8");
     /* The organisation's pages are for its members only: no cache keeps them (set for the route). */
-    stp_headers_personal(r);
+    mod_stp_headers_personal(r);
     return OK;
 }

@@ -13,10 +13,11 @@
 
 #include "mod_stp.h"
 #include "stp_access.h"
+#include "stp_retention.h"
 #include "stp_http.h"
 #include "stp_layout.h"
 
-apr_status_t stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
+apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
 {
     int accepted = 0;
     if (stp_access_needs_nda(doc) && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0]) {
@@ -38,26 +39,26 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     if (!doc->current || stp_catalog_get_doc(&current, q->build->cat, doc->current, p) != APR_SUCCESS ||
         !stp_access_visible(&q->user, current))
         current = NULL;
-    xmlNodePtr page = stp_page_start(q, "error", stp_msg(q, "error.gone.title"));
-    xmlNodePtr e = stp_el(page, "error", NULL);
-    stp_attr(e, "status", "410");
-    stp_attr(e, "body", "error.gone.body");
+    xmlNodePtr page = mod_stp_page_start(q, "error", mod_stp_msg(q, "error.gone.title"));
+    xmlNodePtr e = mod_stp_el(page, "error", NULL);
+    mod_stp_attr(e, "status", "410");
+    mod_stp_attr(e, "body", "error.gone.body");
     if (current) {
-        const char *cur = stp_url_escape(current->id, p);
-        stp_attr(stp_el(e, "link", NULL), "href",
-                 apr_pstrcat(p, "/", q->lang, current->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/", cur, "/",
-                             NULL));
-        stp_attr(e->last, "key", "doc.current");
-        stp_attr(stp_el(e, "link", NULL), "href", apr_pstrcat(p, "/download/", cur, NULL));
-        stp_attr(e->last, "key", "doc.download");
+        const char *cur = stp_http_url_escape(current->id, p);
+        mod_stp_attr(mod_stp_el(e, "link", NULL), "href",
+                     apr_pstrcat(p, "/", q->lang, current->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/", cur,
+                                 "/", NULL));
+        mod_stp_attr(e->last, "key", "doc.current");
+        mod_stp_attr(mod_stp_el(e, "link", NULL), "href", apr_pstrcat(p, "/download/", cur, NULL));
+        mod_stp_attr(e->last, "key", "doc.download");
     }
-    return stp_page_send(r, q, HTTP_GONE, page);
+    return mod_stp_page_send(r, q, HTTP_GONE, page);
 }
 
 static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     const char *asked = apr_table_get(q->query, "lang");
-    const stp_file_t *f = stp_file_pick(doc->files, asked ? asked : q->lang, q->build->default_locale);
+    const stp_file_t *f = stp_catalog_file_pick(doc->files, asked ? asked : q->lang, q->build->default_locale);
     apr_file_t *fd;
     apr_finfo_t finfo;
     if (!f)
@@ -73,7 +74,7 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ap_set_content_type(r, f->media_type);
-    apr_table_setn(r->headers_out, "Content-Disposition", stp_content_disposition(f->name, r->pool));
+    apr_table_setn(r->headers_out, "Content-Disposition", stp_http_content_disposition(f->name, r->pool));
     apr_table_setn(r->headers_out, "ETag", apr_pstrcat(r->pool, "\"", f->sha256, "\"", NULL));
     apr_table_setn(r->headers_out, "Accept-Ranges", "bytes"); /* as httpd says for static files */
     if (doc->access == STP_ACCESS_PUBLIC) {                   /* the same file for everyone: caches may keep it */
@@ -98,16 +99,16 @@ static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     return ap_pass_brigade_fchk(r, bb, "stp: sending %s", path);
 }
 
-int stp_download_handler(request_rec *r)
+int mod_stp_download_handler(request_rec *r)
 {
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     const char *id, *version;
     stp_doc_t *doc = NULL;
     r->allowed |= AP_METHOD_BIT << M_GET;
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
-    if (stp_download_parse(&id, &version, r->uri, r->pool) != APR_SUCCESS || !q->build) {
-        stp_set_env(r, q, NULL, NULL, "not-found");
+    if (stp_http_download_parse(&id, &version, r->uri, r->pool) != APR_SUCCESS || !q->build) {
+        mod_stp_set_env(r, q, NULL, NULL, "not-found");
         return HTTP_NOT_FOUND;
     }
     if (stp_catalog_get_doc(&doc, q->build->cat, id, r->pool) != APR_SUCCESS)
@@ -120,22 +121,23 @@ int stp_download_handler(request_rec *r)
                   ? doc
                   : NULL;
     stp_decision_t d;
-    if (stp_decide(&d, q, doc) != APR_SUCCESS) {
-        stp_set_env(r, q, id, version, "unavailable");
-        return stp_state_error(r, q, APR_EGENERAL, "reading the NDA acceptance for a download");
+    if (mod_stp_decide(&d, q, doc) != APR_SUCCESS) {
+        mod_stp_set_env(r, q, id, version, "unavailable");
+        return mod_stp_state_error(r, q, APR_EGENERAL, "reading the NDA acceptance for a download");
     }
     /* A hidden document's version is not the business of anyone reading the log for that user. */
-    stp_set_env(r, q, id, doc && d != STP_DECIDE_NOT_FOUND ? doc->version : version, stp_decision_name(d));
+    mod_stp_set_env(r, q, id, doc && d != STP_DECIDE_NOT_FOUND ? doc->version : version, stp_access_decision_name(d));
     switch (d) {
     case STP_DECIDE_SERVE:
         return send_file(r, q, doc);
     case STP_DECIDE_SIGNIN:
-        return stp_signin_redirect(r);
+        return mod_stp_signin_redirect(r);
     case STP_DECIDE_ACCEPT_NDA:
-        return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
-                            apr_pstrcat(r->pool, "/stp/nda?return=", stp_url_escape(stp_this_url(r), r->pool), NULL));
+        return mod_stp_redirect(
+            r, HTTP_MOVED_TEMPORARILY,
+            apr_pstrcat(r->pool, "/stp/nda?return=", stp_http_url_escape(mod_stp_this_url(r), r->pool), NULL));
     case STP_DECIDE_PERSONAL:
-        return stp_personal_page(r, q);
+        return mod_stp_personal_page(r, q);
     case STP_DECIDE_GONE:
         return send_gone(r, q, doc);
     case STP_DECIDE_NOT_FOUND:

@@ -32,7 +32,7 @@ static const struct {
     {HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body"},
 };
 
-void stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp)
+void mod_stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp)
 {
     core_dir_config *cd = ap_get_core_module_config(s->lookup_defaults);
     if (!cd)
@@ -55,9 +55,9 @@ void stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp)
     cd->response_code_exprs = exprs;
 }
 
-int stp_error_handler(request_rec *r)
+int mod_stp_error_handler(request_rec *r)
 {
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     int status = r->prev ? r->prev->status : HTTP_NOT_FOUND; /* asked for directly: nothing here */
     /* The access log reads the last request's environment: keep the audit trail of the refusal. */
     static const char *const audit[] = {"STP_DOC", "STP_VERSION", "STP_USER", "STP_TENANT", "STP_DECISION"};
@@ -68,6 +68,6 @@ int stp_error_handler(request_rec *r)
     }
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (pages[i].status == status)
-            return stp_error_page(r, q, status, pages[i].title, pages[i].body);
-    return stp_error_page(r, q, HTTP_NOT_FOUND, "error.notfound.title", "error.notfound.body");
+            return mod_stp_error_page(r, q, status, pages[i].title, pages[i].body);
+    return mod_stp_error_page(r, q, HTTP_NOT_FOUND, "error.notfound.title", "error.notfound.body");
 }

@@ -19,6 +19,7 @@
 #include "stp_csrf.h"
 #include "stp_http.h"
 #include "stp_library.h"
+#include "stp_notify.h"
 #include "stp_paths.h"
 #include "stp_hash.h"
 
@@ -27,7 +28,7 @@
 
 static const char *token(stp_req_t *q, const char *purpose)
 {
-    return stp_csrf_form_token(q, purpose);
+    return mod_stp_csrf_form_token(q, purpose);
 }
 
 static int wants_json(request_rec *r)
@@ -38,7 +39,7 @@ static int wants_json(request_rec *r)
 
 static const char *doc_title(stp_req_t *q, const stp_doc_t *doc)
 {
-    const stp_text_t *t = stp_text_pick(doc->titles, q->lang, q->build->default_locale);
+    const stp_text_t *t = stp_catalog_text_pick(doc->titles, q->lang, q->build->default_locale);
     return t ? t->text : doc->id;
 }
 
@@ -46,14 +47,14 @@ static const char *doc_title(stp_req_t *q, const stp_doc_t *doc)
 static const char *doc_url(stp_req_t *q, const stp_doc_t *doc)
 {
     return apr_pstrcat(q->r->pool, "/", q->lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
-                       stp_url_escape(doc->id, q->r->pool), "/", NULL);
+                       stp_http_url_escape(doc->id, q->r->pool), "/", NULL);
 }
 
 /* The document named by a form, if this user may know of it; its series' current version too. */
 static stp_doc_t *visible_doc(stp_req_t *q, const char *id, stp_doc_t **current)
 {
     stp_doc_t *doc;
-    if (!id || !q->build || stp_path_ident_len(id) != strlen(id) ||
+    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) ||
         stp_catalog_get_doc(&doc, q->build->cat, id, q->r->pool) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
         return NULL;
     if (stp_catalog_get_current(current, q->build->cat, doc->series, q->r->pool) != APR_SUCCESS)
@@ -63,7 +64,7 @@ static stp_doc_t *visible_doc(stp_req_t *q, const char *id, stp_doc_t **current)
 
 static apr_status_t save(stp_req_t *q, const stp_doc_t *doc, const stp_doc_t *current)
 {
-    const char *fp = stp_doc_fingerprint(current, q->r->pool);
+    const char *fp = stp_library_fingerprint(current, q->r->pool);
     stp_saved_t e = {doc->series, doc->id, fp, fp, apr_time_now()};
     return stp_library_save(q->conf->state, q->user.key, &e);
 }
@@ -97,7 +98,7 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
         row_t *row = apr_array_push(rows);
         row->current = cur;
         row->entry = e;
-        row->changed = strcmp(stp_doc_fingerprint(cur, q->r->pool), e->kept) != 0;
+        row->changed = strcmp(stp_library_fingerprint(cur, q->r->pool), e->kept) != 0;
     }
     qsort(rows->elts, (size_t)rows->nelts, sizeof(row_t), newest_first);
     return rows;
@@ -111,46 +112,48 @@ static int library_get(request_rec *r, stp_req_t *q)
                           ? stp_library_list(&entries, q->conf->state, q->user.key, p)
                           : (entries = apr_array_make(p, 1, sizeof(stp_saved_t)), APR_SUCCESS);
     if (rv != APR_SUCCESS)
-        return stp_state_error(r, q, rv, "reading the library");
+        return mod_stp_state_error(r, q, rv, "reading the library");
     apr_array_header_t *rows = rows_of(q, entries);
     if (wants_json(r)) { /* for stp.js: the token and which series are saved */
         const char *list = "";
         for (int i = 0; i < rows->nelts; i++)
-            list = apr_pstrcat(p, list, i ? "," : "", stp_json_string(APR_ARRAY_IDX(rows, i, row_t).current->series, p),
-                               NULL);
-        return stp_json_send(r,
-                             apr_pstrcat(p, "{\"token\":", stp_json_string(q->user.key ? token(q, "library") : NULL, p),
-                                         ",\"series\":[", list, "]}\n", NULL));
+            list = apr_pstrcat(p, list, i ? "," : "",
+                               stp_http_json_string(APR_ARRAY_IDX(rows, i, row_t).current->series, p), NULL);
+        return mod_stp_json_send(
+            r, apr_pstrcat(p, "{\"token\":", stp_http_json_string(q->user.key ? token(q, "library") : NULL, p),
+                           ",\"series\":[", list, "]}\n", NULL));
     }
     if (!q->user.key)
-        return stp_signin_redirect(r);
-    xmlNodePtr page = stp_page_start(q, "library", stp_msg(q, "library.title"));
-    xmlNodePtr lib = stp_el(page, "library", NULL);
-    stp_attr(lib, "csrf", token(q, "library"));
-    stp_attr(lib, "return", apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL));
+        return mod_stp_signin_redirect(r);
+    xmlNodePtr page = mod_stp_page_start(q, "library", mod_stp_msg(q, "library.title"));
+    xmlNodePtr lib = mod_stp_el(page, "library", NULL);
+    mod_stp_attr(lib, "csrf", token(q, "library"));
+    mod_stp_attr(lib, "return", apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL));
     for (int i = 0; i < rows->nelts; i++) {
         const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
         const stp_doc_t *d = row->current;
         char iso[11];
         stp_date_format_iso(iso, d->published);
-        xmlNodePtr e = stp_el(lib, "entry", doc_title(q, d));
-        stp_attr(e, "id", d->id);
-        stp_attr(e, "series", d->series);
-        stp_attr(e, "href", doc_url(q, d));
-        stp_attr(e, "version", d->version);
-        stp_attr(e, "published", iso);
-        stp_attr(e, "download", apr_pstrcat(p, "/download/", stp_url_escape(d->id, p), "?lang=", q->lang, NULL));
+        xmlNodePtr e = mod_stp_el(lib, "entry", doc_title(q, d));
+        mod_stp_attr(e, "id", d->id);
+        mod_stp_attr(e, "series", d->series);
+        mod_stp_attr(e, "href", doc_url(q, d));
+        mod_stp_attr(e, "version", d->version);
+        mod_stp_attr(e, "published", iso);
+        mod_stp_attr(e, "download",
+                     apr_pstrcat(p, "/download/", stp_http_url_escape(d->id, p), "?lang=", q->lang, NULL));
         if (row->changed)
-            stp_attr(e, "changed", "yes");
+            mod_stp_attr(e, "changed", "yes");
     }
-    return stp_page_send(r, q, HTTP_OK, page);
+    return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 
 /* --- POST /stp/library -------------------------------------------------------------------------- */
 
 static const char *back_to(stp_req_t *q, const char *asked)
 {
-    return asked && stp_return_target_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/stp/library?lang=", q->lang, NULL);
+    return asked && stp_identity_return_ok(asked) ? asked
+                                                  : apr_pstrcat(q->r->pool, "/stp/library?lang=", q->lang, NULL);
 }
 
 /* Whether a browser sent this POST from one of our own pages. A cross-site form could otherwise
@@ -160,7 +163,7 @@ static int same_origin(request_rec *r, stp_req_t *q)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     return (site ? !strcmp(site, "same-origin") : apr_table_get(r->headers_in, "Origin") != NULL) &&
-           stp_same_origin(r, q->conf);
+           mod_stp_same_origin(r, q->conf);
 }
 
 /* An anonymous user's "save": remember the intent in a cookie only this browser has, then sign in. */
@@ -171,7 +174,8 @@ static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, cons
     char nonce[33];
     if (!same_origin(r, q)) { /* sign in, then press Save again */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: anonymous library save from another origin not remembered");
-        return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(p, "/stp/login?return=", stp_url_escape(back, p), NULL));
+        return mod_stp_redirect(r, HTTP_SEE_OTHER,
+                                apr_pstrcat(p, "/stp/login?return=", stp_http_url_escape(back, p), NULL));
     }
     if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -181,26 +185,27 @@ static int pending_save(request_rec *r, stp_req_t *q, const stp_doc_t *doc, cons
     apr_table_addn(
         r->err_headers_out, "Set-Cookie",
         apr_pstrcat(p, PENDING_COOKIE "=", nonce, "; Path=/stp/library; Max-Age=1800; HttpOnly; SameSite=Lax", NULL));
-    const char *resume = apr_pstrcat(p, "/stp/library/resume?doc=", stp_url_escape(doc->id, p),
-                                     "&return=", stp_url_escape(back, p), "&intent=", intent, NULL);
-    return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(p, "/stp/login?return=", stp_url_escape(resume, p), NULL));
+    const char *resume = apr_pstrcat(p, "/stp/library/resume?doc=", stp_http_url_escape(doc->id, p),
+                                     "&return=", stp_http_url_escape(back, p), "&intent=", intent, NULL);
+    return mod_stp_redirect(r, HTTP_SEE_OTHER,
+                            apr_pstrcat(p, "/stp/login?return=", stp_http_url_escape(resume, p), NULL));
 }
 
 /* A signed-in user whose form had no token (a static page without JavaScript): ask once more. */
 static int confirm_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc, const char *back)
 {
-    xmlNodePtr page = stp_page_start(q, "confirm", stp_msg(q, "library.save"));
-    xmlNodePtr c = stp_el(page, "confirm", doc_title(q, doc));
-    stp_attr(c, "csrf", token(q, "library"));
-    stp_attr(c, "doc", doc->id);
-    stp_attr(c, "return", back);
-    return stp_page_send(r, q, HTTP_OK, page);
+    xmlNodePtr page = mod_stp_page_start(q, "confirm", mod_stp_msg(q, "library.save"));
+    xmlNodePtr c = mod_stp_el(page, "confirm", doc_title(q, doc));
+    mod_stp_attr(c, "csrf", token(q, "library"));
+    mod_stp_attr(c, "doc", doc->id);
+    mod_stp_attr(c, "return", back);
+    return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 
 static int library_post(request_rec *r, stp_req_t *q)
 {
     apr_table_t *form;
-    int rc = stp_form_read(&form, r, FORM_LIMIT);
+    int rc = mod_stp_form_read(&form, r, FORM_LIMIT);
     if (rc != OK)
         return rc;
     const char *action = apr_table_get(form, "action"), *csrf = apr_table_get(form, "csrf");
@@ -212,20 +217,20 @@ static int library_post(request_rec *r, stp_req_t *q)
     if (!doc)
         return HTTP_NOT_FOUND; /* unknown, or another tenant's: the same answer */
     if (!q->user.key)
-        return add ? pending_save(r, q, doc, back) : stp_signin_redirect(r);
+        return add ? pending_save(r, q, doc, back) : mod_stp_signin_redirect(r);
     if (!csrf && add && !wants_json(r))
         return confirm_page(r, q, doc, back);
-    if (!stp_csrf_valid(r, q, form, "library"))
-        return stp_forbidden(r, q);
+    if (!mod_stp_csrf_valid(r, q, form, "library"))
+        return mod_stp_forbidden(r, q);
     if (!q->conf->state)
-        return stp_state_error(r, q, APR_EGENERAL, "the library");
+        return mod_stp_state_error(r, q, APR_EGENERAL, "the library");
     apr_status_t rv = add ? save(q, doc, current) : stp_library_remove(q->conf->state, q->user.key, doc->series);
     if (rv != APR_SUCCESS)
-        return stp_state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
+        return mod_stp_state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
     if (wants_json(r))
-        return stp_json_send(r, apr_pstrcat(r->pool, "{\"series\":", stp_json_string(doc->series, r->pool),
-                                            ",\"saved\":", add ? "true" : "false", "}\n", NULL));
-    return stp_redirect(r, HTTP_SEE_OTHER, back);
+        return mod_stp_json_send(r, apr_pstrcat(r->pool, "{\"series\":", stp_http_json_string(doc->series, r->pool),
+                                                ",\"saved\":", add ? "true" : "false", "}\n", NULL));
+    return mod_stp_redirect(r, HTTP_SEE_OTHER, back);
 }
 
 /* GET /stp/library/resume: after sign-in, the save an anonymous user asked for. */
@@ -233,10 +238,10 @@ static int library_resume(request_rec *r, stp_req_t *q)
 {
     apr_pool_t *p = r->pool;
     if (!q->user.key)
-        return stp_signin_redirect(r);
+        return mod_stp_signin_redirect(r);
     const char *id = apr_table_get(q->query, "doc"), *asked = apr_table_get(q->query, "return");
     const char *intent = apr_table_get(q->query, "intent");
-    const char *nonce = stp_cookie_get(apr_table_get(r->headers_in, "Cookie"), PENDING_COOKIE, p);
+    const char *nonce = stp_http_cookie_get(apr_table_get(r->headers_in, "Cookie"), PENDING_COOKIE, p);
     const char *back = back_to(q, asked);
     stp_doc_t *current, *doc = visible_doc(q, id, &current);
     if (!nonce || !asked || strcmp(back, asked) || !id ||
@@ -244,7 +249,7 @@ static int library_resume(request_rec *r, stp_req_t *q)
                         apr_pstrcat(p, "pending-save\n", id, "\n", asked, NULL), intent, apr_time_now(), p)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: pending library save for %s refused: no matching intent",
                       q->user.key);
-        return stp_forbidden(r, q);
+        return mod_stp_forbidden(r, q);
     }
     apr_table_addn(r->err_headers_out, "Set-Cookie",
                    PENDING_COOKIE "=; Path=/stp/library; Max-Age=0; HttpOnly; SameSite=Lax");
@@ -252,13 +257,13 @@ static int library_resume(request_rec *r, stp_req_t *q)
         return HTTP_NOT_FOUND;
     apr_status_t rv = q->conf->state ? save(q, doc, current) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
-        return stp_state_error(r, q, rv, "saving to the library");
-    return stp_redirect(r, HTTP_SEE_OTHER, back);
+        return mod_stp_state_error(r, q, rv, "saving to the library");
+    return mod_stp_redirect(r, HTTP_SEE_OTHER, back);
 }
 
-int stp_library_handler(request_rec *r)
+int mod_stp_library_handler(request_rec *r)
 {
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
     if (!q->build)
         return HTTP_NOT_FOUND;
@@ -299,47 +304,47 @@ static int notifications_page(request_rec *r, stp_req_t *q, int status, const st
                               int saved)
 {
     apr_pool_t *p = r->pool;
-    xmlNodePtr page = stp_page_start(q, "notifications", stp_msg(q, "notifications.title"));
-    xmlNodePtr form = stp_el(page, "notifications", NULL);
-    stp_attr(form, "csrf", token(q, "notifications"));
+    xmlNodePtr page = mod_stp_page_start(q, "notifications", mod_stp_msg(q, "notifications.title"));
+    xmlNodePtr form = mod_stp_el(page, "notifications", NULL);
+    mod_stp_attr(form, "csrf", token(q, "notifications"));
     if (saved)
-        stp_attr(form, "saved", "yes");
+        mod_stp_attr(form, "saved", "yes");
     for (int f = STP_FREQ_OFF; f <= STP_FREQ_MONTHLY; f++) {
-        xmlNodePtr o = stp_el(form, "frequency", NULL);
-        stp_attr(o, "value", stp_freq_name((stp_freq_t)f));
+        xmlNodePtr o = mod_stp_el(form, "frequency", NULL);
+        mod_stp_attr(o, "value", stp_notify_freq_name((stp_freq_t)f));
         if ((int)n->freq == f)
-            stp_attr(o, "selected", "yes");
+            mod_stp_attr(o, "selected", "yes");
     }
-    xmlNodePtr addr = stp_el(form, "address", n->address ? n->address : "");
+    xmlNodePtr addr = mod_stp_el(form, "address", n->address ? n->address : "");
     if (error) {
-        stp_attr(addr, "error", error);
+        mod_stp_attr(addr, "error", error);
         const char *domain = allowed_domain(q);
-        stp_attr(addr, "domains", domain ? domain : "-");
+        mod_stp_attr(addr, "domains", domain ? domain : "-");
     }
     const char *chosen = n->locale && *n->locale ? n->locale : q->lang;
     char *list = apr_pstrdup(p, q->build->locales), *state;
     for (const char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {
         const char *name = stp_catalog_get_string(q->build->cat, l, "locale.name", p);
-        xmlNodePtr o = stp_el(form, "locale", name ? name : l);
-        stp_attr(o, "id", l);
+        xmlNodePtr o = mod_stp_el(form, "locale", name ? name : l);
+        mod_stp_attr(o, "id", l);
         if (!strcmp(l, chosen))
-            stp_attr(o, "selected", "yes");
+            mod_stp_attr(o, "selected", "yes");
     }
-    return stp_page_send(r, q, status, page);
+    return mod_stp_page_send(r, q, status, page);
 }
 
 static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
 {
     apr_table_t *form;
     stp_freq_t freq;
-    int rc = stp_form_read(&form, r, FORM_LIMIT);
+    int rc = mod_stp_form_read(&form, r, FORM_LIMIT);
     if (rc != OK)
         return rc;
-    if (!stp_csrf_valid(r, q, form, "notifications"))
-        return stp_forbidden(r, q);
+    if (!mod_stp_csrf_valid(r, q, form, "notifications"))
+        return mod_stp_forbidden(r, q);
     const char *address = apr_table_get(form, "address"), *locale = apr_table_get(form, "locale");
-    if (stp_freq_parse(&freq, apr_table_get(form, "frequency")) != APR_SUCCESS || !locale ||
-        !stp_locale_listed(q->build->locales, locale))
+    if (stp_notify_freq_parse(&freq, apr_table_get(form, "frequency")) != APR_SUCCESS || !locale ||
+        !stp_http_locale_listed(q->build->locales, locale))
         return HTTP_BAD_REQUEST; /* not something the form can send */
     stp_notify_t want = *n;
     want.freq = freq;
@@ -355,24 +360,24 @@ static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
         return notifications_page(r, q, HTTP_BAD_REQUEST, &want, error, 0);
     apr_status_t rv = q->conf->state ? stp_notify_put(q->conf->state, q->user.key, &want) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
-        return stp_state_error(r, q, rv, "saving notification settings");
-    return stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(r->pool, "/stp/notifications?saved=1&lang=", q->lang, NULL));
+        return mod_stp_state_error(r, q, rv, "saving notification settings");
+    return mod_stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(r->pool, "/stp/notifications?saved=1&lang=", q->lang, NULL));
 }
 
-int stp_notifications_handler(request_rec *r)
+int mod_stp_notifications_handler(request_rec *r)
 {
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     stp_notify_t n;
     r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
     if (!q->build)
         return HTTP_NOT_FOUND;
     if (!q->user.key)
-        return stp_signin_redirect(r);
+        return mod_stp_signin_redirect(r);
     if (r->method_number != M_GET && r->method_number != M_POST)
         return HTTP_METHOD_NOT_ALLOWED;
     apr_status_t rv = q->conf->state ? stp_notify_get(&n, q->conf->state, q->user.key, r->pool) : APR_EGENERAL;
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
-        return stp_state_error(r, q, rv, "reading notification settings");
+        return mod_stp_state_error(r, q, rv, "reading notification settings");
     if (rv != APR_SUCCESS && q->email && q->email_verified)
         n.address = q->email; /* a first visit: suggest the sign-in address */
     if (r->method_number == M_POST)

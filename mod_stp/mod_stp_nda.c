@@ -17,7 +17,7 @@
 /* Where to go after accepting: a local path, else the home page. */
 static const char *return_target(stp_req_t *q, const char *asked)
 {
-    return asked && stp_return_target_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/", q->lang, "/", NULL);
+    return asked && stp_identity_return_ok(asked) ? asked : apr_pstrcat(q->r->pool, "/", q->lang, "/", NULL);
 }
 
 /* The document a return target downloads, when this reader may know of it. */
@@ -26,7 +26,7 @@ static const stp_doc_t *pending_doc(stp_req_t *q, const char *target)
     apr_pool_t *p = q->r->pool;
     const char *id, *version;
     stp_doc_t *doc;
-    if (stp_download_parse(&id, &version, apr_pstrndup(p, target, strcspn(target, "?")), p) != APR_SUCCESS ||
+    if (stp_http_download_parse(&id, &version, apr_pstrndup(p, target, strcspn(target, "?")), p) != APR_SUCCESS ||
         stp_catalog_get_doc(&doc, q->build->cat, id, p) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
         return NULL;
     return doc;
@@ -39,60 +39,60 @@ static int show(request_rec *r, stp_req_t *q, const char *target, int accepted, 
     const char *text = stp_catalog_get_string(q->build->cat, q->lang, "nda.text", p);
     if (!text)
         text = stp_catalog_get_string(q->build->cat, q->build->default_locale, "nda.text", p);
-    xmlNodePtr page = stp_page_start(q, "nda", stp_msg(q, "nda.title"));
-    xmlNodePtr nda = stp_el(page, "nda", NULL);
-    stp_attr(nda, "version", q->build->nda_version);
-    stp_attr(nda, "return", target);
-    stp_attr(nda, "accepted", accepted ? "yes" : "no");
-    stp_attr(nda, "just", just ? "yes" : "no");
+    xmlNodePtr page = mod_stp_page_start(q, "nda", mod_stp_msg(q, "nda.title"));
+    xmlNodePtr nda = mod_stp_el(page, "nda", NULL);
+    mod_stp_attr(nda, "version", q->build->nda_version);
+    mod_stp_attr(nda, "return", target);
+    mod_stp_attr(nda, "accepted", accepted ? "yes" : "no");
+    mod_stp_attr(nda, "just", just ? "yes" : "no");
     if (!accepted)
-        stp_attr(nda, "csrf", stp_csrf_form_token(q, "nda"));
+        mod_stp_attr(nda, "csrf", mod_stp_csrf_form_token(q, "nda"));
     const stp_doc_t *doc = pending_doc(q, target);
     if (doc) {
-        const stp_text_t *t = stp_text_pick(doc->titles, q->lang, q->build->default_locale);
-        xmlNodePtr d = stp_el(nda, "document", t ? t->text : doc->id);
-        stp_attr(d, "download", target);
-        stp_attr(d, "href",
-                 apr_pstrcat(p, "/", q->lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
-                             stp_url_escape(doc->id, p), "/", NULL));
+        const stp_text_t *t = stp_catalog_text_pick(doc->titles, q->lang, q->build->default_locale);
+        xmlNodePtr d = mod_stp_el(nda, "document", t ? t->text : doc->id);
+        mod_stp_attr(d, "download", target);
+        mod_stp_attr(d, "href",
+                     apr_pstrcat(p, "/", q->lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
+                                 stp_http_url_escape(doc->id, p), "/", NULL));
         if (accepted && just)
-            stp_attr(page, "refresh", target);
+            mod_stp_attr(page, "refresh", target);
     }
     /* nda.text is HTML that sitegen rendered from Markdown under the bodies' rules. */
-    stp_page_html(stp_el(nda, "text", NULL), text ? text : "");
-    return stp_page_send(r, q, HTTP_OK, page);
+    mod_stp_page_html(mod_stp_el(nda, "text", NULL), text ? text : "");
+    return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 
 static int nda_post(request_rec *r, stp_req_t *q)
 {
     apr_table_t *form;
-    int rc = stp_form_read(&form, r, NDA_FORM_LIMIT);
+    int rc = mod_stp_form_read(&form, r, NDA_FORM_LIMIT);
     if (rc != OK)
         return rc;
-    if (!stp_csrf_valid(r, q, form, "nda"))
-        return stp_forbidden(r, q);
+    if (!mod_stp_csrf_valid(r, q, form, "nda"))
+        return mod_stp_forbidden(r, q);
     const char *target = return_target(q, apr_table_get(form, "return"));
     const char *version = apr_table_get(form, "version");
     if (!version || strcmp(version, q->build->nda_version))
         /* A new version was published after the page was shown: the user must read that one. */
-        return stp_redirect(r, HTTP_SEE_OTHER,
-                            apr_pstrcat(r->pool, "/stp/nda?return=", stp_url_escape(target, r->pool), NULL));
+        return mod_stp_redirect(r, HTTP_SEE_OTHER,
+                                apr_pstrcat(r->pool, "/stp/nda?return=", stp_http_url_escape(target, r->pool), NULL));
     if (!q->conf->state)
-        return stp_state_error(r, q, APR_EGENERAL, "recording the NDA acceptance");
+        return mod_stp_state_error(r, q, APR_EGENERAL, "recording the NDA acceptance");
     apr_status_t rv = stp_state_nda_accept(q->conf->state, q->user.key, q->user.tenant, version, apr_time_now());
     if (rv != APR_SUCCESS)
-        return stp_state_error(r, q, rv, "recording the NDA acceptance");
+        return mod_stp_state_error(r, q, rv, "recording the NDA acceptance");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: %s (tenant %s) accepted NDA %s", q->user.key, q->user.tenant,
                   version);
     /* The confirmation, which starts the download the agreement was accepted for. */
-    return stp_redirect(
-        r, HTTP_SEE_OTHER,
-        apr_pstrcat(r->pool, "/stp/nda?accepted=1&lang=", q->lang, "&return=", stp_url_escape(target, r->pool), NULL));
+    return mod_stp_redirect(r, HTTP_SEE_OTHER,
+                            apr_pstrcat(r->pool, "/stp/nda?accepted=1&lang=", q->lang,
+                                        "&return=", stp_http_url_escape(target, r->pool), NULL));
 }
 
-int stp_nda_handler(request_rec *r)
+int mod_stp_nda_handler(request_rec *r)
 {
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
     if (r->method_number != M_GET && r->method_number != M_POST)
         return HTTP_METHOD_NOT_ALLOWED;
@@ -100,10 +100,10 @@ int stp_nda_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     if (!q->user.key)
         return r->method_number == M_GET
-                   ? stp_signin_redirect(r)
-                   : stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+                   ? mod_stp_signin_redirect(r)
+                   : mod_stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
     if (!q->user.tenant)
-        return stp_personal_page(r, q);
+        return mod_stp_personal_page(r, q);
     if (r->method_number == M_POST)
         return nda_post(r, q);
     const char *target = return_target(q, apr_table_get(q->query, "return"));
@@ -112,6 +112,6 @@ int stp_nda_handler(request_rec *r)
     if (accepted && apr_table_get(q->query, "accepted"))
         return show(r, q, target, 1, 1);
     if (accepted && apr_table_get(q->query, "return"))
-        return stp_redirect(r, HTTP_MOVED_TEMPORARILY, target);
+        return mod_stp_redirect(r, HTTP_MOVED_TEMPORARILY, target);
     return show(r, q, target, accepted, 0);
 }

@@ -22,12 +22,12 @@ static apr_status_t free_doc(void *data)
     return APR_SUCCESS;
 }
 
-xmlNodePtr stp_el(xmlNodePtr parent, const char *name, const char *text)
+xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text)
 {
     return xmlNewTextChild(parent, NULL, (const xmlChar *)name, (const xmlChar *)text);
 }
 
-void stp_attr(xmlNodePtr node, const char *name, const char *value)
+void mod_stp_attr(xmlNodePtr node, const char *name, const char *value)
 {
     if (value)
         xmlSetProp(node, (const xmlChar *)name, (const xmlChar *)value);
@@ -38,20 +38,20 @@ void stp_attr(xmlNodePtr node, const char *name, const char *value)
 static const char *url_in(stp_req_t *q, const char *lang)
 {
     request_rec *r = q->r;
-    const char *param = stp_route_of(r->uri) == STP_ROUTE_DOWNLOAD ? "ui" : "lang";
+    const char *param = mod_stp_route_of(r->uri) == STP_ROUTE_DOWNLOAD ? "ui" : "lang";
     const char *query = "";
     const apr_array_header_t *args = apr_table_elts(q->query);
     for (int i = 0; i < args->nelts; i++) {
         const apr_table_entry_t *e = &APR_ARRAY_IDX(args, i, apr_table_entry_t);
         if (!strcmp(e->key, param) || !strcmp(e->key, "csrf"))
             continue;
-        query = apr_pstrcat(r->pool, query, "&", stp_url_escape(e->key, r->pool), "=", stp_url_escape(e->val, r->pool),
-                            NULL);
+        query = apr_pstrcat(r->pool, query, "&", stp_http_url_escape(e->key, r->pool), "=",
+                            stp_http_url_escape(e->val, r->pool), NULL);
     }
     return apr_pstrcat(r->pool, r->uri, "?", param, "=", lang, query, NULL);
 }
 
-xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
+xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
 {
     request_rec *r = q->r;
     /* An error page says nothing of the URL that failed, and carries no token: the 404 of another
@@ -62,37 +62,38 @@ xmlNodePtr stp_page_start(stp_req_t *q, const char *kind, const char *title)
     xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
     apr_pool_cleanup_register(r->pool, doc, free_doc, apr_pool_cleanup_null);
     xmlDocSetRootElement(doc, page);
-    stp_attr(page, "kind", kind);
-    stp_attr(page, "lang", q->lang);
-    stp_attr(page, "dir", stp_msg(q, "locale.dir"));
-    stp_attr(page, "url", error ? apr_pstrcat(r->pool, "/", q->lang, "/", NULL) : stp_this_url(r));
-    stp_attr(page, "return",
-             error ? apr_pstrcat(r->pool, "%2F", q->lang, "%2F", NULL) : stp_url_escape(stp_this_url(r), r->pool));
-    stp_attr(page, "base-url", q->build ? q->build->base_url : "");
-    stp_el(page, "site-title", stp_msg(q, "site.title"));
-    stp_el(page, "title", title);
-    xmlNodePtr locales = stp_el(page, "locales", NULL);
+    mod_stp_attr(page, "kind", kind);
+    mod_stp_attr(page, "lang", q->lang);
+    mod_stp_attr(page, "dir", mod_stp_msg(q, "locale.dir"));
+    mod_stp_attr(page, "url", error ? apr_pstrcat(r->pool, "/", q->lang, "/", NULL) : mod_stp_this_url(r));
+    mod_stp_attr(page, "return",
+                 error ? apr_pstrcat(r->pool, "%2F", q->lang, "%2F", NULL)
+                       : stp_http_url_escape(mod_stp_this_url(r), r->pool));
+    mod_stp_attr(page, "base-url", q->build ? q->build->base_url : "");
+    mod_stp_el(page, "site-title", mod_stp_msg(q, "site.title"));
+    mod_stp_el(page, "title", title);
+    xmlNodePtr locales = mod_stp_el(page, "locales", NULL);
     char *list = apr_pstrdup(r->pool, q->build ? q->build->locales : q->lang), *state;
     for (const char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {
         const char *name = q->build ? stp_catalog_get_string(q->build->cat, l, "locale.name", r->pool) : NULL;
         const char *dir = q->build ? stp_catalog_get_string(q->build->cat, l, "locale.dir", r->pool) : NULL;
-        xmlNodePtr n = stp_el(locales, "locale", name ? name : l);
-        stp_attr(n, "id", l);
-        stp_attr(n, "dir", dir ? dir : "ltr");
-        stp_attr(n, "href", error ? apr_pstrcat(r->pool, "/", l, "/", NULL) : url_in(q, l));
+        xmlNodePtr n = mod_stp_el(locales, "locale", name ? name : l);
+        mod_stp_attr(n, "id", l);
+        mod_stp_attr(n, "dir", dir ? dir : "ltr");
+        mod_stp_attr(n, "href", error ? apr_pstrcat(r->pool, "/", l, "/", NULL) : url_in(q, l));
         if (!strcmp(l, q->lang))
-            stp_attr(n, "current", "yes");
+            mod_stp_attr(n, "current", "yes");
     }
     if (q->user.key) {
-        xmlNodePtr u = stp_el(page, "user", NULL);
-        stp_attr(u, "kind", stp_user_kind(&q->user));
-        stp_attr(u, "name", stp_display_name(q));
+        xmlNodePtr u = mod_stp_el(page, "user", NULL);
+        mod_stp_attr(u, "kind", stp_access_user_kind(&q->user));
+        mod_stp_attr(u, "name", mod_stp_display_name(q));
         if (q->user.tenant) {
-            const char *org = stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
-            stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);
+            const char *org = mod_stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
+            mod_stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);
         }
         if (!error)
-            stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
+            mod_stp_attr(u, "csrf", mod_stp_csrf_form_token(q, "logout"));
     }
     return page;
 }
@@ -107,12 +108,12 @@ static const char *page_msg(void *baton, const char *key)
     return v;
 }
 
-int stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
+int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
 {
     char *html = NULL;
     apr_size_t len = 0;
     r->status = status;
-    stp_headers_personal(r);
+    mod_stp_headers_personal(r);
     apr_table_setn(r->headers_out, "Content-Language", q->lang);
     if (!q->build || !q->build->view ||
         stp_view_render(&html, &len, q->build->view, page->doc, 1, page_msg, q, r->pool) != APR_SUCCESS) {
@@ -132,7 +133,7 @@ int stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
     return OK;
 }
 
-void stp_page_html(xmlNodePtr parent, const char *html)
+void mod_stp_page_html(xmlNodePtr parent, const char *html)
 {
     /* HTML that sitegen rendered from Markdown under the content rules (the NDA text): parsed
      * into nodes, so that the page is built as a tree like everything else. */

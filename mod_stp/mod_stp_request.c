@@ -15,12 +15,12 @@
 
 #define SESSION_COOKIE "stp_sid"
 
-stp_conf_t *stp_conf(const request_rec *r)
+stp_conf_t *mod_stp_conf(const request_rec *r)
 {
     return ap_get_module_config(r->server->module_config, &stp_module);
 }
 
-stp_route_t stp_route_of(const char *uri)
+stp_route_t mod_stp_route_of(const char *uri)
 {
     static const struct {
         const char *path;
@@ -70,7 +70,7 @@ static const char *claim_from_env(void *baton, const char *name)
     return v;
 }
 
-void stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r)
+void mod_stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r)
 {
     claim_baton_t b = {conf, r};
     stp_identity_from_claims(user, email, &conf->claims, claim_from_env, &b, r->pool);
@@ -114,25 +114,25 @@ static const char *came_from(request_rec *r, const stp_conf_t *conf)
     return referer + strlen(origin);
 }
 
-/* stp_lang_reader with this request's inputs; an explicit choice is remembered in the stp_lang
+/* stp_http_lang_reader with this request's inputs; an explicit choice is remembered in the stp_lang
  * cookie, as the language picker's. A download's ?lang= is the file's language, not the reader's. */
 static const char *reader_lang(stp_req_t *q, const char *cookie)
 {
     request_rec *r = q->r;
     /* ?ui= names the page's language wherever ?lang= means something else (a download's file). */
     const char *asked = apr_table_get(q->query, "ui");
-    if (!asked && stp_route_of(r->uri) != STP_ROUTE_DOWNLOAD)
+    if (!asked && mod_stp_route_of(r->uri) != STP_ROUTE_DOWNLOAD)
         asked = apr_table_get(q->query, "lang");
     const char *lang =
-        stp_lang_reader(asked, came_from(r, q->conf), cookie, apr_table_get(r->headers_in, "Accept-Language"),
-                        q->build->locales, q->build->default_locale, r->pool);
+        stp_http_lang_reader(asked, came_from(r, q->conf), cookie, apr_table_get(r->headers_in, "Accept-Language"),
+                             q->build->locales, q->build->default_locale, r->pool);
     if (asked && !strcmp(asked, lang) && (!cookie || strcmp(cookie, lang)))
         apr_table_addn(r->err_headers_out, "Set-Cookie",
                        apr_pstrcat(r->pool, "stp_lang=", lang, "; Path=/; Max-Age=31536000; SameSite=Lax", NULL));
     return lang;
 }
 
-stp_req_t *stp_req_get(request_rec *r)
+stp_req_t *mod_stp_req_get(request_rec *r)
 {
     request_rec *main = r->main ? r->main : r;
     stp_req_t *q = ap_get_module_config(main->request_config, &stp_module);
@@ -140,42 +140,42 @@ stp_req_t *stp_req_get(request_rec *r)
         return q;
     q = apr_pcalloc(main->pool, sizeof *q);
     q->r = main;
-    q->conf = stp_conf(main);
+    q->conf = mod_stp_conf(main);
     if (q->conf->site)
         stp_site_acquire(&q->build, q->conf->site, main->pool);
-    stp_user_of(&q->user, &q->email, q->conf, main);
+    mod_stp_user_of(&q->user, &q->email, q->conf, main);
     claim_baton_t cb = {q->conf, main};
     q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key && q->conf->state)
         note_user(q);
     const char *err;
-    if (!main->args || stp_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
+    if (!main->args || stp_http_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
         q->query = apr_table_make(main->pool, 1);
-    const char *cookie = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
-    const char *sid = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), SESSION_COOKIE, main->pool);
+    const char *cookie = stp_http_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
+    const char *sid = stp_http_cookie_get(apr_table_get(main->headers_in, "Cookie"), SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
     q->lang = q->build ? reader_lang(q, cookie) : "en";
     ap_set_module_config(main->request_config, &stp_module, q);
     return q;
 }
 
-const char *stp_display_name(const stp_req_t *q)
+const char *mod_stp_display_name(const stp_req_t *q)
 {
     /* The name claim, else the e-mail address, else the subject (never the issuer's URL). */
     const char *bar = q->user.key ? strchr(q->user.key, '|') : NULL;
     return q->name ? q->name : q->email ? q->email : bar ? bar + 1 : q->user.key;
 }
 
-int stp_redirect(request_rec *r, int status, const char *local_target)
+int mod_stp_redirect(request_rec *r, int status, const char *local_target)
 {
     /* Only local paths: a Location never points off the site, and never comes from the Host header. */
-    apr_table_setn(r->headers_out, "Location", stp_return_target_ok(local_target) ? local_target : "/");
-    stp_headers_personal(r); /* err_headers_out: httpd drops headers_out's caching fields on a 3xx */
+    apr_table_setn(r->headers_out, "Location", stp_identity_return_ok(local_target) ? local_target : "/");
+    mod_stp_headers_personal(r); /* err_headers_out: httpd drops headers_out's caching fields on a 3xx */
     return status;
 }
 
-void stp_headers_secure(request_rec *r)
+void mod_stp_headers_secure(request_rec *r)
 {
     /* Styles and scripts come only from the site's own files; nothing may frame a page with a
      * CSRF form in it. */
@@ -187,7 +187,7 @@ void stp_headers_secure(request_rec *r)
     apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
 }
 
-void stp_headers_personal(request_rec *r)
+void mod_stp_headers_personal(request_rec *r)
 {
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_unset(r->headers_out, "Cache-Control");
@@ -214,7 +214,7 @@ static int origin_is_ours(request_rec *r, const stp_conf_t *conf, const char *or
            (origin && conf->base_url && !strcasecmp(origin, origin_of(conf->base_url, r->pool)));
 }
 
-int stp_same_origin(request_rec *r, const stp_conf_t *conf)
+int mod_stp_same_origin(request_rec *r, const stp_conf_t *conf)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     const char *origin = apr_table_get(r->headers_in, "Origin");
@@ -236,7 +236,7 @@ static void session_cookie(stp_req_t *q, const char *value)
                                value ? "" : "; Max-Age=0", https ? "; Secure" : "", NULL));
 }
 
-void stp_session_reset(stp_req_t *q, int renew)
+void mod_stp_session_reset(stp_req_t *q, int renew)
 {
     const char *fresh = NULL;
     if (renew && stp_csrf_session_new(&fresh, q->r->pool) != APR_SUCCESS)
@@ -245,7 +245,7 @@ void stp_session_reset(stp_req_t *q, int renew)
     session_cookie(q, fresh);
 }
 
-const char *stp_csrf_form_token(stp_req_t *q, const char *purpose)
+const char *mod_stp_csrf_form_token(stp_req_t *q, const char *purpose)
 {
     if (!q->session) {
         if (stp_csrf_session_new(&q->session, q->r->pool) != APR_SUCCESS)
@@ -256,24 +256,25 @@ const char *stp_csrf_form_token(stp_req_t *q, const char *purpose)
                           q->r->pool);
 }
 
-const char *stp_this_url(request_rec *r)
+const char *mod_stp_this_url(request_rec *r)
 {
     return r->args ? apr_pstrcat(r->pool, r->uri, "?", r->args, NULL) : r->uri;
 }
 
-int stp_signin_redirect(request_rec *r)
+int mod_stp_signin_redirect(request_rec *r)
 {
-    return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
-                        apr_pstrcat(r->pool, "/stp/login?return=", stp_url_escape(stp_this_url(r), r->pool), NULL));
+    return mod_stp_redirect(
+        r, HTTP_MOVED_TEMPORARILY,
+        apr_pstrcat(r->pool, "/stp/login?return=", stp_http_url_escape(mod_stp_this_url(r), r->pool), NULL));
 }
 
-const char *stp_msg(stp_req_t *q, const char *key)
+const char *mod_stp_msg(stp_req_t *q, const char *key)
 {
     const char *v = q->build ? stp_catalog_get_string(q->build->cat, q->lang, key, q->r->pool) : NULL;
     return v ? v : key;
 }
 
-int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
+int mod_stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
 {
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     /* The media type itself, then parameters at most: not a longer type that starts the same. */
@@ -298,14 +299,14 @@ int stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
     }
     buf[len] = '\0';
     const char *err;
-    if (stp_form_parse(form, &err, buf, len, r->pool) != APR_SUCCESS) {
+    if (stp_http_form_parse(form, &err, buf, len, r->pool) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: refused form: %s", err);
         return HTTP_BAD_REQUEST;
     }
     return OK;
 }
 
-void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision)
+void mod_stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision)
 {
     /* For the operator's CustomLog: the audit trail of every download decision. */
     apr_table_setn(r->subprocess_env, "STP_DOC", doc ? doc : "-");
@@ -315,34 +316,34 @@ void stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *vers
     apr_table_setn(r->subprocess_env, "STP_DECISION", decision);
 }
 
-int stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key)
+int mod_stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key)
 {
-    xmlNodePtr page = stp_page_start(q, "error", stp_msg(q, title_key));
-    xmlNodePtr e = stp_el(page, "error", NULL);
-    stp_attr(e, "status", apr_itoa(r->pool, status));
-    stp_attr(e, "body", body_key);
+    xmlNodePtr page = mod_stp_page_start(q, "error", mod_stp_msg(q, title_key));
+    xmlNodePtr e = mod_stp_el(page, "error", NULL);
+    mod_stp_attr(e, "status", apr_itoa(r->pool, status));
+    mod_stp_attr(e, "body", body_key);
     /* A page that asks for an organisation account offers to sign in with another one: signing
      * out first, with this session's token (error pages carry none otherwise). */
     if (!strcmp(body_key, "error.personal.body") || !strcmp(body_key, "error.denied.body")) {
-        stp_attr(e, "signout", "yes");
+        mod_stp_attr(e, "signout", "yes");
         for (xmlNodePtr u = page->children; u; u = u->next)
             if (u->type == XML_ELEMENT_NODE && !strcmp((const char *)u->name, "user"))
-                stp_attr(u, "csrf", stp_csrf_form_token(q, "logout"));
+                mod_stp_attr(u, "csrf", mod_stp_csrf_form_token(q, "logout"));
     }
-    return stp_page_send(r, q, status, page);
+    return mod_stp_page_send(r, q, status, page);
 }
 
-int stp_json_send(request_rec *r, const char *json)
+int mod_stp_json_send(request_rec *r, const char *json)
 {
     ap_set_content_type(r, "application/json");
-    stp_headers_personal(r);
+    mod_stp_headers_personal(r);
     ap_set_content_length(r, (apr_off_t)strlen(json));
     if (!r->header_only)
         ap_rputs(json, r);
     return OK;
 }
 
-int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose)
+int mod_stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *purpose)
 {
     if (stp_csrf_check(q->conf->secret, sizeof q->conf->secret, q->user.key, q->session, purpose,
                        apr_table_get(form, "csrf"), apr_time_now(), r->pool))
@@ -353,7 +354,7 @@ int stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const char *
     return 0;
 }
 
-int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
+int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
 {
     const char *who = q->user.key ? q->user.key : "an anonymous user";
     if (!q->conf->state)
@@ -363,15 +364,15 @@ int stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *w
     else
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s for %s failed%s", what, who,
                       APR_STATUS_IS_ENOSPC(rv) ? ": state.mdb is full; raise StpStateMapSize" : "");
-    return stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
+    return mod_stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "error.unavailable.body");
 }
 
-int stp_personal_page(request_rec *r, stp_req_t *q)
+int mod_stp_personal_page(request_rec *r, stp_req_t *q)
 {
-    return stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
+    return mod_stp_error_page(r, q, HTTP_FORBIDDEN, "error.personal.title", "error.personal.body");
 }
 
-int stp_forbidden(request_rec *r, stp_req_t *q)
+int mod_stp_forbidden(request_rec *r, stp_req_t *q)
 {
-    return stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+    return mod_stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
 }

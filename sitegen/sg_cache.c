@@ -105,22 +105,22 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
 {
     stp_enc_t e;
     apr_size_t rl;
-    const char *rec = stp_doc_encode(&rl, &d->cat, pool);
-    stp_enc_init(&e, pool);
-    stp_enc_cstr(&e, sig);
-    stp_enc_bytes(&e, rec, rl);
-    stp_enc_uint(&e, (uint64_t)d->line);
-    stp_enc_cstr(&e, d->meta_fp);
-    stp_enc_cstr(&e, d->fp);
-    stp_enc_uint(&e, (uint64_t)d->srcfiles->nelts);
+    const char *rec = stp_catalog_doc_encode(&rl, &d->cat, pool);
+    stp_codec_enc_init(&e, pool);
+    stp_codec_enc_cstr(&e, sig);
+    stp_codec_enc_bytes(&e, rec, rl);
+    stp_codec_enc_uint(&e, (uint64_t)d->line);
+    stp_codec_enc_cstr(&e, d->meta_fp);
+    stp_codec_enc_cstr(&e, d->fp);
+    stp_codec_enc_uint(&e, (uint64_t)d->srcfiles->nelts);
     for (int i = 0; i < d->srcfiles->nelts; i++) {
-        stp_enc_cstr(&e, src_name(d, i));
-        stp_enc_uint(&e, (uint64_t)APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).line);
+        stp_codec_enc_cstr(&e, src_name(d, i));
+        stp_codec_enc_uint(&e, (uint64_t)APR_ARRAY_IDX(d->srcfiles, i, sg_srcfile_t).line);
     }
-    stp_enc_uint(&e, apr_hash_count(d->body_fps));
+    stp_codec_enc_uint(&e, apr_hash_count(d->body_fps));
     for (apr_hash_index_t *hi = apr_hash_first(pool, d->body_fps); hi; hi = apr_hash_next(hi)) {
-        stp_enc_cstr(&e, apr_hash_this_key(hi));
-        stp_enc_cstr(&e, apr_hash_this_val(hi));
+        stp_codec_enc_cstr(&e, apr_hash_this_key(hi));
+        stp_codec_enc_cstr(&e, apr_hash_this_val(hi));
     }
     *len = e.len;
     return e.buf;
@@ -133,23 +133,23 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd,
     stp_dec_t dec;
     if (!rec)
         return NULL;
-    stp_dec_init(&dec, rec->buf, rec->len);
-    const char *sig = stp_dec_cstr(&dec);
-    uint64_t rl = stp_dec_uint(&dec);
+    stp_codec_dec_init(&dec, rec->buf, rec->len);
+    const char *sig = stp_codec_dec_cstr(&dec);
+    uint64_t rl = stp_codec_dec_uint(&dec);
     if (dec.failed || rl > (uint64_t)(dec.end - dec.p))
         return NULL;
     sg_doc_t *d = apr_pcalloc(pool, sizeof *d);
     stp_doc_t *cat;
-    if (stp_doc_decode(&cat, dec.p, (apr_size_t)rl, pool) != APR_SUCCESS)
+    if (stp_catalog_doc_decode(&cat, dec.p, (apr_size_t)rl, pool) != APR_SUCCESS)
         return NULL;
     dec.p += rl;
     d->cat = *cat;
     d->root = site->content_dir;
     d->dir = dir;
     d->xml_path = apr_pstrcat(pool, dir, "/doc.xml", NULL);
-    d->line = (int)stp_dec_uint(&dec);
-    const char *meta_fp = stp_dec_cstr(&dec), *fp = stp_dec_cstr(&dec);
-    uint64_t nrefs = stp_dec_count(&dec, 2);
+    d->line = (int)stp_codec_dec_uint(&dec);
+    const char *meta_fp = stp_codec_dec_cstr(&dec), *fp = stp_codec_dec_cstr(&dec);
+    uint64_t nrefs = stp_codec_dec_count(&dec, 2);
     if (dec.failed || strlen(meta_fp) != 64 || strlen(fp) != 64 || nrefs != (uint64_t)d->cat.files->nelts)
         return NULL;
     memcpy(d->meta_fp, meta_fp, 65);
@@ -157,20 +157,20 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd,
     d->srcfiles = apr_array_make(pool, (int)nrefs + 1, sizeof(sg_srcfile_t));
     for (uint64_t i = 0; i < nrefs && !dec.failed; i++) {
         sg_srcfile_t *sf = &APR_ARRAY_PUSH(d->srcfiles, sg_srcfile_t);
-        const char *ref = stp_dec_cstr(&dec);
+        const char *ref = stp_codec_dec_cstr(&dec);
         sf->src = apr_pstrcat(pool, dir, "/", ref, NULL);
-        sf->line = (int)stp_dec_uint(&dec);
+        sf->line = (int)stp_codec_dec_uint(&dec);
         sf->file = APR_ARRAY_IDX(d->cat.files, (int)i, stp_file_t);
     }
-    uint64_t nbodies = stp_dec_count(&dec, 2);
+    uint64_t nbodies = stp_codec_dec_count(&dec, 2);
     d->bodies = apr_hash_make(pool);
     d->body_fps = apr_hash_make(pool);
     for (uint64_t i = 0; i < nbodies && !dec.failed; i++) {
-        const char *lang = stp_dec_cstr(&dec), *bfp = stp_dec_cstr(&dec);
+        const char *lang = stp_codec_dec_cstr(&dec), *bfp = stp_codec_dec_cstr(&dec);
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, sg_body_lazy);
         apr_hash_set(d->body_fps, lang, APR_HASH_KEY_STRING, bfp);
     }
-    if (stp_dec_finish(&dec) != APR_SUCCESS)
+    if (stp_codec_dec_finish(&dec) != APR_SUCCESS)
         return NULL;
     /* Still the same files? */
     const char *now = sg_cache_signature(docs_fd, folder, doc_files(d, pool), salt, pool);
@@ -235,13 +235,13 @@ apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool)
     stp_dec_t dec;
     if (!data)
         return cache;
-    stp_dec_init(&dec, data, len);
-    if (strcmp(stp_dec_cstr(&dec), CACHE_MAGIC))
+    stp_codec_dec_init(&dec, data, len);
+    if (strcmp(stp_codec_dec_cstr(&dec), CACHE_MAGIC))
         return cache;
-    uint64_t n = stp_dec_count(&dec, 2);
+    uint64_t n = stp_codec_dec_count(&dec, 2);
     for (uint64_t i = 0; i < n && !dec.failed; i++) {
-        const char *folder = stp_dec_cstr(&dec);
-        uint64_t rl = stp_dec_uint(&dec);
+        const char *folder = stp_codec_dec_cstr(&dec);
+        uint64_t rl = stp_codec_dec_uint(&dec);
         if (dec.failed || rl > (uint64_t)(dec.end - dec.p))
             break;
         stp_enc_t *rec = apr_palloc(pool, sizeof *rec);
@@ -263,9 +263,9 @@ apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t 
     if (rv != APR_SUCCESS)
         return rv;
     apr_file_buffer_set(f, apr_palloc(pool, 1 << 20), 1 << 20);
-    stp_enc_init(&e, pool);
-    stp_enc_cstr(&e, CACHE_MAGIC);
-    stp_enc_uint(&e, (uint64_t)site->docs->nelts);
+    stp_codec_enc_init(&e, pool);
+    stp_codec_enc_cstr(&e, CACHE_MAGIC);
+    stp_codec_enc_uint(&e, (uint64_t)site->docs->nelts);
     rv = apr_file_write_full(f, e.buf, e.len, NULL);
     /* Records go out as they are (most straight from the previous cache's mapping), each behind
      * its folder's name and length. */
@@ -274,8 +274,8 @@ apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t 
         apr_size_t len = d->cached_len;
         const char *rec = d->cached ? (const char *)d->cached : encode_doc(&len, d, d->sig ? d->sig : "", pool);
         e.len = 0;
-        stp_enc_cstr(&e, strrchr(d->dir, '/') + 1);
-        stp_enc_uint(&e, (uint64_t)len);
+        stp_codec_enc_cstr(&e, strrchr(d->dir, '/') + 1);
+        stp_codec_enc_uint(&e, (uint64_t)len);
         if ((rv = apr_file_write_full(f, e.buf, e.len, NULL)) == APR_SUCCESS)
             rv = apr_file_write_full(f, rec, len, NULL);
     }

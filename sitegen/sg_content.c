@@ -84,7 +84,7 @@ static const char *node_text(xmlNodePtr n, apr_pool_t *pool)
 
 const char *sg_text(const apr_array_header_t *texts, const char *lang, const char *fallback)
 {
-    const stp_text_t *t = stp_text_pick(texts, lang, fallback);
+    const stp_text_t *t = stp_catalog_text_pick(texts, lang, fallback);
     return t ? t->text : "";
 }
 
@@ -335,7 +335,7 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
             c->section = d->tile ? d->tile->section->id : "";
         } else if (is_elem(n, "access")) {
             const char *nda = token_attr(n, "nda", pool);
-            if (stp_access_parse(&c->access, token_attr(n, "level", pool)) != APR_SUCCESS)
+            if (stp_catalog_access_parse(&c->access, token_attr(n, "level", pool)) != APR_SUCCESS)
                 sg_error(errs, path, xmlGetLineNo(n), "unknown access level");
             c->nda = nda && (!strcmp(nda, "true") || !strcmp(nda, "1"));
             ref_list(&c->tenants, n, "tenant", site->tenant_index, "tenant", path, errs, pool);
@@ -383,7 +383,7 @@ static sg_doc_t *doc_from_xml(const sg_site_t *site, xmlDocPtr xml, const char *
                 sf->line = xmlGetLineNo(f);
                 sf->file.lang = lang;
                 sf->file.name = base ? base + 1 : href;
-                sf->file.path = stp_path_file(c->id, href, pool);
+                sf->file.path = stp_paths_file(c->id, href, pool);
                 sf->file.media_type = type ? type : media_type_of(href);
                 APR_ARRAY_PUSH(c->files, stp_file_t) = sf->file;
             }
@@ -682,7 +682,7 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
 static int cmp_newest(const void *a, const void *b)
 {
     const sg_doc_t *x = *(sg_doc_t *const *)a, *y = *(sg_doc_t *const *)b;
-    return stp_version_newer_cmp(x->cat.published, x->cat.version, y->cat.published, y->cat.version);
+    return stp_retention_version_newer_cmp(x->cat.published, x->cat.version, y->cat.published, y->cat.version);
 }
 
 static int cmp_listing(const void *a, const void *b)
@@ -712,7 +712,7 @@ static const char *tenant_set(const stp_doc_t *c, apr_pool_t *pool)
 static const char *access_words(const stp_doc_t *c, apr_pool_t *pool)
 {
     if (c->access != STP_ACCESS_TENANT)
-        return stp_access_name(c->access);
+        return stp_catalog_access_name(c->access);
     return apr_psprintf(pool, "tenant (%s%s)", tenant_set(c, pool), c->nda ? "; NDA required" : "");
 }
 

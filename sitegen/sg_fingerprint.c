@@ -61,15 +61,15 @@ static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang,
     sg_fp_str(fp, d->cat.id);
     sg_fp_str(fp, d->cat.series);
     sg_fp_str(fp, d->cat.version);
-    sg_fp_str(fp, stp_access_name(d->cat.access));
+    sg_fp_str(fp, stp_catalog_access_name(d->cat.access));
     sg_fp_str(fp, d->cat.nda ? "nda" : "");
-    sg_fp_str(fp, stp_version_state_name(d->state));
+    sg_fp_str(fp, stp_retention_version_state_name(d->state));
     sg_fp_str(fp, d->cat.tile);
     snprintf(num, sizeof num, "%ld", (long)d->cat.published);
     sg_fp_str(fp, num);
     const apr_array_header_t *texts[] = {d->cat.titles, d->cat.summaries, d->cat.changes};
     for (size_t i = 0; i < 3; i++) {
-        const stp_text_t *t = stp_text_pick(texts[i], lang, def);
+        const stp_text_t *t = stp_catalog_text_pick(texts[i], lang, def);
         sg_fp_str(fp, t ? t->lang : "");
         sg_fp_str(fp, t ? t->text : "");
     }

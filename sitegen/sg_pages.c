@@ -96,7 +96,7 @@ static void at(xmlNodePtr n, const char *name, const char *value)
 static xmlNodePtr text_el(xmlNodePtr parent, const char *name, const apr_array_header_t *texts, const char *lang,
                           const char *fallback)
 {
-    const stp_text_t *t = stp_text_pick(texts, lang, fallback);
+    const stp_text_t *t = stp_catalog_text_pick(texts, lang, fallback);
     if (!t)
         return NULL;
     xmlNodePtr n = el(parent, name, t->text);
@@ -139,10 +139,10 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
     at(n, "id", d->cat.id);
     at(n, "series", d->cat.series);
     at(n, "version", d->cat.version);
-    at(n, "access", stp_access_name(d->cat.access));
+    at(n, "access", stp_catalog_access_name(d->cat.access));
     if (d->cat.nda)
         at(n, "nda", "yes");
-    at(n, "state", stp_version_state_name(d->state));
+    at(n, "state", stp_retention_version_state_name(d->state));
     at(n, "href", sg_page_url(org ? SG_PAGE_ORG_DOC : SG_PAGE_DOC, lang, NULL, d, pool));
     at(n, "download", apr_pstrcat(pool, "/download/", d->cat.id, NULL));
     text_el(n, "title", d->cat.titles, lang, def);

@@ -69,14 +69,14 @@ static void plan_docs(sg_plan_t *plan, const char *lang, const char *base, apr_p
             continue;
         if (d->cat.access != STP_ACCESS_TENANT) {
             sg_item_t *it =
-                add_page(plan, SG_PAGE_DOC, lang, NULL, d, NULL, stp_path_doc_page(NULL, lang, d->cat.id, pool), pool);
+                add_page(plan, SG_PAGE_DOC, lang, NULL, d, NULL, stp_paths_doc_page(NULL, lang, d->cat.id, pool), pool);
             set_group(it, apr_pstrcat(pool, base, "/docs", NULL), pool);
             continue;
         }
         for (int t = 0; t < d->cat.tenants->nelts; t++) {
             const char *tid = APR_ARRAY_IDX(d->cat.tenants, t, const char *);
             sg_item_t *it = add_page(plan, SG_PAGE_ORG_DOC, lang, NULL, d, tid,
-                                     stp_path_doc_page(tid, lang, d->cat.id, pool), pool);
+                                     stp_paths_doc_page(tid, lang, d->cat.id, pool), pool);
             set_group(it, apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/", lang, "/docs", NULL), pool);
         }
     }

@@ -72,7 +72,7 @@ static int cmd_catalog(const char *site, apr_pool_t *pool)
     printf("generation %" APR_UINT64_T_FMT "\nlocales %s\ndocuments %d\n", stp_catalog_generation(cat),
            stp_catalog_get_meta(cat, "locales", pool), s.docs);
     for (int i = 0; i < 4; i++)
-        printf("access %s %d\n", stp_access_name((stp_access_t)i), s.by_access[i]);
+        printf("access %s %d\n", stp_catalog_access_name((stp_access_t)i), s.by_access[i]);
     return 0;
 }
 
@@ -90,7 +90,7 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
     }
     stp_date_format_iso(iso, d->published);
     printf("id %s\nseries %s\nversion %s\ncurrent %s\naccess %s%s\npublished %s\n", d->id, d->series, d->version,
-           d->current, stp_access_name(d->access), d->nda ? "+nda" : "", iso);
+           d->current, stp_catalog_access_name(d->access), d->nda ? "+nda" : "", iso);
     for (int i = 0; i < d->tenants->nelts; i++)
         printf("tenant %s\n", APR_ARRAY_IDX(d->tenants, i, const char *));
     for (int i = 0; i < d->files->nelts; i++) {

@@ -16,6 +16,7 @@
 #include "stp_digest.h"
 #include "stp_http.h"
 #include "stp_library.h"
+#include "stp_notify.h"
 #include "stp_mail.h"
 #include "stpctl.h"
 #include "stp_layout.h"
@@ -128,9 +129,12 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
                 apr_strerror(rv, err, sizeof err));
         run->failed++;
     } else if (dg) {
-        stp_mail_t mail = {
-            run->base_url, run->from, stp_locale_listed(run->locales, dg->locale) ? dg->locale : run->default_locale,
-            msg,           run,       run->now};
+        stp_mail_t mail = {run->base_url,
+                           run->from,
+                           stp_http_locale_listed(run->locales, dg->locale) ? dg->locale : run->default_locale,
+                           msg,
+                           run,
+                           run->now};
         const char *message = stp_mail_digest(dg, &mail, pool);
         if (run->dry_run) {
             printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,

@@ -18,10 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         apr_pool_create(&root, NULL);
     }
     apr_pool_create(&pool, root);
-    if (stp_doc_decode(&doc, data, size, pool) == APR_SUCCESS) {
+    if (stp_catalog_doc_decode(&doc, data, size, pool) == APR_SUCCESS) {
         /* What decodes must encode back to the same bytes. */
         apr_size_t len;
-        const char *again = stp_doc_encode(&len, doc, pool);
+        const char *again = stp_catalog_doc_encode(&len, doc, pool);
         if (len != size || memcmp(again, data, size))
             abort();
     }

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int ident_ok(const char *s)
 {
-    return stp_path_ident_len(s) == strlen(s) && *s;
+    return stp_paths_ident_len(s) == strlen(s) && *s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -34,35 +34,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_size_t blen = nul ? size - ulen - 1 : 0;
     const char *body = apr_pstrmemdup(pool, nul ? (const char *)data + ulen + 1 : "", blen);
 
-    if (stp_download_parse(&id, &version, url, pool) == APR_SUCCESS) {
+    if (stp_http_download_parse(&id, &version, url, pool) == APR_SUCCESS) {
         if (!ident_ok(id) || (version && (!*version || strlen(version) > 32)))
             abort(); /* an accepted download path names a plain id and a short version */
     }
-    if (stp_path_from_url(&rel, url, pool) == APR_SUCCESS && (strstr(rel, "..") || rel[0] == '/'))
+    if (stp_paths_from_url(&rel, url, pool) == APR_SUCCESS && (strstr(rel, "..") || rel[0] == '/'))
         abort(); /* a mapped page never leaves the build */
-    if (stp_path_from_org_url(&rel, "t1", url, pool) == APR_SUCCESS && (strstr(rel, "..") || rel[0] == '/'))
+    if (stp_paths_from_org_url(&rel, "t1", url, pool) == APR_SUCCESS && (strstr(rel, "..") || rel[0] == '/'))
         abort();
-    if (stp_form_parse(&form, &err, body, blen, pool) == APR_SUCCESS) {
+    if (stp_http_form_parse(&form, &err, body, blen, pool) == APR_SUCCESS) {
         const apr_array_header_t *fields = apr_table_elts(form);
         for (int i = 0; i < fields->nelts; i++) {
             const apr_table_entry_t *e = &APR_ARRAY_IDX(fields, i, apr_table_entry_t);
-            if (!stp_utf8_valid(e->key, strlen(e->key)) || !stp_utf8_valid(e->val, strlen(e->val)))
+            if (!stp_http_utf8_valid(e->key, strlen(e->key)) || !stp_http_utf8_valid(e->val, strlen(e->val)))
                 abort(); /* accepted fields are valid UTF-8 */
         }
     }
-    const char *lang = stp_lang_pick(url, body[0] ? "de" : NULL, url, "en,de,ja,ar", "en", pool);
+    const char *lang = stp_http_lang_pick(url, body[0] ? "de" : NULL, url, "en,de,ja,ar", "en", pool);
     if (!lang || (strcmp(lang, "en") && strcmp(lang, "de") && strcmp(lang, "ja") && strcmp(lang, "ar")))
         abort(); /* the language is always one of the site's */
-    const char *h = stp_html_escape(url, pool);
+    const char *h = stp_http_html_escape(url, pool);
     if (strpbrk(h, "<>\"'"))
         abort();
-    const char *j = stp_json_string(url, pool);
+    const char *j = stp_http_json_string(url, pool);
     if (strpbrk(j, "<>\n\r"))
         abort();
-    const char *cd = stp_content_disposition(url, pool);
+    const char *cd = stp_http_content_disposition(url, pool);
     if (strpbrk(cd, "\r\n"))
         abort(); /* no header splitting through a file name */
-    stp_cookie_get(url, "stp_lang", pool);
+    stp_http_cookie_get(url, "stp_lang", pool);
     apr_pool_destroy(pool);
     return 0;
 }

@@ -57,7 +57,7 @@ START_TEST(test_claims_not_from_headers)
     apr_table_setn(r->headers_in, "OIDC_CLAIM_iss", ISS);
     apr_table_setn(r->headers_in, "OIDC_CLAIM_tid", "t1");
     apr_table_setn(r->headers_in, "OIDC-CLAIM-sub", "mallory");
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     ck_assert_ptr_null(q->user.key);
     ck_assert_ptr_null(q->user.tenant);
     ck_assert_ptr_null(q->email);
@@ -72,7 +72,7 @@ START_TEST(test_claims_need_prefix)
     apr_table_setn(r->subprocess_env, "iss", ISS);
     apr_table_setn(r->subprocess_env, "tid", "t1");
     apr_table_setn(r->subprocess_env, "CLAIM_sub", "mallory");
-    ck_assert_ptr_null(stp_req_get(r)->user.key);
+    ck_assert_ptr_null(mod_stp_req_get(r)->user.key);
 }
 END_TEST
 
@@ -80,7 +80,7 @@ START_TEST(test_claims_kinds)
 {
     request_rec *r = req("GET", "/");
     sign_in(r, "alice", NULL, NULL);
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     ck_assert_str_eq(q->user.key, user_key("alice"));
     ck_assert_ptr_null(q->user.tenant);
     ck_assert_int_eq(q->user.tenant_admin, 0);
@@ -88,32 +88,32 @@ START_TEST(test_claims_kinds)
 
     r = req("GET", "/");
     sign_in(r, "bob", "t1", "Reader");
-    q = stp_req_get(r);
+    q = mod_stp_req_get(r);
     ck_assert_str_eq(q->user.key, user_key("bob"));
     ck_assert_str_eq(q->user.tenant, "t1");
     ck_assert_int_eq(q->user.tenant_admin, 0);
 
     r = req("GET", "/");
     sign_in(r, "carol", "t1", "Reader, GlobalAdmin");
-    q = stp_req_get(r);
+    q = mod_stp_req_get(r);
     ck_assert_str_eq(q->user.tenant, "t1");
     ck_assert_int_eq(q->user.tenant_admin, 1);
 
     /* The admin value is a whole list item, not a prefix. */
     r = req("GET", "/");
     sign_in(r, "dave", "t1", "GlobalAdministrator");
-    ck_assert_int_eq(stp_req_get(r)->user.tenant_admin, 0);
+    ck_assert_int_eq(mod_stp_req_get(r)->user.tenant_admin, 0);
 
     /* A personal account is no administrator of anything. */
     r = req("GET", "/");
     sign_in(r, "erin", NULL, "GlobalAdmin");
-    ck_assert_int_eq(stp_req_get(r)->user.tenant_admin, 0);
+    ck_assert_int_eq(mod_stp_req_get(r)->user.tenant_admin, 0);
 
     /* The same subject at another issuer is another user. */
     r = req("GET", "/");
     sign_in(r, "alice", NULL, NULL);
     apr_table_setn(r->subprocess_env, "OIDC_CLAIM_iss", "https://other.test");
-    ck_assert_str_eq(stp_req_get(r)->user.key, "https://other.test|alice");
+    ck_assert_str_eq(mod_stp_req_get(r)->user.key, "https://other.test|alice");
 }
 END_TEST
 
@@ -122,14 +122,14 @@ START_TEST(test_claims_cached_per_request)
 {
     request_rec *r = req("GET", "/stp/whoami");
     sign_in(r, "bob", "t1", NULL);
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     apr_table_setn(r->subprocess_env, "OIDC_CLAIM_tid", "t2");
-    ck_assert_ptr_eq(stp_req_get(r), q);
+    ck_assert_ptr_eq(mod_stp_req_get(r), q);
     ck_assert_str_eq(q->user.tenant, "t1");
 
     request_rec *sub = req("GET", "/en/");
     sub->main = r;
-    ck_assert_ptr_eq(stp_req_get(sub), q);
+    ck_assert_ptr_eq(mod_stp_req_get(sub), q);
 }
 END_TEST
 
@@ -139,18 +139,18 @@ START_TEST(test_claims_consumer_tenants)
     start();
     request_rec *r = req("GET", "/");
     sign_in(r, "alice", "9188040d-6c67-4c5b-b112-36a304b66dad", "GlobalAdmin");
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     ck_assert_str_eq(q->user.key, user_key("alice"));
     ck_assert_ptr_null(q->user.tenant);
     ck_assert_int_eq(q->user.tenant_admin, 0);
 
     r = req("GET", "/");
     sign_in(r, "alice", "consumers", NULL);
-    ck_assert_ptr_null(stp_req_get(r)->user.tenant);
+    ck_assert_ptr_null(mod_stp_req_get(r)->user.tenant);
 
     r = req("GET", "/");
     sign_in(r, "bob", "t1", NULL);
-    ck_assert_str_eq(stp_req_get(r)->user.tenant, "t1");
+    ck_assert_str_eq(mod_stp_req_get(r)->user.tenant, "t1");
 }
 END_TEST
 
@@ -163,14 +163,14 @@ START_TEST(test_claims_configured_names)
     start();
     request_rec *r = req("GET", "/");
     sign_in(r, "alice", "t1", "GlobalAdmin"); /* the default names: no longer claims */
-    ck_assert_ptr_null(stp_req_get(r)->user.key);
+    ck_assert_ptr_null(mod_stp_req_get(r)->user.key);
 
     r = req("GET", "/");
     apr_table_setn(r->subprocess_env, "X_iss", ISS);
     apr_table_setn(r->subprocess_env, "X_oid", "bob");
     apr_table_setn(r->subprocess_env, "X_org", "t2");
     apr_table_setn(r->subprocess_env, "X_groups", "staff,admins");
-    stp_req_t *q = stp_req_get(r);
+    stp_req_t *q = mod_stp_req_get(r);
     ck_assert_str_eq(q->user.key, user_key("bob"));
     ck_assert_str_eq(q->user.tenant, "t2");
     ck_assert_int_eq(q->user.tenant_admin, 1);

@@ -261,7 +261,7 @@ const char *url_param(const char *url, const char *name)
     const char *q = strchr(url, '?'), *err;
     apr_table_t *args;
     ck_assert_ptr_nonnull(q);
-    ck_assert_int_eq(stp_form_parse(&args, &err, q + 1, strlen(q + 1), pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_form_parse(&args, &err, q + 1, strlen(q + 1), pool), APR_SUCCESS);
     return apr_table_get(args, name);
 }
 
@@ -285,8 +285,8 @@ const char *form_token(const char *html)
 
 const char *nda_body(const char *csrf, const char *version, const char *target)
 {
-    return apr_pstrcat(pool, "csrf=", csrf ? csrf : "", "&version=", version, "&return=", stp_url_escape(target, pool),
-                       "&lang=en", NULL);
+    return apr_pstrcat(pool, "csrf=", csrf ? csrf : "", "&version=", version,
+                       "&return=", stp_http_url_escape(target, pool), "&lang=en", NULL);
 }
 
 /* --- the published site ------------------------------------------------------------------------- */

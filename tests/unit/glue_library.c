@@ -39,7 +39,7 @@ static request_rec *library_post(const char *sub, const char *tid, const char *b
 static const char *add_body(const char *csrf, const char *doc, const char *back)
 {
     return apr_pstrcat(pool, csrf ? "csrf=" : "", csrf ? csrf : "", csrf ? "&" : "", "action=add&doc=", doc,
-                       back ? "&return=" : "", back ? stp_url_escape(back, pool) : "", NULL);
+                       back ? "&return=" : "", back ? stp_http_url_escape(back, pool) : "", NULL);
 }
 
 START_TEST(test_library_anonymous)

@@ -12,11 +12,12 @@
 #include "stp_csrf.h"
 #include "stp_http.h"
 #include "stp_library.h"
+#include "stp_notify.h"
 
 static const char *settings(const char *frequency, const char *address, const char *locale)
 {
     return apr_pstrcat(pool, "csrf=", token_for("bob", "notifications"), "&frequency=", frequency,
-                       "&address=", stp_url_escape(address, pool), "&locale=", locale, NULL);
+                       "&address=", stp_http_url_escape(address, pool), "&locale=", locale, NULL);
 }
 
 static request_rec *notify_post(const char *uri, const char *body)

@@ -18,7 +18,7 @@
 START_TEST(test_redirect_local)
 {
     request_rec *r = req("GET", "/stp/login");
-    ck_assert_int_eq(stp_redirect(r, HTTP_SEE_OTHER, "/en/docs/soc-2026/?x=1"), HTTP_SEE_OTHER);
+    ck_assert_int_eq(mod_stp_redirect(r, HTTP_SEE_OTHER, "/en/docs/soc-2026/?x=1"), HTTP_SEE_OTHER);
     ck_assert_str_eq(out_hdr(r, "Location"), "/en/docs/soc-2026/?x=1");
     ck_assert_str_eq(out_hdr(r, "Cache-Control"), "no-store");
 }
@@ -31,12 +31,12 @@ START_TEST(test_redirect_not_offsite)
     };
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         request_rec *r = req("GET", "/stp/login");
-        ck_assert_int_eq(stp_redirect(r, HTTP_MOVED_TEMPORARILY, targets[i]), HTTP_MOVED_TEMPORARILY);
+        ck_assert_int_eq(mod_stp_redirect(r, HTTP_MOVED_TEMPORARILY, targets[i]), HTTP_MOVED_TEMPORARILY);
         ck_assert_msg(!strcmp(out_hdr(r, "Location"), "/"), "%s went to %s", targets[i], out_hdr(r, "Location"));
         ck_assert_str_eq(out_hdr(r, "Cache-Control"), "no-store");
     }
     request_rec *r = req("GET", "/stp/login");
-    stp_redirect(r, HTTP_MOVED_TEMPORARILY, NULL);
+    mod_stp_redirect(r, HTTP_MOVED_TEMPORARILY, NULL);
     ck_assert_str_eq(out_hdr(r, "Location"), "/");
 }
 END_TEST
@@ -44,7 +44,7 @@ END_TEST
 START_TEST(test_signin_redirect_returns)
 {
     request_rec *r = req("GET", "/download/signin-policy?lang=de&x=a b");
-    ck_assert_int_eq(stp_signin_redirect(r), HTTP_MOVED_TEMPORARILY);
+    ck_assert_int_eq(mod_stp_signin_redirect(r), HTTP_MOVED_TEMPORARILY);
     ck_assert_str_eq(out_hdr(r, "Location"), "/stp/login?return=%2Fdownload%2Fsignin-policy%3Flang%3Dde%26x%3Da%20b");
     ck_assert_str_eq(out_hdr(r, "Cache-Control"), "no-store");
 }
@@ -57,32 +57,32 @@ START_TEST(test_form_content_type)
     apr_table_t *form = NULL;
     request_rec *r = req("POST", "/stp/nda");
     stub_set_body(r, "text/plain", "a=1", 0);
-    ck_assert_int_eq(stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
     ck_assert_int_eq(r->read_length, 0);
 
     r = req("POST", "/stp/nda");
     stub_set_body(r, NULL, "a=1", 0);
-    ck_assert_int_eq(stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
 
     r = req("POST", "/stp/nda");
     stub_set_body(r, "multipart/form-data; boundary=x", "a=1", 0);
-    ck_assert_int_eq(stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
     ck_assert_ptr_null(form);
 
     /* Another type that merely starts the same. */
     r = req("POST", "/stp/nda");
     stub_set_body(r, "application/x-www-form-urlencoded-evil", "a=1", 0);
-    ck_assert_int_eq(stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), HTTP_UNSUPPORTED_MEDIA_TYPE);
     ck_assert_ptr_null(form);
 
     /* Parameters and case do not matter. */
     r = req("POST", "/stp/nda");
     stub_set_body(r, "Application/X-WWW-Form-Urlencoded; charset=UTF-8", "a=1", 0);
-    ck_assert_int_eq(stp_form_read(&form, r, 64), OK);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), OK);
     ck_assert_str_eq(apr_table_get(form, "a"), "1");
     r = req("POST", "/stp/nda");
     stub_set_body(r, "application/x-www-form-urlencoded", "a=2", 0);
-    ck_assert_int_eq(stp_form_read(&form, r, 64), OK);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), OK);
     ck_assert_str_eq(apr_table_get(form, "a"), "2");
 }
 END_TEST
@@ -92,22 +92,22 @@ START_TEST(test_form_too_big)
     apr_table_t *form = NULL;
     /* Announced as too big: refused before a byte is read. */
     request_rec *r = post("/stp/nda", "a=0123456789abcd"); /* 16 bytes */
-    ck_assert_int_eq(stp_form_read(&form, r, 15), HTTP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 15), HTTP_REQUEST_ENTITY_TOO_LARGE);
     ck_assert_int_eq(r->read_length, 0);
 
     /* Chunked, with no length up front: refused once the limit is passed. */
     r = req("POST", "/stp/nda");
     stub_set_body(r, "application/x-www-form-urlencoded", "a=0123456789abcd", 1);
-    ck_assert_int_eq(stp_form_read(&form, r, 15), HTTP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 15), HTTP_REQUEST_ENTITY_TOO_LARGE);
     ck_assert_ptr_null(form);
 
     /* Exactly the limit is fine, either way. */
     r = post("/stp/nda", "a=0123456789abcd");
-    ck_assert_int_eq(stp_form_read(&form, r, 16), OK);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 16), OK);
     ck_assert_str_eq(apr_table_get(form, "a"), "0123456789abcd");
     r = req("POST", "/stp/nda");
     stub_set_body(r, "application/x-www-form-urlencoded", "a=0123456789abcd", 1);
-    ck_assert_int_eq(stp_form_read(&form, r, 16), OK);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 16), OK);
     ck_assert_str_eq(apr_table_get(form, "a"), "0123456789abcd");
 }
 END_TEST
@@ -118,7 +118,7 @@ START_TEST(test_form_bad_encoding)
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         apr_table_t *form = NULL;
         request_rec *r = post("/stp/nda", bodies[i]);
-        ck_assert_msg(stp_form_read(&form, r, 64) == HTTP_BAD_REQUEST, "%s accepted", bodies[i]);
+        ck_assert_msg(mod_stp_form_read(&form, r, 64) == HTTP_BAD_REQUEST, "%s accepted", bodies[i]);
         ck_assert_ptr_null(form);
         ck_assert_int_eq(stub_io(r)->log_count, 1);
         ck_assert_ptr_nonnull(strstr(stub_io(r)->log_msg, "refused form"));
@@ -127,7 +127,7 @@ START_TEST(test_form_bad_encoding)
     apr_table_t *form = NULL;
     request_rec *r = post("/stp/nda", "a=1");
     stub_io(r)->body_fail = 1;
-    ck_assert_int_eq(stp_form_read(&form, r, 64), HTTP_BAD_REQUEST);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 64), HTTP_BAD_REQUEST);
     ck_assert_ptr_null(form);
 }
 END_TEST
@@ -136,7 +136,7 @@ START_TEST(test_form_good)
 {
     apr_table_t *form = NULL;
     request_rec *r = post("/stp/nda", "csrf=abc&return=%2Fdownload%2Fnda-pentest%3Flang%3Dde&note=a+b%C3%A9&empty=");
-    ck_assert_int_eq(stp_form_read(&form, r, 4096), OK);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 4096), OK);
     ck_assert_str_eq(apr_table_get(form, "csrf"), "abc");
     ck_assert_str_eq(apr_table_get(form, "return"), "/download/nda-pentest?lang=de");
     ck_assert_str_eq(apr_table_get(form, "note"), "a b\xc3\xa9");
@@ -145,7 +145,7 @@ START_TEST(test_form_good)
 
     /* No body at all: an empty form. */
     r = post("/stp/nda", "");
-    ck_assert_int_eq(stp_form_read(&form, r, 4096), OK);
+    ck_assert_int_eq(mod_stp_form_read(&form, r, 4096), OK);
     ck_assert_int_eq(apr_table_elts(form)->nelts, 0);
 }
 END_TEST

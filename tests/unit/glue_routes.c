@@ -51,9 +51,9 @@ START_TEST(test_route_of)
         {"", STP_ROUTE_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        ck_assert_msg(stp_route_of(cases[i].uri) == cases[i].route, "%s: route %d, expected %d", cases[i].uri,
-                      stp_route_of(cases[i].uri), cases[i].route);
-    ck_assert_int_eq(stp_route_of(NULL), STP_ROUTE_NONE);
+        ck_assert_msg(mod_stp_route_of(cases[i].uri) == cases[i].route, "%s: route %d, expected %d", cases[i].uri,
+                      mod_stp_route_of(cases[i].uri), cases[i].route);
+    ck_assert_int_eq(mod_stp_route_of(NULL), STP_ROUTE_NONE);
 }
 END_TEST
 
@@ -86,7 +86,7 @@ START_TEST(test_route_dispatch)
     r = req("GET", "/en/docs/soc-2026/");
     ck_assert_int_eq(stub_run(r), DECLINED);
     ck_assert_str_eq(r->filename,
-                     apr_pstrcat(pool, site_dir, "/current/", stp_path_doc_page(NULL, "en", "soc-2026", pool), NULL));
+                     apr_pstrcat(pool, site_dir, "/current/", stp_paths_doc_page(NULL, "en", "soc-2026", pool), NULL));
     ck_assert_ptr_null(r->handler);
     r = req("GET", "/en/docs/soc-2026?x=1");
     ck_assert_int_eq(stub_run(r), HTTP_MOVED_PERMANENTLY);

@@ -14,6 +14,7 @@
 #include "glue_fixture.h"
 #include "httpd_stub.h"
 #include "stp_library.h"
+#include "stp_notify.h"
 
 /* --- whoami ------------------------------------------------------------------------------------- */
 

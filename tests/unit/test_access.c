@@ -2,6 +2,7 @@
 #include <apr_tables.h>
 
 #include "stp_access.h"
+#include "stp_retention.h"
 #include "tests.h"
 
 enum { ANON, PERSONAL, T1, T2, T1ADMIN, NACCOUNTS };
@@ -69,10 +70,10 @@ START_TEST(test_table)
             const stp_doc_t *doc = c == UNKNOWN ? NULL : &docs[c];
             stp_decision_t got = stp_access_decide(&users[a], doc, today, 0, 0);
             ck_assert_msg(got == expect_without[c][a], "case %d account %d without NDA: %s, expected %s", c, a,
-                          stp_decision_name(got), stp_decision_name(expect_without[c][a]));
+                          stp_access_decision_name(got), stp_access_decision_name(expect_without[c][a]));
             got = stp_access_decide(&users[a], doc, today, 1, 0);
             ck_assert_msg(got == expect_with[c][a], "case %d account %d with NDA: %s, expected %s", c, a,
-                          stp_decision_name(got), stp_decision_name(expect_with[c][a]));
+                          stp_access_decision_name(got), stp_access_decision_name(expect_with[c][a]));
         }
     }
 }

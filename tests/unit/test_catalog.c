@@ -118,8 +118,8 @@ START_TEST(test_encode_roundtrip)
 {
     stp_doc_t *d = sample_doc(), *back;
     apr_size_t len;
-    const char *rec = stp_doc_encode(&len, d, pool);
-    ck_assert_int_eq(stp_doc_decode(&back, rec, len, pool), APR_SUCCESS);
+    const char *rec = stp_catalog_doc_encode(&len, d, pool);
+    ck_assert_int_eq(stp_catalog_doc_decode(&back, rec, len, pool), APR_SUCCESS);
     assert_same_doc(d, back);
 }
 END_TEST
@@ -129,17 +129,17 @@ START_TEST(test_decode_corrupt)
 {
     stp_doc_t *d = sample_doc(), *back;
     apr_size_t len;
-    const char *rec = stp_doc_encode(&len, d, pool);
+    const char *rec = stp_catalog_doc_encode(&len, d, pool);
     for (apr_size_t n = 0; n < len; n++) {
         char *copy = malloc(n ? n : 1); /* exact size, so that ASan sees any overread */
         memcpy(copy, rec, n);
-        ck_assert_int_ne(stp_doc_decode(&back, copy, n, pool), APR_SUCCESS);
+        ck_assert_int_ne(stp_catalog_doc_decode(&back, copy, n, pool), APR_SUCCESS);
         free(copy);
     }
     char *longer = apr_palloc(pool, len + 1);
     memcpy(longer, rec, len);
     longer[len] = 0;
-    ck_assert_int_ne(stp_doc_decode(&back, longer, len + 1, pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, longer, len + 1, pool), APR_SUCCESS);
 }
 END_TEST
 
@@ -153,19 +153,19 @@ START_TEST(test_decode_noncanonical)
      * day of 2^33 (zigzag 2^34), which is no 32-bit day number */
     static const unsigned char day_overflow[] = {1,    'a',  0,    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80,
                                                  0x80, 0x80, 0x80, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    ck_assert_int_ne(stp_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
     /* a minimal valid record, then the same with a two-byte zero, with a string that lacks its
      * NUL, and with nda = 2 */
     static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    ck_assert_int_eq(stp_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_catalog_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
     static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                               0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0};
-    ck_assert_int_ne(stp_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
     static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                            0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0};
-    ck_assert_int_ne(stp_doc_decode(&back, no_nul, sizeof no_nul, pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, no_nul, sizeof no_nul, pool), APR_SUCCESS);
     static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    ck_assert_int_ne(stp_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
 }
 END_TEST
 
@@ -255,11 +255,11 @@ END_TEST
 START_TEST(test_pick)
 {
     stp_doc_t *d = sample_doc();
-    ck_assert_str_eq(stp_text_pick(d->titles, "de", "en")->text, "SOC-2-Bericht (Prüfung)");
-    ck_assert_str_eq(stp_text_pick(d->titles, "fr", "en")->text, "SOC 2 report");
-    ck_assert_str_eq(stp_file_pick(d->files, "de", "en")->name, "Prüfbericht.pdf");
-    ck_assert_str_eq(stp_file_pick(d->files, "ja", "en")->name, "report.pdf");
-    ck_assert_ptr_null(stp_text_pick(NULL, "en", "en"));
+    ck_assert_str_eq(stp_catalog_text_pick(d->titles, "de", "en")->text, "SOC-2-Bericht (Prüfung)");
+    ck_assert_str_eq(stp_catalog_text_pick(d->titles, "fr", "en")->text, "SOC 2 report");
+    ck_assert_str_eq(stp_catalog_file_pick(d->files, "de", "en")->name, "Prüfbericht.pdf");
+    ck_assert_str_eq(stp_catalog_file_pick(d->files, "ja", "en")->name, "report.pdf");
+    ck_assert_ptr_null(stp_catalog_text_pick(NULL, "en", "en"));
 }
 END_TEST
 

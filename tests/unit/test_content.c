@@ -52,7 +52,7 @@ START_TEST(test_load_valid)
     ck_assert_int_eq(b->cat.nda, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(b->cat.tenants, 0, const char *), "t1");
     const stp_file_t *f = &APR_ARRAY_IDX(a->cat.files, 0, stp_file_t);
-    ck_assert_str_eq(f->path, stp_path_file("a", "report.pdf", pool)); /* sharded under files/ */
+    ck_assert_str_eq(f->path, stp_paths_file("a", "report.pdf", pool)); /* sharded under files/ */
     ck_assert_str_eq(f->media_type, "application/pdf");
     ck_assert_uint_eq(f->size, 15);
     ck_assert_str_eq(f->lang, "en");

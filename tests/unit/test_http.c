@@ -30,34 +30,36 @@ static const char *rep(char c, int n)
     return s;
 }
 
-/* ---- stp_download_parse ---- */
+/* ---- stp_http_download_parse ---- */
 
 START_TEST(test_download_valid)
 {
     const char *id = NULL, *version = "sentinel";
-    ck_assert_int_eq(stp_download_parse(&id, &version, "/download/soc2-2025", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, "/download/soc2-2025", pool), APR_SUCCESS);
     ck_assert_str_eq(id, "soc2-2025");
     ck_assert_ptr_null(version);
 
-    ck_assert_int_eq(stp_download_parse(&id, &version, "/download/soc2-2025/2025.1", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, "/download/soc2-2025/2025.1", pool), APR_SUCCESS);
     ck_assert_str_eq(id, "soc2-2025");
     ck_assert_str_eq(version, "2025.1");
 
-    ck_assert_int_eq(stp_download_parse(&id, &version, "/download/a/v1_2-rc.3", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, "/download/a/v1_2-rc.3", pool), APR_SUCCESS);
     ck_assert_str_eq(id, "a");
     ck_assert_str_eq(version, "v1_2-rc.3");
 
     /* the limits themselves: a 64-character id, a 32-character version */
     const char *id64 = rep('a', 64), *v32 = rep('9', 32);
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/", id64, NULL), pool), APR_SUCCESS);
-    ck_assert_str_eq(id, id64);
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/", id64, "/", v32, NULL), pool),
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/", id64, NULL), pool),
                      APR_SUCCESS);
+    ck_assert_str_eq(id, id64);
+    ck_assert_int_eq(
+        stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/", id64, "/", v32, NULL), pool),
+        APR_SUCCESS);
     ck_assert_str_eq(id, id64);
     ck_assert_str_eq(version, v32);
 
     /* a C string ends at its NUL: nothing after it is read */
-    ck_assert_int_eq(stp_download_parse(&id, &version, "/download/a\0/../../etc", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, "/download/a\0/../../etc", pool), APR_SUCCESS);
     ck_assert_str_eq(id, "a");
     ck_assert_ptr_null(version);
 }
@@ -114,29 +116,33 @@ START_TEST(test_download_invalid)
     };
     const char *id, *version;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(stp_download_parse(&id, &version, bad[i], pool) == APR_NOTFOUND, "accepted \"%s\"", bad[i]);
-    ck_assert_int_eq(stp_download_parse(&id, &version, NULL, pool), APR_NOTFOUND);
+        ck_assert_msg(stp_http_download_parse(&id, &version, bad[i], pool) == APR_NOTFOUND, "accepted \"%s\"", bad[i]);
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, NULL, pool), APR_NOTFOUND);
     /* one past each limit */
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/", rep('a', 65), NULL), pool),
+    ck_assert_int_eq(stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/", rep('a', 65), NULL), pool),
                      APR_NOTFOUND);
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/", rep('a', 65), "/1", NULL), pool),
-                     APR_NOTFOUND);
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/", rep('a', 1000), NULL), pool),
-                     APR_NOTFOUND);
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/a/", rep('1', 33), NULL), pool),
-                     APR_NOTFOUND);
-    ck_assert_int_eq(stp_download_parse(&id, &version, apr_pstrcat(pool, "/download/a/", rep('1', 1000), NULL), pool),
-                     APR_NOTFOUND);
+    ck_assert_int_eq(
+        stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/", rep('a', 65), "/1", NULL), pool),
+        APR_NOTFOUND);
+    ck_assert_int_eq(
+        stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/", rep('a', 1000), NULL), pool),
+        APR_NOTFOUND);
+    ck_assert_int_eq(
+        stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/a/", rep('1', 33), NULL), pool),
+        APR_NOTFOUND);
+    ck_assert_int_eq(
+        stp_http_download_parse(&id, &version, apr_pstrcat(pool, "/download/a/", rep('1', 1000), NULL), pool),
+        APR_NOTFOUND);
 }
 END_TEST
 
-/* ---- stp_form_parse ---- */
+/* ---- stp_http_form_parse ---- */
 
 static apr_table_t *parse_ok(const char *data)
 {
     apr_table_t *t = NULL;
     const char *err = "untouched";
-    apr_status_t rv = stp_form_parse(&t, &err, data, strlen(data), pool);
+    apr_status_t rv = stp_http_form_parse(&t, &err, data, strlen(data), pool);
     ck_assert_msg(rv == APR_SUCCESS, "refused \"%s\": %s", data, err ? err : "(no message)");
     ck_assert_ptr_nonnull(t);
     return t;
@@ -147,7 +153,7 @@ static void parse_bad(const char *data, apr_size_t len)
     static char marker_byte; /* any non-NULL marker: a refused input must not replace *fields */
     apr_table_t *const marker = (apr_table_t *)&marker_byte, *t = marker;
     const char *err = NULL;
-    ck_assert_msg(stp_form_parse(&t, &err, data, len, pool) == APR_EINVAL, "accepted \"%.*s\"", (int)len, data);
+    ck_assert_msg(stp_http_form_parse(&t, &err, data, len, pool) == APR_EINVAL, "accepted \"%.*s\"", (int)len, data);
     ck_assert_msg(err && *err, "no message for \"%.*s\"", (int)len, data);
     ck_assert_ptr_eq(t, marker);
 }
@@ -175,11 +181,11 @@ START_TEST(test_form_good)
     /* only len bytes are read */
     apr_table_t *u = NULL;
     const char *err;
-    ck_assert_int_eq(stp_form_parse(&u, &err, "a=1&b=2", 3, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_form_parse(&u, &err, "a=1&b=2", 3, pool), APR_SUCCESS);
     ck_assert_int_eq(apr_table_elts(u)->nelts, 1);
     ck_assert_str_eq(apr_table_get(u, "a"), "1");
     /* the bad escape lies past len: not seen */
-    ck_assert_int_eq(stp_form_parse(&u, &err, "a=1%", 3, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_form_parse(&u, &err, "a=1%", 3, pool), APR_SUCCESS);
     ck_assert_str_eq(apr_table_get(u, "a"), "1");
 }
 END_TEST
@@ -188,7 +194,7 @@ START_TEST(test_form_empty)
 {
     apr_table_t *t = NULL;
     const char *err = "untouched";
-    ck_assert_int_eq(stp_form_parse(&t, &err, "", 0, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_http_form_parse(&t, &err, "", 0, pool), APR_SUCCESS);
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(apr_table_elts(t)->nelts, 0);
     ck_assert_ptr_null(err);
@@ -238,14 +244,14 @@ START_TEST(test_form_limits)
 }
 END_TEST
 
-/* ---- stp_utf8_valid ---- */
+/* ---- stp_http_utf8_valid ---- */
 
 /* Checks s against an exactly sized heap copy, so that ASan sees a read past len. */
 static int utf8(const char *s, apr_size_t len)
 {
     char *copy = calloc(len ? len : 1, 1);
     memcpy(copy, s, len);
-    int ok = stp_utf8_valid(copy, len);
+    int ok = stp_http_utf8_valid(copy, len);
     free(copy);
     return ok;
 }
@@ -314,9 +320,9 @@ START_TEST(test_utf8)
     ck_assert_int_eq(utf8("\xf0\x9d\x84\x9e", 3), 0);
     ck_assert_int_eq(utf8("ab\xff", 2), 1);
     /* the same in place, where the byte past len would complete the sequence */
-    ck_assert_int_eq(stp_utf8_valid("\xc3\xa9", 1), 0);
-    ck_assert_int_eq(stp_utf8_valid("x\xe2\x82\xac", 3), 0);
-    ck_assert_int_eq(stp_utf8_valid("\xf0\x9d\x84\x9e", 3), 0);
+    ck_assert_int_eq(stp_http_utf8_valid("\xc3\xa9", 1), 0);
+    ck_assert_int_eq(stp_http_utf8_valid("x\xe2\x82\xac", 3), 0);
+    ck_assert_int_eq(stp_http_utf8_valid("\xf0\x9d\x84\x9e", 3), 0);
 }
 END_TEST
 
@@ -324,65 +330,65 @@ END_TEST
 
 START_TEST(test_url_escape)
 {
-    ck_assert_str_eq(stp_url_escape("", pool), "");
-    ck_assert_str_eq(stp_url_escape("AZaz09-._~", pool), "AZaz09-._~");
-    ck_assert_str_eq(stp_url_escape("a b", pool), "a%20b");
-    ck_assert_str_eq(stp_url_escape("/?#[]@!$&'()*+,;=%", pool),
+    ck_assert_str_eq(stp_http_url_escape("", pool), "");
+    ck_assert_str_eq(stp_http_url_escape("AZaz09-._~", pool), "AZaz09-._~");
+    ck_assert_str_eq(stp_http_url_escape("a b", pool), "a%20b");
+    ck_assert_str_eq(stp_http_url_escape("/?#[]@!$&'()*+,;=%", pool),
                      "%2F%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2B%2C%3B%3D%25");
-    ck_assert_str_eq(stp_url_escape("\"<>\\^`{|}", pool), "%22%3C%3E%5C%5E%60%7B%7C%7D");
-    ck_assert_str_eq(stp_url_escape("\x01\r\n\x7f", pool), "%01%0D%0A%7F");
-    ck_assert_str_eq(stp_url_escape("Pr\xc3\xbc"
-                                    "fung",
-                                    pool),
+    ck_assert_str_eq(stp_http_url_escape("\"<>\\^`{|}", pool), "%22%3C%3E%5C%5E%60%7B%7C%7D");
+    ck_assert_str_eq(stp_http_url_escape("\x01\r\n\x7f", pool), "%01%0D%0A%7F");
+    ck_assert_str_eq(stp_http_url_escape("Pr\xc3\xbc"
+                                         "fung",
+                                         pool),
                      "Pr%C3%BCfung");
-    ck_assert_str_eq(stp_url_escape("\xf0\x9d\x84\x9e\xff", pool), "%F0%9D%84%9E%FF");
+    ck_assert_str_eq(stp_http_url_escape("\xf0\x9d\x84\x9e\xff", pool), "%F0%9D%84%9E%FF");
     /* the output of one escaping is escaped again, not left alone */
-    ck_assert_str_eq(stp_url_escape("%41", pool), "%2541");
+    ck_assert_str_eq(stp_http_url_escape("%41", pool), "%2541");
 }
 END_TEST
 
 START_TEST(test_html_escape)
 {
-    ck_assert_str_eq(stp_html_escape(NULL, pool), "");
-    ck_assert_str_eq(stp_html_escape("", pool), "");
-    ck_assert_str_eq(stp_html_escape("plain text", pool), "plain text");
-    ck_assert_str_eq(stp_html_escape("<a href=\"x\" title='y'>&</a>", pool),
+    ck_assert_str_eq(stp_http_html_escape(NULL, pool), "");
+    ck_assert_str_eq(stp_http_html_escape("", pool), "");
+    ck_assert_str_eq(stp_http_html_escape("plain text", pool), "plain text");
+    ck_assert_str_eq(stp_http_html_escape("<a href=\"x\" title='y'>&</a>", pool),
                      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
-    ck_assert_str_eq(stp_html_escape("&amp;", pool), "&amp;amp;");
-    ck_assert_str_eq(stp_html_escape("\xc3\xa9\xe2\x82\xac", pool), "\xc3\xa9\xe2\x82\xac");
-    ck_assert_str_eq(stp_html_escape("&&&&", pool), "&amp;&amp;&amp;&amp;");
-    ck_assert_str_eq(stp_html_escape("''\"\"", pool), "&#39;&#39;&quot;&quot;");
+    ck_assert_str_eq(stp_http_html_escape("&amp;", pool), "&amp;amp;");
+    ck_assert_str_eq(stp_http_html_escape("\xc3\xa9\xe2\x82\xac", pool), "\xc3\xa9\xe2\x82\xac");
+    ck_assert_str_eq(stp_http_html_escape("&&&&", pool), "&amp;&amp;&amp;&amp;");
+    ck_assert_str_eq(stp_http_html_escape("''\"\"", pool), "&#39;&#39;&quot;&quot;");
 }
 END_TEST
 
 START_TEST(test_json_string)
 {
-    ck_assert_str_eq(stp_json_string(NULL, pool), "null");
-    ck_assert_str_eq(stp_json_string("", pool), "\"\"");
-    ck_assert_str_eq(stp_json_string("plain / text", pool), "\"plain / text\"");
-    ck_assert_str_eq(stp_json_string("a\"b\\c", pool), "\"a\\\"b\\\\c\"");
-    ck_assert_str_eq(stp_json_string("\x01\b\t\n\f\r\x1f\x7f", pool),
+    ck_assert_str_eq(stp_http_json_string(NULL, pool), "null");
+    ck_assert_str_eq(stp_http_json_string("", pool), "\"\"");
+    ck_assert_str_eq(stp_http_json_string("plain / text", pool), "\"plain / text\"");
+    ck_assert_str_eq(stp_http_json_string("a\"b\\c", pool), "\"a\\\"b\\\\c\"");
+    ck_assert_str_eq(stp_http_json_string("\x01\b\t\n\f\r\x1f\x7f", pool),
                      "\"\\u0001\\u0008\\u0009\\u000a\\u000c\\u000d\\u001f\\u007f\"");
     /* inert if served as HTML */
-    ck_assert_str_eq(stp_json_string("</script><!--&", pool), "\"\\u003c/script\\u003e\\u003c!--\\u0026\"");
+    ck_assert_str_eq(stp_http_json_string("</script><!--&", pool), "\"\\u003c/script\\u003e\\u003c!--\\u0026\"");
     /* non-ASCII stays as UTF-8 */
-    ck_assert_str_eq(stp_json_string("Pr\xc3\xbc"
-                                     "fung \xe2\x82\xac \xf0\x9d\x84\x9e",
-                                     pool),
+    ck_assert_str_eq(stp_http_json_string("Pr\xc3\xbc"
+                                          "fung \xe2\x82\xac \xf0\x9d\x84\x9e",
+                                          pool),
                      "\"Pr\xc3\xbc"
                      "fung \xe2\x82\xac \xf0\x9d\x84\x9e\"");
     /* the worst case for the output size: every byte escaped */
     const char *ctl = rep('\x01', 1000);
-    const char *out = stp_json_string(ctl, pool);
+    const char *out = stp_http_json_string(ctl, pool);
     ck_assert_uint_eq(strlen(out), 6000 + 2);
     ck_assert_int_eq(strncmp(out, "\"\\u0001\\u0001", 13), 0);
     /* no control byte ever reaches the output */
-    for (const char *p = stp_json_string("\x01\x02\x03\x1e\x7f", pool); *p; p++)
+    for (const char *p = stp_http_json_string("\x01\x02\x03\x1e\x7f", pool); *p; p++)
         ck_assert_int_ge((unsigned char)*p, 0x20);
 }
 END_TEST
 
-/* ---- stp_content_disposition ---- */
+/* ---- stp_http_content_disposition ---- */
 
 /* The header value must be printable ASCII (no CR/LF for a response splitting), and filename*'s
  * value only RFC 5987 attr-chars and %XX escapes. */
@@ -408,7 +414,7 @@ static void assert_safe_disposition(const char *v)
 
 static const char *disposition(const char *name)
 {
-    const char *v = stp_content_disposition(name, pool);
+    const char *v = stp_http_content_disposition(name, pool);
     assert_safe_disposition(v);
     return v;
 }
@@ -439,13 +445,13 @@ START_TEST(test_content_disposition)
 }
 END_TEST
 
-/* ---- stp_lang_pick ---- */
+/* ---- stp_http_lang_pick ---- */
 
 #define LOCALES "en,de,fr,pt-BR"
 
 static const char *pick(const char *asked, const char *cookie, const char *al)
 {
-    return stp_lang_pick(asked, cookie, al, LOCALES, "xx-fallback", pool);
+    return stp_http_lang_pick(asked, cookie, al, LOCALES, "xx-fallback", pool);
 }
 
 START_TEST(test_lang_explicit)
@@ -467,8 +473,8 @@ START_TEST(test_lang_explicit)
     /* nothing at all */
     ck_assert_str_eq(pick(NULL, NULL, NULL), "xx-fallback");
     ck_assert_str_eq(pick("es", "it", NULL), "xx-fallback");
-    ck_assert_str_eq(stp_lang_pick("de", "de", "de", NULL, "en", pool), "en");
-    ck_assert_str_eq(stp_lang_pick("de", "de", "de", "", "en", pool), "en");
+    ck_assert_str_eq(stp_http_lang_pick("de", "de", "de", NULL, "en", pool), "en");
+    ck_assert_str_eq(stp_http_lang_pick("de", "de", "de", "", "en", pool), "en");
 }
 END_TEST
 
@@ -535,43 +541,43 @@ START_TEST(test_lang_garbage)
 }
 END_TEST
 
-/* ---- stp_cookie_get ---- */
+/* ---- stp_http_cookie_get ---- */
 
 START_TEST(test_cookie_get)
 {
-    ck_assert_str_eq(stp_cookie_get("stp_lang=de", "stp_lang", pool), "de");
-    ck_assert_str_eq(stp_cookie_get("a=1; stp_lang=fr; b=2", "stp_lang", pool), "fr");
-    ck_assert_str_eq(stp_cookie_get("a=1;stp_lang=fr", "stp_lang", pool), "fr");
-    ck_assert_str_eq(stp_cookie_get(";;  stp_lang=ja;", "stp_lang", pool), "ja");
-    ck_assert_str_eq(stp_cookie_get("stp_lang=", "stp_lang", pool), "");
-    ck_assert_str_eq(stp_cookie_get("tok=a=b==", "tok", pool), "a=b==");
+    ck_assert_str_eq(stp_http_cookie_get("stp_lang=de", "stp_lang", pool), "de");
+    ck_assert_str_eq(stp_http_cookie_get("a=1; stp_lang=fr; b=2", "stp_lang", pool), "fr");
+    ck_assert_str_eq(stp_http_cookie_get("a=1;stp_lang=fr", "stp_lang", pool), "fr");
+    ck_assert_str_eq(stp_http_cookie_get(";;  stp_lang=ja;", "stp_lang", pool), "ja");
+    ck_assert_str_eq(stp_http_cookie_get("stp_lang=", "stp_lang", pool), "");
+    ck_assert_str_eq(stp_http_cookie_get("tok=a=b==", "tok", pool), "a=b==");
     /* names are whole names, not prefixes or suffixes of others */
-    ck_assert_str_eq(stp_cookie_get("xstp_lang=en; stp_lang=de", "stp_lang", pool), "de");
-    ck_assert_str_eq(stp_cookie_get("stp_lang_x=en; stp_lang=de", "stp_lang", pool), "de");
-    ck_assert_ptr_null(stp_cookie_get("xstp_lang=en", "stp_lang", pool));
-    ck_assert_ptr_null(stp_cookie_get("stp_langx=en", "stp_lang", pool));
-    ck_assert_ptr_null(stp_cookie_get("stp_lan=en", "stp_lang", pool));
+    ck_assert_str_eq(stp_http_cookie_get("xstp_lang=en; stp_lang=de", "stp_lang", pool), "de");
+    ck_assert_str_eq(stp_http_cookie_get("stp_lang_x=en; stp_lang=de", "stp_lang", pool), "de");
+    ck_assert_ptr_null(stp_http_cookie_get("xstp_lang=en", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get("stp_langx=en", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get("stp_lan=en", "stp_lang", pool));
     /* nor found inside another cookie's value */
-    ck_assert_ptr_null(stp_cookie_get("a=stp_lang=fr", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get("a=stp_lang=fr", "stp_lang", pool));
     /* absent */
-    ck_assert_ptr_null(stp_cookie_get(NULL, "stp_lang", pool));
-    ck_assert_ptr_null(stp_cookie_get("", "stp_lang", pool));
-    ck_assert_ptr_null(stp_cookie_get(";;; ", "stp_lang", pool));
-    ck_assert_ptr_null(stp_cookie_get("stp_lang", "stp_lang", pool));
-    ck_assert_ptr_null(stp_cookie_get("a=1; b=2", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get(NULL, "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get("", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get(";;; ", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get("stp_lang", "stp_lang", pool));
+    ck_assert_ptr_null(stp_http_cookie_get("a=1; b=2", "stp_lang", pool));
 }
 END_TEST
 
 START_TEST(test_locale_listed)
 {
-    ck_assert(stp_locale_listed("en,de,ja", "en"));
-    ck_assert(stp_locale_listed("en,de,ja", "ja"));
-    ck_assert(!stp_locale_listed("en,de,ja", "d"));
-    ck_assert(!stp_locale_listed("en,de,ja", "de,ja"));
-    ck_assert(!stp_locale_listed("en,de,ja", ""));
-    ck_assert(!stp_locale_listed("en,de,ja", NULL));
-    ck_assert(!stp_locale_listed(NULL, "en"));
-    ck_assert(!stp_locale_listed("", "en"));
+    ck_assert(stp_http_locale_listed("en,de,ja", "en"));
+    ck_assert(stp_http_locale_listed("en,de,ja", "ja"));
+    ck_assert(!stp_http_locale_listed("en,de,ja", "d"));
+    ck_assert(!stp_http_locale_listed("en,de,ja", "de,ja"));
+    ck_assert(!stp_http_locale_listed("en,de,ja", ""));
+    ck_assert(!stp_http_locale_listed("en,de,ja", NULL));
+    ck_assert(!stp_http_locale_listed(NULL, "en"));
+    ck_assert(!stp_http_locale_listed("", "en"));
 }
 END_TEST
 

@@ -139,14 +139,14 @@ END_TEST
 
 START_TEST(test_return_targets)
 {
-    ck_assert_int_eq(stp_return_target_ok("/download/soc2-2025?lang=de"), 1);
-    ck_assert_int_eq(stp_return_target_ok("/"), 1);
+    ck_assert_int_eq(stp_identity_return_ok("/download/soc2-2025?lang=de"), 1);
+    ck_assert_int_eq(stp_identity_return_ok("/"), 1);
     static const char *const bad[] = {
         "//evil.test/",       "/\\evil.test", "https://evil.test/", "evil.test", "/a\r\nSet-Cookie: x=y", "/a\\b", "",
         "javascript:alert(1)"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(!stp_return_target_ok(bad[i]), "accepted %s", bad[i]);
-    ck_assert_int_eq(stp_return_target_ok(NULL), 0);
+        ck_assert_msg(!stp_identity_return_ok(bad[i]), "accepted %s", bad[i]);
+    ck_assert_int_eq(stp_identity_return_ok(NULL), 0);
 }
 END_TEST
 

@@ -6,6 +6,7 @@
 
 #include "stp_digest.h"
 #include "stp_library.h"
+#include "stp_notify.h"
 #include "test_util.h"
 #include "tests.h"
 
@@ -109,10 +110,10 @@ START_TEST(notify_settings)
     ck_assert_str_eq(got.locale, "de");
     ck_assert_str_eq(got.tenant, "contoso");
     stp_freq_t f;
-    ck_assert_int_eq(stp_freq_parse(&f, "monthly"), APR_SUCCESS);
+    ck_assert_int_eq(stp_notify_freq_parse(&f, "monthly"), APR_SUCCESS);
     ck_assert_int_eq(f, STP_FREQ_MONTHLY);
-    ck_assert_int_eq(stp_freq_parse(&f, "hourly"), APR_EINVAL);
-    ck_assert_str_eq(stp_freq_name(STP_FREQ_DAILY), "daily");
+    ck_assert_int_eq(stp_notify_freq_parse(&f, "hourly"), APR_EINVAL);
+    ck_assert_str_eq(stp_notify_freq_name(STP_FREQ_DAILY), "daily");
 }
 END_TEST
 
@@ -167,14 +168,14 @@ START_TEST(digest_plan)
     stp_doc_t *iso = mkdoc("iso", "iso", "1", STP_ACCESS_PUBLIC, NULL, "22");
     stp_doc_t *t2 = mkdoc("t2-pack", "t2-pack", "1", STP_ACCESS_TENANT, "t2", "33");
     fake_catalog_t cat = {{soc, iso, t2, NULL}};
-    const char *soc_fp = stp_doc_fingerprint(soc, pool);
+    const char *soc_fp = stp_library_fingerprint(soc, pool);
     /* Pinned (Python's hashlib agrees): the fingerprints stored in users' libraries must still
      * match whatever computes SHA-256. */
     ck_assert_str_eq(soc_fp, "05d193792e5a52eb");
-    stp_saved_t e[] = {saved("iso", "iso", stp_doc_fingerprint(iso, pool)), /* unchanged */
-                       saved("soc", "soc-2025", "old"),                     /* a new version */
-                       saved("t2-pack", "t2-pack", "old"),                  /* access lost */
-                       saved("gone", "gone", "old")};                       /* series removed */
+    stp_saved_t e[] = {saved("iso", "iso", stp_library_fingerprint(iso, pool)), /* unchanged */
+                       saved("soc", "soc-2025", "old"),                         /* a new version */
+                       saved("t2-pack", "t2-pack", "old"),                      /* access lost */
+                       saved("gone", "gone", "old")};                           /* series removed */
     apr_array_header_t *entries = entries_of(4, e);
     stp_notify_t n = {STP_FREQ_DAILY, "u@t1.example", "de", "t1", 0};
     apr_time_t now = apr_time_from_sec(1800000000);

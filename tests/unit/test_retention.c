@@ -63,14 +63,14 @@ END_TEST
 
 START_TEST(test_version_order)
 {
-    ck_assert_int_lt(stp_version_cmp("2025.9", "2025.10"), 0);
-    ck_assert_int_gt(stp_version_cmp("v10", "v9"), 0);
-    ck_assert_int_eq(stp_version_cmp("2025.01", "2025.1"), 0);
-    ck_assert_int_lt(stp_version_cmp("1.0", "1.0.1"), 0);
+    ck_assert_int_lt(stp_retention_version_cmp("2025.9", "2025.10"), 0);
+    ck_assert_int_gt(stp_retention_version_cmp("v10", "v9"), 0);
+    ck_assert_int_eq(stp_retention_version_cmp("2025.01", "2025.1"), 0);
+    ck_assert_int_lt(stp_retention_version_cmp("1.0", "1.0.1"), 0);
     /* newer: later date first, then higher version */
-    ck_assert_int_lt(stp_version_newer_cmp(day("2026-01-01"), "1", day("2025-01-01"), "9"), 0);
-    ck_assert_int_lt(stp_version_newer_cmp(day("2026-01-01"), "2", day("2026-01-01"), "1"), 0);
-    ck_assert_int_gt(stp_version_newer_cmp(day("2025-01-01"), "9", day("2026-01-01"), "1"), 0);
+    ck_assert_int_lt(stp_retention_version_newer_cmp(day("2026-01-01"), "1", day("2025-01-01"), "9"), 0);
+    ck_assert_int_lt(stp_retention_version_newer_cmp(day("2026-01-01"), "2", day("2026-01-01"), "1"), 0);
+    ck_assert_int_gt(stp_retention_version_newer_cmp(day("2025-01-01"), "9", day("2026-01-01"), "1"), 0);
 }
 END_TEST
 
@@ -80,11 +80,11 @@ START_TEST(test_url_mapping)
     const char *rel = NULL;
     char shard[3];
     apr_pool_create(&pool, NULL);
-    stp_shard(shard, "soc2-2025");
-    ck_assert_int_eq(stp_path_from_url(&rel, "/de/docs/soc2-2025/", pool), APR_SUCCESS);
+    stp_paths_shard(shard, "soc2-2025");
+    ck_assert_int_eq(stp_paths_from_url(&rel, "/de/docs/soc2-2025/", pool), APR_SUCCESS);
     ck_assert_str_eq(rel, apr_pstrcat(pool, "public/de/docs/", shard, "/soc2-2025.html", NULL));
-    ck_assert_int_eq(stp_path_from_url(&rel, "/pt-BR/docs/x/", pool), APR_SUCCESS);
-    ck_assert_int_eq(stp_path_from_url(&rel, "/de/docs/soc2-2025", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_paths_from_url(&rel, "/pt-BR/docs/x/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_paths_from_url(&rel, "/de/docs/soc2-2025", pool), APR_INCOMPLETE);
     /* not ours, or not a valid page name: never a path */
     static const char *const bad[] = {"/",
                                       "/de/",
@@ -101,9 +101,9 @@ START_TEST(test_url_mapping)
                                       "de/docs/a/",
                                       ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(stp_path_from_url(&rel, bad[i], pool) == APR_NOTFOUND, "mapped %s", bad[i]);
+        ck_assert_msg(stp_paths_from_url(&rel, bad[i], pool) == APR_NOTFOUND, "mapped %s", bad[i]);
     char *long_id = apr_pstrcat(pool, "/en/docs/", apr_psprintf(pool, "%065d", 1), "/", NULL);
-    ck_assert_int_eq(stp_path_from_url(&rel, long_id, pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_paths_from_url(&rel, long_id, pool), APR_NOTFOUND);
     /* shards are two hex digits below STP_SHARDS, stable */
     ck_assert_int_lt(strtol(shard, NULL, 16), STP_SHARDS);
     apr_pool_destroy(pool);
@@ -117,17 +117,17 @@ START_TEST(test_org_url_mapping)
     const char *rel;
     char shard[3];
     apr_pool_create(&pool, NULL);
-    stp_shard(shard, "soc2-2025");
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org/", pool), APR_SUCCESS);
+    stp_paths_shard(shard, "soc2-2025");
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "contoso", "/de/org/", pool), APR_SUCCESS);
     ck_assert_str_eq(rel, "tenants/contoso/de/index.html");
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "Contoso-EU", "/pt-BR/org/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "Contoso-EU", "/pt-BR/org/", pool), APR_SUCCESS);
     ck_assert_str_eq(rel, "tenants/Contoso-EU/pt-BR/index.html");
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org/docs/soc2-2025/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "contoso", "/de/org/docs/soc2-2025/", pool), APR_SUCCESS);
     ck_assert_str_eq(rel, apr_pstrcat(pool, "tenants/contoso/de/docs/", shard, "/soc2-2025.html", NULL));
-    ck_assert_str_eq(rel, stp_path_doc_page("contoso", "de", "soc2-2025", pool));
+    ck_assert_str_eq(rel, stp_paths_doc_page("contoso", "de", "soc2-2025", pool));
     /* without the trailing slash: a redirect */
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org", pool), APR_INCOMPLETE);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", "/de/org/docs/soc2-2025", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "contoso", "/de/org", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "contoso", "/de/org/docs/soc2-2025", pool), APR_INCOMPLETE);
     /* under /<lang>/org but no page: 404 */
     static const char *const enoent[] = {"/de/org/x",
                                          "/de/org/index.html",
@@ -148,12 +148,12 @@ START_TEST(test_org_url_mapping)
                                          "/de/org/docs/a/index.html"};
     for (size_t i = 0; i < sizeof enoent / sizeof enoent[0]; i++) {
         rel = "untouched";
-        ck_assert_msg(stp_path_from_org_url(&rel, "contoso", enoent[i], pool) == APR_ENOENT, "%s not ENOENT",
+        ck_assert_msg(stp_paths_from_org_url(&rel, "contoso", enoent[i], pool) == APR_ENOENT, "%s not ENOENT",
                       enoent[i]);
         ck_assert_str_eq(rel, "untouched");
     }
     char *long_id = apr_pstrcat(pool, "/en/org/docs/", apr_psprintf(pool, "%065d", 1), "/", NULL);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", long_id, pool), APR_ENOENT);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "contoso", long_id, pool), APR_ENOENT);
     /* not an organisation URL at all */
     static const char *const notours[] = {"",
                                           "/",
@@ -173,35 +173,35 @@ START_TEST(test_org_url_mapping)
                                           "//de/org/",
                                           "/de//org/"};
     for (size_t i = 0; i < sizeof notours / sizeof notours[0]; i++)
-        ck_assert_msg(stp_path_from_org_url(&rel, "contoso", notours[i], pool) == APR_NOTFOUND, "%s not NOTFOUND",
+        ck_assert_msg(stp_paths_from_org_url(&rel, "contoso", notours[i], pool) == APR_NOTFOUND, "%s not NOTFOUND",
                       notours[i]);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, "contoso", NULL, pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, "contoso", NULL, pool), APR_NOTFOUND);
 
     /* no tenant: only whether the URL is a page's; *rel is not set */
     rel = "untouched";
-    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/", pool), APR_SUCCESS);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/docs/soc2-2025/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, NULL, "/de/org/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, NULL, "/de/org/docs/soc2-2025/", pool), APR_SUCCESS);
     ck_assert_str_eq(rel, "untouched");
-    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org", pool), APR_INCOMPLETE);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/docs/soc2-2025", pool), APR_INCOMPLETE);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/org/docs/A/", pool), APR_ENOENT);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, NULL, "/de/docs/a/", pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, NULL, "/de/org", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, NULL, "/de/org/docs/soc2-2025", pool), APR_INCOMPLETE);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, NULL, "/de/org/docs/A/", pool), APR_ENOENT);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, NULL, "/de/docs/a/", pool), APR_NOTFOUND);
 
     /* the tenant comes from a claim: only a plain id names a directory */
     static const char *const bad_tenants[] = {"",    "..",  "../contoso", "a/b",       "a-",   "-a",
                                               "a b", "a.b", "a_b",        "t\xc3\xa4", "t1\n", "a%2fb"};
     for (size_t i = 0; i < sizeof bad_tenants / sizeof bad_tenants[0]; i++) {
         rel = "untouched";
-        ck_assert_msg(stp_path_from_org_url(&rel, bad_tenants[i], "/de/org/", pool) == APR_ENOENT,
+        ck_assert_msg(stp_paths_from_org_url(&rel, bad_tenants[i], "/de/org/", pool) == APR_ENOENT,
                       "tenant \"%s\" accepted", bad_tenants[i]);
-        ck_assert_msg(stp_path_from_org_url(&rel, bad_tenants[i], "/de/org/docs/a/", pool) == APR_ENOENT,
+        ck_assert_msg(stp_paths_from_org_url(&rel, bad_tenants[i], "/de/org/docs/a/", pool) == APR_ENOENT,
                       "tenant \"%s\" accepted", bad_tenants[i]);
         ck_assert_str_eq(rel, "untouched");
     }
     const char *t64 = apr_psprintf(pool, "T%063d", 1), *t65 = apr_psprintf(pool, "T%064d", 1);
-    ck_assert_int_eq(stp_path_from_org_url(&rel, t64, "/de/org/", pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, t64, "/de/org/", pool), APR_SUCCESS);
     ck_assert_str_eq(rel, apr_pstrcat(pool, "tenants/", t64, "/de/index.html", NULL));
-    ck_assert_int_eq(stp_path_from_org_url(&rel, t65, "/de/org/", pool), APR_ENOENT);
+    ck_assert_int_eq(stp_paths_from_org_url(&rel, t65, "/de/org/", pool), APR_ENOENT);
     apr_pool_destroy(pool);
 }
 END_TEST
@@ -212,51 +212,51 @@ START_TEST(test_ident_lengths)
     memset(id64, 'a', 64), id64[64] = '/', id64[65] = '\0';
     memset(id65, '7', 65), id65[65] = '/', id65[66] = '\0';
     /* ids: [a-z0-9] with inner hyphens, at most 64 */
-    ck_assert_uint_eq(stp_path_ident_len("soc2-2025"), 9);
-    ck_assert_uint_eq(stp_path_ident_len("soc2-2025/"), 9);
-    ck_assert_uint_eq(stp_path_ident_len("a"), 1);
-    ck_assert_uint_eq(stp_path_ident_len("0"), 1);
-    ck_assert_uint_eq(stp_path_ident_len("a-b-c.html"), 5);
-    ck_assert_uint_eq(stp_path_ident_len("a-"), 1); /* a hyphen is never last */
-    ck_assert_uint_eq(stp_path_ident_len("a-/"), 1);
-    ck_assert_uint_eq(stp_path_ident_len("aB"), 1);
-    ck_assert_uint_eq(stp_path_ident_len(id64), 64);
-    ck_assert_uint_eq(stp_path_ident_len(id65), 0);
-    ck_assert_uint_eq(stp_path_ident_len(""), 0);
-    ck_assert_uint_eq(stp_path_ident_len("-a"), 0); /* nor first */
-    ck_assert_uint_eq(stp_path_ident_len("-"), 0);
-    ck_assert_uint_eq(stp_path_ident_len("A"), 0);
-    ck_assert_uint_eq(stp_path_ident_len("/a"), 0);
-    ck_assert_uint_eq(stp_path_ident_len(".."), 0);
-    ck_assert_uint_eq(stp_path_ident_len("_a"), 0);
-    ck_assert_uint_eq(stp_path_ident_len("\xc3\xa4"), 0);
+    ck_assert_uint_eq(stp_paths_ident_len("soc2-2025"), 9);
+    ck_assert_uint_eq(stp_paths_ident_len("soc2-2025/"), 9);
+    ck_assert_uint_eq(stp_paths_ident_len("a"), 1);
+    ck_assert_uint_eq(stp_paths_ident_len("0"), 1);
+    ck_assert_uint_eq(stp_paths_ident_len("a-b-c.html"), 5);
+    ck_assert_uint_eq(stp_paths_ident_len("a-"), 1); /* a hyphen is never last */
+    ck_assert_uint_eq(stp_paths_ident_len("a-/"), 1);
+    ck_assert_uint_eq(stp_paths_ident_len("aB"), 1);
+    ck_assert_uint_eq(stp_paths_ident_len(id64), 64);
+    ck_assert_uint_eq(stp_paths_ident_len(id65), 0);
+    ck_assert_uint_eq(stp_paths_ident_len(""), 0);
+    ck_assert_uint_eq(stp_paths_ident_len("-a"), 0); /* nor first */
+    ck_assert_uint_eq(stp_paths_ident_len("-"), 0);
+    ck_assert_uint_eq(stp_paths_ident_len("A"), 0);
+    ck_assert_uint_eq(stp_paths_ident_len("/a"), 0);
+    ck_assert_uint_eq(stp_paths_ident_len(".."), 0);
+    ck_assert_uint_eq(stp_paths_ident_len("_a"), 0);
+    ck_assert_uint_eq(stp_paths_ident_len("\xc3\xa4"), 0);
     /* locales: [a-z]{2,3} with an optional -Region */
-    ck_assert_uint_eq(stp_path_lang_len("de"), 2);
-    ck_assert_uint_eq(stp_path_lang_len("de/docs/"), 2);
-    ck_assert_uint_eq(stp_path_lang_len("haw"), 3);
-    ck_assert_uint_eq(stp_path_lang_len("pt-BR"), 5);
-    ck_assert_uint_eq(stp_path_lang_len("pt-BR/org/"), 5);
-    ck_assert_uint_eq(stp_path_lang_len("de-CH"), 5);
-    ck_assert_uint_eq(stp_path_lang_len("es-419"), 6);
-    ck_assert_uint_eq(stp_path_lang_len("zh-Hant"), 7);
-    ck_assert_uint_eq(stp_path_lang_len(""), 0);
-    ck_assert_uint_eq(stp_path_lang_len("d"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("d/docs/"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("deut"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("DE"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("De"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("/de"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("-de"), 0);
-    ck_assert_uint_eq(stp_path_lang_len("\xc3\xa4\xc3\xa4"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("de"), 2);
+    ck_assert_uint_eq(stp_paths_lang_len("de/docs/"), 2);
+    ck_assert_uint_eq(stp_paths_lang_len("haw"), 3);
+    ck_assert_uint_eq(stp_paths_lang_len("pt-BR"), 5);
+    ck_assert_uint_eq(stp_paths_lang_len("pt-BR/org/"), 5);
+    ck_assert_uint_eq(stp_paths_lang_len("de-CH"), 5);
+    ck_assert_uint_eq(stp_paths_lang_len("es-419"), 6);
+    ck_assert_uint_eq(stp_paths_lang_len("zh-Hant"), 7);
+    ck_assert_uint_eq(stp_paths_lang_len(""), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("d"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("d/docs/"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("deut"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("DE"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("De"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("/de"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("-de"), 0);
+    ck_assert_uint_eq(stp_paths_lang_len("\xc3\xa4\xc3\xa4"), 0);
     /* tenants: [A-Za-z0-9] with inner hyphens, at most 64 */
-    ck_assert_uint_eq(stp_path_tenant_len("Contoso-EU"), 10);
-    ck_assert_uint_eq(stp_path_tenant_len("t1/x"), 2);
-    ck_assert_uint_eq(stp_path_tenant_len("a-"), 1);
-    ck_assert_uint_eq(stp_path_tenant_len(id64), 64);
-    ck_assert_uint_eq(stp_path_tenant_len(id65), 0);
-    ck_assert_uint_eq(stp_path_tenant_len(""), 0);
-    ck_assert_uint_eq(stp_path_tenant_len("-a"), 0);
-    ck_assert_uint_eq(stp_path_tenant_len(".."), 0);
+    ck_assert_uint_eq(stp_paths_tenant_len("Contoso-EU"), 10);
+    ck_assert_uint_eq(stp_paths_tenant_len("t1/x"), 2);
+    ck_assert_uint_eq(stp_paths_tenant_len("a-"), 1);
+    ck_assert_uint_eq(stp_paths_tenant_len(id64), 64);
+    ck_assert_uint_eq(stp_paths_tenant_len(id65), 0);
+    ck_assert_uint_eq(stp_paths_tenant_len(""), 0);
+    ck_assert_uint_eq(stp_paths_tenant_len("-a"), 0);
+    ck_assert_uint_eq(stp_paths_tenant_len(".."), 0);
 }
 END_TEST
 
