@@ -223,6 +223,18 @@ static apr_status_t open_dbis(stp_catalog_t *cat, MDB_txn *txn, unsigned flags)
     return APR_SUCCESS;
 }
 
+/* The environment of a catalog being written or read, closed with `pool`. */
+static int env_make(stp_catalog_t *cat, const char *path, apr_pool_t *pool)
+{
+    int rc;
+    cat->pool = pool;
+    cat->path = apr_pstrdup(pool, path);
+    if ((rc = mdb_env_create(&cat->env)))
+        return rc;
+    apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
+    return mdb_env_set_maxdbs(cat->env, 8);
+}
+
 apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_t *pool)
 {
     stp_catalog_t *cat = apr_pcalloc(pool, sizeof *cat);
@@ -232,12 +244,8 @@ apr_status_t stp_catalog_create(stp_catalog_t **out, const char *path, apr_pool_
 
     if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS)
         return APR_EEXIST;
-    cat->pool = pool;
-    cat->path = apr_pstrdup(pool, path);
-    if ((rc = mdb_env_create(&cat->env)))
+    if ((rc = env_make(cat, path, pool)))
         return stp_lmdb_status(rc);
-    apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
-    mdb_env_set_maxdbs(cat->env, 8);
     /* Address space only: the file grows with what is written. */
     mdb_env_set_mapsize(cat->env, (size_t)4 << 30);
     /* One writer that nobody else sees until publication: no lock file, and one sync at commit. */
@@ -331,12 +339,8 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
     apr_status_t rv;
     int rc;
 
-    cat->pool = pool;
-    cat->path = apr_pstrdup(pool, path);
-    if ((rc = mdb_env_create(&cat->env)))
+    if ((rc = env_make(cat, path, pool)))
         return stp_lmdb_status(rc);
-    apr_pool_cleanup_register(pool, cat, catalog_cleanup, apr_pool_cleanup_null);
-    mdb_env_set_maxdbs(cat->env, 8);
     rc = mdb_env_open(cat->env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0444);
     if (rc)
         return stp_lmdb_status(rc);
