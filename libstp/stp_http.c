@@ -170,31 +170,6 @@ const char *stp_http_url_escape(const char *s, apr_pool_t *pool)
     return out;
 }
 
-const char *stp_http_html_escape(const char *s, apr_pool_t *pool)
-{
-    if (!s)
-        return "";
-    apr_size_t n = 0;
-    for (const char *p = s; *p; p++)
-        n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '"' || *p == '\'' ? 6 : 1;
-    char *out = apr_palloc(pool, n + 1), *o = out;
-    for (const char *p = s; *p; p++) {
-        const char *rep = *p == '&'    ? "&amp;"
-                          : *p == '<'  ? "&lt;"
-                          : *p == '>'  ? "&gt;"
-                          : *p == '"'  ? "&quot;"
-                          : *p == '\'' ? "&#39;"
-                                       : NULL;
-        if (rep) {
-            memcpy(o, rep, strlen(rep));
-            o += strlen(rep);
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    return out;
-}
 
 const char *stp_http_json_string(const char *s, apr_pool_t *pool)
 {

@@ -27,8 +27,6 @@ int stp_http_utf8_valid(const char *s, apr_size_t len);
 /* Percent-encodes everything but RFC 3986 unreserved characters (for a query value or "/"-free
  * path segment). */
 const char *stp_http_url_escape(const char *s, apr_pool_t *pool);
-/* Escapes &, <, >, " and ' for HTML text and attribute values. */
-const char *stp_http_html_escape(const char *s, apr_pool_t *pool);
 /* A JSON string literal, quotes included; NULL gives null. */
 const char *stp_http_json_string(const char *s, apr_pool_t *pool);
 

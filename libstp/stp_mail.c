@@ -4,6 +4,7 @@
 
 #include <apr_base64.h>
 #include <apr_strings.h>
+#include <libxml/tree.h>
 
 #include "stp_http.h"
 
@@ -121,19 +122,66 @@ static const char *crlf(const char *s, apr_pool_t *pool)
     return out;
 }
 
-static int is_rtl(const char *lang)
-{
-    static const char *const rtl[] = {"ar", "he", "fa", "ur"};
-    for (size_t i = 0; i < sizeof rtl / sizeof rtl[0]; i++)
-        if (!strncmp(lang, rtl[i], 2) && (lang[2] == '\0' || lang[2] == '-'))
-            return 1;
-    return 0;
-}
-
 const char *stp_mail_doc_url(const char *base_url, const char *lang, const stp_doc_t *doc, apr_pool_t *pool)
 {
     return apr_pstrcat(pool, base_url, "/", lang, doc->access == STP_ACCESS_TENANT ? "/org/docs/" : "/docs/",
                        stp_http_url_escape(doc->id, pool), "/", NULL);
+}
+
+typedef struct {
+    const stp_mail_t *m;
+    apr_pool_t *pool;
+} mail_msg_t;
+
+/* stp:msg() for the digest's HTML part: the caller's strings in the digest's language. */
+static const char *mail_msg(void *baton, const char *key)
+{
+    mail_msg_t *mm = baton;
+    return mm->m->msg(mm->m->baton, mm->m->lang, key, mm->pool);
+}
+
+static xmlNodePtr el(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, (const xmlChar *)name, (const xmlChar *)text);
+}
+
+static void at(xmlNodePtr node, const char *name, const char *value)
+{
+    xmlSetProp(node, (const xmlChar *)name, (const xmlChar *)value);
+}
+
+/* The HTML part through the build's page templates (no HTML is written here): NULL without
+ * templates, and the message is then text only. */
+static const char *digest_html(const stp_digest_t *dg, const stp_mail_t *m, const char *settings, apr_pool_t *pool)
+{
+    if (!m->view)
+        return NULL;
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+    xmlDocSetRootElement(doc, page);
+    at(page, "kind", "digest");
+    at(page, "lang", m->lang);
+    at(page, "dir", m->dir ? m->dir : "ltr");
+    mail_msg_t mm = {m, pool};
+    el(page, "site-title", mail_msg(&mm, "site.title"));
+    el(page, "title", mail_msg(&mm, "digest.subject"));
+    xmlNodePtr d = el(page, "digest", NULL);
+    at(d, "settings", settings);
+    for (int i = 0; i < dg->items->nelts; i++) {
+        const stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, i, stp_digest_item_t);
+        const stp_text_t *title = stp_catalog_text_pick(it->doc->titles, m->lang, NULL);
+        const stp_text_t *note = stp_catalog_text_pick(it->doc->changes, m->lang, NULL);
+        xmlNodePtr item = el(d, "item", title ? title->text : it->doc->id);
+        at(item, "href", stp_mail_doc_url(m->base_url, m->lang, it->doc, pool));
+        at(item, "version", it->doc->version);
+        if (note)
+            at(item, "change", note->text);
+    }
+    char *html = NULL;
+    apr_size_t len;
+    apr_status_t rv = stp_view_render(&html, &len, m->view, doc, 1, mail_msg, &mm, pool);
+    xmlFreeDoc(doc);
+    return rv == APR_SUCCESS ? html : NULL;
 }
 
 const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_pool_t *pool)
@@ -146,10 +194,6 @@ const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_poo
 #undef MSG
     const char *settings = apr_pstrcat(pool, m->base_url, "/stp/notifications?lang=", lang, NULL);
     const char *text = apr_pstrcat(pool, intro, "\n\n", NULL);
-    const char *html = apr_pstrcat(pool, "<!DOCTYPE html>\n<html lang=\"", stp_http_html_escape(lang, pool),
-                                   "\" dir=\"", is_rtl(lang) ? "rtl" : "ltr",
-                                   "\"><head><meta charset=\"utf-8\"><title>", stp_http_html_escape(subject, pool),
-                                   "</title></head><body><p>", stp_http_html_escape(intro, pool), "</p><ul>", NULL);
     for (int i = 0; i < dg->items->nelts; i++) {
         const stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, i, stp_digest_item_t);
         const stp_text_t *title = stp_catalog_text_pick(it->doc->titles, lang, NULL);
@@ -159,30 +203,24 @@ const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_poo
         text = apr_pstrcat(pool, text, "* ", t, " (", version, ": ", it->doc->version, ")\n",
                            note ? apr_pstrcat(pool, "  ", change, ": ", note->text, "\n", NULL) : "", "  ", url, "\n\n",
                            NULL);
-        html = apr_pstrcat(pool, html, "<li><a href=\"", stp_http_html_escape(url, pool), "\">",
-                           stp_http_html_escape(t, pool), "</a> (", stp_http_html_escape(version, pool), ": ",
-                           stp_http_html_escape(it->doc->version, pool), ")",
-                           note ? apr_pstrcat(pool, "<br>", stp_http_html_escape(change, pool), ": ",
-                                              stp_http_html_escape(note->text, pool), NULL)
-                                : "",
-                           "</li>", NULL);
     }
     text = apr_pstrcat(pool, text, "-- \n", site, "\n", settings_text, ": ", settings, "\n", NULL);
-    html = apr_pstrcat(pool, html, "</ul><hr><p>", stp_http_html_escape(site, pool), "<br><a href=\"",
-                       stp_http_html_escape(settings, pool), "\">", stp_http_html_escape(settings_text, pool),
-                       "</a></p></body></html>\n", NULL);
+    const char *html = digest_html(dg, m, settings, pool);
 
     char date[APR_RFC822_DATE_LEN];
     apr_rfc822_date(date, m->date);
     /* The boundary comes from the Message-ID: deterministic, and never inside base64 text. */
     const char *boundary = apr_pstrcat(pool, "=_stp_", apr_pstrmemdup(pool, dg->message_id + 1, 32), NULL);
-    return apr_pstrcat(pool, "From: ", stp_mail_display_name(site, pool), " <", m->from, ">\r\nTo: <", dg->address,
-                       ">\r\nSubject: ", header_text(subject, pool), "\r\nDate: ", date,
-                       "\r\nMessage-ID: ", dg->message_id, "\r\nMIME-Version: 1.0\r\nContent-Language: ", lang,
-                       "\r\nAuto-Submitted: auto-generated\r\nList-Unsubscribe: <", settings,
-                       ">\r\nContent-Type: multipart/alternative; boundary=\"", boundary, "\"\r\n\r\n--", boundary,
-                       "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-                       base64_lines(crlf(text, pool), pool), "\r\n--", boundary,
+    const char *head =
+        apr_pstrcat(pool, "From: ", stp_mail_display_name(site, pool), " <", m->from, ">\r\nTo: <", dg->address,
+                    ">\r\nSubject: ", header_text(subject, pool), "\r\nDate: ", date,
+                    "\r\nMessage-ID: ", dg->message_id, "\r\nMIME-Version: 1.0\r\nContent-Language: ", lang,
+                    "\r\nAuto-Submitted: auto-generated\r\nList-Unsubscribe: <", settings, ">\r\n", NULL);
+    const char *plain = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+    if (!html)
+        return apr_pstrcat(pool, head, plain, base64_lines(crlf(text, pool), pool), NULL);
+    return apr_pstrcat(pool, head, "Content-Type: multipart/alternative; boundary=\"", boundary, "\"\r\n\r\n--",
+                       boundary, "\r\n", plain, base64_lines(crlf(text, pool), pool), "\r\n--", boundary,
                        "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
                        base64_lines(html, pool), "\r\n--", boundary, "--\r\n", NULL);
 }

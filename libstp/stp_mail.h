@@ -8,6 +8,7 @@
 #include <apr_time.h>
 
 #include "stp_digest.h"
+#include "stp_view.h"
 
 /* A localized UI string for a key in a language (with the caller's fallbacks); never NULL. */
 typedef const char *stp_msg_fn(void *baton, const char *lang, const char *key, apr_pool_t *pool);
@@ -18,7 +19,9 @@ typedef struct {
     const char *lang;     /* the digest's language */
     stp_msg_fn *msg;      /* strings: site.title, digest.*, library.version, doc.download */
     void *baton;
-    apr_time_t date; /* the Date header */
+    apr_time_t date;         /* the Date header */
+    const stp_view_t *view;  /* the build's page templates, for the HTML part; NULL: text only */
+    const char *dir;         /* the language's direction, "ltr" or "rtl" */
 } stp_mail_t;
 
 /* The whole message with CRLF line ends, ready for a sendmail-compatible command's stdin. */

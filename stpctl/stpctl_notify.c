@@ -2,6 +2,8 @@
  * through a sendmail-compatible command and is recorded as sent only once the command has
  * succeeded, one transaction per digest: a run killed between two digests and started again sends
  * each digest exactly once. Run it from cron; a second run in the same window sends nothing. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 
 typedef struct {
     stp_catalog_t *cat;
+    stp_view_t *view; /* the build's page templates, for the digests' HTML part */
     stp_state_t *st;
     const char *default_locale, *locales, *base_url, *host, *from, *sendmail;
     int dry_run, quiet;
@@ -129,12 +132,9 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
                 apr_strerror(rv, err, sizeof err));
         run->failed++;
     } else if (dg) {
-        stp_mail_t mail = {run->base_url,
-                           run->from,
-                           stp_http_locale_listed(run->locales, dg->locale) ? dg->locale : run->default_locale,
-                           msg,
-                           run,
-                           run->now};
+        const char *lang = stp_http_locale_listed(run->locales, dg->locale) ? dg->locale : run->default_locale;
+        const char *dir = strcmp(msg(run, lang, "locale.dir", pool), "rtl") ? "ltr" : "rtl";
+        stp_mail_t mail = {run->base_url, run->from, lang, msg, run, run->now, run->view, dir};
         const char *message = stp_mail_digest(dg, &mail, pool);
         if (run->dry_run) {
             printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,
@@ -262,10 +262,22 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         notify_usage(stderr);
         return 2;
     }
-    const char *path = apr_pstrcat(pool, site, "/" STP_SITE_CURRENT "/" STP_BUILD_CATALOG, NULL);
+    /* One build for the catalog and the templates, whatever sitegen publishes meanwhile. */
+    char build[PATH_MAX];
+    const char *current = apr_pstrcat(pool, site, "/" STP_SITE_CURRENT, NULL);
+    if (!realpath(current, build)) {
+        fprintf(stderr, "stpctl notify: cannot resolve %s: %s\n", current, strerror(errno));
+        return 2;
+    }
+    const char *path = apr_pstrcat(pool, build, "/" STP_BUILD_CATALOG, NULL);
     if ((rv = stp_catalog_open(&run.cat, path, pool)) != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
         return 2;
+    }
+    const char *xsl = apr_pstrcat(pool, build, "/" STP_BUILD_PAGE_XSL, NULL), *xerr;
+    if (stp_view_open(&run.view, xsl, &xerr, pool) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: %s; digests go out as plain text (publish again with this sitegen)\n", xerr);
+        run.view = NULL;
     }
     apr_finfo_t fi;
     const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);

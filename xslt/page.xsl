@@ -101,6 +101,33 @@
     </html>
   </xsl:template>
 
+  <!-- A notification digest's HTML part (libstp/stp_mail.c builds its input): a mail, not a page
+       of the site, so no header, scripts or styles that mail clients would drop anyway. -->
+  <xsl:template match="/page[@kind = 'digest']" priority="2">
+    <html lang="{$lang}" dir="{@dir}">
+      <head>
+        <meta charset="utf-8"/>
+        <title><xsl:value-of select="title"/></title>
+      </head>
+      <body>
+        <p><xsl:value-of select="stp:msg('digest.intro')"/></p>
+        <ul>
+          <xsl:for-each select="digest/item">
+            <li>
+              <a href="{@href}"><xsl:value-of select="."/></a>
+              <xsl:text> (</xsl:text><xsl:value-of select="stp:msg('library.version')"/>: <xsl:value-of select="@version"/><xsl:text>)</xsl:text>
+              <xsl:if test="@change">
+                <br/><xsl:value-of select="stp:msg('digest.change')"/>: <xsl:value-of select="@change"/>
+              </xsl:if>
+            </li>
+          </xsl:for-each>
+        </ul>
+        <hr/>
+        <p><xsl:value-of select="site-title"/><br/><a href="{digest/@settings}"><xsl:value-of select="stp:msg('digest.settings')"/></a></p>
+      </body>
+    </html>
+  </xsl:template>
+
   <xsl:template name="page-title">
     <xsl:choose>
       <xsl:when test="/page/title"><xsl:value-of select="/page/title"/></xsl:when>

@@ -347,19 +347,6 @@ START_TEST(test_url_escape)
 }
 END_TEST
 
-START_TEST(test_html_escape)
-{
-    ck_assert_str_eq(stp_http_html_escape(NULL, pool), "");
-    ck_assert_str_eq(stp_http_html_escape("", pool), "");
-    ck_assert_str_eq(stp_http_html_escape("plain text", pool), "plain text");
-    ck_assert_str_eq(stp_http_html_escape("<a href=\"x\" title='y'>&</a>", pool),
-                     "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
-    ck_assert_str_eq(stp_http_html_escape("&amp;", pool), "&amp;amp;");
-    ck_assert_str_eq(stp_http_html_escape("\xc3\xa9\xe2\x82\xac", pool), "\xc3\xa9\xe2\x82\xac");
-    ck_assert_str_eq(stp_http_html_escape("&&&&", pool), "&amp;&amp;&amp;&amp;");
-    ck_assert_str_eq(stp_http_html_escape("''\"\"", pool), "&#39;&#39;&quot;&quot;");
-}
-END_TEST
 
 START_TEST(test_json_string)
 {
@@ -597,7 +584,6 @@ Suite *http_suite(void)
     tc = tcase_create("escape");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_url_escape);
-    tcase_add_test(tc, test_html_escape);
     tcase_add_test(tc, test_json_string);
     tcase_add_test(tc, test_content_disposition);
     suite_add_tcase(s, tc);

@@ -92,7 +92,8 @@ START_TEST(digest_from_header)
     it->series = "soc";
     it->doc = &doc;
     it->seen = "x";
-    stp_mail_t m = {"https://trust.example.com", "noreply@trust.example.com", "en", label_msg, "Contoso, Inc.", 0};
+    stp_mail_t m = {"https://trust.example.com", "noreply@trust.example.com", "en", label_msg, "Contoso, Inc.", 0,
+                    NULL, "ltr"};
     const char *msg = stp_mail_digest(&dg, &m, pool);
     const char *from = "From: \"Contoso, Inc.\" <noreply@trust.example.com>\r\nTo: <u@contoso.example>\r\n";
     ck_assert(!strncmp(msg, from, strlen(from)));
@@ -104,6 +105,52 @@ START_TEST(digest_from_header)
 }
 END_TEST
 
+/* The HTML part comes from the page templates, its texts escaped; without templates, text only. */
+START_TEST(digest_html_from_templates)
+{
+    stp_doc_t doc = {0};
+    doc.id = "soc-2026";
+    doc.version = "2026";
+    doc.titles = apr_array_make(pool, 1, sizeof(stp_text_t));
+    stp_text_t *t = apr_array_push(doc.titles);
+    t->lang = "ar";
+    t->text = "<script>alert(1)</script> & \"report\"";
+    stp_digest_t dg = {"u", "u@contoso.example", "ar", "<0123456789abcdef0123456789abcdef@trust.example.com>",
+                       apr_array_make(pool, 1, sizeof(stp_digest_item_t))};
+    stp_digest_item_t *it = apr_array_push(dg.items);
+    it->series = "soc";
+    it->doc = &doc;
+    it->seen = "x";
+    stp_view_t *view;
+    const char *err;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    stp_mail_t m = {"https://trust.example.com", "noreply@trust.example.com", "ar", label_msg, "Portal", 0, view, "rtl"};
+    const char *msg = stp_mail_digest(&dg, &m, pool);
+    ck_assert_ptr_nonnull(strstr(msg, "Content-Type: multipart/alternative"));
+    const char *part = strstr(msg, "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    ck_assert_ptr_nonnull(part);
+    part = strstr(part, "\r\n\r\n") + 4;
+    char *b64 = apr_pstrndup(pool, part, strcspn(part, "-"));
+    char *clean = apr_palloc(pool, strlen(b64) + 1), *o = clean;
+    for (const char *c = b64; *c; c++)
+        if (*c != '\r' && *c != '\n')
+            *o++ = *c;
+    *o = '\0';
+    char *html = apr_palloc(pool, (apr_size_t)apr_base64_decode_len(clean) + 1);
+    html[apr_base64_decode(html, clean)] = '\0';
+    ck_assert_ptr_nonnull(strstr(html, "<html lang=\"ar\" dir=\"rtl\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<a href=\"https://trust.example.com/ar/docs/soc-2026/\">"));
+    ck_assert_ptr_nonnull(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"report\""));
+    ck_assert_ptr_null(strstr(html, "<script"));
+    /* No templates: one text part. */
+    m.view = NULL;
+    msg = stp_mail_digest(&dg, &m, pool);
+    ck_assert_ptr_null(strstr(msg, "multipart"));
+    ck_assert_ptr_null(strstr(msg, "text/html"));
+    ck_assert_ptr_nonnull(strstr(msg, "Content-Type: text/plain; charset=utf-8"));
+}
+END_TEST
+
 Suite *mail_suite(void)
 {
     Suite *s = suite_create("mail");
@@ -112,6 +159,7 @@ Suite *mail_suite(void)
     tcase_add_test(tc, display_name_plain_and_quoted);
     tcase_add_test(tc, display_name_non_ascii);
     tcase_add_test(tc, digest_from_header);
+    tcase_add_test(tc, digest_html_from_templates);
     suite_add_tcase(s, tc);
     return s;
 }
