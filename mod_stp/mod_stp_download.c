@@ -56,7 +56,13 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     const char *asked = apr_table_get(q->query, "lang");
-    const stp_file_t *f = stp_file_pick(doc->files, asked ? asked : q->lang, q->build->default_locale);
+    /* A single file is the answer in any language: no need to work out the reader's. */
+    int variants = doc->files && doc->files->nelts > 1;
+    const stp_file_t *f = stp_file_pick(doc->files,
+                                        asked      ? asked
+                                        : variants ? stp_req_lang(q)
+                                                   : NULL,
+                                        q->build->default_locale);
     apr_file_t *fd;
     apr_finfo_t finfo;
     if (!f)
@@ -121,6 +127,7 @@ int stp_download_handler(request_rec *r)
     stp_decision_t d;
     if (stp_decide(&d, q, doc) != APR_SUCCESS) {
         stp_set_env(r, q, id, version, "unavailable");
+        stp_req_lang(q);
         return stp_state_error(r, q, APR_EGENERAL, "reading the NDA acceptance for a download");
     }
     /* A hidden document's version is not the business of anyone reading the log for that user. */
@@ -134,8 +141,10 @@ int stp_download_handler(request_rec *r)
         return stp_redirect(r, HTTP_MOVED_TEMPORARILY,
                             apr_pstrcat(r->pool, "/stp/nda?return=", stp_url_escape(stp_this_url(r), r->pool), NULL));
     case STP_DECIDE_PERSONAL:
+        stp_req_lang(q);
         return stp_personal_page(r, q);
     case STP_DECIDE_GONE:
+        stp_req_lang(q);
         return send_gone(r, q, doc);
     case STP_DECIDE_NOT_FOUND:
     default:

@@ -152,12 +152,22 @@ stp_req_t *stp_req_get(request_rec *r)
     const char *err;
     if (!main->args || stp_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
         q->query = apr_table_make(main->pool, 1);
-    const char *cookie = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
-    const char *sid = stp_cookie_get(apr_table_get(main->headers_in, "Cookie"), SESSION_COOKIE, main->pool);
+    const char *cookies = apr_table_get(main->headers_in, "Cookie");
+    q->lang_cookie = stp_cookie_get(cookies, "stp_lang", main->pool);
+    const char *sid = stp_cookie_get(cookies, SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
-    q->lang = q->build ? reader_lang(q, cookie) : "en";
+    /* A download's ?ui= is still remembered (the stp_lang cookie) whether or not it is used. */
+    if (stp_route_of(main->uri) != STP_ROUTE_DOWNLOAD || apr_table_get(q->query, "ui"))
+        stp_req_lang(q);
     ap_set_module_config(main->request_config, &stp_module, q);
     return q;
+}
+
+const char *stp_req_lang(stp_req_t *q)
+{
+    if (!q->lang)
+        q->lang = q->build ? reader_lang(q, q->lang_cookie) : "en";
+    return q->lang;
 }
 
 int stp_redirect(request_rec *r, int status, const char *local_target)
