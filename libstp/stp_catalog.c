@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <apr_file_info.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "stp_codec.h"
@@ -25,6 +26,10 @@ struct stp_catalog_t {
     MDB_txn *wtxn; /* writer only: the single transaction of a build */
     MDB_dbi meta, docs, series, strings;
     uint64_t generation;
+    /* Reader only: every UI string ("lang\0key" -> value), read once when the catalog is opened.
+     * A page looks up dozens (every stp:msg() of the templates); each LMDB lookup began a read
+     * transaction and copied the value. */
+    apr_hash_t *string_cache;
 };
 
 static const char *const access_names[] = {"public", "signin", "nda", "tenant"};
@@ -332,6 +337,32 @@ apr_status_t stp_catalog_commit(stp_catalog_t *cat, int sync)
     return sync ? stp_lmdb_status(mdb_env_sync(cat->env, 1)) : APR_SUCCESS;
 }
 
+/* The UI strings into cat->string_cache, in the catalog's pool: the catalog of a build never
+ * changes once published, and it lives as long as the build. */
+static apr_status_t cache_strings(stp_catalog_t *cat)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+    apr_hash_t *h = apr_hash_make(cat->pool);
+    if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
+        return stp_lmdb_status(rc);
+    if ((rc = mdb_cursor_open(txn, cat->strings, &cur))) {
+        mdb_txn_abort(txn);
+        return stp_lmdb_status(rc);
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        apr_hash_set(h, apr_pstrmemdup(cat->pool, k.mv_data, k.mv_size), (apr_ssize_t)k.mv_size,
+                     apr_pstrmemdup(cat->pool, v.mv_data, v.mv_size));
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc != MDB_NOTFOUND)
+        return stp_lmdb_status(rc);
+    cat->string_cache = h;
+    return APR_SUCCESS;
+}
+
 apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t *pool)
 {
     stp_catalog_t *cat = apr_pcalloc(pool, sizeof *cat);
@@ -362,6 +393,8 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
     }
     const char *gen = stp_catalog_get_meta(cat, "generation", pool);
     cat->generation = gen ? (uint64_t)apr_atoi64(gen) : 0;
+    if ((rv = cache_strings(cat)) != APR_SUCCESS)
+        return rv;
     *out = cat;
     return APR_SUCCESS;
 }
@@ -425,6 +458,16 @@ const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const c
 {
     const char *v;
     apr_size_t len, klen;
+    if (cat->string_cache) { /* a published catalog: no transaction, no copy */
+        char buf[512];
+        apr_size_t ll = strlen(lang), kl = strlen(key);
+        if (ll + 1 + kl > sizeof buf)
+            return NULL;
+        memcpy(buf, lang, ll);
+        buf[ll] = '\0';
+        memcpy(buf + ll + 1, key, kl);
+        return apr_hash_get(cat->string_cache, buf, (apr_ssize_t)(ll + 1 + kl));
+    }
     const char *k = string_key(&klen, lang, key, pool);
     return get(&v, &len, cat, cat->strings, k, klen, pool) == APR_SUCCESS ? v : NULL;
 }

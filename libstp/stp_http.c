@@ -170,7 +170,6 @@ const char *stp_http_url_escape(const char *s, apr_pool_t *pool)
     return out;
 }
 
-
 const char *stp_http_json_string(const char *s, apr_pool_t *pool)
 {
     if (!s)

@@ -19,9 +19,9 @@ typedef struct {
     const char *lang;     /* the digest's language */
     stp_msg_fn *msg;      /* strings: site.title, digest.*, library.version, doc.download */
     void *baton;
-    apr_time_t date;         /* the Date header */
-    const stp_view_t *view;  /* the build's page templates, for the HTML part; NULL: text only */
-    const char *dir;         /* the language's direction, "ltr" or "rtl" */
+    apr_time_t date;        /* the Date header */
+    const stp_view_t *view; /* the build's page templates, for the HTML part; NULL: text only */
+    const char *dir;        /* the language's direction, "ltr" or "rtl" */
 } stp_mail_t;
 
 /* The whole message with CRLF line ends, ready for a sendmail-compatible command's stdin. */

@@ -71,6 +71,28 @@ const char *stp_view_fill(const char *msg, const char *name, const char *value, 
     return apr_pstrcat(pool, out, msg, NULL);
 }
 
+/* stp_view_fill on a string of libxml2's: msg (consumed) with the first {name} replaced by value.
+ * No APR pool: one made per call (unmanaged, with its own allocator) cost a page with a few
+ * dozen filled strings as many mmap/munmap pairs. */
+static xmlChar *fill_xml(xmlChar *msg, const char *name, const char *value)
+{
+    size_t nl = strlen(name);
+    for (const char *at = strchr((const char *)msg, '{'); at; at = strchr(at + 1, '{')) {
+        if (strncmp(at + 1, name, nl) || at[1 + nl] != '}')
+            continue;
+        size_t pre = (size_t)(at - (const char *)msg), vl = strlen(value), rest = strlen(at + 2 + nl);
+        xmlChar *out = xmlMalloc(pre + vl + rest + 1);
+        if (out) {
+            memcpy(out, msg, pre);
+            memcpy(out + pre, value, vl);
+            memcpy(out + pre + vl, at + 2 + nl, rest + 1);
+        }
+        xmlFree(msg);
+        return out;
+    }
+    return msg;
+}
+
 /* stp:msg(key [, name, value]...): the caller's string with its {name}s filled in. */
 static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
 {
@@ -89,17 +111,10 @@ static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
     for (int i = nargs - 1; i >= 0; i--)
         args[i] = xmlXPathPopString(ctxt);
     const char *msg = mc->msg(mc->baton, (const char *)args[0]);
-    if (!msg)
-        msg = (const char *)args[0];
-    apr_pool_t *p = NULL;
-    if (nargs > 1) {
-        apr_pool_create_unmanaged_ex(&p, NULL, NULL); /* no parent: rendering may run on any thread */
-        for (int i = 1; i + 1 < nargs; i += 2)
-            msg = stp_view_fill(msg, (const char *)args[i], (const char *)args[i + 1], p);
-    }
-    xmlXPathReturnString(ctxt, xmlStrdup((const xmlChar *)msg));
-    if (p)
-        apr_pool_destroy(p);
+    xmlChar *out = xmlStrdup((const xmlChar *)(msg ? msg : (const char *)args[0]));
+    for (int i = 1; out && i + 1 < nargs; i += 2)
+        out = fill_xml(out, (const char *)args[i], (const char *)args[i + 1]);
+    xmlXPathReturnString(ctxt, out);
     for (int i = 0; i < nargs; i++)
         xmlFree(args[i]);
     xmlFree(args);

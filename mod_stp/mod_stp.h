@@ -64,9 +64,10 @@ typedef struct {
     const stp_build_t *build; /* NULL when nothing is published */
     stp_user_t user;
     const char *email;
-    int email_verified; /* 0: the provider says the address is not verified */
-    const char *name;   /* the name claim, for the header; NULL when absent */
-    const char *lang;   /* the response language */
+    int email_verified;      /* 0: the provider says the address is not verified */
+    const char *name;        /* the name claim, for the header; NULL when absent */
+    const char *lang;        /* the response language; on a download NULL until mod_stp_req_lang() */
+    const char *lang_cookie; /* the stp_lang cookie's value, NULL when none */
     apr_table_t *query;
     const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
 } stp_req_t;
@@ -81,6 +82,9 @@ void mod_stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *con
 stp_req_t *mod_stp_req_get(request_rec *r);
 /* How the header names a signed-in user. */
 const char *mod_stp_display_name(const stp_req_t *q);
+/* The reader's language (q->lang), worked out on first use: a download needs it only for a file
+ * with variants in several languages or for a page, and most downloads are neither. */
+const char *mod_stp_req_lang(stp_req_t *q);
 int mod_stp_redirect(request_rec *r, int status, const char *local_target);
 int mod_stp_signin_redirect(request_rec *r);
 /* The URL this request asked for (path and query), to come back to after a detour. */

@@ -58,7 +58,13 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     const char *asked = apr_table_get(q->query, "lang");
-    const stp_file_t *f = stp_catalog_file_pick(doc->files, asked ? asked : q->lang, q->build->default_locale);
+    /* A single file is the answer in any language: no need to work out the reader's. */
+    int variants = doc->files && doc->files->nelts > 1;
+    const stp_file_t *f = stp_catalog_file_pick(doc->files,
+                                                asked      ? asked
+                                                : variants ? mod_stp_req_lang(q)
+                                                           : NULL,
+                                                q->build->default_locale);
     apr_file_t *fd;
     apr_finfo_t finfo;
     if (!f)
@@ -123,6 +129,7 @@ int mod_stp_download_handler(request_rec *r)
     stp_decision_t d;
     if (mod_stp_decide(&d, q, doc) != APR_SUCCESS) {
         mod_stp_set_env(r, q, id, version, "unavailable");
+        mod_stp_req_lang(q);
         return mod_stp_state_error(r, q, APR_EGENERAL, "reading the NDA acceptance for a download");
     }
     /* A hidden document's version is not the business of anyone reading the log for that user. */
@@ -137,8 +144,10 @@ int mod_stp_download_handler(request_rec *r)
             r, HTTP_MOVED_TEMPORARILY,
             apr_pstrcat(r->pool, "/stp/nda?return=", stp_http_url_escape(mod_stp_this_url(r), r->pool), NULL));
     case STP_DECIDE_PERSONAL:
+        mod_stp_req_lang(q);
         return mod_stp_personal_page(r, q);
     case STP_DECIDE_GONE:
+        mod_stp_req_lang(q);
         return send_gone(r, q, doc);
     case STP_DECIDE_NOT_FOUND:
     default:

@@ -54,6 +54,7 @@ static const char *url_in(stp_req_t *q, const char *lang)
 xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
 {
     request_rec *r = q->r;
+    mod_stp_req_lang(q); /* a download works it out only when it answers with a page */
     /* An error page says nothing of the URL that failed, and carries no token: the 404 of another
      * tenant's document must be the 404 of an unknown id, byte for byte. Its language picker and
      * sign-in lead to the home pages. */

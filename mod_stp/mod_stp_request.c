@@ -152,10 +152,13 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     const char *err;
     if (!main->args || stp_http_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
         q->query = apr_table_make(main->pool, 1);
-    const char *cookie = stp_http_cookie_get(apr_table_get(main->headers_in, "Cookie"), "stp_lang", main->pool);
-    const char *sid = stp_http_cookie_get(apr_table_get(main->headers_in, "Cookie"), SESSION_COOKIE, main->pool);
+    const char *cookies = apr_table_get(main->headers_in, "Cookie");
+    q->lang_cookie = stp_http_cookie_get(cookies, "stp_lang", main->pool);
+    const char *sid = stp_http_cookie_get(cookies, SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
-    q->lang = q->build ? reader_lang(q, cookie) : "en";
+    /* A download's ?ui= is still remembered (the stp_lang cookie) whether or not it is used. */
+    if (mod_stp_route_of(main->uri) != STP_ROUTE_DOWNLOAD || apr_table_get(q->query, "ui"))
+        mod_stp_req_lang(q);
     ap_set_module_config(main->request_config, &stp_module, q);
     return q;
 }
@@ -165,6 +168,13 @@ const char *mod_stp_display_name(const stp_req_t *q)
     /* The name claim, else the e-mail address, else the subject (never the issuer's URL). */
     const char *bar = q->user.key ? strchr(q->user.key, '|') : NULL;
     return q->name ? q->name : q->email ? q->email : bar ? bar + 1 : q->user.key;
+}
+
+const char *mod_stp_req_lang(stp_req_t *q)
+{
+    if (!q->lang)
+        q->lang = q->build ? reader_lang(q, q->lang_cookie) : "en";
+    return q->lang;
 }
 
 int mod_stp_redirect(request_rec *r, int status, const char *local_target)
@@ -270,6 +280,7 @@ int mod_stp_signin_redirect(request_rec *r)
 
 const char *mod_stp_msg(stp_req_t *q, const char *key)
 {
+    mod_stp_req_lang(q);
     const char *v = q->build ? stp_catalog_get_string(q->build->cat, q->lang, key, q->r->pool) : NULL;
     return v ? v : key;
 }

@@ -347,7 +347,6 @@ START_TEST(test_url_escape)
 }
 END_TEST
 
-
 START_TEST(test_json_string)
 {
     ck_assert_str_eq(stp_http_json_string(NULL, pool), "null");

@@ -92,8 +92,8 @@ START_TEST(digest_from_header)
     it->series = "soc";
     it->doc = &doc;
     it->seen = "x";
-    stp_mail_t m = {"https://trust.example.com", "noreply@trust.example.com", "en", label_msg, "Contoso, Inc.", 0,
-                    NULL, "ltr"};
+    stp_mail_t m = {
+        "https://trust.example.com", "noreply@trust.example.com", "en", label_msg, "Contoso, Inc.", 0, NULL, "ltr"};
     const char *msg = stp_mail_digest(&dg, &m, pool);
     const char *from = "From: \"Contoso, Inc.\" <noreply@trust.example.com>\r\nTo: <u@contoso.example>\r\n";
     ck_assert(!strncmp(msg, from, strlen(from)));
@@ -124,10 +124,12 @@ START_TEST(digest_html_from_templates)
     stp_view_t *view;
     const char *err;
     ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
-    stp_mail_t m = {"https://trust.example.com", "noreply@trust.example.com", "ar", label_msg, "Portal", 0, view, "rtl"};
+    stp_mail_t m = {
+        "https://trust.example.com", "noreply@trust.example.com", "ar", label_msg, "Portal", 0, view, "rtl"};
     const char *msg = stp_mail_digest(&dg, &m, pool);
     ck_assert_ptr_nonnull(strstr(msg, "Content-Type: multipart/alternative"));
-    const char *part = strstr(msg, "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    const char *part =
+        strstr(msg, "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
     ck_assert_ptr_nonnull(part);
     part = strstr(part, "\r\n\r\n") + 4;
     char *b64 = apr_pstrndup(pool, part, strcspn(part, "-"));
