@@ -36,9 +36,11 @@ static const stp_doc_t *pending_doc(stp_req_t *q, const char *target)
 static int show(request_rec *r, stp_req_t *q, const char *target, int accepted, int just)
 {
     apr_pool_t *p = r->pool;
-    const char *text = stp_catalog_get_string(q->build->cat, q->lang, "nda.text", p);
-    if (!text)
+    const char *text = stp_catalog_get_string(q->build->cat, q->lang, "nda.text", p), *text_lang = NULL;
+    if (!text) { /* not translated: the default language's, marked as such */
         text = stp_catalog_get_string(q->build->cat, q->build->default_locale, "nda.text", p);
+        text_lang = q->build->default_locale;
+    }
     xmlNodePtr page = mod_stp_page_start(q, "nda", mod_stp_msg(q, "nda.title"));
     xmlNodePtr nda = mod_stp_el(page, "nda", NULL);
     mod_stp_attr(nda, "version", q->build->nda_version);
@@ -59,7 +61,9 @@ static int show(request_rec *r, stp_req_t *q, const char *target, int accepted, 
             mod_stp_attr(page, "refresh", target);
     }
     /* nda.text is HTML that sitegen rendered from Markdown under the bodies' rules. */
-    mod_stp_page_html(mod_stp_el(nda, "text", NULL), text ? text : "");
+    xmlNodePtr body = mod_stp_el(nda, "text", NULL);
+    mod_stp_attr(body, "lang", text_lang);
+    mod_stp_page_html(body, text ? text : "");
     return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 

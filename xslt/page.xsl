@@ -398,7 +398,7 @@
         </xsl:if>
         <details>
           <summary><xsl:value-of select="stp:msg('nda.read')"/></summary>
-          <div class="nda"><xsl:apply-templates select="text/node()" mode="body"/></div>
+          <div class="nda"><xsl:if test="text/@lang"><xsl:attribute name="lang"><xsl:value-of select="text/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if><xsl:apply-templates select="text/node()" mode="body"/></div>
         </details>
       </xsl:when>
       <xsl:otherwise>
@@ -406,7 +406,7 @@
           <p class="pending"><xsl:value-of select="stp:msg('nda.pending', 'document', document)"/></p>
         </xsl:if>
         <p class="meta"><xsl:value-of select="stp:msg('nda.version')"/>: <xsl:value-of select="@version"/></p>
-        <div class="nda"><xsl:apply-templates select="text/node()" mode="body"/></div>
+        <div class="nda"><xsl:if test="text/@lang"><xsl:attribute name="lang"><xsl:value-of select="text/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if><xsl:apply-templates select="text/node()" mode="body"/></div>
         <form method="post" action="/stp/nda">
           <input type="hidden" name="csrf" value="{@csrf}"/>
           <input type="hidden" name="version" value="{@version}"/>

@@ -221,7 +221,7 @@ END_TEST
 /* The agreement's part of a page: from the div sitegen's HTML is copied into to the form. */
 static const char *agreement(const char *html)
 {
-    const char *from = strstr(html, "<div class=\"nda\">"), *to = from ? strstr(from, "</div>") : NULL;
+    const char *from = strstr(html, "<div class=\"nda\""), *to = from ? strstr(from, "</div>") : NULL;
     ck_assert_msg(from && to, "no agreement in %s", html);
     return apr_pstrmemdup(pool, from, (apr_size_t)(to - from));
 }
@@ -268,6 +268,22 @@ END_TEST
 
 /* The agreement as sitegen rendered it from Markdown: elements, not text; its raw HTML and
  * javascript: link left out. */
+/* A language without its own agreement shows the default one, marked as in that language. */
+START_TEST(test_nda_untranslated_marked)
+{
+    request_rec *r = req("GET", "/stp/nda?lang=ar");
+    sign_in(r, "bob", "t1", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    const char *html = stub_out(r);
+    assert_has(html, "<html lang=\"ar\" dir=\"rtl\">");
+    assert_has(html, "<div class=\"nda\" lang=\"en\" dir=\"auto\">");
+    r = req("GET", "/stp/nda?lang=de");
+    sign_in(r, "bob", "t1", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_has(stub_out(r), "<div class=\"nda\"><h2>Gate-NDA, Version eins</h2>");
+}
+END_TEST
+
 START_TEST(test_nda_agreement_html)
 {
     request_rec *r = req("GET", "/stp/nda?return=%2Fdownload%2Fnda-pentest");
@@ -459,6 +475,7 @@ Suite *glue_nda_suite(void)
     tcase_add_test(tc, test_nda_anonymous_signin);
     tcase_add_test(tc, test_nda_personal_page);
     tcase_add_test(tc, test_nda_agreement_html);
+    tcase_add_test(tc, test_nda_untranslated_marked);
     tcase_add_test(tc, test_nda_confirmation);
     suite_add_tcase(s, tc);
 
