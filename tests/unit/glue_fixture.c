@@ -41,18 +41,23 @@ void directive(const char *name, const char *arg1, const char *arg2)
     ck_assert_msg(err == NULL, "%s: %s", name, err);
 }
 
-/* A server with StpSite and StpStateDir, not started yet, for tests that add directives. */
-void setup_configured(void)
+void configure_site(const char *site)
 {
-    apr_pool_create(&pool, NULL);
     /* Under main()'s directory, so that even a test that dies leaves nothing behind. */
     char *dir = apr_pstrcat(pool, tmp_root, "/state-XXXXXX", NULL);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     state_dir = dir;
     srv = stub_server(pool);
     stub_load_module(&stp_module, srv, pool);
-    directive("StpSite", site_dir, NULL);
+    directive("StpSite", site, NULL);
     directive("StpStateDir", state_dir, NULL);
+}
+
+/* A server with StpSite and StpStateDir, not started yet, for tests that add directives. */
+void setup_configured(void)
+{
+    apr_pool_create(&pool, NULL);
+    configure_site(site_dir);
 }
 
 /* httpd's start: check_config and post_config in the parent, then child_init in the child that serves. */

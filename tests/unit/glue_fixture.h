@@ -36,6 +36,8 @@ extern const char *state_dir;
 void directive(const char *name, const char *arg1, const char *arg2);
 /* A server with StpSite and StpStateDir, not started yet, for tests that add directives. */
 void setup_configured(void);
+/* A server for `site` with its own state directory, not started yet (the pool exists). */
+void configure_site(const char *site);
 /* httpd's start: check_config and post_config in the parent, then child_init in the child that serves. */
 void start(void);
 void setup(void);

@@ -278,13 +278,7 @@ static void setup_mixed(void)
     ck_assert_int_eq(symlink(TEST_SRCDIR "/xslt/page.xsl", apr_pstrcat(pool, build, "/templates/page.xsl", NULL)), 0);
     ck_assert_int_eq(symlink("build-1", apr_pstrcat(pool, site, "/current", NULL)), 0);
 
-    char *dir = apr_pstrcat(pool, tmp_root, "/state-XXXXXX", NULL);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    state_dir = dir;
-    srv = stub_server(pool);
-    stub_load_module(&stp_module, srv, pool);
-    directive("StpSite", mixed_site, NULL);
-    directive("StpStateDir", state_dir, NULL);
+    configure_site(mixed_site);
     start();
 }
 
