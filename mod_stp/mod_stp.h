@@ -68,6 +68,7 @@ typedef struct {
     const char *name;        /* the name claim, for the header; NULL when absent */
     const char *lang;        /* the response language; on a download NULL until mod_stp_req_lang() */
     const char *lang_cookie; /* the stp_lang cookie's value, NULL when none */
+    int download;            /* a /download/ URL: its ?lang= is the file's language, not the reader's */
     apr_table_t *query;
     const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
 } stp_req_t;

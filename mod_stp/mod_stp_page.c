@@ -38,7 +38,7 @@ void mod_stp_attr(xmlNodePtr node, const char *name, const char *value)
 static const char *url_in(stp_req_t *q, const char *lang)
 {
     request_rec *r = q->r;
-    const char *param = mod_stp_route_of(r->uri) == STP_ROUTE_DOWNLOAD ? "ui" : "lang";
+    const char *param = q->download ? "ui" : "lang";
     const char *query = "";
     const apr_array_header_t *args = apr_table_elts(q->query);
     for (int i = 0; i < args->nelts; i++) {

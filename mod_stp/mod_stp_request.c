@@ -121,7 +121,7 @@ static const char *reader_lang(stp_req_t *q, const char *cookie)
     request_rec *r = q->r;
     /* ?ui= names the page's language wherever ?lang= means something else (a download's file). */
     const char *asked = apr_table_get(q->query, "ui");
-    if (!asked && mod_stp_route_of(r->uri) != STP_ROUTE_DOWNLOAD)
+    if (!asked && !q->download)
         asked = apr_table_get(q->query, "lang");
     const char *lang =
         stp_http_lang_reader(asked, came_from(r, q->conf), cookie, apr_table_get(r->headers_in, "Accept-Language"),
@@ -157,7 +157,8 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     const char *sid = stp_http_cookie_get(cookies, SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
     /* A download's ?ui= is still remembered (the stp_lang cookie) whether or not it is used. */
-    if (mod_stp_route_of(main->uri) != STP_ROUTE_DOWNLOAD || apr_table_get(q->query, "ui"))
+    q->download = mod_stp_route_of(main->uri) == STP_ROUTE_DOWNLOAD;
+    if (!q->download || apr_table_get(q->query, "ui"))
         mod_stp_req_lang(q);
     ap_set_module_config(main->request_config, &stp_module, q);
     return q;
