@@ -18,6 +18,7 @@ int main(void)
     srunner_add_suite(sr, http_suite());
     srunner_add_suite(sr, site_suite());
     srunner_add_suite(sr, view_suite());
+    srunner_add_suite(sr, search_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -17,5 +17,6 @@ Suite *site_suite(void);
 Suite *content_suite(void);
 Suite *render_suite(void);
 Suite *view_suite(void);
+Suite *search_suite(void);
 
 #endif

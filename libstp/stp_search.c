@@ -1,0 +1,980 @@
+#include "stp_search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_hash.h>
+#include <apr_reslist.h>
+#include <apr_strings.h>
+#include <sqlite3.h>
+
+/* BM25 weights of (title, summary, note, body): a title match weighs most. */
+#define RANK_EXPR "bm25(%s, 10.0, 4.0, 2.0, 1.0)"
+#define SNIPPET_TOKENS 16
+
+static const char *const facet_params[STP_FACET_COUNT] = {"service", "category", "region", "industry"};
+
+const char *stp_search_facet_param(stp_facet_t f)
+{
+    return f < STP_FACET_COUNT ? facet_params[f] : NULL;
+}
+
+int stp_search_locale_trigram(const char *lang)
+{
+    return !strncmp(lang, "ja", 2) || !strncmp(lang, "zh", 2) || !strncmp(lang, "ko", 2);
+}
+
+/* The FTS table of a locale: locale ids are [a-z]{2,3}(-[A-Za-z0-9]+)* (the content schema). */
+static const char *fts_table(const char *lang, apr_pool_t *pool)
+{
+    char *t = apr_pstrcat(pool, "fts_", lang, NULL);
+    for (char *c = t; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            *c = '_';
+    return t;
+}
+
+/* --- the "stp" tokenizer: unicode61 over folded text ------------------------------------------------ */
+
+/* What folding does to one character at s (of len bytes): 0 keep, 1 drop, 2 replace by "ss". */
+static int fold_action(const unsigned char *s, int len, int *clen)
+{
+    unsigned c = s[0];
+    *clen = 1;
+    if (c < 0x80)
+        return 0;
+    if ((c & 0xE0) == 0xC0 && len >= 2) {
+        *clen = 2;
+        unsigned cp = ((c & 0x1F) << 6) | (s[1] & 0x3F);
+        if (cp == 0xDF)
+            return 2; /* ß */
+        /* Arabic harakat, superscript alef, tatweel, Quranic marks: readers type without them. */
+        if ((cp >= 0x64B && cp <= 0x65F) || cp == 0x670 || cp == 0x640 || (cp >= 0x6D6 && cp <= 0x6ED))
+            return 1;
+        return 0;
+    }
+    if ((c & 0xF0) == 0xE0 && len >= 3) {
+        *clen = 3;
+        unsigned cp = ((c & 0x0F) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3F);
+        return cp == 0x1E9E ? 2 : 0; /* capital ẞ */
+    }
+    if ((c & 0xF8) == 0xF0 && len >= 4)
+        *clen = 4;
+    return 0;
+}
+
+typedef struct {
+    fts5_tokenizer base;
+    Fts5Tokenizer *inner;
+} stp_tok_t;
+
+typedef struct {
+    void *ctx;
+    int (*token)(void *, int, const char *, int, int, int);
+    const int *map; /* folded offset -> original offset */
+} tok_call_t;
+
+static int tok_create(void *ud, const char **argv, int argc, Fts5Tokenizer **out)
+{
+    fts5_api *api = ud;
+    void *inner_ud = NULL;
+    fts5_tokenizer base;
+    if (api->xFindTokenizer(api, "unicode61", &inner_ud, &base) != SQLITE_OK)
+        return SQLITE_ERROR;
+    stp_tok_t *t = sqlite3_malloc(sizeof *t);
+    if (!t)
+        return SQLITE_NOMEM;
+    t->base = base;
+    const char *args[] = {"remove_diacritics", "2"};
+    (void)argv;
+    (void)argc;
+    int rc = base.xCreate(inner_ud, args, 2, &t->inner);
+    if (rc != SQLITE_OK) {
+        sqlite3_free(t);
+        return rc;
+    }
+    *out = (Fts5Tokenizer *)t;
+    return SQLITE_OK;
+}
+
+static void tok_delete(Fts5Tokenizer *p)
+{
+    stp_tok_t *t = (stp_tok_t *)p;
+    t->base.xDelete(t->inner);
+    sqlite3_free(t);
+}
+
+static int tok_forward(void *data, int flags, const char *token, int n, int start, int end)
+{
+    tok_call_t *c = data;
+    return c->token(c->ctx, flags, token, n, c->map[start], c->map[end]);
+}
+
+static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text, int len,
+                        int (*token)(void *, int, const char *, int, int, int))
+{
+    stp_tok_t *t = (stp_tok_t *)p;
+    const unsigned char *s = (const unsigned char *)text;
+    char *out = sqlite3_malloc(len + 1);
+    int *map = sqlite3_malloc((int)sizeof(int) * (len + 1));
+    int n = 0;
+    if (!out || !map) {
+        sqlite3_free(out);
+        sqlite3_free(map);
+        return SQLITE_NOMEM;
+    }
+    /* Folding never lengthens: ß and ẞ (2 and 3 bytes) become "ss". */
+    for (int i = 0; i < len;) {
+        int cl;
+        int act = fold_action(s + i, len - i, &cl);
+        if (act == 0) {
+            for (int k = 0; k < cl && i + k < len; k++) {
+                map[n] = i + k;
+                out[n++] = (char)s[i + k];
+            }
+        } else if (act == 2) {
+            map[n] = i;
+            out[n++] = 's';
+            map[n] = i;
+            out[n++] = 's';
+        }
+        i += cl;
+    }
+    map[n] = len;
+    out[n] = '\0';
+    tok_call_t call = {ctx, token, map};
+    int rc = t->base.xTokenize(t->inner, &call, flags, out, n, tok_forward);
+    sqlite3_free(out);
+    sqlite3_free(map);
+    return rc;
+}
+
+/* Makes the "stp" tokenizer known to a connection (sitegen's and every reader's). */
+static int register_tokenizer(sqlite3 *db)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (!api)
+        return SQLITE_ERROR;
+    fts5_tokenizer tok = {tok_create, tok_delete, tok_tokenize};
+    return api->xCreateTokenizer(api, "stp", api, &tok, NULL);
+}
+
+/* --- the query language ------------------------------------------------------------------------- */
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Whether a term holds anything a tokenizer keeps: a letter or digit, or any non-ASCII character
+ * (the tokenizer decides about those; a term it reduces to nothing is dropped at match time). */
+static int has_word(const char *s, apr_size_t n)
+{
+    for (apr_size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            return 1;
+    }
+    return 0;
+}
+
+apr_array_header_t *stp_search_parse(const char *text, int max_terms, apr_pool_t *pool)
+{
+    apr_array_header_t *terms = apr_array_make(pool, 4, sizeof(stp_search_term_t));
+    const char *s = text ? text : "";
+    while (*s && terms->nelts < max_terms) {
+        while (is_space((unsigned char)*s))
+            s++;
+        if (!*s)
+            break;
+        int phrase = *s == '"';
+        const char *start = phrase ? s + 1 : s, *end = start;
+        if (phrase)
+            while (*end && *end != '"')
+                end++;
+        else
+            while (*end && !is_space((unsigned char)*end) && *end != '"')
+                end++;
+        if (has_word(start, (apr_size_t)(end - start))) {
+            stp_search_term_t *t = apr_array_push(terms);
+            t->text = apr_pstrmemdup(pool, start, (apr_size_t)(end - start));
+            t->phrase = phrase;
+        }
+        s = (phrase && *end == '"') ? end + 1 : end;
+    }
+    return terms;
+}
+
+static apr_size_t utf8_chars(const char *s)
+{
+    apr_size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* A term as an FTS5 string: inside double quotes everything is text; a quote is doubled. */
+static const char *fts_string(const char *text, apr_pool_t *pool)
+{
+    apr_size_t n = strlen(text), q = 0;
+    for (apr_size_t i = 0; i < n; i++)
+        q += text[i] == '"';
+    char *out = apr_palloc(pool, n + q + 3), *o = out;
+    *o++ = '"';
+    for (apr_size_t i = 0; i < n; i++) {
+        if (text[i] == '"')
+            *o++ = '"';
+        *o++ = text[i];
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+const char *stp_search_match_expr(const apr_array_header_t *terms, int trigram, apr_pool_t *pool)
+{
+    const char *expr = NULL;
+    for (int i = 0; i < terms->nelts; i++) {
+        const stp_search_term_t *t = &APR_ARRAY_IDX(terms, i, stp_search_term_t);
+        if (trigram && utf8_chars(t->text) < 3)
+            continue;
+        const char *one = apr_pstrcat(pool, fts_string(t->text, pool), (t->phrase || trigram) ? "" : "*", NULL);
+        expr = expr ? apr_pstrcat(pool, expr, " AND ", one, NULL) : one;
+    }
+    return expr;
+}
+
+/* A LIKE pattern that finds `text` anywhere, with the wildcards in it escaped by '\'. */
+static const char *like_pattern(const char *text, apr_pool_t *pool)
+{
+    apr_size_t n = strlen(text);
+    char *out = apr_palloc(pool, 2 * n + 3), *o = out;
+    *o++ = '%';
+    for (apr_size_t i = 0; i < n; i++) {
+        if (text[i] == '%' || text[i] == '_' || text[i] == '\\')
+            *o++ = '\\';
+        *o++ = text[i];
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+/* --- writing ------------------------------------------------------------------------------------ */
+
+struct stp_search_writer_t {
+    sqlite3 *db;
+    apr_pool_t *pool;
+    int incremental;
+    int written;
+    apr_hash_t *locales; /* lang -> its FTS table */
+    apr_hash_t *seen;    /* "doc\0lang" of every row put */
+    sqlite3_stmt *find, *ins_doc, *upd_doc, *del_fts;
+};
+
+static const char *db_error(sqlite3 *db, const char *what, apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, what, ": ", db ? sqlite3_errmsg(db) : "out of memory", NULL);
+}
+
+static apr_status_t writer_cleanup(void *data)
+{
+    stp_search_writer_t *w = data;
+    sqlite3_finalize(w->find);
+    sqlite3_finalize(w->ins_doc);
+    sqlite3_finalize(w->upd_doc);
+    sqlite3_finalize(w->del_fts);
+    sqlite3_close(w->db);
+    w->db = NULL;
+    return APR_SUCCESS;
+}
+
+/* "file:" URI of a path, so that ?immutable=1 can follow: everything but unreserved characters
+ * and '/' is percent-encoded. */
+static const char *file_uri(const char *path, apr_pool_t *pool)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t n = strlen(path);
+    char *out = apr_palloc(pool, 3 * n + 6), *o = out;
+    memcpy(o, "file:", 5);
+    o += 5;
+    for (apr_size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-._~", c)) {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Opens an index read-only and immutable (no locks, no journal: a build never changes). */
+static int open_immutable(sqlite3 **db, const char *path, apr_pool_t *pool)
+{
+    const char *uri = apr_pstrcat(pool, file_uri(path, pool), "?immutable=1", NULL);
+    int rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = register_tokenizer(*db);
+    return rc;
+}
+
+static const char *meta_get(sqlite3 *db, const char *key, apr_pool_t *pool)
+{
+    sqlite3_stmt *st;
+    const char *v = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static const char *join_locales(const apr_array_header_t *locales, apr_pool_t *pool)
+{
+    const char *s = "";
+    for (int i = 0; i < locales->nelts; i++)
+        s = apr_pstrcat(pool, s, i ? "," : "", APR_ARRAY_IDX(locales, i, const char *), NULL);
+    return s;
+}
+
+/* Whether the previous index can be updated in place: the same format and locales. */
+static int reusable(const char *from, const char *locales, apr_pool_t *pool)
+{
+    sqlite3 *db = NULL;
+    apr_finfo_t fi;
+    int ok = 0;
+    if (!from || apr_stat(&fi, from, APR_FINFO_TYPE, pool) != APR_SUCCESS || fi.filetype != APR_REG)
+        return 0;
+    if (open_immutable(&db, from, pool) == SQLITE_OK) {
+        const char *fmt = meta_get(db, "format", pool), *locs = meta_get(db, "locales", pool);
+        ok = fmt && atoi(fmt) == STP_SEARCH_FORMAT && locs && !strcmp(locs, locales);
+    }
+    sqlite3_close(db);
+    return ok;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int create_schema(stp_search_writer_t *w, const apr_array_header_t *locales, const char *joined)
+{
+    int rc = exec(w->db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                         "CREATE TABLE docs(id INTEGER PRIMARY KEY, doc TEXT NOT NULL, lang TEXT NOT NULL,"
+                         " title TEXT NOT NULL, summary TEXT NOT NULL, tile TEXT NOT NULL, access INTEGER NOT NULL,"
+                         " nda INTEGER NOT NULL, published INTEGER NOT NULL, tenants TEXT NOT NULL,"
+                         " services TEXT NOT NULL, regions TEXT NOT NULL, industries TEXT NOT NULL,"
+                         " fp TEXT NOT NULL, UNIQUE(doc, lang))");
+    for (int i = 0; rc == SQLITE_OK && i < locales->nelts; i++) {
+        const char *lang = APR_ARRAY_IDX(locales, i, const char *);
+        rc = exec(w->db,
+                  apr_psprintf(w->pool, "CREATE VIRTUAL TABLE %s USING fts5(title, summary, note, body, tokenize='%s')",
+                               fts_table(lang, w->pool), stp_search_locale_trigram(lang) ? "trigram" : "stp"));
+    }
+    if (rc == SQLITE_OK)
+        rc = exec(w->db, apr_psprintf(w->pool, "INSERT INTO meta VALUES('format', '%d'), ('locales', %s)",
+                                      STP_SEARCH_FORMAT, sqlite3_mprintf("%Q", joined)));
+    return rc;
+}
+
+apr_status_t stp_search_writer_open(stp_search_writer_t **wp, const char *path, const char *from,
+                                    const apr_array_header_t *locales, const char **err, apr_pool_t *pool)
+{
+    stp_search_writer_t *w = apr_pcalloc(pool, sizeof *w);
+    const char *joined = join_locales(locales, pool);
+    w->pool = pool;
+    w->seen = apr_hash_make(pool);
+    w->locales = apr_hash_make(pool);
+    for (int i = 0; i < locales->nelts; i++) {
+        const char *lang = APR_ARRAY_IDX(locales, i, const char *);
+        apr_hash_set(w->locales, lang, APR_HASH_KEY_STRING, fts_table(lang, pool));
+    }
+    w->incremental = reusable(from, joined, pool);
+    if (w->incremental &&
+        apr_file_copy(from, path, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD, pool) !=
+            APR_SUCCESS) {
+        *err = apr_pstrcat(pool, "cannot copy ", from, " to ", path, NULL);
+        return APR_EGENERAL;
+    }
+    apr_pool_cleanup_register(pool, w, writer_cleanup, apr_pool_cleanup_null);
+    int rc = sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = register_tokenizer(w->db);
+    /* Written once into a staging directory that sitegen syncs as a whole: no journal needed. */
+    if (rc == SQLITE_OK)
+        rc = exec(w->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN");
+    if (rc == SQLITE_OK && !w->incremental)
+        rc = create_schema(w, locales, joined);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(w->db, "SELECT id, fp FROM docs WHERE doc = ?1 AND lang = ?2", -1, &w->find, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
+            w->db,
+            "INSERT OR REPLACE INTO docs(id, doc, lang, title, summary, tile, access, nda, published,"
+            " tenants, services, regions, industries, fp)"
+            " VALUES(?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            -1, &w->ins_doc, NULL);
+    if (rc != SQLITE_OK) {
+        *err = db_error(w->db, path, pool);
+        return APR_EGENERAL;
+    }
+    *wp = w;
+    return APR_SUCCESS;
+}
+
+int stp_search_writer_incremental(const stp_search_writer_t *w)
+{
+    return w->incremental;
+}
+
+/* A list of ids as stored: " a b c " (so that a whole id is found with its spaces), "" for none. */
+static const char *id_list(const apr_array_header_t *ids, apr_pool_t *pool)
+{
+    if (!ids || !ids->nelts)
+        return "";
+    const char *s = " ";
+    for (int i = 0; i < ids->nelts; i++)
+        s = apr_pstrcat(pool, s, APR_ARRAY_IDX(ids, i, const char *), " ", NULL);
+    return s;
+}
+
+apr_status_t stp_search_writer_put(stp_search_writer_t *w, const stp_search_row_t *row, const char **err)
+{
+    const char *table = apr_hash_get(w->locales, row->lang, APR_HASH_KEY_STRING);
+    apr_pool_t *p;
+    if (!table) {
+        *err = apr_pstrcat(w->pool, "search index: unknown locale ", row->lang, NULL);
+        return APR_EINVAL;
+    }
+    char *key = apr_pstrcat(w->pool, row->doc, "/", row->lang, NULL);
+    apr_hash_set(w->seen, key, APR_HASH_KEY_STRING, key);
+    sqlite3_int64 id = 0;
+    int same = 0, rc;
+    sqlite3_bind_text(w->find, 1, row->doc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->find, 2, row->lang, -1, SQLITE_STATIC);
+    if (sqlite3_step(w->find) == SQLITE_ROW) {
+        id = sqlite3_column_int64(w->find, 0);
+        same = row->fp && !strcmp((const char *)sqlite3_column_text(w->find, 1), row->fp);
+    }
+    sqlite3_reset(w->find);
+    if (same)
+        return APR_SUCCESS;
+    apr_pool_create(&p, w->pool);
+    rc = id ? exec(w->db, apr_psprintf(p, "DELETE FROM %s WHERE rowid = %" APR_INT64_T_FMT, table, (apr_int64_t)id))
+            : SQLITE_OK;
+    sqlite3_stmt *st = w->ins_doc;
+    const char *vals[] = {row->doc,
+                          row->lang,
+                          row->title ? row->title : "",
+                          row->summary ? row->summary : "",
+                          row->tile ? row->tile : "",
+                          NULL,
+                          NULL,
+                          NULL,
+                          id_list(row->tenants, p),
+                          id_list(row->services, p),
+                          id_list(row->regions, p),
+                          id_list(row->industries, p),
+                          row->fp ? row->fp : ""};
+    for (int i = 0; i < 13; i++)
+        if (vals[i])
+            sqlite3_bind_text(st, i + 1, vals[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 6, (int)row->access);
+    sqlite3_bind_int(st, 7, row->nda);
+    sqlite3_bind_int(st, 8, (int)row->published);
+    if (id)
+        sqlite3_bind_int64(st, 14, id);
+    else
+        sqlite3_bind_null(st, 14);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_OK) {
+        sqlite3_stmt *fts;
+        id = id ? id : sqlite3_last_insert_rowid(w->db);
+        rc = sqlite3_prepare_v2(
+            w->db,
+            apr_psprintf(p, "INSERT INTO %s(rowid, title, summary, note, body) VALUES(?1, ?2, ?3, ?4, ?5)", table), -1,
+            &fts, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(fts, 1, id);
+            sqlite3_bind_text(fts, 2, row->title ? row->title : "", -1, SQLITE_STATIC);
+            sqlite3_bind_text(fts, 3, row->summary ? row->summary : "", -1, SQLITE_STATIC);
+            sqlite3_bind_text(fts, 4, row->note ? row->note : "", -1, SQLITE_STATIC);
+            sqlite3_bind_text(fts, 5, row->body ? row->body : "", -1, SQLITE_STATIC);
+            rc = sqlite3_step(fts) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+            sqlite3_finalize(fts);
+        }
+    }
+    apr_pool_destroy(p);
+    if (rc != SQLITE_OK) {
+        *err = db_error(w->db, apr_pstrcat(w->pool, "search index: ", row->doc, NULL), w->pool);
+        return APR_EGENERAL;
+    }
+    w->written++;
+    return APR_SUCCESS;
+}
+
+apr_status_t stp_search_writer_finish(stp_search_writer_t *w, int *rows_written, const char **err)
+{
+    sqlite3_stmt *st;
+    apr_array_header_t *gone = apr_array_make(w->pool, 4, sizeof(const char *));
+    int rc = sqlite3_prepare_v2(w->db, "SELECT id, doc, lang FROM docs", -1, &st, NULL);
+    while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *doc = (const char *)sqlite3_column_text(st, 1), *lang = (const char *)sqlite3_column_text(st, 2);
+        if (!apr_hash_get(w->seen, apr_pstrcat(w->pool, doc, "/", lang, NULL), APR_HASH_KEY_STRING)) {
+            const char *table = apr_hash_get(w->locales, lang, APR_HASH_KEY_STRING);
+            APR_ARRAY_PUSH(gone, const char *) = apr_psprintf(
+                w->pool,
+                "DELETE FROM %s WHERE rowid = %" APR_INT64_T_FMT "; DELETE FROM docs WHERE id = %" APR_INT64_T_FMT,
+                table ? table : "docs", (apr_int64_t)sqlite3_column_int64(st, 0),
+                (apr_int64_t)sqlite3_column_int64(st, 0));
+        }
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; rc == SQLITE_OK && i < gone->nelts; i++)
+        rc = exec(w->db, APR_ARRAY_IDX(gone, i, const char *));
+    /* A new index is merged into one segment per table: fewer lookups per query. An update adds
+     * small segments that FTS5's automerge folds in. */
+    for (apr_hash_index_t *hi = apr_hash_first(w->pool, w->locales); rc == SQLITE_OK && hi && !w->incremental;
+         hi = apr_hash_next(hi)) {
+        const char *table = apr_hash_this_val(hi);
+        rc = exec(w->db, apr_psprintf(w->pool, "INSERT INTO %s(%s) VALUES('optimize')", table, table));
+    }
+    if (rc == SQLITE_OK)
+        rc = exec(w->db, "COMMIT");
+    if (rc != SQLITE_OK) {
+        *err = db_error(w->db, "search index", w->pool);
+        return APR_EGENERAL;
+    }
+    if (rows_written)
+        *rows_written = w->written;
+    apr_pool_cleanup_run(w->pool, w, writer_cleanup);
+    return APR_SUCCESS;
+}
+
+/* --- reading ------------------------------------------------------------------------------------ */
+
+/* What filtering needs of one row, kept in memory. */
+typedef struct {
+    sqlite3_int64 id;
+    const char *doc;
+    stp_day_t published;
+    const char *tenants; /* " a b " or NULL */
+    int *tags[STP_FACET_COUNT];
+    int ntags[STP_FACET_COUNT];
+} srow_t;
+
+typedef struct {
+    const char *lang, *table;
+    int trigram;
+    srow_t *rows; /* by id */
+    int n;
+} sloc_t;
+
+struct stp_search_t {
+    const char *path;
+    apr_hash_t *locales;                        /* lang -> sloc_t */
+    apr_hash_t *vocab[STP_FACET_COUNT];         /* id -> int index + 1 */
+    apr_array_header_t *names[STP_FACET_COUNT]; /* index -> id */
+    apr_reslist_t *conns;
+    apr_pool_t *pool;
+};
+
+static int vocab_index(stp_search_t *s, stp_facet_t f, const char *id)
+{
+    intptr_t v = (intptr_t)apr_hash_get(s->vocab[f], id, APR_HASH_KEY_STRING);
+    if (v)
+        return (int)v - 1;
+    const char *copy = apr_pstrdup(s->pool, id);
+    APR_ARRAY_PUSH(s->names[f], const char *) = copy;
+    apr_hash_set(s->vocab[f], copy, APR_HASH_KEY_STRING, (void *)(intptr_t)s->names[f]->nelts);
+    return s->names[f]->nelts - 1;
+}
+
+/* " a b " -> vocabulary indexes. */
+static void load_tags(stp_search_t *s, srow_t *r, stp_facet_t f, const char *list)
+{
+    int cap = 0;
+    for (const char *c = list; *c; c++)
+        cap += *c == ' ';
+    r->tags[f] = apr_palloc(s->pool, sizeof(int) * (apr_size_t)(cap + 1));
+    r->ntags[f] = 0;
+    char *copy = apr_pstrdup(s->pool, list), *state;
+    for (char *t = apr_strtok(copy, " ", &state); t; t = apr_strtok(NULL, " ", &state))
+        r->tags[f][r->ntags[f]++] = vocab_index(s, f, t);
+}
+
+static apr_status_t conn_make(void **res, void *params, apr_pool_t *pool)
+{
+    stp_search_t *s = params;
+    sqlite3 *db = NULL;
+    if (open_immutable(&db, s->path, pool) != SQLITE_OK) {
+        sqlite3_close(db);
+        return APR_EGENERAL;
+    }
+    *res = db;
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_close(void *res, void *params, apr_pool_t *pool)
+{
+    (void)params;
+    (void)pool;
+    sqlite3_close(res);
+    return APR_SUCCESS;
+}
+
+static apr_status_t load_rows(stp_search_t *s, sqlite3 *db, const char **err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, doc, lang, published, tenants, services, tile, regions, industries FROM docs"
+                           " ORDER BY lang, id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        *err = db_error(db, s->path, s->pool);
+        return APR_EGENERAL;
+    }
+    sloc_t *loc = NULL;
+    int cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *lang = (const char *)sqlite3_column_text(st, 2);
+        if (!loc || strcmp(loc->lang, lang)) {
+            loc = apr_hash_get(s->locales, lang, APR_HASH_KEY_STRING);
+            if (!loc)
+                continue; /* a locale the index does not declare: nothing to search it with */
+            cap = 0;
+        }
+        if (loc->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            srow_t *rows = apr_palloc(s->pool, sizeof(srow_t) * (apr_size_t)cap);
+            if (loc->n)
+                memcpy(rows, loc->rows, sizeof(srow_t) * (apr_size_t)loc->n);
+            loc->rows = rows;
+        }
+        srow_t *r = &loc->rows[loc->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->doc = apr_pstrdup(s->pool, (const char *)sqlite3_column_text(st, 1));
+        r->published = (stp_day_t)sqlite3_column_int(st, 3);
+        const char *tenants = (const char *)sqlite3_column_text(st, 4);
+        r->tenants = *tenants ? apr_pstrdup(s->pool, tenants) : NULL;
+        for (int f = 0; f < STP_FACET_COUNT; f++) {
+            const char *v = (const char *)sqlite3_column_text(st, 5 + f);
+            load_tags(s, r, (stp_facet_t)f, f == STP_FACET_CATEGORY ? apr_pstrcat(s->pool, " ", v, " ", NULL) : v);
+        }
+    }
+    sqlite3_finalize(st);
+    return APR_SUCCESS;
+}
+
+apr_status_t stp_search_open(stp_search_t **sp, const char *path, const char **err, apr_pool_t *pool)
+{
+    stp_search_t *s = apr_pcalloc(pool, sizeof *s);
+    sqlite3 *db = NULL;
+    s->path = apr_pstrdup(pool, path);
+    s->pool = pool;
+    s->locales = apr_hash_make(pool);
+    for (int f = 0; f < STP_FACET_COUNT; f++) {
+        s->vocab[f] = apr_hash_make(pool);
+        s->names[f] = apr_array_make(pool, 16, sizeof(const char *));
+    }
+    if (open_immutable(&db, path, pool) != SQLITE_OK) {
+        *err = db_error(db, path, pool);
+        sqlite3_close(db);
+        return APR_EGENERAL;
+    }
+    const char *fmt = meta_get(db, "format", pool), *locs = meta_get(db, "locales", pool);
+    if (!fmt || atoi(fmt) != STP_SEARCH_FORMAT || !locs) {
+        *err = apr_psprintf(pool, "%s: not a search index of format %d", path, STP_SEARCH_FORMAT);
+        sqlite3_close(db);
+        return APR_EGENERAL;
+    }
+    char *list = apr_pstrdup(pool, locs), *state;
+    for (char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {
+        sloc_t *loc = apr_pcalloc(pool, sizeof *loc);
+        loc->lang = l;
+        loc->table = fts_table(l, pool);
+        loc->trigram = stp_search_locale_trigram(l);
+        apr_hash_set(s->locales, l, APR_HASH_KEY_STRING, loc);
+    }
+    apr_status_t rv = load_rows(s, db, err);
+    sqlite3_close(db);
+    if (rv != APR_SUCCESS)
+        return rv;
+    /* Connections are per request; a reslist lets threads of one process share a few. */
+    rv = apr_reslist_create(&s->conns, 0, 4, 64, apr_time_from_sec(60), conn_make, conn_close, s, pool);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot make the search connection list";
+        return rv;
+    }
+    *sp = s;
+    return APR_SUCCESS;
+}
+
+/* One match: a row the reader may see, with its rank and which filters it passes. */
+typedef struct {
+    const srow_t *row;
+    double rank;
+    unsigned pass; /* bit f: passes facet f's filter */
+} match_t;
+
+static int row_visible(const srow_t *r, const char *tenant)
+{
+    if (!r->tenants)
+        return 1;
+    if (!tenant || !*tenant || strchr(tenant, ' '))
+        return 0;
+    apr_size_t tl = strlen(tenant);
+    for (const char *at = strstr(r->tenants, tenant); at; at = strstr(at + 1, tenant))
+        if (at[-1] == ' ' && at[tl] == ' ')
+            return 1;
+    return 0;
+}
+
+static const srow_t *row_by_id(const sloc_t *loc, sqlite3_int64 id)
+{
+    int lo = 0, hi = loc->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (loc->rows[mid].id == id)
+            return &loc->rows[mid];
+        if (loc->rows[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+/* The selected vocabulary indexes of one facet (unknown ids select nothing). */
+typedef struct {
+    int on;    /* the facet is filtered */
+    char *sel; /* per vocabulary index */
+} filter_t;
+
+static unsigned passes(const srow_t *r, const filter_t *flt)
+{
+    unsigned bits = 0;
+    for (int f = 0; f < STP_FACET_COUNT; f++) {
+        int ok = !flt[f].on;
+        for (int i = 0; !ok && i < r->ntags[f]; i++)
+            ok = flt[f].sel[r->tags[f][i]];
+        if (ok)
+            bits |= 1u << f;
+    }
+    return bits;
+}
+
+static int by_rank(const void *a, const void *b)
+{
+    const match_t *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1; /* bm25: lower is better */
+    if (x->row->published != y->row->published)
+        return x->row->published > y->row->published ? -1 : 1;
+    return strcmp(x->row->doc, y->row->doc);
+}
+
+static int by_date(const void *a, const void *b)
+{
+    const match_t *x = a, *y = b;
+    if (x->row->published != y->row->published)
+        return x->row->published > y->row->published ? -1 : 1;
+    return strcmp(x->row->doc, y->row->doc);
+}
+
+/* The rows matching the text (all rows without one), visible to the reader. */
+static apr_status_t find_matches(apr_array_header_t *out, sqlite3 *db, const sloc_t *loc,
+                                 const apr_array_header_t *terms, const char *expr, const stp_search_query_t *q,
+                                 const char **err, apr_pool_t *pool)
+{
+    if (!terms->nelts) {
+        for (int i = 0; i < loc->n; i++)
+            if (row_visible(&loc->rows[i], q->tenant)) {
+                match_t *m = apr_array_push(out);
+                m->row = &loc->rows[i];
+                m->rank = 0;
+            }
+        return APR_SUCCESS;
+    }
+    /* Terms the trigram index cannot take (under three characters) are matched with LIKE. */
+    const char *where = expr ? apr_psprintf(pool, "%s MATCH ?1", loc->table) : "1";
+    apr_array_header_t *likes = apr_array_make(pool, 2, sizeof(const char *));
+    for (int i = 0; loc->trigram && i < terms->nelts; i++) {
+        const stp_search_term_t *t = &APR_ARRAY_IDX(terms, i, stp_search_term_t);
+        if (utf8_chars(t->text) >= 3)
+            continue;
+        APR_ARRAY_PUSH(likes, const char *) = like_pattern(t->text, pool);
+        int n = likes->nelts + 1;
+        where = apr_psprintf(pool,
+                             "%s AND (title LIKE ?%d ESCAPE '\\' OR summary LIKE ?%d ESCAPE '\\'"
+                             " OR note LIKE ?%d ESCAPE '\\' OR body LIKE ?%d ESCAPE '\\')",
+                             where, n, n, n, n);
+    }
+    const char *rank = expr ? apr_psprintf(pool, RANK_EXPR, loc->table) : "0";
+    const char *sql = apr_psprintf(pool, "SELECT rowid, %s FROM %s WHERE %s", rank, loc->table, where);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        *err = db_error(db, "search", pool);
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, expr ? expr : "", -1, SQLITE_STATIC);
+    for (int i = 0; i < likes->nelts; i++)
+        sqlite3_bind_text(st, i + 2, APR_ARRAY_IDX(likes, i, const char *), -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const srow_t *r = row_by_id(loc, sqlite3_column_int64(st, 0));
+        if (!r || !row_visible(r, q->tenant))
+            continue;
+        match_t *m = apr_array_push(out);
+        m->row = r;
+        m->rank = sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        *err = db_error(db, "search", pool);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Title, summary, tile and (with text) the snippet of one hit. */
+static void fill_hit(stp_search_hit_t *h, sqlite3 *db, const sloc_t *loc, const srow_t *r, const char *expr,
+                     apr_pool_t *pool)
+{
+    sqlite3_stmt *st;
+    h->doc = r->doc;
+    h->published = r->published;
+    h->url_lang = loc->lang;
+    if (sqlite3_prepare_v2(db, "SELECT title, summary, tile, access, nda FROM docs WHERE id = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, r->id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            h->title = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 0));
+            h->summary = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 1));
+            h->tile = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 2));
+            h->access = (stp_access_t)sqlite3_column_int(st, 3);
+            h->nda = sqlite3_column_int(st, 4);
+        }
+        sqlite3_finalize(st);
+    }
+    if (!expr)
+        return;
+    const char *sql = apr_psprintf(pool,
+                                   "SELECT snippet(%s, -1, char(1), char(2), '…', %d) FROM %s"
+                                   " WHERE %s MATCH ?1 AND rowid = ?2",
+                                   loc->table, SNIPPET_TOKENS, loc->table, loc->table);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, r->id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            h->snippet = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+}
+
+static void count_facets(stp_search_result_t *res, stp_search_t *s, const apr_array_header_t *matches,
+                         const filter_t *flt, apr_pool_t *pool)
+{
+    unsigned all = (1u << STP_FACET_COUNT) - 1;
+    for (int f = 0; f < STP_FACET_COUNT; f++) {
+        int nv = s->names[f]->nelts;
+        int *counts = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(nv + 1));
+        unsigned others = all & ~(1u << f);
+        for (int i = 0; i < matches->nelts; i++) {
+            const match_t *m = &APR_ARRAY_IDX(matches, i, match_t);
+            if ((m->pass & others) != others)
+                continue;
+            for (int t = 0; t < m->row->ntags[f]; t++)
+                counts[m->row->tags[f][t]]++;
+        }
+        res->facets[f] = apr_array_make(pool, nv, sizeof(stp_search_facet_value_t));
+        for (int v = 0; v < nv; v++) {
+            int selected = flt[f].on && flt[f].sel[v];
+            if (!counts[v] && !selected)
+                continue;
+            stp_search_facet_value_t *fv = apr_array_push(res->facets[f]);
+            fv->id = APR_ARRAY_IDX(s->names[f], v, const char *);
+            fv->count = counts[v];
+            fv->selected = selected;
+        }
+    }
+}
+
+apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp_search_query_t *q, const char **err,
+                            apr_pool_t *pool)
+{
+    const sloc_t *loc = q->lang ? apr_hash_get(s->locales, q->lang, APR_HASH_KEY_STRING) : NULL;
+    memset(res, 0, sizeof *res);
+    res->hits = apr_array_make(pool, 1, sizeof(stp_search_hit_t));
+    for (int f = 0; f < STP_FACET_COUNT; f++)
+        res->facets[f] = apr_array_make(pool, 1, sizeof(stp_search_facet_value_t));
+    if (!loc) {
+        *err = "the index has no such locale";
+        return APR_NOTFOUND;
+    }
+    filter_t flt[STP_FACET_COUNT];
+    for (int f = 0; f < STP_FACET_COUNT; f++) {
+        const apr_array_header_t *ids = q->filters[f];
+        flt[f].on = ids && ids->nelts;
+        flt[f].sel = apr_pcalloc(pool, (apr_size_t)s->names[f]->nelts + 1);
+        for (int i = 0; flt[f].on && i < ids->nelts; i++) {
+            intptr_t v = (intptr_t)apr_hash_get(s->vocab[f], APR_ARRAY_IDX(ids, i, const char *), APR_HASH_KEY_STRING);
+            if (v)
+                flt[f].sel[v - 1] = 1;
+        }
+    }
+    apr_array_header_t *terms = stp_search_parse(q->text, 16, pool);
+    const char *expr = stp_search_match_expr(terms, loc->trigram, pool);
+    void *conn;
+    apr_status_t rv = apr_reslist_acquire(s->conns, &conn);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot open the search index";
+        return rv;
+    }
+    sqlite3 *db = conn;
+    apr_array_header_t *matches = apr_array_make(pool, 64, sizeof(match_t));
+    rv = find_matches(matches, db, loc, terms, expr, q, err, pool);
+    if (rv == APR_SUCCESS) {
+        unsigned all = (1u << STP_FACET_COUNT) - 1;
+        for (int i = 0; i < matches->nelts; i++) {
+            match_t *m = &APR_ARRAY_IDX(matches, i, match_t);
+            m->pass = passes(m->row, flt);
+        }
+        count_facets(res, s, matches, flt, pool);
+        /* The results: matches passing every filter, in order. */
+        int n = 0;
+        match_t *hits = apr_palloc(pool, sizeof(match_t) * (apr_size_t)(matches->nelts + 1));
+        for (int i = 0; i < matches->nelts; i++) {
+            const match_t *m = &APR_ARRAY_IDX(matches, i, match_t);
+            if (m->pass == all)
+                hits[n++] = *m;
+        }
+        int relevance = q->sort == STP_SEARCH_SORT_RELEVANCE && terms->nelts;
+        qsort(hits, (size_t)n, sizeof *hits, relevance ? by_rank : by_date);
+        int per = q->per_page > 0 ? q->per_page : 20;
+        res->total = n;
+        res->pages = (n + per - 1) / per;
+        long first = ((long)(q->page > 0 ? q->page : 1) - 1) * per;
+        for (long i = first; i < n && i < first + per; i++)
+            fill_hit(apr_array_push(res->hits), db, loc, hits[i].row, expr, pool);
+    }
+    apr_reslist_release(s->conns, conn);
+    return rv;
+}
