@@ -22,6 +22,7 @@
 #define STP_BUILD_PAGE_XSL "templates/page.xsl" /* the one page stylesheet (stp_view.h) */
 #define STP_BUILD_MANIFEST ".manifest"          /* sitegen: fingerprints of what the build holds */
 #define STP_BUILD_DOCCACHE ".doccache"          /* sitegen: the document cache */
+#define STP_BUILD_SEARCH "search.db"            /* the search index (stp_search.h) */
 #define STP_STORE_FPS ".fps"                    /* sitegen: a shard's own fingerprints */
 
 /* STATE/: the module's state directory (StpStateDir). */

@@ -453,25 +453,41 @@ static const char *id_list(const apr_array_header_t *ids, apr_pool_t *pool)
     return s;
 }
 
-apr_status_t stp_search_writer_put(stp_search_writer_t *w, const stp_search_row_t *row, const char **err)
+/* Marks (doc, lang) as put in this run; returns its row id (0: none yet), and in *same whether its
+ * fingerprint is `fp`. */
+static sqlite3_int64 writer_find(stp_search_writer_t *w, const stp_search_row_t *row, int *same)
 {
-    const char *table = apr_hash_get(w->locales, row->lang, APR_HASH_KEY_STRING);
-    apr_pool_t *p;
-    if (!table) {
-        *err = apr_pstrcat(w->pool, "search index: unknown locale ", row->lang, NULL);
-        return APR_EINVAL;
-    }
     char *key = apr_pstrcat(w->pool, row->doc, "/", row->lang, NULL);
     apr_hash_set(w->seen, key, APR_HASH_KEY_STRING, key);
     sqlite3_int64 id = 0;
-    int same = 0, rc;
+    *same = 0;
     sqlite3_bind_text(w->find, 1, row->doc, -1, SQLITE_STATIC);
     sqlite3_bind_text(w->find, 2, row->lang, -1, SQLITE_STATIC);
     if (sqlite3_step(w->find) == SQLITE_ROW) {
         id = sqlite3_column_int64(w->find, 0);
-        same = row->fp && !strcmp((const char *)sqlite3_column_text(w->find, 1), row->fp);
+        *same = row->fp && !strcmp((const char *)sqlite3_column_text(w->find, 1), row->fp);
     }
     sqlite3_reset(w->find);
+    return id;
+}
+
+int stp_search_writer_keep(stp_search_writer_t *w, const stp_search_row_t *row)
+{
+    int same;
+    writer_find(w, row, &same);
+    return same;
+}
+
+apr_status_t stp_search_writer_put(stp_search_writer_t *w, const stp_search_row_t *row, const char **err)
+{
+    const char *table = apr_hash_get(w->locales, row->lang, APR_HASH_KEY_STRING);
+    apr_pool_t *p;
+    int same, rc;
+    if (!table) {
+        *err = apr_pstrcat(w->pool, "search index: unknown locale ", row->lang, NULL);
+        return APR_EINVAL;
+    }
+    sqlite3_int64 id = writer_find(w, row, &same);
     if (same)
         return APR_SUCCESS;
     apr_pool_create(&p, w->pool);

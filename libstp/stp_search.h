@@ -73,6 +73,9 @@ apr_status_t stp_search_writer_open(stp_search_writer_t **w, const char *path, c
                                     const apr_array_header_t *locales, const char **err, apr_pool_t *pool);
 /* Whether the writer started from the previous index (an incremental update). */
 int stp_search_writer_incremental(const stp_search_writer_t *w);
+/* Whether the index already holds (row->doc, row->lang) with fingerprint row->fp: then the row is
+ * kept as it is (the caller need not extract its text) and counts as put. */
+int stp_search_writer_keep(stp_search_writer_t *w, const stp_search_row_t *row);
 /* Adds or replaces the row of (row->doc, row->lang), unless its fingerprint is unchanged. */
 apr_status_t stp_search_writer_put(stp_search_writer_t *w, const stp_search_row_t *row, const char **err);
 /* Removes every row whose document was not put in this run, commits and closes. `rows_written`:

@@ -16,6 +16,7 @@
 #include "sg_pages.h"
 #include "sg_plan.h"
 #include "sg_publish.h"
+#include "sg_search.h"
 #include "sg_store.h"
 #include "stp_layout.h"
 
@@ -89,6 +90,7 @@ typedef struct {
     apr_thread_t *thread;
     apr_status_t rv;
     const char *what; /* what failed */
+    int indexed;      /* search index rows (re)written */
 } side_t;
 
 static void *APR_THREAD_FUNC side_writer(apr_thread_t *thread, void *data)
@@ -104,8 +106,18 @@ static void *APR_THREAD_FUNC side_writer(apr_thread_t *thread, void *data)
         return NULL;
     }
     w->rv = sg_cache_write(run->site, apr_pstrcat(w->pool, staging, "/" STP_BUILD_DOCCACHE, NULL), w->pool);
-    if (w->rv != APR_SUCCESS)
+    if (w->rv != APR_SUCCESS) {
         w->what = "cannot write the document cache";
+        return NULL;
+    }
+    const char *prev = run->opt->full || !run->pub->previous
+                           ? NULL
+                           : apr_pstrcat(w->pool, run->pub->previous, "/" STP_BUILD_SEARCH, NULL);
+    const char *err = NULL;
+    w->rv = sg_search_write(run->site, apr_pstrcat(w->pool, staging, "/" STP_BUILD_SEARCH, NULL), prev, &w->indexed,
+                            &err, w->pool);
+    if (w->rv != APR_SUCCESS)
+        w->what = apr_pstrcat(w->pool, "cannot write the search index: ", err ? err : "", NULL);
     return NULL;
 }
 
@@ -186,6 +198,7 @@ static int write_and_publish(run_t *run, const sg_plan_t *p, sg_render_t *render
     stats->pages = p->items->nelts;
     stats->rendered = res.rendered;
     stats->reused = res.reused;
+    stats->indexed = side->indexed;
     return 0;
 }
 

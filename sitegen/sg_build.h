@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     int pages, rendered, reused, files;
     int docs, errors; /* errors: content errors found */
+    int indexed;      /* search index rows (re)written */
 } sg_stats_t;
 
 /* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error. Every

@@ -150,8 +150,9 @@ int main(int argc, char **argv)
         else
             fprintf(stderr,
                     "sitegen: published %s/" STP_SITE_CURRENT
-                    ": %d documents, %d files (%d written, %d unchanged) in %.2f s\n",
-                    opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, secs);
+                    ": %d documents, %d files (%d written, %d unchanged), %d search entries indexed in %.2f s\n",
+                    opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, stats.indexed,
+                    secs);
     }
     /* Everything is written and synced (or was never started). Tearing down a build's memory,
      * pool by pool, takes longer than the process exit that frees it at once: on large sites that

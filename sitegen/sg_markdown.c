@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_tables.h>
 
 int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html)
 {
@@ -69,4 +70,31 @@ const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, 
     if (doc)
         xmlFreeDoc(doc);
     return out;
+}
+
+const char *sg_markdown_text(const char *markdown, size_t len, apr_pool_t *pool)
+{
+    cmark_node *doc = cmark_parse_document(markdown, len, CMARK_OPT_VALIDATE_UTF8);
+    if (!doc)
+        return "";
+    apr_array_header_t *buf = apr_array_make(pool, (int)len + 1, 1);
+    cmark_iter *it = cmark_iter_new(doc);
+    cmark_event_type ev;
+    while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+        cmark_node *n = cmark_iter_get_node(it);
+        cmark_node_type t = cmark_node_get_type(n);
+        const char *text = NULL;
+        if (ev == CMARK_EVENT_ENTER && (t == CMARK_NODE_TEXT || t == CMARK_NODE_CODE || t == CMARK_NODE_CODE_BLOCK))
+            text = cmark_node_get_literal(n);
+        else if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK ||
+                 (ev == CMARK_EVENT_EXIT && t != CMARK_NODE_TEXT && cmark_node_first_child(n) &&
+                  t < CMARK_NODE_FIRST_INLINE))
+            text = " ";
+        for (const char *c = text; c && *c; c++)
+            APR_ARRAY_PUSH(buf, char) = ((unsigned char)*c < 0x20 || *c == 0x7f) ? ' ' : *c;
+    }
+    cmark_iter_free(it);
+    cmark_node_free(doc);
+    APR_ARRAY_PUSH(buf, char) = '\0';
+    return buf->elts;
 }

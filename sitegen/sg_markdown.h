@@ -15,4 +15,9 @@ int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int 
  * string that did not go through cmark and the parser. NULL when it could not render. */
 const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, apr_pool_t *pool);
 
+/* The words of a body as plain text for the search index: text, code and link texts, a space
+ * between blocks; raw HTML is left out (as safe mode leaves it out of pages) and control
+ * characters become spaces. */
+const char *sg_markdown_text(const char *markdown, size_t len, apr_pool_t *pool);
+
 #endif
