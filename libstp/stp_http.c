@@ -107,8 +107,8 @@ static char *form_decode(const char *s, apr_size_t len, apr_size_t *outlen, apr_
     return out;
 }
 
-apr_status_t stp_http_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
-                                 apr_pool_t *pool)
+static apr_status_t form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len, int repeats,
+                               int max_fields, apr_pool_t *pool)
 {
     apr_table_t *t = apr_table_make(pool, 8);
     int count = 0;
@@ -134,20 +134,32 @@ apr_status_t stp_http_form_parse(apr_table_t **fields, const char **err, const c
                 *err = "empty field name";
                 return APR_EINVAL;
             }
-            if (apr_table_get(t, k)) {
+            if (!repeats && apr_table_get(t, k)) {
                 *err = apr_psprintf(pool, "repeated field '%s'", k);
                 return APR_EINVAL;
             }
-            if (++count > STP_FORM_MAX_FIELDS) {
+            if (++count > max_fields) {
                 *err = "too many fields";
                 return APR_EINVAL;
             }
-            apr_table_setn(t, k, v);
+            apr_table_addn(t, k, v);
         }
         i = j + 1;
     }
     *fields = t;
     return APR_SUCCESS;
+}
+
+apr_status_t stp_http_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
+                                 apr_pool_t *pool)
+{
+    return form_parse(fields, err, data, len, 0, STP_FORM_MAX_FIELDS, pool);
+}
+
+apr_status_t stp_http_form_parse_multi(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
+                                       int max_fields, apr_pool_t *pool)
+{
+    return form_parse(fields, err, data, len, 1, max_fields, pool);
 }
 
 const char *stp_http_url_escape(const char *s, apr_pool_t *pool)

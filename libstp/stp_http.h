@@ -21,6 +21,11 @@ apr_status_t stp_http_download_parse(const char **id, const char **version, cons
 apr_status_t stp_http_form_parse(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
                                  apr_pool_t *pool);
 
+/* The same for a query whose keys may repeat (checkboxes: service=a&service=b), at most
+ * `max_fields` fields. */
+apr_status_t stp_http_form_parse_multi(apr_table_t **fields, const char **err, const char *data, apr_size_t len,
+                                       int max_fields, apr_pool_t *pool);
+
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int stp_http_utf8_valid(const char *s, apr_size_t len);
 

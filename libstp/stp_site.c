@@ -117,6 +117,11 @@ static held_t *open_build(stp_site_t *site, const char *target)
                 "%s: %s; the module's pages answer in plain text until a build with templates is "
                 "published",
                 site->dir, err);
+    stp_search_t *search;
+    if (stp_search_open(&search, apr_pstrcat(pool, h->pub.root, "/" STP_BUILD_SEARCH, NULL), &err, pool) == APR_SUCCESS)
+        h->pub.search = search;
+    else
+        stp_log(STP_LOG_WARN, 0, "%s: %s; search answers 503 until a build with an index is published", site->dir, err);
     h->refs = 1;
     stp_log(STP_LOG_INFO, 0, "%s: serving %s, catalog generation %" APR_UINT64_T_FMT, site->dir, h->pub.root,
             stp_catalog_generation(cat));

@@ -10,6 +10,7 @@
 #include <apr_time.h>
 
 #include "stp_catalog.h"
+#include "stp_search.h"
 #include "stp_view.h"
 
 typedef struct stp_site_t stp_site_t;
@@ -20,6 +21,7 @@ typedef struct {
     const char *default_locale, *locales, *nda_version, *base_url; /* catalog meta, never NULL */
     int retention_months;
     const stp_view_t *view; /* the build's page templates (templates/page.xsl), compiled once; NULL when it has none */
+    stp_search_t *search;   /* its search index (search.db), opened once; NULL when it has none */
 } stp_build_t;
 
 /* `site_dir` holds the `current` link that sitegen switches. The link is read again once

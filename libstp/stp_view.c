@@ -71,6 +71,15 @@ const char *stp_view_fill(const char *msg, const char *name, const char *value, 
     return apr_pstrcat(pool, out, msg, NULL);
 }
 
+const char *stp_view_date(const char *format, const char *month, stp_day_t day, apr_pool_t *pool)
+{
+    int y, m, d;
+    stp_date_to_ymd(&y, &m, &d, day);
+    const char *s = stp_view_fill(format, "d", apr_itoa(pool, d), pool);
+    s = stp_view_fill(s, "month", month, pool);
+    return stp_view_fill(s, "y", apr_itoa(pool, y), pool);
+}
+
 /* stp_view_fill on a string of libxml2's: msg (consumed) with the first {name} replaced by value.
  * No APR pool: one made per call (unmanaged, with its own allocator) cost a page with a few
  * dozen filled strings as many mmap/munmap pairs. */

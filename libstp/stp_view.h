@@ -7,6 +7,8 @@
 #define STP_VIEW_H
 
 #include <apr_pools.h>
+
+#include "stp_date.h"
 #include <libxml/tree.h>
 
 #define STP_VIEW_NS "urn:stp:xslt"
@@ -27,6 +29,9 @@ apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view
                              stp_view_msg_fn *msg, void *baton, apr_pool_t *pool);
 
 /* A message with each {name} replaced by its value: stp:msg's filling, for C callers too. */
+/* A date as pages show it: `format` (the UI string date.format, with {d}, {month} and {y}) filled
+ * with the day, `month` (the name of its month) and the year. sitegen and the module both. */
+const char *stp_view_date(const char *format, const char *month, stp_day_t day, apr_pool_t *pool);
 const char *stp_view_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool);
 
 #endif

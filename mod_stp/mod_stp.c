@@ -894,6 +894,8 @@ static int handler(request_rec *r)
         return mod_stp_root_handler(r);
     case STP_ROUTE_ACCOUNT:
         return mod_stp_account_handler(r);
+    case STP_ROUTE_SEARCH:
+        return mod_stp_search_handler(r);
     case STP_ROUTE_ERROR:
         return mod_stp_error_handler(r);
     case STP_ROUTE_UNKNOWN:

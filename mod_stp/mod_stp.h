@@ -53,6 +53,7 @@ typedef enum {
     STP_ROUTE_LIBRARY,
     STP_ROUTE_NOTIFICATIONS,
     STP_ROUTE_ACCOUNT,
+    STP_ROUTE_SEARCH,
     STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
@@ -70,10 +71,14 @@ typedef struct {
     const char *lang_cookie; /* the stp_lang cookie's value, NULL when none */
     int download;            /* a /download/ URL: its ?lang= is the file's language, not the reader's */
     apr_table_t *query;
-    const char *session; /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
+    const char *query_error; /* why the query string was refused (then `query` is empty), else NULL */
+    const char *session;     /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
 } stp_req_t;
 
 stp_conf_t *mod_stp_conf(const request_rec *r);
+
+/* The most fields a search URL may carry (the query, the sort, the page and its filter values). */
+#define MOD_STP_SEARCH_MAX_FIELDS 64
 
 /* mod_stp_request.c: from request_rec to the core's inputs, and back to HTTP. */
 stp_route_t mod_stp_route_of(const char *uri);
@@ -149,6 +154,7 @@ int mod_stp_logout_handler(request_rec *r);
 int mod_stp_library_handler(request_rec *r);
 int mod_stp_notifications_handler(request_rec *r);
 int mod_stp_account_handler(request_rec *r);
+int mod_stp_search_handler(request_rec *r);
 int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */

@@ -33,6 +33,7 @@ stp_route_t mod_stp_route_of(const char *uri)
                   {"/stp/notifications", STP_ROUTE_NOTIFICATIONS},
                   {"/stp/whoami", STP_ROUTE_WHOAMI},
                   {"/stp/account", STP_ROUTE_ACCOUNT},
+                  {"/stp/search", STP_ROUTE_SEARCH},
                   {"/stp/error", STP_ROUTE_ERROR}};
     if (!uri)
         return STP_ROUTE_NONE;
@@ -149,15 +150,24 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key && q->conf->state)
         note_user(q);
-    const char *err;
-    if (!main->args || stp_http_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool) != APR_SUCCESS)
+    /* Search filters repeat their key (checkboxes); no other URL of ours has a reason to. */
+    stp_route_t route = mod_stp_route_of(main->uri);
+    const char *err = NULL;
+    apr_status_t qrv = APR_SUCCESS;
+    if (main->args)
+        qrv = route == STP_ROUTE_SEARCH
+                  ? stp_http_form_parse_multi(&q->query, &err, main->args, strlen(main->args),
+                                              MOD_STP_SEARCH_MAX_FIELDS, main->pool)
+                  : stp_http_form_parse(&q->query, &err, main->args, strlen(main->args), main->pool);
+    if (!main->args || qrv != APR_SUCCESS)
         q->query = apr_table_make(main->pool, 1);
+    q->query_error = qrv != APR_SUCCESS ? err : NULL;
     const char *cookies = apr_table_get(main->headers_in, "Cookie");
     q->lang_cookie = stp_http_cookie_get(cookies, "stp_lang", main->pool);
     const char *sid = stp_http_cookie_get(cookies, SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
     /* A download's ?ui= is still remembered (the stp_lang cookie) whether or not it is used. */
-    q->download = mod_stp_route_of(main->uri) == STP_ROUTE_DOWNLOAD;
+    q->download = route == STP_ROUTE_DOWNLOAD;
     if (!q->download || apr_table_get(q->query, "ui"))
         mod_stp_req_lang(q);
     ap_set_module_config(main->request_config, &stp_module, q);

@@ -47,6 +47,26 @@ static apr_status_t put_site_strings(stp_catalog_t *cat, const sg_site_t *site, 
         rv = stp_catalog_put_string(cat, loc->id, apr_pstrcat(scratch, "org.name.", tn->id, NULL),
                                     sg_text(tn->labels, loc->id, def), scratch);
     }
+    /* The labels of the search filters. */
+    const struct {
+        const char *prefix;
+        const apr_array_header_t *terms;
+    } vocab[] = {
+        {"label.service.", site->services}, {"label.region.", site->regions}, {"label.industry.", site->industries}};
+    for (size_t v = 0; v < sizeof vocab / sizeof vocab[0]; v++)
+        for (int t = 0; t < vocab[v].terms->nelts && rv == APR_SUCCESS; t++) {
+            const sg_term_t *tm = APR_ARRAY_IDX(vocab[v].terms, t, sg_term_t *);
+            rv = stp_catalog_put_string(cat, loc->id, apr_pstrcat(scratch, vocab[v].prefix, tm->id, NULL),
+                                        sg_text(tm->labels, loc->id, def), scratch);
+        }
+    for (int si = 0; si < site->sections->nelts && rv == APR_SUCCESS; si++) {
+        const sg_term_t *sec = APR_ARRAY_IDX(site->sections, si, sg_term_t *);
+        for (int t = 0; t < sec->tiles->nelts && rv == APR_SUCCESS; t++) {
+            const sg_term_t *tile = APR_ARRAY_IDX(sec->tiles, t, sg_term_t *);
+            rv = stp_catalog_put_string(cat, loc->id, apr_pstrcat(scratch, "label.category.", tile->id, NULL),
+                                        sg_text(tile->labels, loc->id, def), scratch);
+        }
+    }
     const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
     if (nda && rv == APR_SUCCESS) {
         const char *html = sg_markdown_html(nda, strlen(nda), site->unsafe_html, scratch);

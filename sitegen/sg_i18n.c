@@ -88,10 +88,7 @@ const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t da
     char key[16];
     stp_date_to_ymd(&y, &m, &d, day);
     snprintf(key, sizeof key, "date.month.%d", m);
-    const char *s = sg_msg(i18n, lang, "date.format");
-    s = stp_view_fill(s, "d", apr_itoa(pool, d), pool);
-    s = stp_view_fill(s, "month", sg_msg(i18n, lang, key), pool);
-    return stp_view_fill(s, "y", apr_itoa(pool, y), pool);
+    return stp_view_date(sg_msg(i18n, lang, "date.format"), sg_msg(i18n, lang, key), day, pool);
 }
 
 const char *sg_size_format(const sg_i18n_t *i18n, const char *lang, apr_uint64_t size, apr_pool_t *pool)

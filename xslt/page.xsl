@@ -45,7 +45,6 @@
           <nav class="tools" aria-label="{stp:msg('nav.main')}">
             <ul>
               <li><a href="/{$lang}/"><xsl:value-of select="stp:msg('nav.home')"/></a></li>
-              <li><a href="/stp/search?lang={$lang}"><xsl:value-of select="stp:msg('nav.search')"/></a></li>
               <li><a href="/stp/library?lang={$lang}"><xsl:value-of select="stp:msg('nav.library')"/></a></li>
               <li><a href="/{$lang}/org/"><xsl:value-of select="stp:msg('nav.org')"/></a></li>
               <xsl:choose>
@@ -67,6 +66,14 @@
               </xsl:choose>
             </ul>
           </nav>
+          <!-- Search from every page, static ones too: a plain GET form. -->
+          <form class="search-box" role="search" method="get" action="/stp/search">
+            <input type="hidden" name="lang" value="{$lang}"/>
+            <input type="search" name="q" maxlength="256" aria-label="{stp:msg('search.label')}" placeholder="{stp:msg('search.placeholder')}">
+              <xsl:if test="$kind = 'search'"><xsl:attribute name="value"><xsl:value-of select="search/@q"/></xsl:attribute></xsl:if>
+            </input>
+            <button type="submit"><xsl:value-of select="stp:msg('search.button')"/></button>
+          </form>
           <nav class="languages" aria-label="{stp:msg('nav.language')}">
             <ul>
               <xsl:for-each select="locales/locale">
@@ -86,7 +93,7 @@
             <xsl:when test="$kind = 'tile'"><xsl:apply-templates select="tile"/></xsl:when>
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
-            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account"/></xsl:when>
+            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account | search"/></xsl:when>
           </xsl:choose>
         </main>
         <footer class="bottom">
@@ -287,9 +294,9 @@
           <dt><xsl:value-of select="stp:msg('doc.category')"/></dt>
           <dd><a href="{tile/@href}"><xsl:value-of select="tile"/></a></dd>
         </xsl:if>
-        <xsl:call-template name="terms"><xsl:with-param name="list" select="services"/><xsl:with-param name="key">doc.services</xsl:with-param></xsl:call-template>
-        <xsl:call-template name="terms"><xsl:with-param name="list" select="regions"/><xsl:with-param name="key">doc.regions</xsl:with-param></xsl:call-template>
-        <xsl:call-template name="terms"><xsl:with-param name="list" select="industries"/><xsl:with-param name="key">doc.industries</xsl:with-param></xsl:call-template>
+        <xsl:call-template name="terms"><xsl:with-param name="list" select="services"/><xsl:with-param name="key">doc.services</xsl:with-param><xsl:with-param name="param">service</xsl:with-param></xsl:call-template>
+        <xsl:call-template name="terms"><xsl:with-param name="list" select="regions"/><xsl:with-param name="key">doc.regions</xsl:with-param><xsl:with-param name="param">region</xsl:with-param></xsl:call-template>
+        <xsl:call-template name="terms"><xsl:with-param name="list" select="industries"/><xsl:with-param name="key">doc.industries</xsl:with-param><xsl:with-param name="param">industry</xsl:with-param></xsl:call-template>
       </dl>
       <xsl:if test="change">
         <h2><xsl:value-of select="stp:msg('doc.change')"/></h2>
@@ -542,15 +549,131 @@
     </xsl:choose>
   </xsl:template>
 
+  <!-- Search: the form (text, filters with their counts, sort) works without JavaScript; the
+       results come from the module, already limited to what the reader may see. -->
+  <xsl:template match="search">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <form class="search" method="get" action="/stp/search">
+      <input type="hidden" name="lang" value="{$lang}"/>
+      <p class="search-text">
+        <label for="search-q"><xsl:value-of select="stp:msg('search.label')"/></label>
+        <input id="search-q" type="search" name="q" value="{@q}" maxlength="256"/>
+        <button type="submit"><xsl:value-of select="stp:msg('search.button')"/></button>
+      </p>
+      <xsl:if test="@sort = 'date'"><input type="hidden" name="sort" value="date"/></xsl:if>
+      <div class="search-grid">
+      <div class="facets">
+        <xsl:for-each select="facet[value]">
+          <fieldset class="facet">
+            <legend><xsl:value-of select="stp:msg(concat('search.facet.', @name))"/></legend>
+            <ul>
+              <xsl:for-each select="value">
+                <li>
+                  <label>
+                    <input type="checkbox" name="{../@name}" value="{@id}">
+                      <xsl:if test="@selected = 'yes'"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if>
+                    </input>
+                    <xsl:text> </xsl:text><xsl:value-of select="."/><xsl:text> </xsl:text>
+                    <span class="count">(<xsl:value-of select="@count"/>)</span>
+                  </label>
+                </li>
+              </xsl:for-each>
+            </ul>
+          </fieldset>
+        </xsl:for-each>
+        <p><button type="submit"><xsl:value-of select="stp:msg('search.apply')"/></button></p>
+      </div>
+      <div class="search-main">
+    <xsl:if test="@clear">
+      <ul class="chips" aria-label="{stp:msg('search.filters')}">
+        <xsl:for-each select="facet/value[@selected = 'yes']">
+          <li><a href="{@clear}" aria-label="{stp:msg('search.clear.one', 'label', .)}"><xsl:value-of select="."/> ×</a></li>
+        </xsl:for-each>
+        <li><a href="{@clear}"><xsl:value-of select="stp:msg('search.clear')"/></a></li>
+      </ul>
+    </xsl:if>
+    <section class="results" aria-labelledby="results-h">
+      <h2 id="results-h">
+        <xsl:choose>
+          <xsl:when test="@total = 1"><xsl:value-of select="stp:msg('search.results.one')"/></xsl:when>
+          <xsl:otherwise><xsl:value-of select="stp:msg('search.results', 'n', @total)"/></xsl:otherwise>
+        </xsl:choose>
+      </h2>
+      <xsl:choose>
+        <xsl:when test="results/doc">
+          <p class="sort">
+            <xsl:value-of select="stp:msg('search.sort')"/><xsl:text>: </xsl:text>
+            <xsl:choose>
+              <xsl:when test="@sort = 'date'">
+                <a href="{@by-relevance}"><xsl:value-of select="stp:msg('search.sort.relevance')"/></a>
+                <xsl:text> · </xsl:text><strong><xsl:value-of select="stp:msg('search.sort.date')"/></strong>
+              </xsl:when>
+              <xsl:otherwise>
+                <strong><xsl:value-of select="stp:msg('search.sort.relevance')"/></strong>
+                <xsl:text> · </xsl:text><a href="{@by-date}"><xsl:value-of select="stp:msg('search.sort.date')"/></a>
+              </xsl:otherwise>
+            </xsl:choose>
+          </p>
+          <ol class="docs results">
+            <xsl:for-each select="results/doc">
+              <li class="doc">
+                <a class="title" href="{@href}" dir="auto"><xsl:value-of select="title"/></a>
+                <xsl:text> </xsl:text>
+                <xsl:call-template name="badge"/>
+                <p class="meta">
+                  <time datetime="{published/@iso}"><xsl:value-of select="published"/></time>
+                  <xsl:if test="category"><xsl:text> · </xsl:text><xsl:value-of select="category"/></xsl:if>
+                  <xsl:text> · </xsl:text><a href="{@download}"><xsl:value-of select="stp:msg('doc.download')"/></a>
+                </p>
+                <xsl:if test="snippet/m">
+                  <p class="snippet" dir="auto"><xsl:for-each select="snippet/node()">
+                    <xsl:choose>
+                      <xsl:when test="self::m"><mark><xsl:value-of select="."/></mark></xsl:when>
+                      <xsl:otherwise><xsl:value-of select="."/></xsl:otherwise>
+                    </xsl:choose>
+                  </xsl:for-each></p>
+                </xsl:if>
+                <p class="summary" dir="auto"><xsl:value-of select="summary"/></p>
+              </li>
+            </xsl:for-each>
+          </ol>
+          <xsl:if test="pages/p[2]">
+            <nav class="pages" aria-label="{stp:msg('search.pages')}">
+              <ul>
+                <xsl:if test="pages/@prev"><li><a href="{pages/@prev}" rel="prev"><xsl:value-of select="stp:msg('search.prev')"/></a></li></xsl:if>
+                <xsl:for-each select="pages/p">
+                  <li>
+                    <xsl:if test="preceding-sibling::p[1] and . - preceding-sibling::p[1] &gt; 1"><xsl:text>… </xsl:text></xsl:if>
+                    <a href="{@href}" aria-label="{stp:msg('search.page', 'n', .)}">
+                      <xsl:if test="@current = 'yes'"><xsl:attribute name="aria-current">page</xsl:attribute></xsl:if>
+                      <xsl:value-of select="."/>
+                    </a>
+                  </li>
+                </xsl:for-each>
+                <xsl:if test="pages/@next"><li><a href="{pages/@next}" rel="next"><xsl:value-of select="stp:msg('search.next')"/></a></li></xsl:if>
+              </ul>
+            </nav>
+          </xsl:if>
+        </xsl:when>
+        <xsl:when test="@clear"><p class="empty"><xsl:value-of select="stp:msg('search.none.filters')"/></p></xsl:when>
+        <xsl:otherwise><p class="empty"><xsl:value-of select="stp:msg('search.none')"/></p></xsl:otherwise>
+      </xsl:choose>
+    </section>
+      </div>
+      </div>
+    </form>
+  </xsl:template>
+
   <xsl:template name="terms">
     <xsl:param name="list"/>
     <xsl:param name="key"/>
+    <xsl:param name="param"/>
     <xsl:if test="$list/term">
       <dt><xsl:value-of select="stp:msg($key)"/></dt>
       <dd>
         <xsl:for-each select="$list/term">
           <xsl:if test="position() &gt; 1"><xsl:text>, </xsl:text></xsl:if>
-          <xsl:value-of select="."/>
+          <a href="/stp/search?lang={$lang}&amp;{$param}={@id}"><xsl:value-of select="."/></a>
         </xsl:for-each>
       </dd>
     </xsl:if>
