@@ -178,6 +178,18 @@ static const char *date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool)
                          pool);
 }
 
+static void facet_value(xmlNodePtr facet, stp_req_t *q, const ask_t *a, stp_facet_t f, const char *id, int count,
+                        int selected, apr_pool_t *pool)
+{
+    xmlNodePtr ve = mod_stp_el(facet, "value", label_of(q, f, id, pool));
+    mod_stp_attr(ve, "id", id);
+    mod_stp_attr(ve, "count", apr_itoa(pool, count));
+    if (selected) {
+        mod_stp_attr(ve, "selected", "yes");
+        mod_stp_attr(ve, "clear", url_of(q, a, (int)f, id, 1, pool));
+    }
+}
+
 static void page_of(xmlNodePtr page, stp_req_t *q, const ask_t *a, const stp_search_result_t *res, apr_pool_t *pool)
 {
     xmlNodePtr s = mod_stp_el(page, "search", NULL);
@@ -192,15 +204,19 @@ static void page_of(xmlNodePtr page, stp_req_t *q, const ask_t *a, const stp_sea
         mod_stp_attr(fe, "name", stp_search_facet_param((stp_facet_t)f));
         for (int i = 0; i < res->facets[f]->nelts; i++) {
             const stp_search_facet_value_t *v = &APR_ARRAY_IDX(res->facets[f], i, stp_search_facet_value_t);
-            xmlNodePtr ve = mod_stp_el(fe, "value", label_of(q, (stp_facet_t)f, v->id, pool));
-            mod_stp_attr(ve, "id", v->id);
-            mod_stp_attr(ve, "count", apr_itoa(pool, v->count));
-            if (v->selected) {
-                mod_stp_attr(ve, "selected", "yes");
-                mod_stp_attr(ve, "clear", url_of(q, a, f, v->id, 1, pool));
-                filtered = 1;
-            }
+            facet_value(fe, q, a, (stp_facet_t)f, v->id, v->count, v->selected, pool);
         }
+        /* A chosen value that no document the reader may see carries still shows, so that it can
+         * be removed: the index cannot tell an unused term from an unknown id, nor may it. */
+        for (int i = 0; i < a->filters[f]->nelts; i++) {
+            const char *id = APR_ARRAY_IDX(a->filters[f], i, const char *);
+            int listed = 0;
+            for (int k = 0; k < res->facets[f]->nelts && !listed; k++)
+                listed = !strcmp(APR_ARRAY_IDX(res->facets[f], k, stp_search_facet_value_t).id, id);
+            if (!listed)
+                facet_value(fe, q, a, (stp_facet_t)f, id, 0, 1, pool);
+        }
+        filtered |= a->filters[f]->nelts > 0;
     }
     if (filtered) {
         ask_t none = *a;

@@ -124,6 +124,12 @@ async function anonymousPages(browser, lang) {
     await audit(page, `/${lang}/reports/audits/`, 200, `${l} tile page`);
     await audit(page, `/${lang}/docs/public-report/`, 200, `${l} document page`);
     await audit(page, `/stp/account?lang=${lang}`, 200, `${l} account`);
+    await audit(page, `/stp/search?lang=${lang}&q=report`, 200, `${l} search results`, 'main ol.results li');
+    await audit(page, `/stp/search?lang=${lang}&service=compute&region=eu`, 200, `${l} search by filters`,
+      'main ul.chips');
+    await audit(page, `/stp/search?lang=${lang}&q=zzqqxx&region=eu`, 200, `${l} search without results`,
+      'main p.empty');
+    await audit(page, `/stp/search?lang=${lang}&page=-1`, 400, `${l} search 400 page`);
     await audit(page, `/${lang}/no-such-page`, 404, `${l} 404 page`);
     await audit(page, '/download/no-such-doc', 404, `${l} 404 of a download`);
     await audit(page, '/download/soc-2024', 410, `${l} 410 of a retired version`);
@@ -147,6 +153,8 @@ async function signedInPages(browser, lang) {
     await audit(page, `/${lang}/reports/audits/`, 200, `${l} tile page`, SIGNED_IN);
     await audit(page, `/${lang}/docs/public-report/`, 200, `${l} document page`, SIGNED_IN);
     await audit(page, `/${lang}/org/`, 200, `${l} organisation page`, SIGNED_IN);
+    await audit(page, `/stp/search?lang=${lang}&q=pack`, 200, `${l} search with the organisation's documents`,
+      'main ol.results li');
     await audit(page, `/stp/nda?return=%2Fdownload%2Fnda-pentest&lang=${lang}`, 200, `${l} NDA page`);
     await audit(page, `/stp/account?lang=${lang}`, 200, `${l} account`);
     await audit(page, `/stp/notifications?lang=${lang}`, 200, `${l} notifications`);
