@@ -110,6 +110,7 @@ Suite *glue_library_suite(void);
 Suite *glue_notifications_suite(void);
 Suite *glue_authz_suite(void);
 Suite *glue_security_suite(void);
+Suite *glue_search_suite(void);
 Suite *glue_error_suite(void);
 
 #endif
