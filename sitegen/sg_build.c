@@ -27,7 +27,8 @@ typedef struct {
     sg_site_t *site;
     sg_i18n_t *i18n;
     sg_publish_t *pub;
-    apr_time_t t; /* when the current phase began */
+    sg_cache_notes_t *notes; /* what the next build's document cache needs */
+    apr_time_t t;            /* when the current phase began */
 } run_t;
 
 /* Phase timings for --verbose: where a build spends its time. */
@@ -64,8 +65,8 @@ static int load(run_t *run, apr_pool_t *pool)
     char real[4096];
     if (!opt->full && opt->site_dir && realpath(apr_pstrcat(pool, opt->site_dir, "/" STP_SITE_CURRENT, NULL), real))
         cache = apr_pstrcat(pool, real, "/" STP_BUILD_DOCCACHE, NULL);
-    apr_status_t rv =
-        sg_content_load_cached(&run->site, run->errs, opt->content_dir, schema_dir, opt->jobs, cache, pool);
+    apr_status_t rv = sg_content_load_cached(&run->site, &run->notes, run->errs, opt->content_dir, schema_dir,
+                                             opt->jobs, cache, pool);
     phase(run, "load");
     if (rv == APR_ENOENT) {
         sg_error_note(run->errs, "sitegen: %s is not a content directory", opt->content_dir);
@@ -105,7 +106,7 @@ static void *APR_THREAD_FUNC side_writer(apr_thread_t *thread, void *data)
         w->what = "cannot write the catalog";
         return NULL;
     }
-    w->rv = sg_cache_write(run->site, apr_pstrcat(w->pool, staging, "/" STP_BUILD_DOCCACHE, NULL), w->pool);
+    w->rv = sg_cache_write(run->site, run->notes, apr_pstrcat(w->pool, staging, "/" STP_BUILD_DOCCACHE, NULL), w->pool);
     if (w->rv != APR_SUCCESS) {
         w->what = "cannot write the document cache";
         return NULL;
@@ -204,7 +205,7 @@ static int write_and_publish(run_t *run, const sg_plan_t *p, sg_render_t *render
 
 int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, apr_pool_t *pool)
 {
-    run_t run = {opt, errs, NULL, NULL, NULL, apr_time_now()};
+    run_t run = {opt, errs, NULL, NULL, NULL, NULL, apr_time_now()};
     sg_render_t *render;
     side_t side;
 

@@ -94,9 +94,27 @@ static apr_array_header_t *doc_files(const sg_doc_t *d, apr_pool_t *pool)
     return refs;
 }
 
-void sg_cache_sign(sg_doc_t *d, int docs_fd, const char *salt, apr_pool_t *pool)
+void sg_cache_sign(sg_cache_note_t *note, const sg_doc_t *d, int docs_fd, const char *salt, apr_pool_t *pool)
 {
-    d->sig = sg_cache_signature(docs_fd, strrchr(d->dir, '/') + 1, doc_files(d, pool), salt, pool);
+    note->sig = sg_cache_signature(docs_fd, strrchr(d->dir, '/') + 1, doc_files(d, pool), salt, pool);
+}
+
+struct sg_cache_notes_t {
+    apr_hash_t *by_doc;
+};
+
+sg_cache_notes_t *sg_cache_notes_make(apr_pool_t *pool)
+{
+    sg_cache_notes_t *n = apr_palloc(pool, sizeof *n);
+    n->by_doc = apr_hash_make(pool);
+    return n;
+}
+
+void sg_cache_notes_set(sg_cache_notes_t *notes, const sg_doc_t *d, const sg_cache_note_t *note)
+{
+    sg_cache_note_t *copy = apr_palloc(apr_hash_pool_get(notes->by_doc), sizeof *copy);
+    *copy = *note;
+    apr_hash_set(notes->by_doc, apr_pmemdup(apr_hash_pool_get(notes->by_doc), &d, sizeof d), sizeof d, copy);
 }
 
 /* --- records -------------------------------------------------------------------------------- */
@@ -126,8 +144,8 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
     return e.buf;
 }
 
-sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd, const char *folder, const char *dir,
-                          const char *salt, apr_pool_t *pool)
+sg_doc_t *sg_cache_lookup(sg_cache_note_t *note, apr_hash_t *cache, const sg_site_t *site, int docs_fd,
+                          const char *folder, const char *dir, const char *salt, apr_pool_t *pool)
 {
     const stp_enc_t *rec = cache ? apr_hash_get(cache, folder, APR_HASH_KEY_STRING) : NULL;
     stp_dec_t dec;
@@ -176,12 +194,12 @@ sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd,
     const char *now = sg_cache_signature(docs_fd, folder, doc_files(d, pool), salt, pool);
     if (!now || strcmp(now, sig))
         return NULL;
-    d->sig = now;
-    d->cached = rec->buf;
-    d->cached_len = rec->len;
     d->tile = apr_hash_get(site->tile_index, d->cat.tile, APR_HASH_KEY_STRING);
     if (!d->tile)
         return NULL;
+    note->sig = now;
+    note->rec = rec->buf;
+    note->len = rec->len;
     return d;
 }
 
@@ -253,7 +271,7 @@ apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool)
     return cache;
 }
 
-apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t *pool)
+apr_status_t sg_cache_write(const sg_site_t *site, const sg_cache_notes_t *notes, const char *path, apr_pool_t *pool)
 {
     apr_file_t *f;
     stp_enc_t e;
@@ -271,8 +289,10 @@ apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t 
      * its folder's name and length. */
     for (int i = 0; i < site->docs->nelts && rv == APR_SUCCESS; i++) {
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
-        apr_size_t len = d->cached_len;
-        const char *rec = d->cached ? (const char *)d->cached : encode_doc(&len, d, d->sig ? d->sig : "", pool);
+        const sg_cache_note_t *note = notes ? apr_hash_get(notes->by_doc, &d, sizeof d) : NULL;
+        apr_size_t len = note ? note->len : 0;
+        const char *rec =
+            note && note->rec ? (const char *)note->rec : encode_doc(&len, d, note && note->sig ? note->sig : "", pool);
         e.len = 0;
         stp_codec_enc_cstr(&e, strrchr(d->dir, '/') + 1);
         stp_codec_enc_uint(&e, (uint64_t)len);

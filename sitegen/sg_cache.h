@@ -20,17 +20,33 @@ extern const char sg_body_lazy[];
 const char *sg_cache_signature(int docs_fd, const char *folder, const apr_array_header_t *names, const char *salt,
                                apr_pool_t *pool);
 
-/* Signs a freshly loaded document (sets d->sig). */
-void sg_cache_sign(sg_doc_t *d, int docs_fd, const char *salt, apr_pool_t *pool);
+/* What a build learnt of one document for the next build's cache: its folder's signature and,
+ * when it came from the cache, its record (written back as is). Kept beside the documents, never
+ * in them: sg_doc_t is the content model only. */
+typedef struct {
+    const char *sig;
+    const void *rec;
+    apr_size_t len;
+} sg_cache_note_t;
+
+/* Notes per document (keyed by the sg_doc_t pointer), filled by the loader. */
+typedef struct sg_cache_notes_t sg_cache_notes_t;
+sg_cache_notes_t *sg_cache_notes_make(apr_pool_t *pool);
+void sg_cache_notes_set(sg_cache_notes_t *notes, const sg_doc_t *d, const sg_cache_note_t *note);
+
+/* The signature of a freshly loaded document, into note->sig. */
+void sg_cache_sign(sg_cache_note_t *note, const sg_doc_t *d, int docs_fd, const char *salt, apr_pool_t *pool);
 
 /* Reads a cache written by sg_cache_write: folder -> record. An absent or foreign file is empty.
  * The records stay mapped for the life of `pool`. */
 apr_hash_t *sg_cache_read(const char *path, apr_pool_t *pool);
-/* The document of `folder` from the cache, when its signature still holds; else NULL. */
-sg_doc_t *sg_cache_lookup(apr_hash_t *cache, const sg_site_t *site, int docs_fd, const char *folder, const char *dir,
-                          const char *salt, apr_pool_t *pool);
-/* Writes every document of the site with its signature. */
-apr_status_t sg_cache_write(const sg_site_t *site, const char *path, apr_pool_t *pool);
+/* The document of `folder` from the cache, when its signature still holds (its note filled in);
+ * else NULL. */
+sg_doc_t *sg_cache_lookup(sg_cache_note_t *note, apr_hash_t *cache, const sg_site_t *site, int docs_fd,
+                          const char *folder, const char *dir, const char *salt, apr_pool_t *pool);
+/* Writes every document of the site with its signature from `notes` (NULL or none: unsigned,
+ * so that the next build reads it afresh). */
+apr_status_t sg_cache_write(const sg_site_t *site, const sg_cache_notes_t *notes, const char *path, apr_pool_t *pool);
 
 /* The Markdown of a body, reading a lazy one from disk. */
 const char *sg_body_text(const sg_doc_t *d, const char *lang, apr_pool_t *pool);

@@ -603,8 +603,9 @@ typedef struct {
     const char *salt;  /* what every cached signature depends on */
     int docs_fd;       /* the docs folder, for signatures */
     const apr_array_header_t *folders;
-    sg_doc_t **docs;    /* per folder */
-    sg_errors_t **errs; /* per folder, so that messages keep folder order */
+    sg_doc_t **docs;        /* per folder */
+    sg_cache_note_t *notes; /* per folder */
+    sg_errors_t **errs;     /* per folder, so that messages keep folder order */
 } load_job_t;
 
 static void load_one(void *baton, int i, apr_pool_t *pool)
@@ -614,18 +615,19 @@ static void load_one(void *baton, int i, apr_pool_t *pool)
     job->errs[i] = sg_errors_make(pool);
     if (job->cache) {
         const char *dir = apr_pstrcat(pool, job->site->content_dir, "/docs/", folder, NULL);
-        job->docs[i] = sg_cache_lookup(job->cache, job->site, job->docs_fd, folder, dir, job->salt, pool);
+        job->docs[i] =
+            sg_cache_lookup(&job->notes[i], job->cache, job->site, job->docs_fd, folder, dir, job->salt, pool);
         if (job->docs[i])
             return;
     }
     job->docs[i] = load_doc(job->site, job->docs_fd, folder, job->errs[i], pool);
     if (job->docs[i] && job->salt && job->docs_fd >= 0)
-        sg_cache_sign(job->docs[i], job->docs_fd, job->salt, pool);
+        sg_cache_sign(&job->notes[i], job->docs[i], job->docs_fd, job->salt, pool);
 }
 
 /* Loads every document folder on `jobs` threads, then adds them in folder order. */
-static void load_docs(sg_site_t *site, int docs_fd, const apr_array_header_t *folders, int jobs, apr_hash_t *cache,
-                      const char *salt, sg_errors_t *errs, apr_pool_t *pool)
+static void load_docs(sg_site_t *site, sg_cache_notes_t *notes, int docs_fd, const apr_array_header_t *folders,
+                      int jobs, apr_hash_t *cache, const char *salt, sg_errors_t *errs, apr_pool_t *pool)
 {
     load_job_t job = {site,
                       cache,
@@ -633,6 +635,7 @@ static void load_docs(sg_site_t *site, int docs_fd, const apr_array_header_t *fo
                       docs_fd,
                       folders,
                       apr_pcalloc(pool, sizeof(sg_doc_t *) * (apr_size_t)(folders->nelts + 1)),
+                      apr_pcalloc(pool, sizeof(sg_cache_note_t) * (apr_size_t)(folders->nelts + 1)),
                       apr_pcalloc(pool, sizeof(sg_errors_t *) * (apr_size_t)(folders->nelts + 1))};
     if (job.docs_fd < 0) /* no signatures: every folder is read afresh and nothing is cached */
         job.cache = NULL;
@@ -650,6 +653,7 @@ static void load_docs(sg_site_t *site, int docs_fd, const apr_array_header_t *fo
         }
         apr_hash_set(site->doc_index, d->cat.id, APR_HASH_KEY_STRING, d);
         APR_ARRAY_PUSH(site->docs, sg_doc_t *) = d;
+        sg_cache_notes_set(notes, d, &job.notes[i]);
     }
 }
 
@@ -833,11 +837,12 @@ static sg_site_t *site_make(const char *content_dir, apr_pool_t *pool)
 apr_status_t sg_content_load(sg_site_t **out, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
                              int jobs, apr_pool_t *pool)
 {
-    return sg_content_load_cached(out, errs, content_dir, schema_dir, jobs, NULL, pool);
+    return sg_content_load_cached(out, NULL, errs, content_dir, schema_dir, jobs, NULL, pool);
 }
 
-apr_status_t sg_content_load_cached(sg_site_t **out, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
-                                    int jobs, const char *cache_path, apr_pool_t *pool)
+apr_status_t sg_content_load_cached(sg_site_t **out, sg_cache_notes_t **notes_out, sg_errors_t *errs,
+                                    const char *content_dir, const char *schema_dir, int jobs, const char *cache_path,
+                                    apr_pool_t *pool)
 {
     sg_site_t *site = site_make(content_dir, pool);
     apr_finfo_t fi;
@@ -899,7 +904,10 @@ apr_status_t sg_content_load_cached(sg_site_t **out, sg_errors_t *errs, const ch
     for (int i = 0; i < entries.links->nelts; i++)
         sg_error(errs, apr_pstrcat(pool, docs_dir, "/", APR_ARRAY_IDX(entries.links, i, const char *), NULL), 1, "%s",
                  SG_LINK_REFUSED);
-    load_docs(site, docs_fd, entries.dirs, jobs, site_ok ? sg_cache_read(cache_path, pool) : NULL,
+    sg_cache_notes_t *notes = sg_cache_notes_make(pool);
+    if (notes_out)
+        *notes_out = notes;
+    load_docs(site, notes, docs_fd, entries.dirs, jobs, site_ok ? sg_cache_read(cache_path, pool) : NULL,
               site_ok ? salt : NULL, errs, pool);
     if (docs_fd >= 0)
         close(docs_fd);

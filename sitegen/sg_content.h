@@ -48,9 +48,6 @@ typedef struct sg_doc_t {
     apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */
     char meta_fp[65];          /* fingerprint of doc.xml: what listings show */
     char fp[65];               /* fingerprint of everything the document page shows of this document */
-    const char *sig;           /* the folder's signature for the document cache (sg_cache.h) */
-    const void *cached;        /* its cache record when it came from the cache: written back as is */
-    apr_size_t cached_len;
 } sg_doc_t;
 
 typedef struct {
@@ -84,9 +81,12 @@ typedef struct {
  * check sg_errors_count); another status is a system error. */
 apr_status_t sg_content_load(sg_site_t **site, sg_errors_t *errs, const char *content_dir, const char *schema_dir,
                              int jobs, apr_pool_t *pool);
-/* The same, taking unchanged folders from the previous build's document cache (NULL: none). */
-apr_status_t sg_content_load_cached(sg_site_t **site, sg_errors_t *errs, const char *content_dir,
-                                    const char *schema_dir, int jobs, const char *cache_path, apr_pool_t *pool);
+/* The same, taking unchanged folders from the previous build's document cache (NULL: none), and
+ * noting in *notes (when not NULL) what the next build's cache needs of each document. */
+struct sg_cache_notes_t;
+apr_status_t sg_content_load_cached(sg_site_t **site, struct sg_cache_notes_t **notes, sg_errors_t *errs,
+                                    const char *content_dir, const char *schema_dir, int jobs, const char *cache_path,
+                                    apr_pool_t *pool);
 
 /* Works out series order and retention states for `today`. */
 void sg_content_resolve(sg_site_t *site, stp_day_t today);

@@ -4,14 +4,26 @@
 . "$(dirname "$0")/../lib.sh"
 FIXTURE=$ROOT/tests/fixtures/valid
 
-tree_sum() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name .doccache -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64); }
+tree_sum() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name search.db ! -name .doccache -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64); }
 # Files of build $2 that its run wrote: not the same inode as in the previous build $1 (unchanged
 # files are shared, by hard link or through a shared shard directory).
-inodes() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name .manifest ! -name .doccache -printf '%p %i\n' | sort); }
+inodes() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name search.db ! -name .manifest ! -name .doccache -printf '%p %i\n' | sort); }
 written() { join -a2 <(inodes "$1") <(inodes "$2") | awk 'NF != 3 || $2 != $3 { print $1 }'; }
 # Files whose bytes differ between two builds, or that only one has.
-changed() { (diff -rq "$1" "$2" 2>&1 || true) | grep -v -e catalog.mdb -e .manifest -e .doccache |
+changed() { (diff -rq "$1" "$2" 2>&1 || true) | grep -v -e catalog.mdb -e search.db -e .manifest -e .doccache |
     sed -E "s#^Files $1/(.*) and .* differ#./\1#; s#^Only in $2/?(.*): (.*)#./\1/\2#" | sed 's#//#/#' | sort; }
+# The search index row by row (an updated index is not byte for byte a new one): every document
+# row and, per locale, the text its FTS table holds (the content shadow table, readable without
+# the index's own tokenizer).
+search_rows() {
+    local db="file:$1/current/search.db?immutable=1" l
+    sqlite3 "$db" "SELECT doc, lang, title, summary, tile, access, nda, published, tenants, services, regions,
+        industries, fp FROM docs ORDER BY doc, lang"
+    for l in $(sqlite3 "$db" "SELECT value FROM meta WHERE key = 'locales'" | tr , ' '); do
+        sqlite3 "$db" "SELECT d.doc, c.c0, c.c1, c.c2, c.c3 FROM fts_${l//-/_}_content c JOIN docs d ON d.id = c.id
+            ORDER BY d.doc"
+    done
+}
 catalog_docs() {
     local site=$1
     for id in $(ls "$FIXTURE/docs"); do "$STPCTL" doc "$site" "$id" 2>&1; done
@@ -45,6 +57,8 @@ check "body change left the home page alone" bash -c "! grep -q 'public/en/index
 check "full build of the same content" sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full (pages and files)" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
 check_eq "incremental equals full (catalog)" "$(catalog_docs "$TMP/full")" "$(catalog_docs "$TMP/s")"
+check_eq "incremental equals full (search index)" "$(search_rows "$TMP/full")" "$(search_rows "$TMP/s")"
+check "the search index holds every document" test "$(search_rows "$TMP/s" | wc -l)" -gt 3
 
 # 3. a title changes: listings follow, and still equal a full build
 prev=$(readlink -f "$TMP/s/current")
@@ -55,6 +69,7 @@ check_eq "title change rewrites exactly the changed pages" "$(changed "$prev" "$
 rm -rf "$TMP/full"
 sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after a title change" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check_eq "incremental equals full after a title change (search index)" "$(search_rows "$TMP/full")" "$(search_rows "$TMP/s")"
 check "the new title is published" grep -q "Renamed: " "$TMP/s/current/public/en/index.html" $(find -L "$TMP/s/current/public/en/docs" -name "$doc.html")
 
 # 3b. only a download's bytes change (doc.xml untouched): the cached document is re-read
@@ -75,6 +90,7 @@ check "the German page shows the new body" grep -q "Eine neue deutsche Fassung" 
 rm -rf "$TMP/full"
 sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after adding a translation" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check_eq "incremental equals full after adding a translation (search index)" "$(search_rows "$TMP/full")" "$(search_rows "$TMP/s")"
 
 # 3d. the templates change: every page follows (page fingerprints leave the templates out, the
 # manifest and the shards carry them)
