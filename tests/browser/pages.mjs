@@ -183,10 +183,24 @@ async function libraryPage(browser, lang) {
   try {
     await save(context, who, ['public-report', 'soc-2026']);
     await audit(page, `/stp/library?lang=${lang}`, 200, `${lang} My Library with two entries`,
-      'main form.save input[name=csrf]');
-    const names = await page.locator('main form.save button').evaluateAll((bs) => bs.map((b) => b.textContent.trim()));
+      'main form.library input[name=csrf]');
+    const buttons = page.locator('main form.library button[name=doc]');
+    const names = await buttons.evaluateAll((bs) => bs.map((b) => b.textContent.trim()));
     ok(names.length === 2 && names.every((n) => n.length > 0), `${lang} js: My Library's remove buttons have names`,
       JSON.stringify(names));
+    // With JavaScript, Remove toggles in place (the page stays) and Save puts it back.
+    const first = buttons.first();
+    const doc = await first.getAttribute('value');
+    const posted = (saved) => page.waitForResponse((r) => r.request().method() === 'POST' &&
+      new URL(r.url()).pathname === '/stp/library' && r.request().postData().includes(`action=${saved ? 'add' : 'remove'}`));
+    const [removed] = await Promise.all([posted(false), first.click()]);
+    ok(removed.status() === 200 && (await removed.json()).saved === false && new URL(page.url()).pathname === '/stp/library',
+      `${lang} js: My Library's Remove removes in place`, `status ${removed.status()}`);
+    await page.waitForFunction((b) => b.getAttribute('aria-pressed') === 'false', await first.elementHandle());
+    const [added] = await Promise.all([posted(true), first.click()]);
+    ok(added.status() === 200 && (await added.json()).saved === true, `${lang} js: ... and Save puts ${doc} back`,
+      `status ${added.status()}`);
+    await page.waitForFunction((b) => b.getAttribute('aria-pressed') === 'true', await first.elementHandle());
   } finally {
     await context.close();
   }
@@ -305,6 +319,24 @@ async function signOut(browser) {
 }
 
 // Without JavaScript, a module page's header shows the signed-in user and a sign-out button.
+// My Library without JavaScript: a remove button posts the form with its entry and comes back.
+async function libraryWithoutJs(browser) {
+  const who = user('lib-nojs', 't1');
+  const context = await newContext(browser, 'en', who, { javaScriptEnabled: false });
+  const page = await context.newPage();
+  try {
+    await save(context, who, ['public-report', 'soc-2026']);
+    await page.goto('/stp/library');
+    const [resp] = await Promise.all([page.waitForNavigation(),
+      page.click('main form.library button[name=doc][value="public-report"]')]);
+    const left = await page.locator('main form.library button[name=doc]').evaluateAll((bs) => bs.map((b) => b.value));
+    ok(resp.status() === 200 && new URL(page.url()).pathname === '/stp/library' && left.length === 1 &&
+      left[0] === 'soc-2026', 'no js: My Library\'s Remove removes that entry and comes back', JSON.stringify(left));
+  } finally {
+    await context.close();
+  }
+}
+
 async function headerWithoutJs(browser) {
   const context = await newContext(browser, 'en', ALICE, { javaScriptEnabled: false });
   const page = await context.newPage();
@@ -387,6 +419,7 @@ await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 240, async (b
     await check('NDA structure', () => ndaStructure(browser));
     await check('sign out', () => signOut(browser));
     await check('header without js', () => headerWithoutJs(browser));
+    await check('library without js', () => libraryWithoutJs(browser));
     await check('Arabic 404', () => arabic404(browser));
     await check('hidden document', () => hiddenDocument(browser));
   };

@@ -113,7 +113,7 @@ START_TEST(test_library_add_remove)
     ck_assert_str_eq(stub_out(r), "{\"series\":\"soc\",\"saved\":true}\n");
     ck_assert_ptr_nonnull(strstr(saved_series("bob"), "soc"));
 
-    /* The page lists both, each with a remove form whose button has a name (stp.js: data-remove). */
+    /* The page lists both in one form, each with a remove button that names its entry. */
     r = req("GET", "/stp/library");
     sign_in(r, "bob", "t1", NULL);
     ck_assert_int_eq(stub_run(r), OK);
@@ -122,7 +122,9 @@ START_TEST(test_library_add_remove)
     assert_has(html, "<a class=\"title\" href=\"/en/docs/public-report/\">Public report</a>");
     assert_has(html, "href=\"/en/docs/soc-2026/\"");
     assert_has(html, "<input type=\"hidden\" name=\"action\" value=\"remove\">");
-    assert_has(html, "data-remove=\"Remove from library\">Remove from library</button>");
+    assert_has(html, "<button type=\"submit\" name=\"doc\" value=\"public-report\" aria-pressed=\"true\">Remove from "
+                     "library</button>");
+    assert_has(html, "data-add=\"Save to library\" data-remove=\"Remove from library\"");
     const char *token = form_csrf(html, "/stp/library");
     ck_assert_int_eq(
         stp_csrf_check(conf->secret, sizeof conf->secret, user_key("bob"), SID, "library", token, apr_time_now(), pool),

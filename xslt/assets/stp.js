@@ -98,3 +98,42 @@
     })
     .catch(function () { /* the plain forms still work */ });
 })();
+
+/* My Library: one form whose remove buttons (name="doc") post the entry they belong to. With
+ * JavaScript each button toggles in place (remove, then save again) without a reload. */
+(function () {
+  'use strict';
+  var form = document.querySelector('form.library');
+  if (!form || !window.fetch || !window.URLSearchParams) return;
+  form.addEventListener('submit', function (event) {
+    var button = event.submitter;
+    if (!button || button.name !== 'doc') return; /* the browser posts it as it is */
+    event.preventDefault();
+    var saved = button.getAttribute('aria-pressed') === 'true';
+    var body = new URLSearchParams();
+    body.set('csrf', form.elements.csrf.value);
+    body.set('action', saved ? 'remove' : 'add');
+    body.set('doc', button.value);
+    fetch(form.getAttribute('action'), {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: body.toString()
+    })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (res) {
+        button.setAttribute('aria-pressed', res.saved ? 'true' : 'false');
+        button.textContent = form.getAttribute(res.saved ? 'data-remove' : 'data-add');
+      })
+      .catch(function () {
+        /* let the server say what went wrong: the same post without JavaScript */
+        var doc = document.createElement('input');
+        doc.type = 'hidden';
+        doc.name = 'doc';
+        doc.value = button.value;
+        form.elements.action.value = saved ? 'remove' : 'add';
+        form.appendChild(doc);
+        form.submit();
+      });
+  });
+})();
