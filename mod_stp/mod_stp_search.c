@@ -73,8 +73,8 @@ static int read_field(void *data, const char *key, const char *value)
 /* Checks the query string; NULL when it holds, else why not (a 400). */
 static const char *read_ask(ask_t *a, stp_req_t *q, apr_pool_t *pool)
 {
-    if (q->query_error)
-        return q->query_error;
+    if (q->query_error) /* not echoed: it may quote a field name the client chose */
+        return "a query string no form sends (malformed, invalid UTF-8 or too many fields)";
     const apr_array_header_t *all = apr_table_elts(q->query);
     const char *names[] = {"q", "sort", "page", "lang"};
     for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
@@ -82,7 +82,7 @@ static const char *read_ask(ask_t *a, stp_req_t *q, apr_pool_t *pool)
         for (int i = 0; i < all->nelts; i++)
             seen += !strcmp(APR_ARRAY_IDX(all, i, apr_table_entry_t).key, names[n]);
         if (seen > 1)
-            return apr_psprintf(pool, "repeated field '%s'", names[n]);
+            return apr_pstrcat(pool, "repeated field ", names[n], NULL);
     }
     a->text = apr_table_get(q->query, "q");
     a->text = a->text ? a->text : "";
