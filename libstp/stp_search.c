@@ -7,6 +7,7 @@
 #include <apr_hash.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <sqlite3.h>
 
 /* BM25 weights of (title, summary, note, body): a title match weighs most. */
@@ -604,6 +605,22 @@ typedef struct {
     int n;
 } sloc_t;
 
+/* The rows one text matches in one locale, best first, for every reader alike (access and filters
+ * are applied afterwards), with the snippets worked out so far. A build never changes, so neither
+ * does an entry; the least recently used go when the cache outgrows CACHE_BYTES. */
+typedef struct entry_t {
+    char *key;
+    int n;
+    int *idx;             /* into the locale's rows */
+    double *rank;         /* bm25, lower is better */
+    apr_hash_t *snippets; /* row id -> snippet */
+    apr_size_t bytes;
+    apr_pool_t *pool; /* unmanaged: freed on its own when evicted */
+    struct entry_t *prev, *next;
+} entry_t;
+
+#define CACHE_BYTES (16u << 20)
+
 struct stp_search_t {
     const char *path;
     apr_hash_t *locales;                        /* lang -> sloc_t */
@@ -611,7 +628,13 @@ struct stp_search_t {
     apr_array_header_t *names[STP_FACET_COUNT]; /* index -> id */
     apr_reslist_t *conns;
     apr_pool_t *pool;
+    apr_thread_mutex_t *lock; /* the cache */
+    apr_hash_t *cache;        /* key -> entry_t */
+    entry_t *newest, *oldest;
+    apr_size_t cached;
 };
+
+static apr_status_t cache_cleanup(void *data);
 
 static int vocab_index(stp_search_t *s, stp_facet_t f, const char *id)
 {
@@ -733,6 +756,13 @@ apr_status_t stp_search_open(stp_search_t **sp, const char *path, const char **e
     sqlite3_close(db);
     if (rv != APR_SUCCESS)
         return rv;
+    s->cache = apr_hash_make(pool);
+    rv = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot make the search cache's lock";
+        return rv;
+    }
+    apr_pool_cleanup_register(pool, s, cache_cleanup, apr_pool_cleanup_null);
     /* Connections are per request; a reslist lets threads of one process share a few. */
     rv = apr_reslist_create(&s->conns, 0, 4, 64, apr_time_from_sec(60), conn_make, conn_close, s, pool);
     if (rv != APR_SUCCESS) {
@@ -797,16 +827,6 @@ static unsigned passes(const srow_t *r, const filter_t *flt)
     return bits;
 }
 
-static int by_rank(const void *a, const void *b)
-{
-    const match_t *x = a, *y = b;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1; /* bm25: lower is better */
-    if (x->row->published != y->row->published)
-        return x->row->published > y->row->published ? -1 : 1;
-    return strcmp(x->row->doc, y->row->doc);
-}
-
 static int by_date(const void *a, const void *b)
 {
     const match_t *x = a, *y = b;
@@ -815,10 +835,208 @@ static int by_date(const void *a, const void *b)
     return strcmp(x->row->doc, y->row->doc);
 }
 
-/* The rows matching the text (all rows without one), visible to the reader. */
-static apr_status_t find_matches(apr_array_header_t *out, sqlite3 *db, const sloc_t *loc,
-                                 const apr_array_header_t *terms, const char *expr, const stp_search_query_t *q,
-                                 const char **err, apr_pool_t *pool)
+static apr_status_t cache_cleanup(void *data)
+{
+    stp_search_t *s = data;
+    for (entry_t *e = s->newest, *next; e; e = next) {
+        next = e->next;
+        apr_pool_destroy(e->pool);
+    }
+    s->newest = s->oldest = NULL;
+    return APR_SUCCESS;
+}
+
+static void lru_unlink(stp_search_t *s, entry_t *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->newest = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        s->oldest = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_front(stp_search_t *s, entry_t *e)
+{
+    e->next = s->newest;
+    if (s->newest)
+        s->newest->prev = e;
+    s->newest = e;
+    if (!s->oldest)
+        s->oldest = e;
+}
+
+/* With the lock held. */
+static void cache_add(stp_search_t *s, entry_t *e)
+{
+    if (apr_hash_get(s->cache, e->key, APR_HASH_KEY_STRING)) { /* another thread was quicker */
+        apr_pool_destroy(e->pool);
+        return;
+    }
+    apr_hash_set(s->cache, e->key, APR_HASH_KEY_STRING, e);
+    lru_front(s, e);
+    s->cached += e->bytes;
+    while (s->cached > CACHE_BYTES && s->oldest && s->oldest != e) {
+        entry_t *old = s->oldest;
+        lru_unlink(s, old);
+        apr_hash_set(s->cache, old->key, APR_HASH_KEY_STRING, NULL);
+        s->cached -= old->bytes;
+        apr_pool_destroy(old->pool);
+    }
+}
+
+typedef struct {
+    const sloc_t *loc;
+    const int *idx;
+    const double *rank;
+} rank_order_t;
+
+/* Best first; equal ranks newest first, then by id, so that pages are stable. */
+static int cmp_ranked(const void *a, const void *b, void *baton)
+{
+    const rank_order_t *o = baton;
+    int x = *(const int *)a, y = *(const int *)b;
+    if (o->rank[x] != o->rank[y])
+        return o->rank[x] < o->rank[y] ? -1 : 1;
+    const srow_t *rx = &o->loc->rows[o->idx[x]], *ry = &o->loc->rows[o->idx[y]];
+    if (rx->published != ry->published)
+        return rx->published > ry->published ? -1 : 1;
+    return strcmp(rx->doc, ry->doc);
+}
+
+/* The text's query: the MATCH expression, and LIKE for the terms a trigram index cannot take
+ * (under three characters). */
+typedef struct {
+    const char *where;
+    apr_array_header_t *likes;
+    const char *key; /* the cache's */
+} text_query_t;
+
+static void text_query(text_query_t *tq, const sloc_t *loc, const apr_array_header_t *terms, const char *expr,
+                       apr_pool_t *pool)
+{
+    tq->where = expr ? apr_psprintf(pool, "%s MATCH ?1", loc->table) : "1";
+    tq->likes = apr_array_make(pool, 2, sizeof(const char *));
+    tq->key = apr_pstrcat(pool, loc->lang, "\037", expr ? expr : "", NULL);
+    for (int i = 0; loc->trigram && i < terms->nelts; i++) {
+        const stp_search_term_t *t = &APR_ARRAY_IDX(terms, i, stp_search_term_t);
+        if (utf8_chars(t->text) >= 3)
+            continue;
+        const char *like = like_pattern(t->text, pool);
+        APR_ARRAY_PUSH(tq->likes, const char *) = like;
+        tq->key = apr_pstrcat(pool, tq->key, "\037", like, NULL);
+        int n = tq->likes->nelts + 1;
+        tq->where = apr_psprintf(pool,
+                                 "%s AND (title LIKE ?%d ESCAPE '\\' OR summary LIKE ?%d ESCAPE '\\'"
+                                 " OR note LIKE ?%d ESCAPE '\\' OR body LIKE ?%d ESCAPE '\\')",
+                                 tq->where, n, n, n, n);
+    }
+}
+
+/* Runs the text's query: every matching row of the locale, ranked, best first. */
+static apr_status_t text_run(entry_t **out, sqlite3 *db, const sloc_t *loc, const text_query_t *tq, const char *expr,
+                             const char **err, apr_pool_t *scratch)
+{
+    const char *rank = expr ? apr_psprintf(scratch, RANK_EXPR, loc->table) : "0";
+    const char *sql = apr_psprintf(scratch, "SELECT rowid, %s FROM %s WHERE %s", rank, loc->table, tq->where);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        *err = db_error(db, "search", scratch);
+        return APR_EGENERAL;
+    }
+    sqlite3_bind_text(st, 1, expr ? expr : "", -1, SQLITE_STATIC);
+    for (int i = 0; i < tq->likes->nelts; i++)
+        sqlite3_bind_text(st, i + 2, APR_ARRAY_IDX(tq->likes, i, const char *), -1, SQLITE_STATIC);
+    apr_pool_t *p;
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    entry_t *e = apr_pcalloc(p, sizeof *e);
+    int cap = 64, rc;
+    e->pool = p;
+    e->key = apr_pstrdup(p, tq->key);
+    e->snippets = apr_hash_make(p);
+    int *idx = malloc(sizeof(int) * (size_t)cap);
+    double *rk = malloc(sizeof(double) * (size_t)cap);
+    while (idx && rk && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const srow_t *r = row_by_id(loc, sqlite3_column_int64(st, 0));
+        if (!r)
+            continue;
+        if (e->n == cap) {
+            cap *= 2;
+            int *ni = realloc(idx, sizeof(int) * (size_t)cap);
+            double *nr = realloc(rk, sizeof(double) * (size_t)cap);
+            idx = ni ? ni : idx;
+            rk = nr ? nr : rk;
+            if (!ni || !nr)
+                break;
+        }
+        idx[e->n] = (int)(r - loc->rows);
+        rk[e->n++] = sqlite3_column_double(st, 1);
+    }
+    rc = sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    if (!idx || !rk || (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)) {
+        *err = !idx || !rk ? "out of memory" : db_error(db, "search", scratch);
+        free(idx);
+        free(rk);
+        apr_pool_destroy(p);
+        return APR_EGENERAL;
+    }
+    /* Best first, once: every later request for this text reads the order as it is. */
+    int *order = apr_palloc(p, sizeof(int) * (size_t)(e->n + 1));
+    for (int i = 0; i < e->n; i++)
+        order[i] = i;
+    rank_order_t ro = {loc, idx, rk};
+    qsort_r(order, (size_t)e->n, sizeof(int), cmp_ranked, &ro);
+    e->idx = apr_palloc(p, sizeof(int) * (size_t)(e->n + 1));
+    e->rank = apr_palloc(p, sizeof(double) * (size_t)(e->n + 1));
+    for (int i = 0; i < e->n; i++) {
+        e->idx[i] = idx[order[i]];
+        e->rank[i] = rk[order[i]];
+    }
+    free(idx);
+    free(rk);
+    e->bytes = sizeof *e + strlen(e->key) + (apr_size_t)e->n * (2 * sizeof(int) + sizeof(double)) + 256;
+    *out = e;
+    return APR_SUCCESS;
+}
+
+/* The rows the text matches, best first (from the cache when another request asked it before), as
+ * copies in `pool`. */
+static apr_status_t text_matches(int **idx, double **rank, int *n, stp_search_t *s, sqlite3 *db, const sloc_t *loc,
+                                 const text_query_t *tq, const char *expr, const char **err, apr_pool_t *pool)
+{
+    entry_t *e;
+    apr_thread_mutex_lock(s->lock);
+    e = apr_hash_get(s->cache, tq->key, APR_HASH_KEY_STRING);
+    if (e) {
+        lru_unlink(s, e);
+        lru_front(s, e);
+        *n = e->n;
+        *idx = apr_pmemdup(pool, e->idx, sizeof(int) * (size_t)(e->n + 1));
+        *rank = apr_pmemdup(pool, e->rank, sizeof(double) * (size_t)(e->n + 1));
+    }
+    apr_thread_mutex_unlock(s->lock);
+    if (e)
+        return APR_SUCCESS;
+    apr_status_t rv = text_run(&e, db, loc, tq, expr, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *n = e->n;
+    *idx = apr_pmemdup(pool, e->idx, sizeof(int) * (size_t)(e->n + 1));
+    *rank = apr_pmemdup(pool, e->rank, sizeof(double) * (size_t)(e->n + 1));
+    apr_thread_mutex_lock(s->lock);
+    cache_add(s, e);
+    apr_thread_mutex_unlock(s->lock);
+    return APR_SUCCESS;
+}
+
+/* The rows matching the text (every row without one) that the reader may see, best first. */
+static apr_status_t find_matches(apr_array_header_t *out, stp_search_t *s, sqlite3 *db, const sloc_t *loc,
+                                 const apr_array_header_t *terms, const text_query_t *tq, const char *expr,
+                                 const stp_search_query_t *q, const char **err, apr_pool_t *pool)
 {
     if (!terms->nelts) {
         for (int i = 0; i < loc->n; i++)
@@ -829,80 +1047,98 @@ static apr_status_t find_matches(apr_array_header_t *out, sqlite3 *db, const slo
             }
         return APR_SUCCESS;
     }
-    /* Terms the trigram index cannot take (under three characters) are matched with LIKE. */
-    const char *where = expr ? apr_psprintf(pool, "%s MATCH ?1", loc->table) : "1";
-    apr_array_header_t *likes = apr_array_make(pool, 2, sizeof(const char *));
-    for (int i = 0; loc->trigram && i < terms->nelts; i++) {
-        const stp_search_term_t *t = &APR_ARRAY_IDX(terms, i, stp_search_term_t);
-        if (utf8_chars(t->text) >= 3)
-            continue;
-        APR_ARRAY_PUSH(likes, const char *) = like_pattern(t->text, pool);
-        int n = likes->nelts + 1;
-        where = apr_psprintf(pool,
-                             "%s AND (title LIKE ?%d ESCAPE '\\' OR summary LIKE ?%d ESCAPE '\\'"
-                             " OR note LIKE ?%d ESCAPE '\\' OR body LIKE ?%d ESCAPE '\\')",
-                             where, n, n, n, n);
-    }
-    const char *rank = expr ? apr_psprintf(pool, RANK_EXPR, loc->table) : "0";
-    const char *sql = apr_psprintf(pool, "SELECT rowid, %s FROM %s WHERE %s", rank, loc->table, where);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        *err = db_error(db, "search", pool);
-        return APR_EGENERAL;
-    }
-    sqlite3_bind_text(st, 1, expr ? expr : "", -1, SQLITE_STATIC);
-    for (int i = 0; i < likes->nelts; i++)
-        sqlite3_bind_text(st, i + 2, APR_ARRAY_IDX(likes, i, const char *), -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const srow_t *r = row_by_id(loc, sqlite3_column_int64(st, 0));
-        if (!r || !row_visible(r, q->tenant))
+    int *idx, n;
+    double *rank;
+    apr_status_t rv = text_matches(&idx, &rank, &n, s, db, loc, tq, expr, err, pool);
+    for (int i = 0; rv == APR_SUCCESS && i < n; i++) {
+        const srow_t *r = &loc->rows[idx[i]];
+        if (!row_visible(r, q->tenant))
             continue;
         match_t *m = apr_array_push(out);
         m->row = r;
-        m->rank = sqlite3_column_double(st, 1);
+        m->rank = rank[i];
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        *err = db_error(db, "search", pool);
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
+    return rv;
 }
 
-/* Title, summary, tile and (with text) the snippet of one hit. */
-static void fill_hit(stp_search_hit_t *h, sqlite3 *db, const sloc_t *loc, const srow_t *r, const char *expr,
-                     apr_pool_t *pool)
+/* "1,2,3": the row ids of a page, for an IN list (numbers only). */
+static const char *id_list_sql(const stp_search_hit_t *hits, const srow_t *const *rows, int n, apr_pool_t *pool)
+{
+    const char *s = "";
+    (void)hits;
+    for (int i = 0; i < n; i++)
+        s = apr_psprintf(pool, "%s%s%" APR_INT64_T_FMT, s, i ? "," : "", (apr_int64_t)rows[i]->id);
+    return s;
+}
+
+/* Titles, summaries and tiles of a page's rows, in one query. */
+static void fill_details(stp_search_hit_t *hits, const srow_t *const *rows, int n, sqlite3 *db, const char *ids,
+                         apr_pool_t *pool)
 {
     sqlite3_stmt *st;
-    h->doc = r->doc;
-    h->published = r->published;
-    h->url_lang = loc->lang;
-    if (sqlite3_prepare_v2(db, "SELECT title, summary, tile, access, nda FROM docs WHERE id = ?1", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, r->id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            h->title = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 0));
-            h->summary = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 1));
-            h->tile = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 2));
-            h->access = (stp_access_t)sqlite3_column_int(st, 3);
-            h->nda = sqlite3_column_int(st, 4);
-        }
-        sqlite3_finalize(st);
-    }
-    if (!expr)
+    const char *sql =
+        apr_pstrcat(pool, "SELECT id, title, summary, tile, access, nda FROM docs WHERE id IN (", ids, ")", NULL);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return;
-    const char *sql = apr_psprintf(pool,
-                                   "SELECT snippet(%s, -1, char(1), char(2), '…', %d) FROM %s"
-                                   " WHERE %s MATCH ?1 AND rowid = ?2",
-                                   loc->table, SNIPPET_TOKENS, loc->table, loc->table);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, r->id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            h->snippet = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        for (int i = 0; i < n; i++) {
+            if (rows[i]->id != id)
+                continue;
+            hits[i].title = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 1));
+            hits[i].summary = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 2));
+            hits[i].tile = apr_pstrdup(pool, (const char *)sqlite3_column_text(st, 3));
+            hits[i].access = (stp_access_t)sqlite3_column_int(st, 4);
+            hits[i].nda = sqlite3_column_int(st, 5);
+        }
     }
+    sqlite3_finalize(st);
+}
+
+/* The snippets of a page's rows: those the cache has, the others in one query (kept for the next
+ * request that shows them). */
+static void fill_snippets(stp_search_hit_t *hits, const srow_t *const *rows, int n, stp_search_t *s, sqlite3 *db,
+                          const sloc_t *loc, const text_query_t *tq, const char *expr, apr_pool_t *pool)
+{
+    const char *missing = "";
+    apr_thread_mutex_lock(s->lock);
+    entry_t *e = apr_hash_get(s->cache, tq->key, APR_HASH_KEY_STRING);
+    for (int i = 0; i < n; i++) {
+        const char *sn = e ? apr_hash_get(e->snippets, &rows[i]->id, sizeof rows[i]->id) : NULL;
+        if (sn)
+            hits[i].snippet = apr_pstrdup(pool, sn);
+        else
+            missing =
+                apr_psprintf(pool, "%s%s%" APR_INT64_T_FMT, missing, *missing ? "," : "", (apr_int64_t)rows[i]->id);
+    }
+    apr_thread_mutex_unlock(s->lock);
+    if (!*missing)
+        return;
+    sqlite3_stmt *st;
+    const char *sql = apr_psprintf(pool,
+                                   "SELECT rowid, snippet(%s, -1, char(1), char(2), '…', %d) FROM %s"
+                                   " WHERE %s MATCH ?1 AND rowid IN (%s)",
+                                   loc->table, SNIPPET_TOKENS, loc->table, loc->table, missing);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        const char *sn = (const char *)sqlite3_column_text(st, 1);
+        for (int i = 0; sn && i < n; i++)
+            if (rows[i]->id == id)
+                hits[i].snippet = apr_pstrdup(pool, sn);
+        apr_thread_mutex_lock(s->lock);
+        e = apr_hash_get(s->cache, tq->key, APR_HASH_KEY_STRING);
+        if (e && sn && !apr_hash_get(e->snippets, &id, sizeof id)) {
+            sqlite3_int64 *key = apr_pmemdup(e->pool, &id, sizeof id);
+            apr_hash_set(e->snippets, key, sizeof *key, apr_pstrdup(e->pool, sn));
+            e->bytes += strlen(sn) + 48;
+            s->cached += strlen(sn) + 48;
+        }
+        apr_thread_mutex_unlock(s->lock);
+    }
+    sqlite3_finalize(st);
 }
 
 static void count_facets(stp_search_result_t *res, stp_search_t *s, const apr_array_header_t *matches,
@@ -958,6 +1194,8 @@ apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp
     }
     apr_array_header_t *terms = stp_search_parse(q->text, 16, pool);
     const char *expr = stp_search_match_expr(terms, loc->trigram, pool);
+    text_query_t tq;
+    text_query(&tq, loc, terms, expr, pool);
     void *conn;
     apr_status_t rv = apr_reslist_acquire(s->conns, &conn);
     if (rv != APR_SUCCESS) {
@@ -966,7 +1204,7 @@ apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp
     }
     sqlite3 *db = conn;
     apr_array_header_t *matches = apr_array_make(pool, 64, sizeof(match_t));
-    rv = find_matches(matches, db, loc, terms, expr, q, err, pool);
+    rv = find_matches(matches, s, db, loc, terms, &tq, expr, q, err, pool);
     if (rv == APR_SUCCESS) {
         unsigned all = (1u << STP_FACET_COUNT) - 1;
         for (int i = 0; i < matches->nelts; i++) {
@@ -974,7 +1212,7 @@ apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp
             m->pass = passes(m->row, flt);
         }
         count_facets(res, s, matches, flt, pool);
-        /* The results: matches passing every filter, in order. */
+        /* The results: matches passing every filter, best first as they come, or newest first. */
         int n = 0;
         match_t *hits = apr_palloc(pool, sizeof(match_t) * (apr_size_t)(matches->nelts + 1));
         for (int i = 0; i < matches->nelts; i++) {
@@ -982,14 +1220,27 @@ apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp
             if (m->pass == all)
                 hits[n++] = *m;
         }
-        int relevance = q->sort == STP_SEARCH_SORT_RELEVANCE && terms->nelts;
-        qsort(hits, (size_t)n, sizeof *hits, relevance ? by_rank : by_date);
+        if (!(q->sort == STP_SEARCH_SORT_RELEVANCE && terms->nelts))
+            qsort(hits, (size_t)n, sizeof *hits, by_date);
         int per = q->per_page > 0 ? q->per_page : 20;
         res->total = n;
         res->pages = (n + per - 1) / per;
         long first = ((long)(q->page > 0 ? q->page : 1) - 1) * per;
-        for (long i = first; i < n && i < first + per; i++)
-            fill_hit(apr_array_push(res->hits), db, loc, hits[i].row, expr, pool);
+        int k = first < n ? (int)(n - first < per ? n - first : per) : 0;
+        const srow_t **rows = apr_palloc(pool, sizeof(srow_t *) * (apr_size_t)(k + 1));
+        for (int i = 0; i < k; i++) {
+            stp_search_hit_t *h = apr_array_push(res->hits);
+            rows[i] = hits[first + i].row;
+            h->doc = rows[i]->doc;
+            h->published = rows[i]->published;
+            h->url_lang = loc->lang;
+        }
+        stp_search_hit_t *page = (stp_search_hit_t *)res->hits->elts;
+        if (k) {
+            fill_details(page, rows, k, db, id_list_sql(page, rows, k, pool), pool);
+            if (expr)
+                fill_snippets(page, rows, k, s, db, loc, &tq, expr, pool);
+        }
     }
     apr_reslist_release(s->conns, conn);
     return rv;

@@ -292,6 +292,10 @@ START_TEST(relevance_title_first_and_paging)
     ck_assert_str_eq(h->title, "SOC 2 Type II report");
     ck_assert_ptr_nonnull(h->snippet);
     ck_assert_ptr_nonnull(strstr(h->snippet, "\001report\002"));
+    /* Asked again: the ranked rows and the snippet come from the cache, the same. */
+    stp_search_result_t again = run(s, "en", "report", NULL);
+    ck_assert_str_eq(first(&again), "soc");
+    ck_assert_str_eq(APR_ARRAY_IDX(again.hits, 0, stp_search_hit_t).snippet, h->snippet);
 
     stp_search_query_t q = {0};
     stp_search_result_t res;
