@@ -10,6 +10,7 @@ if ! (cd "$dir" && autoreconf -fi >/dev/null 2>&1 && ./configure -q --enable-fuz
         CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
         LDFLAGS="-fsanitize=address,undefined" >"$TMP/configure.log" 2>&1 &&
         make -s -j"$(nproc)" tests/fuzz/fuzz_metadata tests/fuzz/fuzz_markdown tests/fuzz/fuzz_catalog tests/fuzz/fuzz_http \
+            tests/fuzz/fuzz_search \
             >"$TMP/make.log" 2>&1); then
     not_ok "fuzz targets build" "$(tail -20 "$TMP/configure.log" "$TMP/make.log" 2>/dev/null)"
     done_testing
@@ -33,9 +34,15 @@ printf '/download/soc-2026/2025\0csrf=ab&action=add&doc=x%%C3%%A9&return=%%2Fen%
 printf '/en/org/docs/t1-pack/\0a=1&a=2' >"$TMP/http/2"
 printf 'de-CH, en;q=0.5\0stp_lang=ja; x=%%zz' >"$TMP/http/3"
 printf '/en/docs/%%2e%%2e/x/\0\xff\xfe=\xc0\xaf' >"$TMP/http/4"
+# Search input: what a user typed, a NUL, a filter value.
+mkdir -p "$TMP/search"
+printf 'iso 27001' >"$TMP/search/1"
+printf 'NEAR(iso "type ii") title:x ^a * \0compute' >"$TMP/search/2"
+printf '認証 災害復旧 %%_\\ "可用性' >"$TMP/search/3"
+printf 'Straße périmètre شَهادة \xff\xc0' >"$TMP/search/4"
 
-for t in metadata markdown catalog http; do
-    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; http) corpus=$TMP/http ;; esac
+for t in metadata markdown catalog http search; do
+    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; http) corpus=$TMP/http ;; search) corpus=$TMP/search ;; esac
     if (cd "$TMP" && ASAN_OPTIONS=detect_leaks=0 "$dir/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" \
             -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$corpus" >"$TMP/$t.log" 2>&1); then
         ok "fuzz_$t: $(grep -oE 'Done [0-9]+ runs' "$TMP/$t.log" | tail -1) in ${SECONDS_EACH}s without a finding"

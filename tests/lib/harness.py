@@ -69,10 +69,13 @@ def months_ago(today, n):
     raise ValueError("no such day")
 
 
-def copy_fixture(name, dest, today=None):
-    """Copies tests/fixtures/NAME to dest, filling @TODAY-N@ with the date N months before today."""
+def copy_fixture(name, dest, today=None, extend=None):
+    """Copies tests/fixtures/NAME to dest, filling @TODAY-N@ with the date N months before today.
+    extend(dest), when given, adds to the copy first (its files get their dates filled too)."""
     today = today or datetime.date.today()
     shutil.copytree(os.path.join(ROOT, "tests", "fixtures", name), dest)
+    if extend:
+        extend(dest)
     for d, _, files in os.walk(dest):
         for f in files:
             if f.endswith(".xml"):
