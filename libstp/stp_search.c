@@ -38,8 +38,9 @@ static const char *fts_table(const char *lang, apr_pool_t *pool)
 
 /* --- the "stp" tokenizer: unicode61 over folded text ------------------------------------------------ */
 
-/* What folding does to one character at s (of len bytes): 0 keep, 1 drop, 2 replace by "ss". */
-static int fold_action(const unsigned char *s, int len, int *clen)
+/* What folding does to one character at s (of len bytes): 0 keep, 1 drop, 2 replace by the two
+ * bytes put in rep ("ss" for ß and ẞ; Arabic letters by the letter readers type for them). */
+static int fold_action(const unsigned char *s, int len, int *clen, char rep[2])
 {
     unsigned c = s[0];
     *clen = 1;
@@ -48,17 +49,34 @@ static int fold_action(const unsigned char *s, int len, int *clen)
     if ((c & 0xE0) == 0xC0 && len >= 2) {
         *clen = 2;
         unsigned cp = ((c & 0x1F) << 6) | (s[1] & 0x3F);
-        if (cp == 0xDF)
-            return 2; /* ß */
+        if (cp == 0xDF) { /* ß */
+            rep[0] = rep[1] = 's';
+            return 2;
+        }
         /* Arabic harakat, superscript alef, tatweel, Quranic marks: readers type without them. */
         if ((cp >= 0x64B && cp <= 0x65F) || cp == 0x670 || cp == 0x640 || (cp >= 0x6D6 && cp <= 0x6ED))
             return 1;
+        /* Alef with hamza or madda as bare alef, alef maqsura as ya, ta marbuta as ha: how
+         * Arabic is commonly typed, and what Arabic search engines fold. */
+        unsigned to = (cp == 0x622 || cp == 0x623 || cp == 0x625) ? 0x627
+                      : cp == 0x649                               ? 0x64A
+                      : cp == 0x629                               ? 0x647
+                                                                  : 0;
+        if (to) {
+            rep[0] = (char)(0xC0 | (to >> 6));
+            rep[1] = (char)(0x80 | (to & 0x3F));
+            return 2;
+        }
         return 0;
     }
     if ((c & 0xF0) == 0xE0 && len >= 3) {
         *clen = 3;
         unsigned cp = ((c & 0x0F) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3F);
-        return cp == 0x1E9E ? 2 : 0; /* capital ẞ */
+        if (cp == 0x1E9E) { /* capital ẞ */
+            rep[0] = rep[1] = 's';
+            return 2;
+        }
+        return 0;
     }
     if ((c & 0xF8) == 0xF0 && len >= 4)
         *clen = 4;
@@ -125,10 +143,11 @@ static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text
         sqlite3_free(map);
         return SQLITE_NOMEM;
     }
-    /* Folding never lengthens: ß and ẞ (2 and 3 bytes) become "ss". */
+    /* Folding never lengthens: every replacement is two bytes, for a character of two or three. */
     for (int i = 0; i < len;) {
         int cl;
-        int act = fold_action(s + i, len - i, &cl);
+        char rep[2];
+        int act = fold_action(s + i, len - i, &cl, rep);
         if (act == 0) {
             for (int k = 0; k < cl && i + k < len; k++) {
                 map[n] = i + k;
@@ -136,9 +155,9 @@ static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text
             }
         } else if (act == 2) {
             map[n] = i;
-            out[n++] = 's';
+            out[n++] = rep[0];
             map[n] = i;
-            out[n++] = 's';
+            out[n++] = rep[1];
         }
         i += cl;
     }
@@ -1158,8 +1177,10 @@ static void count_facets(stp_search_result_t *res, stp_search_t *s, const apr_ar
         }
         res->facets[f] = apr_array_make(pool, nv, sizeof(stp_search_facet_value_t));
         for (int v = 0; v < nv; v++) {
+            /* Only values the reader's matches carry: a chosen value without any is the caller's
+             * to show, so that nothing here tells a value used only by hidden rows from another. */
             int selected = flt[f].on && flt[f].sel[v];
-            if (!counts[v] && !selected)
+            if (!counts[v])
                 continue;
             stp_search_facet_value_t *fv = apr_array_push(res->facets[f]);
             fv->id = APR_ARRAY_IDX(s->names[f], v, const char *);

@@ -66,6 +66,16 @@ int mod_stp_error_handler(request_rec *r)
         if (v)
             apr_table_setn(r->subprocess_env, audit[i], v);
     }
+    /* A 405 names the methods the refused URL takes (RFC 9110): httpd's own page would, but an
+     * ErrorDocument answers in its place. */
+    if (status == HTTP_METHOD_NOT_ALLOWED && r->prev) {
+        apr_int64_t m = r->prev->allowed;
+        const char *allow = apr_pstrcat(r->pool, (m & (AP_METHOD_BIT << M_GET)) ? "GET, HEAD" : "",
+                                        (m & (AP_METHOD_BIT << M_GET)) && (m & (AP_METHOD_BIT << M_POST)) ? ", " : "",
+                                        (m & (AP_METHOD_BIT << M_POST)) ? "POST" : "", NULL);
+        if (*allow)
+            apr_table_setn(r->err_headers_out, "Allow", allow);
+    }
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (pages[i].status == status)
             return mod_stp_error_page(r, q, status, pages[i].title, pages[i].body);

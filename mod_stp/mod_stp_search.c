@@ -178,6 +178,29 @@ static const char *date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool)
                          pool);
 }
 
+/* A facet's values as shown: those the reader's matches carry (the index counts only what the
+ * reader may see), then every chosen value that none carries, count 0, so that it can be removed.
+ * A chosen id is listed the same whether it is unknown, unused or used only where the reader may
+ * not look: its presence says nothing of another tenant's documents. */
+static const apr_array_header_t *facet_values(const stp_search_result_t *res, const ask_t *a, stp_facet_t f,
+                                              apr_pool_t *pool)
+{
+    apr_array_header_t *out = apr_array_copy(pool, res->facets[f]);
+    for (int i = 0; i < a->filters[f]->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(a->filters[f], i, const char *);
+        int listed = 0;
+        for (int k = 0; k < out->nelts && !listed; k++)
+            listed = !strcmp(APR_ARRAY_IDX(out, k, stp_search_facet_value_t).id, id);
+        if (!listed) {
+            stp_search_facet_value_t *v = apr_array_push(out);
+            v->id = id;
+            v->count = 0;
+            v->selected = 1;
+        }
+    }
+    return out;
+}
+
 static void facet_value(xmlNodePtr facet, stp_req_t *q, const ask_t *a, stp_facet_t f, const char *id, int count,
                         int selected, apr_pool_t *pool)
 {
@@ -202,19 +225,10 @@ static void page_of(xmlNodePtr page, stp_req_t *q, const ask_t *a, const stp_sea
     for (int f = 0; f < STP_FACET_COUNT; f++) {
         xmlNodePtr fe = mod_stp_el(s, "facet", NULL);
         mod_stp_attr(fe, "name", stp_search_facet_param((stp_facet_t)f));
-        for (int i = 0; i < res->facets[f]->nelts; i++) {
-            const stp_search_facet_value_t *v = &APR_ARRAY_IDX(res->facets[f], i, stp_search_facet_value_t);
+        const apr_array_header_t *values = facet_values(res, a, (stp_facet_t)f, pool);
+        for (int i = 0; i < values->nelts; i++) {
+            const stp_search_facet_value_t *v = &APR_ARRAY_IDX(values, i, stp_search_facet_value_t);
             facet_value(fe, q, a, (stp_facet_t)f, v->id, v->count, v->selected, pool);
-        }
-        /* A chosen value that no document the reader may see carries still shows, so that it can
-         * be removed: the index cannot tell an unused term from an unknown id, nor may it. */
-        for (int i = 0; i < a->filters[f]->nelts; i++) {
-            const char *id = APR_ARRAY_IDX(a->filters[f], i, const char *);
-            int listed = 0;
-            for (int k = 0; k < res->facets[f]->nelts && !listed; k++)
-                listed = !strcmp(APR_ARRAY_IDX(res->facets[f], k, stp_search_facet_value_t).id, id);
-            if (!listed)
-                facet_value(fe, q, a, (stp_facet_t)f, id, 0, 1, pool);
         }
         filtered |= a->filters[f]->nelts > 0;
     }
@@ -305,13 +319,15 @@ static const char *json_of(stp_req_t *q, const ask_t *a, const stp_search_result
                         ",\"url\":", stp_http_json_string(doc_href(q, h, pool), pool),
                         ",\"download\":", stp_http_json_string(apr_pstrcat(pool, "/download/", h->doc, NULL), pool),
                         ",\"category\":", stp_http_json_string(h->tile, pool), ",\"date\":\"", iso, "\",\"access\":\"",
-                        stp_catalog_access_name(h->access), "\",\"nda\":", h->nda ? "true" : "false", "}", NULL);
+                        stp_catalog_access_name(h->access),
+                        "\",\"nda\":", h->nda || h->access == STP_ACCESS_NDA ? "true" : "false", "}", NULL);
     }
     j = apr_pstrcat(pool, j, "],\"facets\":{", NULL);
     for (int f = 0; f < STP_FACET_COUNT; f++) {
         j = apr_pstrcat(pool, j, f ? "," : "", "\"", stp_search_facet_param((stp_facet_t)f), "\":[", NULL);
-        for (int i = 0; i < res->facets[f]->nelts; i++) {
-            const stp_search_facet_value_t *v = &APR_ARRAY_IDX(res->facets[f], i, stp_search_facet_value_t);
+        const apr_array_header_t *values = facet_values(res, a, (stp_facet_t)f, pool);
+        for (int i = 0; i < values->nelts; i++) {
+            const stp_search_facet_value_t *v = &APR_ARRAY_IDX(values, i, stp_search_facet_value_t);
             j = apr_pstrcat(pool, j, i ? "," : "", "{\"id\":", stp_http_json_string(v->id, pool),
                             ",\"label\":", stp_http_json_string(label_of(q, (stp_facet_t)f, v->id, pool), pool),
                             ",\"count\":", apr_itoa(pool, v->count), ",\"selected\":", v->selected ? "true" : "false",
@@ -326,10 +342,9 @@ int mod_stp_search_handler(request_rec *r)
 {
     stp_req_t *q = mod_stp_req_get(r);
     ask_t a;
-    if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
+    r->allowed |= AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
-    }
     const char *bad = read_ask(&a, q, r->pool);
     if (bad) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: search refused: %s", bad);

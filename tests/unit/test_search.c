@@ -48,7 +48,8 @@ static const fixture_row_t rows[] = {
      "eu", 10},
     {"iso", "ja", "ISO/IEC 27001 認証書", "情報セキュリティの認証", "事業継続と災害復旧", "iso", NULL, "compute", "eu",
      10},
-    {"iso", "ar", "شهادة ISO/IEC 27001", "كيف صُمّمت مناطقنا", "نطاق التدقيق", "iso", NULL, "compute", "eu", 10},
+    {"iso", "ar", "شهادة ISO/IEC 27001", "كيف صُمّمت مناطقنا في الإمارات", "نطاق التدقيق", "iso", NULL, "compute", "eu",
+     10},
     {"soc", "en", "SOC 2 Type II report", "Controls over security and availability", "Security audit period.", "soc",
      NULL, "storage", "us", 20},
     {"pen", "en", "Penetration test summary", "Security assessment by a third party", "Findings and security fixes.",
@@ -212,6 +213,9 @@ START_TEST(arabic_marks)
     ck_assert_int_eq(found(s, "ar", "صممت"), 1); /* indexed with harakat, typed without */
     ck_assert_int_eq(found(s, "ar", "صُمّمت"), 1); /* and with */
     ck_assert_int_eq(found(s, "ar", "شهادة"), 1);
+    ck_assert_int_eq(found(s, "ar", "شهاده"), 1);    /* ta marbuta typed as ha */
+    ck_assert_int_eq(found(s, "ar", "الامارات"), 1); /* alef with hamza typed bare */
+    ck_assert_int_eq(found(s, "ar", "الإمارات"), 1);
 }
 END_TEST
 
