@@ -295,6 +295,16 @@ class Search:
                          f"{m}: q={q!r}: {o}'s facets and total are {member}'s without {member}'s documents",
                          f"got {got} total {ototal}", f"want {expect} total {total}")
 
+        # A chosen value is listed alike whether no document uses it ("education") or only another
+        # tenant's ("retail", t2's alone): its presence tells an outsider nothing.
+        for who in ("anonymous", "personal", "t1"):
+            shapes = []
+            for value in ("retail", "education", "no-such-industry"):
+                j = self.ask({"industry": value}, who)
+                shapes.append((j["total"], [(v["count"], v["selected"]) for v in j["facets"]["industry"]]))
+            t.ok(shapes[0] == shapes[1] == shapes[2] and shapes[0][0] == 0,
+                 f"{m}: {who}: industry=retail (only t2's) answers like an unused or unknown value", shapes)
+
     def member_links(self):
         t, m = self.tap, self.mpm
         for who, doc in (("t1", "t1-ledger-b"), ("t1admin", "t1-ledger-a"), ("t2", "t2-ledger")):
@@ -486,6 +496,7 @@ class Search:
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
             t.ok(r.status == 405 and '<html lang="en"' in r.text, f"{m}: {method} -> 405 in the site layout",
                  r.status, r.headers)
+            t.ok(r.headers.get("allow") == "GET, HEAD", f"{m}: {method} -> 405 says Allow: GET, HEAD", r.headers)
 
     def no_crash(self):
         log = self.httpd.error_log()
