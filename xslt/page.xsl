@@ -585,7 +585,7 @@
             </ul>
           </fieldset>
         </xsl:for-each>
-        <p><button type="submit"><xsl:value-of select="stp:msg('search.apply')"/></button></p>
+        <xsl:if test="facet/value"><p><button type="submit"><xsl:value-of select="stp:msg('search.apply')"/></button></p></xsl:if>
       </div>
       <div class="search-main">
     <xsl:if test="@clear">
