@@ -113,7 +113,7 @@ START_TEST(test_error_signed_in)
     const char *main = strstr(stub_out(r), "<main");
     assert_has(stub_out(r), "<li class=\"who\"><a href=\"/stp/account?lang=de\">alice@example.com</a></li>");
     assert_has(main, "<button type=\"submit\">Mit einem anderen Konto anmelden</button>");
-    ck_assert_str_eq(form_csrf(main, "/stp/logout"), token_for("alice", "logout"));
+    assert_token_for(form_csrf(main, "/stp/logout"), "alice", "logout");
 
     /* Claims are not taken from the error request's own headers. */
     r = error_for("GET", "/en/org/", HTTP_FORBIDDEN);

@@ -167,6 +167,15 @@ const char *token_for(const char *sub, const char *purpose)
     return stp_csrf_token(conf->secret, sizeof conf->secret, user_key(sub), SID, purpose, apr_time_now(), pool);
 }
 
+void assert_token_for(const char *token, const char *sub, const char *purpose)
+{
+    /* Checked, not compared: a token carries its issue time, so one minted a second later differs. */
+    ck_assert_ptr_nonnull(token);
+    ck_assert_msg(stp_csrf_check(conf->secret, sizeof conf->secret, user_key(sub), SID, purpose, token, apr_time_now(),
+                                 pool) == 1,
+                  "not %s's %s token: %s", sub, purpose, token);
+}
+
 /* The build directory `current` points to. */
 const char *build_name(void)
 {

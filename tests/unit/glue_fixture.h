@@ -76,6 +76,8 @@ int publish_site(const char *content, const char *site, apr_pool_t *p);
 int nda_accepted(const char *sub);
 /* A token of SID's session for `sub` (NULL: anonymous). */
 const char *token_for(const char *sub, const char *purpose);
+/* Fails unless `token` is `sub`'s valid token for `purpose` in the fixture's session. */
+void assert_token_for(const char *token, const char *sub, const char *purpose);
 
 /* --- pages -------------------------------------------------------------------------------------- */
 
