@@ -1,7 +1,7 @@
 /* sg_build: one run of the generator, phase by phase (docs/architecture.md): load the site and
- * its documents (sg_content), plan the pages with fingerprints (sg_plan), render and store what
- * changed, reusing unchanged pages of the previous build (sg_store), write the catalog and the
- * document cache (sg_catalog, sg_cache), publish (sg_publish). */
+ * its documents (sg_content, sg_docload, sg_series), plan the pages with fingerprints (sg_plan),
+ * render and store what changed, reusing unchanged pages of the previous build (sg_store), write
+ * the catalog and the document cache (sg_catalog, sg_cache), publish (sg_publish). */
 #ifndef SG_BUILD_H
 #define SG_BUILD_H
 

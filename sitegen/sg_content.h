@@ -1,5 +1,7 @@
 /* sg_content: the content model (site.xml, documents, NDA texts), loaded and validated as a whole.
- * Loading never stops at the first problem: every error lands in sg_errors_t. */
+ * Loading never stops at the first problem: every error lands in sg_errors_t. The loader is in
+ * phases, a file each: the site and the entry points (sg_content.c), the document folders
+ * (sg_docload.c), series and listings (sg_series.c), over shared XML helpers (sg_xml.c). */
 #ifndef SG_CONTENT_H
 #define SG_CONTENT_H
 
@@ -34,7 +36,7 @@ typedef struct {
 } sg_srcfile_t;
 
 typedef struct sg_doc_t {
-    stp_doc_t cat;        /* the catalog record (files filled in by sg_content_hash_files) */
+    stp_doc_t cat;        /* the catalog record (files hashed by the document loader) */
     const char *root;     /* the content directory: files are opened below it, following no link */
     const char *dir;      /* the document's folder */
     const char *xml_path; /* for messages */

@@ -1,0 +1,137 @@
+/* sg_series: series of a loaded site (versions, one access each) and what each listing shows. */
+#include "sg_series.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_newest(const void *a, const void *b)
+{
+    const sg_doc_t *x = *(sg_doc_t *const *)a, *y = *(sg_doc_t *const *)b;
+    return stp_retention_version_newer_cmp(x->cat.published, x->cat.version, y->cat.published, y->cat.version);
+}
+
+static int cmp_listing(const void *a, const void *b)
+{
+    const sg_doc_t *x = *(sg_doc_t *const *)a, *y = *(sg_doc_t *const *)b;
+    if (x->cat.published != y->cat.published)
+        return x->cat.published > y->cat.published ? -1 : 1;
+    return strcmp(x->cat.id, y->cat.id);
+}
+
+/* A document's tenants as a sorted set without repeats, joined with ", " (for comparing and for messages). */
+static const char *tenant_set(const stp_doc_t *c, apr_pool_t *pool)
+{
+    apr_array_header_t *ids = apr_array_copy(pool, c->tenants);
+    qsort(ids->elts, (size_t)ids->nelts, sizeof(const char *), cmp_str);
+    const char *out = "";
+    for (int i = 0; i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        if (i && !strcmp(id, APR_ARRAY_IDX(ids, i - 1, const char *)))
+            continue;
+        out = apr_pstrcat(pool, out, *out ? ", " : "", id, NULL);
+    }
+    return out;
+}
+
+/* Who may see a document, in words: its level, and for tenant documents the tenants and the NDA flag. */
+static const char *access_words(const stp_doc_t *c, apr_pool_t *pool)
+{
+    if (c->access != STP_ACCESS_TENANT)
+        return stp_catalog_access_name(c->access);
+    return apr_psprintf(pool, "tenant (%s%s)", tenant_set(c, pool), c->nda ? "; NDA required" : "");
+}
+
+/* Versions of a series name each other on their pages, 410 answers and downloads: a version that
+ * another version's readers may not see would leak through those links. So every version of a
+ * series has the same access. */
+static void check_series_access(const sg_doc_t *d, const sg_doc_t *first, sg_errors_t *errs, apr_pool_t *pool)
+{
+    const char *mine = access_words(&d->cat, pool), *theirs = access_words(&first->cat, pool);
+    if (!strcmp(mine, theirs))
+        return;
+    sg_error(errs, d->xml_path, d->line,
+             "series '%s': '%s' is %s but '%s' (%s) is %s; every version of a series must have the same "
+             "access level, tenants and NDA requirement",
+             d->cat.series, d->cat.id, mine, first->cat.id, first->xml_path, theirs);
+}
+
+void sg_series_group(sg_site_t *site, sg_errors_t *errs, apr_pool_t *pool)
+{
+    for (int i = 0; i < site->docs->nelts; i++) {
+        sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+        apr_array_header_t *list = apr_hash_get(site->series, d->cat.series, APR_HASH_KEY_STRING);
+        if (!list) {
+            list = apr_array_make(pool, 2, sizeof(sg_doc_t *));
+            apr_hash_set(site->series, d->cat.series, APR_HASH_KEY_STRING, list);
+        }
+        for (int j = 0; j < list->nelts; j++) {
+            sg_doc_t *o = APR_ARRAY_IDX(list, j, sg_doc_t *);
+            if (!strcmp(o->cat.version, d->cat.version))
+                sg_error(errs, d->xml_path, d->line, "series '%s' already has version '%s' (%s)", d->cat.series,
+                         d->cat.version, o->xml_path);
+        }
+        if (list->nelts)
+            check_series_access(d, APR_ARRAY_IDX(list, 0, sg_doc_t *), errs, pool);
+        APR_ARRAY_PUSH(list, sg_doc_t *) = d;
+    }
+    for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {
+        apr_array_header_t *list = apr_hash_this_val(hi);
+        qsort(list->elts, (size_t)list->nelts, sizeof(sg_doc_t *), cmp_newest);
+    }
+}
+
+static void push_to(apr_hash_t *h, const char *key, sg_doc_t *d, apr_pool_t *pool)
+{
+    apr_array_header_t *a = apr_hash_get(h, key, APR_HASH_KEY_STRING);
+    if (!a) {
+        a = apr_array_make(pool, 8, sizeof(sg_doc_t *));
+        apr_hash_set(h, key, APR_HASH_KEY_STRING, a);
+    }
+    APR_ARRAY_PUSH(a, sg_doc_t *) = d;
+}
+
+void sg_content_resolve(sg_site_t *site, stp_day_t today)
+{
+    apr_pool_t *pool = site->docs->pool;
+    apr_array_header_t *by_date = apr_array_copy(pool, site->docs);
+    for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {
+        apr_array_header_t *list = apr_hash_this_val(hi);
+        sg_doc_t *cur = APR_ARRAY_IDX(list, 0, sg_doc_t *);
+        cur->older = apr_array_make(pool, 2, sizeof(sg_doc_t *));
+        for (int j = 0; j < list->nelts; j++) {
+            sg_doc_t *d = APR_ARRAY_IDX(list, j, sg_doc_t *);
+            d->current = cur;
+            d->cat.current = cur->cat.id;
+            d->state = stp_retention_state(j == 0, d->cat.published, site->retention_months, today);
+            d->cat.retired = j == 0 ? 0 : stp_retention_end(d->cat.published, site->retention_months);
+            if (d->state == STP_VERSION_SUPERSEDED)
+                APR_ARRAY_PUSH(cur->older, sg_doc_t *) = d;
+        }
+    }
+    /* Listings, newest first (ties by id, so that output is stable). */
+    qsort(by_date->elts, (size_t)by_date->nelts, sizeof(sg_doc_t *), cmp_listing);
+    site->tile_docs = apr_hash_make(pool);
+    site->tenant_docs = apr_hash_make(pool);
+    site->org_tiles = apr_hash_make(pool);
+    site->listed = apr_array_make(pool, by_date->nelts, sizeof(sg_doc_t *));
+    for (int i = 0; i < by_date->nelts; i++) {
+        sg_doc_t *d = APR_ARRAY_IDX(by_date, i, sg_doc_t *);
+        if (d->state != STP_VERSION_CURRENT)
+            continue;
+        if (d->cat.access == STP_ACCESS_TENANT) {
+            for (int t = 0; t < d->cat.tenants->nelts; t++)
+                push_to(site->tenant_docs, APR_ARRAY_IDX(d->cat.tenants, t, const char *), d, pool);
+            apr_hash_set(site->org_tiles, d->cat.tile, APR_HASH_KEY_STRING, d->cat.tile);
+            continue;
+        }
+        APR_ARRAY_PUSH(site->listed, sg_doc_t *) = d;
+        push_to(site->tile_docs, d->cat.tile, d, pool);
+    }
+}
