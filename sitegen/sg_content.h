@@ -52,6 +52,14 @@ typedef struct sg_doc_t {
     char fp[65];               /* fingerprint of everything the document page shows of this document */
 } sg_doc_t;
 
+/* A month of What's new: the documents of a listing published in it, newest first. */
+typedef struct {
+    char id[16];              /* "YYYY-MM" */
+    int year, month;          /* month 1-12 */
+    int index;                /* its place in the listing's months, 0 for the newest */
+    apr_array_header_t *docs; /* sg_doc_t * */
+} sg_month_t;
+
 typedef struct {
     const char *content_dir;
     const char *site_path;
@@ -76,6 +84,7 @@ typedef struct {
     apr_array_header_t *listed; /* every such document, newest first (What's New, feed, sitemap) */
     apr_hash_t *tenant_docs;    /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
     apr_hash_t *org_tiles;      /* tile id -> itself: tiles whose documents are for organisations only */
+    apr_array_header_t *months; /* sg_month_t *: `listed` by month of publication, newest first */
 } sg_site_t;
 
 /* Loads and validates CONTENT_DIR against the schemas in schema_dir, reading documents on `jobs`
@@ -92,6 +101,10 @@ apr_status_t sg_content_load_cached(sg_site_t **site, struct sg_cache_notes_t **
 
 /* Works out series order and retention states for `today`. */
 void sg_content_resolve(sg_site_t *site, stp_day_t today);
+
+/* Groups a listing (newest first) by month of publication: sg_month_t *, newest first, each with
+ * its documents in the listing's order. Only months that have documents. */
+apr_array_header_t *sg_content_months(const apr_array_header_t *docs, apr_pool_t *pool);
 
 /* Parses, validates (against the site's doc schema) and checks one doc.xml from memory, without the
  * file checks: the metadata loader on its own, used by the loader, the tests and the fuzz target.

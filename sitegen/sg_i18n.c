@@ -91,6 +91,15 @@ const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t da
     return stp_view_date(sg_msg(i18n, lang, "date.format"), sg_msg(i18n, lang, key), day, pool);
 }
 
+const char *sg_month_format(const sg_i18n_t *i18n, const char *lang, int year, int month, apr_pool_t *pool)
+{
+    char key[16];
+    snprintf(key, sizeof key, "date.month.%d", month);
+    const char *s = sg_msg(i18n, lang, "date.month.format");
+    s = stp_view_fill(s, "month", sg_msg(i18n, lang, key), pool);
+    return stp_view_fill(s, "y", apr_itoa(pool, year), pool);
+}
+
 const char *sg_size_format(const sg_i18n_t *i18n, const char *lang, apr_uint64_t size, apr_pool_t *pool)
 {
     if (size < 1024)

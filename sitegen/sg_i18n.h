@@ -16,6 +16,8 @@ apr_status_t sg_i18n_load(sg_i18n_t **i18n, const sg_site_t *site, const char *d
 /* The string for key in lang; the key itself when no catalog has it. */
 const char *sg_msg(const sg_i18n_t *i18n, const char *lang, const char *key);
 const char *sg_date_format(const sg_i18n_t *i18n, const char *lang, stp_day_t day, apr_pool_t *pool);
+/* A month of a year, such as "October 2026" (date.month.format). */
+const char *sg_month_format(const sg_i18n_t *i18n, const char *lang, int year, int month, apr_pool_t *pool);
 const char *sg_size_format(const sg_i18n_t *i18n, const char *lang, apr_uint64_t size, apr_pool_t *pool);
 /* All keys of the default catalog, in file order (for writing the catalog's strings). */
 const apr_array_header_t *sg_i18n_keys(const sg_i18n_t *i18n);

@@ -1,6 +1,8 @@
-/* sg_series: series of a loaded site (versions, one access each) and what each listing shows. */
+/* sg_series: series of a loaded site (versions, one access each) and what each listing shows (by
+ * month too, for What's new). */
 #include "sg_series.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,4 +136,27 @@ void sg_content_resolve(sg_site_t *site, stp_day_t today)
         APR_ARRAY_PUSH(site->listed, sg_doc_t *) = d;
         push_to(site->tile_docs, d->cat.tile, d, pool);
     }
+    site->months = sg_content_months(site->listed, pool);
+}
+
+apr_array_header_t *sg_content_months(const apr_array_header_t *docs, apr_pool_t *pool)
+{
+    apr_array_header_t *months = apr_array_make(pool, 16, sizeof(sg_month_t *));
+    sg_month_t *m = NULL;
+    for (int i = 0; docs && i < docs->nelts; i++) {
+        sg_doc_t *d = APR_ARRAY_IDX(docs, i, sg_doc_t *);
+        int y, mo, day;
+        stp_date_to_ymd(&y, &mo, &day, d->cat.published);
+        if (!m || m->year != y || m->month != mo) {
+            m = apr_pcalloc(pool, sizeof *m);
+            m->year = y;
+            m->month = mo;
+            m->index = months->nelts;
+            snprintf(m->id, sizeof m->id, "%04d-%02d", y % 10000, mo);
+            m->docs = apr_array_make(pool, 8, sizeof(sg_doc_t *));
+            APR_ARRAY_PUSH(months, sg_month_t *) = m;
+        }
+        APR_ARRAY_PUSH(m->docs, sg_doc_t *) = d;
+    }
+    return months;
 }
