@@ -180,9 +180,25 @@ static void fp_doc_page(sg_fp_t *fp, const sg_summaries_t *sums, const sg_doc_t 
         fp_summary(fp, sums, d->current, li);
 }
 
-/* The sitemap: every public, served document and its date. */
+/* The months of What's new, which every one of its pages and the sitemap name. */
+static void fp_months(sg_fp_t *fp, const sg_site_t *site)
+{
+    for (int i = 0; i < site->months->nelts; i++)
+        sg_fp_str(fp, APR_ARRAY_IDX(site->months, i, sg_month_t *)->id);
+    sg_fp_str(fp, "|");
+}
+
+/* The sitemap: every public, served document and its date, and the months of What's new (whose
+ * dates are their newest documents'). */
 static void fp_sitemap(sg_fp_t *fp, const sg_site_t *site)
 {
+    fp_months(fp, site);
+    for (int i = 0; i < site->months->nelts; i++) {
+        const sg_month_t *m = APR_ARRAY_IDX(site->months, i, sg_month_t *);
+        char num[32];
+        snprintf(num, sizeof num, "%ld", (long)APR_ARRAY_IDX(m->docs, 0, sg_doc_t *)->cat.published);
+        sg_fp_str(fp, num);
+    }
     for (int i = 0; i < site->docs->nelts; i++) {
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
         char num[32];
@@ -222,6 +238,14 @@ void sg_fingerprint_page(sg_page_t *pg, const sg_summaries_t *sums, const sg_sit
         break;
     case SG_PAGE_SITEMAP:
         fp_sitemap(&fp, site);
+        break;
+    case SG_PAGE_WHATSNEW:
+        /* Its month's documents (their dates among them), and every month for the navigation:
+         * the path names the month, and the index names none. */
+        sg_fp_str(&fp, pg->month ? pg->month->id : "");
+        fp_months(&fp, site);
+        if (pg->month)
+            fp_listing(&fp, sums, pg->month->docs, 0, li);
         break;
     }
     sg_fp_hex(pg->fp, &fp);

@@ -1,5 +1,6 @@
 #include "sg_pages.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -74,9 +75,26 @@ const char *sg_page_url(sg_page_kind_t kind, const char *lang, const sg_term_t *
         return apr_pstrcat(pool, "/", lang, "/feed.xml", NULL);
     case SG_PAGE_SITEMAP:
         return "/sitemap.xml";
+    case SG_PAGE_WHATSNEW:
+        return apr_pstrcat(pool, "/", lang, "/whats-new/", NULL);
     default:
         return apr_pstrcat(pool, "/", lang, "/", NULL);
     }
+}
+
+/* A month of What's new: the newest is What's new itself, so that its address never changes. */
+static const char *month_url(const char *lang, const sg_month_t *m, apr_pool_t *pool)
+{
+    if (!m || m->index == 0)
+        return sg_page_url(SG_PAGE_WHATSNEW, lang, NULL, NULL, pool);
+    return apr_pstrcat(pool, "/", lang, "/whats-new/", m->id, "/", NULL);
+}
+
+const char *sg_page_url_of(const sg_page_t *pg, const char *lang, apr_pool_t *pool)
+{
+    if (pg->kind == SG_PAGE_WHATSNEW)
+        return month_url(lang, pg->month, pool);
+    return sg_page_url(pg->kind, lang, pg->tile, pg->doc, pool);
 }
 
 /* --- building the input tree ------------------------------------------------------------------ */
@@ -215,7 +233,7 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     const sg_site_t *site = r->site;
     const char *lang = pg->lang, *def = site->default_locale;
     const sg_locale_t *loc = sg_site_locale(site, lang);
-    static const char *const kinds[] = {"home", "tile", "doc", "org-home", "org-doc", "feed", "sitemap"};
+    static const char *const kinds[] = {"home", "tile", "doc", "org-home", "org-doc", "feed", "sitemap", "whats-new"};
     xmlDocPtr x = xmlNewDoc((const xmlChar *)"1.0");
     xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
     xmlDocSetRootElement(x, page);
@@ -237,7 +255,7 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
         if (!strcmp(l->id, lang))
             at(n, "current", "yes");
         /* The same page in that locale: the language picker keeps the page. */
-        at(n, "href", sg_page_url(pg->kind, l->id, pg->tile, pg->doc, pool));
+        at(n, "href", sg_page_url_of(pg, l->id, pool));
     }
     xmlNodePtr nav = el(page, "nav", NULL);
     for (int i = 0; i < site->sections->nelts; i++) {
@@ -267,6 +285,57 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
         }
     }
     return x;
+}
+
+/* --- What's new -------------------------------------------------------------------------------- */
+
+static xmlNodePtr month_el(xmlNodePtr parent, const char *name, const sg_render_t *r, const sg_month_t *m,
+                           const char *lang, apr_pool_t *pool)
+{
+    xmlNodePtr n = el(parent, name, sg_month_format(r->i18n, lang, m->year, m->month, pool));
+    at(n, "id", m->id);
+    return n;
+}
+
+/* One month of the site's What's new: its documents, the months before and after it, and every
+ * month by year (the page's navigation). */
+static void whatsnew_el(xmlNodePtr parent, const sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
+{
+    const apr_array_header_t *months = r->site->months;
+    const sg_month_t *m = pg->month;
+    const char *lang = pg->lang;
+    xmlNodePtr w = el(parent, "whatsnew", NULL);
+    if (!m)
+        return;
+    at(w, "month", m->id);
+    month_el(w, "label", r, m, lang, pool);
+    if (m->index > 0) {
+        const sg_month_t *newer = APR_ARRAY_IDX(months, m->index - 1, sg_month_t *);
+        at(month_el(w, "newer", r, newer, lang, pool), "href", month_url(lang, newer, pool));
+    }
+    if (m->index + 1 < months->nelts) {
+        const sg_month_t *older = APR_ARRAY_IDX(months, m->index + 1, sg_month_t *);
+        at(month_el(w, "older", r, older, lang, pool), "href", month_url(lang, older, pool));
+    }
+    docs_el(w, "docs", r, m->docs, 0, lang, 0, pool);
+    xmlNodePtr all = el(w, "months", NULL), year = NULL;
+    int in_year = 0;
+    for (int i = 0; i < months->nelts; i++) {
+        const sg_month_t *o = APR_ARRAY_IDX(months, i, sg_month_t *);
+        char key[16];
+        if (!year || o->year != in_year) {
+            year = el(all, "year", NULL);
+            at(year, "id", apr_itoa(pool, o->year));
+            in_year = o->year;
+        }
+        snprintf(key, sizeof key, "date.month.%d", o->month);
+        xmlNodePtr n = el(year, "month", sg_msg(r->i18n, lang, key));
+        at(n, "id", o->id);
+        at(n, "href", month_url(lang, o, pool));
+        at(n, "label", sg_month_format(r->i18n, lang, o->year, o->month, pool));
+        if (o == m)
+            at(n, "current", "yes");
+    }
 }
 
 static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
@@ -308,12 +377,21 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
         docs_el(o, "docs", r, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, pg->lang, 1, pool);
         break;
     }
+    case SG_PAGE_WHATSNEW:
+        whatsnew_el(page, r, pg, pool);
+        break;
     case SG_PAGE_SITEMAP: {
         /* Every public page with its alternates. */
         xmlNodePtr urls = el(page, "urls", NULL);
         apr_array_header_t *targets = apr_array_make(pool, 64, sizeof(sg_page_t));
         sg_page_t home = {.kind = SG_PAGE_HOME};
         APR_ARRAY_PUSH(targets, sg_page_t) = home;
+        /* What's new: the newest month (also when nothing is listed yet), then each older one. */
+        for (int i = 0; i < (site->months->nelts ? site->months->nelts : 1); i++) {
+            sg_page_t t = {.kind = SG_PAGE_WHATSNEW,
+                           .month = site->months->nelts ? APR_ARRAY_IDX(site->months, i, sg_month_t *) : NULL};
+            APR_ARRAY_PUSH(targets, sg_page_t) = t;
+        }
         for (int i = 0; i < site->sections->nelts; i++) {
             const sg_term_t *s = APR_ARRAY_IDX(site->sections, i, sg_term_t *);
             for (int j = 0; j < s->tiles->nelts; j++) {
@@ -333,17 +411,21 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
             for (int l = 0; l < site->locales->nelts; l++) {
                 const char *lang = APR_ARRAY_IDX(site->locales, l, sg_locale_t).id;
                 xmlNodePtr u = el(urls, "url", NULL);
-                at(u, "href", sg_page_url(t->kind, lang, t->tile, t->doc, pool));
-                if (t->doc) {
+                at(u, "href", sg_page_url_of(t, lang, pool));
+                /* A document's date; a month's: its newest document's. */
+                const sg_doc_t *dated = t->doc     ? t->doc
+                                        : t->month ? APR_ARRAY_IDX(t->month->docs, 0, sg_doc_t *)
+                                                   : NULL;
+                if (dated) {
                     char iso[11];
-                    stp_date_format_iso(iso, t->doc->cat.published);
+                    stp_date_format_iso(iso, dated->cat.published);
                     at(u, "lastmod", iso);
                 }
                 for (int k = 0; k < site->locales->nelts; k++) {
                     const char *alt = APR_ARRAY_IDX(site->locales, k, sg_locale_t).id;
                     xmlNodePtr a = el(u, "alt", NULL);
                     at(a, "lang", alt);
-                    at(a, "href", sg_page_url(t->kind, alt, t->tile, t->doc, pool));
+                    at(a, "href", sg_page_url_of(t, alt, pool));
                 }
             }
         }

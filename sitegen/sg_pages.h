@@ -12,7 +12,8 @@ typedef enum {
     SG_PAGE_ORG_HOME,
     SG_PAGE_ORG_DOC,
     SG_PAGE_FEED,
-    SG_PAGE_SITEMAP
+    SG_PAGE_SITEMAP,
+    SG_PAGE_WHATSNEW /* one month of What's new; the newest at /<lang>/whats-new/ */
 } sg_page_kind_t;
 
 typedef struct {
@@ -23,7 +24,8 @@ typedef struct {
     const sg_term_t *tile;
     const sg_doc_t *doc;
     const char *tenant;
-    char fp[65]; /* fingerprint of everything the page shows */
+    const sg_month_t *month; /* What's new: its month (NULL when nothing is listed) */
+    char fp[65];             /* fingerprint of everything the page shows */
 } sg_page_t;
 
 typedef struct sg_render_t sg_render_t;
@@ -34,9 +36,12 @@ apr_status_t sg_render_open(sg_render_t **r, const sg_site_t *site, const sg_i18
                             sg_errors_t *errs, apr_pool_t *pool);
 /* Renders one page into memory. Thread-safe: many pages may render at once. */
 apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const sg_page_t *page, apr_pool_t *pool);
-/* The public URL of a page kind for a locale (used by links and the language picker). */
+/* The public URL of a page kind for a locale (used by links and the language picker); for
+ * SG_PAGE_WHATSNEW, the newest month's. */
 const char *sg_page_url(sg_page_kind_t kind, const char *lang, const sg_term_t *tile, const sg_doc_t *doc,
                         apr_pool_t *pool);
+/* The URL of page `pg` in locale `lang`: sg_page_url, and What's new's month. */
+const char *sg_page_url_of(const sg_page_t *pg, const char *lang, apr_pool_t *pool);
 void sg_render_close(sg_render_t *r);
 
 #endif

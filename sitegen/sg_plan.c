@@ -33,6 +33,21 @@ static sg_item_t *add_page(sg_plan_t *plan, sg_page_kind_t kind, const char *lan
     return it;
 }
 
+/* What's new of one locale: the newest month at whats-new/ (an empty page while nothing is listed),
+ * each older month at whats-new/<YYYY-MM>/. */
+static void plan_whatsnew(sg_plan_t *plan, const char *lang, const char *base, apr_pool_t *pool)
+{
+    const apr_array_header_t *months = plan->site->months;
+    for (int i = 0; i < (months->nelts ? months->nelts : 1); i++) {
+        const sg_month_t *m = months->nelts ? APR_ARRAY_IDX(months, i, sg_month_t *) : NULL;
+        const char *out = i == 0 ? apr_pstrcat(pool, base, "/whats-new/index.html", NULL)
+                                 : apr_pstrcat(pool, base, "/whats-new/", m->id, "/index.html", NULL);
+        sg_item_t *it = add_page(plan, SG_PAGE_WHATSNEW, lang, NULL, NULL, NULL, out, pool);
+        it->page.month = m;
+        it->page.url = sg_page_url_of(&it->page, lang, pool);
+    }
+}
+
 static sg_item_t *add_copy(sg_plan_t *plan, const char *src, const char *out, const char *fp)
 {
     sg_item_t *it = &APR_ARRAY_PUSH(plan->items, sg_item_t);
@@ -43,12 +58,13 @@ static sg_item_t *add_copy(sg_plan_t *plan, const char *src, const char *out, co
     return it;
 }
 
-/* The home page, the feed and the tile pages of one locale. */
+/* The home page, the feed, What's new and the tile pages of one locale. */
 static void plan_listings(sg_plan_t *plan, const char *lang, const char *base, apr_pool_t *pool)
 {
     const sg_site_t *site = plan->site;
     add_page(plan, SG_PAGE_HOME, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/index.html", NULL), pool);
     add_page(plan, SG_PAGE_FEED, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/feed.xml", NULL), pool);
+    plan_whatsnew(plan, lang, base, pool);
     for (int s = 0; s < site->sections->nelts; s++) {
         const sg_term_t *sec = APR_ARRAY_IDX(site->sections, s, sg_term_t *);
         for (int t = 0; t < sec->tiles->nelts; t++) {

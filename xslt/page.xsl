@@ -29,12 +29,17 @@
           <meta http-equiv="refresh" content="0;url={@refresh}"/>
         </xsl:if>
         <script src="/assets/stp.js" defer="defer"></script>
-        <xsl:if test="$kind = 'home' or $kind = 'tile' or $kind = 'doc'">
+        <xsl:if test="$kind = 'home' or $kind = 'tile' or $kind = 'doc' or $kind = 'whats-new'">
           <xsl:for-each select="locales/locale">
             <link rel="alternate" hreflang="{@id}" href="{$base}{@href}"/>
           </xsl:for-each>
           <link rel="alternate" hreflang="x-default" href="{$base}{locales/locale[1]/@href}"/>
           <link rel="canonical" href="{$base}{@url}"/>
+        </xsl:if>
+        <xsl:if test="$kind = 'whats-new'">
+          <!-- The months as a series of pages: "previous" is the newer month, "next" the older. -->
+          <xsl:if test="whatsnew/newer"><link rel="prev" href="{whatsnew/newer/@href}"/></xsl:if>
+          <xsl:if test="whatsnew/older"><link rel="next" href="{whatsnew/older/@href}"/></xsl:if>
         </xsl:if>
         <link rel="alternate" type="application/atom+xml" href="/{$lang}/feed.xml" title="{stp:msg('feed.title', 'site', site-title)}"/>
       </head>
@@ -93,6 +98,7 @@
             <xsl:when test="$kind = 'tile'"><xsl:apply-templates select="tile"/></xsl:when>
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
+            <xsl:when test="$kind = 'whats-new'"><xsl:apply-templates select="whatsnew"/></xsl:when>
             <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account | search"/></xsl:when>
           </xsl:choose>
         </main>
@@ -141,6 +147,8 @@
       <xsl:when test="$kind = 'home'"><xsl:value-of select="stp:msg('nav.home')"/></xsl:when>
       <xsl:when test="$kind = 'tile'"><xsl:value-of select="tile/label"/></xsl:when>
       <xsl:when test="$kind = 'org-home'"><xsl:value-of select="stp:msg('org.title')"/></xsl:when>
+      <xsl:when test="$kind = 'whats-new' and /page/whatsnew/label"><xsl:value-of select="stp:msg('whatsnew.title.month', 'month', /page/whatsnew/label)"/></xsl:when>
+      <xsl:when test="$kind = 'whats-new'"><xsl:value-of select="stp:msg('home.whatsnew')"/></xsl:when>
       <xsl:otherwise><xsl:value-of select="doc/title"/></xsl:otherwise>
     </xsl:choose>
   </xsl:template>
@@ -178,8 +186,95 @@
         </xsl:when>
         <xsl:otherwise><p><xsl:value-of select="stp:msg('home.whatsnew.empty')"/></p></xsl:otherwise>
       </xsl:choose>
+      <p><a href="/{$lang}/whats-new/"><xsl:value-of select="stp:msg('home.whatsnew.all')"/></a></p>
       <p><a href="/{$lang}/feed.xml"><xsl:value-of select="stp:msg('home.feed')"/></a></p>
     </section>
+  </xsl:template>
+
+  <!-- What's new: one month of the listed documents, the newer and older months, and all months
+       by year. The newest month is /<lang>/whats-new/ itself. -->
+  <xsl:template match="whatsnew">
+    <nav class="crumbs" aria-label="{stp:msg('nav.breadcrumb')}">
+      <a href="/{$lang}/"><xsl:value-of select="stp:msg('nav.home')"/></a>
+      <xsl:text> › </xsl:text>
+      <xsl:choose>
+        <xsl:when test="/page/@url = concat('/', $lang, '/whats-new/')"><xsl:value-of select="stp:msg('home.whatsnew')"/></xsl:when>
+        <xsl:otherwise><a href="/{$lang}/whats-new/"><xsl:value-of select="stp:msg('home.whatsnew')"/></a></xsl:otherwise>
+      </xsl:choose>
+    </nav>
+    <h1><xsl:call-template name="page-title"/></h1>
+    <p class="intro"><xsl:value-of select="stp:msg('whatsnew.intro')"/></p>
+    <xsl:choose>
+      <xsl:when test="docs/doc"><ol class="docs whatsnew"><xsl:apply-templates select="docs/doc" mode="whatsnew"/></ol></xsl:when>
+      <xsl:otherwise><p><xsl:value-of select="stp:msg('home.whatsnew.empty')"/></p></xsl:otherwise>
+    </xsl:choose>
+    <xsl:if test="newer or older">
+      <nav class="pager" aria-label="{stp:msg('whatsnew.pager')}">
+        <ul>
+          <xsl:if test="newer"><li class="newer"><a rel="prev" href="{newer/@href}"><xsl:value-of select="stp:msg('whatsnew.newer', 'month', newer)"/></a></li></xsl:if>
+          <xsl:if test="older"><li class="older"><a rel="next" href="{older/@href}"><xsl:value-of select="stp:msg('whatsnew.older', 'month', older)"/></a></li></xsl:if>
+        </ul>
+      </nav>
+    </xsl:if>
+    <xsl:if test="months/year">
+      <nav class="months" aria-labelledby="months-h">
+        <h2 id="months-h"><xsl:value-of select="stp:msg('whatsnew.months')"/></h2>
+        <ul>
+          <xsl:for-each select="months/year">
+            <li>
+              <span class="year"><xsl:value-of select="@id"/></span>
+              <ul>
+                <xsl:for-each select="month">
+                  <li>
+                    <a href="{@href}" aria-label="{@label}">
+                      <xsl:if test="@current = 'yes'"><xsl:attribute name="aria-current">page</xsl:attribute></xsl:if>
+                      <xsl:value-of select="."/>
+                    </a>
+                  </li>
+                </xsl:for-each>
+              </ul>
+            </li>
+          </xsl:for-each>
+        </ul>
+      </nav>
+    </xsl:if>
+    <p><a href="/{$lang}/feed.xml"><xsl:value-of select="stp:msg('home.feed')"/></a></p>
+  </xsl:template>
+
+  <!-- A document in What's new: what changed in this version,
+       or what the document is when it is the first of its series. -->
+  <xsl:template match="doc" mode="whatsnew">
+    <li class="doc">
+      <a class="title" href="{@href}">
+        <xsl:if test="title/@fallback"><xsl:attribute name="lang"><xsl:value-of select="title/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
+        <xsl:value-of select="title"/>
+      </a>
+      <xsl:text> </xsl:text>
+      <xsl:call-template name="badge"/>
+      <p class="meta">
+        <time datetime="{published/@iso}"><xsl:value-of select="published"/></time>
+        <xsl:if test="tile"><xsl:text> · </xsl:text><a href="{tile/@href}"><xsl:value-of select="tile"/></a></xsl:if>
+      </p>
+      <xsl:choose>
+        <xsl:when test="change">
+          <p class="change">
+            <span class="label"><xsl:value-of select="stp:msg('whatsnew.change')"/></span>
+            <xsl:text> </xsl:text>
+            <span>
+              <xsl:if test="change/@fallback"><xsl:attribute name="lang"><xsl:value-of select="change/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
+              <xsl:value-of select="change"/>
+            </span>
+          </p>
+        </xsl:when>
+        <xsl:otherwise>
+          <p class="summary">
+            <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
+            <xsl:value-of select="summary"/>
+          </p>
+        </xsl:otherwise>
+      </xsl:choose>
+      <xsl:call-template name="save"/>
+    </li>
   </xsl:template>
 
   <xsl:template match="tile">

@@ -123,6 +123,13 @@ async function anonymousPages(browser, lang) {
     await audit(page, `/${lang}/`, 200, `${l} home`);
     await audit(page, `/${lang}/reports/audits/`, 200, `${l} tile page`);
     await audit(page, `/${lang}/docs/public-report/`, 200, `${l} document page`);
+    await audit(page, `/${lang}/whats-new/`, 200, `${l} What's new`);
+    // The fixture's documents are dated months apart (tests/lib/harness.py): an older month has a page.
+    const older = page.locator('main nav.pager a[rel=next]');
+    eq(1, await older.count(), `${l} What's new links to the older month`);
+    const month = await older.getAttribute('href');
+    ok(/^\/[a-z]+\/whats-new\/\d{4}-\d{2}\/$/.test(month || ''), `${l} ... at /<lang>/whats-new/<YYYY-MM>/`, month);
+    await audit(page, month, 200, `${l} What's new, an older month`);
     await audit(page, `/stp/account?lang=${lang}`, 200, `${l} account`);
     await audit(page, `/stp/search?lang=${lang}&q=report`, 200, `${l} search results`, 'main ol.results li');
     await audit(page, `/stp/search?lang=${lang}&service=compute&region=eu`, 200, `${l} search by filters`,

@@ -65,7 +65,7 @@ done
 check "sitemap is well-formed" xmllint --noout "$S/public/sitemap.xml"
 # A document's page in a build (pages live in shard directories; see libstp/stp_paths.h).
 docpage() { find -L "$1" -path "*/$2/docs/*/$3.html" | head -1; }
-check "tile pages for every tile in every locale" test "$(find "$S/public" -mindepth 4 -maxdepth 4 -path '*/index.html' ! -path '*/docs/*' | wc -l)" -eq "$(($(fact tiles) * 5))"
+check "tile pages for every tile in every locale" test "$(find "$S/public" -mindepth 4 -maxdepth 4 -path '*/index.html' ! -path '*/docs/*' ! -path '*/whats-new/*' | wc -l)" -eq "$(($(fact tiles) * 5))"
 
 # --- a document page: alternates, language picker that keeps the page, hashes, downloads
 doc=$(fact doc | awk '$2 == "public" { print $1; exit }')
@@ -134,6 +134,85 @@ while IFS= read -r line; do
 done < <(grep '^secret ' "$TMP/facts")
 check_eq "no tenant document id, title, summary or file name anywhere under public/" "" "$leaks"
 check "there were tenant secrets to look for" test "$(grep -c '^secret ' "$TMP/facts")" -ge 10
+
+# --- What's new: every current listed document by date, one month per page, in every locale.
+# Judged from the content's XML.
+python3 - "$CONTENT" "$S" "$TMP/facts" >"$TMP/whatsnew" <<'PY'
+import os, re, sys, xml.etree.ElementTree as ET
+content, site, facts = sys.argv[1:]
+lines = [l.split() for l in open(facts, encoding="utf-8")]
+locales = next(l[1:] for l in lines if l[0] == "locales")
+rtl = next(l[1:] for l in lines if l[0] == "rtl")
+current = {l[2] for l in lines if l[0] == "version" and l[4] == "current"}
+level = {l[1]: l[2] for l in lines if l[0] == "doc"}
+tenants_of = {l[1]: l[3].split(",") for l in lines if l[0] == "doc"}
+published = {d: ET.parse(os.path.join(content, "docs", d, "doc.xml")).getroot().findtext("published").strip()
+             for d in level}
+listed = {d for d in current if level[d] != "tenant"}
+months = sorted({published[d][:7] for d in listed}, reverse=True)
+XL = "{http://www.w3.org/XML/1998/namespace}lang"
+def change(d):
+    x = ET.parse(os.path.join(content, "docs", d, "doc.xml")).getroot()
+    return next((c.text.strip() for c in x.findall("change") if c.get(XL) == "en"), None)
+def say(ok, name, detail=""):
+    print(("ok" if ok else "not_ok") + "\t" + name + "\t" + str(detail)[:1500])
+def entries(html):
+    # (id, date) of each document in the page's list, in page order
+    return re.findall(r'<li class="doc"><a class="title" href="/[^/]+/(?:org/)?docs/([^/]+)/"[^>]*>.*?<time datetime="([0-9-]+)">', html)
+say(len(months) >= 3, "the example content spans at least three months", months)
+for lang in locales:
+    pages = [("/%s/whats-new/" % lang, os.path.join(site, "public", lang, "whats-new", "index.html"), months[0])]
+    pages += [("/%s/whats-new/%s/" % (lang, m), os.path.join(site, "public", lang, "whats-new", m, "index.html"), m) for m in months[1:]]
+    seen, order, problems = [], [], []
+    for i, (url, path, month) in enumerate(pages):
+        if not os.path.isfile(path):
+            problems.append("missing " + url)
+            continue
+        html = open(path, encoding="utf-8").read()
+        got = entries(html)
+        seen += [d for d, _ in got]
+        order += [p for _, p in got]
+        if any(not p.startswith(month) for _, p in got):
+            problems.append("%s lists documents of another month: %s" % (url, got))
+        if sorted(d for d, _ in got) != sorted(d for d in listed if published[d].startswith(month)):
+            problems.append("%s does not list exactly its month's documents" % url)
+        newer = pages[i - 1][0] if i > 0 else None
+        older = pages[i + 1][0] if i + 1 < len(pages) else None
+        links = (re.findall(r'<a rel="prev" href="([^"]*)"', html) or [None])[0], (re.findall(r'<a rel="next" href="([^"]*)"', html) or [None])[0]
+        if links != (newer, older):
+            problems.append("%s: rel=prev/next %s, expected %s" % (url, links, (newer, older)))
+        # the list of months: every month, this one marked as the current page
+        listed_months = re.findall(r'<li><a href="(/%s/whats-new/[^"]*)" aria-label="[^"]*"( aria-current="page")?>' % lang, html)
+        if [u for u, _ in listed_months] != [p[0] for p in pages] or [u for u, c in listed_months if c] != [url]:
+            problems.append("%s: the list of months is %s" % (url, listed_months))
+        if '<link rel="canonical" href="https://' not in html or html.count('<link rel="alternate" hreflang=') != len(locales) + 1:
+            problems.append("%s: no canonical link or hreflang alternates" % url)
+    say(not problems, "%s: a What's new page per month, each with its month's documents and links to the newer and older month" % lang, problems)
+    say(sorted(seen) == sorted(listed), "%s: What's new lists every current listed document once" % lang,
+        sorted(set(seen) ^ listed))
+    say(order == sorted(order, reverse=True) and order, "%s: What's new is newest first across its pages" % lang)
+    say(not set(seen) & {d for d in level if level[d] == "tenant"}, "%s: no tenant document on What's new" % lang)
+    home = open(os.path.join(site, "public", lang, "index.html"), encoding="utf-8").read()
+    say('<a href="/%s/whats-new/">' % lang in home, "%s: the home page links to What's new" % lang)
+    d = "rtl" if lang in rtl else "ltr"
+    say('<html lang="%s" dir="%s">' % (lang, d) in open(pages[-1][1], encoding="utf-8").read(),
+        "%s: What's new pages are marked lang=%s dir=%s" % (lang, lang, d))
+    say(not os.path.exists(os.path.join(site, "public", lang, "whats-new", months[0])),
+        "%s: the newest month is What's new itself, not a page of its own" % lang)
+# the change note where the document has one, else its summary
+en = open(os.path.join(site, "public", "en", "whats-new", "index.html"), encoding="utf-8").read()
+with_note = [d for d in listed if published[d].startswith(months[0]) and change(d)]
+say(with_note and all(change(d).replace("'", "&#39;") in en or change(d) in en for d in with_note),
+    "What's new shows each document's change note", with_note)
+sitemap = open(os.path.join(site, "public", "sitemap.xml"), encoding="utf-8").read()
+want = ["/%s/whats-new/" % l for l in locales] + ["/%s/whats-new/%s/" % (l, m) for l in locales for m in months[1:]]
+say(all("%s</loc>" % u in sitemap for u in want), "the sitemap has every What's new page",
+    [u for u in want if "%s</loc>" % u not in sitemap])
+PY
+while IFS=$'\t' read -r res name detail; do
+    if [ "$res" = ok ]; then ok "$name"; else not_ok "$name" "$detail"; fi
+done <"$TMP/whatsnew"
+check "What's new checks ran" test "$(wc -l <"$TMP/whatsnew")" -ge 35
 
 # --- example downloads are real PDFs, made reproducibly
 pdfs=$(find "$CONTENT/docs" -name '*.pdf' | wc -l)

@@ -9,9 +9,11 @@ tree_sum() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name search.db
 # files are shared, by hard link or through a shared shard directory).
 inodes() { (cd "$1" && find -L . -type f ! -name catalog.mdb ! -name search.db ! -name .manifest ! -name .doccache -printf '%p %i\n' | sort); }
 written() { join -a2 <(inodes "$1") <(inodes "$2") | awk 'NF != 3 || $2 != $3 { print $1 }'; }
-# Files whose bytes differ between two builds, or that only one has.
+# Files whose bytes differ between two builds, or that only one has (the files of a directory only
+# the second has; what only the first has stays an "Only in" line).
 changed() { (diff -rq "$1" "$2" 2>&1 || true) | grep -v -e catalog.mdb -e search.db -e .manifest -e .doccache |
-    sed -E "s#^Files $1/(.*) and .* differ#./\1#; s#^Only in $2/?(.*): (.*)#./\1/\2#" | sed 's#//#/#' | sort; }
+    sed -E "s#^Files $1/(.*) and .* differ#./\1#; s#^Only in $2/?(.*): (.*)#./\1/\2#" | sed 's#//#/#' |
+    while IFS= read -r f; do if [ -d "$2/$f" ]; then (cd "$2" && find -L "$f" -type f); else printf '%s\n' "$f"; fi; done | sort; }
 # The search index row by row (an updated index is not byte for byte a new one): every document
 # row and, per locale, the text its FTS table holds (the content shadow table, readable without
 # the index's own tokenizer).
@@ -103,6 +105,36 @@ sitegen -t "$TMP/x" --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after a template change" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
 check "back to the original templates" sitegen -o "$TMP/s" "$TMP/c"
 check_eq "no page keeps the changed template" "" "$(grep -Rl 'Template v2.' --include='*.html' "$TMP/s/current/public" "$TMP/s/current/tenants")"
+
+# 3e. a date changes: What's new follows it into another month, rewriting exactly the pages that
+# show it, and equals a full build (policy-v1 moves from February to June, before the May report)
+wn=public/en/whats-new
+check "What's new before: the May report first, February on a page of its own" \
+    grep -q '/en/whats-new/2026-02/' "$TMP/s/current/$wn/index.html"
+prev=$(readlink -f "$TMP/s/current")
+sed -i 's#<published>2026-02-10</published>#<published>2026-06-15</published>#' "$TMP/c/docs/policy-v1/doc.xml"
+check "incremental build after a date change" sitegen -o "$TMP/s" "$TMP/c"
+cur=$(readlink -f "$TMP/s/current")
+check_eq "date change rewrites exactly the changed pages" "$(changed "$prev" "$cur" | grep -v '^Only in ')" "$(written "$prev" "$cur")"
+check "date change rewrote What's new in every locale" bash -c "grep -qx './$wn/index.html' <<<'$(written "$prev" "$cur")' && grep -qx './public/de/whats-new/index.html' <<<'$(written "$prev" "$cur")'"
+check "What's new shows the moved document first, on its new date" \
+    grep -q '<ol class="docs whatsnew"><li class="doc"><a class="title" href="/en/docs/policy-v1/">.*<time datetime="2026-06-15">' "$TMP/s/current/$wn/index.html"
+check "the May report moved to a page of its own, linked as the older month" \
+    bash -c "grep -q 'href=\"/en/docs/$doc/\"' '$TMP/s/current/$wn/2026-05/index.html' && grep -q '<a rel=\"next\" href=\"/en/whats-new/2026-05/\"' '$TMP/s/current/$wn/index.html'"
+check_eq "February has no page any more" "" "$(ls -d "$TMP/s/current/$wn/2026-02" 2>/dev/null)"
+check "the sitemap follows" bash -c "grep -q '/en/whats-new/2026-05/</loc>' '$TMP/s/current/public/sitemap.xml' && ! grep -q '2026-02/</loc>' '$TMP/s/current/public/sitemap.xml'"
+rm -rf "$TMP/full"
+sitegen --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full after a date change" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check_eq "incremental equals full after a date change (search index)" "$(search_rows "$TMP/full")" "$(search_rows "$TMP/s")"
+# within the same month: the page is the same page, and it follows too
+sed -i 's#<published>2026-06-15</published>#<published>2026-06-20</published>#' "$TMP/c/docs/policy-v1/doc.xml"
+check "incremental build after a date change within the month" sitegen -o "$TMP/s" "$TMP/c"
+check "What's new shows the new date" grep -q '<time datetime="2026-06-20">' "$TMP/s/current/$wn/index.html"
+rm -rf "$TMP/full"
+sitegen --full -o "$TMP/full" "$TMP/c"
+check_eq "incremental equals full after a date change within the month" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
+check_eq "the tenant's document is on no public What's new page" "" "$(grep -rl tenant-pack "$TMP/s/current/public/"*/whats-new || true)"
 
 # 4. only the current and the previous build are kept
 builds=$(ls -d "$TMP/s"/build-* | wc -l)

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "content_fixture.h"
+#include "sg_fingerprint.h"
 #include "sg_i18n.h"
 #include "sg_pages.h"
 #include "tests.h"
@@ -152,6 +153,173 @@ START_TEST(test_templates_cannot_write_files)
 }
 END_TEST
 
+/* --- What's new -------------------------------------------------------------------------------- */
+
+/* A document with a change note in English (fixture_add_doc's, with <change> after the summary). */
+static void add_doc_with_change(const char *id, const char *published, const char *access, const char *change)
+{
+    fixture_add_doc(dir, id, NULL, NULL, published, access, id, "Body\n", pool);
+    fixture_write(apr_pstrcat(pool, dir, "/docs/", id, "/doc.xml", NULL),
+                  apr_psprintf(pool,
+                               "<document id='%s'><published>%s</published><tile ref='soc'/>%s"
+                               "<title xml:lang='en'>Title of %s</title><summary xml:lang='en'>Summary of %s</summary>"
+                               "<change xml:lang='en'>%s</change><files><file href='report.pdf'/></files></document>\n",
+                               id, published, access, id, id, change));
+}
+
+/* Three public months and a tenant document in a fourth, newer one. */
+static sg_site_t *whatsnew_site(void)
+{
+    sg_errors_t *errs = sg_errors_make(pool);
+    dir = fixture_make(pool, NULL);
+    fixture_add_doc(dir, "mar-a", NULL, NULL, "2026-03-05", "<access level='public'/>", "March A", "x\n", pool);
+    add_doc_with_change("mar-b", "2026-03-20", "<access level='signin'/>", "Adds the March controls.");
+    fixture_add_doc(dir, "jan", NULL, NULL, "2026-01-31", "<access level='nda'/>", "January", "x\n", pool);
+    fixture_add_doc(dir, "dec", NULL, NULL, "2025-12-01", "<access level='public'/>", "December", "x\n", pool);
+    add_doc_with_change("t-apr", "2026-04-02", "<access level='tenant'><tenant ref='t1'/></access>",
+                        "Tenant-only changes.");
+    sg_site_t *site = fixture_load(dir, errs, pool);
+    ck_assert_int_eq(sg_errors_count(errs), 0);
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    return site;
+}
+
+static const char *render_page(const sg_site_t *site, sg_page_t *page)
+{
+    sg_errors_t *errs = sg_errors_make(pool);
+    sg_i18n_t *i18n;
+    sg_render_t *r;
+    char *out;
+    apr_size_t len;
+    ck_assert_int_eq(sg_i18n_load(&i18n, site, TEST_SRCDIR "/xslt", errs, pool), APR_SUCCESS);
+    ck_assert_int_eq(sg_render_open(&r, site, i18n, TEST_SRCDIR "/xslt", errs, pool), APR_SUCCESS);
+    page->out = "x";
+    page->url = page->kind == SG_PAGE_WHATSNEW ? sg_page_url_of(page, page->lang, pool) : "/x/";
+    apr_status_t rv = sg_render_page(&out, &len, r, page, pool);
+    sg_render_close(r);
+    ck_assert_int_eq(rv, APR_SUCCESS);
+    return out;
+}
+
+static const sg_month_t *month_at(const sg_site_t *site, int i)
+{
+    return APR_ARRAY_IDX(site->months, i, sg_month_t *);
+}
+
+/* The position of `needle` in `html`, failing the test when it is not there. */
+static apr_size_t pos(const char *html, const char *needle)
+{
+    const char *at = strstr(html, needle);
+    ck_assert_msg(at != NULL, "missing: %s", needle);
+    return (apr_size_t)(at - html);
+}
+
+START_TEST(test_whatsnew_months)
+{
+    sg_site_t *site = whatsnew_site();
+    /* Listed documents by month, newest first; the tenant's April is not one of them. */
+    ck_assert_int_eq(site->months->nelts, 3);
+    ck_assert_str_eq(month_at(site, 0)->id, "2026-03");
+    ck_assert_str_eq(month_at(site, 1)->id, "2026-01");
+    ck_assert_str_eq(month_at(site, 2)->id, "2025-12");
+    ck_assert_int_eq(month_at(site, 2)->index, 2);
+    ck_assert_int_eq(month_at(site, 0)->docs->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(month_at(site, 0)->docs, 0, sg_doc_t *)->cat.id, "mar-b");
+
+    /* The newest month is What's new itself: the older one is "next", there is no "prev". */
+    sg_page_t page = {.kind = SG_PAGE_WHATSNEW, .lang = "en", .month = month_at(site, 0)};
+    const char *html = render_page(site, &page);
+    ck_assert_str_eq(page.url, "/en/whats-new/");
+    ck_assert_ptr_nonnull(strstr(html, "<h1>What's new: March 2026</h1>"));
+    ck_assert(pos(html, "href=\"/en/docs/mar-b/\"") < pos(html, "href=\"/en/docs/mar-a/\""));
+    ck_assert_ptr_nonnull(strstr(html, "<time datetime=\"2026-03-20\">March 20, 2026</time>"));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<span class=\"label\">What's new in this version:</span> <span>Adds the March controls.</span>"));
+    ck_assert_ptr_nonnull(strstr(html, "<p class=\"summary\">Summary of mar-a</p>"));
+    ck_assert_ptr_nonnull(strstr(html, "<span class=\"badge badge-signin\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<a href=\"/en/certs/soc/\">SOC</a>"));
+    ck_assert_ptr_nonnull(strstr(html, "<a rel=\"next\" href=\"/en/whats-new/2026-01/\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<link rel=\"next\" href=\"/en/whats-new/2026-01/\">"));
+    ck_assert_ptr_null(strstr(html, "rel=\"prev\""));
+    ck_assert_ptr_null(strstr(html, "/docs/jan/"));
+    ck_assert_ptr_null(strstr(html, "t-apr"));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<link rel=\"alternate\" hreflang=\"ar\" href=\"https://trust.test/ar/whats-new/\">"));
+
+    /* An older month, in Arabic: its own address, both neighbours, every month by year. */
+    page = (sg_page_t){.kind = SG_PAGE_WHATSNEW, .lang = "ar", .month = month_at(site, 1)};
+    html = render_page(site, &page);
+    ck_assert_str_eq(page.url, "/ar/whats-new/2026-01/");
+    ck_assert_ptr_nonnull(strstr(html, "<html lang=\"ar\" dir=\"rtl\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<a rel=\"prev\" href=\"/ar/whats-new/\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<a rel=\"next\" href=\"/ar/whats-new/2025-12/\">"));
+    ck_assert_ptr_nonnull(strstr(html, "href=\"/ar/docs/jan/\""));
+    ck_assert_ptr_null(strstr(html, "/docs/mar-a/"));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<a href=\"/ar/whats-new/2026-01/\" aria-label=\"يناير 2026\" aria-current=\"page\">"));
+    ck_assert(pos(html, "<span class=\"year\">2026</span>") < pos(html, "<span class=\"year\">2025</span>"));
+    /* the language picker keeps the month */
+    ck_assert_ptr_nonnull(strstr(html, "<a href=\"/de/whats-new/2026-01/\" hreflang=\"de\""));
+    ck_assert_ptr_null(strstr(html, "t-apr"));
+}
+END_TEST
+
+START_TEST(test_whatsnew_empty)
+{
+    sg_errors_t *errs = sg_errors_make(pool);
+    dir = fixture_make(pool, NULL);
+    fixture_add_doc(dir, "t-only", NULL, NULL, "2026-04-02", "<access level='tenant'><tenant ref='t1'/></access>",
+                    "Tenant only", "x\n", pool);
+    sg_site_t *site = fixture_load(dir, errs, pool);
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    ck_assert_int_eq(site->months->nelts, 0);
+    sg_page_t page = {.kind = SG_PAGE_WHATSNEW, .lang = "en"};
+    const char *html = render_page(site, &page);
+    ck_assert_str_eq(page.url, "/en/whats-new/");
+    ck_assert_ptr_nonnull(strstr(html, "<h1>What's new</h1>"));
+    ck_assert_ptr_nonnull(strstr(html, "Nothing has been published yet."));
+    ck_assert_ptr_null(strstr(html, "t-only"));
+}
+END_TEST
+
+static void fingerprint(sg_page_t *page, const sg_site_t *site)
+{
+    sg_fingerprint_page(page, sg_fingerprint_summaries(site, 1, pool), site);
+}
+
+/* A month's page changes with what it shows: its documents' dates, and the months around it. */
+START_TEST(test_whatsnew_fingerprint)
+{
+    sg_site_t *site = whatsnew_site();
+    sg_page_t jan = {.kind = SG_PAGE_WHATSNEW, .lang = "en", .out = "public/en/whats-new/2026-01/index.html"};
+    jan.month = month_at(site, 1);
+    fingerprint(&jan, site);
+    char before[65];
+    memcpy(before, jan.fp, sizeof before);
+    fingerprint(&jan, site);
+    ck_assert_str_eq(jan.fp, before);
+
+    /* the document moves within its month */
+    sg_doc_t *d = apr_hash_get(site->doc_index, "jan", APR_HASH_KEY_STRING);
+    d->cat.published = stp_date_from_ymd(2026, 1, 2);
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    jan.month = month_at(site, 1);
+    fingerprint(&jan, site);
+    ck_assert_str_ne(jan.fp, before);
+    memcpy(before, jan.fp, sizeof before);
+
+    /* a newer month appears (the page's own documents are the same): its navigation changes */
+    d = apr_hash_get(site->doc_index, "mar-a", APR_HASH_KEY_STRING);
+    d->cat.published = stp_date_from_ymd(2026, 2, 14);
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    ck_assert_int_eq(site->months->nelts, 4);
+    jan.month = month_at(site, 2);
+    ck_assert_str_eq(jan.month->id, "2026-01");
+    fingerprint(&jan, site);
+    ck_assert_str_ne(jan.fp, before);
+}
+END_TEST
+
 Suite *render_suite(void)
 {
     Suite *s = suite_create("render");
@@ -163,6 +331,9 @@ Suite *render_suite(void)
     tcase_add_test(tc, test_locale_markup_and_fallback);
     tcase_add_test(tc, test_templates_cannot_read_files);
     tcase_add_test(tc, test_templates_cannot_write_files);
+    tcase_add_test(tc, test_whatsnew_months);
+    tcase_add_test(tc, test_whatsnew_empty);
+    tcase_add_test(tc, test_whatsnew_fingerprint);
     suite_add_tcase(s, tc);
     return s;
 }
