@@ -338,6 +338,21 @@ static void whatsnew_el(xmlNodePtr parent, const sg_render_t *r, const sg_page_t
     }
 }
 
+/* An organisation's documents by month, newest first (one page: organisations have few). */
+static void org_months_el(xmlNodePtr parent, const sg_render_t *r, const apr_array_header_t *docs, const char *lang,
+                          apr_pool_t *pool)
+{
+    const apr_array_header_t *months = sg_content_months(docs, pool);
+    xmlNodePtr list = el(parent, "months", NULL);
+    for (int i = 0; i < months->nelts; i++) {
+        const sg_month_t *m = APR_ARRAY_IDX(months, i, sg_month_t *);
+        xmlNodePtr n = el(list, "month", NULL);
+        at(n, "id", m->id);
+        el(n, "label", sg_month_format(r->i18n, lang, m->year, m->month, pool));
+        docs_el(n, "docs", r, m->docs, 0, lang, 1, pool);
+    }
+}
+
 static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool_t *pool)
 {
     const sg_site_t *site = r->site;
@@ -374,7 +389,7 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
         xmlNodePtr o = el(page, "org", NULL);
         at(o, "id", pg->tenant);
         el(o, "name", t ? sg_text(t->labels, pg->lang, site->default_locale) : pg->tenant);
-        docs_el(o, "docs", r, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), 0, pg->lang, 1, pool);
+        org_months_el(o, r, apr_hash_get(site->tenant_docs, pg->tenant, APR_HASH_KEY_STRING), pg->lang, pool);
         break;
     }
     case SG_PAGE_WHATSNEW:

@@ -241,7 +241,7 @@
     <p><a href="/{$lang}/feed.xml"><xsl:value-of select="stp:msg('home.feed')"/></a></p>
   </xsl:template>
 
-  <!-- A document in What's new: what changed in this version,
+  <!-- A document in What's new (the site's and an organisation's): what changed in this version,
        or what the document is when it is the first of its series. -->
   <xsl:template match="doc" mode="whatsnew">
     <li class="doc">
@@ -303,7 +303,16 @@
     <h1><xsl:value-of select="stp:msg('org.title')"/></h1>
     <p class="intro"><xsl:value-of select="stp:msg('org.intro', 'organization', name)"/></p>
     <xsl:choose>
-      <xsl:when test="docs/doc"><ol class="docs"><xsl:apply-templates select="docs/doc" mode="item"/></ol></xsl:when>
+      <xsl:when test="months/month">
+        <!-- Every document shared with the organisation, as What's new: by month, newest first. -->
+        <h2><xsl:value-of select="stp:msg('org.whatsnew')"/></h2>
+        <xsl:for-each select="months/month">
+          <section class="month" aria-labelledby="m-{@id}">
+            <h3 id="m-{@id}"><xsl:value-of select="label"/></h3>
+            <ol class="docs whatsnew"><xsl:apply-templates select="docs/doc" mode="whatsnew"/></ol>
+          </section>
+        </xsl:for-each>
+      </xsl:when>
       <xsl:otherwise><p><xsl:value-of select="stp:msg('org.empty')"/></p></xsl:otherwise>
     </xsl:choose>
   </xsl:template>

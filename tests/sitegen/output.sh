@@ -135,8 +135,8 @@ done < <(grep '^secret ' "$TMP/facts")
 check_eq "no tenant document id, title, summary or file name anywhere under public/" "" "$leaks"
 check "there were tenant secrets to look for" test "$(grep -c '^secret ' "$TMP/facts")" -ge 10
 
-# --- What's new: every current listed document by date, one month per page, in every locale.
-# Judged from the content's XML.
+# --- What's new: every current listed document by date, one month per page, in every locale; the
+# organisation pages show their own documents the same way. Judged from the content's XML.
 python3 - "$CONTENT" "$S" "$TMP/facts" >"$TMP/whatsnew" <<'PY'
 import os, re, sys, xml.etree.ElementTree as ET
 content, site, facts = sys.argv[1:]
@@ -208,6 +208,21 @@ sitemap = open(os.path.join(site, "public", "sitemap.xml"), encoding="utf-8").re
 want = ["/%s/whats-new/" % l for l in locales] + ["/%s/whats-new/%s/" % (l, m) for l in locales for m in months[1:]]
 say(all("%s</loc>" % u in sitemap for u in want), "the sitemap has every What's new page",
     [u for u in want if "%s</loc>" % u not in sitemap])
+# organisation pages: each tenant's current documents by month, newest first, with change notes
+tenant_notes = 0
+for t in sorted({t for d in level if level[d] == "tenant" for t in tenants_of[d]}):
+    mine = sorted((d for d in current if level[d] == "tenant" and t in tenants_of[d]), key=lambda d: (published[d], d))
+    html = open(os.path.join(site, "tenants", t, "en", "index.html"), encoding="utf-8").read()
+    got = entries(html)
+    say([d for d, _ in got] == sorted(mine, key=lambda d: (published[d], [-ord(c) for c in d]), reverse=True) and mine,
+        "%s: the organisation page lists its documents newest first" % t, got)
+    heads = re.findall(r'<h3 id="m-([0-9-]+)">', html)
+    say(heads == sorted({published[d][:7] for d in mine}, reverse=True), "%s: ... under a heading per month" % t, heads)
+    say("What's new for your organization" in html, "%s: ... as What's new for the organisation" % t)
+    notes = [change(d) for d in mine if change(d)]
+    tenant_notes += len(notes)
+    say(all(n in html for n in notes), "%s: ... with their change notes (%d)" % (t, len(notes)))
+say(tenant_notes > 0, "some organisation document has a change note to show")
 PY
 while IFS=$'\t' read -r res name detail; do
     if [ "$res" = ok ]; then ok "$name"; else not_ok "$name" "$detail"; fi

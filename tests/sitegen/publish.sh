@@ -135,6 +135,8 @@ rm -rf "$TMP/full"
 sitegen --full -o "$TMP/full" "$TMP/c"
 check_eq "incremental equals full after a date change within the month" "$(tree_sum "$TMP/full/current")" "$(tree_sum "$TMP/s/current")"
 check_eq "the tenant's document is on no public What's new page" "" "$(grep -rl tenant-pack "$TMP/s/current/public/"*/whats-new || true)"
+check "the tenant's document is on its organisation page, under its month" \
+    grep -q '<h3 id="m-2026-08">August 2026</h3><ol class="docs whatsnew"><li class="doc"><a class="title" href="/en/org/docs/tenant-pack/"' "$TMP/s/current/tenants/t1/en/index.html"
 
 # 4. only the current and the previous build are kept
 builds=$(ls -d "$TMP/s"/build-* | wc -l)

@@ -282,6 +282,20 @@ START_TEST(test_whatsnew_empty)
 }
 END_TEST
 
+/* An organisation's page: its own documents, as What's new by month, with their change notes. */
+START_TEST(test_org_whatsnew)
+{
+    sg_site_t *site = whatsnew_site();
+    sg_page_t page = {.kind = SG_PAGE_ORG_HOME, .lang = "en", .tenant = "t1"};
+    const char *html = render_page(site, &page);
+    ck_assert_ptr_nonnull(strstr(html, "<h2>What's new for your organization</h2>"));
+    ck_assert_ptr_nonnull(strstr(html, "<h3 id=\"m-2026-04\">April 2026</h3>"));
+    ck_assert_ptr_nonnull(strstr(html, "href=\"/en/org/docs/t-apr/\""));
+    ck_assert_ptr_nonnull(strstr(html, "Tenant-only changes."));
+    ck_assert_ptr_null(strstr(html, "mar-a"));
+}
+END_TEST
+
 static void fingerprint(sg_page_t *page, const sg_site_t *site)
 {
     sg_fingerprint_page(page, sg_fingerprint_summaries(site, 1, pool), site);
@@ -333,6 +347,7 @@ Suite *render_suite(void)
     tcase_add_test(tc, test_templates_cannot_write_files);
     tcase_add_test(tc, test_whatsnew_months);
     tcase_add_test(tc, test_whatsnew_empty);
+    tcase_add_test(tc, test_org_whatsnew);
     tcase_add_test(tc, test_whatsnew_fingerprint);
     suite_add_tcase(s, tc);
     return s;
