@@ -82,7 +82,8 @@ const char *sg_page_url(sg_page_kind_t kind, const char *lang, const sg_term_t *
     }
 }
 
-/* A month of What's new: the newest is What's new itself, so that its address never changes. */
+/* A month of What's new: the newest is /<lang>/whats-new/ itself (always the latest news), each older
+ * month has its own page. */
 static const char *month_url(const char *lang, const sg_month_t *m, apr_pool_t *pool)
 {
     if (!m || m->index == 0)
