@@ -124,10 +124,56 @@ static void tok_delete(Fts5Tokenizer *p)
     sqlite3_free(t);
 }
 
+/* Arabic light stemming (Larkey's light10, on text already folded: ة is ه, ى is ي, أ إ آ are ا):
+ * the conjunction و, the article and its attached prepositions, and common suffixes go, so that
+ * "للمؤسسات" and "المؤسسات" are one word, as Arabic search engines treat them. Only tokens made
+ * entirely of Arabic letters (two bytes each in UTF-8); `out` has room for n bytes. */
+static int arabic_stem(char *out, const char *token, int n)
+{
+    if (n < 6 || n % 2)
+        return 0;
+    for (int i = 0; i < n; i += 2) {
+        unsigned char b = (unsigned char)token[i];
+        if (b < 0xD8 || b > 0xD9)
+            return 0;
+    }
+    static const char *const prefixes[] = {"\xD9\x88\xD8\xA7\xD9\x84", "\xD8\xA8\xD8\xA7\xD9\x84",
+                                           "\xD9\x83\xD8\xA7\xD9\x84", "\xD9\x81\xD8\xA7\xD9\x84",
+                                           "\xD8\xA7\xD9\x84",         "\xD9\x84\xD9\x84"}; /* وال بال كال فال ال لل */
+    static const char *const suffixes[] = {"\xD9\x87\xD8\xA7", "\xD8\xA7\xD9\x86", "\xD8\xA7\xD8\xAA",
+                                           "\xD9\x88\xD9\x86", "\xD9\x8A\xD9\x86", "\xD9\x8A\xD9\x87",
+                                           "\xD9\x87",         "\xD9\x8A"}; /* ها ان ات ون ين يه ه ي */
+    const char *w = token;
+    int len = n;
+    if (len >= 8 && !memcmp(w, "\xD9\x88", 2)) { /* و, leaving three letters or more */
+        w += 2;
+        len -= 2;
+    }
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        int pl = (int)strlen(prefixes[i]);
+        if (len - pl >= 4 && !memcmp(w, prefixes[i], (size_t)pl)) {
+            w += pl;
+            len -= pl;
+            break;
+        }
+    }
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        int sl = (int)strlen(suffixes[i]);
+        if (len - sl >= 4 && !memcmp(w + len - sl, suffixes[i], (size_t)sl))
+            len -= sl;
+    }
+    if (len == n)
+        return 0;
+    memcpy(out, w, (size_t)len);
+    return len;
+}
+
 static int tok_forward(void *data, int flags, const char *token, int n, int start, int end)
 {
     tok_call_t *c = data;
-    return c->token(c->ctx, flags, token, n, c->map[start], c->map[end]);
+    char stem[256];
+    int sl = n <= (int)sizeof stem ? arabic_stem(stem, token, n) : 0;
+    return c->token(c->ctx, flags, sl ? stem : token, sl ? sl : n, c->map[start], c->map[end]);
 }
 
 static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text, int len,

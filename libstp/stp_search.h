@@ -4,7 +4,8 @@
  *
  * Per locale, one FTS5 table of (title, summary, note, body): alphabetic languages through the
  * "stp" tokenizer (unicode61 with diacritics removed, after folding ß to ss, dropping Arabic
- * vowel marks and tatweel and folding Arabic alef, alef maqsura and ta marbuta variants), CJK locales through trigram (substrings). A `docs` table holds, per
+ * vowel marks and tatweel and folding Arabic alef, alef maqsura and ta marbuta variants; Arabic words then lightly
+ * stemmed), CJK locales through trigram (substrings). A `docs` table holds, per
  * document and locale, what a result shows and what it is filtered by (tile, services, regions,
  * industries, access, tenants). The reader keeps that second part in memory and filters every
  * hit, count and facet by what the reader may see (docs/architecture.md, tenant non-disclosure). */
@@ -18,7 +19,7 @@
 
 /* Bumped when the schema or the tokenizers change; readers refuse other formats and sitegen then
  * rebuilds the index instead of updating it. */
-#define STP_SEARCH_FORMAT 2
+#define STP_SEARCH_FORMAT 3
 
 /* The facets, in the order of the query parameters service, category, region, industry. */
 typedef enum {

@@ -216,6 +216,10 @@ START_TEST(arabic_marks)
     ck_assert_int_eq(found(s, "ar", "شهاده"), 1);    /* ta marbuta typed as ha */
     ck_assert_int_eq(found(s, "ar", "الامارات"), 1); /* alef with hamza typed bare */
     ck_assert_int_eq(found(s, "ar", "الإمارات"), 1);
+    ck_assert_int_eq(found(s, "ar", "امارات"), 1);   /* without the article */
+    ck_assert_int_eq(found(s, "ar", "للتدقيق"), 1);  /* with an attached preposition */
+    ck_assert_int_eq(found(s, "ar", "والتدقيق"), 1); /* and the conjunction */
+    ck_assert_int_eq(found(s, "ar", "الزراعة"), 0);
 }
 END_TEST
 
