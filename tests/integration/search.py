@@ -454,11 +454,12 @@ class Search:
 
     def bad_input(self):
         t, m = self.tap, self.mpm
-        # Requests longer than httpd's LimitRequestLine (8190) never reach the module: httpd answers 414.
+        # With LimitRequestLine 32768 (as conf/stp.conf sets) these reach the module: its 400 page.
         for name, qs in (("a 10 KB query", "q=" + "a" * 10240),
                          ("1,000 filter values", "&".join(f"service=s{i}" for i in range(1000)))):
             r = self.get("/stp/search?" + qs)
-            t.ok(r.status in (400, 414), f"{m}: {name} -> {r.status} (a 4xx, not a 5xx)", r.status, r.text[:200])
+            t.ok(r.status == 400 and '<html lang="en"' in r.text, f"{m}: {name} -> 400 in the site layout",
+                 r.status, r.text[:200])
         bad = {"an 8 KB query": "q=" + "a" * 8000, "a 257-byte query": "q=" + "a" * 257,
                "800 filter values": "&".join(["region=a"] * 800), "65 query fields": "&".join(f"region=r{i}" for i in range(65)),
                "invalid UTF-8 (%ff)": "q=%ff", "invalid UTF-8 in a filter": "service=%c3%28",
