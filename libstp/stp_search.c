@@ -503,11 +503,6 @@ apr_status_t stp_search_writer_open(stp_search_writer_t **wp, const char *path, 
     return APR_SUCCESS;
 }
 
-int stp_search_writer_incremental(const stp_search_writer_t *w)
-{
-    return w->incremental;
-}
-
 /* A list of ids as stored: " a b c " (so that a whole id is found with its spaces), "" for none. */
 static const char *id_list(const apr_array_header_t *ids, apr_pool_t *pool)
 {
@@ -1126,13 +1121,13 @@ static apr_status_t find_matches(apr_array_header_t *out, stp_search_t *s, sqlit
     return rv;
 }
 
-/* "1,2,3": the row ids of a page, for an IN list (numbers only). */
-static const char *id_list_sql(const stp_search_hit_t *hits, const srow_t *const *rows, int n, apr_pool_t *pool)
+/* "1,2,3": row ids for an IN list (numbers only), those of `rows` that `skip` does not mark. */
+static const char *id_list_sql(const srow_t *const *rows, const char *skip, int n, apr_pool_t *pool)
 {
     const char *s = "";
-    (void)hits;
     for (int i = 0; i < n; i++)
-        s = apr_psprintf(pool, "%s%s%" APR_INT64_T_FMT, s, i ? "," : "", (apr_int64_t)rows[i]->id);
+        if (!skip || !skip[i])
+            s = apr_psprintf(pool, "%s%s%" APR_INT64_T_FMT, s, *s ? "," : "", (apr_int64_t)rows[i]->id);
     return s;
 }
 
@@ -1165,18 +1160,17 @@ static void fill_details(stp_search_hit_t *hits, const srow_t *const *rows, int 
 static void fill_snippets(stp_search_hit_t *hits, const srow_t *const *rows, int n, stp_search_t *s, sqlite3 *db,
                           const sloc_t *loc, const text_query_t *tq, const char *expr, apr_pool_t *pool)
 {
-    const char *missing = "";
+    char *have = apr_pcalloc(pool, (apr_size_t)n + 1);
     apr_thread_mutex_lock(s->lock);
     entry_t *e = apr_hash_get(s->cache, tq->key, APR_HASH_KEY_STRING);
     for (int i = 0; i < n; i++) {
         const char *sn = e ? apr_hash_get(e->snippets, &rows[i]->id, sizeof rows[i]->id) : NULL;
         if (sn)
             hits[i].snippet = apr_pstrdup(pool, sn);
-        else
-            missing =
-                apr_psprintf(pool, "%s%s%" APR_INT64_T_FMT, missing, *missing ? "," : "", (apr_int64_t)rows[i]->id);
+        have[i] = sn != NULL;
     }
     apr_thread_mutex_unlock(s->lock);
+    const char *missing = id_list_sql(rows, have, n, pool);
     if (!*missing)
         return;
     sqlite3_stmt *st;
@@ -1300,11 +1294,10 @@ apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp
             rows[i] = hits[first + i].row;
             h->doc = rows[i]->doc;
             h->published = rows[i]->published;
-            h->url_lang = loc->lang;
         }
         stp_search_hit_t *page = (stp_search_hit_t *)res->hits->elts;
         if (k) {
-            fill_details(page, rows, k, db, id_list_sql(page, rows, k, pool), pool);
+            fill_details(page, rows, k, db, id_list_sql(rows, NULL, k, pool), pool);
             if (expr)
                 fill_snippets(page, rows, k, s, db, loc, &tq, expr, pool);
         }

@@ -72,8 +72,6 @@ typedef struct {
  * fingerprint changed; else a new index is made. `locales`: const char *. */
 apr_status_t stp_search_writer_open(stp_search_writer_t **w, const char *path, const char *from,
                                     const apr_array_header_t *locales, const char **err, apr_pool_t *pool);
-/* Whether the writer started from the previous index (an incremental update). */
-int stp_search_writer_incremental(const stp_search_writer_t *w);
 /* Whether the index already holds (row->doc, row->lang) with fingerprint row->fp: then the row is
  * kept as it is (the caller need not extract its text) and counts as put. */
 int stp_search_writer_keep(stp_search_writer_t *w, const stp_search_row_t *row);
@@ -103,7 +101,7 @@ typedef struct {
 } stp_search_query_t;
 
 typedef struct {
-    const char *doc, *title, *summary, *tile, *url_lang;
+    const char *doc, *title, *summary, *tile;
     const char *snippet; /* the matched words between \x01 and \x02; NULL without text */
     stp_access_t access;
     int nda;
