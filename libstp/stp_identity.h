@@ -20,10 +20,6 @@ typedef struct {
     const char *email_verified_claim;     /* NULL: "email_verified" */
 } stp_claims_map_t;
 
-/* Reads a claim by name; NULL when absent. The module reads them from the environment that
- * mod_auth_openidc sets, never from request headers. */
-typedef const char *stp_claim_fn(void *baton, const char *name);
-
 /* Builds the user: anonymous without a subject; personal without a tenant or with a consumer
  * tenant; an organisation member otherwise; an administrator when the admin claim (a
  * comma-separated list) holds the admin value. Also returns the e-mail address when wanted. */
