@@ -48,7 +48,7 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
 {
     if (n->freq == STP_FREQ_OFF || !n->address || !*n->address || now < stp_digest_due(n->freq, n->last_digest))
         return NULL;
-    stp_user_t user = {user_key, tenant && *tenant ? tenant : NULL, 0};
+    stp_user_t user = {.key = user_key, .tenant = tenant && *tenant ? tenant : NULL};
     stp_digest_t *dg = apr_pcalloc(pool, sizeof *dg);
     dg->items = apr_array_make(pool, 4, sizeof(stp_digest_item_t));
     stp_hash_t *h = stp_hash_new();

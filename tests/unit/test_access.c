@@ -110,7 +110,7 @@ END_TEST
 /* A tenant claim without a signed-in user (no key) is not an identity. */
 START_TEST(test_tenant_without_user)
 {
-    stp_user_t forged = {NULL, "t1", 1};
+    stp_user_t forged = {.tenant = "t1", .tenant_admin = 1};
     stp_day_t today = stp_date_from_ymd(2026, 11, 22);
     ck_assert_int_eq(stp_access_decide(&forged, &docs[TENANT], today, 1, 0), STP_DECIDE_NOT_FOUND);
     ck_assert_int_eq(stp_access_decide(&forged, &docs[NDA], today, 1, 0), STP_DECIDE_SIGNIN);
