@@ -89,9 +89,11 @@ cat <<MSG
     sign in:   http://127.0.0.1:$PORT/stp/login   (OpenID provider on http://127.0.0.1:$OIDC_PORT)
     accounts (password = the name before the @):
       pat@example.net         a personal account (no organisation)
-      alice@contoso.example   member of Contoso
+      alice@contoso.example   member of Contoso (licence e5)
       bob@fabrikam.example    member of Fabrikam
-      carol@contoso.example   Contoso administrator
+      carol@contoso.example   Contoso administrator (organisation settings: /stp/admin)
+      dan@contoso.example     member of Contoso whom nobody listed (see /stp/admin, assigned mode)
+      sam@stp-vendor.example  portal-wide staff (any organisation's settings)
     who am I:  http://127.0.0.1:$PORT/stp/whoami
     logs:      $RUN/logs/
   Republish after editing content/:  ./sitegen/sitegen -o $RUN/site content

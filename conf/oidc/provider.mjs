@@ -14,7 +14,7 @@
 //   STP_OIDC_LOG             1: log every request to stderr
 //
 // Client: stp-demo / $STP_OIDC_CLIENT_SECRET, client_secret_basic, response type code. Scopes: openid,
-// email (email, email_verified), profile (name), stp (tid, roles). The ID token carries the
+// email (email, email_verified), profile (name), stp (tid, roles, licence). The ID token carries the
 // claims of the granted scopes (conformIdTokenClaims: false), so mod_auth_openidc needs no
 // userinfo call; the userinfo endpoint answers the same claims.
 import * as crypto from 'node:crypto';
@@ -93,7 +93,7 @@ function passwordMatches(account, password) {
 // The claims of an account; oidc-provider keeps only those of the granted scopes.
 function claimsOf(account) {
   const claims = { sub: account.sub };
-  for (const name of ['email', 'email_verified', 'name', 'tid', 'roles']) {
+  for (const name of ['email', 'email_verified', 'name', 'tid', 'roles', 'licence']) {
     if (account[name] !== undefined) claims[name] = account[name];
   }
   return claims;
@@ -276,7 +276,7 @@ const configuration = {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     profile: ['name'],
-    stp: ['tid', 'roles'],
+    stp: ['tid', 'roles', 'licence'],
   },
   // The ID token carries the claims of the granted scopes, not only the userinfo endpoint.
   conformIdTokenClaims: false,
