@@ -188,6 +188,8 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_dbi_open(txn, "library", MDB_CREATE, &st->library)) ||
         (rc = mdb_dbi_open(txn, "notify", MDB_CREATE, &st->notify)) ||
         (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &st->users)) ||
+        (rc = mdb_dbi_open(txn, "feedback", MDB_CREATE | MDB_INTEGERKEY, &st->feedback)) ||
+        (rc = mdb_dbi_open(txn, "feedback-rate", MDB_CREATE, &st->feedback_rate)) ||
         (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) || (rc = upgrade(st, txn)) ||
         (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
