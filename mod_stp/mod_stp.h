@@ -27,10 +27,12 @@ typedef struct {
     apr_size_t map_size;            /* StpStateMapSize */
     const char *claim_prefix;
     stp_claims_map_t claims;
-    int tenant_mode;               /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
-    int retention_months;          /* StpRetentionMonths: -1 unset, 0: the catalog's */
-    const char *base_url;          /* StpBaseURL */
-    const char *oidc_redirect_uri; /* StpOIDCRedirectURI: where /stp/logout sends the user */
+    int tenant_mode;                     /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
+    int retention_months;                /* StpRetentionMonths: -1 unset, 0: the catalog's */
+    const char *base_url;                /* StpBaseURL */
+    const char *oidc_redirect_uri;       /* StpOIDCRedirectURI: where /stp/logout sends the user */
+    int feedback_limit;                  /* StpFeedbackRate: anonymous answers per address, -1 unset */
+    apr_interval_time_t feedback_window; /* ... per this time, -1 unset */
 
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
@@ -54,6 +56,7 @@ typedef enum {
     STP_ROUTE_NOTIFICATIONS,
     STP_ROUTE_ACCOUNT,
     STP_ROUTE_SEARCH,
+    STP_ROUTE_FEEDBACK,
     STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
@@ -155,6 +158,7 @@ int mod_stp_library_handler(request_rec *r);
 int mod_stp_notifications_handler(request_rec *r);
 int mod_stp_account_handler(request_rec *r);
 int mod_stp_search_handler(request_rec *r);
+int mod_stp_feedback_handler(request_rec *r);
 int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */
