@@ -23,6 +23,8 @@ static void usage(FILE *f)
                "  doc SITE ID       show one document as the module sees it\n"
                "  string SITE LANG KEY  print one localized UI string\n"
                "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
+               "  feedback [--format csv|jsonl] [--counts] STATE_DIR  the readers' feedback, then per-page\n"
+               "                    helpful/not-helpful counts (stpctl feedback --help)\n"
                "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
                "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
                "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
@@ -196,6 +198,8 @@ int main(int argc, char **argv)
         rc = cmd_doc(argv[2], argv[3], pool);
     } else if (!strcmp(cmd, "notify")) {
         rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "feedback")) {
+        rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&

@@ -11,4 +11,7 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool);
  * Returns the exit status, or -1 for a usage error. */
 int stpctl_state(int argc, const char *const *argv, apr_pool_t *pool);
 
+/* stpctl feedback [--format csv|jsonl] [--counts] DIR: argv[0] is "feedback". Returns the exit status. */
+int stpctl_feedback(int argc, const char *const *argv, apr_pool_t *pool);
+
 #endif
