@@ -461,13 +461,15 @@
 
   <!-- "Was this page helpful?" on every page: a plain same-origin POST without JavaScript (the
        module thanks and offers a comment; a signed-in user confirms once, with a token); stp.js
-       answers in place. Strings for stp.js come as data- attributes (no inline script). -->
+       answers in place. About the page's path without its query: a module page's query may hold
+       what the reader typed (a search), and counts are per page. Strings for stp.js come as data-
+       attributes (no inline script). -->
   <xsl:template name="feedback-widget">
     <form class="feedback" method="post" action="/stp/feedback" aria-labelledby="feedback-q"
           data-thanks="{stp:msg('feedback.thanks')}" data-more="{stp:msg('feedback.more')}"
           data-send="{stp:msg('feedback.send')}" data-privacy="{stp:msg('feedback.privacy')}"
           data-error="{stp:msg('feedback.invalid')}">
-      <input type="hidden" name="page" value="{/page/@url}"/>
+      <input type="hidden" name="page" value="{substring-before(concat(/page/@url, '?'), '?')}"/>
       <input type="hidden" name="lang" value="{$lang}"/>
       <span id="feedback-q"><xsl:value-of select="stp:msg('feedback.question')"/></span>
       <xsl:text> </xsl:text>
@@ -475,7 +477,7 @@
       <xsl:text> </xsl:text>
       <button type="submit" name="answer" value="no"><xsl:value-of select="stp:msg('feedback.no')"/></button>
       <xsl:text> · </xsl:text>
-      <a href="/stp/feedback?lang={$lang}&amp;page={/page/@return}"><xsl:value-of select="stp:msg('feedback.link')"/></a>
+      <a href="/stp/feedback?lang={$lang}&amp;page={substring-before(concat(/page/@return, '%3F'), '%3F')}"><xsl:value-of select="stp:msg('feedback.link')"/></a>
     </form>
   </xsl:template>
 

@@ -63,8 +63,8 @@ class Feedback(Gate):
              and 'href="/stp/feedback?lang=en&amp;page=/en/"' in r.text and "Was this page helpful?" in r.text,
              f"{m}: a static page ends with the feedback question and link", r.text[-1500:])
         r = self.get("/stp/search?lang=de&q=report")
-        t.ok('<input type="hidden" name="page" value="/stp/search?lang=de&amp;q=report">' in r.text
-             and "War diese Seite hilfreich?" in r.text, f"{m}: ... and so does a module page, in its language")
+        t.ok('<input type="hidden" name="page" value="/stp/search">' in r.text and "q=report" not in r.text.split("War diese Seite")[1]
+             and "War diese Seite hilfreich?" in r.text, f"{m}: ... and so does a module page, in its language, about its path without the query")
         r = self.get("/stp/feedback?lang=en&page=%2Fen%2Fdocs%2Fsoc-2026%2F")
         t.ok(r.status == 200 and 'name="page" value="/en/docs/soc-2026/"' in r.text and 'maxlength="2000"' in r.text
              and "Please do not include personal data" in r.text and 'class="feedback"' not in r.text,
