@@ -5,7 +5,9 @@
 #include <apr_strings.h>
 #include <lmdb.h>
 
+#include "stp_codec.h"
 #include "stp_feedback.h"
+#include "stp_layout.h"
 #include "stp_state_int.h"
 #include "test_util.h"
 #include "tests.h"
@@ -231,6 +233,40 @@ START_TEST(test_feedback_rate)
 }
 END_TEST
 
+/* A state.mdb made before feedback existed (format 2, without its databases) opens as it is and
+ * gains them: no new format, nothing to upgrade. */
+START_TEST(test_feedback_older_file)
+{
+    static const char *const dbs[] = {"nda", "nda-log", "library", "notify", "users", "meta"};
+    const char *old = test_tmpdir("feedback-old", pool);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, old, "/" STP_STATE_DB, NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
+        ck_assert_int_eq(mdb_dbi_open(txn, dbs[i], MDB_CREATE | (i == 1 ? MDB_INTEGERKEY : 0), &dbi), 0);
+    stp_enc_t enc;
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_uint(&enc, 2);
+    MDB_val k = {6, "format"}, v = {enc.len, enc.buf};
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0); /* dbi: meta, the last opened */
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    stp_state_t *older;
+    apr_uint64_t seq;
+    ck_assert_int_eq(stp_state_open(&older, old, NULL, pool), APR_SUCCESS);
+    stp_feedback_t e = entry("/en/", "yes", "");
+    ck_assert_int_eq(stp_feedback_add(&seq, older, &e, LOCALES, NULL), APR_SUCCESS);
+    ck_assert_uint_eq(seq, 1);
+    stp_state_close(older);
+    test_rmtree(old);
+}
+END_TEST
+
 Suite *feedback_suite(void)
 {
     Suite *s = suite_create("feedback");
@@ -240,6 +276,7 @@ Suite *feedback_suite(void)
     tcase_add_test(tc, test_feedback_refused);
     tcase_add_test(tc, test_feedback_ref);
     tcase_add_test(tc, test_feedback_rate);
+    tcase_add_test(tc, test_feedback_older_file);
     suite_add_tcase(s, tc);
     return s;
 }
