@@ -417,8 +417,8 @@ static const char *join(const apr_array_header_t *a, apr_pool_t *pool)
 
 static const char *settings_text(const stp_org_settings_t *s, apr_pool_t *pool)
 {
-    return apr_psprintf(pool, "mode=%s industries=%s regions=%s", stp_org_mode_name(s->mode),
-                        join(s->industries, pool), join(s->regions, pool));
+    return apr_psprintf(pool, "mode=%s industries=%s regions=%s", stp_org_mode_name(s->mode), join(s->industries, pool),
+                        join(s->regions, pool));
 }
 
 static int tags_ok(const apr_array_header_t *a)
@@ -579,8 +579,8 @@ static int revoke_write(MDB_txn *txn, void *baton)
     return (rc = mdb_del(txn, c->st->org_people, &k, NULL)) ? rc : log_append(txn, c->st, &ch, c->pool);
 }
 
-apr_status_t stp_org_person_revoke(stp_state_t *st, const char *tenant, const char *email,
-                                   const stp_org_actor_t *actor, apr_time_t when)
+apr_status_t stp_org_person_revoke(stp_state_t *st, const char *tenant, const char *email, const stp_org_actor_t *actor,
+                                   apr_time_t when)
 {
     return person_change(st, tenant, email, STP_ROLE_NONE, actor, when, revoke_write);
 }

@@ -34,7 +34,7 @@ apr_status_t stp_org_role_parse(stp_role_t *role, const char *name);
 #define STP_ORG_MAX_EMAIL 254
 
 typedef struct {
-    stp_org_mode_t mode;           /* DEFAULT: the operator's StpTenantAccessDefault */
+    stp_org_mode_t mode;            /* DEFAULT: the operator's StpTenantAccessDefault */
     apr_array_header_t *industries; /* const char *: vocabulary ids */
     apr_array_header_t *regions;
 } stp_org_settings_t;
@@ -66,8 +66,8 @@ typedef struct {
 } stp_org_actor_t;
 
 typedef enum {
-    STP_ORG_VIEW = 0,   /* open the settings */
-    STP_ORG_SETTINGS,   /* industries, regions, mode */
+    STP_ORG_VIEW = 0,    /* open the settings */
+    STP_ORG_SETTINGS,    /* industries, regions, mode */
     STP_ORG_MANAGE_USER, /* add, change or revoke a portal user */
     STP_ORG_MANAGE_ADMIN /* add, change or revoke a portal admin */
 } stp_org_act_t;
@@ -84,8 +84,8 @@ apr_status_t stp_org_settings_put(stp_state_t *st, const char *tenant, const stp
 apr_status_t stp_org_person_put(stp_state_t *st, const char *tenant, const char *email, stp_role_t role,
                                 const stp_org_actor_t *actor, apr_time_t when);
 /* APR_NOTFOUND when not listed; APR_EACCES for an administrator. */
-apr_status_t stp_org_person_revoke(stp_state_t *st, const char *tenant, const char *email,
-                                   const stp_org_actor_t *actor, apr_time_t when);
+apr_status_t stp_org_person_revoke(stp_state_t *st, const char *tenant, const char *email, const stp_org_actor_t *actor,
+                                   apr_time_t when);
 /* Keeps the administrator listing true to the claim: lists email as administrator when `is_admin`
  * and it is not yet, or as portal admin when it is listed as administrator but the claim no longer
  * says so. A read that allocates nothing when there is nothing to change. *changed (may be NULL). */

@@ -157,8 +157,7 @@ START_TEST(org_people_limit)
                      APR_ENOSPC);
     /* A change of role is no new person. */
     ck_assert_int_eq(stp_org_person_put(st, "contoso", "u1@contoso.example", STP_ROLE_ADMIN, &carol, 0), APR_SUCCESS);
-    ck_assert_int_eq(stp_org_person_put(st, "fabrikam", "one@fabrikam.example", STP_ROLE_USER, &carol, 0),
-                     APR_SUCCESS);
+    ck_assert_int_eq(stp_org_person_put(st, "fabrikam", "one@fabrikam.example", STP_ROLE_USER, &carol, 0), APR_SUCCESS);
 }
 END_TEST
 
@@ -202,8 +201,9 @@ END_TEST
 START_TEST(org_email_normal)
 {
     ck_assert_str_eq(stp_org_email_normal("Dan.O'Neil+x@Contoso.Example", pool), "dan.o'neil+x@contoso.example");
-    const char *bad[] = {"", "a", "@contoso.example", "a@", "a@b", "a@@b.c", "a@b..c", "a@.b.c", "a@b.c.", "a b@c.de",
-                         "a@-b.c", "a@b-.c", "a\n@b.c", "a<b>@c.de", "a@b_c.de", "\xc3\xa9@b.de"};
+    const char *bad[] = {"",        "a",         "@contoso.example", "a@",           "a@b",    "a@@b.c",
+                         "a@b..c",  "a@.b.c",    "a@b.c.",           "a b@c.de",     "a@-b.c", "a@b-.c",
+                         "a\n@b.c", "a<b>@c.de", "a@b_c.de",         "\xc3\xa9@b.de"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(stp_org_email_normal(bad[i], pool) == NULL, "accepted %s", bad[i]);
     char *longer = apr_pcalloc(pool, 300);
