@@ -6,9 +6,10 @@
  *   Metadata an Origin of ours; anything else is refused (403) with nothing stored;
  * - an anonymous reader needs nothing more, and is limited per client address (StpFeedbackRate,
  *   counted in state.mdb so that every process shares the count: 429 past it);
- * - a signed-in user's POST needs their token for "feedback" as every state change does: without
- *   one (a static page without JavaScript) the answer is not stored and the 403 page is the form
- *   again, with the token, to confirm; a wrong or another user's token is a plain 403.
+ * - a signed-in user's POST needs their token for "feedback" as every state change does, checked
+ *   before anything else in the form: a wrong or another user's token is a plain 403; without one
+ *   (a static page without JavaScript) the answer is not stored and the 403 page is the form
+ *   again, with the token, to confirm.
  * After an answer, the thanks page offers a comment, stored as its own entry that refers to the
  * answer (stp_feedback.h). stp.js does the same in place with Accept: application/json. */
 #include <httpd.h>
@@ -108,7 +109,10 @@ static int feedback_get(request_rec *r, stp_req_t *q)
 static int refused(request_rec *r, stp_req_t *q, int status, const char *why, const char *title, const char *body)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: feedback from %s refused: %s",
-                  q->user.key ? q->user.key : r->useragent_ip, why);
+                  q->user.key       ? q->user.key
+                  : r->useragent_ip ? r->useragent_ip
+                                    : "-",
+                  why);
     if (wants_json(r)) {
         r->status = status;
         return mod_stp_json_send(r, apr_pstrcat(r->pool, "{\"error\":", stp_http_json_string(body, r->pool),
@@ -139,21 +143,23 @@ static int feedback_post(request_rec *r, stp_req_t *q)
                         field(form, "comment"),
                         q->user.key ? q->user.key : "",
                         n > 0 ? (apr_uint64_t)n : 0};
+    /* A signed-in user's token first: a wrong one is refused whatever else the form holds. */
+    int has_token = apr_table_get(form, "csrf") != NULL;
+    if (q->user.key && (has_token || wants_json(r)) && !mod_stp_csrf_valid(r, q, form, "feedback"))
+        return wants_json(r)
+                   ? refused(r, q, HTTP_FORBIDDEN, "bad token", "error.forbidden.title", "error.forbidden.body")
+                   : mod_stp_forbidden(r, q);
     const char *why = stp_feedback_check(&e, q->build->locales);
     if (!why && (n < 0 || (*ref && *end)))
         why = "the reference is not a number";
     if (why)
         return refused(r, q, HTTP_BAD_REQUEST, why, "error.badrequest.title", "feedback.invalid");
-    if (q->user.key && !apr_table_get(form, "csrf") && !wants_json(r)) {
+    if (q->user.key && !has_token) {
         /* A static page's form: nothing stored; the same answer once more, with the token. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: feedback by %s without a token: asked to confirm",
                       q->user.key);
         return feedback_page(r, q, HTTP_FORBIDDEN, FORM_CONFIRM, &e);
     }
-    if (q->user.key && !mod_stp_csrf_valid(r, q, form, "feedback"))
-        return wants_json(r)
-                   ? refused(r, q, HTTP_FORBIDDEN, "bad token", "error.forbidden.title", "error.forbidden.body")
-                   : mod_stp_forbidden(r, q);
     if (!q->conf->state)
         return mod_stp_state_error(r, q, APR_EGENERAL, "feedback");
     stp_feedback_rate_t rate = {r->useragent_ip ? r->useragent_ip : "-", (unsigned)q->conf->feedback_limit,

@@ -206,6 +206,10 @@ START_TEST(test_feedback_signed_in)
         ck_assert_int_eq(stub_run(r), OK);
         ck_assert_msg(r->status == HTTP_FORBIDDEN, "token %zu: %d", i, r->status);
     }
+    /* The token is checked before the fields: a bad token with bad input is still 403. */
+    r = fb_post("page=%2F%2Fevil&lang=en&answer=maybe&csrf=0123", "same-origin", "bob", 0);
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_int_eq(r->status, HTTP_FORBIDDEN);
     /* JSON without a token: 403 too (stp.js always sends one). */
     r = fb_post(body, "same-origin", "bob", 1);
     ck_assert_int_eq(stub_run(r), OK);
