@@ -487,8 +487,9 @@ async function hiddenDocument(browser) {
 // --- main -----------------------------------------------------------------------------------------
 
 // The two languages and the checks run side by side (each in its own browser contexts, with its
-// own users), which keeps the suite near a minute; their TAP lines interleave.
-await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 240, async (browser) => {
+// own users), which keeps the suite near a minute; their TAP lines interleave. The watchdog leaves
+// room for a loaded machine: the feedback checks alone take a minute at a load of 13 on two cores.
+await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 360, async (browser) => {
   const language = async (lang) => {
     await check(`${lang}: anonymous pages`, () => anonymousPages(browser, lang));
     await check(`${lang}: signed-in pages`, () => signedInPages(browser, lang));
