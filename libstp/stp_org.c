@@ -479,7 +479,11 @@ static int settings_write(MDB_txn *txn, void *baton)
     if (!strcmp(before, after))
         return 0;
     MDB_val nv = settings_encode(c->settings, c->pool);
-    stp_org_change_t ch = change_of(c, "settings", "", before, after);
+    /* "mode" when only the access mode changed: the log says what the change was about */
+    stp_org_settings_t tags = *c->settings;
+    tags.mode = old.mode;
+    stp_org_change_t ch =
+        change_of(c, strcmp(settings_text(&tags, c->pool), before) ? "settings" : "mode", "", before, after);
     c->changed = 1;
     return (rc = mdb_put(txn, c->st->orgs, &k, &nv, 0)) ? rc : log_append(txn, c->st, &ch, c->pool);
 }

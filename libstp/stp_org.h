@@ -99,7 +99,8 @@ typedef struct {
     const char *tenant;
     const char *actor;       /* user key */
     const char *actor_email; /* "" when none */
-    const char *action;      /* "settings", "mode", "add", "role", "revoke", "administrator" */
+    const char *action;      /* "settings" (industries, regions), "mode" (the access mode alone), "add", "role",
+                                "revoke", "administrator" (the claim listed or unlisted someone) */
     const char *subject;     /* the address concerned, "" for settings */
     const char *before, *after;
 } stp_org_change_t;
