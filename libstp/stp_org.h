@@ -57,6 +57,10 @@ apr_status_t stp_org_people(apr_array_header_t **people, stp_state_t *st, const 
  * addresses in the user records, sorted, without duplicates. */
 apr_status_t stp_org_seen_domains(apr_array_header_t **domains, stp_state_t *st, const char *tenant, apr_pool_t *pool);
 
+/* Whether the portal has seen a member of `tenant` sign in (a user record names it): 1, 0, or <0 on
+ * a read error. Staff may open the settings of such organisations and of those in site.xml. */
+int stp_org_tenant_seen(stp_state_t *st, const char *tenant);
+
 /* Who makes a change, for the rules and the log. */
 typedef struct {
     const char *user_key;

@@ -180,6 +180,8 @@ START_TEST(test_admin_staff)
     assert_has(stub_out(r), "href=\"/stp/admin?lang=en&amp;tenant=t1\"");
     ck_assert_int_eq(get("/stp/admin?tenant=t2", "sam"), HTTP_OK);
     ck_assert_int_eq(get("/stp/admin?tenant=..%2Ft1", "sam"), HTTP_NOT_FOUND);
+    ck_assert_int_eq(get("/stp/admin?tenant=t3", "sam"), HTTP_NOT_FOUND); /* unknown */
+    ck_assert_int_eq(get("/stp/admin?tenant=vendor", "sam"), HTTP_OK);    /* seen: sam's own */
     ck_assert_int_eq(status(change("sam", "tenant=t2&action=settings&industry=finance")), HTTP_SEE_OTHER);
     ck_assert_str_eq(settings_text("t2"), "default finance ");
     ck_assert_str_eq(settings_text("t1"), "default  ");

@@ -238,6 +238,8 @@ START_TEST(org_seen_domains)
     ck_assert_int_eq(stp_state_user_note(st, "u3", &c, NULL), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_note(st, "u4", &e, NULL), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_note(st, "u5", &f, NULL), APR_SUCCESS);
+    ck_assert_int_eq(stp_org_tenant_seen(st, "fabrikam"), 1);
+    ck_assert_int_eq(stp_org_tenant_seen(st, "northwind"), 0);
     ck_assert_int_eq(stp_org_seen_domains(&d, st, "contoso", pool), APR_SUCCESS);
     ck_assert_int_eq(d->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(d, 0, const char *), "contoso.example");
