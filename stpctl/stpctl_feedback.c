@@ -1,7 +1,7 @@
 /* stpctl feedback: the readers' feedback from state.mdb, as CSV or JSON lines, and how many said
- * each page was helpful or not. Comments are whatever readers typed: the CSV guards against
- * spreadsheet formulas and quotes every field that needs it; JSON escapes every control
- * character (stp_http_json_string). */
+ * each page was helpful or not. Comments are whatever readers typed: the CSV (stpctl_export.c)
+ * guards against spreadsheet formulas and quotes every field that needs it; JSON escapes every
+ * control character (stp_http_json_string). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,40 +40,20 @@ typedef struct {
     int yes, no;
 } tally_t;
 
+static const char *const COLUMNS[] = {"seq", "time", "page", "lang", "answer", "comment", "user", "ref"};
+static const char *const COUNT_COLUMNS[] = {"page", "yes", "no"};
+
 typedef struct {
     int jsonl, counts_only;
     apr_hash_t *pages; /* page -> tally_t */
     apr_pool_t *pool;
 } export_t;
 
-/* One CSV field (RFC 4180) with the formula guard. */
-static void csv_field(const char *v, int last)
-{
-    if (!v)
-        v = "";
-    int quote = strpbrk(v, ",\"\r\n") != NULL, formula = v[0] && strchr("=+-@\t\r", v[0]);
-    if (quote)
-        fputc('"', stdout);
-    if (formula)
-        fputc('\'', stdout);
-    for (const char *c = v; *c; c++) {
-        if (*c == '"')
-            fputc('"', stdout);
-        fputc(*c, stdout);
-    }
-    if (quote)
-        fputc('"', stdout);
-    fputc(last ? '\n' : ',', stdout);
-}
-
 static int export_one(void *baton, const stp_feedback_t *e)
 {
     export_t *x = baton;
-    char when[80], seq[24], ref[24];
-    apr_time_exp_t tm;
-    apr_time_exp_gmt(&tm, e->when);
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char seq[24], ref[24];
+    const char *when = stpctl_export_time(e->when, x->pool);
     snprintf(seq, sizeof seq, "%" APR_UINT64_T_FMT, e->seq);
     snprintf(ref, sizeof ref, "%" APR_UINT64_T_FMT, e->ref);
     tally_t *t = apr_hash_get(x->pages, e->page, APR_HASH_KEY_STRING);
@@ -85,7 +65,7 @@ static int export_one(void *baton, const stp_feedback_t *e)
     t->no += !strcmp(e->answer, "no");
     if (x->counts_only)
         return 0;
-    if (x->jsonl) {
+    if (x->jsonl) { /* typed: numbers, and null for no answer, user or reference */
         apr_pool_t *p;
         apr_pool_create(&p, x->pool);
         printf("{\"seq\":%s,\"time\":\"%s\",\"page\":%s,\"lang\":%s,\"answer\":%s,\"comment\":%s,\"user\":%s,\"ref\":%"
@@ -96,14 +76,8 @@ static int export_one(void *baton, const stp_feedback_t *e)
         apr_pool_destroy(p);
         return 0;
     }
-    csv_field(seq, 0);
-    csv_field(when, 0);
-    csv_field(e->page, 0);
-    csv_field(e->lang, 0);
-    csv_field(e->answer, 0);
-    csv_field(e->comment, 0);
-    csv_field(e->user_key, 0);
-    csv_field(e->ref ? ref : "", 1);
+    const char *values[] = {seq, when, e->page, e->lang, e->answer, e->comment, e->user_key, e->ref ? ref : ""};
+    stpctl_export_row(stdout, STPCTL_CSV, 8, COLUMNS, values, x->pool);
     return 0;
 }
 
@@ -119,7 +93,7 @@ static void print_counts(const export_t *x)
         APR_ARRAY_PUSH(keys, const char *) = apr_hash_this_key(hi);
     qsort(keys->elts, (size_t)keys->nelts, sizeof(const char *), by_string);
     if (x->counts_only && !x->jsonl)
-        printf("page,yes,no\n");
+        stpctl_export_header(stdout, STPCTL_CSV, 3, COUNT_COLUMNS);
     for (int i = 0; i < keys->nelts; i++) {
         const char *page = APR_ARRAY_IDX(keys, i, const char *);
         const tally_t *t = apr_hash_get(x->pages, page, APR_HASH_KEY_STRING);
@@ -128,8 +102,8 @@ static void print_counts(const export_t *x)
         } else if (x->jsonl) {
             printf("{\"page\":%s,\"yes\":%d,\"no\":%d}\n", stp_http_json_string(page, x->pool), t->yes, t->no);
         } else {
-            csv_field(page, 0);
-            printf("%d,%d\n", t->yes, t->no);
+            const char *values[] = {page, apr_itoa(x->pool, t->yes), apr_itoa(x->pool, t->no)};
+            stpctl_export_row(stdout, STPCTL_CSV, 3, COUNT_COLUMNS, values, x->pool);
         }
     }
 }
@@ -171,7 +145,7 @@ int stpctl_feedback(int argc, const char *const *argv, apr_pool_t *pool)
         return 2;
     }
     if (!x.counts_only && !x.jsonl)
-        printf("seq,time,page,lang,answer,comment,user,ref\n");
+        stpctl_export_header(stdout, STPCTL_CSV, 8, COLUMNS);
     rv = stp_feedback_each(st, export_one, &x, pool);
     stp_state_close(st);
     if (rv == APR_SUCCESS)

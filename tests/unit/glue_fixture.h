@@ -114,6 +114,7 @@ Suite *glue_authz_suite(void);
 Suite *glue_security_suite(void);
 Suite *glue_search_suite(void);
 Suite *glue_error_suite(void);
+Suite *glue_admin_suite(void);
 Suite *glue_feedback_suite(void);
 
 #endif
