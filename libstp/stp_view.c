@@ -124,8 +124,9 @@ static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
         xmlXPathSetArityError(ctxt);
         return;
     }
-    /* Arguments come off the stack last first. */
-    xmlChar **args = xmlMalloc(sizeof(xmlChar *) * (size_t)nargs);
+    /* Arguments come off the stack last first; a key with up to seven names and values needs no
+     * allocation for the list. */
+    xmlChar *few[15], **args = nargs <= 15 ? few : xmlMalloc(sizeof(xmlChar *) * (size_t)nargs);
     if (!args) {
         xmlXPathSetError(ctxt, XPATH_MEMORY_ERROR);
         return;
@@ -139,7 +140,8 @@ static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
     xmlXPathReturnString(ctxt, out);
     for (int i = 0; i < nargs; i++)
         xmlFree(args[i]);
-    xmlFree(args);
+    if (args != few)
+        xmlFree(args);
 }
 
 /* --- The HTML serializer ----------------------------------------------------------------------
