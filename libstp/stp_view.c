@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xpathInternals.h>
@@ -18,6 +20,14 @@ struct stp_view_t {
     xsltStylesheetPtr style;
     xsltSecurityPrefsPtr sec;
     int html; /* output method html, UTF-8, not indented: serialized by html_dump() */
+    /* HTML fragments parsed once (stp_view_add_html), read-only once here; never evicted, so that
+     * a document stays while the view does. */
+    apr_thread_mutex_t *lock;
+    struct {
+        char *html; /* malloc'd: the view's pool is not for other threads */
+        xmlDocPtr doc;
+    } frags[8];
+    int nfrags;
 };
 
 typedef struct {
@@ -28,6 +38,11 @@ typedef struct {
 static apr_status_t view_cleanup(void *data)
 {
     stp_view_t *v = data;
+    for (int i = 0; i < v->nfrags; i++) {
+        free(v->frags[i].html);
+        xmlFreeDoc(v->frags[i].doc);
+    }
+    v->nfrags = 0;
     if (v->style)
         xsltFreeStylesheet(v->style);
     if (v->sec)
@@ -57,6 +72,10 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
     xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_WRITE_NETWORK, xsltSecurityForbid);
     xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
     xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
+    if (apr_thread_mutex_create(&v->lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS) {
+        *err = "cannot create a lock";
+        return APR_EGENERAL;
+    }
     /* What xsltSaveResultTo() would do with the result: html_dump() takes over only its HTML
      * method without indentation (and its default encoding, UTF-8). */
     const xmlChar *method, *encoding;
@@ -68,6 +87,50 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
               (!encoding || !xmlStrcasecmp(encoding, (const xmlChar *)"UTF-8"));
     *view = v;
     return APR_SUCCESS;
+}
+
+static xmlDocPtr parse_html(const char *html)
+{
+    return htmlReadMemory(html, (int)strlen(html), NULL, "UTF-8",
+                          HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+}
+
+void stp_view_add_html(const stp_view_t *view, xmlNodePtr parent, const char *html)
+{
+    stp_view_t *v = (stp_view_t *)view; /* only its fragment cache changes, under its lock */
+    xmlDocPtr frag = NULL;
+    int cached = 0;
+    if (v) {
+        apr_thread_mutex_lock(v->lock);
+        for (int i = 0; i < v->nfrags && !frag; i++)
+            if (!strcmp(v->frags[i].html, html))
+                frag = v->frags[i].doc;
+        apr_thread_mutex_unlock(v->lock);
+        cached = frag != NULL;
+    }
+    if (!frag && (frag = parse_html(html)) != NULL && v) {
+        /* Kept when there is room (another thread may have kept the same text meanwhile). */
+        char *copy = strdup(html);
+        apr_thread_mutex_lock(v->lock);
+        if (copy && v->nfrags < (int)(sizeof v->frags / sizeof *v->frags)) {
+            v->frags[v->nfrags].html = copy;
+            v->frags[v->nfrags].doc = frag;
+            v->nfrags++;
+            cached = 1;
+            copy = NULL;
+        }
+        apr_thread_mutex_unlock(v->lock);
+        free(copy);
+    }
+    /* The children of its <body>, copied: the fragment itself is only read. */
+    xmlNodePtr root = frag ? xmlDocGetRootElement(frag) : NULL;
+    xmlNodePtr body = root ? root->children : NULL;
+    while (body && (body->type != XML_ELEMENT_NODE || strcmp((const char *)body->name, "body")))
+        body = body->next;
+    for (xmlNodePtr n = body ? body->children : NULL; n; n = n->next)
+        xmlAddChild(parent, xmlDocCopyNode(n, parent->doc, 1));
+    if (frag && !cached)
+        xmlFreeDoc(frag);
 }
 
 const char *stp_view_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool)

@@ -104,7 +104,7 @@ xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
 xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text);
 void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
 /* HTML that sitegen rendered from Markdown (the NDA text), added as nodes. */
-void mod_stp_page_html(xmlNodePtr parent, const char *html);
+void mod_stp_page_html(stp_req_t *q, xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */
 int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
 /* A UI string in the response language (the key itself when the catalog has none). */

@@ -301,12 +301,44 @@ START_TEST(test_serializer_is_libxml2s)
 }
 END_TEST
 
+/* stp_view_add_html(): each text's own nodes, the same on every call, whether the view kept the
+ * parsed text (the first few) or had no room left (parsed per call), and without a view. */
+START_TEST(test_add_html)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 12; i++) {
+            const char *html = apr_psprintf(pool, "<h2 id=\"s%d\">Part %d</h2><p>One &amp; <em>two</em></p>", i, i);
+            const char *want =
+                apr_psprintf(pool, "<t><h2 id=\"s%d\">Part %d</h2><p>One &amp; <em>two</em></p></t>", i, i);
+            for (int with_view = 0; with_view < 2; with_view++) {
+                xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+                xmlNodePtr t = xmlNewNode(NULL, (const xmlChar *)"t");
+                xmlDocSetRootElement(doc, t);
+                stp_view_add_html(with_view ? view : NULL, t, html);
+                xmlBufferPtr b = xmlBufferCreate();
+                xmlNodeDump(b, doc, t, 0, 0);
+                ck_assert_str_eq((const char *)xmlBufferContent(b), want);
+                xmlBufferFree(b);
+                xmlFreeDoc(doc);
+            }
+        }
+    }
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
     TCase *tc = tcase_create("kinds");
     tcase_add_test(tc, test_every_kind);
     tcase_add_test(tc, test_serializer_is_libxml2s);
+    tcase_add_test(tc, test_add_html);
     suite_add_tcase(s, tc);
     return s;
 }
