@@ -4,8 +4,13 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
+#include <libxml/parserInternals.h>
 #include <libxml/xpathInternals.h>
 #include <libxslt/extensions.h>
+#include <libxslt/imports.h>
 #include <libxslt/security.h>
 #include <libxslt/transform.h>
 #include <libxslt/xsltInternals.h>
@@ -14,6 +19,15 @@
 struct stp_view_t {
     xsltStylesheetPtr style;
     xsltSecurityPrefsPtr sec;
+    int html; /* output method html, UTF-8, not indented: serialized by html_dump() */
+    /* HTML fragments parsed once (stp_view_add_html), read-only once here; never evicted, so that
+     * a document stays while the view does. */
+    apr_thread_mutex_t *lock;
+    struct {
+        char *html; /* malloc'd: the view's pool is not for other threads */
+        xmlDocPtr doc;
+    } frags[8];
+    int nfrags;
 };
 
 typedef struct {
@@ -24,6 +38,11 @@ typedef struct {
 static apr_status_t view_cleanup(void *data)
 {
     stp_view_t *v = data;
+    for (int i = 0; i < v->nfrags; i++) {
+        free(v->frags[i].html);
+        xmlFreeDoc(v->frags[i].doc);
+    }
+    v->nfrags = 0;
     if (v->style)
         xsltFreeStylesheet(v->style);
     if (v->sec)
@@ -53,8 +72,65 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
     xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_WRITE_NETWORK, xsltSecurityForbid);
     xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
     xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
+    if (apr_thread_mutex_create(&v->lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS) {
+        *err = "cannot create a lock";
+        return APR_EGENERAL;
+    }
+    /* What xsltSaveResultTo() would do with the result: html_dump() takes over only its HTML
+     * method without indentation (and its default encoding, UTF-8). */
+    const xmlChar *method, *encoding;
+    int indent;
+    XSLT_GET_IMPORT_PTR(method, v->style, method)
+    XSLT_GET_IMPORT_PTR(encoding, v->style, encoding)
+    XSLT_GET_IMPORT_INT(indent, v->style, indent)
+    v->html = !v->style->methodURI && method && !strcmp((const char *)method, "html") && indent == 0 &&
+              (!encoding || !xmlStrcasecmp(encoding, (const xmlChar *)"UTF-8"));
     *view = v;
     return APR_SUCCESS;
+}
+
+static xmlDocPtr parse_html(const char *html)
+{
+    return htmlReadMemory(html, (int)strlen(html), NULL, "UTF-8",
+                          HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+}
+
+void stp_view_add_html(const stp_view_t *view, xmlNodePtr parent, const char *html)
+{
+    stp_view_t *v = (stp_view_t *)view; /* only its fragment cache changes, under its lock */
+    xmlDocPtr frag = NULL;
+    int cached = 0;
+    if (v) {
+        apr_thread_mutex_lock(v->lock);
+        for (int i = 0; i < v->nfrags && !frag; i++)
+            if (!strcmp(v->frags[i].html, html))
+                frag = v->frags[i].doc;
+        apr_thread_mutex_unlock(v->lock);
+        cached = frag != NULL;
+    }
+    if (!frag && (frag = parse_html(html)) != NULL && v) {
+        /* Kept when there is room (another thread may have kept the same text meanwhile). */
+        char *copy = strdup(html);
+        apr_thread_mutex_lock(v->lock);
+        if (copy && v->nfrags < (int)(sizeof v->frags / sizeof *v->frags)) {
+            v->frags[v->nfrags].html = copy;
+            v->frags[v->nfrags].doc = frag;
+            v->nfrags++;
+            cached = 1;
+            copy = NULL;
+        }
+        apr_thread_mutex_unlock(v->lock);
+        free(copy);
+    }
+    /* The children of its <body>, copied: the fragment itself is only read. */
+    xmlNodePtr root = frag ? xmlDocGetRootElement(frag) : NULL;
+    xmlNodePtr body = root ? root->children : NULL;
+    while (body && (body->type != XML_ELEMENT_NODE || strcmp((const char *)body->name, "body")))
+        body = body->next;
+    for (xmlNodePtr n = body ? body->children : NULL; n; n = n->next)
+        xmlAddChild(parent, xmlDocCopyNode(n, parent->doc, 1));
+    if (frag && !cached)
+        xmlFreeDoc(frag);
 }
 
 const char *stp_view_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool)
@@ -111,8 +187,9 @@ static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
         xmlXPathSetArityError(ctxt);
         return;
     }
-    /* Arguments come off the stack last first. */
-    xmlChar **args = xmlMalloc(sizeof(xmlChar *) * (size_t)nargs);
+    /* Arguments come off the stack last first; a key with up to seven names and values needs no
+     * allocation for the list. */
+    xmlChar *few[15], **args = nargs <= 15 ? few : xmlMalloc(sizeof(xmlChar *) * (size_t)nargs);
     if (!args) {
         xmlXPathSetError(ctxt, XPATH_MEMORY_ERROR);
         return;
@@ -126,7 +203,369 @@ static void fn_msg(xmlXPathParserContextPtr ctxt, int nargs)
     xmlXPathReturnString(ctxt, out);
     for (int i = 0; i < nargs; i++)
         xmlFree(args[i]);
-    xmlFree(args);
+    if (args != few)
+        xmlFree(args);
+}
+
+/* --- The HTML serializer ----------------------------------------------------------------------
+ * xsltSaveResultTo() for the HTML method without indentation, byte for byte: libxml2's
+ * htmlDocContentDumpFormatOutput() (HTMLtree.c) with its escaping (xmlEncodeEntitiesReentrant and
+ * xmlEncodeAttributeEntities on an HTML document, xmlURIEscapeStr on URI attributes,
+ * xmlBufWriteQuotedString). That one looks up every element and attribute name in lists, with a
+ * case-insensitive comparison each, and allocates a string per text and attribute value: a
+ * quarter of a 50-entry library page's time. This one writes straight into the request's pool.
+ * A result it does not know how to write (namespaces, a DTD, other node types) is left to
+ * libxml2. tests/unit/test_view.c compares both on every construct. */
+
+typedef struct {
+    char *s;
+    apr_size_t len, cap;
+    apr_pool_t *pool;
+} out_t;
+
+static void out_grow(out_t *o, apr_size_t n)
+{
+    apr_size_t cap = o->cap * 2;
+    while (cap - o->len < n)
+        cap *= 2;
+    char *s = apr_palloc(o->pool, cap);
+    memcpy(s, o->s, o->len);
+    o->s = s;
+    o->cap = cap;
+}
+
+static inline void out_mem(out_t *o, const char *s, apr_size_t n)
+{
+    if (o->cap - o->len < n)
+        out_grow(o, n);
+    memcpy(o->s + o->len, s, n);
+    o->len += n;
+}
+
+#define OUT_LIT(o, lit) out_mem(o, lit, sizeof lit - 1)
+
+static inline void out_str(out_t *o, const xmlChar *s)
+{
+    out_mem(o, (const char *)s, strlen((const char *)s));
+}
+
+/* How an escaped value is written: as it is, with " as &quot; (an attribute value that holds
+ * both kinds of quote), or URI-escaped (a URI attribute, leading blanks dropped). */
+enum { SINK_PLAIN, SINK_QUOT, SINK_URI };
+
+typedef struct {
+    out_t *o;
+    int mode;
+    int lead; /* SINK_URI: nothing but blanks written yet */
+} sink_t;
+
+/* xmlURIEscapeStr(s, "@/:=?;#%&,+<>"): the bytes that stay as they are. */
+static inline int uri_plain(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    switch (c) {
+    case '-':
+    case '_':
+    case '.':
+    case '!':
+    case '~':
+    case '*':
+    case '\'':
+    case '(':
+    case ')':
+    case '@':
+    case '/':
+    case ':':
+    case '=':
+    case '?':
+    case ';':
+    case '#':
+    case '%':
+    case '&':
+    case ',':
+    case '+':
+    case '<':
+    case '>':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void sink(sink_t *k, const char *s, apr_size_t n)
+{
+    const char *end = s + n;
+    if (k->mode == SINK_PLAIN) {
+        out_mem(k->o, s, n);
+        return;
+    }
+    while (s < end) {
+        const char *run = s;
+        if (k->mode == SINK_QUOT) {
+            while (s < end && *s != '"')
+                s++;
+        } else {
+            if (k->lead) {
+                while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+                    s++;
+                if (s == end)
+                    return;
+                k->lead = 0;
+                run = s;
+            }
+            while (s < end && uri_plain((unsigned char)*s))
+                s++;
+        }
+        if (s > run)
+            out_mem(k->o, run, (apr_size_t)(s - run));
+        if (s == end)
+            return;
+        if (k->mode == SINK_QUOT) {
+            OUT_LIT(k->o, "&quot;");
+        } else {
+            unsigned char c = (unsigned char)*s;
+            char hex[3] = {'%', "0123456789ABCDEF"[c >> 4], "0123456789ABCDEF"[c & 15]};
+            out_mem(k->o, hex, 3);
+        }
+        s++;
+    }
+}
+
+/* Bytes xmlEncodeEntitiesInternal() copies as they are in an HTML document: all but <, >, & and
+ * the control characters other than tab, line feed and carriage return (which it drops). */
+static inline int plain(unsigned char c)
+{
+    return c >= 0x20 ? c != '<' && c != '>' && c != '&' : c == '\t' || c == '\n' || c == '\r';
+}
+
+/* xmlEncodeEntitiesInternal(an HTML document, s, attr) into k. */
+static void out_escaped(sink_t *k, const xmlChar *s, int attr)
+{
+    const char *c = (const char *)s;
+    while (*c) {
+        const char *run = c, *end;
+        while (*c && plain((unsigned char)*c))
+            c++;
+        if (c > run)
+            sink(k, run, (apr_size_t)(c - run));
+        if (!*c)
+            break;
+        if (*c == '<' && attr && c[1] == '!' && c[2] == '-' && c[3] == '-' && (end = strstr(c, "-->")) != NULL) {
+            sink(k, c, (apr_size_t)(end + 3 - c)); /* a server-side include stays as it is */
+            c = end + 3;
+            continue;
+        }
+        if (*c == '&' && attr && c[1] == '{' && (end = strchr(c, '}')) != NULL) {
+            sink(k, c, (apr_size_t)(end + 1 - c)); /* HTML 4's &{script}, up to the first } */
+            c = end + 1;
+            continue;
+        }
+        if (*c == '<')
+            sink(k, "&lt;", 4);
+        else if (*c == '>')
+            sink(k, "&gt;", 4);
+        else if (*c == '&')
+            sink(k, "&amp;", 5);
+        /* else a control character: dropped */
+        c++;
+    }
+}
+
+/* Whether `name` is `lit` (lower case, `len` bytes) in any case, as xmlStrcasecmp() says. */
+static inline int name_is(const xmlChar *name, const char *lit, apr_size_t len)
+{
+    for (apr_size_t i = 0; i < len; i++)
+        if ((name[i] | 0x20) != (unsigned char)lit[i] || !name[i])
+            return 0;
+    return !name[len];
+}
+
+#define NAME_IS(name, lit) name_is(name, lit, sizeof lit - 1)
+
+/* An attribute whose value libxml2 writes URI-escaped. */
+static int uri_attr(xmlAttrPtr a)
+{
+    return !a->ns && a->parent && !a->parent->ns &&
+           (NAME_IS(a->name, "href") || NAME_IS(a->name, "action") || NAME_IS(a->name, "src") ||
+            (NAME_IS(a->name, "name") && NAME_IS(a->parent->name, "a")));
+}
+
+/* htmlIsBooleanAttr(): written without a value. */
+static int boolean_attr(const xmlChar *n)
+{
+    switch (n[0] | 0x20) {
+    case 'c':
+        return NAME_IS(n, "checked") || NAME_IS(n, "compact");
+    case 'd':
+        return NAME_IS(n, "declare") || NAME_IS(n, "defer") || NAME_IS(n, "disabled");
+    case 'i':
+        return NAME_IS(n, "ismap");
+    case 'm':
+        return NAME_IS(n, "multiple");
+    case 'n':
+        return NAME_IS(n, "nohref") || NAME_IS(n, "noresize") || NAME_IS(n, "noshade") || NAME_IS(n, "nowrap");
+    case 'r':
+        return NAME_IS(n, "readonly");
+    case 's':
+        return NAME_IS(n, "selected");
+    default:
+        return 0;
+    }
+}
+
+/* htmlAttrDumpOutput(); 0 when the value is not plain text. */
+static int out_attr(out_t *o, xmlAttrPtr a)
+{
+    OUT_LIT(o, " ");
+    if (a->ns && a->ns->prefix) {
+        out_str(o, a->ns->prefix);
+        OUT_LIT(o, ":");
+    }
+    out_str(o, a->name);
+    if (!a->children || boolean_attr(a->name))
+        return 1;
+    int dq = 0, sq = 0;
+    for (xmlNodePtr t = a->children; t; t = t->next) {
+        if ((t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE) || !t->content)
+            return 0;
+        dq |= strchr((const char *)t->content, '"') != NULL;
+        sq |= strchr((const char *)t->content, '\'') != NULL;
+    }
+    /* Escaping keeps the quotes there are, and the URI escaping of a URI attribute takes its ". */
+    sink_t k = {o, SINK_PLAIN, 1};
+    const char *q = "=\"";
+    if (uri_attr(a))
+        k.mode = SINK_URI;
+    else if (dq && sq)
+        k.mode = SINK_QUOT;
+    else if (dq)
+        q = "='";
+    out_mem(o, q, 2);
+    for (xmlNodePtr t = a->children; t; t = t->next)
+        out_escaped(&k, t->content, 1);
+    out_mem(o, q + 1, 1);
+    return 1;
+}
+
+/* From libxml2's table of HTML 4 elements, the ones written without an end tag. */
+static int elem_empty(const xmlChar *n)
+{
+    switch (n[0] | 0x20) {
+    case 'a':
+        return NAME_IS(n, "area");
+    case 'b':
+        return NAME_IS(n, "base") || NAME_IS(n, "basefont") || NAME_IS(n, "br");
+    case 'c':
+        return NAME_IS(n, "col");
+    case 'f':
+        return NAME_IS(n, "frame");
+    case 'h':
+        return NAME_IS(n, "hr");
+    case 'i':
+        return NAME_IS(n, "img") || NAME_IS(n, "input") || NAME_IS(n, "isindex");
+    case 'l':
+        return NAME_IS(n, "link");
+    case 'm':
+        return NAME_IS(n, "meta");
+    case 'p':
+        return NAME_IS(n, "param");
+    default:
+        return 0;
+    }
+}
+
+/* htmlDocContentDumpFormatOutput(format 0) of `doc` appended to `o`; 0 when `doc` holds what
+ * only libxml2 writes (the caller then lets it). */
+static int html_dump(out_t *o, xmlDocPtr doc)
+{
+    if (doc->type != XML_HTML_DOCUMENT_NODE || doc->intSubset || !doc->children)
+        return 0;
+    xmlNodePtr cur = doc->children, parent = (xmlNodePtr)doc;
+    for (;;) {
+        switch (cur->type) {
+        case XML_ELEMENT_NODE: {
+            if (cur->ns || cur->nsDef || cur->parent != parent)
+                return 0;
+            OUT_LIT(o, "<");
+            out_str(o, cur->name);
+            for (xmlAttrPtr a = cur->properties; a; a = a->next)
+                if (!out_attr(o, a))
+                    return 0;
+            if (elem_empty(cur->name)) {
+                OUT_LIT(o, ">");
+            } else if (!cur->children) {
+                if (NAME_IS(cur->name, "li")) { /* its end tag may be left out, and is */
+                    OUT_LIT(o, ">");
+                } else {
+                    OUT_LIT(o, "></");
+                    out_str(o, cur->name);
+                    OUT_LIT(o, ">");
+                }
+            } else {
+                OUT_LIT(o, ">");
+                parent = cur;
+                cur = cur->children;
+                continue;
+            }
+            break;
+        }
+        case XML_TEXT_NODE:
+            if (!cur->content)
+                break;
+            if (cur->name != xmlStringTextNoenc &&
+                (!parent->name || (!NAME_IS(parent->name, "script") && !NAME_IS(parent->name, "style")))) {
+                sink_t k = {o, SINK_PLAIN, 0};
+                out_escaped(&k, cur->content, 0);
+            } else
+                out_str(o, cur->content);
+            break;
+        case XML_COMMENT_NODE:
+            if (cur->content) {
+                OUT_LIT(o, "<!--");
+                out_str(o, cur->content);
+                OUT_LIT(o, "-->");
+            }
+            break;
+        case XML_PI_NODE:
+            if (cur->name) {
+                OUT_LIT(o, "<?");
+                out_str(o, cur->name);
+                if (cur->content) {
+                    OUT_LIT(o, " ");
+                    out_str(o, cur->content);
+                }
+                OUT_LIT(o, ">");
+            }
+            break;
+        case XML_ENTITY_REF_NODE:
+            OUT_LIT(o, "&");
+            out_str(o, cur->name);
+            OUT_LIT(o, ";");
+            break;
+        case XML_CDATA_SECTION_NODE:
+            if (cur->content)
+                out_str(o, cur->content);
+            break;
+        default:
+            return 0;
+        }
+        for (;;) {
+            if (cur->next) {
+                cur = cur->next;
+                break;
+            }
+            cur = parent;
+            parent = cur->parent;
+            if (cur == (xmlNodePtr)doc) {
+                OUT_LIT(o, "\n");
+                return 1;
+            }
+            OUT_LIT(o, "</");
+            out_str(o, cur->name);
+            OUT_LIT(o, ">");
+        }
+    }
 }
 
 apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
@@ -143,16 +582,31 @@ apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view
     xsltSetCtxtSecurityPrefs(view->sec, tctxt);
     xsltRegisterExtFunction(tctxt, (const xmlChar *)"msg", (const xmlChar *)STP_VIEW_NS, fn_msg);
     xmlDocPtr res = xsltApplyStylesheetUser(view->style, in, NULL, NULL, NULL, tctxt);
-    if (res && tctxt->state == XSLT_STATE_OK && xsltSaveResultToString(&buf, &n, res, view->style) == 0) {
+    if (res && tctxt->state == XSLT_STATE_OK) {
         const char *prefix = doctype ? "<!DOCTYPE html>\n" : "";
         apr_size_t pl = strlen(prefix);
-        char *s = apr_palloc(pool, pl + (apr_size_t)n + 1);
-        memcpy(s, prefix, pl);
-        memcpy(s + pl, buf ? (const char *)buf : "", (apr_size_t)n);
-        s[pl + (apr_size_t)n] = '\0';
-        *out = s;
-        *len = pl + (apr_size_t)n;
-        rv = APR_SUCCESS;
+        out_t o = {NULL, 0, 0, pool};
+        if (view->html) {
+            htmlSetMetaEncoding(res, (const xmlChar *)"UTF-8"); /* as xsltSaveResultTo() does */
+            o.cap = 16384;
+            o.s = apr_palloc(pool, o.cap);
+            out_mem(&o, prefix, pl);
+        }
+        if (view->html && html_dump(&o, res)) {
+            out_mem(&o, "", 1);
+            o.len--;
+            *out = o.s;
+            *len = o.len;
+            rv = APR_SUCCESS;
+        } else if (xsltSaveResultToString(&buf, &n, res, view->style) == 0) {
+            char *s = apr_palloc(pool, pl + (apr_size_t)n + 1);
+            memcpy(s, prefix, pl);
+            memcpy(s + pl, buf ? (const char *)buf : "", (apr_size_t)n);
+            s[pl + (apr_size_t)n] = '\0';
+            *out = s;
+            *len = pl + (apr_size_t)n;
+            rv = APR_SUCCESS;
+        }
     }
     if (buf)
         xmlFree(buf);

@@ -28,6 +28,11 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
 apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
                              stp_view_msg_fn *msg, void *baton, apr_pool_t *pool);
 
+/* Adds to `parent` the nodes of the HTML fragment `html` (what sitegen rendered from Markdown under
+ * the content rules, such as the NDA text): the children of its <body>, copied. The view parses
+ * each text once and keeps it read-only (a few texts per build; NULL view: parsed per call). */
+void stp_view_add_html(const stp_view_t *view, xmlNodePtr parent, const char *html);
+
 /* A message with each {name} replaced by its value: stp:msg's filling, for C callers too. */
 /* A date as pages show it: `format` (the UI string date.format, with {d}, {month} and {y}) filled
  * with the day, `month` (the name of its month) and the year. sitegen and the module both. */

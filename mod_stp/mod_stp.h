@@ -111,7 +111,7 @@ void mod_stp_page_user(stp_req_t *q, xmlNodePtr page, int signout);
 xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text);
 void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
 /* HTML that sitegen rendered from Markdown (the NDA text), added as nodes. */
-void mod_stp_page_html(xmlNodePtr parent, const char *html);
+void mod_stp_page_html(stp_req_t *q, xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */
 int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
 /* A day as pages show it, in the response language. */

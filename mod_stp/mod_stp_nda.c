@@ -63,7 +63,7 @@ static int show(request_rec *r, stp_req_t *q, const char *target, int accepted, 
     /* nda.text is HTML that sitegen rendered from Markdown under the bodies' rules. */
     xmlNodePtr body = mod_stp_el(nda, "text", NULL);
     mod_stp_attr(body, "lang", text_lang);
-    mod_stp_page_html(body, text ? text : "");
+    mod_stp_page_html(q, body, text ? text : "");
     return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 

@@ -9,7 +9,6 @@
 #include <http_protocol.h>
 
 #include <apr_strings.h>
-#include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
 #include "mod_stp.h"
@@ -152,18 +151,10 @@ int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
     return OK;
 }
 
-void mod_stp_page_html(xmlNodePtr parent, const char *html)
+void mod_stp_page_html(stp_req_t *q, xmlNodePtr parent, const char *html)
 {
     /* HTML that sitegen rendered from Markdown under the content rules (the NDA text): parsed
-     * into nodes, so that the page is built as a tree like everything else. */
-    htmlDocPtr frag = htmlReadMemory(html, (int)strlen(html), NULL, "UTF-8",
-                                     HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
-    xmlNodePtr root = frag ? xmlDocGetRootElement(frag) : NULL;
-    xmlNodePtr body = root ? root->children : NULL;
-    while (body && (body->type != XML_ELEMENT_NODE || strcmp((const char *)body->name, "body")))
-        body = body->next;
-    for (xmlNodePtr n = body ? body->children : NULL; n; n = n->next)
-        xmlAddChild(parent, xmlDocCopyNode(n, parent->doc, 1));
-    if (frag)
-        xmlFreeDoc(frag);
+     * into nodes (once per build and text), so that the page is built as a tree like everything
+     * else. */
+    stp_view_add_html(q->build ? q->build->view : NULL, parent, html);
 }

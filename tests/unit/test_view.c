@@ -7,8 +7,11 @@
 #include <apr_strings.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
+#include <libxslt/transform.h>
+#include <libxslt/xsltutils.h>
 
 #include "stp_view.h"
+#include "test_util.h"
 #include "tests.h"
 
 #define HOSTILE "<script>alert(\"x\")</script>&\"'<!--stp:main-->"
@@ -185,11 +188,157 @@ START_TEST(test_every_kind)
 }
 END_TEST
 
+/* stp_view_render() writes HTML results itself: byte for byte what libxslt's own
+ * xsltSaveResultToString() writes (libxml2's HTML serializer), on everything that serializer
+ * treats apart: URI attributes, boolean attributes, quotes of both kinds, elements without end
+ * tags, script and style, control characters, server-side includes, &{...}, comments, processing
+ * instructions, disable-output-escaping, namespaces. */
+static const char IDENTITY_XSL[] =
+    "<xsl:stylesheet version='1.0' xmlns:xsl='http://www.w3.org/1999/XSL/Transform'>"
+    "<xsl:output method='html' encoding='UTF-8' indent='no'/>"
+    "<xsl:template match='@*|node()'><xsl:copy><xsl:apply-templates select='@*|node()'/></xsl:copy></xsl:template>"
+    "<xsl:template match='raw'><xsl:value-of select='.' disable-output-escaping='yes'/></xsl:template>"
+    "<xsl:template match='ns'><x:el xmlns:x='urn:x' x:at='1'><xsl:value-of select='.'/></x:el></xsl:template>"
+    "</xsl:stylesheet>";
+
+static const char *const TRICKY[] = {
+    "plain",
+    "",
+    "  lead and trail  ",
+    "<b>&amp; \"double\" 'single' & > <",
+    "both \" and ' quotes",
+    "only 'single'",
+    "only \"double\"",
+    "ctl \x01\x02\x1f tab\t nl\n cr\r del\x7f end",
+    "utf-8 \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xd8\xb9 \xf0\x9f\x98\x80",
+    "ssi <!--#include virtual=\"/x\"--> after",
+    "ssi unclosed <!-- no end",
+    "script &{alert(\"x\")}; and &{ unclosed",
+    "uri /a b/?q=1&r=\"2\"#f [x] {y} |z| ^`\\ %41 +,;=@:",
+    "\t\n /leading-blanks",
+};
+
+static xmlNodePtr el_in(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, (const xmlChar *)name, (const xmlChar *)text);
+}
+
+static xmlDocPtr tricky_doc(const char *v, int ns)
+{
+    static const char *const attrs[] = {"href",  "HREF",    "src",      "action", "name",  "title",
+                                        "value", "checked", "SELECTED", "defer",  "data-x"};
+    static const char *const elems[] = {"a",       "A",      "img",   "form", "p",     "li",       "LI",
+                                        "td",      "main",   "br",    "BR",   "input", "meta",     "link",
+                                        "hr",      "col",    "param", "area", "base",  "basefont", "frame",
+                                        "isindex", "option", "span",  "html", "body"};
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr root = xmlNewNode(NULL, (const xmlChar *)"html");
+    xmlDocSetRootElement(doc, root);
+    xmlNodePtr head = el_in(root, "head", NULL), body = el_in(root, "body", v);
+    el_in(head, "title", v);
+    el_in(head, "script", v);
+    el_in(head, "STYLE", v);
+    for (size_t e = 0; e < sizeof elems / sizeof *elems; e++) {
+        xmlNodePtr empty = el_in(body, elems[e], NULL), full = el_in(body, elems[e], v);
+        for (size_t a = 0; a < sizeof attrs / sizeof *attrs; a++) {
+            xmlSetProp(empty, (const xmlChar *)attrs[a], (const xmlChar *)v);
+            xmlSetProp(full, (const xmlChar *)attrs[a], (const xmlChar *)v);
+        }
+    }
+    xmlNodePtr p = el_in(body, "p", NULL);
+    xmlNodeSetLang(p, (const xmlChar *)"de"); /* xml:lang: an attribute with a prefix */
+    xmlAddChild(p, xmlNewDocComment(doc, (const xmlChar *)" a comment "));
+    xmlAddChild(p, xmlNewDocPI(doc, (const xmlChar *)"pi", (const xmlChar *)"data"));
+    xmlAddChild(p, xmlNewDocPI(doc, (const xmlChar *)"bare", NULL));
+    xmlAddChild(p, xmlNewCDataBlock(doc, (const xmlChar *)"cdata <&>", 9));
+    el_in(body, "raw", "<i>raw & unescaped</i>");
+    if (ns) /* a result libxml2 is left to write */
+        el_in(body, "ns", v);
+    return doc;
+}
+
+static const char *no_msg(void *baton, const char *key)
+{
+    (void)baton;
+    (void)key;
+    return NULL;
+}
+
+START_TEST(test_serializer_is_libxml2s)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    const char *dir = test_tmpdir("view", pool), *path = apr_pstrcat(pool, dir, "/identity.xsl", NULL);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(IDENTITY_XSL, f);
+    fclose(f);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, path, &err, pool), APR_SUCCESS);
+    xsltStylesheetPtr style = xsltParseStylesheetFile((const xmlChar *)path);
+    ck_assert_ptr_nonnull(style);
+    for (size_t i = 0; i <= sizeof TRICKY / sizeof *TRICKY; i++) {
+        xmlDocPtr in = i < sizeof TRICKY / sizeof *TRICKY ? tricky_doc(TRICKY[i], 0) : tricky_doc(TRICKY[3], 1);
+        char *html;
+        apr_size_t len;
+        ck_assert_int_eq(stp_view_render(&html, &len, view, in, 1, no_msg, NULL, pool), APR_SUCCESS);
+        xmlDocPtr res = xsltApplyStylesheet(style, in, NULL);
+        ck_assert_ptr_nonnull(res);
+        xmlChar *ref = NULL;
+        int n = 0;
+        ck_assert_int_eq(xsltSaveResultToString(&ref, &n, res, style), 0);
+        const char *want = apr_pstrcat(pool, "<!DOCTYPE html>\n", (const char *)ref, NULL);
+        ck_assert_uint_eq(len, strlen(want));
+        ck_assert_msg(!strcmp(html, want), "value %zu:\n%s\nlibxml2:\n%s", i, html, want);
+        xmlFree(ref);
+        xmlFreeDoc(res);
+        xmlFreeDoc(in);
+    }
+    xsltFreeStylesheet(style);
+    test_rmtree(dir);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+/* stp_view_add_html(): each text's own nodes, the same on every call, whether the view kept the
+ * parsed text (the first few) or had no room left (parsed per call), and without a view. */
+START_TEST(test_add_html)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 12; i++) {
+            const char *html = apr_psprintf(pool, "<h2 id=\"s%d\">Part %d</h2><p>One &amp; <em>two</em></p>", i, i);
+            const char *want =
+                apr_psprintf(pool, "<t><h2 id=\"s%d\">Part %d</h2><p>One &amp; <em>two</em></p></t>", i, i);
+            for (int with_view = 0; with_view < 2; with_view++) {
+                xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+                xmlNodePtr t = xmlNewNode(NULL, (const xmlChar *)"t");
+                xmlDocSetRootElement(doc, t);
+                stp_view_add_html(with_view ? view : NULL, t, html);
+                xmlBufferPtr b = xmlBufferCreate();
+                xmlNodeDump(b, doc, t, 0, 0);
+                ck_assert_str_eq((const char *)xmlBufferContent(b), want);
+                xmlBufferFree(b);
+                xmlFreeDoc(doc);
+            }
+        }
+    }
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
     TCase *tc = tcase_create("kinds");
     tcase_add_test(tc, test_every_kind);
+    tcase_add_test(tc, test_serializer_is_libxml2s);
+    tcase_add_test(tc, test_add_html);
     suite_add_tcase(s, tc);
     return s;
 }
