@@ -146,6 +146,12 @@ stp_req_t *mod_stp_req_get(request_rec *r)
         stp_site_acquire(&q->build, q->conf->site, main->pool);
     mod_stp_user_of(&q->user, &q->email, q->conf, main);
     claim_baton_t cb = {q->conf, main};
+    if (q->user.key && !q->user.claim) {
+        /* Documents that require a claim read it when they are decided on. */
+        claim_baton_t *kept = apr_pmemdup(main->pool, &cb, sizeof cb);
+        q->user.claim = claim_from_env;
+        q->user.claim_baton = kept;
+    }
     q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key && q->conf->state)
