@@ -69,10 +69,9 @@ void mod_stp_requires_el(xmlNodePtr parent, const apr_array_header_t *requires)
     }
 }
 
-/* The 403 of a signed-in user who does not meet the document's requirements: it says what they are
- * (the document's page says so too), so the user knows whom to ask. */
-static int send_requirement(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
+int mod_stp_requirement_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
+    mod_stp_req_lang(q);
     xmlNodePtr page = mod_stp_page_start(q, "error", mod_stp_msg(q, "error.requirement.title"));
     xmlNodePtr e = mod_stp_el(page, "error", NULL);
     mod_stp_attr(e, "status", "403");
@@ -176,8 +175,7 @@ int mod_stp_download_handler(request_rec *r)
         mod_stp_req_lang(q);
         return send_gone(r, q, doc);
     case STP_DECIDE_REQUIREMENT:
-        mod_stp_req_lang(q);
-        return send_requirement(r, q, doc);
+        return mod_stp_requirement_page(r, q, doc);
     case STP_DECIDE_UNLISTED:
         return mod_stp_unlisted_page(r, q);
     case STP_DECIDE_NOT_FOUND:
