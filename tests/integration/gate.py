@@ -23,7 +23,7 @@ from harness import request  # noqa: E402
 ACCOUNTS = {
     "anonymous": {},
     "personal": {"X-Test-Sub": "pat", "X-Test-Email": "pat@example.net"},
-    "t1": {"X-Test-Sub": "alice", "X-Test-Tid": "t1", "X-Test-Email": "alice@t1.example"},
+    "t1": {"X-Test-Sub": "alice", "X-Test-Tid": "t1", "X-Test-Email": "alice@t1.example", "X-Test-Licence": "e3,e5"},
     "t2": {"X-Test-Sub": "bob", "X-Test-Tid": "t2", "X-Test-Email": "bob@t2.example"},
     "t1admin": {"X-Test-Sub": "carol", "X-Test-Tid": "t1", "X-Test-Roles": "Reader,GlobalAdmin"},
 }
@@ -36,7 +36,7 @@ for _i, _h in enumerate(ACCOUNTS.values()):
 KINDS = list(ACCOUNTS)
 
 # Expected download outcome per document, before and after the NDA is accepted (docs/architecture.md).
-S, I, A, P, G, N = "serve", "signin", "nda", "personal", "gone", "notfound"
+S, I, A, P, G, N, R = "serve", "signin", "nda", "personal", "gone", "notfound", "requirement"
 CASES = {
     #                 anonymous personal t1 t2 t1admin
     "public-report": ([S, S, S, S, S], [S, S, S, S, S]),
@@ -48,6 +48,9 @@ CASES = {
     "soc-2025": ([S, S, S, S, S], [S, S, S, S, S]),  # superseded, within retention
     "soc-2024": ([G, G, G, G, G], [G, G, G, G, G]),  # past retention
     "no-such-doc": ([N, N, N, N, N], [N, N, N, N, N]),
+    # <require claim="licence" value="e5"/> (only alice has it) and <require role="tenant-admin"/>.
+    "licence-guide": ([I, R, S, R, R], [I, R, S, R, R]),
+    "t1-admin-pack": ([N, N, R, N, S], [N, N, R, N, S]),
     # A tenant series: every version, and every way of naming one, is t2's alone.
     "t2-series-2026": ([N, N, N, S, N], [N, N, N, S, N]),
     "t2-series-2025": ([N, N, N, S, N], [N, N, N, S, N]),  # superseded, within retention
@@ -62,8 +65,10 @@ SERVES = {"t2-series-2026/2025": "t2-series-2025", "t2-series-2025/2026": "t2-se
 GONE_CURRENT = {"soc-2024": ("soc-2026", "/en/docs/"), "t2-series-2024": ("t2-series-2026", "/en/org/docs/"),
                 "t2-series-2026/2024": ("t2-series-2026", "/en/org/docs/")}
 # Which documents have a public page, and which have a page in which tenant's tree.
-PUBLIC_PAGES = {"public-report", "signin-policy", "nda-pentest", "soc-2025", "soc-2026"}
-TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2", "t2-series-2026": "t2"}
+PUBLIC_PAGES = {"public-report", "signin-policy", "nda-pentest", "soc-2025", "soc-2026", "licence-guide"}
+TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2", "t2-series-2026": "t2", "t1-admin-pack": "t1"}
+# What the 403 of a requirement names.
+REQUIRES = {"licence-guide": "Requires: licence e5", "t1-admin-pack": "Requires: tenant administrator role"}
 
 
 
@@ -140,6 +145,9 @@ class Gate:
                  f"location {loc}")
         elif want == P:
             t.ok(r.status == 403 and self.source(doc) not in r.body, name, f"status {r.status}")
+        elif want == R:
+            t.ok(r.status == 403 and self.source(doc) not in r.body and REQUIRES[doc] in r.text
+                 and "no-store" in (r.header("cache-control") or ""), name, f"status {r.status}", r.text[:500])
         elif want == G:
             cur, tree = GONE_CURRENT[doc]
             t.ok(r.status == 410 and f'/download/{cur}"' in r.text and f'{tree}{cur}/' in r.text, name,
