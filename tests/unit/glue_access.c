@@ -131,6 +131,11 @@ START_TEST(test_unlisted_documents)
     r = unlisted("/download/licence-guide"); /* his claims still count */
     ck_assert_int_eq(stub_run(r), OK);
     ck_assert_int_eq(r->status, HTTP_OK);
+    /* So does the NDA page: there is nothing for him to accept it for. */
+    r = unlisted("/stp/nda");
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_FORBIDDEN, "en");
+    assert_has(stub_out(r), "have not given you access to the portal");
     /* The organisation's pages refuse him with the same page (the fixup, for a <Location>
      * without Require stp-tenant). */
     r = unlisted("/en/org/");
