@@ -100,6 +100,8 @@ typedef struct {
     stp_search_sort_t sort;
     int page, per_page; /* page from 1 */
     const char *tenant; /* the reader's tenant (NULL: none): tenant documents only for its members */
+    int any_facet;      /* a row passes when it has a chosen value of any filtered facet (recommendations),
+                           rather than of every one */
     /* The reader (NULL: anonymous): documents with requirements only for those who meet them
      * (stp_access_requirements_met); an unlisted member is no member of `tenant`. */
     const stp_user_t *user;

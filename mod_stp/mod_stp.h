@@ -8,6 +8,7 @@
 #include <libxml/tree.h>
 
 #include "stp_identity.h"
+#include "stp_org.h"
 #include "stp_site.h"
 #include "stp_state.h"
 
@@ -15,8 +16,6 @@ extern module AP_MODULE_DECLARE_DATA stp_module;
 #ifndef STP_MODULE_MAIN
 APLOG_USE_MODULE(stp); /* log lines name the module: [stp:notice]; mod_stp.c gets it from AP_DECLARE_MODULE */
 #endif
-
-typedef enum { STP_MODE_OPEN = 0, STP_MODE_ASSIGNED } stp_tenant_mode_t;
 
 /* One configuration per virtual host. Unset values are NULL / 0 / -1 so that merging can tell
  * them from explicit ones. */
@@ -27,7 +26,7 @@ typedef struct {
     apr_size_t map_size;            /* StpStateMapSize */
     const char *claim_prefix;
     stp_claims_map_t claims;
-    int tenant_mode;               /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
+    int tenant_mode;               /* StpTenantAccessDefault: stp_org_mode_t (open, assigned), -1 unset */
     int retention_months;          /* StpRetentionMonths: -1 unset, 0: the catalog's */
     const char *base_url;          /* StpBaseURL */
     const char *oidc_redirect_uri; /* StpOIDCRedirectURI: where /stp/logout sends the user */
@@ -54,6 +53,8 @@ typedef enum {
     STP_ROUTE_NOTIFICATIONS,
     STP_ROUTE_ACCOUNT,
     STP_ROUTE_SEARCH,
+    STP_ROUTE_ADMIN,
+    STP_ROUTE_HOME,   /* a member's home page with the organisation's recommendations (set in fixups) */
     STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
@@ -73,6 +74,7 @@ typedef struct {
     apr_table_t *query;
     const char *query_error; /* why the query string was refused (then `query` is empty), else NULL */
     const char *session;     /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
+    stp_role_t org_role;     /* the member's role in their organisation (stp_org.h), NONE when not listed */
 } stp_req_t;
 
 stp_conf_t *mod_stp_conf(const request_rec *r);
@@ -100,6 +102,8 @@ int mod_stp_error_page(request_rec *r, stp_req_t *q, int status, const char *tit
 /* mod_stp_page.c: a page of `kind` with its title and the common header (site, language picker
  * that keeps this page, who is signed in); the handler adds its data below the returned <page>. */
 xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title);
+/* Who is signed in, for the header of a page (with the sign-out form's token when `signout`). */
+void mod_stp_page_user(stp_req_t *q, xmlNodePtr page, int signout);
 /* An element with escaped text (NULL: none), an attribute (NULL value: none). */
 xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text);
 void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
@@ -107,6 +111,8 @@ void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
 void mod_stp_page_html(xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */
 int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
+/* A day as pages show it, in the response language. */
+const char *mod_stp_date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool);
 /* A UI string in the response language (the key itself when the catalog has none). */
 const char *mod_stp_msg(stp_req_t *q, const char *key);
 /* The decision for one document (NULL: unknown id) for this request's user, today; an error
@@ -114,6 +120,8 @@ const char *mod_stp_msg(stp_req_t *q, const char *key);
 apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);
 /* Reads an urlencoded POST body of at most `limit` bytes into *form; an HTTP status on failure. */
 int mod_stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
+/* The same for a form whose keys may repeat (checkboxes), at most `max_fields` fields. */
+int mod_stp_form_read_multi(apr_table_t **form, request_rec *r, apr_size_t limit, int max_fields);
 void mod_stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
 /* Sends JSON that must not be cached (the user's own data). */
 int mod_stp_json_send(request_rec *r, const char *json);
@@ -166,6 +174,15 @@ int mod_stp_library_handler(request_rec *r);
 int mod_stp_notifications_handler(request_rec *r);
 int mod_stp_account_handler(request_rec *r);
 int mod_stp_search_handler(request_rec *r);
+int mod_stp_admin_handler(request_rec *r);
+/* mod_stp_home.c: the home and organisation pages of a member whose organisation chose industries
+ * or regions, from the build's page models with the recommendations added. The fixup claims the
+ * request (returns OK) only then; everyone else gets the static page. */
+int mod_stp_home_fixup(request_rec *r, int org);
+int mod_stp_home_handler(request_rec *r);
+/* mod_stp_admin.c: the organisation's administrators and portal admins as <contact> elements, for
+ * the page that sends an unlisted member to them. */
+void mod_stp_admin_contacts(stp_req_t *q, xmlNodePtr parent);
 int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */
