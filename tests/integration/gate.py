@@ -2,7 +2,8 @@
 """The gate over a real httpd with the built module: the visibility matrix of docs/architecture.md
 over downloads, document pages and organisation pages; conditional and range requests; the NDA
 click-through with its CSRF token; path tricks; claims sent as headers; durability and catalog
-switches. Usage: gate.py prefork|event  (prints TAP)."""
+switches; documents that require a licence claim or the tenant administrator role; unlisted members
+of organisations in access mode `assigned` (a second server). Usage: gate.py prefork|event  (prints TAP)."""
 
 import base64
 import hashlib
@@ -500,9 +501,51 @@ class Gate:
                      self.headers_ignored, self.security_headers, self.republish, self.audit_export, self.no_crash)
 
 
+class AssignedGate(Gate):
+    """Every organisation in access mode `assigned` and nobody listed: its members (alice, bob) are
+    unlisted, its administrators (carol, by the admin claim) are not."""
+    EXTRA = "StpTenantAccessDefault assigned\n"
+
+    def unlisted(self):
+        t, m = self.tap, self.mpm
+        ask = "have not given you access to the portal"
+        t.eq(True, self.whoami("t1").get("user") is not None, f"{m} assigned: alice is signed in")
+        for doc in ("t1-pack", "t1-nda-pack"):
+            r, unknown = self.get(f"/download/{doc}", "t1"), self.get("/download/no-such-doc", "t1")
+            t.ok(r.status == unknown.status == 404 and same_body(r, unknown),
+                 f"{m} assigned: unlisted alice GET /download/{doc} -> the unknown id's 404", f"status {r.status}")
+            r = self.get(f"/en/org/docs/{doc}/", "t1")
+            t.ok(r.status == 403 and ask in r.text and "Tenant one" not in r.text,
+                 f"{m} assigned: unlisted alice GET /en/org/docs/{doc}/ -> 403, the unlisted page", f"status {r.status}")
+        r = self.get("/download/nda-pentest", "t1")
+        t.ok(r.status == 403 and ask in r.text and self.source("nda-pentest") not in r.body
+             and "no-store" in (r.header("cache-control") or ""),
+             f"{m} assigned: unlisted alice GET /download/nda-pentest -> 403, the unlisted page", f"status {r.status}")
+        r = self.get("/en/org/", "t1")
+        t.ok(r.status == 403 and ask in r.text and "/en/org/docs/" not in r.text,
+             f"{m} assigned: unlisted alice GET /en/org/ -> 403, the unlisted page", f"status {r.status}", r.text[:400])
+        for doc in ("public-report", "signin-policy", "licence-guide"):
+            r = self.get(f"/download/{doc}", "t1")
+            t.ok(r.status == 200 and r.body == self.source(doc),
+                 f"{m} assigned: unlisted alice still gets {doc}", f"status {r.status}")
+        r = self.get("/stp/search?q=pack&lang=en", "t1", {"Accept": "application/json"})
+        t.ok(r.status == 200 and "t1-pack" not in r.text, f"{m} assigned: unlisted alice finds no t1 document",
+             r.text[:300])
+        # The organisation's administrator is listed by the claim: everything of t1 as before.
+        for doc in ("t1-pack", "t1-admin-pack"):
+            r = self.get(f"/download/{doc}", "t1admin")
+            t.ok(r.status == 200 and r.body == self.source(doc), f"{m} assigned: carol (administrator) gets {doc}",
+                 f"status {r.status}")
+        t.eq(200, self.get("/en/org/", "t1admin").status, f"{m} assigned: carol opens /en/org/")
+
+    def run_all(self):
+        self.serving(self.unlisted, self.no_crash)
+
+
 def main(tap):
     mpm = sys.argv[1] if len(sys.argv) > 1 else "event"
     Gate(tap, mpm).run_all()
+    AssignedGate(tap, mpm).run_all()
 
 
 if __name__ == "__main__":
