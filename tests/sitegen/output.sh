@@ -92,6 +92,9 @@ for id in $(grep -l '<require ' "$CONTENT"/docs/*/doc.xml | xargs -n1 dirname | 
     [ -n "$t" ] && tree=tenants/$t
     claim=$(sed -n 's/.*<require claim="\([^"]*\)" value="\([^"]*\)".*/\1 \2/p' "$CONTENT/docs/$id/doc.xml")
     role=$(grep -q '<require role="tenant-admin"/>' "$CONTENT/docs/$id/doc.xml" && echo yes)
+    # the catalog keeps them, as stpctl shows
+    want_cat=$( { [ -n "$role" ] && echo "require role tenant-admin"; [ -n "$claim" ] && echo "require claim $claim"; } | sort)
+    check_eq "the catalog keeps $id's requirements" "$want_cat" "$("$STPCTL" doc "$TMP/s" "$id" | grep '^require ' | sort)"
     for l in $LOCALES; do
         label=$(xmllint --xpath 'string(//msg[@key="requires.label"])' "$ROOT/xslt/i18n/$l.xml" | sed 's/{what}.*//')
         page=$(docpage "$S/$tree" "$l" "$id")
