@@ -182,6 +182,25 @@ START_TEST(test_unlisted_authz_and_error_page)
 }
 END_TEST
 
+/* The user record keeps what digests judge requirements by: the role, and the values of the claims
+ * the build's documents require (the gate fixture requires only "licence"), no other claim. */
+START_TEST(test_record_keeps_role_and_required_claims)
+{
+    stp_user_record_t rec;
+    request_rec *r = get_as("/stp/whoami", "alice", "t1", NULL, "e3,e5");
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_audience", "gov");
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_int_eq(stp_state_user_get(&rec, conf->state, user_key("alice"), pool), APR_SUCCESS);
+    ck_assert_str_eq(rec.claims, "licence\te3,e5\n");
+    ck_assert_int_eq(rec.tenant_admin, 0);
+    r = get_as("/stp/whoami", "alice", "t1", "GlobalAdmin", NULL); /* now an administrator, licence gone */
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert_int_eq(stp_state_user_get(&rec, conf->state, user_key("alice"), pool), APR_SUCCESS);
+    ck_assert_str_eq(rec.claims, "");
+    ck_assert_int_eq(rec.tenant_admin, 1);
+}
+END_TEST
+
 Suite *glue_access_suite(void)
 {
     Suite *s = suite_create("glue-access");
@@ -191,6 +210,7 @@ Suite *glue_access_suite(void)
     tcase_add_test(tc, test_requirement_library_and_search);
     tcase_add_test(tc, test_unlisted_documents);
     tcase_add_test(tc, test_unlisted_authz_and_error_page);
+    tcase_add_test(tc, test_record_keeps_role_and_required_claims);
     suite_add_tcase(s, tc);
     return s;
 }
