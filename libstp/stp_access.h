@@ -25,11 +25,13 @@ typedef struct {
 
 typedef enum {
     STP_DECIDE_SERVE = 0,
-    STP_DECIDE_SIGNIN,     /* anonymous on a document that needs an account */
-    STP_DECIDE_ACCEPT_NDA, /* an organisation account that has not accepted the current NDA */
-    STP_DECIDE_PERSONAL,   /* a personal account on a document for organisation accounts */
-    STP_DECIDE_GONE,       /* a retired version: 410, pointing at the current one */
-    STP_DECIDE_NOT_FOUND   /* unknown, or not for this user's eyes: indistinguishable */
+    STP_DECIDE_SIGNIN,      /* anonymous on a document that needs an account */
+    STP_DECIDE_ACCEPT_NDA,  /* an organisation account that has not accepted the current NDA */
+    STP_DECIDE_PERSONAL,    /* a personal account on a document for organisation accounts */
+    STP_DECIDE_GONE,        /* a retired version: 410, pointing at the current one */
+    STP_DECIDE_NOT_FOUND,   /* unknown, or not for this user's eyes: indistinguishable */
+    STP_DECIDE_REQUIREMENT, /* signed in, but a <require> of the document does not hold: 403 naming them */
+    STP_DECIDE_UNLISTED     /* an unlisted member of an `assigned` organisation on an NDA document: 403 */
 } stp_decision_t;
 
 const char *stp_access_decision_name(stp_decision_t decision);
@@ -40,7 +42,8 @@ const char *stp_access_decision_name(stp_decision_t decision);
 stp_decision_t stp_access_decide(const stp_user_t *user, const stp_doc_t *doc, stp_day_t today, int nda_accepted,
                                  int retention_months);
 
-/* Whether the user may know the document exists at all: the tenant rule alone. */
+/* Whether the user may know the document exists at all: the tenant rule (unlisted members of an
+ * `assigned` organisation are outsiders to its documents). Requirements do not hide a document. */
 int stp_access_visible(const stp_user_t *user, const stp_doc_t *doc);
 /* The one rule of tenant membership, for documents and for `Require stp-tenant`: a signed-in
  * organisation member whose tenant is one of `tenants` (any tenant when there is no list). */
@@ -48,6 +51,15 @@ int stp_access_member(const stp_user_t *user, const apr_array_header_t *tenants)
 /* Whether downloading `doc` needs the current NDA accepted: NDA documents, and tenant documents
  * that ask for it as well. */
 int stp_access_needs_nda(const stp_doc_t *doc);
+/* Whether every requirement (stp_require_t; NULL or empty: none) holds for the user. Anonymous
+ * users hold none: their claims are unknown until they sign in. */
+int stp_access_requirements_met(const stp_user_t *user, const apr_array_header_t *requires);
+/* Whether `doc` is one the user can get once signed in and past the NDA: visible, and its
+ * requirements met. Lists made for one user (search, My Library, digests) offer only these. */
+int stp_access_offered(const stp_user_t *user, const stp_doc_t *doc);
+/* Whether a claim as mod_auth_openidc passes it (one value, or an array joined with commas) holds
+ * `value` as one whole item; spaces around an item are ignored, the comparison is exact. */
+int stp_access_list_has(const char *list, const char *value);
 /* "anonymous", "personal", "member" or "tenant-admin". */
 const char *stp_access_user_kind(const stp_user_t *user);
 

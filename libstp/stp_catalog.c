@@ -108,6 +108,13 @@ const char *stp_catalog_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_po
     stp_codec_enc_uint(&e, (uint64_t)doc->access);
     stp_codec_enc_uint(&e, doc->nda ? 1 : 0);
     enc_strings(&e, doc->tenants);
+    stp_codec_enc_uint(&e, doc->requires ? (uint64_t)doc->requires->nelts : 0);
+    for (int i = 0; doc->requires && i < doc->requires->nelts; i++) {
+        const stp_require_t *q = &APR_ARRAY_IDX(doc->requires, i, stp_require_t);
+        stp_codec_enc_uint(&e, (uint64_t)q->kind);
+        stp_codec_enc_cstr(&e, q->name);
+        stp_codec_enc_cstr(&e, q->value ? q->value : "");
+    }
     stp_codec_enc_int(&e, doc->published);
     stp_codec_enc_int(&e, doc->retired);
     stp_codec_enc_cstr(&e, doc->current);
@@ -171,6 +178,19 @@ apr_status_t stp_catalog_doc_decode(stp_doc_t **out, const void *data, apr_size_
         d.failed = 1;
     doc->nda = nda == 1;
     doc->tenants = dec_strings(&d, pool);
+    uint64_t nreq = stp_codec_dec_count(&d, 3);
+    doc->requires = apr_array_make(pool, (int)nreq ? (int)nreq : 1, sizeof(stp_require_t));
+    for (uint64_t i = 0; i < nreq && !d.failed; i++) {
+        stp_require_t *q = &APR_ARRAY_PUSH(doc->requires, stp_require_t);
+        uint64_t kind = stp_codec_dec_uint(&d);
+        if (kind > STP_REQUIRE_CLAIM)
+            d.failed = 1;
+        q->kind = (stp_require_kind_t)kind;
+        q->name = stp_codec_dec_cstr(&d);
+        q->value = stp_codec_dec_cstr(&d);
+        if (!*q->name)
+            d.failed = 1; /* sitegen never writes a nameless requirement */
+    }
     int64_t published = stp_codec_dec_int(&d), retired = stp_codec_dec_int(&d);
     if (published < INT32_MIN || published > INT32_MAX || retired < INT32_MIN || retired > INT32_MAX)
         d.failed = 1; /* day numbers are 32-bit */

@@ -11,12 +11,21 @@
 
 /* Bumped whenever the record encoding or the set of databases changes; readers refuse other
  * versions. */
-#define STP_CATALOG_FORMAT 4
+#define STP_CATALOG_FORMAT 5
 
 typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
 const char *stp_catalog_access_name(stp_access_t access);
 apr_status_t stp_catalog_access_parse(stp_access_t *access, const char *name);
+
+/* One <require> of a document's <access>: a role the user must hold, or a value one of their
+ * claims must contain. Every requirement of a document must hold (docs/content-format.md). */
+typedef enum { STP_REQUIRE_ROLE = 0, STP_REQUIRE_CLAIM = 1 } stp_require_kind_t;
+typedef struct {
+    stp_require_kind_t kind;
+    const char *name;  /* the role ("tenant-admin") or the claim's name */
+    const char *value; /* the claim value; "" for a role */
+} stp_require_t;
 
 /* A text in one locale. */
 typedef struct {
@@ -42,8 +51,9 @@ typedef struct {
     const char *section;
     const char *tile;
     stp_access_t access;
-    int nda;                     /* tenant documents: the NDA is required as well */
-    apr_array_header_t *tenants; /* const char *: tenant ids (access == TENANT) */
+    int nda;                      /* tenant documents: the NDA is required as well */
+    apr_array_header_t *tenants;  /* const char *: tenant ids (access == TENANT) */
+    apr_array_header_t *requires; /* stp_require_t; NULL or empty: none */
     stp_day_t published;
     stp_day_t retired;             /* the first day it is gone (0: never, it is current) */
     const char *current;           /* the id of its series' current version */

@@ -42,13 +42,39 @@ apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last)
     }
 }
 
-stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const char *tenant,
+/* The claims of a user record ("NAME\tVALUE\n"...), as a stp_claim_fn reads them. */
+static const char *record_claim(void *baton, const char *name)
+{
+    return apr_table_get(baton, name);
+}
+
+static apr_table_t *record_claims(const char *text, apr_pool_t *pool)
+{
+    apr_table_t *t = apr_table_make(pool, 2);
+    char *copy = apr_pstrdup(pool, text ? text : ""), *last;
+    for (char *line = apr_strtok(copy, "\n", &last); line; line = apr_strtok(NULL, "\n", &last)) {
+        char *tab = strchr(line, '\t');
+        if (tab) {
+            *tab = '\0';
+            apr_table_setn(t, line, tab + 1);
+        }
+    }
+    return t;
+}
+
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const stp_user_record_t *who,
                               const apr_array_header_t *entries, stp_series_current_fn *current, void *baton,
                               apr_time_t now, const char *host, apr_pool_t *pool)
 {
     if (n->freq == STP_FREQ_OFF || !n->address || !*n->address || now < stp_digest_due(n->freq, n->last_digest))
         return NULL;
-    stp_user_t user = {.key = user_key, .tenant = tenant && *tenant ? tenant : NULL};
+    /* The user as the module last saw them signed in: organisation, roles, the required claims. */
+    stp_user_t user = {.key = user_key,
+                       .tenant = who && who->tenant && *who->tenant ? who->tenant : NULL,
+                       .tenant_admin = who && who->tenant_admin,
+                       .unlisted = who && who->unlisted,
+                       .claim = record_claim,
+                       .claim_baton = record_claims(who ? who->claims : NULL, pool)};
     stp_digest_t *dg = apr_pcalloc(pool, sizeof *dg);
     dg->items = apr_array_make(pool, 4, sizeof(stp_digest_item_t));
     stp_hash_t *h = stp_hash_new();
@@ -57,7 +83,7 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
     for (int i = 0; entries && i < entries->nelts; i++) {
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
         const stp_doc_t *doc = current(baton, e->series, pool);
-        if (!doc || !stp_access_visible(&user, doc))
+        if (!doc || !stp_access_offered(&user, doc))
             continue;
         const char *fp = stp_library_fingerprint(doc, pool);
         if (e->seen && !strcmp(e->seen, fp))

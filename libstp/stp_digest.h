@@ -35,11 +35,11 @@ apr_time_t stp_digest_due(stp_freq_t freq, apr_time_t last);
 
 /* The digest due for one user at `now`, or NULL: notifications off, no address, the window has not
  * passed, or nothing they saved changed since they last saw it. Series whose current version the
- * user may no longer see are left out: stp_access_visible for `tenant`, the user's organisation
- * as last recorded at sign-in (stp_state_user_get; NULL or "" for a personal account), never the
- * one stored with their settings, which a user who moved would keep. `host` names the
- * Message-ID's right-hand side. */
-stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const char *tenant,
+ * user may no longer have are left out (stp_access_offered): judged by `who`, the module's record
+ * of the user's last signed-in request (stp_state_user_get; NULL when there is none): its
+ * organisation (never the one stored with their settings, which a user who moved would keep), its
+ * roles and the claims that documents require. `host` names the Message-ID's right-hand side. */
+stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const stp_user_record_t *who,
                               const apr_array_header_t *entries, stp_series_current_fn *current, void *baton,
                               apr_time_t now, const char *host, apr_pool_t *pool);
 

@@ -433,6 +433,39 @@ static int reusable(const char *from, const char *locales, apr_pool_t *pool)
     return ok;
 }
 
+/* A document's requirements in the index: "r\tROLE\t\n" or "c\tCLAIM\tVALUE\n" each (sitegen
+ * refuses control characters in names and values). */
+static const char *requires_text(const apr_array_header_t *requires, apr_pool_t *pool)
+{
+    const char *s = "";
+    for (int i = 0; requires && i < requires->nelts; i++) {
+        const stp_require_t *q = &APR_ARRAY_IDX(requires, i, stp_require_t);
+        s = apr_pstrcat(pool, s, q->kind == STP_REQUIRE_ROLE ? "r\t" : "c\t", q->name, "\t", q->value, "\n", NULL);
+    }
+    return s;
+}
+
+/* The reverse, into `pool`; NULL for none. A line it cannot read is a requirement nobody meets. */
+static apr_array_header_t *requires_parse(const char *text, apr_pool_t *pool)
+{
+    if (!text || !*text)
+        return NULL;
+    apr_array_header_t *a = apr_array_make(pool, 1, sizeof(stp_require_t));
+    char *copy = apr_pstrdup(pool, text), *last;
+    for (char *line = apr_strtok(copy, "\n", &last); line; line = apr_strtok(NULL, "\n", &last)) {
+        stp_require_t *q = &APR_ARRAY_PUSH(a, stp_require_t);
+        char *name = strchr(line, '\t'), *value = name ? strchr(name + 1, '\t') : NULL;
+        if (!name || !value) {
+            *q = (stp_require_t){STP_REQUIRE_ROLE, "", ""};
+            continue;
+        }
+        *name++ = '\0';
+        *value++ = '\0';
+        *q = (stp_require_t){line[0] == 'r' ? STP_REQUIRE_ROLE : STP_REQUIRE_CLAIM, name, value};
+    }
+    return a;
+}
+
 static int exec(sqlite3 *db, const char *sql)
 {
     return sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -445,7 +478,7 @@ static int create_schema(stp_search_writer_t *w, const apr_array_header_t *local
                          " title TEXT NOT NULL, summary TEXT NOT NULL, tile TEXT NOT NULL, access INTEGER NOT NULL,"
                          " nda INTEGER NOT NULL, published INTEGER NOT NULL, tenants TEXT NOT NULL,"
                          " services TEXT NOT NULL, regions TEXT NOT NULL, industries TEXT NOT NULL,"
-                         " fp TEXT NOT NULL, UNIQUE(doc, lang))");
+                         " fp TEXT NOT NULL, requires TEXT NOT NULL, UNIQUE(doc, lang))");
     for (int i = 0; rc == SQLITE_OK && i < locales->nelts; i++) {
         const char *lang = APR_ARRAY_IDX(locales, i, const char *);
         rc = exec(w->db,
@@ -492,8 +525,8 @@ apr_status_t stp_search_writer_open(stp_search_writer_t **wp, const char *path, 
         rc = sqlite3_prepare_v2(
             w->db,
             "INSERT OR REPLACE INTO docs(id, doc, lang, title, summary, tile, access, nda, published,"
-            " tenants, services, regions, industries, fp)"
-            " VALUES(?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            " tenants, services, regions, industries, fp, requires)"
+            " VALUES(?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15)",
             -1, &w->ins_doc, NULL);
     if (rc != SQLITE_OK) {
         *err = db_error(w->db, path, pool);
@@ -574,6 +607,7 @@ apr_status_t stp_search_writer_put(stp_search_writer_t *w, const stp_search_row_
     sqlite3_bind_int(st, 6, (int)row->access);
     sqlite3_bind_int(st, 7, row->nda);
     sqlite3_bind_int(st, 8, (int)row->published);
+    sqlite3_bind_text(st, 15, requires_text(row->requires, p), -1, SQLITE_TRANSIENT);
     if (id)
         sqlite3_bind_int64(st, 14, id);
     else
@@ -653,7 +687,8 @@ typedef struct {
     sqlite3_int64 id;
     const char *doc;
     stp_day_t published;
-    const char *tenants; /* " a b " or NULL */
+    const char *tenants;                /* " a b " or NULL */
+    const apr_array_header_t *requires; /* stp_require_t; NULL: none */
     int *tags[STP_FACET_COUNT];
     int ntags[STP_FACET_COUNT];
 } srow_t;
@@ -744,7 +779,8 @@ static apr_status_t load_rows(stp_search_t *s, sqlite3 *db, const char **err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT id, doc, lang, published, tenants, services, tile, regions, industries FROM docs"
+                           "SELECT id, doc, lang, published, tenants, services, tile, regions, industries, requires"
+                           " FROM docs"
                            " ORDER BY lang, id",
                            -1, &st, NULL) != SQLITE_OK) {
         *err = db_error(db, s->path, s->pool);
@@ -773,6 +809,7 @@ static apr_status_t load_rows(stp_search_t *s, sqlite3 *db, const char **err)
         r->published = (stp_day_t)sqlite3_column_int(st, 3);
         const char *tenants = (const char *)sqlite3_column_text(st, 4);
         r->tenants = *tenants ? apr_pstrdup(s->pool, tenants) : NULL;
+        r->requires = requires_parse((const char *)sqlite3_column_text(st, 5 + STP_FACET_COUNT), s->pool);
         for (int f = 0; f < STP_FACET_COUNT; f++) {
             const char *v = (const char *)sqlite3_column_text(st, 5 + f);
             load_tags(s, r, (stp_facet_t)f, f == STP_FACET_CATEGORY ? apr_pstrcat(s->pool, " ", v, " ", NULL) : v);
@@ -840,8 +877,12 @@ typedef struct {
     unsigned pass; /* bit f: passes facet f's filter */
 } match_t;
 
-static int row_visible(const srow_t *r, const char *tenant)
+/* The tenant rule, then the requirements: what stp_access_offered says of a document. */
+static int row_visible(const srow_t *r, const stp_search_query_t *q)
 {
+    const char *tenant = q->user && q->user->unlisted ? NULL : q->tenant;
+    if (r->requires && !stp_access_requirements_met(q->user, r->requires))
+        return 0;
     if (!r->tenants)
         return 1;
     if (!tenant || !*tenant || strchr(tenant, ' '))
@@ -1100,7 +1141,7 @@ static apr_status_t find_matches(apr_array_header_t *out, stp_search_t *s, sqlit
 {
     if (!terms->nelts) {
         for (int i = 0; i < loc->n; i++)
-            if (row_visible(&loc->rows[i], q->tenant)) {
+            if (row_visible(&loc->rows[i], q)) {
                 match_t *m = apr_array_push(out);
                 m->row = &loc->rows[i];
                 m->rank = 0;
@@ -1112,7 +1153,7 @@ static apr_status_t find_matches(apr_array_header_t *out, stp_search_t *s, sqlit
     apr_status_t rv = text_matches(&idx, &rank, &n, s, db, loc, tq, expr, err, pool);
     for (int i = 0; rv == APR_SUCCESS && i < n; i++) {
         const srow_t *r = &loc->rows[idx[i]];
-        if (!row_visible(r, q->tenant))
+        if (!row_visible(r, q))
             continue;
         match_t *m = apr_array_push(out);
         m->row = r;

@@ -15,11 +15,12 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "stp_access.h"
 #include "stp_catalog.h"
 
 /* Bumped when the schema or the tokenizers change; readers refuse other formats and sitegen then
  * rebuilds the index instead of updating it. */
-#define STP_SEARCH_FORMAT 3
+#define STP_SEARCH_FORMAT 4
 
 /* The facets, in the order of the query parameters service, category, region, industry. */
 typedef enum {
@@ -64,6 +65,7 @@ typedef struct {
     int nda;
     stp_day_t published;
     const apr_array_header_t *tenants, *services, *regions, *industries; /* const char *; may be NULL */
+    const apr_array_header_t *requires;                                  /* stp_require_t; may be NULL */
     const char *fp; /* a fingerprint of all of the above: an unchanged row is left alone */
 } stp_search_row_t;
 
@@ -100,6 +102,9 @@ typedef struct {
     const char *tenant; /* the reader's tenant (NULL: none): tenant documents only for its members */
     int any_facet;      /* a row passes when it has a chosen value of any filtered facet (recommendations),
                            rather than of every one */
+    /* The reader (NULL: anonymous): documents with requirements only for those who meet them
+     * (stp_access_requirements_met); an unlisted member is no member of `tenant`. */
+    const stp_user_t *user;
 } stp_search_query_t;
 
 typedef struct {

@@ -105,6 +105,7 @@ static held_t *open_build(stp_site_t *site, const char *target)
     h->pub.locales = meta(cat, "locales", pool);
     h->pub.nda_version = meta(cat, "nda-version", pool);
     h->pub.base_url = meta(cat, "base-url", pool);
+    h->pub.require_claims = meta(cat, "require-claims", pool);
     h->pub.retention_months = atoi(meta(cat, "retention-months", pool));
     /* Compiled once per build per process, when the process first uses the build. */
     stp_view_t *view;

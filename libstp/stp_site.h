@@ -19,6 +19,7 @@ typedef struct {
     const char *root;   /* the build directory the `current` link pointed to, e.g. SITE/build-7 */
     stp_catalog_t *cat; /* its catalog, open read-only */
     const char *default_locale, *locales, *nda_version, *base_url; /* catalog meta, never NULL */
+    const char *require_claims; /* the claims documents require, space-separated ("" for none) */
     int retention_months;
     const stp_view_t *view; /* the build's page templates (templates/page.xsl), compiled once; NULL when it has none */
     stp_search_t *search;   /* its search index (search.db), opened once; NULL when it has none */

@@ -82,7 +82,7 @@ static apr_size_t nda_key(char *buf, const char *user, const char *tenant, const
 }
 
 /* The layout of the records; files without a "format" in meta are 1. */
-#define STATE_FORMAT 2
+#define STATE_FORMAT 3
 
 static int nul_count(const MDB_val *k)
 {
@@ -92,12 +92,15 @@ static int nul_count(const MDB_val *k)
     return n;
 }
 
-/* Format 1 keyed acceptances by (user, version); format 2 by (user, tenant, version), the tenant
- * being the one stored with each acceptance, so that nobody has to accept again on upgrade. */
+static int upgrade_nda_keys(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool);
+static int upgrade_user_records(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool);
+
+/* Brings an older file to STATE_FORMAT in the transaction that opens it. Format 2 keyed
+ * acceptances by (user, tenant, version), the tenant being the one stored with each acceptance, so
+ * that nobody has to accept again on upgrade; format 3 added roles and claims to user records. */
 static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
 {
-    MDB_val mk = {6, "format"}, mv, k, v;
-    MDB_cursor *cur;
+    MDB_val mk = {6, "format"}, mv;
     uint64_t format = 1;
     int rc = mdb_get(txn, st->meta, &mk, &mv);
     if (rc == MDB_SUCCESS) {
@@ -111,6 +114,57 @@ static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
     }
     if (format >= STATE_FORMAT)
         return 0;
+    if (format < 2 && (rc = upgrade_nda_keys(st, txn, pool)))
+        return rc;
+    if (format < 3 && (rc = upgrade_user_records(st, txn, pool)))
+        return rc;
+    stp_enc_t enc;
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_uint(&enc, STATE_FORMAT);
+    mv = (MDB_val){enc.len, enc.buf};
+    return mdb_put(txn, st->meta, &mk, &mv, 0);
+}
+
+/* Format 3 added to each user record the roles and claims digests judge requirements by. An old
+ * record gets none: that user meets no requirement in a digest until they sign in again. */
+static int upgrade_user_records(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+    apr_array_header_t *old = apr_array_make(pool, 16, sizeof(MDB_val) * 2);
+    if ((rc = mdb_cursor_open(txn, st->users, &cur)))
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        MDB_val *kv = apr_array_push(old);
+        kv[0] = (MDB_val){k.mv_size, apr_pmemdup(pool, k.mv_data, k.mv_size)};
+        kv[1] = (MDB_val){v.mv_size, apr_pmemdup(pool, v.mv_data, v.mv_size)};
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    for (int i = 0; i < old->nelts; i++) {
+        MDB_val *kv = &((MDB_val *)old->elts)[2 * i];
+        stp_enc_t enc;
+        stp_codec_enc_init(&enc, pool);
+        stp_codec_enc_uint(&enc, 0);
+        stp_codec_enc_cstr(&enc, "");
+        char *buf = apr_palloc(pool, kv[1].mv_size + enc.len);
+        memcpy(buf, kv[1].mv_data, kv[1].mv_size);
+        memcpy(buf + kv[1].mv_size, enc.buf, enc.len);
+        MDB_val nv = {kv[1].mv_size + enc.len, buf};
+        if ((rc = mdb_put(txn, st->users, &kv[0], &nv, 0)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Format 1 keyed acceptances by (user, version); format 2 by (user, tenant, version). */
+static int upgrade_nda_keys(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
+{
+    MDB_val k, v;
+    MDB_cursor *cur;
+    int rc;
     apr_array_header_t *old = apr_array_make(pool, 16, sizeof(MDB_val) * 2);
     if ((rc = mdb_cursor_open(txn, st->nda, &cur)))
         return rc;
@@ -140,11 +194,7 @@ static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
         if ((rc = mdb_put(txn, st->nda, &nk, &kv[1], 0)) || (rc = mdb_del(txn, st->nda, &kv[0], NULL)))
             return rc;
     }
-    stp_enc_t enc;
-    stp_codec_enc_init(&enc, pool);
-    stp_codec_enc_uint(&enc, STATE_FORMAT);
-    mv = (MDB_val){enc.len, enc.buf};
-    return mdb_put(txn, st->meta, &mk, &mv, 0);
+    return 0;
 }
 
 /* In a pool of its own: the copies of a large file's acceptances do not stay for the process's life. */
@@ -431,7 +481,8 @@ static int user_key_ok(const char *user_key)
 
 static int user_record_ok(const stp_user_record_t *rec)
 {
-    return (!rec->tenant || strlen(rec->tenant) <= 256) && (!rec->email || strlen(rec->email) <= 254);
+    return (!rec->tenant || strlen(rec->tenant) <= 256) && (!rec->email || strlen(rec->email) <= 254) &&
+           (!rec->claims || strlen(rec->claims) <= 4096);
 }
 
 /* In place (stp_codec_dec_cstr): the comparison on every signed-in request copies nothing. */
@@ -443,6 +494,10 @@ static apr_status_t user_decode(stp_user_record_t *rec, const MDB_val *v)
     rec->tenant = stp_codec_dec_cstr(&d);
     rec->email = stp_codec_dec_cstr(&d);
     rec->since = (apr_time_t)stp_codec_dec_int(&d);
+    uint64_t flags = stp_codec_dec_uint(&d);
+    rec->tenant_admin = (flags & 1) != 0;
+    rec->unlisted = (flags & 2) != 0;
+    rec->claims = stp_codec_dec_cstr(&d);
     return stp_codec_dec_finish(&d);
 }
 
@@ -450,7 +505,8 @@ static int user_same(const stp_user_record_t *a, const stp_user_record_t *b)
 {
     return !a->email_verified == !b->email_verified &&
            !strcmp(a->tenant ? a->tenant : "", b->tenant ? b->tenant : "") &&
-           !strcmp(a->email ? a->email : "", b->email ? b->email : "");
+           !strcmp(a->email ? a->email : "", b->email ? b->email : "") && !a->tenant_admin == !b->tenant_admin &&
+           !a->unlisted == !b->unlisted && !strcmp(a->claims ? a->claims : "", b->claims ? b->claims : "");
 }
 
 typedef struct {
@@ -502,6 +558,8 @@ apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const st
     stp_codec_enc_cstr(&enc, rec->tenant);
     stp_codec_enc_cstr(&enc, rec->email);
     stp_codec_enc_int(&enc, rec->since);
+    stp_codec_enc_uint(&enc, (rec->tenant_admin ? 1u : 0u) | (rec->unlisted ? 2u : 0u));
+    stp_codec_enc_cstr(&enc, rec->claims ? rec->claims : "");
     user_note_t u = {st, k, {enc.len, enc.buf}, rec, 0};
     rc = stp_state_write(st, user_note_write, &u);
     apr_pool_destroy(pool);
@@ -516,7 +574,7 @@ apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const c
     MDB_val v;
     stp_user_record_t r;
     memset(rec, 0, sizeof *rec);
-    rec->tenant = rec->email = "";
+    rec->tenant = rec->email = rec->claims = "";
     if (!user_key_ok(user_key))
         return APR_NOTFOUND;
     MDB_val k = {strlen(user_key), (void *)user_key};
@@ -529,6 +587,9 @@ apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const c
         rec->email = apr_pstrdup(pool, r.email);
         rec->email_verified = r.email_verified;
         rec->since = r.since;
+        rec->tenant_admin = r.tenant_admin;
+        rec->unlisted = r.unlisted;
+        rec->claims = apr_pstrdup(pool, r.claims);
     }
     stp_state_read_end(st, txn);
     return rv;

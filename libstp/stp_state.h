@@ -38,10 +38,14 @@ typedef struct {
     const char *email;  /* "" when the provider sent none */
     int email_verified; /* 0: the provider said the address is not verified */
     apr_time_t since;   /* when the record last changed */
+    /* What digests need of documents with requirements (format 3; older records: 0, 0, ""). */
+    int tenant_admin;   /* the user was a tenant administrator */
+    int unlisted;       /* an unlisted member of an `assigned` organisation */
+    const char *claims; /* "NAME\tVALUE\n" for each claim a document requires that the user had */
 } stp_user_record_t;
 
 /* Stores rec (its `since` included) unless the stored record already says the same tenant,
- * e-mail and verification: a read in this thread's cached transaction that allocates nothing,
+ * e-mail, verification, roles and claims: a read in this thread's cached transaction that allocates nothing,
  * and a durable write only on a change. *wrote (may be NULL) tells which. APR_EINVAL for an
  * oversized field. */
 apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const stp_user_record_t *rec, int *wrote);

@@ -154,6 +154,17 @@ int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const cha
 int mod_stp_personal_page(request_rec *r, stp_req_t *q);
 /* The 403 page of a refused change. */
 int mod_stp_forbidden(request_rec *r, stp_req_t *q);
+/* mod_stp_unlisted.c: the 403 page of an unlisted member of an `assigned` organisation (the
+ * organisation's pages, NDA documents). */
+int mod_stp_unlisted_page(request_rec *r, stp_req_t *q);
+/* Set in r->notes by whatever refuses an unlisted member with a bare 403 (Require stp-tenant, the
+ * org pages' fixup), so that the error page is mod_stp_unlisted_page. */
+#define MOD_STP_NOTE_UNLISTED "stp-unlisted"
+/* The 403 page of a signed-in user who does not meet the document's requirements: it names them
+ * (as the document's page does), so that the user knows what to ask for. */
+int mod_stp_requirement_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc);
+/* A document's requirements as the templates read them: <requires><role name/><claim name value/>. */
+void mod_stp_requires_el(xmlNodePtr parent, const apr_array_header_t *requires);
 
 /* The handlers. */
 int mod_stp_download_handler(request_rec *r);

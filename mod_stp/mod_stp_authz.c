@@ -29,7 +29,14 @@ static authz_status tenant_check(request_rec *r, const char *require_line, const
     stp_req_t *q = mod_stp_req_get(r);
     if (!q->user.key)
         return AUTHZ_DENIED_NO_USER;
-    return stp_access_member(&q->user, tenants) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+    if (stp_access_member(&q->user, tenants))
+        return AUTHZ_GRANTED;
+    /* An unlisted member of a tenant this line admits is told why, not shown a bare 403. */
+    stp_user_t listed = q->user;
+    listed.unlisted = 0;
+    if (q->user.unlisted && stp_access_member(&listed, tenants))
+        apr_table_setn(r->notes, MOD_STP_NOTE_UNLISTED, "1");
+    return AUTHZ_DENIED;
 }
 
 static const char *tenant_parse(cmd_parms *cmd, const char *require_line, const void **parsed)
@@ -62,6 +69,12 @@ int mod_stp_org_fixup(request_rec *r)
     if (!q->build || !q->user.key || !q->user.tenant ||
         stp_paths_from_org_url(&rel, q->user.tenant, r->uri, r->pool) != APR_SUCCESS)
         return HTTP_NOT_FOUND;
+    /* Also where the operator's <Location> has no Require stp-tenant: the pages list the
+     * organisation's documents, which an unlisted member does not get. */
+    if (q->user.unlisted) {
+        apr_table_setn(r->notes, MOD_STP_NOTE_UNLISTED, "1");
+        return HTTP_FORBIDDEN;
+    }
     r->filename = apr_pstrcat(r->pool, q->build->root, "/", rel, NULL);
     r->canonical_filename = r->filename;
     if (apr_stat(&r->finfo, r->filename, APR_FINFO_MIN, r->pool) != APR_SUCCESS || r->finfo.filetype != APR_REG)

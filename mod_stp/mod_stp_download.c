@@ -55,6 +55,31 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     return mod_stp_page_send(r, q, HTTP_GONE, page);
 }
 
+void mod_stp_requires_el(xmlNodePtr parent, const apr_array_header_t *requires)
+{
+    if (!requires || !requires->nelts)
+        return;
+    xmlNodePtr list = mod_stp_el(parent, "requires", NULL);
+    for (int i = 0; i < requires->nelts; i++) {
+        const stp_require_t *req = &APR_ARRAY_IDX(requires, i, stp_require_t);
+        xmlNodePtr e = mod_stp_el(list, req->kind == STP_REQUIRE_ROLE ? "role" : "claim", NULL);
+        mod_stp_attr(e, "name", req->name);
+        if (req->kind == STP_REQUIRE_CLAIM)
+            mod_stp_attr(e, "value", req->value);
+    }
+}
+
+int mod_stp_requirement_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
+{
+    mod_stp_req_lang(q);
+    xmlNodePtr page = mod_stp_page_start(q, "error", mod_stp_msg(q, "error.requirement.title"));
+    xmlNodePtr e = mod_stp_el(page, "error", NULL);
+    mod_stp_attr(e, "status", "403");
+    mod_stp_attr(e, "body", "error.requirement.body");
+    mod_stp_requires_el(e, doc->requires);
+    return mod_stp_page_send(r, q, HTTP_FORBIDDEN, page);
+}
+
 static int send_file(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     const char *asked = apr_table_get(q->query, "lang");
@@ -149,6 +174,10 @@ int mod_stp_download_handler(request_rec *r)
     case STP_DECIDE_GONE:
         mod_stp_req_lang(q);
         return send_gone(r, q, doc);
+    case STP_DECIDE_REQUIREMENT:
+        return mod_stp_requirement_page(r, q, doc);
+    case STP_DECIDE_UNLISTED:
+        return mod_stp_unlisted_page(r, q);
     case STP_DECIDE_NOT_FOUND:
     default:
         return HTTP_NOT_FOUND;

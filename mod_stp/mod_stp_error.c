@@ -76,6 +76,8 @@ int mod_stp_error_handler(request_rec *r)
         if (*allow)
             apr_table_setn(r->err_headers_out, "Allow", allow);
     }
+    if (status == HTTP_FORBIDDEN && r->prev && apr_table_get(r->prev->notes, MOD_STP_NOTE_UNLISTED))
+        return mod_stp_unlisted_page(r, q);
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
         if (pages[i].status == status)
             return mod_stp_error_page(r, q, status, pages[i].title, pages[i].body);

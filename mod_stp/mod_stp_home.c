@@ -114,6 +114,7 @@ static void recommended(xmlNodePtr page, stp_req_t *q, const stp_org_settings_t 
     sq.page = 1;
     sq.per_page = SHOWN;
     sq.tenant = q->user.tenant;
+    sq.user = &q->user; /* documents with requirements only for those who meet them */
     xmlNodePtr rec = mod_stp_el(page, "recommended", NULL);
     mod_stp_attr(rec, "terms", terms_text(q, s));
     if (stp_search_run(&res, q->build->search, &sq, &err, r->pool) != APR_SUCCESS) {

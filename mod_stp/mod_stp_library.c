@@ -117,8 +117,8 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
         stp_doc_t *cur;
         if (stp_catalog_get_current(&cur, q->build->cat, e->series, q->r->pool) != APR_SUCCESS ||
-            !stp_access_visible(&q->user, cur))
-            continue; /* access lost, or the series is gone: not shown */
+            !stp_access_offered(&q->user, cur))
+            continue; /* access lost (tenant, requirements), or the series is gone: not shown */
         row_t *row = apr_array_push(rows);
         row->current = cur;
         row->entry = e;
@@ -242,6 +242,9 @@ static int library_post(request_rec *r, stp_req_t *q)
         return HTTP_NOT_FOUND; /* unknown, or another tenant's: the same answer */
     if (!q->user.key)
         return add ? pending_save(r, q, doc, back) : mod_stp_signin_redirect(r);
+    /* The library offers only what the user can have; removing is always allowed. */
+    if (add && !stp_access_requirements_met(&q->user, doc->requires))
+        return mod_stp_requirement_page(r, q, doc);
     if (!csrf && add && !wants_json(r))
         return confirm_page(r, q, doc, back);
     if (!mod_stp_csrf_valid(r, q, form, "library"))
@@ -279,6 +282,8 @@ static int library_resume(request_rec *r, stp_req_t *q)
                    PENDING_COOKIE "=; Path=/stp/library; Max-Age=0; HttpOnly; SameSite=Lax");
     if (!doc) /* the user signed in as someone who may not see it */
         return HTTP_NOT_FOUND;
+    if (!stp_access_requirements_met(&q->user, doc->requires))
+        return mod_stp_requirement_page(r, q, doc);
     apr_status_t rv = q->conf->state ? save(q, doc, current) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "saving to the library");

@@ -108,6 +108,10 @@ int mod_stp_nda_handler(request_rec *r)
                    : mod_stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
     if (!q->user.tenant)
         return mod_stp_personal_page(r, q);
+    /* NDA documents are an organisation feature an unlisted member does not have (without state,
+     * nobody's listing is known: the answer is the 503 below). */
+    if (q->user.unlisted && q->conf->state)
+        return mod_stp_unlisted_page(r, q);
     if (r->method_number == M_POST)
         return nda_post(r, q);
     const char *target = return_target(q, apr_table_get(q->query, "return"));

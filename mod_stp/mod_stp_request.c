@@ -83,11 +83,30 @@ void mod_stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *con
  * recipients are checked against. Every signed-in request reads it (no allocation, the thread's
  * cached transaction); only a change writes. A failed write is logged and the request goes on:
  * the user's own access is decided by the claims, not by this record. */
+/* "NAME\tVALUE\n" for each claim the build's documents require that the user has: what digests
+ * judge those documents by. A value with a control character could never match; it is not kept. */
+static const char *required_claims(stp_req_t *q)
+{
+    const char *names = q->build ? q->build->require_claims : "", *out = "";
+    char *copy = apr_pstrdup(q->r->pool, names), *last;
+    for (char *name = apr_strtok(copy, " ", &last); name; name = apr_strtok(NULL, " ", &last)) {
+        const char *v = q->user.claim ? q->user.claim(q->user.claim_baton, name) : NULL;
+        if (v && *v && !strpbrk(v, "\t\n"))
+            out = apr_pstrcat(q->r->pool, out, name, "\t", v, "\n", NULL);
+    }
+    return out;
+}
+
 static void note_user(stp_req_t *q)
 {
     int wrote;
-    stp_user_record_t rec = {q->user.tenant ? q->user.tenant : "", q->email ? q->email : "", q->email_verified,
-                             q->r->request_time};
+    stp_user_record_t rec = {.tenant = q->user.tenant ? q->user.tenant : "",
+                             .email = q->email ? q->email : "",
+                             .email_verified = q->email_verified,
+                             .since = q->r->request_time,
+                             .tenant_admin = q->user.tenant_admin,
+                             .unlisted = q->user.unlisted,
+                             .claims = required_claims(q)};
     apr_status_t rv = stp_state_user_note(q->conf->state, q->user.key, &rec, &wrote);
     if (APR_STATUS_IS_EINVAL(rv)) /* a claim too long to keep: such a user is never mailed either */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r, "stp: not recording %.64s...: a claim is too long",
@@ -183,14 +202,15 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     claim_baton_t cb = {q->conf, main};
     q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
-    if (q->user.key && q->conf->state)
-        note_user(q);
     if (q->user.key) { /* documents that require a claim ask it later */
         q->user.claim = claim_from_env;
         q->user.claim_baton = apr_pmemdup(main->pool, &cb, sizeof cb);
     }
     if (q->user.key && q->user.tenant)
         org_view(q);
+    /* After the organisation's view: the record keeps the role and listing that digests judge by. */
+    if (q->user.key && q->conf->state)
+        note_user(q);
     /* Search filters repeat their key (checkboxes); no other URL of ours has a reason to. */
     stp_route_t route = mod_stp_route_of(main->uri);
     const char *err = NULL;

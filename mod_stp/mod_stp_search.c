@@ -389,6 +389,7 @@ int mod_stp_search_handler(request_rec *r)
     sq.page = a.page;
     sq.per_page = PER_PAGE;
     sq.tenant = q->user.key ? q->user.tenant : NULL;
+    sq.user = &q->user;
     apr_status_t rv = stp_search_run(&res, q->build->search, &sq, &err, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: search failed: %s", err ? err : "");

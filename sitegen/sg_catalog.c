@@ -1,7 +1,9 @@
 #include "sg_catalog.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "sg_markdown.h"
@@ -93,6 +95,29 @@ static apr_status_t put_strings(stp_catalog_t *cat, const sg_site_t *site, const
     return rv;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The claims any document requires, sorted, space-separated: the module keeps these of each user
+ * in state.mdb for the digests (docs/architecture.md). */
+static const char *require_claims(const sg_site_t *site, apr_pool_t *pool)
+{
+    apr_hash_t *names = apr_hash_make(pool);
+    for (int i = 0; i < site->docs->nelts; i++) {
+        const apr_array_header_t *reqs = APR_ARRAY_IDX(site->docs, i, sg_doc_t *)->cat.requires;
+        for (int j = 0; reqs && j < reqs->nelts; j++)
+            if (APR_ARRAY_IDX(reqs, j, stp_require_t).kind == STP_REQUIRE_CLAIM)
+                apr_hash_set(names, APR_ARRAY_IDX(reqs, j, stp_require_t).name, APR_HASH_KEY_STRING, "");
+    }
+    apr_array_header_t *sorted = apr_array_make(pool, (int)apr_hash_count(names) + 1, sizeof(const char *));
+    for (apr_hash_index_t *hi = apr_hash_first(pool, names); hi; hi = apr_hash_next(hi))
+        APR_ARRAY_PUSH(sorted, const char *) = apr_hash_this_key(hi);
+    qsort(sorted->elts, (size_t)sorted->nelts, sizeof(const char *), cmp_name);
+    return apr_array_pstrcat(pool, sorted, ' ');
+}
+
 /* The ids of terms, space-separated. */
 static const char *terms_join(const apr_array_header_t *terms, apr_pool_t *pool)
 {
@@ -116,6 +141,7 @@ static apr_status_t put_meta(stp_catalog_t *cat, const sg_site_t *site, uint64_t
         {"nda-version", site->nda_version ? site->nda_version : ""},
         {"retention-months", apr_itoa(pool, site->retention_months)},
         {"base-url", site->base_url},
+        {"require-claims", require_claims(site, pool)},
     };
     apr_status_t rv = APR_SUCCESS;
     for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rv == APR_SUCCESS; i++)

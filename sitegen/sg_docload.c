@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <libxml/parser.h>
 
@@ -78,6 +79,7 @@ static sg_doc_t *doc_make(xmlNodePtr root, const char *path, apr_pool_t *pool)
     c->summaries = apr_array_make(pool, 5, sizeof(stp_text_t));
     c->changes = apr_array_make(pool, 5, sizeof(stp_text_t));
     c->tenants = apr_array_make(pool, 2, sizeof(const char *));
+    c->requires = apr_array_make(pool, 1, sizeof(stp_require_t));
     c->files = apr_array_make(pool, 2, sizeof(stp_file_t));
     d->srcfiles = apr_array_make(pool, 2, sizeof(sg_srcfile_t));
     d->bodies = apr_hash_make(pool);
@@ -103,6 +105,75 @@ static void read_tile(doc_reader_t *r, xmlNodePtr n)
     d->cat.section = d->tile ? d->tile->section->id : "";
 }
 
+/* What is wrong with a claim name or value of a <require>, or NULL. Names are what an identity
+ * provider's claims are called (the module reads OIDC_CLAIM_<name>); a value is one whole item of
+ * the claim's comma-separated list, so it cannot hold a comma or start or end with a space. */
+static const char *require_problem(const char *text, int is_name)
+{
+    apr_size_t n = strlen(text);
+    if (!n)
+        return "is empty";
+    if (n > (is_name ? 64u : 128u))
+        return is_name ? "is longer than 64 characters" : "is longer than 128 bytes";
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return "contains a control character";
+        if (is_name && !(apr_isalnum(*p) || *p == '_' || *p == '-' || *p == '.' || *p == ':'))
+            return "may use only letters, digits, '_', '-', '.' and ':'";
+    }
+    if (!is_name && strchr(text, ','))
+        return "contains a comma (a claim's values are separated by commas: require each one separately)";
+    if (!is_name && (text[0] == ' ' || text[n - 1] == ' '))
+        return "starts or ends with a space";
+    return NULL;
+}
+
+/* An attribute exactly as written (sg_xml_attr drops white space, which would turn a wrong name
+ * into a right one). */
+static const char *raw_attr(xmlNodePtr n, const char *name, apr_pool_t *pool)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    const char *s = v ? apr_pstrdup(pool, (const char *)v) : NULL;
+    xmlFree(v);
+    return s;
+}
+
+/* One <require role="..."/> or <require claim="..." value="..."/>: known roles only, no repeats. */
+static void read_require(doc_reader_t *r, xmlNodePtr q)
+{
+    stp_doc_t *c = &r->d->cat;
+    int line = xmlGetLineNo(q);
+    const char *role = raw_attr(q, "role", r->pool), *claim = raw_attr(q, "claim", r->pool),
+               *value = raw_attr(q, "value", r->pool), *problem;
+    stp_require_t req = {role ? STP_REQUIRE_ROLE : STP_REQUIRE_CLAIM, role ? role : claim, role ? "" : value};
+    if (!req.name || !req.value) {
+        sg_error(r->errs, r->path, line, "<require> needs role=\"tenant-admin\", or claim and value");
+        return;
+    }
+    if (role && strcmp(role, "tenant-admin")) {
+        sg_error(r->errs, r->path, line, "unknown role '%s' in <require>; the only role is tenant-admin", role);
+        return;
+    }
+    if (!role && (problem = require_problem(claim, 1))) {
+        sg_error(r->errs, r->path, line, "claim name '%s' in <require> %s", claim, problem);
+        return;
+    }
+    if (!role && (problem = require_problem(value, 0))) {
+        sg_error(r->errs, r->path, line, "value of claim '%s' in <require> %s", claim, problem);
+        return;
+    }
+    if (!role && sg_xml_check_bidi(value, "claim value", q, r->path, r->errs))
+        return;
+    for (int i = 0; i < c->requires->nelts; i++) {
+        const stp_require_t *o = &APR_ARRAY_IDX(c->requires, i, stp_require_t);
+        if (o->kind == req.kind && !strcmp(o->name, req.name) && !strcmp(o->value, req.value)) {
+            sg_error(r->errs, r->path, line, "the same <require> twice");
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(c->requires, stp_require_t) = req;
+}
+
 static void read_access(doc_reader_t *r, xmlNodePtr n)
 {
     stp_doc_t *c = &r->d->cat;
@@ -111,6 +182,18 @@ static void read_access(doc_reader_t *r, xmlNodePtr n)
         sg_error(r->errs, r->path, xmlGetLineNo(n), "unknown access level");
     c->nda = nda && (!strcmp(nda, "true") || !strcmp(nda, "1"));
     ref_list(&c->tenants, n, "tenant", r->site->tenant_index, "tenant", r->path, r->errs, r->pool);
+    for (xmlNodePtr q = n->children; q; q = q->next) {
+        if (!sg_xml_is_elem(q, "require"))
+            continue;
+        /* Anyone downloads a public document without signing in: there is nobody to check. */
+        if (c->access == STP_ACCESS_PUBLIC) {
+            sg_error(r->errs, r->path, xmlGetLineNo(q),
+                     "a public document cannot have <require>: requirements need a signed-in reader; use "
+                     "level=\"signin\" (or nda, tenant) or remove the <require>");
+            return;
+        }
+        read_require(r, q);
+    }
 }
 
 /* One <file>: its locale (the default one without xml:lang), at most one per locale. */

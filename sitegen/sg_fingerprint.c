@@ -63,6 +63,12 @@ static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang,
     sg_fp_str(fp, d->cat.version);
     sg_fp_str(fp, stp_catalog_access_name(d->cat.access));
     sg_fp_str(fp, d->cat.nda ? "nda" : "");
+    for (int i = 0; d->cat.requires && i < d->cat.requires->nelts; i++) {
+        const stp_require_t *q = &APR_ARRAY_IDX(d->cat.requires, i, stp_require_t);
+        sg_fp_str(fp, q->kind == STP_REQUIRE_ROLE ? "role" : "claim");
+        sg_fp_str(fp, q->name);
+        sg_fp_str(fp, q->value);
+    }
     sg_fp_str(fp, stp_retention_version_state_name(d->state));
     sg_fp_str(fp, d->cat.tile);
     snprintf(num, sizeof num, "%ld", (long)d->cat.published);

@@ -36,6 +36,7 @@ static apr_status_t put_doc(stp_search_writer_t *w, const sg_site_t *site, const
     row.nda = d->cat.nda;
     row.published = d->cat.published;
     row.tenants = d->cat.access == STP_ACCESS_TENANT ? d->cat.tenants : NULL;
+    row.requires = d->cat.requires;
     row.services = d->cat.services;
     row.regions = d->cat.regions;
     row.industries = d->cat.industries;

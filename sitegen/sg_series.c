@@ -42,12 +42,30 @@ static const char *tenant_set(const stp_doc_t *c, apr_pool_t *pool)
     return out;
 }
 
-/* Who may see a document, in words: its level, and for tenant documents the tenants and the NDA flag. */
+/* A document's requirements as a sorted set, " requiring ..." (for comparing and for messages). */
+static const char *require_set(const stp_doc_t *c, apr_pool_t *pool)
+{
+    if (!c->requires || !c->requires->nelts)
+        return "";
+    apr_array_header_t *words = apr_array_make(pool, c->requires->nelts, sizeof(const char *));
+    for (int i = 0; i < c->requires->nelts; i++) {
+        const stp_require_t *q = &APR_ARRAY_IDX(c->requires, i, stp_require_t);
+        APR_ARRAY_PUSH(words, const char *) = q->kind == STP_REQUIRE_ROLE
+                                                  ? apr_pstrcat(pool, "role ", q->name, NULL)
+                                                  : apr_pstrcat(pool, "claim ", q->name, "=", q->value, NULL);
+    }
+    qsort(words->elts, (size_t)words->nelts, sizeof(const char *), cmp_str);
+    return apr_pstrcat(pool, " requiring ", apr_array_pstrcat(pool, words, ';'), NULL);
+}
+
+/* Who may see a document, in words: its level, for tenant documents the tenants and the NDA flag,
+ * and its requirements. */
 static const char *access_words(const stp_doc_t *c, apr_pool_t *pool)
 {
     if (c->access != STP_ACCESS_TENANT)
-        return stp_catalog_access_name(c->access);
-    return apr_psprintf(pool, "tenant (%s%s)", tenant_set(c, pool), c->nda ? "; NDA required" : "");
+        return apr_pstrcat(pool, stp_catalog_access_name(c->access), require_set(c, pool), NULL);
+    return apr_psprintf(pool, "tenant (%s%s)%s", tenant_set(c, pool), c->nda ? "; NDA required" : "",
+                        require_set(c, pool));
 }
 
 /* Versions of a series name each other on their pages, 410 answers and downloads: a version that
@@ -60,7 +78,7 @@ static void check_series_access(const sg_doc_t *d, const sg_doc_t *first, sg_err
         return;
     sg_error(errs, d->xml_path, d->line,
              "series '%s': '%s' is %s but '%s' (%s) is %s; every version of a series must have the same "
-             "access level, tenants and NDA requirement",
+             "access level, tenants, NDA requirement and <require> elements",
              d->cat.series, d->cat.id, mine, first->cat.id, first->xml_path, theirs);
 }
 

@@ -90,12 +90,13 @@ static const char *bidi_control(const char *s)
     return NULL;
 }
 
-void sg_xml_check_bidi(const char *text, const char *what, xmlNodePtr n, const char *path, sg_errors_t *errs)
+int sg_xml_check_bidi(const char *text, const char *what, xmlNodePtr n, const char *path, sg_errors_t *errs)
 {
     const char *c = bidi_control(text);
     if (c)
         sg_error(errs, path, xmlGetLineNo(n), "%s contains %s; bidirectional control characters are not allowed", what,
                  c);
+    return c != NULL;
 }
 
 void sg_xml_add_text(apr_array_header_t *texts, xmlNodePtr n, const sg_site_t *site, const char *path,

@@ -19,8 +19,8 @@ const char *sg_xml_node_lang(xmlNodePtr n, apr_pool_t *pool);
 /* Element text with runs of white space folded to one space, trimmed. */
 const char *sg_xml_node_text(xmlNodePtr n, apr_pool_t *pool);
 
-/* Records an error at n when text holds a bidirectional control character; `what` names the text. */
-void sg_xml_check_bidi(const char *text, const char *what, xmlNodePtr n, const char *path, sg_errors_t *errs);
+/* Records an error at n when text holds a bidirectional control character (then 1); `what` names the text. */
+int sg_xml_check_bidi(const char *text, const char *what, xmlNodePtr n, const char *path, sg_errors_t *errs);
 /* Adds the localized text of element n to texts (stp_text_t), checking its locale is declared and
  * not given twice. */
 void sg_xml_add_text(apr_array_header_t *texts, xmlNodePtr n, const sg_site_t *site, const char *path,

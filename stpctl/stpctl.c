@@ -97,6 +97,13 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
            d->current, stp_catalog_access_name(d->access), d->nda ? "+nda" : "", iso);
     for (int i = 0; i < d->tenants->nelts; i++)
         printf("tenant %s\n", APR_ARRAY_IDX(d->tenants, i, const char *));
+    for (int i = 0; i < d->requires->nelts; i++) {
+        const stp_require_t *q = &APR_ARRAY_IDX(d->requires, i, stp_require_t);
+        if (q->kind == STP_REQUIRE_ROLE)
+            printf("require role %s\n", q->name);
+        else
+            printf("require claim %s %s\n", q->name, q->value);
+    }
     for (int i = 0; i < d->files->nelts; i++) {
         const stp_file_t *f = &APR_ARRAY_IDX(d->files, i, stp_file_t);
         printf("file %s %s %" APR_UINT64_T_FMT " %s %s\n", f->lang, f->path, f->size, f->sha256, f->media_type);

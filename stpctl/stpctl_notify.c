@@ -123,10 +123,10 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
         return 0;
     }
     rv = stp_library_list(&entries, run->st, user_key, pool);
-    /* The documents are checked against the organisation the user signed in with last. */
-    stp_digest_t *dg = rv == APR_SUCCESS ? stp_digest_plan(user_key, n, who.tenant, entries, series_current, run,
-                                                           run->now, run->host, pool)
-                                         : NULL;
+    /* The documents are checked against what the user had when they last signed in. */
+    stp_digest_t *dg = rv == APR_SUCCESS
+                           ? stp_digest_plan(user_key, n, &who, entries, series_current, run, run->now, run->host, pool)
+                           : NULL;
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: %s: cannot read the library: %s\n", user_key,
                 apr_strerror(rv, err, sizeof err));

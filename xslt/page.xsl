@@ -386,7 +386,22 @@
     <span class="badge badge-{@access}">
       <xsl:value-of select="stp:msg(concat('access.', @access))"/>
       <xsl:if test="@access = 'tenant' and @nda = 'yes'"><xsl:text> · </xsl:text><xsl:value-of select="stp:msg('access.nda')"/></xsl:if>
+      <xsl:if test="requires/*"><xsl:text> · </xsl:text><xsl:call-template name="requires"/></xsl:if>
     </span>
+  </xsl:template>
+
+  <!-- What a document's <require> elements ask for, in words: "Requires: licence e5". -->
+  <xsl:template name="requires">
+    <xsl:variable name="what">
+      <xsl:for-each select="requires/*">
+        <xsl:if test="position() > 1"><xsl:value-of select="stp:msg('requires.separator')"/></xsl:if>
+        <xsl:choose>
+          <xsl:when test="self::role"><xsl:value-of select="stp:msg(concat('requires.role.', @name))"/></xsl:when>
+          <xsl:otherwise><xsl:value-of select="stp:msg('requires.claim', 'claim', @name, 'value', @value)"/></xsl:otherwise>
+        </xsl:choose>
+      </xsl:for-each>
+    </xsl:variable>
+    <xsl:value-of select="stp:msg('requires.label', 'what', string($what))"/>
   </xsl:template>
 
   <!-- A document page. -->
@@ -567,10 +582,12 @@
     </form>
   </xsl:template>
 
-  <!-- Errors: 400, 403, 404, 405, 410, 500, 503 and the page for personal accounts. -->
+  <!-- Errors: 400, 403, 404, 405, 410, 500, 503, the page for personal accounts and the 403 of a
+       document's requirements (which names them). -->
   <xsl:template match="error">
     <h1><xsl:value-of select="/page/title"/></h1>
     <p><xsl:value-of select="stp:msg(@body)"/></p>
+    <xsl:if test="requires/*"><p class="requires"><xsl:call-template name="requires"/></p></xsl:if>
     <xsl:if test="link">
       <ul class="actions">
         <xsl:for-each select="link"><li><a href="{@href}"><xsl:value-of select="stp:msg(@key)"/></a></li></xsl:for-each>

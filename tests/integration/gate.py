@@ -2,7 +2,8 @@
 """The gate over a real httpd with the built module: the visibility matrix of docs/architecture.md
 over downloads, document pages and organisation pages; conditional and range requests; the NDA
 click-through with its CSRF token; path tricks; claims sent as headers; durability and catalog
-switches. Usage: gate.py prefork|event  (prints TAP)."""
+switches; documents that require a licence claim or the tenant administrator role; unlisted members
+of organisations in access mode `assigned` (a second server). Usage: gate.py prefork|event  (prints TAP)."""
 
 import base64
 import hashlib
@@ -23,7 +24,7 @@ from harness import request  # noqa: E402
 ACCOUNTS = {
     "anonymous": {},
     "personal": {"X-Test-Sub": "pat", "X-Test-Email": "pat@example.net"},
-    "t1": {"X-Test-Sub": "alice", "X-Test-Tid": "t1", "X-Test-Email": "alice@t1.example"},
+    "t1": {"X-Test-Sub": "alice", "X-Test-Tid": "t1", "X-Test-Email": "alice@t1.example", "X-Test-Licence": "e3,e5"},
     "t2": {"X-Test-Sub": "bob", "X-Test-Tid": "t2", "X-Test-Email": "bob@t2.example"},
     "t1admin": {"X-Test-Sub": "carol", "X-Test-Tid": "t1", "X-Test-Roles": "Reader,GlobalAdmin"},
 }
@@ -36,7 +37,7 @@ for _i, _h in enumerate(ACCOUNTS.values()):
 KINDS = list(ACCOUNTS)
 
 # Expected download outcome per document, before and after the NDA is accepted (docs/architecture.md).
-S, I, A, P, G, N = "serve", "signin", "nda", "personal", "gone", "notfound"
+S, I, A, P, G, N, R = "serve", "signin", "nda", "personal", "gone", "notfound", "requirement"
 CASES = {
     #                 anonymous personal t1 t2 t1admin
     "public-report": ([S, S, S, S, S], [S, S, S, S, S]),
@@ -48,6 +49,9 @@ CASES = {
     "soc-2025": ([S, S, S, S, S], [S, S, S, S, S]),  # superseded, within retention
     "soc-2024": ([G, G, G, G, G], [G, G, G, G, G]),  # past retention
     "no-such-doc": ([N, N, N, N, N], [N, N, N, N, N]),
+    # <require claim="licence" value="e5"/> (only alice has it) and <require role="tenant-admin"/>.
+    "licence-guide": ([I, R, S, R, R], [I, R, S, R, R]),
+    "t1-admin-pack": ([N, N, R, N, S], [N, N, R, N, S]),
     # A tenant series: every version, and every way of naming one, is t2's alone.
     "t2-series-2026": ([N, N, N, S, N], [N, N, N, S, N]),
     "t2-series-2025": ([N, N, N, S, N], [N, N, N, S, N]),  # superseded, within retention
@@ -62,8 +66,10 @@ SERVES = {"t2-series-2026/2025": "t2-series-2025", "t2-series-2025/2026": "t2-se
 GONE_CURRENT = {"soc-2024": ("soc-2026", "/en/docs/"), "t2-series-2024": ("t2-series-2026", "/en/org/docs/"),
                 "t2-series-2026/2024": ("t2-series-2026", "/en/org/docs/")}
 # Which documents have a public page, and which have a page in which tenant's tree.
-PUBLIC_PAGES = {"public-report", "signin-policy", "nda-pentest", "soc-2025", "soc-2026"}
-TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2", "t2-series-2026": "t2"}
+PUBLIC_PAGES = {"public-report", "signin-policy", "nda-pentest", "soc-2025", "soc-2026", "licence-guide"}
+TENANT_PAGES = {"t1-pack": "t1", "t1-nda-pack": "t1", "t2-pack": "t2", "t2-series-2026": "t2", "t1-admin-pack": "t1"}
+# What the 403 of a requirement names.
+REQUIRES = {"licence-guide": "Requires: licence e5", "t1-admin-pack": "Requires: tenant administrator role"}
 
 
 
@@ -140,6 +146,9 @@ class Gate:
                  f"location {loc}")
         elif want == P:
             t.ok(r.status == 403 and self.source(doc) not in r.body, name, f"status {r.status}")
+        elif want == R:
+            t.ok(r.status == 403 and self.source(doc) not in r.body and REQUIRES[doc] in r.text
+                 and "no-store" in (r.header("cache-control") or ""), name, f"status {r.status}", r.text[:500])
         elif want == G:
             cur, tree = GONE_CURRENT[doc]
             t.ok(r.status == 410 and f'/download/{cur}"' in r.text and f'{tree}{cur}/' in r.text, name,
@@ -492,9 +501,51 @@ class Gate:
                      self.headers_ignored, self.security_headers, self.republish, self.audit_export, self.no_crash)
 
 
+class AssignedGate(Gate):
+    """Every organisation in access mode `assigned` and nobody listed: its members (alice, bob) are
+    unlisted, its administrators (carol, by the admin claim) are not."""
+    EXTRA = "StpTenantAccessDefault assigned\n"
+
+    def unlisted(self):
+        t, m = self.tap, self.mpm
+        ask = "have not given you access to the portal"
+        t.eq(True, self.whoami("t1").get("user") is not None, f"{m} assigned: alice is signed in")
+        for doc in ("t1-pack", "t1-nda-pack"):
+            r, unknown = self.get(f"/download/{doc}", "t1"), self.get("/download/no-such-doc", "t1")
+            t.ok(r.status == unknown.status == 404 and same_body(r, unknown),
+                 f"{m} assigned: unlisted alice GET /download/{doc} -> the unknown id's 404", f"status {r.status}")
+            r = self.get(f"/en/org/docs/{doc}/", "t1")
+            t.ok(r.status == 403 and ask in r.text and "Tenant one" not in r.text,
+                 f"{m} assigned: unlisted alice GET /en/org/docs/{doc}/ -> 403, the unlisted page", f"status {r.status}")
+        r = self.get("/download/nda-pentest", "t1")
+        t.ok(r.status == 403 and ask in r.text and self.source("nda-pentest") not in r.body
+             and "no-store" in (r.header("cache-control") or ""),
+             f"{m} assigned: unlisted alice GET /download/nda-pentest -> 403, the unlisted page", f"status {r.status}")
+        r = self.get("/en/org/", "t1")
+        t.ok(r.status == 403 and ask in r.text and "/en/org/docs/" not in r.text,
+             f"{m} assigned: unlisted alice GET /en/org/ -> 403, the unlisted page", f"status {r.status}", r.text[:400])
+        for doc in ("public-report", "signin-policy", "licence-guide"):
+            r = self.get(f"/download/{doc}", "t1")
+            t.ok(r.status == 200 and r.body == self.source(doc),
+                 f"{m} assigned: unlisted alice still gets {doc}", f"status {r.status}")
+        r = self.get("/stp/search?q=pack&lang=en", "t1", {"Accept": "application/json"})
+        t.ok(r.status == 200 and "t1-pack" not in r.text, f"{m} assigned: unlisted alice finds no t1 document",
+             r.text[:300])
+        # The organisation's administrator is listed by the claim: everything of t1 as before.
+        for doc in ("t1-pack", "t1-admin-pack"):
+            r = self.get(f"/download/{doc}", "t1admin")
+            t.ok(r.status == 200 and r.body == self.source(doc), f"{m} assigned: carol (administrator) gets {doc}",
+                 f"status {r.status}")
+        t.eq(200, self.get("/en/org/", "t1admin").status, f"{m} assigned: carol opens /en/org/")
+
+    def run_all(self):
+        self.serving(self.unlisted, self.no_crash)
+
+
 def main(tap):
     mpm = sys.argv[1] if len(sys.argv) > 1 else "event"
     Gate(tap, mpm).run_all()
+    AssignedGate(tap, mpm).run_all()
 
 
 if __name__ == "__main__":

@@ -131,6 +131,7 @@ class Oracle:
             self.docs[doc_id] = {
                 "access": acc.get("level"),
                 "tenants": {t.get("ref") for t in acc.findall("tenant")},
+                "requires": [(q.get("role"), q.get("claim"), q.get("value")) for q in acc.findall("require")],
                 "date": root.findtext("published"),
                 "text": text.lower(),
                 "service": {e.get("ref") for e in root.iter("service")},
@@ -148,7 +149,22 @@ class Oracle:
 
     def visible(self, doc_id, who):
         d = self.docs[doc_id]
-        return d["access"] != "tenant" or TENANT_OF[who] in d["tenants"]
+        return (d["access"] != "tenant" or TENANT_OF[who] in d["tenants"]) and self.meets(d, who)
+
+    @staticmethod
+    def meets(d, who):
+        """Every <require> holds for the account's claims (the X-Test-* headers gate.py sends):
+        tenant-admin is GlobalAdmin in roles; a claim holds its value as one comma-separated item."""
+        h = ACCOUNTS[who]
+        for role, claim, value in d["requires"]:
+            if role == "tenant-admin":
+                ok = "X-Test-Tid" in h and "GlobalAdmin" in h.get("X-Test-Roles", "").split(",")
+            else:
+                items = [v.strip() for v in h.get("X-Test-" + claim.capitalize(), "").split(",")]
+                ok = "X-Test-Sub" in h and value in items
+            if not ok:
+                return False
+        return True
 
     def matches(self, who, words=(), filters=None):
         """Visible current documents with every word (as a word prefix) and passing the filters."""
@@ -269,12 +285,15 @@ class Search:
 
     def outsider_facets(self):
         """The outsider's facet counts and total equal the member's without the member's tenant
-        documents (an outsider of another tenant: both without their own tenant's documents)."""
+        documents (an outsider of another tenant: both without their own tenant's documents), and
+        both without the documents whose requirements they meet."""
         t, m = self.tap, self.mpm
 
         def public_part(q, who):
             j, _, hits = self.everything([("q", q)], who)
-            own = [h["id"] for h in hits if h["access"] == "tenant"]
+            # what this reader has that others may not: their tenant's and the documents whose
+            # requirements they meet
+            own = [h["id"] for h in hits if h["access"] == "tenant" or self.oracle.docs[h["id"]]["requires"]]
             counts = {}
             for f in FACETS:
                 c = facet_map(j, f)

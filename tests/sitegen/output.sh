@@ -86,6 +86,25 @@ translated=$(fact bodies | awk '{ for (i = 2; i <= NF; i++) if ($i == "de") { pr
 note_de=$(xmllint --xpath 'string(//msg[@key="doc.fallback"])' "$ROOT/xslt/i18n/de.xml" | sed 's/{language}.*//')
 check "a document without a German body says so in German" grep -qF "$note_de" "$(docpage "$S/public" de "$fallback_doc")"
 check "a translated body is shown without the note" bash -c "! grep -qF '$note_de' '$(docpage "$S/public" de "$translated")'"
+# Documents with <require>: their pages and listings say what is needed, in every locale's words.
+for id in $(grep -l '<require ' "$CONTENT"/docs/*/doc.xml | xargs -n1 dirname | xargs -n1 basename); do
+    tree=public; t=$(sed -n 's/.*<tenant ref="\([^"]*\)".*/\1/p' "$CONTENT/docs/$id/doc.xml" | head -1)
+    [ -n "$t" ] && tree=tenants/$t
+    claim=$(sed -n 's/.*<require claim="\([^"]*\)" value="\([^"]*\)".*/\1 \2/p' "$CONTENT/docs/$id/doc.xml")
+    role=$(grep -q '<require role="tenant-admin"/>' "$CONTENT/docs/$id/doc.xml" && echo yes)
+    # the catalog keeps them, as stpctl shows
+    want_cat=$( { [ -n "$role" ] && echo "require role tenant-admin"; [ -n "$claim" ] && echo "require claim $claim"; } | sort)
+    check_eq "the catalog keeps $id's requirements" "$want_cat" "$("$STPCTL" doc "$TMP/s" "$id" | grep '^require ' | sort)"
+    for l in $LOCALES; do
+        label=$(xmllint --xpath 'string(//msg[@key="requires.label"])' "$ROOT/xslt/i18n/$l.xml" | sed 's/{what}.*//')
+        page=$(docpage "$S/$tree" "$l" "$id")
+        [ -n "$claim" ] && check "$l: $id's page says it requires $claim" grep -qF "$label$claim" "$page"
+        if [ -n "$role" ]; then
+            want=$(xmllint --xpath 'string(//msg[@key="requires.role.tenant-admin"])' "$ROOT/xslt/i18n/$l.xml")
+            check "$l: $id's page says it requires the tenant administrator role" grep -qF "$label$want" "$page"
+        fi
+    done
+done
 check "German dates" grep -qE '<time datetime="[0-9-]+">[0-9]+\. (Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember) [0-9]{4}</time>' "$S/public/de/index.html"
 check "Japanese dates" grep -qE '<time datetime="[0-9-]+">[0-9]{4}年[0-9]+月[0-9]+日</time>' "$S/public/ja/index.html"
 check "Arabic month names" grep -qE '<time datetime="[0-9-]+">[^<]*(يناير|فبراير|مارس|أبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)' "$S/public/ar/index.html"

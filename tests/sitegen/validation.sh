@@ -269,7 +269,7 @@ expect_error "symlinked file after an incremental build (document cache)" \
 SITE=$SITE_SAVED; STATE=$saved
 
 # --- series: every version has the same access ---------------------------------------------
-SERIES_RULE="every version of a series must have the same access level, tenants and NDA requirement"
+SERIES_RULE="every version of a series must have the same access level, tenants, NDA requirement and <require> elements"
 fresh
 edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack" series="policy" version="2">'
 expect_error "series mixing a tenant version with a signin version" \
@@ -305,6 +305,68 @@ fresh
 edit docs/policy-v1/doc.xml 10 '<file href=' '<file xml:lang="de" href='
 expect_error "no default-locale file" \
     "$C/docs/policy-v1/doc.xml:9: no file for the default locale 'en' (a <file> without xml:lang)"
+
+# --- <require> in <access> -------------------------------------------------------------------
+RLO=$'\xe2\x80\xae'
+fresh
+edit docs/audit-report/doc.xml 5 '<access level="public"/>' '<access level="public"><require claim="licence" value="e5"/></access>'
+expect_error "<require> on a public document" \
+    "$C/docs/audit-report/doc.xml:5: a public document cannot have <require>: requirements need a signed-in reader; use level=\"signin\" (or nda, tenant) or remove the <require>"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' '<access level="signin"><require role="auditor"/></access>'
+expect_error "<require> of an unknown role" \
+    "$C/docs/policy-v1/doc.xml:5: unknown role 'auditor' in <require>; the only role is tenant-admin"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' '<access level="signin"><require claim="" value="e5"/></access>'
+expect_error "<require> of a claim without a name" "$C/docs/policy-v1/doc.xml:5: claim name '' in <require> is empty"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' '<access level="signin"><require claim="licence" value=""/></access>'
+expect_error "<require> of an empty claim value" "$C/docs/policy-v1/doc.xml:5: value of claim 'licence' in <require> is empty"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' "<access level=\"signin\"><require claim=\"licence\" value=\"e${RLO}5\"/></access>"
+expect_error "<require> of a claim value with a bidi control" \
+    "$C/docs/policy-v1/doc.xml:5: claim value contains U+202E RIGHT-TO-LEFT OVERRIDE; bidirectional control characters are not allowed"
+
+fresh
+# (sed: bash's ${x/old/new} reads & in new as the match)
+sed -i '5s|<access level="signin"/>|<access level="signin"><require claim="licence" value="e\&#10;5"/></access>|' "$C/docs/policy-v1/doc.xml"
+expect_error "<require> of a claim value with a control character" \
+    "$C/docs/policy-v1/doc.xml:5: value of claim 'licence' in <require> contains a control character"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' '<access level="signin"><require claim="licence" value="e3,e5"/></access>'
+expect_error "<require> of a claim value with a comma" \
+    "$C/docs/policy-v1/doc.xml:5: value of claim 'licence' in <require> contains a comma (a claim's values are separated by commas: require each one separately)"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' '<access level="signin"><require claim="lic ence" value="e5"/></access>'
+expect_error "<require> of a claim name with a space" \
+    "$C/docs/policy-v1/doc.xml:5: claim name 'lic ence' in <require> may use only letters, digits, '_', '-', '.' and ':'"
+
+fresh
+LONG=$(printf 'v%.0s' {1..129})
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' "<access level=\"signin\"><require claim=\"licence\" value=\"$LONG\"/></access>"
+expect_error "<require> of a claim value over 128 bytes" \
+    "$C/docs/policy-v1/doc.xml:5: value of claim 'licence' in <require> is longer than 128 bytes"
+
+fresh
+edit docs/policy-v1/doc.xml 5 '<access level="signin"/>' '<access level="signin"><require role="tenant-admin"/><require role="tenant-admin"/></access>'
+expect_error "the same <require> twice" "$C/docs/policy-v1/doc.xml:5: the same <require> twice"
+
+fresh
+cp -r "$C/docs/tenant-pack" "$C/docs/tenant-pack-2"
+edit docs/tenant-pack-2/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack-2" series="tenant-pack" version="2">'
+edit docs/tenant-pack-2/doc.xml 5 '<tenant ref="t1"/>' '<tenant ref="t1"/><require role="tenant-admin"/>'
+expect_error "series whose versions differ in their requirements" \
+    "$C/docs/tenant-pack-2/doc.xml:2: series 'tenant-pack': 'tenant-pack-2' is tenant (t1; NDA required) requiring role tenant-admin but 'tenant-pack' ($C/docs/tenant-pack/doc.xml) is tenant (t1; NDA required); $SERIES_RULE"
+edit docs/tenant-pack/doc.xml 5 '<tenant ref="t1"/>' '<require claim="licence" value="e5"/><tenant ref="t1"/><require role="tenant-admin"/>'
+edit docs/tenant-pack-2/doc.xml 5 '<require role="tenant-admin"/>' '<require role="tenant-admin"/><require claim="licence" value="e5"/>'
+run_sitegen --check "$C"
+check_eq "versions with the same requirements in another order are valid" "0 " "$RC $(grep "^$C/" <<<"$OUT")"
 
 # --- bidirectional controls in names and texts ---------------------------------------------
 RLO=$'\xe2\x80\xae' LRI=$'\xe2\x81\xa6' RLM=$'\xe2\x80\x8f' ALM=$'\xd8\x9c'

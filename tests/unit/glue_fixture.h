@@ -111,6 +111,7 @@ Suite *glue_session_suite(void);
 Suite *glue_library_suite(void);
 Suite *glue_notifications_suite(void);
 Suite *glue_authz_suite(void);
+Suite *glue_access_suite(void);
 Suite *glue_security_suite(void);
 Suite *glue_search_suite(void);
 Suite *glue_error_suite(void);

@@ -57,6 +57,9 @@ static stp_doc_t *sample_doc(void)
     d->access = STP_ACCESS_TENANT;
     d->nda = 1;
     d->tenants = strs("contoso", "fabrikam");
+    d->requires = apr_array_make(pool, 2, sizeof(stp_require_t));
+    APR_ARRAY_PUSH(d->requires, stp_require_t) = (stp_require_t){STP_REQUIRE_ROLE, "tenant-admin", ""};
+    APR_ARRAY_PUSH(d->requires, stp_require_t) = (stp_require_t){STP_REQUIRE_CLAIM, "licence", "e5 (Größe)"};
     stp_date_parse(&d->published, "2025-11-14");
     stp_date_parse(&d->retired, "2026-11-14");
     d->current = "soc2-2026";
@@ -93,6 +96,14 @@ static void assert_same_doc(const stp_doc_t *a, const stp_doc_t *b)
     ck_assert_int_eq(a->tenants->nelts, b->tenants->nelts);
     for (int i = 0; i < a->tenants->nelts; i++)
         ck_assert_str_eq(APR_ARRAY_IDX(a->tenants, i, const char *), APR_ARRAY_IDX(b->tenants, i, const char *));
+    ck_assert_int_eq(a->requires ? a->requires->nelts : 0, b->requires->nelts);
+    for (int i = 0; a->requires && i < a->requires->nelts; i++) {
+        const stp_require_t *x = &APR_ARRAY_IDX(a->requires, i, stp_require_t),
+                            *y = &APR_ARRAY_IDX(b->requires, i, stp_require_t);
+        ck_assert_int_eq(x->kind, y->kind);
+        ck_assert_str_eq(x->name, y->name);
+        ck_assert_str_eq(x->value, y->value);
+    }
     ck_assert_int_eq(a->titles->nelts, b->titles->nelts);
     for (int i = 0; i < a->titles->nelts; i++) {
         ck_assert_str_eq(APR_ARRAY_IDX(a->titles, i, stp_text_t).lang, APR_ARRAY_IDX(b->titles, i, stp_text_t).lang);
@@ -147,25 +158,37 @@ END_TEST
 START_TEST(test_decode_noncanonical)
 {
     stp_doc_t *back;
-    /* id "a", empty series/version/section/tile, access 0, nda 0, no tenants, then a published
+    /* id "a", empty series/version/section/tile, access 0, nda 0, no tenants, no requirements, then a published
      * day of 2^33 (zigzag 2^34), which is no 32-bit day number */
-    /* id "a", empty series/version/section/tile, access 0, nda 0, no tenants, then a published
-     * day of 2^33 (zigzag 2^34), which is no 32-bit day number */
-    static const unsigned char day_overflow[] = {1,    'a',  0,    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80,
-                                                 0x80, 0x80, 0x80, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char day_overflow[] = {1,    'a',  0,    0,    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                 0x80, 0x80, 0x80, 0x80, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
     /* a minimal valid record, then the same with a two-byte zero, with a string that lacks its
      * NUL, and with nda = 2 */
-    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_catalog_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
     static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                              0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0};
+                                              0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
     static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0};
+                                           0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, no_nul, sizeof no_nul, pool), APR_SUCCESS);
-    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+                                         0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
+    /* one requirement: a role "x" with no value; then of kind 2, then nameless */
+    static const unsigned char req[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+                                        1, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_eq(stp_catalog_doc_decode(&back, req, sizeof req, pool), APR_SUCCESS);
+    ck_assert_int_eq(back->requires->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(back->requires, 0, stp_require_t).name, "x");
+    unsigned char bad[sizeof req];
+    memcpy(bad, req, sizeof req);
+    bad[15] = 2;
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, bad, sizeof bad, pool), APR_SUCCESS);
+    static const unsigned char nameless[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
+                                             0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, nameless, sizeof nameless, pool), APR_SUCCESS);
 }
 END_TEST
 
@@ -201,7 +224,7 @@ START_TEST(test_catalog_roundtrip)
     ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "soc2-2026");
     ck_assert_str_eq(stp_catalog_get_string(cat, "de", "nav.home", pool), "Startseite");
     ck_assert_ptr_null(stp_catalog_get_string(cat, "fr", "nav.home", pool));
-    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "4");
+    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "5");
     stp_catalog_close(cat);
 }
 END_TEST

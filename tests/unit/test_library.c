@@ -34,6 +34,15 @@ static stp_saved_t saved(const char *series, const char *doc, const char *seen)
     return e;
 }
 
+/* The module's record of a user signed in with `tenant` ("" for a personal account). */
+static const stp_user_record_t *in(const char *tenant)
+{
+    stp_user_record_t *r = apr_pcalloc(pool, sizeof *r);
+    r->tenant = tenant;
+    r->email = r->claims = "";
+    return r;
+}
+
 START_TEST(library_save_list_remove)
 {
     apr_array_header_t *l;
@@ -180,7 +189,7 @@ START_TEST(digest_plan)
     stp_notify_t n = {STP_FREQ_DAILY, "u@t1.example", "de", "t1", 0};
     apr_time_t now = apr_time_from_sec(1800000000);
 
-    stp_digest_t *dg = stp_digest_plan("u", &n, "t1", entries, current_of, &cat, now, "trust.example.com", pool);
+    stp_digest_t *dg = stp_digest_plan("u", &n, in("t1"), entries, current_of, &cat, now, "trust.example.com", pool);
     ck_assert_ptr_nonnull(dg);
     ck_assert_int_eq(dg->items->nelts, 1);
     stp_digest_item_t *it = &APR_ARRAY_IDX(dg->items, 0, stp_digest_item_t);
@@ -193,29 +202,29 @@ START_TEST(digest_plan)
     ck_assert_str_eq(dg->message_id, "<6bc33e5b8c9b1b92272d05ab8e5075bd@trust.example.com>");
     /* Deterministic: planned again later (say after a crash), the same Message-ID. */
     stp_digest_t *again =
-        stp_digest_plan("u", &n, "t1", entries, current_of, &cat, now + DAY, "trust.example.com", pool);
+        stp_digest_plan("u", &n, in("t1"), entries, current_of, &cat, now + DAY, "trust.example.com", pool);
     ck_assert_str_eq(again->message_id, dg->message_id);
     /* Another user, another id. */
-    stp_digest_t *other = stp_digest_plan("v", &n, "t1", entries, current_of, &cat, now, "trust.example.com", pool);
+    stp_digest_t *other = stp_digest_plan("v", &n, in("t1"), entries, current_of, &cat, now, "trust.example.com", pool);
     ck_assert_str_ne(other->message_id, dg->message_id);
 
     /* The access rule: in tenant t2 the tenant document is listed too. */
-    ck_assert_int_eq(stp_digest_plan("u", &n, "t2", entries, current_of, &cat, now, "h", pool)->items->nelts, 2);
+    ck_assert_int_eq(stp_digest_plan("u", &n, in("t2"), entries, current_of, &cat, now, "h", pool)->items->nelts, 2);
 
     /* Nothing due: off, no address, within the window, nothing changed. */
     stp_notify_t off = n;
     off.freq = STP_FREQ_OFF;
-    ck_assert_ptr_null(stp_digest_plan("u", &off, "t1", entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &off, in("t1"), entries, current_of, &cat, now, "h", pool));
     stp_notify_t noaddr = n;
     noaddr.address = "";
-    ck_assert_ptr_null(stp_digest_plan("u", &noaddr, "t1", entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &noaddr, in("t1"), entries, current_of, &cat, now, "h", pool));
     stp_notify_t recent = n;
     recent.last_digest = now - DAY + apr_time_from_sec(1);
-    ck_assert_ptr_null(stp_digest_plan("u", &recent, "t1", entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &recent, in("t1"), entries, current_of, &cat, now, "h", pool));
     recent.last_digest = now - DAY;
-    ck_assert_ptr_nonnull(stp_digest_plan("u", &recent, "t1", entries, current_of, &cat, now, "h", pool));
+    ck_assert_ptr_nonnull(stp_digest_plan("u", &recent, in("t1"), entries, current_of, &cat, now, "h", pool));
     stp_saved_t seen_all[] = {saved("soc", "soc-2026", soc_fp)};
-    ck_assert_ptr_null(stp_digest_plan("u", &n, "t1", entries_of(1, seen_all), current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &n, in("t1"), entries_of(1, seen_all), current_of, &cat, now, "h", pool));
 }
 END_TEST
 
@@ -229,23 +238,57 @@ START_TEST(digest_after_move)
     stp_saved_t e[] = {saved("soc", "soc-2025", "old"), saved("contoso-pack", "contoso-pack", "old")};
     stp_notify_t n = {STP_FREQ_DAILY, "u@contoso.example", "en", "contoso", 0}; /* saved while in contoso */
     apr_time_t now = apr_time_from_sec(1800000000);
-    stp_digest_t *dg = stp_digest_plan("u", &n, "contoso", entries_of(2, e), current_of, &cat, now, "h", pool);
+    stp_digest_t *dg = stp_digest_plan("u", &n, in("contoso"), entries_of(2, e), current_of, &cat, now, "h", pool);
     ck_assert_int_eq(dg->items->nelts, 2); /* still in contoso: both */
-    dg = stp_digest_plan("u", &n, "fabrikam", entries_of(2, e), current_of, &cat, now, "h", pool);
+    dg = stp_digest_plan("u", &n, in("fabrikam"), entries_of(2, e), current_of, &cat, now, "h", pool);
     ck_assert_int_eq(dg->items->nelts, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(dg->items, 0, stp_digest_item_t).doc->id, "soc-2026");
-    dg = stp_digest_plan("u", &n, "", entries_of(2, e), current_of, &cat, now, "h", pool); /* now personal */
+    dg = stp_digest_plan("u", &n, in(""), entries_of(2, e), current_of, &cat, now, "h", pool); /* now personal */
     ck_assert_int_eq(dg->items->nelts, 1);
     /* Only the Contoso document changed: nothing at all for the user who left. */
     stp_saved_t only[] = {saved("contoso-pack", "contoso-pack", "old")};
-    ck_assert_ptr_null(stp_digest_plan("u", &n, "fabrikam", entries_of(1, only), current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &n, in("fabrikam"), entries_of(1, only), current_of, &cat, now, "h", pool));
+}
+END_TEST
+
+/* Documents with requirements: in a digest only for users whose last signed-in request met them
+ * (roles and required claims as recorded); an unlisted member gets none of the tenant's. */
+START_TEST(digest_requirements)
+{
+    stp_doc_t *lic = mkdoc("lic", "lic", "2", STP_ACCESS_SIGNIN, NULL, "11");
+    stp_doc_t *adm = mkdoc("adm", "adm", "2", STP_ACCESS_TENANT, "contoso", "22");
+    lic->requires = apr_array_make(pool, 1, sizeof(stp_require_t));
+    APR_ARRAY_PUSH(lic->requires, stp_require_t) = (stp_require_t){STP_REQUIRE_CLAIM, "licence", "e5"};
+    adm->requires = apr_array_make(pool, 1, sizeof(stp_require_t));
+    APR_ARRAY_PUSH(adm->requires, stp_require_t) = (stp_require_t){STP_REQUIRE_ROLE, "tenant-admin", ""};
+    fake_catalog_t cat = {{lic, adm, NULL, NULL}};
+    stp_saved_t e[] = {saved("lic", "lic", "old"), saved("adm", "adm", "old")};
+    stp_notify_t n = {STP_FREQ_DAILY, "u@contoso.example", "en", "contoso", 0};
+    apr_time_t now = apr_time_from_sec(1800000000);
+    stp_user_record_t who = {.tenant = "contoso", .email = "u@contoso.example", .email_verified = 1, .claims = ""};
+    /* a record from before roles and claims were kept: neither */
+    ck_assert_ptr_null(stp_digest_plan("u", &n, &who, entries_of(2, e), current_of, &cat, now, "h", pool));
+    who.claims = "audience\tgov\nlicence\te3,e5\n";
+    stp_digest_t *dg = stp_digest_plan("u", &n, &who, entries_of(2, e), current_of, &cat, now, "h", pool);
+    ck_assert_int_eq(dg->items->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(dg->items, 0, stp_digest_item_t).doc->id, "lic");
+    who.tenant_admin = 1;
+    ck_assert_int_eq(stp_digest_plan("u", &n, &who, entries_of(2, e), current_of, &cat, now, "h", pool)->items->nelts,
+                     2);
+    who.unlisted = 1; /* the tenant's document goes, the licence stays */
+    dg = stp_digest_plan("u", &n, &who, entries_of(2, e), current_of, &cat, now, "h", pool);
+    ck_assert_int_eq(dg->items->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(dg->items, 0, stp_digest_item_t).doc->id, "lic");
+    who.claims = "licence\te55\n";
+    ck_assert_ptr_null(stp_digest_plan("u", &n, &who, entries_of(2, e), current_of, &cat, now, "h", pool));
+    ck_assert_ptr_null(stp_digest_plan("u", &n, NULL, entries_of(2, e), current_of, &cat, now, "h", pool));
 }
 END_TEST
 
 /* Who may be mailed: a verified address, and a notification address in its domain. */
 START_TEST(digest_recipient)
 {
-    stp_user_record_t who = {"contoso", "alice@contoso.example", 1, 0};
+    stp_user_record_t who = {.tenant = "contoso", .email = "alice@contoso.example", .email_verified = 1};
     ck_assert_ptr_null(stp_digest_unmailable(&who, "alice@contoso.example", pool));
     ck_assert_ptr_null(stp_digest_unmailable(&who, "team@CONTOSO.example", pool)); /* domains: any case */
     const char *why = stp_digest_unmailable(&who, "alice@fabrikam.example", pool);
@@ -257,7 +300,7 @@ START_TEST(digest_recipient)
     why = stp_digest_unmailable(&who, "alice@contoso.example", pool);
     ck_assert_ptr_nonnull(why);
     ck_assert_ptr_nonnull(strstr(why, "not verified"));
-    who = (stp_user_record_t){"contoso", "", 1, 0}; /* no e-mail claim at all */
+    who = (stp_user_record_t){.tenant = "contoso", .email = "", .email_verified = 1}; /* no e-mail claim at all */
     ck_assert_ptr_nonnull(stp_digest_unmailable(&who, "alice@contoso.example", pool));
     ck_assert_ptr_nonnull(stp_digest_unmailable(NULL, "alice@contoso.example", pool)); /* never recorded */
 }
@@ -319,6 +362,7 @@ Suite *library_suite(void)
     tcase_add_test(tc, notify_settings);
     tcase_add_test(tc, digest_plan);
     tcase_add_test(tc, digest_after_move);
+    tcase_add_test(tc, digest_requirements);
     tcase_add_test(tc, digest_recipient);
     tcase_add_test(tc, digest_windows);
     tcase_add_test(tc, digest_record);

@@ -230,9 +230,11 @@ END_TEST
 START_TEST(org_seen_domains)
 {
     apr_array_header_t *d;
-    stp_user_record_t a = {"contoso", "Alice@Contoso.Example", 1, 1}, b = {"contoso", "x@other.example", 0, 1},
-                      c = {"fabrikam", "bob@fabrikam.example", 1, 1}, e = {"contoso", "carol@contoso.example", 1, 1},
-                      f = {"contoso", "z@sub.contoso.example", 1, 1};
+#define REC(t, e, v) {.tenant = t, .email = e, .email_verified = v, .since = 1}
+    stp_user_record_t a = REC("contoso", "Alice@Contoso.Example", 1), b = REC("contoso", "x@other.example", 0),
+                      c = REC("fabrikam", "bob@fabrikam.example", 1), e = REC("contoso", "carol@contoso.example", 1),
+                      f = REC("contoso", "z@sub.contoso.example", 1);
+#undef REC
     ck_assert_int_eq(stp_state_user_note(st, "u1", &a, NULL), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_note(st, "u2", &b, NULL), APR_SUCCESS); /* not verified: not the org's */
     ck_assert_int_eq(stp_state_user_note(st, "u3", &c, NULL), APR_SUCCESS);

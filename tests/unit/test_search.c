@@ -36,28 +36,35 @@ static apr_array_header_t *list(const char *a, const char *b)
 typedef struct {
     const char *doc, *lang, *title, *summary, *body, *tile, *tenant, *service, *region;
     int day;
+    const char *requires; /* "role" or "claim=value" (one); NULL: none */
 } fixture_row_t;
 
 /* en, de, fr, ja, ar rows; t1/t2 tenant rows. */
 static const fixture_row_t rows[] = {
     {"iso", "en", "ISO/IEC 27001 certificate", "Our certification for information security", "Scope and audit.", "iso",
-     NULL, "compute", "eu", 10},
+     NULL, "compute", "eu", 10, NULL},
     {"iso", "de", "ISO/IEC 27001 Zertifikat", "Zertifizierung für Informationssicherheit",
-     "Geltungsbereich der Straße.", "iso", NULL, "compute", "eu", 10},
+     "Geltungsbereich der Straße.", "iso", NULL, "compute", "eu", 10, NULL},
     {"iso", "fr", "Certificat ISO/IEC 27001", "Notre certification de sécurité", "Périmètre.", "iso", NULL, "compute",
-     "eu", 10},
+     "eu", 10, NULL},
     {"iso", "ja", "ISO/IEC 27001 認証書", "情報セキュリティの認証", "事業継続と災害復旧", "iso", NULL, "compute", "eu",
-     10},
+     10, NULL},
     {"iso", "ar", "شهادة ISO/IEC 27001", "كيف صُمّمت مناطقنا في الإمارات", "نطاق التدقيق", "iso", NULL, "compute", "eu",
-     10},
+     10, NULL},
     {"soc", "en", "SOC 2 Type II report", "Controls over security and availability", "Security audit period.", "soc",
-     NULL, "storage", "us", 20},
+     NULL, "storage", "us", 20, NULL},
     {"pen", "en", "Penetration test summary", "Security assessment by a third party", "Findings and security fixes.",
-     "pentest", NULL, "compute", "us", 30},
+     "pentest", NULL, "compute", "us", 30, NULL},
     {"t1doc", "en", "Contoso security review", "For Contoso only", "Security details.", "org", "t1", "compute", "eu",
-     40},
+     40, NULL},
     {"t2doc", "en", "Fabrikam security review", "For Fabrikam only", "Security details.", "org", "t2", "storage", "us",
-     50},
+     50, NULL},
+    {"lic", "en", "Licensed workload guide", "For E5 customers", "Quotas.", "guides", NULL, "compute", "eu", 60,
+     "licence=e5"},
+    {"adm", "en", "Administrator handbook", "For tenant administrators", "Settings.", "admin", NULL, "compute", "eu",
+     70, "tenant-admin"},
+    {"t1adm", "en", "Contoso administrator handbook", "For Contoso's administrators", "Keys.", "org", "t1", "compute",
+     "eu", 80, "tenant-admin"},
 };
 #define NROWS (int)(sizeof rows / sizeof rows[0])
 
@@ -86,6 +93,16 @@ static apr_status_t write_index(const char *path, const char *from, int skip, in
         r.access = f->tenant ? STP_ACCESS_TENANT : STP_ACCESS_PUBLIC;
         r.published = f->day;
         r.tenants = f->tenant ? list(f->tenant, NULL) : NULL;
+        r.access = f->requires && !f->tenant ? STP_ACCESS_SIGNIN : r.access;
+        if (f->requires) {
+            apr_array_header_t *q = apr_array_make(pool, 1, sizeof(stp_require_t));
+            const char *eq = strchr(f->requires, '=');
+            APR_ARRAY_PUSH(q, stp_require_t) =
+                eq ? (stp_require_t){STP_REQUIRE_CLAIM,
+                                     apr_pstrmemdup(pool, f->requires, (apr_size_t)(eq - f->requires)), eq + 1}
+                   : (stp_require_t){STP_REQUIRE_ROLE, f->requires, ""};
+            r.requires = q;
+        }
         r.services = list(f->service, NULL);
         r.regions = list(f->region, NULL);
         r.fp = apr_pstrcat(pool, f->doc, f->lang, fp_suffix, NULL);
@@ -251,6 +268,61 @@ static int facet_count(const stp_search_result_t *r, stp_facet_t f, const char *
     return -1;
 }
 
+static const char *licence_e5(void *baton, const char *name)
+{
+    (void)baton;
+    return !strcmp(name, "licence") ? "e3,e5" : NULL;
+}
+
+static stp_search_result_t run_as(stp_search_t *s, const char *text, const stp_user_t *user)
+{
+    stp_search_result_t res;
+    stp_search_query_t q = {
+        .lang = "en", .text = text, .tenant = user->tenant, .user = user, .page = 1, .per_page = 20};
+    const char *err = NULL;
+    ck_assert_msg(stp_search_run(&res, s, &q, &err, pool) == APR_SUCCESS, "%s", err);
+    return res;
+}
+
+/* Documents with requirements are found only by those who meet them, and counted only for them;
+ * unlisted members find none of their organisation's documents. */
+START_TEST(requirements_and_unlisted_members)
+{
+    stp_search_t *s = index_of();
+    const stp_user_t anon = {0}, bob = {.key = "i|bob", .tenant = "t1"},
+                     alice = {.key = "i|alice", .tenant = "t1", .claim = licence_e5},
+                     carol = {.key = "i|carol", .tenant = "t1", .tenant_admin = 1},
+                     dan = {.key = "i|dan", .tenant = "t1", .tenant_admin = 1, .unlisted = 1, .claim = licence_e5};
+    ck_assert_int_eq(run_as(s, "handbook", &anon).total, 0);
+    ck_assert_int_eq(run_as(s, "licensed", &anon).total, 0);
+    ck_assert_int_eq(run_as(s, "handbook", &bob).total, 0);
+    ck_assert_int_eq(run_as(s, "licensed", &bob).total, 0);
+    ck_assert_int_eq(run_as(s, "licensed", &alice).total, 1);
+    ck_assert_int_eq(run_as(s, "handbook", &alice).total, 0);
+    stp_search_result_t r = run_as(s, "handbook", &carol);
+    ck_assert_int_eq(r.total, 2);
+    ck_assert_int_eq(run_as(s, "licensed", &carol).total, 0);
+    /* everything: 3 public + t1doc for bob; + lic for alice; + adm, t1adm for carol */
+    r = run_as(s, "", &bob);
+    ck_assert_int_eq(r.total, 4);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "guides"), -1);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "admin"), -1);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "org"), 1);
+    r = run_as(s, "", &alice);
+    ck_assert_int_eq(r.total, 5);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "guides"), 1);
+    r = run_as(s, "", &carol);
+    ck_assert_int_eq(r.total, 6);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "org"), 2);
+    /* dan: no t1 documents, no role (unlisted), but his licence still counts */
+    r = run_as(s, "", &dan);
+    ck_assert_int_eq(r.total, 4);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "org"), -1);
+    ck_assert_int_eq(facet_count(&r, STP_FACET_CATEGORY, "guides"), 1);
+    ck_assert_int_eq(run_as(s, "security review", &dan).total, 0);
+}
+END_TEST
+
 START_TEST(facets_widen_within_and_narrow_across)
 {
     stp_search_t *s = index_of();
@@ -366,6 +438,7 @@ Suite *search_suite(void)
     tcase_add_test(tc, japanese_substrings);
     tcase_add_test(tc, arabic_marks);
     tcase_add_test(tc, tenant_documents_only_for_their_tenants);
+    tcase_add_test(tc, requirements_and_unlisted_members);
     tcase_add_test(tc, facets_widen_within_and_narrow_across);
     tcase_add_test(tc, relevance_title_first_and_paging);
     tcase_add_test(tc, incremental_update);

@@ -130,6 +130,47 @@ START_TEST(test_nda_format1_upgrade)
 }
 END_TEST
 
+/* A state.mdb of format 2 (user records without roles and claims) opens; its records read as
+ * before, with no roles and no claims, until the user signs in again. */
+START_TEST(test_user_format2_upgrade)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi users, meta;
+    stp_state_t *st;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "users", MDB_CREATE, &users), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+    MDB_val fk = {6, "format"}, fv = {1, "\x02"};
+    ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+    /* verified 1, tenant "contoso", e-mail "a@c", since 100 (zigzag 200: c8 01) */
+    static const char rec2[] = "\x01\x07"
+                               "contoso\0\x03"
+                               "a@c\0\xc8\x01";
+    MDB_val k = {strlen("iss|bob"), "iss|bob"}, v = {sizeof rec2 - 1, (void *)rec2};
+    ck_assert_int_eq(mdb_put(txn, users, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    for (int again = 0; again < 2; again++) { /* upgraded, then opened as it is */
+        stp_user_record_t rec;
+        ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+        ck_assert_int_eq(stp_state_user_get(&rec, st, "iss|bob", pool), APR_SUCCESS);
+        ck_assert_str_eq(rec.tenant, "contoso");
+        ck_assert_str_eq(rec.email, "a@c");
+        ck_assert_int_eq(rec.email_verified, 1);
+        ck_assert(rec.since == 100);
+        ck_assert_int_eq(rec.tenant_admin, 0);
+        ck_assert_int_eq(rec.unlisted, 0);
+        ck_assert_str_eq(rec.claims, "");
+        stp_state_close(st);
+    }
+}
+END_TEST
+
 /* The record of a user's tenant and e-mail: written on a change only. */
 START_TEST(test_user_record)
 {
@@ -139,7 +180,11 @@ START_TEST(test_user_record)
     ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_NOTFOUND);
     ck_assert_str_eq(got.tenant, "");
-    stp_user_record_t rec = {"contoso", "alice@contoso.example", 1, apr_time_from_sec(100)};
+    stp_user_record_t rec = {.tenant = "contoso",
+                             .email = "alice@contoso.example",
+                             .email_verified = 1,
+                             .since = apr_time_from_sec(100),
+                             .claims = "licence\te5\n"};
     ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
     ck_assert_int_eq(wrote, 1);
     /* The same again, later: nothing written, the first time kept. */
@@ -151,8 +196,27 @@ START_TEST(test_user_record)
     ck_assert_str_eq(got.email, "alice@contoso.example");
     ck_assert_int_eq(got.email_verified, 1);
     ck_assert(got.since == apr_time_from_sec(100));
+    ck_assert_str_eq(got.claims, "licence\te5\n");
+    ck_assert_int_eq(got.tenant_admin, 0);
+    /* Roles and required claims changing are changes (digests judge requirements by them). */
+    rec.tenant_admin = 1;
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    rec.claims = "";
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    rec.unlisted = 1;
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
+    ck_assert_int_eq(wrote, 1);
+    ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
+    ck_assert_int_eq(got.tenant_admin, 1);
+    ck_assert_int_eq(got.unlisted, 1);
+    ck_assert_str_eq(got.claims, "");
+    rec.claims = apr_psprintf(pool, "%05000d", 0);
+    ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, NULL), APR_EINVAL);
     /* Moved to fabrikam: recorded. */
-    rec = (stp_user_record_t){"fabrikam", "alice@fabrikam.example", 1, apr_time_from_sec(300)};
+    rec = (stp_user_record_t){
+        .tenant = "fabrikam", .email = "alice@fabrikam.example", .email_verified = 1, .since = apr_time_from_sec(300)};
     ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, &wrote), APR_SUCCESS);
     ck_assert_int_eq(wrote, 1);
     ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
@@ -382,6 +446,7 @@ Suite *state_suite(void)
     tcase_add_test(tc, test_nda_accept);
     tcase_add_test(tc, test_nda_per_tenant);
     tcase_add_test(tc, test_nda_format1_upgrade);
+    tcase_add_test(tc, test_user_format2_upgrade);
     tcase_add_test(tc, test_user_record);
     tcase_add_test(tc, test_durable_across_kill);
     tcase_add_test(tc, test_map_full);
