@@ -13,12 +13,12 @@ typedef const char *stp_claim_fn(void *baton, const char *name);
 /* The user as the module sees them, from the identity provider's claims and the organisation's
  * settings in state.mdb. */
 typedef struct {
-    const char *key;    /* issuer + subject; NULL: anonymous */
-    const char *tenant; /* the organisation; NULL for anonymous and personal accounts */
-    int tenant_admin;   /* an administrator of that tenant: from the admin claim, or a portal admin it appointed */
-    int unlisted;       /* a member of an organisation in `assigned` mode whom nobody listed: none of the
-                           tenant's documents and no NDA documents, as for outsiders */
-    int staff;          /* portal-wide staff (StpStaffClaim): may open any organisation's settings */
+    const char *key;     /* issuer + subject; NULL: anonymous */
+    const char *tenant;  /* the organisation; NULL for anonymous and personal accounts */
+    int tenant_admin;    /* an administrator of that tenant: from the admin claim, or a portal admin it appointed */
+    int unlisted;        /* a member of an organisation in `assigned` mode whom nobody listed: none of the
+                            tenant's documents and no NDA documents, as for outsiders */
+    int staff;           /* portal-wide staff (StpStaffClaim): may open any organisation's settings */
     stp_claim_fn *claim; /* the user's other claims, for documents that require one; NULL: none */
     void *claim_baton;
 } stp_user_t;

@@ -5,9 +5,10 @@
 
 #include <apr_strings.h>
 
-/* Whether a comma-separated claim list holds value as one whole item. */
-static int list_has(const char *list, const char *value)
+int stp_identity_claim_has(const char *list, const char *value)
 {
+    if (!value)
+        return 0;
     apr_size_t vl = strlen(value);
     for (const char *p = list; p && *p;) {
         while (*p == ' ' || *p == ',')
@@ -44,7 +45,9 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
             user->tenant = apr_pstrdup(pool, tid);
     }
     if (user->tenant && map->admin_claim && map->admin_value)
-        user->tenant_admin = list_has(claim(baton, map->admin_claim), map->admin_value);
+        user->tenant_admin = stp_identity_claim_has(claim(baton, map->admin_claim), map->admin_value);
+    if (map->staff_claim && map->staff_value)
+        user->staff = stp_identity_claim_has(claim(baton, map->staff_claim), map->staff_value);
     if (email && map->email_claim) {
         const char *e = claim(baton, map->email_claim);
         *email = e && *e ? apr_pstrdup(pool, e) : NULL;

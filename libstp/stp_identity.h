@@ -18,11 +18,14 @@ typedef struct {
     const char *admin_value;              /* e.g. "GlobalAdmin" */
     apr_array_header_t *consumer_tenants; /* const char *: tenants that mean a personal account */
     const char *email_verified_claim;     /* NULL: "email_verified" */
+    const char *staff_claim;              /* e.g. "roles": portal-wide staff; NULL: nobody is */
+    const char *staff_value;              /* e.g. "PortalStaff" */
 } stp_claims_map_t;
 
 /* Builds the user: anonymous without a subject; personal without a tenant or with a consumer
  * tenant; an organisation member otherwise; an administrator when the admin claim (a
- * comma-separated list) holds the admin value. Also returns the e-mail address when wanted. */
+ * comma-separated list) holds the admin value; staff when the staff claim holds the staff value.
+ * Also returns the e-mail address when wanted. */
 void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_claims_map_t *map, stp_claim_fn *claim,
                               void *baton, apr_pool_t *pool);
 
@@ -30,6 +33,9 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
  * "false" or "0" (mod_auth_openidc passes JSON booleans either way) or holds anything else it
  * cannot be sure of; 1 for "true" or "1", and when the claim is absent, as providers that never
  * send it (Microsoft Entra ID for work accounts) issue only addresses of their own domains. */
+/* Whether a claim (one value or a comma-separated list) holds `value` as one whole item. */
+int stp_identity_claim_has(const char *claim, const char *value);
+
 int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton);
 
 /* 1 when `target` is a local path that a redirect may use: starts with one "/", no scheme, no

@@ -188,7 +188,10 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_dbi_open(txn, "library", MDB_CREATE, &st->library)) ||
         (rc = mdb_dbi_open(txn, "notify", MDB_CREATE, &st->notify)) ||
         (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &st->users)) ||
-        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) || (rc = upgrade(st, txn)) ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) ||
+        (rc = mdb_dbi_open(txn, "orgs", MDB_CREATE, &st->orgs)) ||
+        (rc = mdb_dbi_open(txn, "org-people", MDB_CREATE, &st->org_people)) ||
+        (rc = mdb_dbi_open(txn, "org-log", MDB_CREATE | MDB_INTEGERKEY, &st->org_log)) || (rc = upgrade(st, txn)) ||
         (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);

@@ -18,6 +18,7 @@ struct stp_state_t {
     apr_pool_t *pool;
     MDB_env *env;
     MDB_dbi nda, nda_log, library, notify, users, meta;
+    MDB_dbi orgs, org_people, org_log; /* stp_org.c */
     int stale;
     /* Group commit (stp_state_write): writes queued by this process's threads, and whether one
      * of them is committing a batch. */

@@ -60,6 +60,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(claims.email_claim);
     MERGE(claims.admin_claim);
     MERGE(claims.admin_value);
+    MERGE(claims.staff_claim);
+    MERGE(claims.staff_value);
     MERGE(claims.consumer_tenants);
     MERGE(base_url);
     MERGE(oidc_redirect_uri);
@@ -92,7 +94,7 @@ static void apply_defaults(stp_conf_t *c)
     if (c->site_check < 0)
         c->site_check = DEFAULT_SITE_CHECK;
     if (c->tenant_mode < 0)
-        c->tenant_mode = STP_MODE_OPEN;
+        c->tenant_mode = STP_ORG_MODE_OPEN;
     if (c->retention_months < 0)
         c->retention_months = 0;
     if (!c->oidc_redirect_uri)
@@ -146,6 +148,18 @@ static const char *set_admin_claim(cmd_parms *cmd, void *dconf, const char *clai
     return NULL;
 }
 
+static const char *set_staff_claim(cmd_parms *cmd, void *dconf, const char *claim, const char *value)
+{
+    stp_conf_t *c = cmd_conf(cmd);
+    const char *err = set_claim(cmd, dconf, claim);
+    if (err)
+        return err;
+    if (!*value)
+        return "StpStaffClaim: the value must not be empty";
+    c->claims.staff_value = value;
+    return NULL;
+}
+
 static const char *add_consumer_tenant(cmd_parms *cmd, void *dconf, const char *arg)
 {
     stp_conf_t *c = cmd_conf(cmd);
@@ -158,11 +172,9 @@ static const char *add_consumer_tenant(cmd_parms *cmd, void *dconf, const char *
 static const char *set_tenant_mode(cmd_parms *cmd, void *dconf, const char *arg)
 {
     if (!strcasecmp(arg, "open"))
-        cmd_conf(cmd)->tenant_mode = STP_MODE_OPEN;
+        cmd_conf(cmd)->tenant_mode = STP_ORG_MODE_OPEN;
     else if (!strcasecmp(arg, "assigned"))
-        /* Parsed, not enforced yet: accepting it would promise a restriction that does not hold. */
-        return "StpTenantAccessDefault assigned is not supported by this version of mod_stp (only open): "
-               "members of every organisation can use the portal; remove the directive or set it to open";
+        cmd_conf(cmd)->tenant_mode = STP_ORG_MODE_ASSIGNED;
     else
         return apr_pstrcat(cmd->pool, "StpTenantAccessDefault: '", arg, "' is neither open nor assigned", NULL);
     return NULL;
@@ -228,10 +240,14 @@ static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpEmailClaim", set_claim, FIELD(claims.email_claim), RSRC_CONF, "the e-mail claim, default email"),
     AP_INIT_TAKE2("StpAdminClaim", set_admin_claim, FIELD(claims.admin_claim), RSRC_CONF,
                   "the claim and value that make a tenant administrator, default roles GlobalAdmin"),
+    AP_INIT_TAKE2("StpStaffClaim", set_staff_claim, FIELD(claims.staff_claim), RSRC_CONF,
+                  "the claim and value of the portal's own staff, who may open any organisation's settings; "
+                  "default none"),
     AP_INIT_ITERATE("StpConsumerTenants", add_consumer_tenant, NULL, RSRC_CONF,
                     "tenant ids that mean a personal account"),
     AP_INIT_TAKE1("StpTenantAccessDefault", set_tenant_mode, NULL, RSRC_CONF,
-                  "open (every member may use the portal) or assigned (members need a role), default open"),
+                  "open (every member may use the portal) or assigned (members need a role), for organisations "
+                  "that have not chosen; default open"),
     AP_INIT_TAKE1("StpRetentionMonths", set_retention, NULL, RSRC_CONF,
                   "months a superseded version stays available; 0 keeps the catalog's"),
     AP_INIT_TAKE1("StpBaseURL", set_base_url, NULL, RSRC_CONF, "the public URL of the portal, for links in e-mail"),
@@ -896,6 +912,8 @@ static int handler(request_rec *r)
         return mod_stp_account_handler(r);
     case STP_ROUTE_SEARCH:
         return mod_stp_search_handler(r);
+    case STP_ROUTE_ADMIN:
+        return mod_stp_admin_handler(r);
     case STP_ROUTE_ERROR:
         return mod_stp_error_handler(r);
     case STP_ROUTE_UNKNOWN:

@@ -8,6 +8,7 @@
 #include <libxml/tree.h>
 
 #include "stp_identity.h"
+#include "stp_org.h"
 #include "stp_site.h"
 #include "stp_state.h"
 
@@ -15,8 +16,6 @@ extern module AP_MODULE_DECLARE_DATA stp_module;
 #ifndef STP_MODULE_MAIN
 APLOG_USE_MODULE(stp); /* log lines name the module: [stp:notice]; mod_stp.c gets it from AP_DECLARE_MODULE */
 #endif
-
-typedef enum { STP_MODE_OPEN = 0, STP_MODE_ASSIGNED } stp_tenant_mode_t;
 
 /* One configuration per virtual host. Unset values are NULL / 0 / -1 so that merging can tell
  * them from explicit ones. */
@@ -27,7 +26,7 @@ typedef struct {
     apr_size_t map_size;            /* StpStateMapSize */
     const char *claim_prefix;
     stp_claims_map_t claims;
-    int tenant_mode;               /* StpTenantAccessDefault: stp_tenant_mode_t, -1 unset */
+    int tenant_mode;               /* StpTenantAccessDefault: stp_org_mode_t (open, assigned), -1 unset */
     int retention_months;          /* StpRetentionMonths: -1 unset, 0: the catalog's */
     const char *base_url;          /* StpBaseURL */
     const char *oidc_redirect_uri; /* StpOIDCRedirectURI: where /stp/logout sends the user */
@@ -54,6 +53,7 @@ typedef enum {
     STP_ROUTE_NOTIFICATIONS,
     STP_ROUTE_ACCOUNT,
     STP_ROUTE_SEARCH,
+    STP_ROUTE_ADMIN,
     STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
@@ -73,6 +73,7 @@ typedef struct {
     apr_table_t *query;
     const char *query_error; /* why the query string was refused (then `query` is empty), else NULL */
     const char *session;     /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
+    stp_role_t org_role;     /* the member's role in their organisation (stp_org.h), NONE when not listed */
 } stp_req_t;
 
 stp_conf_t *mod_stp_conf(const request_rec *r);
@@ -114,6 +115,8 @@ const char *mod_stp_msg(stp_req_t *q, const char *key);
 apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);
 /* Reads an urlencoded POST body of at most `limit` bytes into *form; an HTTP status on failure. */
 int mod_stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit);
+/* The same for a form whose keys may repeat (checkboxes), at most `max_fields` fields. */
+int mod_stp_form_read_multi(apr_table_t **form, request_rec *r, apr_size_t limit, int max_fields);
 void mod_stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *version, const char *decision);
 /* Sends JSON that must not be cached (the user's own data). */
 int mod_stp_json_send(request_rec *r, const char *json);
@@ -155,6 +158,10 @@ int mod_stp_library_handler(request_rec *r);
 int mod_stp_notifications_handler(request_rec *r);
 int mod_stp_account_handler(request_rec *r);
 int mod_stp_search_handler(request_rec *r);
+int mod_stp_admin_handler(request_rec *r);
+/* mod_stp_admin.c: the organisation's administrators and portal admins as <contact> elements, for
+ * the page that sends an unlisted member to them. */
+void mod_stp_admin_contacts(stp_req_t *q, xmlNodePtr parent);
 int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */

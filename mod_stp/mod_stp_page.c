@@ -88,6 +88,8 @@ xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
     if (q->user.key) {
         xmlNodePtr u = mod_stp_el(page, "user", NULL);
         mod_stp_attr(u, "kind", stp_access_user_kind(&q->user));
+        if (q->user.staff)
+            mod_stp_attr(u, "staff", "yes");
         mod_stp_attr(u, "name", mod_stp_display_name(q));
         if (q->user.tenant) {
             const char *org = mod_stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));

@@ -34,6 +34,7 @@ stp_route_t mod_stp_route_of(const char *uri)
                   {"/stp/whoami", STP_ROUTE_WHOAMI},
                   {"/stp/account", STP_ROUTE_ACCOUNT},
                   {"/stp/search", STP_ROUTE_SEARCH},
+                  {"/stp/admin", STP_ROUTE_ADMIN},
                   {"/stp/error", STP_ROUTE_ERROR}};
     if (!uri)
         return STP_ROUTE_NONE;
@@ -99,6 +100,39 @@ static void note_user(stp_req_t *q)
                       rec.email_verified ? "verified" : "not verified");
 }
 
+/* The organisation's view of a member (state.mdb): listed or not where it lists people, and whether
+ * they administer it (the claim, or a portal admin it appointed). Listings go by the verified e-mail
+ * address only. Keeps the administrators' listing true to the claim. When the state cannot be read,
+ * an organisation that may be in assigned mode gives nothing beyond what the claims say. */
+static void org_view(stp_req_t *q)
+{
+    stp_user_t *u = &q->user;
+    const char *email = q->email_verified ? q->email : NULL;
+    stp_org_member_t m = {q->conf->tenant_mode == STP_ORG_MODE_ASSIGNED ? STP_ORG_MODE_ASSIGNED : STP_ORG_MODE_OPEN,
+                          u->tenant_admin ? STP_ROLE_ADMINISTRATOR : STP_ROLE_NONE};
+    apr_status_t rv = q->conf->state ? stp_org_member(&m, q->conf->state, u->tenant, email, u->tenant_admin,
+                                                      (stp_org_mode_t)q->conf->tenant_mode)
+                                     : APR_EGENERAL;
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                      "stp: cannot read the settings of organisation %s for %s%s; treating them as not listed",
+                      u->tenant, u->key, q->conf->state ? "" : " (state.mdb is not open)");
+        m.mode = STP_ORG_MODE_ASSIGNED;
+    }
+    q->org_role = m.role;
+    u->tenant_admin = m.role >= STP_ROLE_ADMIN;
+    u->unlisted = m.mode == STP_ORG_MODE_ASSIGNED && m.role == STP_ROLE_NONE;
+    int changed = 0;
+    if (rv == APR_SUCCESS && email &&
+        (rv = stp_org_administrator_note(q->conf->state, u->tenant, email, m.role == STP_ROLE_ADMINISTRATOR,
+                                         q->r->request_time, &changed)) != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, "stp: cannot list %s as an administrator of %s", email,
+                      u->tenant);
+    else if (changed)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, q->r, "stp: %s is %s an administrator of %s (the admin claim)",
+                      email, m.role == STP_ROLE_ADMINISTRATOR ? "now listed as" : "no longer", u->tenant);
+}
+
 static const char *origin_of(const char *url, apr_pool_t *p);
 static int origin_is_ours(request_rec *r, const stp_conf_t *conf, const char *origin);
 
@@ -150,6 +184,12 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key && q->conf->state)
         note_user(q);
+    if (q->user.key) { /* documents that require a claim ask it later */
+        q->user.claim = claim_from_env;
+        q->user.claim_baton = apr_pmemdup(main->pool, &cb, sizeof cb);
+    }
+    if (q->user.key && q->user.tenant)
+        org_view(q);
     /* Search filters repeat their key (checkboxes); no other URL of ours has a reason to. */
     stp_route_t route = mod_stp_route_of(main->uri);
     const char *err = NULL;
@@ -298,6 +338,11 @@ const char *mod_stp_msg(stp_req_t *q, const char *key)
 
 int mod_stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
 {
+    return mod_stp_form_read_multi(form, r, limit, 0);
+}
+
+int mod_stp_form_read_multi(apr_table_t **form, request_rec *r, apr_size_t limit, int max_fields)
+{
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     /* The media type itself, then parameters at most: not a longer type that starts the same. */
     if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) || (ct[33] && !strchr("; \t", ct[33])))
@@ -321,7 +366,8 @@ int mod_stp_form_read(apr_table_t **form, request_rec *r, apr_size_t limit)
     }
     buf[len] = '\0';
     const char *err;
-    if (stp_http_form_parse(form, &err, buf, len, r->pool) != APR_SUCCESS) {
+    if ((max_fields ? stp_http_form_parse_multi(form, &err, buf, len, max_fields, r->pool)
+                    : stp_http_form_parse(form, &err, buf, len, r->pool)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: refused form: %s", err);
         return HTTP_BAD_REQUEST;
     }

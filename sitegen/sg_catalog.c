@@ -93,6 +93,15 @@ static apr_status_t put_strings(stp_catalog_t *cat, const sg_site_t *site, const
     return rv;
 }
 
+/* The ids of terms, space-separated. */
+static const char *terms_join(const apr_array_header_t *terms, apr_pool_t *pool)
+{
+    const char *s = "";
+    for (int i = 0; i < terms->nelts; i++)
+        s = apr_pstrcat(pool, s, i ? " " : "", APR_ARRAY_IDX(terms, i, const sg_term_t *)->id, NULL);
+    return s;
+}
+
 static apr_status_t put_meta(stp_catalog_t *cat, const sg_site_t *site, uint64_t generation, apr_pool_t *pool)
 {
     const char *locales = "";
@@ -111,6 +120,19 @@ static apr_status_t put_meta(stp_catalog_t *cat, const sg_site_t *site, uint64_t
     apr_status_t rv = APR_SUCCESS;
     for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rv == APR_SUCCESS; i++)
         rv = stp_catalog_put_meta(cat, meta[i].k, meta[i].v);
+    /* What organisation settings offer: the vocabularies, the tenants and their domains. */
+    const struct {
+        const char *key;
+        const apr_array_header_t *terms;
+    } lists[] = {{"vocab.industries", site->industries}, {"vocab.regions", site->regions}, {"tenants", site->tenants}};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0] && rv == APR_SUCCESS; i++)
+        rv = stp_catalog_put_meta(cat, lists[i].key, terms_join(lists[i].terms, pool));
+    for (int t = 0; t < site->tenants->nelts && rv == APR_SUCCESS; t++) {
+        const sg_term_t *tn = APR_ARRAY_IDX(site->tenants, t, sg_term_t *);
+        if (tn->domains->nelts)
+            rv = stp_catalog_put_meta(cat, apr_pstrcat(pool, "domains.", tn->id, NULL),
+                                      apr_array_pstrcat(pool, tn->domains, ' '));
+    }
     return rv;
 }
 

@@ -38,8 +38,11 @@ static sg_term_t *load_term(xmlNodePtr n, sg_site_t *site, apr_hash_t *index, co
     t->labels = apr_array_make(pool, 5, sizeof(stp_text_t));
     t->descriptions = apr_array_make(pool, 5, sizeof(stp_text_t));
     t->tiles = apr_array_make(pool, 8, sizeof(sg_term_t *));
+    t->domains = apr_array_make(pool, 1, sizeof(const char *));
     for (xmlNodePtr c = n->children; c; c = c->next) {
-        if (sg_xml_is_elem(c, "label"))
+        if (sg_xml_is_elem(c, "domain")) /* the schema checked its form */
+            APR_ARRAY_PUSH(t->domains, const char *) = sg_xml_node_text(c, pool);
+        else if (sg_xml_is_elem(c, "label"))
             sg_xml_add_text(t->labels, c, site, site->site_path, errs, pool);
         else if (sg_xml_is_elem(c, "description"))
             sg_xml_add_text(t->descriptions, c, site, site->site_path, errs, pool);

@@ -26,6 +26,7 @@ typedef struct sg_term_t {
     apr_array_header_t *descriptions; /* stp_text_t */
     struct sg_term_t *section;        /* tiles: their section */
     apr_array_header_t *tiles;        /* sections: sg_term_t * */
+    apr_array_header_t *domains;      /* tenants: const char *, their people's e-mail domains */
 } sg_term_t;
 
 /* A source file to publish. */

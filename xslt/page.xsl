@@ -99,7 +99,7 @@
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
             <xsl:when test="$kind = 'whats-new'"><xsl:apply-templates select="whatsnew"/></xsl:when>
-            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account | search"/></xsl:when>
+            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account | search | admin"/></xsl:when>
           </xsl:choose>
         </main>
         <footer class="bottom">
@@ -647,6 +647,7 @@
           <li><a href="/stp/library?lang={$lang}"><xsl:value-of select="stp:msg('library.title')"/></a></li>
           <li><a href="/stp/notifications?lang={$lang}"><xsl:value-of select="stp:msg('notifications.title')"/></a></li>
           <xsl:if test="/page/user/@org"><li><a href="/{$lang}/org/"><xsl:value-of select="stp:msg('org.title')"/></a></li></xsl:if>
+          <xsl:if test="/page/user/@kind = 'tenant-admin' or /page/user/@staff = 'yes'"><li><a href="/stp/admin?lang={$lang}"><xsl:value-of select="stp:msg('nav.admin')"/></a></li></xsl:if>
         </ul>
         <xsl:call-template name="signout"/>
       </xsl:when>
@@ -655,6 +656,190 @@
         <p><a href="/stp/login?lang={$lang}&amp;return=%2Fstp%2Faccount%3Flang%3D{$lang}"><xsl:value-of select="stp:msg('nav.signin')"/></a></p>
       </xsl:otherwise>
     </xsl:choose>
+  </xsl:template>
+
+  <!-- An organisation's settings (/stp/admin): plain forms, each with its own action, that work
+       without JavaScript. Controls appear only where the change would be allowed. -->
+  <xsl:template match="admin">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <xsl:choose>
+      <xsl:when test="orgs">
+        <h2><xsl:value-of select="stp:msg('admin.orgs.title')"/></h2>
+        <ul class="orgs">
+          <xsl:for-each select="orgs/org">
+            <li><a href="/stp/admin?lang={$lang}&amp;tenant={@id}"><xsl:value-of select="."/></a></li>
+          </xsl:for-each>
+        </ul>
+        <form method="get" action="/stp/admin">
+          <input type="hidden" name="lang" value="{$lang}"/>
+          <p>
+            <label for="tenant"><xsl:value-of select="stp:msg('admin.orgs.other')"/></label><xsl:text> </xsl:text>
+            <input id="tenant" name="tenant" size="30" maxlength="256" required="required"/><xsl:text> </xsl:text>
+            <button type="submit"><xsl:value-of select="stp:msg('admin.orgs.open')"/></button>
+          </p>
+        </form>
+      </xsl:when>
+      <xsl:otherwise>
+        <xsl:apply-templates select="." mode="settings"/>
+      </xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <xsl:template match="admin" mode="settings">
+    <xsl:variable name="csrf" select="@csrf"/>
+    <xsl:variable name="tenant" select="@tenant"/>
+    <p><xsl:value-of select="stp:msg('admin.intro', 'org', @org)"/></p>
+    <xsl:if test="@staff = 'yes'"><p class="notice"><xsl:value-of select="stp:msg('admin.staff')"/></p></xsl:if>
+    <xsl:if test="@done = 'yes'"><p class="notice" role="status"><xsl:value-of select="stp:msg('admin.saved')"/></p></xsl:if>
+    <xsl:if test="problem"><p class="error" role="alert" id="problem"><xsl:value-of select="stp:msg(problem/@key, 'arg', problem/@arg)"/></p></xsl:if>
+
+    <section aria-labelledby="relevance">
+      <h2 id="relevance"><xsl:value-of select="stp:msg('admin.relevance.title')"/></h2>
+      <p><xsl:value-of select="stp:msg('admin.relevance.intro')"/></p>
+      <form method="post" action="/stp/admin" id="stp-admin-settings">
+        <input type="hidden" name="csrf" value="{$csrf}"/>
+        <input type="hidden" name="action" value="settings"/>
+        <input type="hidden" name="tenant" value="{$tenant}"/>
+        <input type="hidden" name="lang" value="{$lang}"/>
+        <fieldset>
+          <legend><xsl:value-of select="stp:msg('admin.industries')"/></legend>
+          <xsl:for-each select="industries/term">
+            <label class="check"><input type="checkbox" name="industry" value="{@id}"><xsl:if test="@checked = 'yes'"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if></input><xsl:text> </xsl:text><xsl:value-of select="."/></label>
+          </xsl:for-each>
+        </fieldset>
+        <fieldset>
+          <legend><xsl:value-of select="stp:msg('admin.regions')"/></legend>
+          <xsl:for-each select="regions/term">
+            <label class="check"><input type="checkbox" name="region" value="{@id}"><xsl:if test="@checked = 'yes'"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if></input><xsl:text> </xsl:text><xsl:value-of select="."/></label>
+          </xsl:for-each>
+        </fieldset>
+        <p><button type="submit"><xsl:value-of select="stp:msg('admin.save')"/></button></p>
+      </form>
+    </section>
+
+    <section aria-labelledby="mode">
+      <h2 id="mode"><xsl:value-of select="stp:msg('admin.mode.title')"/></h2>
+      <form method="post" action="/stp/admin" id="stp-admin-mode">
+        <input type="hidden" name="csrf" value="{$csrf}"/>
+        <input type="hidden" name="action" value="mode"/>
+        <input type="hidden" name="tenant" value="{$tenant}"/>
+        <input type="hidden" name="lang" value="{$lang}"/>
+        <fieldset>
+          <legend><xsl:value-of select="stp:msg('admin.mode.title')"/><xsl:if test="mode/@default = 'yes'"><xsl:text> </xsl:text><xsl:value-of select="stp:msg('admin.mode.default')"/></xsl:if></legend>
+          <label class="check"><input type="radio" name="mode" value="open"><xsl:if test="mode/@value = 'open'"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if></input><xsl:text> </xsl:text><xsl:value-of select="stp:msg('admin.mode.open')"/></label>
+          <label class="check"><input type="radio" name="mode" value="assigned"><xsl:if test="mode/@value = 'assigned'"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if></input><xsl:text> </xsl:text><xsl:value-of select="stp:msg('admin.mode.assigned')"/></label>
+        </fieldset>
+        <p><button type="submit"><xsl:value-of select="stp:msg('admin.save')"/></button></p>
+      </form>
+    </section>
+
+    <section aria-labelledby="people">
+      <h2 id="people"><xsl:value-of select="stp:msg('admin.people.title')"/></h2>
+      <xsl:choose>
+        <xsl:when test="people/person">
+          <table class="people">
+            <thead><tr>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.people.email')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.people.role')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.people.since')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.people.by')"/></th>
+            </tr></thead>
+            <tbody>
+              <xsl:for-each select="people/person">
+                <tr data-email="{@email}" data-role="{@role}">
+                  <td><xsl:value-of select="@email"/></td>
+                  <td>
+                    <xsl:choose>
+                      <xsl:when test="@editable = 'yes'">
+                        <form method="post" action="/stp/admin" class="inline">
+                          <input type="hidden" name="csrf" value="{$csrf}"/>
+                          <input type="hidden" name="action" value="role"/>
+                          <input type="hidden" name="tenant" value="{$tenant}"/>
+                          <input type="hidden" name="email" value="{@email}"/>
+                          <select name="role" aria-label="{stp:msg('admin.role.label', 'email', @email)}">
+                            <xsl:if test="../../@manage-admins = 'yes'">
+                              <option value="portal-admin"><xsl:if test="@role = 'portal-admin'"><xsl:attribute name="selected">selected</xsl:attribute></xsl:if><xsl:value-of select="stp:msg('admin.role.portal-admin')"/></option>
+                            </xsl:if>
+                            <option value="portal-user"><xsl:if test="@role = 'portal-user'"><xsl:attribute name="selected">selected</xsl:attribute></xsl:if><xsl:value-of select="stp:msg('admin.role.portal-user')"/></option>
+                          </select>
+                          <xsl:text> </xsl:text>
+                          <button type="submit"><xsl:value-of select="stp:msg('admin.change')"/></button>
+                        </form>
+                        <form method="post" action="/stp/admin" class="inline">
+                          <input type="hidden" name="csrf" value="{$csrf}"/>
+                          <input type="hidden" name="action" value="revoke"/>
+                          <input type="hidden" name="tenant" value="{$tenant}"/>
+                          <input type="hidden" name="email" value="{@email}"/>
+                          <button type="submit" aria-label="{stp:msg('admin.revoke.label', 'email', @email)}"><xsl:value-of select="stp:msg('admin.revoke')"/></button>
+                        </form>
+                      </xsl:when>
+                      <xsl:otherwise>
+                        <xsl:value-of select="stp:msg(concat('admin.role.', @role))"/>
+                        <xsl:if test="@role = 'administrator'"><br/><small><xsl:value-of select="stp:msg('admin.people.fixed')"/></small></xsl:if>
+                      </xsl:otherwise>
+                    </xsl:choose>
+                  </td>
+                  <td><xsl:value-of select="@since"/></td>
+                  <td><xsl:value-of select="@by"/></td>
+                </tr>
+              </xsl:for-each>
+            </tbody>
+          </table>
+        </xsl:when>
+        <xsl:otherwise><p><xsl:value-of select="stp:msg('admin.people.none')"/></p></xsl:otherwise>
+      </xsl:choose>
+      <h3><xsl:value-of select="stp:msg('admin.add.title')"/></h3>
+      <form method="post" action="/stp/admin" id="stp-admin-add">
+        <input type="hidden" name="csrf" value="{$csrf}"/>
+        <input type="hidden" name="action" value="add"/>
+        <input type="hidden" name="tenant" value="{$tenant}"/>
+        <input type="hidden" name="lang" value="{$lang}"/>
+        <p>
+          <label for="add-email"><xsl:value-of select="stp:msg('admin.people.email')"/></label><xsl:text> </xsl:text>
+          <input id="add-email" name="email" type="email" size="40" maxlength="254" required="required" aria-describedby="add-domains"/>
+          <xsl:text> </xsl:text>
+          <label for="add-role"><xsl:value-of select="stp:msg('admin.people.role')"/></label><xsl:text> </xsl:text>
+          <select id="add-role" name="role">
+            <option value="portal-user"><xsl:value-of select="stp:msg('admin.role.portal-user')"/></option>
+            <xsl:if test="@manage-admins = 'yes'"><option value="portal-admin"><xsl:value-of select="stp:msg('admin.role.portal-admin')"/></option></xsl:if>
+          </select>
+          <xsl:text> </xsl:text>
+          <button type="submit"><xsl:value-of select="stp:msg('admin.add.button')"/></button>
+        </p>
+        <p id="add-domains" class="hint">
+          <xsl:value-of select="stp:msg('admin.domains', 'domains', domains/@text)"/>
+        </p>
+      </form>
+    </section>
+
+    <section aria-labelledby="audit-title" id="audit">
+      <h2 id="audit-title"><xsl:value-of select="stp:msg('admin.log.title')"/></h2>
+      <xsl:choose>
+        <xsl:when test="log/change">
+          <table class="log">
+            <thead><tr>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.log.when')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.log.who')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.log.what')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.log.before')"/></th>
+              <th scope="col"><xsl:value-of select="stp:msg('admin.log.after')"/></th>
+            </tr></thead>
+            <tbody>
+              <xsl:for-each select="log/change">
+                <tr>
+                  <td><xsl:value-of select="@when"/></td>
+                  <td><xsl:value-of select="@who"/></td>
+                  <td><xsl:value-of select="stp:msg(concat('admin.action.', @action), 'subject', @subject)"/></td>
+                  <td dir="ltr"><xsl:value-of select="@before"/></td>
+                  <td dir="ltr"><xsl:value-of select="@after"/></td>
+                </tr>
+              </xsl:for-each>
+            </tbody>
+          </table>
+        </xsl:when>
+        <xsl:otherwise><p><xsl:value-of select="stp:msg('admin.log.empty')"/></p></xsl:otherwise>
+      </xsl:choose>
+    </section>
   </xsl:template>
 
   <!-- Search: the form (text, filters with their counts, sort) works without JavaScript; the

@@ -76,8 +76,8 @@ def main(tap):
         for directive, words in (("StpStateMapSize 10", "between 1M and 1024G"),
                                  ("StpStateMapSize 2T", "between 1M and 1024G"),
                                  ("StpTenantAccessDefault sometimes", "neither open nor assigned"),
-                                 # parsed but not enforced: refused rather than silently ignored
-                                 ("StpTenantAccessDefault assigned", "not supported by this version"),
+                                 ("StpStaffClaim roles", "takes two arguments"),
+                                 ("StpStaffClaim 'a b' PortalStaff", "not a claim name"),
                                  ("StpRetentionMonths -1", "number of months"),
                                  ("StpSiteCheckInterval soon", "time from 0 to 3600 seconds"),
                                  ("StpSiteCheckInterval 2h", "time from 0 to 3600 seconds"),

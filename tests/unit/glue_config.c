@@ -27,7 +27,7 @@ START_TEST(test_config_defaults)
     ck_assert_str_eq(conf->claims.admin_claim, "roles");
     ck_assert_str_eq(conf->claims.admin_value, "GlobalAdmin");
     ck_assert_ptr_null(conf->claims.consumer_tenants);
-    ck_assert_int_eq(conf->tenant_mode, STP_MODE_OPEN);
+    ck_assert_int_eq(conf->tenant_mode, STP_ORG_MODE_OPEN);
     ck_assert_int_eq(conf->retention_months, 0);
     ck_assert_str_eq(conf->oidc_redirect_uri, "/stp/oidc-callback");
     ck_assert_uint_eq(conf->map_size, (apr_size_t)1 << 30);

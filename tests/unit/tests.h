@@ -11,6 +11,7 @@ Suite *access_suite(void);
 Suite *identity_suite(void);
 Suite *state_suite(void);
 Suite *library_suite(void);
+Suite *org_suite(void);
 Suite *mail_suite(void);
 Suite *http_suite(void);
 Suite *site_suite(void);
