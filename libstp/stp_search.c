@@ -1275,10 +1275,13 @@ apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp
         count_facets(res, s, matches, flt, pool);
         /* The results: matches passing every filter, best first as they come, or newest first. */
         int n = 0;
+        unsigned on = 0;
+        for (int f = 0; f < STP_FACET_COUNT; f++)
+            on |= flt[f].on ? 1u << f : 0;
         match_t *hits = apr_palloc(pool, sizeof(match_t) * (apr_size_t)(matches->nelts + 1));
         for (int i = 0; i < matches->nelts; i++) {
             const match_t *m = &APR_ARRAY_IDX(matches, i, match_t);
-            if (m->pass == all)
+            if (q->any_facet && on ? (m->pass & on) != 0 : m->pass == all)
                 hits[n++] = *m;
         }
         if (!(q->sort == STP_SEARCH_SORT_RELEVANCE && terms->nelts))

@@ -98,6 +98,8 @@ typedef struct {
     stp_search_sort_t sort;
     int page, per_page; /* page from 1 */
     const char *tenant; /* the reader's tenant (NULL: none): tenant documents only for its members */
+    int any_facet;      /* a row passes when it has a chosen value of any filtered facet (recommendations),
+                           rather than of every one */
 } stp_search_query_t;
 
 typedef struct {

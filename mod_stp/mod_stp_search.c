@@ -29,6 +29,8 @@ typedef struct {
     apr_array_header_t *filters[STP_FACET_COUNT];
     stp_search_sort_t sort;
     int page;
+    int org;    /* the user's organisation chose industries or regions: URLs carry all=1 */
+    int preset; /* no filter was asked for, so the organisation's are applied */
 } ask_t;
 
 static int id_ok(const char *s)
@@ -136,7 +138,30 @@ static const char *url_of(const stp_req_t *q, const ask_t *a, int f, const char 
         u = apr_pstrcat(pool, u, "&sort=date", NULL);
     if (page > 1)
         u = apr_pstrcat(pool, u, "&page=", apr_itoa(pool, page), NULL);
+    if (a->org) /* the user's own choice from here on, none included */
+        u = apr_pstrcat(pool, u, "&all=1", NULL);
     return u;
+}
+
+/* A member whose organisation chose industries or regions starts with them selected: when the
+ * URL asks for no filter and is not already the user's own choice (all=1, which every link and
+ * form of the search page carries). */
+static void org_preset(ask_t *a, stp_req_t *q)
+{
+    stp_org_settings_t s;
+    if (!q->user.key || !q->user.tenant || q->user.unlisted || !q->conf->state ||
+        stp_org_settings_get(&s, q->conf->state, q->user.tenant, q->r->pool) != APR_SUCCESS ||
+        (!s.industries->nelts && !s.regions->nelts))
+        return;
+    a->org = 1;
+    for (int f = 0; f < STP_FACET_COUNT; f++)
+        if (a->filters[f]->nelts)
+            return;
+    if (apr_table_get(q->query, "all"))
+        return;
+    a->preset = 1;
+    a->filters[STP_FACET_INDUSTRY] = s.industries;
+    a->filters[STP_FACET_REGION] = s.regions;
 }
 
 static const char *label_of(stp_req_t *q, stp_facet_t f, const char *id, apr_pool_t *pool)
@@ -221,6 +246,10 @@ static void page_of(xmlNodePtr page, stp_req_t *q, const ask_t *a, const stp_sea
     mod_stp_attr(s, "total", apr_itoa(pool, res->total));
     mod_stp_attr(s, "page", apr_itoa(pool, a->page));
     mod_stp_attr(s, "pages", apr_itoa(pool, res->pages));
+    if (a->org)
+        mod_stp_attr(s, "org", "yes");
+    if (a->preset)
+        mod_stp_attr(s, "preset", "yes");
     int filtered = 0;
     for (int f = 0; f < STP_FACET_COUNT; f++) {
         xmlNodePtr fe = mod_stp_el(s, "facet", NULL);
@@ -355,6 +384,8 @@ int mod_stp_search_handler(request_rec *r)
                       !q->build ? "nothing is published" : "the build has no search index (see the log at its start)");
         return mod_stp_error_page(r, q, HTTP_SERVICE_UNAVAILABLE, "error.unavailable.title", "search.unavailable");
     }
+    a.org = a.preset = 0;
+    org_preset(&a, q);
     stp_search_query_t sq = {0};
     stp_search_result_t res;
     const char *err = NULL;

@@ -848,6 +848,8 @@
     <h1><xsl:value-of select="/page/title"/></h1>
     <form class="search" method="get" action="/stp/search">
       <input type="hidden" name="lang" value="{$lang}"/>
+      <!-- The filters as the user leaves them, none included: not the organisation's preset again. -->
+      <xsl:if test="@org = 'yes'"><input type="hidden" name="all" value="1"/></xsl:if>
       <p class="search-text">
         <label for="search-q"><xsl:value-of select="stp:msg('search.label')"/></label>
         <input id="search-q" type="search" name="q" value="{@q}" maxlength="256"/>
@@ -877,6 +879,9 @@
         <xsl:if test="facet/value"><p><button type="submit"><xsl:value-of select="stp:msg('search.apply')"/></button></p></xsl:if>
       </div>
       <div class="search-main">
+    <xsl:if test="@preset = 'yes'">
+      <p class="notice" id="org-preset"><xsl:value-of select="stp:msg('search.org.preset')"/><xsl:text> </xsl:text><a href="{@clear}"><xsl:value-of select="stp:msg('search.org.clear')"/></a></p>
+    </xsl:if>
     <xsl:if test="@clear">
       <ul class="chips" aria-label="{stp:msg('search.filters')}">
         <xsl:for-each select="facet/value[@selected = 'yes']">
