@@ -808,6 +808,17 @@ class Admin:
         alls = [n for n in Tree(r.text).root.walk() if (n.tag == "input" and n.attrs.get("name") == "all")
                 or (n.tag == "a" and "all=1" in n.attrs.get("href", ""))]
         t.ok(alls, f"{m}: ... the page carries all=1 (clear filters)")
+        # The pre-selected form submitted unchanged (its checked boxes and all=1) finds what the first
+        # page found: the checkboxes say what is applied.
+        def ids(target):
+            r = self.get(target, "open-member", {"Accept": "application/json"})
+            j = json.loads(r.body) if r.status == 200 else {}
+            return j.get("total"), sorted(h.get("id") for h in j.get("results", []))
+
+        first, submitted = ids("/stp/search"), ids("/stp/search?all=1&industry=finance&region=eu")
+        t.ok(first[0] is not None and first == submitted,
+             f"{m}: the pre-selected search finds the same as submitting its form unchanged",
+             f"/stp/search: {first}", f"?all=1&industry=finance&region=eu: {submitted}")
         r = self.get("/stp/search?all=1", "open-member")
         t.ok(r.status == 200 and checked(r.text, "industry") == [] and checked(r.text, "region") == [],
              f"{m}: /stp/search?all=1 applies none", f"{checked(r.text, 'industry')} {checked(r.text, 'region')}")
