@@ -23,6 +23,9 @@
 #define STP_BUILD_MANIFEST ".manifest"          /* sitegen: fingerprints of what the build holds */
 #define STP_BUILD_DOCCACHE ".doccache"          /* sitegen: the document cache */
 #define STP_BUILD_SEARCH "search.db"            /* the search index (stp_search.h) */
+/* The input of pages the module personalises (a member's home page with the organisation's
+ * recommendations): models/<lang>/home.xml; an organisation page's is its index.xml. */
+#define STP_BUILD_MODELS "models"
 #define STP_STORE_FPS ".fps"                    /* sitegen: a shard's own fingerprints */
 
 /* STATE/: the module's state directory (StpStateDir). */

@@ -884,7 +884,18 @@ static int map_to_storage(request_rec *r)
 
 static int fixups(request_rec *r)
 {
-    return route_get(r) == STP_ROUTE_ORG ? mod_stp_org_fixup(r) : DECLINED;
+    switch (route_get(r)) {
+    case STP_ROUTE_ORG: {
+        int rc = mod_stp_org_fixup(r);
+        if (rc == OK)
+            mod_stp_home_fixup(r, 1);
+        return rc;
+    }
+    case STP_ROUTE_NONE:
+        return mod_stp_conf(r)->site_dir ? mod_stp_home_fixup(r, 0) : DECLINED;
+    default:
+        return DECLINED;
+    }
 }
 
 static int handler(request_rec *r)
@@ -892,6 +903,9 @@ static int handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, "stp"))
         return DECLINED;
     switch (route_get(r)) {
+    case STP_ROUTE_NONE: /* a member's home page, claimed in fixups */
+    case STP_ROUTE_ORG:
+        return mod_stp_home_handler(r);
     case STP_ROUTE_DOWNLOAD:
         return mod_stp_download_handler(r);
     case STP_ROUTE_NDA:

@@ -54,6 +54,7 @@ typedef enum {
     STP_ROUTE_ACCOUNT,
     STP_ROUTE_SEARCH,
     STP_ROUTE_ADMIN,
+    STP_ROUTE_HOME,   /* a member's home page with the organisation's recommendations (set in fixups) */
     STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
@@ -101,6 +102,8 @@ int mod_stp_error_page(request_rec *r, stp_req_t *q, int status, const char *tit
 /* mod_stp_page.c: a page of `kind` with its title and the common header (site, language picker
  * that keeps this page, who is signed in); the handler adds its data below the returned <page>. */
 xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title);
+/* Who is signed in, for the header of a page (with the sign-out form's token when `signout`). */
+void mod_stp_page_user(stp_req_t *q, xmlNodePtr page, int signout);
 /* An element with escaped text (NULL: none), an attribute (NULL value: none). */
 xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text);
 void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
@@ -108,6 +111,8 @@ void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
 void mod_stp_page_html(xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */
 int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
+/* A day as pages show it, in the response language. */
+const char *mod_stp_date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool);
 /* A UI string in the response language (the key itself when the catalog has none). */
 const char *mod_stp_msg(stp_req_t *q, const char *key);
 /* The decision for one document (NULL: unknown id) for this request's user, today; an error
@@ -159,6 +164,11 @@ int mod_stp_notifications_handler(request_rec *r);
 int mod_stp_account_handler(request_rec *r);
 int mod_stp_search_handler(request_rec *r);
 int mod_stp_admin_handler(request_rec *r);
+/* mod_stp_home.c: the home and organisation pages of a member whose organisation chose industries
+ * or regions, from the build's page models with the recommendations added. The fixup claims the
+ * request (returns OK) only then; everyone else gets the static page. */
+int mod_stp_home_fixup(request_rec *r, int org);
+int mod_stp_home_handler(request_rec *r);
 /* mod_stp_admin.c: the organisation's administrators and portal admins as <contact> elements, for
  * the page that sends an unlisted member to them. */
 void mod_stp_admin_contacts(stp_req_t *q, xmlNodePtr parent);

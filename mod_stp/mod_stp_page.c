@@ -14,7 +14,9 @@
 
 #include "mod_stp.h"
 #include "stp_http.h"
+#include "stp_date.h"
 #include "stp_layout.h"
+#include "stp_view.h"
 
 static apr_status_t free_doc(void *data)
 {
@@ -85,6 +87,13 @@ xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
         if (!strcmp(l, q->lang))
             mod_stp_attr(n, "current", "yes");
     }
+    mod_stp_page_user(q, page, !error);
+    return page;
+}
+
+void mod_stp_page_user(stp_req_t *q, xmlNodePtr page, int signout)
+{
+    request_rec *r = q->r;
     if (q->user.key) {
         xmlNodePtr u = mod_stp_el(page, "user", NULL);
         mod_stp_attr(u, "kind", stp_access_user_kind(&q->user));
@@ -95,10 +104,17 @@ xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
             const char *org = mod_stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
             mod_stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);
         }
-        if (!error)
+        if (signout)
             mod_stp_attr(u, "csrf", mod_stp_csrf_form_token(q, "logout"));
     }
-    return page;
+}
+
+const char *mod_stp_date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool)
+{
+    int y, m, d;
+    stp_date_to_ymd(&y, &m, &d, day);
+    return stp_view_date(mod_stp_msg(q, "date.format"), mod_stp_msg(q, apr_psprintf(pool, "date.month.%d", m)), day,
+                         pool);
 }
 
 /* The UI strings of the page's language, else the default language's, for stp:msg(). */

@@ -195,14 +195,6 @@ static void snippet_el(xmlNodePtr parent, const char *snippet, apr_pool_t *pool)
     }
 }
 
-static const char *date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool)
-{
-    int y, m, d;
-    stp_date_to_ymd(&y, &m, &d, day);
-    return stp_view_date(mod_stp_msg(q, "date.format"), mod_stp_msg(q, apr_psprintf(pool, "date.month.%d", m)), day,
-                         pool);
-}
-
 /* A facet's values as shown: those the reader's matches carry (the index counts only what the
  * reader may see), then every chosen value that none carries, count 0, so that it can be removed.
  * A chosen id is listed the same whether it is unknown, unused or used only where the reader may
@@ -280,7 +272,7 @@ static void page_of(xmlNodePtr page, stp_req_t *q, const ask_t *a, const stp_sea
         if (h->nda)
             mod_stp_attr(d, "nda", "yes");
         mod_stp_el(d, "title", h->title);
-        mod_stp_attr(mod_stp_el(d, "published", date_text(q, h->published, pool)), "iso", iso);
+        mod_stp_attr(mod_stp_el(d, "published", mod_stp_date_text(q, h->published, pool)), "iso", iso);
         if (h->tile && *h->tile)
             mod_stp_el(d, "category", label_of(q, STP_FACET_CATEGORY, h->tile, pool));
         mod_stp_el(d, "summary", h->summary);

@@ -467,6 +467,18 @@ apr_status_t sg_render_page(char **out, apr_size_t *len, sg_render_t *r, const s
     xmlDocPtr in = build_input(r, pg, pool);
     if (!in)
         return APR_ENOMEM;
+    if (pg->model) {
+        xmlChar *xml;
+        int n;
+        xmlDocDumpMemoryEnc(in, &xml, &n, "UTF-8");
+        xmlFreeDoc(in);
+        if (!xml)
+            return APR_ENOMEM;
+        *out = apr_pmemdup(pool, xml, (apr_size_t)n);
+        *len = (apr_size_t)n;
+        xmlFree(xml);
+        return APR_SUCCESS;
+    }
     apr_status_t rv = stp_view_render(out, len, view, in, view == r->page, page_msg, &rc, pool);
     xmlFreeDoc(in);
     return rv;

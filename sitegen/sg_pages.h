@@ -25,6 +25,7 @@ typedef struct {
     const sg_doc_t *doc;
     const char *tenant;
     const sg_month_t *month; /* What's new: its month (NULL when nothing is listed) */
+    int model;               /* the page's input XML rather than the page, for the module to personalise */
     char fp[65];             /* fingerprint of everything the page shows */
 } sg_page_t;
 

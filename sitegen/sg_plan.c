@@ -63,6 +63,9 @@ static void plan_listings(sg_plan_t *plan, const char *lang, const char *base, a
 {
     const sg_site_t *site = plan->site;
     add_page(plan, SG_PAGE_HOME, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/index.html", NULL), pool);
+    add_page(plan, SG_PAGE_HOME, lang, NULL, NULL, NULL,
+             apr_pstrcat(pool, STP_BUILD_MODELS "/", lang, "/home.xml", NULL), pool)
+        ->page.model = 1;
     add_page(plan, SG_PAGE_FEED, lang, NULL, NULL, NULL, apr_pstrcat(pool, base, "/feed.xml", NULL), pool);
     plan_whatsnew(plan, lang, base, pool);
     for (int s = 0; s < site->sections->nelts; s++) {
@@ -100,6 +103,9 @@ static void plan_docs(sg_plan_t *plan, const char *lang, const char *base, apr_p
         const char *tid = APR_ARRAY_IDX(site->tenants, t, sg_term_t *)->id;
         add_page(plan, SG_PAGE_ORG_HOME, lang, NULL, NULL, tid,
                  apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/", lang, "/index.html", NULL), pool);
+        add_page(plan, SG_PAGE_ORG_HOME, lang, NULL, NULL, tid,
+                 apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/", lang, "/index.xml", NULL), pool)
+            ->page.model = 1;
     }
 }
 

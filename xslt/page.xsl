@@ -157,6 +157,7 @@
   <xsl:template name="home">
     <h1><xsl:value-of select="site-title"/></h1>
     <p class="intro"><xsl:value-of select="stp:msg('home.intro')"/></p>
+    <xsl:apply-templates select="recommended"/>
     <section aria-labelledby="sections-h">
       <h2 id="sections-h"><xsl:value-of select="stp:msg('home.sections')"/></h2>
       <xsl:for-each select="nav/section">
@@ -302,6 +303,7 @@
   <xsl:template match="org">
     <h1><xsl:value-of select="stp:msg('org.title')"/></h1>
     <p class="intro"><xsl:value-of select="stp:msg('org.intro', 'organization', name)"/></p>
+    <xsl:apply-templates select="/page/recommended"/>
     <xsl:choose>
       <xsl:when test="months/month">
         <!-- Every document shared with the organisation, as What's new: by month, newest first. -->
@@ -315,6 +317,34 @@
       </xsl:when>
       <xsl:otherwise><p><xsl:value-of select="stp:msg('org.empty')"/></p></xsl:otherwise>
     </xsl:choose>
+  </xsl:template>
+
+  <!-- A member's recommendations (mod_stp_home.c adds them to the home and organisation pages):
+       current documents for the industries and regions the organisation chose. -->
+  <xsl:template match="recommended">
+    <section class="recommended" id="recommended" aria-labelledby="rec-h">
+      <h2 id="rec-h"><xsl:value-of select="stp:msg('recommended.title')"/></h2>
+      <p><xsl:value-of select="stp:msg('recommended.intro', 'terms', @terms)"/></p>
+      <xsl:choose>
+        <xsl:when test="doc">
+          <ol class="docs">
+            <xsl:for-each select="doc">
+              <li class="doc">
+                <a class="title" href="{@href}"><xsl:value-of select="title"/></a>
+                <xsl:text> </xsl:text>
+                <xsl:call-template name="badge"/>
+                <p class="meta"><time datetime="{@date}"><xsl:value-of select="@date-text"/></time></p>
+                <p class="summary"><xsl:value-of select="summary"/></p>
+              </li>
+            </xsl:for-each>
+          </ol>
+          <xsl:if test="@total &gt; count(doc)">
+            <p><a href="/stp/search?lang={$lang}&amp;sort=date"><xsl:value-of select="stp:msg('recommended.more')"/></a></p>
+          </xsl:if>
+        </xsl:when>
+        <xsl:otherwise><p><xsl:value-of select="stp:msg('recommended.none')"/></p></xsl:otherwise>
+      </xsl:choose>
+    </section>
   </xsl:template>
 
   <!-- A document in a list. -->

@@ -18,7 +18,7 @@ START_TEST(test_claims)
     apr_pool_create(&pool, NULL);
     apr_array_header_t *consumer = apr_array_make(pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(consumer, const char *) = "9188040d-6c67-4c5b-b112-36a304b66dad";
-    stp_claims_map_t map = {"sub", "iss", "tid", "email", "roles", "GlobalAdmin", consumer, NULL};
+    stp_claims_map_t map = {"sub", "iss", "tid", "email", "roles", "GlobalAdmin", consumer, NULL, "roles", "PortalStaff"};
     apr_table_t *c = apr_table_make(pool, 8);
     stp_user_t u;
     const char *email;
@@ -46,6 +46,17 @@ START_TEST(test_claims)
     apr_table_set(c, "roles", "Reader,GlobalAdmin");
     stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
     ck_assert_int_eq(u.tenant_admin, 1);
+    ck_assert_int_eq(u.staff, 0);
+    apr_table_set(c, "roles", "PortalStaff");
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_int_eq(u.tenant_admin, 0);
+    ck_assert_int_eq(u.staff, 1); /* staff of any organisation, or none */
+    apr_table_unset(c, "tid");
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_int_eq(u.staff, 1);
+    ck_assert_int_eq(stp_identity_claim_has("a, b ,c", "b"), 1);
+    ck_assert_int_eq(stp_identity_claim_has("ab,c", "b"), 0);
+    ck_assert_int_eq(stp_identity_claim_has(NULL, "b"), 0);
     apr_pool_destroy(pool);
 }
 END_TEST
@@ -56,7 +67,7 @@ START_TEST(test_email_verified)
 {
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
-    stp_claims_map_t map = {"sub", "iss", "tid", "email", NULL, NULL, NULL, NULL};
+    stp_claims_map_t map = {"sub", "iss", "tid", "email", NULL, NULL, NULL, NULL, NULL, NULL};
     apr_table_t *c = apr_table_make(pool, 4);
     ck_assert_int_eq(stp_identity_email_verified(&map, table_claim, c), 1); /* absent: the provider's own */
     static const struct {
