@@ -65,6 +65,8 @@ ACCOUNTS = {
     "erin": acct("erin", "t1", "erin@t1-mail.example"),
     "mallory": acct("mallory", "t1", "mallory@t1-unverified.example", verified="false"),
     "t4admin": acct("vic", "t4", "vic@t4.example", "GlobalAdmin"),
+    # A t1 member made portal admin, demoted and revoked again.
+    "pete": acct("pete", "t1", "pete@t1.example"),
     # A t1 administrator whose verified address a spreadsheet would read as a formula (stpctl audit).
     "formula": acct("=formula", "t1", "=formula@t1.example", "GlobalAdmin"),
 }
@@ -624,6 +626,24 @@ class Admin:
             r = self.post("administrator", {"action": "revoke", "email": email})
             t.ok(self.done(r) and email.lower() not in self.org_state("t1")["people"],
                  f"{m}: carol revokes {email}", self.say(r))
+        # A portal admin's access follows the listing: demoted or revoked, the page is gone at once.
+        t.eq(404, self.get("/stp/admin", "pete").status, f"{m}: pete (a member) GET /stp/admin -> 404")
+        r = self.post("administrator", {"action": "add", "email": "pete@t1.example", "role": "portal-admin"})
+        t.ok(self.done(r) and self.get("/stp/admin", "pete").status == 200,
+             f"{m}: carol makes pete portal admin: his GET /stp/admin -> 200", self.say(r))
+        pete_token = self.token("pete")
+        r = self.post("administrator", {"action": "role", "email": "pete@t1.example", "role": "portal-user"})
+        t.ok(self.done(r) and self.get("/stp/admin", "pete").status == 404,
+             f"{m}: demoted to portal user: his GET /stp/admin -> 404", self.say(r))
+        before = self.org_state("t1")
+        r = self.post("pete", {"action": "mode", "mode": "assigned"}, csrf=pete_token)
+        t.ok(r.status == 404 and self.org_state("t1") == before,
+             f"{m}: ... and a POST with the token of his admin days -> 404, nothing changed", self.say(r))
+        r = self.post("administrator", {"action": "role", "email": "pete@t1.example", "role": "portal-admin"})
+        r2 = self.post("administrator", {"action": "revoke", "email": "pete@t1.example"})
+        t.ok(self.done(r) and self.done(r2) and self.get("/stp/admin", "pete").status == 404
+             and "pete@t1.example" not in self.org_state("t1")["people"],
+             f"{m}: promoted again, then revoked: GET /stp/admin -> 404", self.say(r), self.say(r2))
         # The page offers no revoke control for the claim administrator, to anyone.
         for who in ("administrator", "portal-admin", "staff"):
             p = self.page(who)
