@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,6 +66,8 @@ ACCOUNTS = {
     "erin": acct("erin", "t1", "erin@t1-mail.example"),
     "mallory": acct("mallory", "t1", "mallory@t1-unverified.example", verified="false"),
     "t4admin": acct("vic", "t4", "vic@t4.example", "GlobalAdmin"),
+    # t5's administrator, for concurrent changes.
+    "t5admin": acct("quinn", "t5", "quinn@t5.example", "GlobalAdmin"),
     # A t1 member made portal admin, demoted and revoked again.
     "pete": acct("pete", "t1", "pete@t1.example"),
     # A t1 administrator whose verified address a spreadsheet would read as a formula (stpctl audit).
@@ -756,6 +759,33 @@ class Admin:
         p = self.page("t4admin")
         t.eq(statuses.count(303) + 1, len(p.people), f"{m}: ... and lists exactly the ones accepted (and vic)")
 
+    def concurrent(self):
+        """16 clients of t5's administrator add 10 people each at once: every acknowledged add is
+        listed, nothing else, and the audit of the page shows the adds."""
+        t, m = self.tap, self.mpm
+        tok = self.token("t5admin")
+        barrier = threading.Barrier(16)
+        acked, errors, lock = [], [], threading.Lock()
+
+        def client(i):
+            barrier.wait()
+            for k in range(10):
+                email = f"c{i:02d}-{k}@t5.example"
+                body = urllib.parse.urlencode({"action": "add", "email": email, "role": "portal-user",
+                                               "csrf": tok}).encode()
+                r = self.get("/stp/admin", "t5admin", FORM, "POST", body)
+                with lock:
+                    (acked.append(email) if self.done(r) else errors.append(f"{email}: {r.status}"))
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        t.eq([], errors, f"{m}: 160 concurrent adds in t5 are all acknowledged")
+        people = self.page("t5admin").people
+        t.eq(sorted(acked + ["quinn@t5.example"]), sorted(people), f"{m}: ... and t5 lists exactly them and quinn")
+
     def assigned_mode(self):
         """t2 is assigned: dan (unlisted) gets the 'ask your administrators' page, nothing of t2's,
         none of the NDA documents; public and sign-in documents stay; listing dan changes that."""
@@ -948,7 +978,7 @@ class Admin:
         self.httpd.start()
         try:
             for step in (self.scene, self.matrix, self.portal_admin_limits, self.csrf, self.bad_input,
-                         self.assigned_mode, self.org_pages, self.search_prefill, self.audit_page, self.bulk,
+                         self.concurrent, self.assigned_mode, self.org_pages, self.search_prefill, self.audit_page, self.bulk,
                          self.stpctl_audit, self.default_assigned, self.no_crash):
                 try:
                     step()
