@@ -348,6 +348,30 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+int stp_org_tenant_seen(stp_state_t *st, const char *tenant)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int seen = 0;
+    if (!tenant_ok(tenant))
+        return 0;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return -1;
+    if (!(rc = mdb_cursor_open(txn, st->users, &cur))) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && !seen; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            stp_dec_t dec;
+            stp_codec_dec_init(&dec, v.mv_data, v.mv_size);
+            (void)stp_codec_dec_uint(&dec);
+            seen = !strcmp(stp_codec_dec_cstr(&dec), tenant);
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return seen ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
+}
+
 apr_status_t stp_org_seen_domains(apr_array_header_t **out, stp_state_t *st, const char *tenant, apr_pool_t *pool)
 {
     MDB_txn *txn;
@@ -479,7 +503,11 @@ static int settings_write(MDB_txn *txn, void *baton)
     if (!strcmp(before, after))
         return 0;
     MDB_val nv = settings_encode(c->settings, c->pool);
-    stp_org_change_t ch = change_of(c, "settings", "", before, after);
+    /* "mode" when only the access mode changed: the log says what the change was about */
+    stp_org_settings_t tags = *c->settings;
+    tags.mode = old.mode;
+    stp_org_change_t ch =
+        change_of(c, strcmp(settings_text(&tags, c->pool), before) ? "settings" : "mode", "", before, after);
     c->changed = 1;
     return (rc = mdb_put(txn, c->st->orgs, &k, &nv, 0)) ? rc : log_append(txn, c->st, &ch, c->pool);
 }

@@ -57,6 +57,10 @@ apr_status_t stp_org_people(apr_array_header_t **people, stp_state_t *st, const 
  * addresses in the user records, sorted, without duplicates. */
 apr_status_t stp_org_seen_domains(apr_array_header_t **domains, stp_state_t *st, const char *tenant, apr_pool_t *pool);
 
+/* Whether the portal has seen a member of `tenant` sign in (a user record names it): 1, 0, or <0 on
+ * a read error. Staff may open the settings of such organisations and of those in site.xml. */
+int stp_org_tenant_seen(stp_state_t *st, const char *tenant);
+
 /* Who makes a change, for the rules and the log. */
 typedef struct {
     const char *user_key;
@@ -99,7 +103,8 @@ typedef struct {
     const char *tenant;
     const char *actor;       /* user key */
     const char *actor_email; /* "" when none */
-    const char *action;      /* "settings", "mode", "add", "role", "revoke", "administrator" */
+    const char *action;      /* "settings" (industries, regions), "mode" (the access mode alone), "add", "role",
+                                "revoke", "administrator" (the claim listed or unlisted someone) */
     const char *subject;     /* the address concerned, "" for settings */
     const char *before, *after;
 } stp_org_change_t;

@@ -19,6 +19,14 @@
 #define FORM_FIELDS 256
 #define LOG_SHOWN 100
 
+static apr_array_header_t *meta_list(stp_req_t *q, const char *key);
+static int listed(const apr_array_header_t *a, const char *s);
+
+static int tenant_seen(stp_req_t *q, const char *t)
+{
+    return q->conf->state ? stp_org_tenant_seen(q->conf->state, t) : -1;
+}
+
 /* The organisation this request is about: a staff member's ?tenant= (or form field), else the
  * user's own. NULL when there is none to show. */
 static const char *target_of(stp_req_t *q, apr_table_t *form)
@@ -30,7 +38,9 @@ static const char *target_of(stp_req_t *q, apr_table_t *form)
         for (const char *p = t; *p; p++)
             if (!apr_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
                 return NULL;
-        return *t && strlen(t) <= 256 ? t : NULL;
+        /* An organisation of site.xml, or one whose members have signed in: not any string,
+         * which would let a typo create settings nobody will ever use. */
+        return *t && strlen(t) <= 256 && (listed(meta_list(q, "tenants"), t) || tenant_seen(q, t) > 0) ? t : NULL;
     }
     return q->user.tenant;
 }

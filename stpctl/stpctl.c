@@ -23,6 +23,8 @@ static void usage(FILE *f)
                "  doc SITE ID       show one document as the module sees it\n"
                "  string SITE LANG KEY  print one localized UI string\n"
                "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
+               "  audit [--format csv|jsonl] STATE_DIR  every change of organisation settings and roles,\n"
+               "                    with the NDA acceptances (stpctl audit --help)\n"
                "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
                "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
                "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
@@ -115,40 +117,13 @@ static int cmd_string(const char *site, const char *lang, const char *key, apr_p
     return 0;
 }
 
-/* One CSV field (RFC 4180). A field a spreadsheet would run as a formula gets a leading
- * apostrophe: the log holds identity-provider claims, which users can partly choose. */
-static void csv_field(const char *v, int last)
-{
-    if (!v)
-        v = "";
-    int quote = strpbrk(v, ",\"\r\n") != NULL, formula = strchr("=+-@\t\r", v[0]) && v[0];
-    if (quote)
-        fputc('"', stdout);
-    if (formula)
-        fputc('\'', stdout);
-    for (const char *c = v; *c; c++) {
-        if (*c == '"')
-            fputc('"', stdout);
-        fputc(*c, stdout);
-    }
-    if (quote)
-        fputc('"', stdout);
-    fputc(last ? '\n' : ',', stdout);
-}
-
 static int print_nda_record(void *baton, const stp_nda_record_t *rec)
 {
-    char when[APR_RFC822_DATE_LEN + 8];
-    apr_time_exp_t tm;
-    (void)baton;
-    apr_time_exp_gmt(&tm, rec->when);
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
-    csv_field(when, 0);
-    csv_field(rec->user_key, 0);
-    csv_field(rec->tenant, 0);
-    csv_field(rec->version, 0);
-    printf("%" APR_UINT64_T_FMT "\n", rec->seq);
+    static const char *const names[] = {"time", "user", "tenant", "version", "seq"};
+    apr_pool_t *pool = baton;
+    const char *v[] = {stpctl_export_time(rec->when, pool), rec->user_key, rec->tenant, rec->version,
+                       apr_psprintf(pool, "%" APR_UINT64_T_FMT, rec->seq)};
+    stpctl_export_row(stdout, STPCTL_CSV, 5, names, v, pool);
     return 0;
 }
 
@@ -167,7 +142,7 @@ static int cmd_nda_audit(const char *state_dir, apr_pool_t *pool)
         return 2;
     }
     printf("time,user,tenant,version,seq\n");
-    rv = stp_state_nda_log(st, print_nda_record, NULL, pool);
+    rv = stp_state_nda_log(st, print_nda_record, pool, pool);
     stp_state_close(st);
     if (rv != APR_SUCCESS || fflush(stdout) != 0) {
         fprintf(stderr, "stpctl: reading the NDA log of %s failed: %s\n", path, apr_strerror(rv, err, sizeof err));
@@ -196,6 +171,8 @@ int main(int argc, char **argv)
         rc = cmd_doc(argv[2], argv[3], pool);
     } else if (!strcmp(cmd, "notify")) {
         rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "audit")) {
+        rc = stpctl_audit(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&

@@ -114,5 +114,6 @@ Suite *glue_authz_suite(void);
 Suite *glue_security_suite(void);
 Suite *glue_search_suite(void);
 Suite *glue_error_suite(void);
+Suite *glue_admin_suite(void);
 
 #endif

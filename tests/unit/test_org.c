@@ -75,6 +75,19 @@ START_TEST(org_settings_round_trip_and_log)
     collect_t k = {0};
     ck_assert_int_eq(stp_org_log(st, "contoso", 0, collect, &k, pool), APR_SUCCESS);
     ck_assert_int_eq(k.n, 1);
+    /* The mode alone is logged as such. */
+    stp_org_settings_t m = n;
+    m.mode = STP_ORG_MODE_OPEN;
+    ck_assert_int_eq(stp_org_settings_put(st, "contoso", &m, &staff, apr_time_from_sec(102)), APR_SUCCESS);
+    collect_t km = {0};
+    ck_assert_int_eq(stp_org_log(st, "contoso", 0, collect, &km, pool), APR_SUCCESS);
+    ck_assert_int_eq(km.n, 2);
+    ck_assert_str_eq(km.last.action, "mode");
+    ck_assert_str_eq(km.last.actor, "idp|sam");
+    ck_assert_int_eq(stp_org_settings_put(st, "contoso", &n, &carol, apr_time_from_sec(103)), APR_SUCCESS);
+    k.n = 0;
+    ck_assert_int_eq(stp_org_log(st, NULL, 0, collect, &k, pool), APR_SUCCESS);
+    ck_assert_int_eq(k.n, 3);
     ck_assert_str_eq(k.last.action, "settings");
     ck_assert_str_eq(k.last.actor, "idp|carol");
     ck_assert_str_eq(k.last.before, "mode=default industries= regions=");
@@ -225,6 +238,8 @@ START_TEST(org_seen_domains)
     ck_assert_int_eq(stp_state_user_note(st, "u3", &c, NULL), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_note(st, "u4", &e, NULL), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_note(st, "u5", &f, NULL), APR_SUCCESS);
+    ck_assert_int_eq(stp_org_tenant_seen(st, "fabrikam"), 1);
+    ck_assert_int_eq(stp_org_tenant_seen(st, "northwind"), 0);
     ck_assert_int_eq(stp_org_seen_domains(&d, st, "contoso", pool), APR_SUCCESS);
     ck_assert_int_eq(d->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(d, 0, const char *), "contoso.example");
