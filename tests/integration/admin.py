@@ -712,6 +712,7 @@ class Admin:
             ("an empty address", add("")),
             ("no address", {"action": "add", "role": "portal-user"}),
             ("an oversize address (2,000 characters)", add("x" * 1990 + "@t1.example")),
+            ("revoking someone not listed", {"action": "revoke", "email": "nobody@t1.example"}),
             ("an oversize role", {"action": "add", "email": "x2@t1.example", "role": "p" * 5000}),
         ]
         for label, fields in cases:
