@@ -240,14 +240,18 @@ static held_t *look(stp_site_t *site, apr_pool_t *pool)
 
 apr_status_t stp_site_acquire(const stp_build_t **build, stp_site_t *site, apr_pool_t *pool)
 {
-    held_t *h;
+    held_t *h = NULL;
     apr_time_t now = apr_time_now();
     /* Within the interval of the last look: that look's build, without a system call (one costs
      * a 4 KiB download several per cent on a virtual machine). */
-    if (site->recheck && (apr_time_t)apr_atomic_read64(&site->next_check) > now) {
+    int within = site->recheck && (apr_time_t)apr_atomic_read64(&site->next_check) > now;
+    if (within)
         h = hold_current(site);
-    } else {
-        apr_atomic_set64(&site->next_check, (apr_uint64_t)(now + site->recheck));
+    /* None held within the interval: the thread that started it may still be opening this
+     * process's first build; look() waits for it on the lock instead of answering 404 meanwhile. */
+    if (!h) {
+        if (!within)
+            apr_atomic_set64(&site->next_check, (apr_uint64_t)(now + site->recheck));
         h = look(site, pool);
     }
     if (!h)

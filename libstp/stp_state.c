@@ -191,7 +191,9 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) ||
         (rc = mdb_dbi_open(txn, "orgs", MDB_CREATE, &st->orgs)) ||
         (rc = mdb_dbi_open(txn, "org-people", MDB_CREATE, &st->org_people)) ||
-        (rc = mdb_dbi_open(txn, "org-log", MDB_CREATE | MDB_INTEGERKEY, &st->org_log)) || (rc = upgrade(st, txn)) ||
+        (rc = mdb_dbi_open(txn, "org-log", MDB_CREATE | MDB_INTEGERKEY, &st->org_log)) ||
+        (rc = mdb_dbi_open(txn, "feedback", MDB_CREATE | MDB_INTEGERKEY, &st->feedback)) ||
+        (rc = mdb_dbi_open(txn, "feedback-rate", MDB_CREATE, &st->feedback_rate)) || (rc = upgrade(st, txn)) ||
         (rc = mdb_txn_commit(txn))) {
         if (rc && txn)
             mdb_txn_abort(txn);

@@ -1,6 +1,6 @@
 /* stp_state_int: what the files of the state store share (stp_state.c opens the environment and
- * keeps NDA acceptances; stp_library.c keeps libraries and notification settings). Not for use
- * outside the state store. */
+ * keeps NDA acceptances; stp_library.c keeps libraries and notification settings; stp_feedback.c
+ * keeps feedback). Not for use outside the state store. */
 #ifndef STP_STATE_INT_H
 #define STP_STATE_INT_H
 
@@ -19,6 +19,7 @@ struct stp_state_t {
     MDB_env *env;
     MDB_dbi nda, nda_log, library, notify, users, meta;
     MDB_dbi orgs, org_people, org_log; /* stp_org.c */
+    MDB_dbi feedback, feedback_rate;   /* the feedback log (by sequence) and anonymous answers per client */
     int stale;
     /* Group commit (stp_state_write): writes queued by this process's threads, and whether one
      * of them is committing a batch. */

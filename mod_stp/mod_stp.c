@@ -34,6 +34,9 @@
 #define DEFAULT_MAP_SIZE ((apr_size_t)1 << 30)
 #define MIN_MAP_SIZE ((apr_size_t)1 << 20)
 #define DEFAULT_SITE_CHECK apr_time_from_sec(1)
+/* Anonymous feedback per client address: 20 answers in 10 minutes. */
+#define DEFAULT_FEEDBACK_LIMIT 20
+#define DEFAULT_FEEDBACK_WINDOW apr_time_from_sec(600)
 
 /* --- configuration ---------------------------------------------------------------------------- */
 
@@ -43,6 +46,8 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->tenant_mode = -1;
     c->retention_months = -1;
     c->site_check = -1;
+    c->feedback_limit = -1;
+    c->feedback_window = -1;
     return c;
 }
 
@@ -68,6 +73,13 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->tenant_mode = add->tenant_mode >= 0 ? add->tenant_mode : base->tenant_mode;
     c->retention_months = add->retention_months >= 0 ? add->retention_months : base->retention_months;
     c->site_check = add->site_check >= 0 ? add->site_check : base->site_check;
+    if (add->feedback_limit >= 0) { /* the two numbers of one directive go together */
+        c->feedback_limit = add->feedback_limit;
+        c->feedback_window = add->feedback_window;
+    } else {
+        c->feedback_limit = base->feedback_limit;
+        c->feedback_window = base->feedback_window;
+    }
     return c;
 }
 #undef MERGE
@@ -99,6 +111,10 @@ static void apply_defaults(stp_conf_t *c)
         c->retention_months = 0;
     if (!c->oidc_redirect_uri)
         c->oidc_redirect_uri = "/stp/oidc-callback";
+    if (c->feedback_limit < 0) {
+        c->feedback_limit = DEFAULT_FEEDBACK_LIMIT;
+        c->feedback_window = DEFAULT_FEEDBACK_WINDOW;
+    }
 }
 
 static stp_conf_t *cmd_conf(cmd_parms *cmd)
@@ -223,6 +239,21 @@ static const char *set_redirect_uri(cmd_parms *cmd, void *dconf, const char *arg
     return NULL;
 }
 
+static const char *set_feedback_rate(cmd_parms *cmd, void *dconf, const char *limit, const char *seconds)
+{
+    char *end1, *end2 = NULL;
+    apr_int64_t n = apr_strtoi64(limit, &end1, 10);
+    apr_int64_t w = seconds ? apr_strtoi64(seconds, &end2, 10) : 600;
+    if (*end1 || end1 == limit || !apr_isdigit(*limit) || n < 0 || n > 100000 ||
+        (seconds && (*end2 || end2 == seconds || !apr_isdigit(*seconds))) || w < 1 || w > 86400)
+        return apr_pstrcat(cmd->pool, "StpFeedbackRate: '", limit, seconds ? " " : "", seconds ? seconds : "",
+                           "' is not a number of answers (0: no anonymous feedback) and of seconds from 1 to 86400",
+                           NULL);
+    cmd_conf(cmd)->feedback_limit = (int)n;
+    cmd_conf(cmd)->feedback_window = apr_time_from_sec(w);
+    return NULL;
+}
+
 #define FIELD(f) ((void *)APR_OFFSETOF(stp_conf_t, f))
 static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpSite", set_path, FIELD(site_dir), RSRC_CONF,
@@ -253,6 +284,8 @@ static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpBaseURL", set_base_url, NULL, RSRC_CONF, "the public URL of the portal, for links in e-mail"),
     AP_INIT_TAKE1("StpOIDCRedirectURI", set_redirect_uri, NULL, RSRC_CONF,
                   "the local path of OIDCRedirectURI, where /stp/logout ends the session"),
+    AP_INIT_TAKE12("StpFeedbackRate", set_feedback_rate, NULL, RSRC_CONF,
+                   "anonymous feedback answers per client address and per how many seconds, default 20 600"),
     {NULL}};
 #undef FIELD
 
@@ -928,6 +961,8 @@ static int handler(request_rec *r)
         return mod_stp_search_handler(r);
     case STP_ROUTE_ADMIN:
         return mod_stp_admin_handler(r);
+    case STP_ROUTE_FEEDBACK:
+        return mod_stp_feedback_handler(r);
     case STP_ROUTE_ERROR:
         return mod_stp_error_handler(r);
     case STP_ROUTE_UNKNOWN:

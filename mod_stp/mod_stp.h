@@ -26,10 +26,12 @@ typedef struct {
     apr_size_t map_size;            /* StpStateMapSize */
     const char *claim_prefix;
     stp_claims_map_t claims;
-    int tenant_mode;               /* StpTenantAccessDefault: stp_org_mode_t (open, assigned), -1 unset */
-    int retention_months;          /* StpRetentionMonths: -1 unset, 0: the catalog's */
-    const char *base_url;          /* StpBaseURL */
-    const char *oidc_redirect_uri; /* StpOIDCRedirectURI: where /stp/logout sends the user */
+    int tenant_mode;                     /* StpTenantAccessDefault: stp_org_mode_t (open, assigned), -1 unset */
+    int retention_months;                /* StpRetentionMonths: -1 unset, 0: the catalog's */
+    const char *base_url;                /* StpBaseURL */
+    const char *oidc_redirect_uri;       /* StpOIDCRedirectURI: where /stp/logout sends the user */
+    int feedback_limit;                  /* StpFeedbackRate: anonymous answers per address, -1 unset */
+    apr_interval_time_t feedback_window; /* ... per this time, -1 unset */
 
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
@@ -54,7 +56,8 @@ typedef enum {
     STP_ROUTE_ACCOUNT,
     STP_ROUTE_SEARCH,
     STP_ROUTE_ADMIN,
-    STP_ROUTE_HOME,   /* a member's home page with the organisation's recommendations (set in fixups) */
+    STP_ROUTE_HOME, /* a member's home page with the organisation's recommendations (set in fixups) */
+    STP_ROUTE_FEEDBACK,
     STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
     STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
@@ -172,6 +175,7 @@ int mod_stp_home_handler(request_rec *r);
 /* mod_stp_admin.c: the organisation's administrators and portal admins as <contact> elements, for
  * the page that sends an unlisted member to them. */
 void mod_stp_admin_contacts(stp_req_t *q, xmlNodePtr parent);
+int mod_stp_feedback_handler(request_rec *r);
 int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */

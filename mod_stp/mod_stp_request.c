@@ -35,6 +35,7 @@ stp_route_t mod_stp_route_of(const char *uri)
                   {"/stp/account", STP_ROUTE_ACCOUNT},
                   {"/stp/search", STP_ROUTE_SEARCH},
                   {"/stp/admin", STP_ROUTE_ADMIN},
+                  {"/stp/feedback", STP_ROUTE_FEEDBACK},
                   {"/stp/error", STP_ROUTE_ERROR}};
     if (!uri)
         return STP_ROUTE_NONE;

@@ -25,6 +25,8 @@ static void usage(FILE *f)
                "  nda-audit STATE_DIR  the NDA acceptance log as CSV (time,user,tenant,version,seq)\n"
                "  audit [--format csv|jsonl] STATE_DIR  every change of organisation settings and roles,\n"
                "                    with the NDA acceptances (stpctl audit --help)\n"
+               "  feedback [--format csv|jsonl] [--counts] STATE_DIR  the readers' feedback, then per-page\n"
+               "                    helpful/not-helpful counts (stpctl feedback --help)\n"
                "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
                "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
                "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
@@ -173,6 +175,8 @@ int main(int argc, char **argv)
         rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "audit")) {
         rc = stpctl_audit(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "feedback")) {
+        rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&

@@ -26,5 +26,7 @@ void stpctl_export_row(FILE *out, stpctl_format_t f, int n, const char *const *n
                        apr_pool_t *pool);
 /* 2026-11-29T23:42:00Z */
 const char *stpctl_export_time(apr_time_t t, apr_pool_t *pool);
+/* stpctl feedback [--format csv|jsonl] [--counts] DIR: argv[0] is "feedback". Returns the exit status. */
+int stpctl_feedback(int argc, const char *const *argv, apr_pool_t *pool);
 
 #endif

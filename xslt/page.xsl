@@ -99,10 +99,11 @@
             <xsl:when test="$kind = 'doc' or $kind = 'org-doc'"><xsl:apply-templates select="doc" mode="page"/></xsl:when>
             <xsl:when test="$kind = 'org-home'"><xsl:apply-templates select="org"/></xsl:when>
             <xsl:when test="$kind = 'whats-new'"><xsl:apply-templates select="whatsnew"/></xsl:when>
-            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account | search | admin"/></xsl:when>
+            <xsl:when test="/page/title"><xsl:apply-templates select="error | nda | library | confirm | notifications | account | search | admin | feedback"/></xsl:when>
           </xsl:choose>
         </main>
         <footer class="bottom">
+          <xsl:if test="$kind != 'feedback'"><xsl:call-template name="feedback-widget"/></xsl:if>
           <p><xsl:value-of select="stp:msg('footer.note')"/></p>
           <p>
             <a href="/{$lang}/feed.xml"><xsl:value-of select="stp:msg('footer.feed')"/></a>
@@ -485,6 +486,79 @@
 
 
   <!-- === The module's pages (mod_stp/mod_stp_page.c builds their input) ======================= -->
+
+  <!-- === Feedback (mod_stp/mod_stp_feedback.c) ================================================= -->
+
+  <!-- "Was this page helpful?" on every page: a plain same-origin POST without JavaScript (the
+       module thanks and offers a comment; a signed-in user confirms once, with a token); stp.js
+       answers in place. About the page's path without its query: a module page's query may hold
+       what the reader typed (a search), and counts are per page. Strings for stp.js come as data-
+       attributes (no inline script). -->
+  <xsl:template name="feedback-widget">
+    <form class="feedback" method="post" action="/stp/feedback" aria-labelledby="feedback-q"
+          data-thanks="{stp:msg('feedback.thanks')}" data-more="{stp:msg('feedback.more')}"
+          data-send="{stp:msg('feedback.send')}" data-privacy="{stp:msg('feedback.privacy')}"
+          data-error="{stp:msg('feedback.invalid')}">
+      <input type="hidden" name="page" value="{substring-before(concat(/page/@url, '?'), '?')}"/>
+      <input type="hidden" name="lang" value="{$lang}"/>
+      <span id="feedback-q"><xsl:value-of select="stp:msg('feedback.question')"/></span>
+      <xsl:text> </xsl:text>
+      <button type="submit" name="answer" value="yes"><xsl:value-of select="stp:msg('feedback.yes')"/></button>
+      <xsl:text> </xsl:text>
+      <button type="submit" name="answer" value="no"><xsl:value-of select="stp:msg('feedback.no')"/></button>
+      <xsl:text> · </xsl:text>
+      <a href="/stp/feedback?lang={$lang}&amp;page={substring-before(concat(/page/@return, '%3F'), '%3F')}"><xsl:value-of select="stp:msg('feedback.link')"/></a>
+    </form>
+  </xsl:template>
+
+  <!-- /stp/feedback: the form (mode new), the same answer to confirm with a token (confirm), or
+       the thanks, with the offer of a comment after an answer (thanks with @ref). -->
+  <xsl:template match="feedback">
+    <h1><xsl:value-of select="/page/title"/></h1>
+    <xsl:if test="@mode = 'thanks'"><p class="notice" role="status"><xsl:value-of select="stp:msg('feedback.thanks')"/></p></xsl:if>
+    <xsl:if test="@mode = 'confirm'"><p class="notice" role="status"><xsl:value-of select="stp:msg('feedback.confirm')"/></p></xsl:if>
+    <xsl:if test="@form = 'yes'">
+      <form class="feedback-form" method="post" action="/stp/feedback">
+        <xsl:if test="@csrf"><input type="hidden" name="csrf" value="{@csrf}"/></xsl:if>
+        <input type="hidden" name="lang" value="{$lang}"/>
+        <xsl:choose>
+          <xsl:when test="@ref">
+            <input type="hidden" name="ref" value="{@ref}"/>
+            <input type="hidden" name="page" value="{@page}"/>
+            <p><label for="fb-comment"><xsl:value-of select="stp:msg('feedback.more')"/></label></p>
+          </xsl:when>
+          <xsl:otherwise>
+            <p>
+              <label for="fb-page"><xsl:value-of select="stp:msg('feedback.page')"/></label><xsl:text> </xsl:text>
+              <input id="fb-page" type="text" name="page" value="{@page}" maxlength="1024" required="required" dir="ltr"/>
+            </p>
+            <fieldset>
+              <legend><xsl:value-of select="stp:msg('feedback.question')"/></legend>
+              <xsl:call-template name="feedback-answer"><xsl:with-param name="value">yes</xsl:with-param></xsl:call-template>
+              <xsl:call-template name="feedback-answer"><xsl:with-param name="value">no</xsl:with-param></xsl:call-template>
+              <xsl:call-template name="feedback-answer"><xsl:with-param name="value"></xsl:with-param></xsl:call-template>
+            </fieldset>
+            <p><label for="fb-comment"><xsl:value-of select="stp:msg('feedback.comment')"/></label></p>
+          </xsl:otherwise>
+        </xsl:choose>
+        <p><textarea id="fb-comment" name="comment" rows="6" cols="60" maxlength="2000" aria-describedby="fb-privacy"><xsl:value-of select="comment"/></textarea></p>
+        <p id="fb-privacy" class="meta"><xsl:value-of select="stp:msg('feedback.privacy')"/></p>
+        <button type="submit"><xsl:value-of select="stp:msg('feedback.send')"/></button>
+      </form>
+    </xsl:if>
+    <xsl:if test="@page != ''"><p><a href="{@page}"><xsl:value-of select="stp:msg('feedback.back')"/></a></p></xsl:if>
+  </xsl:template>
+
+  <xsl:template name="feedback-answer">
+    <xsl:param name="value"/>
+    <label class="choice">
+      <input type="radio" name="answer" value="{$value}">
+        <xsl:if test="string(@answer) = $value"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if>
+      </input>
+      <xsl:text> </xsl:text>
+      <xsl:value-of select="stp:msg(concat('feedback.answer.', substring('none', 1, 4 * ($value = '')), $value))"/>
+    </label>
+  </xsl:template>
 
   <xsl:template name="signout">
     <form class="signout" method="post" action="/stp/logout">

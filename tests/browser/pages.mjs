@@ -131,6 +131,7 @@ async function anonymousPages(browser, lang) {
     ok(/^\/[a-z]+\/whats-new\/\d{4}-\d{2}\/$/.test(month || ''), `${l} ... at /<lang>/whats-new/<YYYY-MM>/`, month);
     await audit(page, month, 200, `${l} What's new, an older month`);
     await audit(page, `/stp/account?lang=${lang}`, 200, `${l} account`);
+    await audit(page, `/stp/feedback?lang=${lang}&page=%2F${lang}%2Fdocs%2Fpublic-report%2F`, 200, `${l} feedback form`);
     await audit(page, `/stp/search?lang=${lang}&q=report`, 200, `${l} search results`, 'main ol.results li');
     await audit(page, `/stp/search?lang=${lang}&service=compute&region=eu`, 200, `${l} search by filters`,
       'main ul.chips');
@@ -267,6 +268,80 @@ async function forbidden(browser, lang) {
     await audit(page, `/${lang}/org/`, 403, `${lang} personal account: 403 page`);
   } finally {
     await context.close();
+  }
+}
+
+// "Was this page helpful?" with JavaScript: on a static page and on a module page, the answer and
+// then a comment go in place (the page stays), as an anonymous reader and as a signed-in one.
+async function feedbackWithJs(browser, lang) {
+  // Signed in only in English: the suite runs under a watchdog, and the language changes nothing there.
+  const readers = [['anonymous', null], ...(lang === 'en' ? [['signed in', user(`fb-${lang}`, 't1')]] : [])];
+  for (const [who, headers] of readers) {
+    const context = await newContext(browser, lang, headers);
+    const page = await context.newPage();
+    const l = `${lang} ${who} js`;
+    try {
+      for (const path of [`/${lang}/docs/public-report/`, `/stp/search?lang=${lang}&q=report`]) {
+        await page.goto(path);
+        await page.waitForLoadState('networkidle');
+        const widget = page.locator('footer.bottom form.feedback');
+        ok((await widget.count()) === 1 && (await widget.locator('input[name=page]').getAttribute('value')) ===
+          new URL(page.url()).pathname, `${l}: ${path} ends with the feedback question about its path`);
+      }
+      const posted = () => page.waitForResponse((r) => r.request().method() === 'POST' &&
+        new URL(r.url()).pathname === '/stp/feedback');
+      const [answer] = await Promise.all([posted(), page.click('footer form.feedback button[value=yes]')]);
+      const res = await answer.json();
+      ok(answer.status() === 200 && res.stored === true && res.comment === true &&
+        new URL(page.url()).pathname === '/stp/search', `${l}: Yes is stored in place`, `status ${answer.status()}`);
+      const more = page.locator('footer.bottom form.feedback-more textarea');
+      await more.waitFor();
+      ok((await page.locator('footer.bottom [role=status]').textContent()).length > 0,
+        `${l}: ... thanks, and offers a comment box`);
+      if (!headers) await axe(page, `${l} feedback answered in place`);
+      await more.fill('Clear enough, thanks.');
+      const [comment] = await Promise.all([posted(), page.click('footer.bottom form.feedback-more button')]);
+      ok(comment.status() === 200 && (await comment.json()).comment === false, `${l}: ... and the comment too`,
+        `status ${comment.status()}`);
+      await page.waitForFunction(() => !document.querySelector('footer.bottom form.feedback-more'));
+    } finally {
+      await context.close();
+    }
+  }
+}
+
+// Without JavaScript the footer's buttons post the form: the module's thanks page, then its comment
+// form; a signed-in user confirms once, on a page with a token.
+async function feedbackWithoutJs(browser) {
+  const context = await newContext(browser, 'en', null, { javaScriptEnabled: false });
+  const page = await context.newPage();
+  try {
+    await page.goto('/en/docs/public-report/');
+    const [resp] = await Promise.all([page.waitForNavigation(), page.click('footer form.feedback button[value=no]')]);
+    ok(resp.status() === 200 && new URL(page.url()).searchParams.get('thanks') === '1' &&
+      (await page.locator('main [role=status]').textContent()).includes('Thank you'),
+    'no js: No on a static page lands on the thanks page', `status ${resp.status()} ${page.url()}`);
+    await page.fill('main textarea[name=comment]', 'The summary could be shorter.');
+    const [sent] = await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+    ok(sent.status() === 200 && (await page.locator('main textarea').count()) === 0 &&
+      (await page.locator('main a[href="/en/docs/public-report/"]').count()) === 1,
+    'no js: ... the comment is sent, with the way back to the page', `status ${sent.status()}`);
+  } finally {
+    await context.close();
+  }
+  const signed = await newContext(browser, 'en', user('fb-nojs', 't1'), { javaScriptEnabled: false });
+  const page2 = await signed.newPage();
+  try {
+    await page2.goto('/en/');
+    const [resp] = await Promise.all([page2.waitForNavigation(), page2.click('footer form.feedback button[value=yes]')]);
+    ok(resp.status() === 403 && (await page2.locator('main form input[name=csrf]').count()) === 1 &&
+      (await page2.locator('main input[name=answer][value=yes]').isChecked()),
+    'no js: a signed-in user\'s Yes asks to confirm, with a token', `status ${resp.status()}`);
+    const [sent] = await Promise.all([page2.waitForNavigation(), page2.click('main form button[type=submit]')]);
+    ok(sent.status() === 200 && new URL(page2.url()).searchParams.get('thanks') === '1',
+      'no js: ... and confirming stores it', `status ${sent.status()}`);
+  } finally {
+    await signed.close();
   }
 }
 
@@ -412,8 +487,9 @@ async function hiddenDocument(browser) {
 // --- main -----------------------------------------------------------------------------------------
 
 // The two languages and the checks run side by side (each in its own browser contexts, with its
-// own users), which keeps the suite near a minute; their TAP lines interleave.
-await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 240, async (browser) => {
+// own users), which keeps the suite near a minute; their TAP lines interleave. The watchdog leaves
+// room for a loaded machine: the feedback checks alone take a minute at a load of 13 on two cores.
+await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 360, async (browser) => {
   const language = async (lang) => {
     await check(`${lang}: anonymous pages`, () => anonymousPages(browser, lang));
     await check(`${lang}: signed-in pages`, () => signedInPages(browser, lang));
@@ -421,6 +497,7 @@ await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 240, async (b
     await check(`${lang}: NDA confirmation`, () => ndaConfirmation(browser, lang));
     await check(`${lang}: library confirmation`, () => libraryConfirmation(browser, lang));
     await check(`${lang}: 403`, () => forbidden(browser, lang));
+    await check(`${lang}: feedback with js`, () => feedbackWithJs(browser, lang));
   };
   const checks = async () => {
     await check('NDA structure', () => ndaStructure(browser));
@@ -429,6 +506,7 @@ await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 240, async (b
     await check('library without js', () => libraryWithoutJs(browser));
     await check('Arabic 404', () => arabic404(browser));
     await check('hidden document', () => hiddenDocument(browser));
+    await check('feedback without js', () => feedbackWithoutJs(browser));
   };
   await Promise.all([...LANGS.map(language), checks()]);
 });

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stp_feedback.h"
 #include "stp_http.h"
 #include "stp_paths.h"
 
@@ -48,6 +49,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const apr_table_entry_t *e = &APR_ARRAY_IDX(fields, i, apr_table_entry_t);
             if (!stp_http_utf8_valid(e->key, strlen(e->key)) || !stp_http_utf8_valid(e->val, strlen(e->val)))
                 abort(); /* accepted fields are valid UTF-8 */
+        }
+        /* The feedback form's fields: what the core accepts is a local page and text. */
+        stp_feedback_t fb = {0,
+                             0,
+                             apr_table_get(form, "page"),
+                             apr_table_get(form, "lang"),
+                             apr_table_get(form, "answer"),
+                             apr_table_get(form, "comment"),
+                             "",
+                             0};
+        if (!stp_feedback_check(&fb, "en,de,ja,ar")) {
+            const char *c = fb.comment ? fb.comment : "";
+            apr_size_t chars = 0;
+            for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
+                if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+                    abort(); /* no control characters but tab and line breaks */
+                chars += (*p & 0xc0) != 0x80 && !(*p == '\r' && p[1] == '\n');
+            }
+            if (fb.page[0] != '/' || fb.page[1] == '/' || fb.page[1] == '\\' || strpbrk(fb.page, "\r\n") ||
+                strlen(fb.page) > STP_FEEDBACK_PAGE_MAX || chars > STP_FEEDBACK_COMMENT_MAX ||
+                !stp_http_utf8_valid(c, strlen(c)))
+                abort(); /* a page of this site; at most 2,000 characters of UTF-8 */
         }
     }
     const char *lang = stp_http_lang_pick(url, body[0] ? "de" : NULL, url, "en,de,ja,ar", "en", pool);

@@ -34,6 +34,7 @@ printf '/download/soc-2026/2025\0csrf=ab&action=add&doc=x%%C3%%A9&return=%%2Fen%
 printf '/en/org/docs/t1-pack/\0a=1&a=2' >"$TMP/http/2"
 printf 'de-CH, en;q=0.5\0stp_lang=ja; x=%%zz' >"$TMP/http/3"
 printf '/en/docs/%%2e%%2e/x/\0\xff\xfe=\xc0\xaf' >"$TMP/http/4"
+printf '/stp/feedback\0page=%%2Fen%%2F&lang=en&answer=yes&comment=a%%0D%%0Ab%%09c%%C3%%A9' >"$TMP/http/5"
 # Search input: what a user typed, a NUL, a filter value.
 mkdir -p "$TMP/search"
 printf 'iso 27001' >"$TMP/search/1"

@@ -115,5 +115,6 @@ Suite *glue_security_suite(void);
 Suite *glue_search_suite(void);
 Suite *glue_error_suite(void);
 Suite *glue_admin_suite(void);
+Suite *glue_feedback_suite(void);
 
 #endif

@@ -87,6 +87,8 @@ const char *stub_directive(module *m, server_rec *s, apr_pool_t *pool, const cha
             return arg2 ? apr_pstrcat(pool, name, " takes one argument", NULL) : c->AP_TAKE1(&cmd, NULL, arg1);
         case TAKE2:
             return !arg2 ? apr_pstrcat(pool, name, " takes two arguments", NULL) : c->AP_TAKE2(&cmd, NULL, arg1, arg2);
+        case TAKE12:
+            return c->AP_TAKE2(&cmd, NULL, arg1, arg2);
         case ITERATE: {
             /* The words of the argument, one call each. */
             const char *line = arg1, *w, *err;

@@ -15,6 +15,7 @@ int main(void)
     srunner_add_suite(sr, state_suite());
     srunner_add_suite(sr, library_suite());
     srunner_add_suite(sr, org_suite());
+    srunner_add_suite(sr, feedback_suite());
     srunner_add_suite(sr, mail_suite());
     srunner_add_suite(sr, http_suite());
     srunner_add_suite(sr, site_suite());

@@ -137,3 +137,91 @@
       });
   });
 })();
+
+/* "Was this page helpful?" (the footer of every page). Without JavaScript a plain POST that the
+ * module answers with its thanks page (a signed-in user confirms once there); with it, the answer
+ * goes with the user's token, if any, and the thanks and a comment box replace the question. */
+(function () {
+  'use strict';
+  var form = document.querySelector('form.feedback');
+  if (!form || !window.fetch || !window.URLSearchParams) return;
+  var json = { credentials: 'same-origin', headers: { Accept: 'application/json' } };
+
+  function send(fields) {
+    return Promise.resolve(window.stpWho)
+      .then(function () { return fetch('/stp/feedback', json); })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (t) {
+        var body = new URLSearchParams(fields);
+        if (t && t.token) body.set('csrf', t.token);
+        return fetch('/stp/feedback', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: body.toString()
+        });
+      })
+      .then(function (r) {
+        return r.json().then(function (res) { if (!r.ok) throw res; return res; });
+      });
+  }
+
+  function el(name, attrs, text) {
+    var e = document.createElement(name);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  var page = form.elements.page.value, lang = form.elements.lang.value;
+  var box = el('div', { 'class': 'feedback' });
+  var status = el('p', { 'class': 'thanks', role: 'status' });
+
+  function more(seq) {
+    var f = el('form', { 'class': 'feedback-more', method: 'post', action: '/stp/feedback' });
+    var label = el('label', { 'for': 'fb-more' }, form.getAttribute('data-more'));
+    var text = el('textarea', { id: 'fb-more', name: 'comment', rows: '3', maxlength: '2000',
+      'aria-describedby': 'fb-more-privacy' });
+    var note = el('p', { id: 'fb-more-privacy', 'class': 'meta' }, form.getAttribute('data-privacy'));
+    var button = el('button', { type: 'submit' }, form.getAttribute('data-send'));
+    f.appendChild(label);
+    f.appendChild(text);
+    f.appendChild(note);
+    f.appendChild(button);
+    f.addEventListener('submit', function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      button.disabled = true;
+      send({ page: page, lang: lang, ref: String(seq), comment: text.value })
+        .then(function () { box.removeChild(f); status.textContent = form.getAttribute('data-thanks'); })
+        .catch(function (res) {
+          button.disabled = false;
+          status.textContent = (res && res.message) || form.getAttribute('data-error');
+        });
+    });
+    return f;
+  }
+
+  form.addEventListener('submit', function (event) {
+    var button = event.submitter;
+    if (!button || button.name !== 'answer') return;
+    event.preventDefault();
+    send({ page: page, lang: lang, answer: button.value })
+      .then(function (res) {
+        status.textContent = form.getAttribute('data-thanks');
+        box.appendChild(status);
+        if (res.comment) box.appendChild(more(res.seq));
+        form.parentNode.replaceChild(box, form);
+      })
+      .catch(function (res) {
+        if (res && res.message) { /* 400, 403 or 429: say why, in place */
+          status.textContent = res.message;
+          form.appendChild(status);
+          return;
+        }
+        var answer = el('input', { type: 'hidden', name: 'answer', value: button.value });
+        form.appendChild(answer);
+        form.submit(); /* let the server say what went wrong */
+      });
+  });
+})();

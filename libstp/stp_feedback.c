@@ -1,0 +1,260 @@
+#include "stp_feedback.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "stp_codec.h"
+#include "stp_hash.h"
+#include "stp_http.h"
+#include "stp_identity.h"
+#include "stp_lmdb.h"
+#include "stp_state_int.h"
+
+/* --- what may be stored --------------------------------------------------------------------------- */
+
+/* The characters of a comment, or -1 when one is not allowed: C0 and C1 controls other than tab,
+ * LF and the CR of a CRLF (what browsers send for a textarea's line breaks), and DEL. UTF-8 is
+ * checked before. */
+static long comment_chars(const char *s)
+{
+    long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\r' && p[1] == '\n')
+            continue; /* counted with its LF */
+        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return -1;
+        n += (*p & 0xc0) != 0x80;
+    }
+    return n;
+}
+
+const char *stp_feedback_check(const stp_feedback_t *e, const char *locales)
+{
+    const char *comment = e->comment ? e->comment : "", *answer = e->answer ? e->answer : "";
+    if (!e->page || !*e->page)
+        return "no page";
+    if (strlen(e->page) > STP_FEEDBACK_PAGE_MAX)
+        return "the page address is too long";
+    if (!stp_http_utf8_valid(e->page, strlen(e->page)) || !stp_identity_return_ok(e->page))
+        return "the page is not a local path";
+    if (!e->lang || !*e->lang || strlen(e->lang) > 16 || strchr(e->lang, ','))
+        return "no language";
+    if (locales && !stp_http_locale_listed(locales, e->lang))
+        return "not a language of the site";
+    if (strcmp(answer, "yes") && strcmp(answer, "no") && *answer)
+        return "the answer is neither yes nor no";
+    if (!*answer && !*comment)
+        return "neither an answer nor a comment";
+    if (!stp_http_utf8_valid(comment, strlen(comment)))
+        return "the comment is not UTF-8";
+    long n = comment_chars(comment);
+    if (n < 0)
+        return "the comment holds control characters";
+    if (n > STP_FEEDBACK_COMMENT_MAX)
+        return "the comment is longer than 2000 characters";
+    if (e->user_key && strlen(e->user_key) > STP_FEEDBACK_USER_MAX)
+        return "the user key is too long";
+    return NULL;
+}
+
+/* The comment as stored: CRLF as LF. */
+static const char *text_of(const char *comment, apr_pool_t *pool)
+{
+    char *out = apr_pstrdup(pool, comment ? comment : ""), *w = out;
+    for (const char *p = out; *p; p++)
+        if (!(*p == '\r' && p[1] == '\n'))
+            *w++ = *p;
+    *w = '\0';
+    return out;
+}
+
+/* --- the store -------------------------------------------------------------------------------------- */
+
+static MDB_val encode(const stp_feedback_t *e, apr_pool_t *pool)
+{
+    stp_enc_t enc;
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_int(&enc, e->when);
+    stp_codec_enc_str(&enc, e->page);
+    stp_codec_enc_str(&enc, e->lang);
+    stp_codec_enc_str(&enc, e->answer);
+    stp_codec_enc_str(&enc, e->comment);
+    stp_codec_enc_str(&enc, e->user_key);
+    stp_codec_enc_uint(&enc, e->ref);
+    MDB_val v = {enc.len, enc.buf};
+    return v;
+}
+
+static apr_status_t decode(stp_feedback_t *e, const MDB_val *v, apr_pool_t *pool)
+{
+    stp_dec_t d;
+    stp_codec_dec_init(&d, v->mv_data, v->mv_size);
+    e->when = (apr_time_t)stp_codec_dec_int(&d);
+    e->page = stp_codec_dec_str(&d, pool);
+    e->lang = stp_codec_dec_str(&d, pool);
+    e->answer = stp_codec_dec_str(&d, pool);
+    e->comment = stp_codec_dec_str(&d, pool);
+    e->user_key = stp_codec_dec_str(&d, pool);
+    e->ref = stp_codec_dec_uint(&d);
+    return stp_codec_dec_finish(&d);
+}
+
+/* A rate key: the window's number (big-endian, so that old windows sort first and are pruned
+ * from the front) and the first bytes of the address's SHA-256 (no address is kept in the file). */
+#define RATE_KEY 24
+static void rate_key(unsigned char *k, apr_uint64_t window, const unsigned char *addr)
+{
+    for (int i = 0; i < 8; i++)
+        k[i] = (unsigned char)(window >> (56 - 8 * i));
+    memcpy(k + 8, addr, RATE_KEY - 8);
+}
+
+static int rate_get(MDB_txn *txn, MDB_dbi dbi, const unsigned char *k, apr_uint32_t *count)
+{
+    MDB_val key = {RATE_KEY, (void *)k}, v;
+    int rc = mdb_get(txn, dbi, &key, &v);
+    *count = 0;
+    if (rc == MDB_SUCCESS && v.mv_size == sizeof *count)
+        memcpy(count, v.mv_data, sizeof *count);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct {
+    stp_state_t *st;
+    const stp_feedback_t *e;
+    const stp_feedback_rate_t *rate;
+    MDB_val val;
+    apr_uint64_t seq;
+    int limited, bad_ref;
+} add_t;
+
+/* Counts one more answer of rate->client, unless that is over the limit (then STP_STATE_REFUSED),
+ * and drops the counts of windows before the previous one. */
+static int rate_count(MDB_txn *txn, add_t *a)
+{
+    const stp_feedback_rate_t *rate = a->rate;
+    unsigned char addr[STP_HASH_LEN], cur[RATE_KEY], prev[RATE_KEY];
+    apr_uint32_t now_n, prev_n;
+    apr_interval_time_t w = rate->window > 0 ? rate->window : 1;
+    apr_uint64_t window = (apr_uint64_t)(a->e->when > 0 ? a->e->when : 0) / (apr_uint64_t)w;
+    apr_interval_time_t into = (a->e->when > 0 ? a->e->when : 0) % w;
+    MDB_cursor *cur_c;
+    MDB_val k, v;
+    int rc;
+    stp_hash_sha256(addr, rate->client, strlen(rate->client));
+    rate_key(cur, window, addr);
+    rate_key(prev, window - 1, addr);
+    if ((rc = rate_get(txn, a->st->feedback_rate, cur, &now_n)) ||
+        (rc = rate_get(txn, a->st->feedback_rate, prev, &prev_n)))
+        return rc;
+    /* The previous window weighs as much as it still overlaps the last `window` of time. */
+    double estimate = (double)prev_n * (double)(w - into) / (double)w + (double)now_n;
+    if (estimate + 1 > (double)rate->limit) {
+        a->limited = 1;
+        return STP_STATE_REFUSED;
+    }
+    now_n++;
+    MDB_val key = {RATE_KEY, cur}, nv = {sizeof now_n, &now_n};
+    if ((rc = mdb_put(txn, a->st->feedback_rate, &key, &nv, 0)) ||
+        (rc = mdb_cursor_open(txn, a->st->feedback_rate, &cur_c)))
+        return rc;
+    unsigned char oldest[8]; /* the previous window's number: everything before it goes */
+    for (int i = 0; i < 8; i++)
+        oldest[i] = (unsigned char)((window - 1) >> (56 - 8 * i));
+    while (window && (rc = mdb_cursor_get(cur_c, &k, &v, MDB_FIRST)) == MDB_SUCCESS && k.mv_size >= 8 &&
+           memcmp(k.mv_data, oldest, 8) < 0)
+        if ((rc = mdb_cursor_del(cur_c, 0)))
+            break;
+    mdb_cursor_close(cur_c);
+    return rc == MDB_NOTFOUND || rc == MDB_SUCCESS ? 0 : rc;
+}
+
+static int add_write(MDB_txn *txn, void *baton)
+{
+    add_t *a = baton;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+    if (a->e->ref) { /* a comment after an answer: that answer, about the same page */
+        stp_feedback_t ref;
+        apr_uint64_t seq = a->e->ref;
+        MDB_val rk = {sizeof seq, &seq};
+        apr_pool_t *p = stp_state_scratch();
+        rc = mdb_get(txn, a->st->feedback, &rk, &v);
+        int same =
+            rc == MDB_SUCCESS && decode(&ref, &v, p) == APR_SUCCESS && !strcmp(ref.page, a->e->page) && *ref.answer;
+        apr_pool_destroy(p);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        if (!same) {
+            a->bad_ref = 1;
+            return STP_STATE_REFUSED;
+        }
+    }
+    if (a->rate && (rc = rate_count(txn, a)))
+        return rc;
+    if ((rc = mdb_cursor_open(txn, a->st->feedback, &cur)))
+        return rc;
+    a->seq = 1;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == MDB_SUCCESS && k.mv_size == sizeof a->seq)
+        memcpy(&a->seq, k.mv_data, sizeof a->seq), a->seq++;
+    mdb_cursor_close(cur);
+    MDB_val key = {sizeof a->seq, &a->seq};
+    return mdb_put(txn, a->st->feedback, &key, &a->val, MDB_APPEND);
+}
+
+apr_status_t stp_feedback_add(apr_uint64_t *seq, stp_state_t *st, const stp_feedback_t *e, const char *locales,
+                              const stp_feedback_rate_t *rate)
+{
+    *seq = 0;
+    if (stp_feedback_check(e, locales) || (rate && !rate->client))
+        return APR_EINVAL;
+    if (rate && !rate->limit) /* anonymous feedback is switched off */
+        return APR_EAGAIN;
+    apr_pool_t *pool = stp_state_scratch();
+    stp_feedback_t stored = *e;
+    stored.answer = e->answer ? e->answer : "";
+    stored.comment = text_of(e->comment, pool);
+    stored.user_key = e->user_key ? e->user_key : "";
+    add_t a = {st, &stored, rate, encode(&stored, pool), 0, 0, 0};
+    int rc = stp_state_write(st, add_write, &a);
+    apr_pool_destroy(pool);
+    if (rc == STP_STATE_REFUSED)
+        return a.limited ? APR_EAGAIN : APR_EINVAL;
+    if (rc == MDB_SUCCESS)
+        *seq = a.seq;
+    return stp_lmdb_status(rc);
+}
+
+apr_status_t stp_feedback_each(stp_state_t *st, stp_feedback_fn *fn, void *baton, apr_pool_t *pool)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    apr_pool_t *iter;
+    apr_status_t rv = APR_SUCCESS;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return stp_lmdb_status(rc);
+    if ((rc = mdb_cursor_open(txn, st->feedback, &cur))) {
+        mdb_txn_abort(txn);
+        return stp_lmdb_status(rc);
+    }
+    apr_pool_create(&iter, pool);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        stp_feedback_t e;
+        apr_pool_clear(iter);
+        if (k.mv_size != sizeof e.seq) {
+            rv = APR_EGENERAL;
+            break;
+        }
+        memcpy(&e.seq, k.mv_data, sizeof e.seq);
+        if ((rv = decode(&e, &v, iter)) != APR_SUCCESS || fn(baton, &e))
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    apr_pool_destroy(iter);
+    return rv;
+}
