@@ -6,6 +6,8 @@
 #   security: security.mjs against the gate fixture (hostile NDA text, framing)
 #   pages: pages.mjs against the gate fixture (axe-core over every template in en and ar, and what
 #     the pages must show: the NDA's structure, the signed-in header, sign-out, the Arabic 404)
+#   admin: admin.mjs against the demo's real parts (organisation settings: carol, alice, dan; with
+#     JavaScript on and off)
 # node_modules comes from `./stp deps` (npm ci in tests/browser); this script installs nothing.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +33,8 @@ case ${1:-library} in
     e2e) server=demo test=e2e.mjs ;;
     security) server=gate test=security.mjs ;;
     pages) server=gate test=pages.mjs ;;
-    *) echo "not ok 1 - usage: run.sh [library|e2e|security|pages]"; echo "1..1"; exit 2 ;;
+    admin) server=demo test=admin.mjs ;;
+    *) echo "not ok 1 - usage: run.sh [library|e2e|security|pages|admin]"; echo "1..1"; exit 2 ;;
 esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stp-browser-run.XXXXXX")
 mkfifo "$tmp/in" "$tmp/out"
