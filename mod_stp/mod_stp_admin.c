@@ -15,7 +15,7 @@
 #include "stp_date.h"
 #include "stp_http.h"
 
-#define FORM_LIMIT (64 * 1024)
+#define FORM_LIMIT (1024 * 1024) /* read only for those who may see the settings */
 #define FORM_FIELDS 256
 #define LOG_SHOWN 100
 
@@ -284,6 +284,10 @@ static int person_change(request_rec *r, stp_req_t *q, const char *tenant, apr_t
 static int admin_post(request_rec *r, stp_req_t *q)
 {
     apr_table_t *form;
+    /* Nobody else's body is read: the same 404 as for anything unknown, at once. */
+    stp_org_actor_t self = actor_of(q, q->user.tenant);
+    if (!q->user.staff && !stp_org_may(&self, STP_ORG_VIEW))
+        return HTTP_NOT_FOUND;
     int rc = mod_stp_form_read_multi(&form, r, FORM_LIMIT, FORM_FIELDS);
     if (rc != OK)
         return rc;

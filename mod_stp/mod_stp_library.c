@@ -296,6 +296,8 @@ int mod_stp_library_handler(request_rec *r)
     r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
     if (!q->build)
         return HTTP_NOT_FOUND;
+    if (q->user.unlisted) /* the portal's features are for the people their organisation listed */
+        return mod_stp_unlisted_page(r, q);
     if (!strcmp(r->uri, "/stp/library/resume"))
         return r->method_number == M_GET ? library_resume(r, q) : HTTP_METHOD_NOT_ALLOWED;
     if (r->method_number == M_POST)
@@ -404,6 +406,8 @@ int mod_stp_notifications_handler(request_rec *r)
         return mod_stp_signin_redirect(r);
     if (r->method_number != M_GET && r->method_number != M_POST)
         return HTTP_METHOD_NOT_ALLOWED;
+    if (q->user.unlisted)
+        return mod_stp_unlisted_page(r, q);
     apr_status_t rv = q->conf->state ? stp_notify_get(&n, q->conf->state, q->user.key, r->pool) : APR_EGENERAL;
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
         return mod_stp_state_error(r, q, rv, "reading notification settings");

@@ -588,6 +588,18 @@
     <h1><xsl:value-of select="/page/title"/></h1>
     <p><xsl:value-of select="stp:msg(@body)"/></p>
     <xsl:if test="requires/*"><p class="requires"><xsl:call-template name="requires"/></p></xsl:if>
+    <xsl:if test="contacts">
+      <!-- An unlisted member: whom to ask. -->
+      <xsl:choose>
+        <xsl:when test="contacts/contact">
+          <p><xsl:value-of select="stp:msg('unlisted.contacts')"/></p>
+          <ul class="contacts">
+            <xsl:for-each select="contacts/contact"><li><a href="mailto:{.}"><xsl:value-of select="."/></a></li></xsl:for-each>
+          </ul>
+        </xsl:when>
+        <xsl:otherwise><p><xsl:value-of select="stp:msg('unlisted.nocontacts')"/></p></xsl:otherwise>
+      </xsl:choose>
+    </xsl:if>
     <xsl:if test="link">
       <ul class="actions">
         <xsl:for-each select="link"><li><a href="{@href}"><xsl:value-of select="stp:msg(@key)"/></a></li></xsl:for-each>

@@ -508,7 +508,7 @@ class AssignedGate(Gate):
 
     def unlisted(self):
         t, m = self.tap, self.mpm
-        ask = "have not given you access to the portal"
+        ask = "have not given you access to your organization"
         t.eq(True, self.whoami("t1").get("user") is not None, f"{m} assigned: alice is signed in")
         for doc in ("t1-pack", "t1-nda-pack"):
             r, unknown = self.get(f"/download/{doc}", "t1"), self.get("/download/no-such-doc", "t1")

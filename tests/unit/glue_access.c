@@ -120,7 +120,7 @@ START_TEST(test_unlisted_documents)
     r = unlisted("/download/nda-pentest");
     ck_assert_int_eq(stub_run(r), OK);
     assert_page(r, HTTP_FORBIDDEN, "en");
-    assert_has(stub_out(r), "have not given you access to the portal");
+    assert_has(stub_out(r), "have not given you access to your organization");
     ck_assert_str_eq(env(r, "STP_DECISION"), "unlisted");
     r = unlisted("/download/public-report");
     ck_assert_int_eq(stub_run(r), OK);
@@ -135,7 +135,7 @@ START_TEST(test_unlisted_documents)
     r = unlisted("/stp/nda");
     ck_assert_int_eq(stub_run(r), OK);
     assert_page(r, HTTP_FORBIDDEN, "en");
-    assert_has(stub_out(r), "have not given you access to the portal");
+    assert_has(stub_out(r), "have not given you access to your organization");
     /* The organisation's pages refuse him with the same page (the fixup, for a <Location>
      * without Require stp-tenant). */
     r = unlisted("/en/org/");
