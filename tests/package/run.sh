@@ -2,7 +2,9 @@
 # The Debian packages on the system Apache: installs build/packages/*.deb (./stp package) with
 # apt-get, checks that the module is enabled and that a2dismod disables it, publishes the example
 # content with the packaged sitegen and templates, enables a site made from conf/stp.conf, starts
-# the system apache2 on a test port and fetches pages and downloads; then stops apache2, purges
+# the system apache2 on a test port and fetches pages and downloads, signs in through the demo
+# OpenID provider (conf/oidc/provider.mjs on STP_PKG_OIDC_PORT, default 18481; skipped without
+# its npm modules) and downloads an NDA document; then stops apache2, purges
 # the packages and checks that /etc/apache2 is exactly as before (a listing of types, modes,
 # link targets and SHA-256 of every file).
 #
@@ -13,6 +15,7 @@
 . "$(dirname "$0")/../lib.sh"
 PKGDIR=$(cd "${1:-$ROOT/build/packages}" 2>/dev/null && pwd) || PKGDIR=${1:-$ROOT/build/packages}
 PORT=${STP_PKG_PORT:-18480}
+OIDC_PORT=${STP_PKG_OIDC_PORT:-18481}
 SITE_NAME=stp-pkgtest
 PACKAGES=(libapache2-mod-stp stp-tools)
 export DEBIAN_FRONTEND=noninteractive
@@ -28,7 +31,9 @@ for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" && bail "$p is installed already: purge it first"
 done
 system_apache_running && bail "the system apache2 is running (pid $(cat $PIDFILE)): stop it first"
-ss -ltn "sport = :$PORT" | grep -q LISTEN && bail "port $PORT is in use (STP_PKG_PORT)"
+for p in "$PORT" "$OIDC_PORT"; do
+    ss -ltn "sport = :$p" | grep -q LISTEN && bail "port $p is in use (STP_PKG_PORT, STP_PKG_OIDC_PORT)"
+done
 
 # /etc/apache2 as a listing: type, mode, owner, link target, content hash.
 etc_listing() {
@@ -41,6 +46,7 @@ STARTED=0
 
 cleanup() {
     set +e
+    [ -n "${PROVIDER_PID:-}" ] && kill "$PROVIDER_PID" 2>/dev/null && wait "$PROVIDER_PID" 2>/dev/null
     if [ "$STARTED" = 1 ] || system_apache_running; then
         apache2ctl stop >/dev/null 2>&1
         for _ in $(seq 50); do system_apache_running || break; sleep 0.2; done
@@ -56,6 +62,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 # 1. Install: apt-get resolves the dependencies (libapache2-mod-auth-openidc, the libraries).
 check "apt-get install the packages" apt-get install -y -qq "$PKGDIR"/libapache2-mod-stp_*.deb "$PKGDIR"/stp-tools_*.deb
@@ -89,12 +96,23 @@ check "the build carries the packaged assets (stp.js, stp.css)" \
 
 # 4. A site from the example: conf/stp.conf's portal virtual host on 127.0.0.1:PORT without TLS,
 #    paths under the temporary directory, generated secrets (never placeholders).
+#    Sign-in goes to the demo OpenID provider (conf/oidc/provider.mjs) on OIDC_PORT when its npm
+#    modules are there (./stp deps installs them).
+CLIENT_SECRET=$(openssl rand -hex 24)
 install -m 600 /dev/null "$TMP/secrets.conf"
-printf 'OIDCClientSecret "%s"\nOIDCCryptoPassphrase "%s"\n' "$(openssl rand -hex 16)" "$(openssl rand -hex 24)" >"$TMP/secrets.conf"
-python3 - "$ROOT/conf/stp.conf" "$PORT" "$SRV" "$TMP/state" "$TMP/secrets.conf" \
+printf 'OIDCClientSecret "%s"\nOIDCCryptoPassphrase "%s"\n' "$CLIENT_SECRET" "$(openssl rand -hex 24)" >"$TMP/secrets.conf"
+PROVIDER_PID=
+if [ -d "$ROOT/conf/oidc/node_modules/oidc-provider" ] && command -v node >/dev/null; then
+    STP_OIDC_PORT=$OIDC_PORT STP_OIDC_CLIENT_SECRET=$CLIENT_SECRET \
+        STP_OIDC_REDIRECT_URIS="http://127.0.0.1:$PORT/stp/oidc-callback" \
+        node "$ROOT/conf/oidc/provider.mjs" </dev/null >"$TMP/provider.log" 2>&1 &
+    PROVIDER_PID=$!
+    for _ in $(seq 100); do grep -q listening "$TMP/provider.log" && break; sleep 0.1; done
+fi
+python3 - "$ROOT/conf/stp.conf" "$PORT" "$SRV" "$TMP/state" "$TMP/secrets.conf" "$OIDC_PORT" \
     >"/etc/apache2/sites-available/$SITE_NAME.conf" <<'PY'
 import re, sys
-src, port, srv, state, secrets = sys.argv[1:]
+src, port, srv, state, secrets, oidc_port = sys.argv[1:]
 text = open(src).read()
 # the portal's virtual host only (not the *:80 redirect), without the TLS lines
 start = text.index("<VirtualHost *:443>")
@@ -108,7 +126,14 @@ vhost = (vhost.replace("<VirtualHost *:443>", "<VirtualHost 127.0.0.1:%s>" % por
               .replace("https://trust.example.com", base)
               .replace("/srv/stp", srv)
               .replace("StpStateDir /var/lib/stp", "StpStateDir " + state)
-              .replace("Include /etc/apache2/stp-secrets.conf", "Include " + secrets))
+              .replace("Include /etc/apache2/stp-secrets.conf", "Include " + secrets)
+              # the demo provider: its issuer, client and client authentication
+              .replace("https://login.example.net", "http://127.0.0.1:" + oidc_port)
+              # the provider releases tid and roles with its `stp` scope (conf/stp.conf: "map
+              # them to a scope requested here"); without it every user is a personal account
+              .replace('OIDCScope "openid email profile"', 'OIDCScope "openid email profile stp"')
+              .replace("OIDCClientID     stp-portal",
+                       "OIDCClientID     stp-demo\n    OIDCProviderTokenEndpointAuth client_secret_basic"))
 print(head + vhost)
 PY
 check "the site file was made from conf/stp.conf" grep -q "StpSite *$SRV/site" "/etc/apache2/sites-available/$SITE_NAME.conf"
@@ -139,6 +164,63 @@ sleep 0.3
 if grep -q 'decision=serve doc=bcp-dr-whitepaper' /var/log/stp/audit.log 2>/dev/null; then
     ok "the audit log is written to /var/log/stp/audit.log"
 else not_ok "the audit log is written to /var/log/stp/audit.log" "$(ls -la /var/log/stp 2>&1)"; fi
+
+# 5b. Sign in through the demo provider, accept the NDA, download the NDA document.
+if [ -n "$PROVIDER_PID" ] && grep -q listening "$TMP/provider.log"; then
+    out=$(python3 - "$B" "$ROOT" <<'PY'
+import os, re, sys, urllib.error, urllib.parse, urllib.request
+base, root = sys.argv[1:]
+sys.path.insert(0, os.path.join(root, "tests", "lib"))
+import oidc_login
+n = 0
+def ok(cond, name, info=""):
+    global n
+    n += 1
+    print(("ok" if cond else "not ok"), n, "-", name)
+    if not cond and info:
+        print("#  ", str(info)[:600])
+def fetch(opener, url, data=None):
+    try:
+        with opener.open(urllib.request.Request(url, data=data), timeout=30) as r:
+            return r.status, r.geturl(), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.geturl(), e.read()
+try:
+    alice = oidc_login.sign_in(base, "alice@contoso.example", "alice", "/stp/whoami")
+    status, _, body = fetch(alice, base + "/stp/whoami")
+    ok(status == 200 and b"|alice" in body and b'"tenant":"contoso"' in body.replace(b" ", b""),
+       "alice signs in through the demo provider, as a member of contoso", body)
+    doc, pdf = "bcp-test-results", "northwind-bcp-dr-test-report-2025.pdf"
+    status, _, page = fetch(alice, f"{base}/stp/nda?return=%2Fdownload%2F{doc}")
+    token = re.search(rb'action="/stp/nda">.*?name="csrf" value="([0-9a-f]{80})"', page, re.S)
+    version = re.search(rb'name="version" value="([^"]+)"', page)
+    ok(status == 200 and token and version, "the NDA page has its form", page[-400:])
+    form = urllib.parse.urlencode({"csrf": token.group(1).decode(), "version": version.group(1).decode(),
+                                   "return": f"/download/{doc}", "lang": "en"}).encode()
+    status, url, _ = fetch(alice, base + "/stp/nda", form)
+    ok(status == 200 and "accepted=1" in url, "alice accepts the NDA", f"{status} {url}")
+    status, _, body = fetch(alice, f"{base}/download/{doc}")
+    with open(os.path.join(root, "content", "docs", doc, pdf), "rb") as fh:
+        source = fh.read()
+    ok(status == 200 and body == source, "the NDA document downloads, byte-identical to the source",
+       f"{status} {len(body)} bytes")
+except Exception as e:  # noqa: BLE001
+    ok(False, "sign-in and NDA download", repr(e))
+PY
+)
+    while IFS= read -r line; do
+        case "$line" in
+            "ok "*) ok "${line#ok * - }" ;;
+            "not ok "*) not_ok "${line#not ok * - }" ;;
+            *) echo "$line" ;;
+        esac
+    done <<<"$out"
+    if grep -q 'decision=serve doc=bcp-test-results' /var/log/stp/audit.log 2>/dev/null; then
+        ok "the audit log records the NDA download"
+    else not_ok "the audit log records the NDA download" "$(tail -3 /var/log/stp/audit.log 2>&1)"; fi
+else
+    _n=$((_n + 1)); echo "ok $_n - # SKIP sign-in: no demo provider (./stp deps installs conf/oidc's npm modules)"
+fi
 
 # 6. Stop, purge, compare.
 apache2ctl stop >/dev/null 2>&1
