@@ -168,6 +168,12 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
             continue;
         }
         if (fd >= 0 && sg_fd_read(&md, &len, fd, pool) == APR_SUCCESS) {
+            int line;
+            const char *not_utf8 = sg_utf8_text(&md, &len, &line, pool);
+            if (not_utf8) {
+                sg_error(errs, path, line, "%s", not_utf8);
+                continue;
+            }
             apr_hash_set(site->nda_texts, lang, APR_HASH_KEY_STRING, md);
             sg_fp_str(fp, lang);
             sg_fp_add(fp, md, len);

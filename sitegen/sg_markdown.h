@@ -1,4 +1,5 @@
-/* sg_markdown: Markdown bodies into HTML nodes for the page templates. cmark renders (safe mode
+/* sg_markdown: Markdown bodies into HTML nodes for the page templates. cmark-gfm renders GitHub's
+ * flavour (tables, strikethrough, autolinks, task lists, footnotes; safe mode
  * unless the site opts in to raw HTML); libxml2's HTML parser turns the result into nodes, so that
  * the templates copy a tree rather than paste unchecked text. */
 #ifndef SG_MARKDOWN_H

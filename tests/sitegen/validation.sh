@@ -345,6 +345,8 @@ fresh
 cat >"$C/nda/v1.en.md" <<'MD'
 # Heading
 
+## Section
+
 <script>alert(1)</script>
 
 - first item
@@ -354,13 +356,78 @@ Text with <img src=x onerror=alert(2)> inline HTML and a [bad link](javascript:a
 MD
 if sitegen -o "$TMP/nda-site" "$C" >/dev/null 2>&1; then
     nda=$("$STPCTL" string "$TMP/nda-site" en nda.text)
-    check "NDA text: a Markdown heading is an <h1>" grep -qF '<h1>Heading</h1>' <<<"$nda"
+    check "NDA text: # is an <h2> under the page's h1" grep -qF '<h2>Heading</h2>' <<<"$nda"
+    check "NDA text: ## is an <h3>" grep -qF '<h3>Section</h3>' <<<"$nda"
     check "NDA text: a Markdown list is a <ul> of <li>" grep -qzF $'<ul>\n<li>first item</li>\n<li>second item</li>\n</ul>' <<<"$nda"
     check_eq "NDA text: no raw HTML, no script, no javascript: link, no literal '#'" "" \
         "$(grep -iE '<script|alert|onerror|<img|javascript:|^#' <<<"$nda")"
     check "NDA text: the rest of the paragraph stays" grep -qF 'inline HTML and a <a href="">bad link</a>' <<<"$nda"
 else
     not_ok "NDA text with raw HTML publishes"
+fi
+
+# --- Markdown files are UTF-8; bodies are GitHub Flavored Markdown ------------------------
+fresh
+printf 'Der Bericht wird hier erl\xe4utert, f\xfcr alle.\n' >>"$C/docs/audit-report/de.md"
+line=$(wc -l <"$C/docs/audit-report/de.md")
+expect_error "a Latin-1 body is refused at its line, with the bytes" \
+    "$C/docs/audit-report/de.md:$line: not UTF-8 (bytes E4 FC): save the file as UTF-8"
+
+fresh
+printf 'Vertraulich\n\nGro\xdfe Sorgfalt.\n' >"$C/nda/v1.de.md"
+expect_error "a Latin-1 NDA text is refused" "$C/nda/v1.de.md:3: not UTF-8 (byte DF): save the file as UTF-8"
+
+fresh
+printf 'x\n\xe4\xb8\n\xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80\n' >"$C/docs/policy-v1/en.md"
+expect_error "a truncated sequence is refused with its bytes" \
+    "$C/docs/policy-v1/en.md:2: not UTF-8 (bytes E4 B8): save the file as UTF-8"
+printf 'x\n\xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80\n' >"$C/docs/policy-v1/en.md"
+expect_error "surrogates, overlong forms and code points above U+10FFFF are not UTF-8" \
+    "$C/docs/policy-v1/en.md:2: not UTF-8 (bytes ED A0 80 C0 AF F4 90 80 80): save the file as UTF-8"
+
+fresh
+cat >"$C/docs/policy-v1/en.md" <<'MD'
+# Scope
+
+## Controls
+
+### Detail
+
+###### Deepest
+
+| Control | Result |
+| --- | ---: |
+| Access reviews | ~~late~~ done |
+| [bad](javascript:alert(1)) | <b>raw</b> |
+
+- [x] reviewed
+- [ ] signed
+
+See www.example.com and the note[^1].
+
+[^1]: Checked in April.
+MD
+printf '\xef\xbb\xbfMit BOM: Pr\xc3\xbcfung.\n' >"$C/docs/audit-report/de.md"
+if sitegen -o "$TMP/md-site" "$C" >/dev/null 2>&1; then
+    page=$(find -L "$TMP/md-site/current" -path "*/en/docs/*/policy-v1.html" | head -1)
+    body=$(sed -n '/<div class="body"/,/<h2 id="downloads">/p' "$page" |
+        sed -e '1s/.*<div class="body"/<div class="body"/' -e '$s/<h2 id="downloads">.*//')
+    check "body: # is an <h2> under the page's h1" grep -qF '<h2>Scope</h2>' <<<"$body"
+    check "body: ## is an <h3>" grep -qF '<h3>Controls</h3>' <<<"$body"
+    check "body: ### is an <h4>" grep -qF '<h4>Detail</h4>' <<<"$body"
+    check "body: ###### stays an <h6> (the last level)" grep -qF '<h6>Deepest</h6>' <<<"$body"
+    check_eq "body: no <h1> from Markdown" "" "$(grep -F '<h1' <<<"$body")"
+    check "body: a table renders as <table> with a header" grep -qF '<th>Control</th>' <<<"$body"
+    check "body: a table cell, aligned as the Markdown says" grep -qF '<td align="right">' <<<"$body"
+    check "body: strikethrough" grep -qF '<del>late</del>' <<<"$body"
+    check "body: task list boxes" grep -qF '<input type="checkbox" checked disabled' <<<"$body"
+    check "body: a bare www address is a link" grep -qF '<a href="http://www.example.com">www.example.com</a>' <<<"$body"
+    check "body: footnotes" grep -qF 'Checked in April.' <<<"$body"
+    check_eq "body: safe mode in a table (no javascript:, no raw HTML)" "" "$(grep -iE 'javascript:|<b>raw' <<<"$body")"
+    de=$(find -L "$TMP/md-site/current" -path "*/de/docs/*/audit-report.html" | head -1)
+    check "a body with a byte order mark publishes without it" grep -qF '<p>Mit BOM: Prüfung.</p>' "$de"
+else
+    not_ok "GitHub Flavored Markdown body publishes"
 fi
 
 # --- every error of a run, together --------------------------------------------------------------------
