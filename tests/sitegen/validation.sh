@@ -81,24 +81,86 @@ check "valid fixture publishes" sitegen -o "$SITE" "$C"
 check "current is a symlink to a build" test -L "$SITE/current" -a -d "$SITE/current/"
 STATE=$(site_state)
 
-# --- XML and schema ------------------------------------------------------------------------------------
+# --- XML and schema: the checker's findings in the editor's words, one line per problem ----------------
 fresh
 edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<colour>red</colour>'
-expect_error "schema error in doc.xml (unknown element)" \
-    "$C/docs/audit-report/doc.xml:10: Invalid sequence in interleave"
+expect_error "unknown element without a near name lists what may stand there" \
+    "$C/docs/audit-report/doc.xml:10: unknown element <colour>; <document> may contain <published>, <tile>, <access>, <title>, <summary>, <change>, <services>, <regions>, <industries>, <files>"
+check_eq "unknown element: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 6 '<title xml:lang="en">Information security policy</title>' '<titel xml:lang="en">Information security policy</titel>'
+expect_error "a misspelt required element: did you mean, and not also 'missing <title>'" \
+    "$C/docs/policy-v1/doc.xml:6: unknown element <titel>; did you mean <title>?"
+check_eq "<titel>: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<chnage xml:lang="en">First edition.</chnage>'
+expect_error "a misspelt optional element is named (not a missing summary)" \
+    "$C/docs/audit-report/doc.xml:10: unknown element <chnage>; did you mean <change>?"
+check_eq "<chnage>: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 2 'id="policy-v1"' 'id="ISO-27017-Cert"'
+expect_error "an uppercase id: the rule for ids" \
+    "$C/docs/policy-v1/doc.xml:2: id 'ISO-27017-Cert' must be lowercase letters, digits and hyphens"
+check_eq "uppercase id: one line (not also 'does not match its folder')" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 3 '<published>2026-02-10</published>' ''
+edit docs/policy-v1/doc.xml 7 '<summary xml:lang="en">How we protect customer data.</summary>' ''
+expect_error "two missing elements are both reported, in one run" \
+    "$C/docs/policy-v1/doc.xml:2: <document> is missing <published>" \
+    "$C/docs/policy-v1/doc.xml:2: <document> is missing <summary>"
+
+fresh
+edit docs/audit-report/doc.xml 3 '2026-05-04' '2026-5-4'
+edit docs/audit-report/doc.xml 5 'level="public"' 'level="pubic"'
+edit docs/audit-report/doc.xml 15 'type="text/plain"' 'type="text/plain" size="3"'
+expect_error "a bad date, a value outside a choice and an unknown attribute, in one run" \
+    "$C/docs/audit-report/doc.xml:3: <published> '2026-5-4' must be a date written YYYY-MM-DD" \
+    "$C/docs/audit-report/doc.xml:5: level 'pubic' must be one of public, signin, nda, tenant" \
+    "$C/docs/audit-report/doc.xml:15: unknown attribute size on <file>; it may have xml:lang, href, type"
 
 fresh
 edit site.xml 7 'name="English"' 'nmae="English"'
-expect_error "schema error in site.xml (unknown attribute, missing name)" \
-    "$C/site.xml:7: Element locale failed to validate attributes"
+expect_error "a misspelt attribute: did you mean, not also 'missing name'" \
+    "$C/site.xml:7: unknown attribute nmae on <locale>; did you mean name?"
+check_eq "misspelt attribute: one line" 1 "$(grep -c "^$C/" <<<"$OUT")"
 # A broken site.xml must not invent errors in documents that are fine (the fixture's German file
 # variant was reported as "two files for locale ''").
 check_eq "schema error in site.xml reports no errors in valid documents" "" "$(grep "^$C/docs/" <<<"$OUT")"
 
 fresh
+edit site.xml 7 '<locale id="en" name="English"/>' '<locale id="en"/>'
+expect_error "a missing attribute" "$C/site.xml:7: <locale> needs the attribute name"
+
+fresh
+edit docs/policy-v1/doc.xml 6 'Information security policy' 'Information security & privacy policy'
+expect_error "a bare & is explained" "$C/docs/policy-v1/doc.xml:6: a bare & is not allowed in XML: write &amp; (as in R&amp;D)"
+check_eq "a bare &: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 7 'How we protect' 'How&nbsp;we protect'
+expect_error "an HTML entity is explained" \
+    "$C/docs/policy-v1/doc.xml:7: unknown entity &nbsp;: XML knows only &amp; &lt; &gt; &quot; &apos; (write the character itself, such as a non-breaking space, or &amp; for a bare &)"
+
+fresh
 edit docs/policy-v1/doc.xml 6 '</title>' '</titel>'
 expect_error "not well-formed XML" \
-    "$C/docs/policy-v1/doc.xml:6: Opening and ending tag mismatch: title line 6 and titel"
+    "$C/docs/policy-v1/doc.xml:6: <title> opened on line 6 is closed by </titel>; the names must be the same"
+
+fresh
+edit site.xml 7 'name="English"' 'nmae="English"'
+edit docs/audit-report/doc.xml 2 'id="audit-report"' 'id="Audit-Report"'
+edit docs/policy-v1/doc.xml 6 '<title xml:lang="en">Information security policy</title>' '<titel xml:lang="en">Information security policy</titel>'
+edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack">&'
+want=("$C/site.xml:7: unknown attribute nmae on <locale>; did you mean name?"
+    "$C/docs/audit-report/doc.xml:2: id 'Audit-Report' must be lowercase letters, digits and hyphens"
+    "$C/docs/policy-v1/doc.xml:6: unknown element <titel>; did you mean <title>?"
+    "$C/docs/tenant-pack/doc.xml:2: a bare & is not allowed in XML: write &amp; (as in R&amp;D)")
+expect_error "every problem of every file in one run" "${want[@]}"
+check_eq "every problem of every file: exactly these lines" "$(printf '%s\n' "${want[@]}")" "$(grep "^$C/" <<<"$OUT")"
 
 fresh
 insert docs/policy-v1/doc.xml 1 '<!DOCTYPE document [<!ENTITY x "y">]>'
@@ -190,7 +252,17 @@ expect_error "file path with .." \
 
 fresh
 edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="/etc/hostname"'
-expect_error "absolute file path (schema)" "$C/docs/policy-v1/doc.xml:10: Invalid attribute href for element file"
+expect_error "absolute file path (schema)" \
+    "$C/docs/policy-v1/doc.xml:10: href '/etc/hostname' must be a path inside the document folder, such as report.pdf or de/report.pdf"
+
+fresh
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="de\x.pdf"'
+expect_error "a Windows-style separator" "$C/docs/policy-v1/doc.xml:10: file 'de\x.pdf': use / instead of \ in paths (such as de/report.pdf)"
+
+fresh
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="C:\reports\x.pdf"'
+expect_error "a Windows drive path" \
+    "$C/docs/policy-v1/doc.xml:10: file 'C:\reports\x.pdf' is a Windows path: give its path inside the document folder, with / (such as de/report.pdf)"
 
 # --- symbolic links: content is read without following any ------------------------------
 LINK="a symbolic link is not allowed in the content tree"
