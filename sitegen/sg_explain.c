@@ -31,9 +31,10 @@ typedef struct {
  * attributes of any definition are allowed, those of every definition are required. */
 typedef struct {
     const char *name;
-    apr_array_header_t *children; /* const char * */
-    apr_array_header_t *required; /* const char * */
-    apr_array_header_t *attrs;    /* attr_rule_t * */
+    apr_array_header_t *children;   /* const char * */
+    apr_array_header_t *required;   /* const char * */
+    apr_array_header_t *repeatable; /* const char *: under <oneOrMore> or <zeroOrMore> */
+    apr_array_header_t *attrs;      /* attr_rule_t * */
     value_rule_t *text;
 } elem_rule_t;
 
@@ -130,7 +131,8 @@ static value_rule_t *value_rule(sg_explainer_t *ex, xmlNodePtr n)
 
 /* Collects what the content pattern `n` of an element allows into `r`. `optional`: nothing found
  * below is required (<optional>, <zeroOrMore>, and <choice>, whose branches are alternatives). */
-static void collect(sg_explainer_t *ex, elem_rule_t *r, xmlNodePtr n, int optional, int depth, int *has_data)
+static void collect(sg_explainer_t *ex, elem_rule_t *r, xmlNodePtr n, int optional, int repeat, int depth,
+                    int *has_data)
 {
     for (xmlNodePtr c = n->children; c && depth < 16; c = c->next) {
         if (!is_rng(c, NULL))
@@ -142,6 +144,8 @@ static void collect(sg_explainer_t *ex, elem_rule_t *r, xmlNodePtr n, int option
                 add_name(r->children, name);
                 if (!optional)
                     add_name(r->required, name);
+                if (repeat)
+                    add_name(r->repeatable, name);
             }
         } else if (!strcmp(kind, "attribute")) {
             attr_rule_t *a = apr_pcalloc(ex->pool, sizeof *a);
@@ -150,16 +154,19 @@ static void collect(sg_explainer_t *ex, elem_rule_t *r, xmlNodePtr n, int option
             a->value = value_rule(ex, c);
             if (a->name)
                 APR_ARRAY_PUSH(r->attrs, attr_rule_t *) = a;
-        } else if (!strcmp(kind, "optional") || !strcmp(kind, "zeroOrMore") || !strcmp(kind, "choice")) {
-            collect(ex, r, c, 1, depth + 1, has_data);
-        } else if (!strcmp(kind, "oneOrMore") || !strcmp(kind, "group") || !strcmp(kind, "interleave") ||
-                   !strcmp(kind, "mixed")) {
-            collect(ex, r, c, optional, depth + 1, has_data);
+        } else if (!strcmp(kind, "optional") || !strcmp(kind, "choice")) {
+            collect(ex, r, c, 1, repeat, depth + 1, has_data);
+        } else if (!strcmp(kind, "zeroOrMore")) {
+            collect(ex, r, c, 1, 1, depth + 1, has_data);
+        } else if (!strcmp(kind, "oneOrMore")) {
+            collect(ex, r, c, optional, 1, depth + 1, has_data);
+        } else if (!strcmp(kind, "group") || !strcmp(kind, "interleave") || !strcmp(kind, "mixed")) {
+            collect(ex, r, c, optional, repeat, depth + 1, has_data);
         } else if (!strcmp(kind, "ref")) {
             const char *name = attr_of(c, "name", ex->pool);
             xmlNodePtr def = name ? apr_hash_get(ex->defines, name, APR_HASH_KEY_STRING) : NULL;
             if (def)
-                collect(ex, r, def, optional, depth + 1, has_data);
+                collect(ex, r, def, optional, repeat, depth + 1, has_data);
         } else if (!strcmp(kind, "data") || !strcmp(kind, "value")) {
             *has_data = 1;
         }
@@ -181,6 +188,8 @@ static void merge(elem_rule_t *into, const elem_rule_t *r, apr_pool_t *pool)
 {
     for (int i = 0; i < r->children->nelts; i++)
         add_name(into->children, APR_ARRAY_IDX(r->children, i, const char *));
+    for (int i = 0; i < r->repeatable->nelts; i++)
+        add_name(into->repeatable, APR_ARRAY_IDX(r->repeatable, i, const char *));
     apr_array_header_t *req = apr_array_make(pool, 4, sizeof(const char *));
     for (int i = 0; i < into->required->nelts; i++) {
         const char *name = APR_ARRAY_IDX(into->required, i, const char *);
@@ -227,7 +236,8 @@ static void walk_elements(sg_explainer_t *ex, xmlNodePtr n)
                 r->children = apr_array_make(ex->pool, 8, sizeof(const char *));
                 r->required = apr_array_make(ex->pool, 8, sizeof(const char *));
                 r->attrs = apr_array_make(ex->pool, 4, sizeof(attr_rule_t *));
-                collect(ex, r, c, 0, 0, &has_data);
+                r->repeatable = apr_array_make(ex->pool, 8, sizeof(const char *));
+                collect(ex, r, c, 0, 0, 0, &has_data);
                 r->text = has_data || r->children->nelts == 0 ? value_rule(ex, c) : NULL;
                 elem_rule_t *old = apr_hash_get(ex->elems, name, APR_HASH_KEY_STRING);
                 if (old)
@@ -453,14 +463,35 @@ static void check_element(walk_t *w, xmlNodePtr n, const elem_rule_t *r)
 {
     check_attrs(w, n, r);
     apr_array_header_t *present = apr_array_make(w->pool, 8, sizeof(const char *));
-    int has_child = 0;
+    int has_child = 0, text_said = 0;
     for (xmlNodePtr c = n->children; c; c = c->next) {
+        /* Text where only elements belong (once per element: one mistake, one line). */
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && !r->text && r->children->nelts &&
+            !text_said && !xmlIsBlankNode(c)) {
+            xmlChar *v = xmlNodeGetContent(c);
+            char *t = apr_pstrndup(w->pool, v ? (const char *)v : "", 40), *e;
+            xmlFree(v);
+            while (isspace((unsigned char)*t))
+                t++;
+            for (e = t; *e && *e != '\n'; e++)
+                ;
+            while (e > t && isspace((unsigned char)e[-1]))
+                e--;
+            *e = '\0';
+            /* At the element: a text node's own line is where it ends. */
+            problem(w, c->prev ? c->prev : n,
+                    apr_psprintf(w->pool, "<%s> holds only elements (%s), not text such as '%s'", r->name,
+                                 quoted_list(r->children, "<", ">", w->pool), t));
+            text_said = 1;
+        }
         if (c->type != XML_ELEMENT_NODE)
             continue;
         has_child = 1;
         const char *name = qname(c, w->pool);
         const elem_rule_t *cr =
             has_name(r->children, name) ? apr_hash_get(w->ex->elems, name, APR_HASH_KEY_STRING) : NULL;
+        if (cr && has_name(present, name) && !has_name(r->repeatable, name))
+            problem(w, c, apr_psprintf(w->pool, "<%s> may appear only once in <%s>", name, r->name));
         if (cr) {
             add_name(present, name);
             check_element(w, c, cr);

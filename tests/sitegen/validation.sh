@@ -123,6 +123,13 @@ expect_error "a bad date, a value outside a choice and an unknown attribute, in 
     "$C/docs/audit-report/doc.xml:15: unknown attribute size on <file>; it may have xml:lang, href, type"
 
 fresh
+edit docs/audit-report/doc.xml 3 '<published>2026-05-04</published>' '<published>2026-05-04</published><published>2026-05-05</published>'
+edit docs/audit-report/doc.xml 14 '<files>' '<files>report.txt'
+expect_error "an element given twice where once is the rule, and text where only elements belong" \
+    "$C/docs/audit-report/doc.xml:3: <published> may appear only once in <document>" \
+    "$C/docs/audit-report/doc.xml:14: <files> holds only elements (<file>), not text such as 'report.txt'"
+
+fresh
 edit site.xml 7 'name="English"' 'nmae="English"'
 expect_error "a misspelt attribute: did you mean, not also 'missing name'" \
     "$C/site.xml:7: unknown attribute nmae on <locale>; did you mean name?"
