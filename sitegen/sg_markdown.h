@@ -1,7 +1,8 @@
 /* sg_markdown: Markdown bodies into HTML nodes for the page templates. cmark-gfm renders GitHub's
- * flavour (tables, strikethrough, autolinks, task lists, footnotes; safe mode
- * unless the site opts in to raw HTML); libxml2's HTML parser turns the result into nodes, so that
- * the templates copy a tree rather than paste unchecked text. */
+ * flavour (tables, strikethrough, autolinks, task lists, footnotes) in safe mode unless the site
+ * opts in to raw HTML, with headings one level down (the page's title is the h1); libxml2's HTML
+ * parser turns the result into nodes, so that the templates copy a tree rather than paste
+ * unchecked text. */
 #ifndef SG_MARKDOWN_H
 #define SG_MARKDOWN_H
 
