@@ -2,6 +2,7 @@
 
 #include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm.h>
+#include <cmark-gfm_version.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
 #include <pthread.h>
@@ -50,6 +51,12 @@ static void shift_headings(cmark_node *doc)
         }
     }
     cmark_iter_free(it);
+}
+
+const char *sg_markdown_flavour(void)
+{
+    return "cmark-gfm " CMARK_GFM_VERSION_STRING "; table strikethrough autolink tasklist tagfilter footnotes; "
+           "headings+1; utf-8 required";
 }
 
 /* The body as HTML (malloc'd), or NULL. */

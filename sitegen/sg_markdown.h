@@ -22,4 +22,8 @@ const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, 
  * characters become spaces. */
 const char *sg_markdown_text(const char *markdown, size_t len, apr_pool_t *pool);
 
+/* Names the rendering (library, its version, the rules added here), for the fingerprints of
+ * pages and cached documents: another renderer makes other pages from the same Markdown. */
+const char *sg_markdown_flavour(void);
+
 #endif
