@@ -23,7 +23,8 @@ sg_explainer_t *sg_explainer_load(const char *rng_path, apr_pool_t *pool);
  * many. 0 means the problem is one the model does not know: the caller reports the validator's. */
 int sg_explain(const sg_explainer_t *ex, xmlDocPtr doc, const char *path, sg_errors_t *errs);
 
-/* The closest of `candidates` (NULL-terminated count n) to `word`, close enough to be a typo, or NULL. */
+/* The closest of the n `candidates` to `word` if it is close enough to be a typo (a swapped pair of
+ * letters counts as one edit; one edit in a name of up to 4 letters, two up to 8, else three), or NULL. */
 const char *sg_did_you_mean(const char *word, const char *const *candidates, int n);
 
 #endif
