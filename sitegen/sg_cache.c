@@ -313,7 +313,9 @@ const char *sg_body_text(const sg_doc_t *d, const char *lang, apr_pool_t *pool)
     /* Read as the loader reads: below the content directory, following no link. */
     int fd =
         sg_open_beneath(d->root, apr_pstrcat(pool, "docs/", strrchr(d->dir, '/') + 1, "/", lang, ".md", NULL), 0, NULL);
+    int line;
     if (fd < 0 || sg_fd_read(&data, &len, fd, pool) != APR_SUCCESS)
         return NULL;
-    return data;
+    /* Validated when the cache entry was made; this only drops the byte order mark again. */
+    return sg_utf8_text(&data, &len, &line, pool) ? NULL : data;
 }

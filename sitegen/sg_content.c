@@ -13,6 +13,7 @@
 
 #include "sg_cache.h"
 #include "sg_docload.h"
+#include "sg_markdown.h"
 #include "sg_series.h"
 #include "sg_validate.h"
 #include "sg_xml.h"
@@ -168,6 +169,12 @@ static void load_ndas(sg_site_t *site, sg_errors_t *errs, sg_fp_t *fp, apr_pool_
             continue;
         }
         if (fd >= 0 && sg_fd_read(&md, &len, fd, pool) == APR_SUCCESS) {
+            int line;
+            const char *not_utf8 = sg_utf8_text(&md, &len, &line, pool);
+            if (not_utf8) {
+                sg_error(errs, path, line, "%s", not_utf8);
+                continue;
+            }
             apr_hash_set(site->nda_texts, lang, APR_HASH_KEY_STRING, md);
             sg_fp_str(fp, lang);
             sg_fp_add(fp, md, len);
@@ -245,6 +252,7 @@ static void cache_salt(char salt[65], const sg_site_t *site, const char *schema_
     sg_fp_t fp;
     sg_fp_init(&fp);
     sg_fp_str(&fp, PACKAGE_VERSION);
+    sg_fp_str(&fp, sg_markdown_flavour()); /* bodies are checked (UTF-8) when they enter the cache */
     sg_fp_str(&fp, site->site_fp);
     for (int i = 0; i < 2; i++)
         if (sg_file_read(&data, &len, apr_pstrcat(pool, schema_dir, i ? "/doc.rng" : "/site.rng", NULL), pool) ==

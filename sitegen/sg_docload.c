@@ -447,6 +447,10 @@ static void load_bodies(sg_doc_t *d, const sg_site_t *site, int dfd, sg_errors_t
             sg_error(errs, body, 1, "%s", fd < 0 && errno == ELOOP ? SG_LINK_REFUSED : "cannot read the body");
             continue;
         }
+        int line;
+        const char *bad = sg_utf8_text(&md, &mdlen, &line, pool);
+        if (bad) /* still kept: "missing body" would only repeat it */
+            sg_error(errs, body, line, "%s", bad);
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, md);
     }
     if (site->locale_index && !apr_hash_get(d->bodies, site->default_locale, APR_HASH_KEY_STRING))

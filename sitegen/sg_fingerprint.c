@@ -7,6 +7,7 @@
 #include <apr_file_info.h>
 #include <apr_strings.h>
 
+#include "sg_markdown.h"
 #include "sg_util.h"
 
 #ifndef PACKAGE_VERSION
@@ -49,6 +50,7 @@ void sg_fingerprint_global(char out[65], const sg_site_t *site, const char *xslt
     sg_fp_t fp;
     sg_fp_init(&fp);
     sg_fp_str(&fp, PACKAGE_VERSION);
+    sg_fp_str(&fp, sg_markdown_flavour());
     sg_fp_str(&fp, site->site_fp);
     hash_tree(&fp, xslt_dir, pool);
     sg_fp_hex(out, &fp);

@@ -1,6 +1,8 @@
-/* sg_markdown: Markdown bodies into HTML nodes for the page templates. cmark renders (safe mode
- * unless the site opts in to raw HTML); libxml2's HTML parser turns the result into nodes, so that
- * the templates copy a tree rather than paste unchecked text. */
+/* sg_markdown: Markdown bodies into HTML nodes for the page templates. cmark-gfm renders GitHub's
+ * flavour (tables, strikethrough, autolinks, task lists, footnotes) in safe mode unless the site
+ * opts in to raw HTML, with headings one level down (the page's title is the h1); libxml2's HTML
+ * parser turns the result into nodes, so that the templates copy a tree rather than paste
+ * unchecked text. */
 #ifndef SG_MARKDOWN_H
 #define SG_MARKDOWN_H
 
@@ -19,5 +21,9 @@ const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, 
  * between blocks; raw HTML is left out (as safe mode leaves it out of pages) and control
  * characters become spaces. */
 const char *sg_markdown_text(const char *markdown, size_t len, apr_pool_t *pool);
+
+/* Names the rendering (library, its version, the rules added here), for the fingerprints of
+ * pages and cached documents: another renderer makes other pages from the same Markdown. */
+const char *sg_markdown_flavour(void);
 
 #endif

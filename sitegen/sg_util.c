@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_atomic.h>
@@ -42,6 +43,78 @@ void sg_error_note(sg_errors_t *errs, const char *fmt, ...)
 int sg_errors_count(const sg_errors_t *errs)
 {
     return errs->list->nelts;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0; *bad: how many bytes make up
+ * the invalid start (the lead byte and the continuation bytes that still fitted). */
+static apr_size_t utf8_seq(const unsigned char *s, apr_size_t n, apr_size_t *bad)
+{
+    unsigned char c = s[0];
+    apr_size_t need;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    for (apr_size_t i = 1; i < need; i++) {
+        unsigned char min = i == 1 ? lo : 0x80, max = i == 1 ? hi : 0xbf;
+        if (i >= n || s[i] < min || s[i] > max) {
+            *bad = i;
+            return 0;
+        }
+    }
+    return need;
+}
+
+const char *sg_utf8_text(char **data, apr_size_t *len, int *line, apr_pool_t *pool)
+{
+    const unsigned char *s = (const unsigned char *)*data;
+    apr_size_t n = *len, i = 0, bad = 0;
+    if (n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) {
+        *data += 3;
+        *len -= 3;
+        s += 3;
+        n -= 3;
+    }
+    *line = 1;
+    while (i < n) {
+        apr_size_t k = utf8_seq(s + i, n - i, &bad);
+        if (k == 0)
+            break;
+        *line += s[i] == '\n';
+        i += k;
+    }
+    if (i >= n)
+        return NULL;
+    /* Every bad byte of that line, so that the editor sees which characters are meant (E4: ä in Latin-1). */
+    char hex[3 * 16 + 8] = "";
+    apr_size_t shown = 0, at = 0;
+    while (i < n && s[i] != '\n') {
+        apr_size_t k = utf8_seq(s + i, n - i, &bad);
+        if (k) {
+            i += k;
+            continue;
+        }
+        for (apr_size_t j = 0; j < bad; j++, shown++)
+            if (shown < 16)
+                at += (apr_size_t)snprintf(hex + at, sizeof hex - at, "%s%02X", at ? " " : "", s[i + j]);
+        i += bad;
+    }
+    if (shown > 16)
+        snprintf(hex + at, sizeof hex - at, " ...");
+    return apr_psprintf(pool, "not UTF-8 (byte%s %s): save the file as UTF-8", shown > 1 ? "s" : "", hex);
 }
 
 apr_status_t sg_file_read(char **data, apr_size_t *len, const char *path, apr_pool_t *pool)

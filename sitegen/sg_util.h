@@ -20,6 +20,13 @@ void sg_error(sg_errors_t *errs, const char *path, int line, const char *fmt, ..
 void sg_error_note(sg_errors_t *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sg_errors_count(const sg_errors_t *errs);
 
+/* Text files (Markdown bodies, NDA texts) must be UTF-8: a Latin-1 or Windows-1252 file would
+ * otherwise be published as mojibake. Skips a leading byte order mark (moving *data, shrinking
+ * *len) and returns NULL when the rest is valid UTF-8; otherwise the message for the editor,
+ * "not UTF-8 (bytes E4 FC): save the file as UTF-8", naming the bad bytes of the first bad line,
+ * with *line set to that line. */
+const char *sg_utf8_text(char **data, apr_size_t *len, int *line, apr_pool_t *pool);
+
 /* Content is read without following symbolic links (a link committed to git could otherwise
  * publish any file the build can read). Opens `rel` ('/'-separated, relative, no "." or "..")
  * below the directory open as `dirfd`: every directory on the way and the last component itself

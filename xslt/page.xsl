@@ -1110,8 +1110,8 @@
     </xsl:if>
   </xsl:template>
 
-  <!-- Bodies: the page's title is its only h1, so a body's h1 becomes an h2 (a section of the
-       page, beside Details and Downloads). -->
+  <!-- Bodies: the page's title is its only h1. Markdown headings arrive one level down already
+       (sg_markdown: # is h2, ## h3); an h1 can only be raw HTML (unsafe-html), and becomes an h2. -->
   <xsl:template match="h1" mode="body">
     <h2><xsl:apply-templates select="@*|node()" mode="body"/></h2>
   </xsl:template>

@@ -354,9 +354,11 @@ async function ndaStructure(browser) {
   try {
     await page.goto('/stp/nda?return=%2Fdownload%2Fnda-pentest');
     const nda = page.locator('main .nda');
-    // Under the page's own h1, the agreement's headings start at h2 (as document bodies do).
-    eq(['Gate NDA, version one', '1. What is confidential'], await nda.locator('h2').allTextContents(),
-      'NDA page: the agreement\'s headings are heading elements');
+    // Under the page's own h1, the agreement's headings shift by one (as document bodies' do): # is h2, ## h3.
+    eq(['Gate NDA, version one'], await nda.locator('h2').allTextContents(),
+      'NDA page: the agreement\'s # heading is an h2');
+    eq(['1. What is confidential'], await nda.locator('h3').allTextContents(),
+      'NDA page: the agreement\'s ## heading is an h3');
     eq(0, await nda.locator('h1').count(), 'NDA page: the page has one h1, its own');
     eq(['the reports you download', 'what they say about our controls'], await nda.locator('ul > li').allTextContents(),
       'NDA page: its two list items are list items');

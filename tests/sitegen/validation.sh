@@ -81,24 +81,93 @@ check "valid fixture publishes" sitegen -o "$SITE" "$C"
 check "current is a symlink to a build" test -L "$SITE/current" -a -d "$SITE/current/"
 STATE=$(site_state)
 
-# --- XML and schema ------------------------------------------------------------------------------------
+# --- XML and schema: the checker's findings in the editor's words, one line per problem ----------------
 fresh
 edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<colour>red</colour>'
-expect_error "schema error in doc.xml (unknown element)" \
-    "$C/docs/audit-report/doc.xml:10: Invalid sequence in interleave"
+expect_error "unknown element without a near name lists what may stand there" \
+    "$C/docs/audit-report/doc.xml:10: unknown element <colour>; <document> may contain <published>, <tile>, <access>, <title>, <summary>, <change>, <services>, <regions>, <industries>, <files>"
+check_eq "unknown element: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 6 '<title xml:lang="en">Information security policy</title>' '<titel xml:lang="en">Information security policy</titel>'
+expect_error "a misspelt required element: did you mean, and not also 'missing <title>'" \
+    "$C/docs/policy-v1/doc.xml:6: unknown element <titel>; did you mean <title>?"
+check_eq "<titel>: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<chnage xml:lang="en">First edition.</chnage>'
+expect_error "a misspelt optional element is named (not a missing summary)" \
+    "$C/docs/audit-report/doc.xml:10: unknown element <chnage>; did you mean <change>?"
+check_eq "<chnage>: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 2 'id="policy-v1"' 'id="ISO-27017-Cert"'
+expect_error "an uppercase id: the rule for ids" \
+    "$C/docs/policy-v1/doc.xml:2: id 'ISO-27017-Cert' must be lowercase letters, digits and hyphens"
+check_eq "uppercase id: one line (not also 'does not match its folder')" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 3 '<published>2026-02-10</published>' ''
+edit docs/policy-v1/doc.xml 7 '<summary xml:lang="en">How we protect customer data.</summary>' ''
+expect_error "two missing elements are both reported, in one run" \
+    "$C/docs/policy-v1/doc.xml:2: <document> is missing <published>" \
+    "$C/docs/policy-v1/doc.xml:2: <document> is missing <summary>"
+
+fresh
+edit docs/audit-report/doc.xml 3 '2026-05-04' '2026-5-4'
+edit docs/audit-report/doc.xml 5 'level="public"' 'level="pubic"'
+edit docs/audit-report/doc.xml 15 'type="text/plain"' 'type="text/plain" size="3"'
+expect_error "a bad date, a value outside a choice and an unknown attribute, in one run" \
+    "$C/docs/audit-report/doc.xml:3: <published> '2026-5-4' must be a date written YYYY-MM-DD" \
+    "$C/docs/audit-report/doc.xml:5: level 'pubic' must be one of public, signin, nda, tenant" \
+    "$C/docs/audit-report/doc.xml:15: unknown attribute size on <file>; it may have xml:lang, href, type"
+
+fresh
+edit docs/audit-report/doc.xml 3 '<published>2026-05-04</published>' '<published>2026-05-04</published><published>2026-05-05</published>'
+edit docs/audit-report/doc.xml 14 '<files>' '<files>report.txt'
+expect_error "an element given twice where once is the rule, and text where only elements belong" \
+    "$C/docs/audit-report/doc.xml:3: <published> may appear only once in <document>" \
+    "$C/docs/audit-report/doc.xml:14: <files> holds only elements (<file>), not text such as 'report.txt'"
 
 fresh
 edit site.xml 7 'name="English"' 'nmae="English"'
-expect_error "schema error in site.xml (unknown attribute, missing name)" \
-    "$C/site.xml:7: Element locale failed to validate attributes"
+expect_error "a misspelt attribute: did you mean, not also 'missing name'" \
+    "$C/site.xml:7: unknown attribute nmae on <locale>; did you mean name?"
+check_eq "misspelt attribute: one line" 1 "$(grep -c "^$C/" <<<"$OUT")"
 # A broken site.xml must not invent errors in documents that are fine (the fixture's German file
 # variant was reported as "two files for locale ''").
 check_eq "schema error in site.xml reports no errors in valid documents" "" "$(grep "^$C/docs/" <<<"$OUT")"
 
 fresh
+edit site.xml 7 '<locale id="en" name="English"/>' '<locale id="en"/>'
+expect_error "a missing attribute" "$C/site.xml:7: <locale> needs the attribute name"
+
+fresh
+edit docs/policy-v1/doc.xml 6 'Information security policy' 'Information security & privacy policy'
+expect_error "a bare & is explained" "$C/docs/policy-v1/doc.xml:6: a bare & is not allowed in XML: write &amp; (as in R&amp;D)"
+check_eq "a bare &: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
+
+fresh
+edit docs/policy-v1/doc.xml 7 'How we protect' 'How&nbsp;we protect'
+expect_error "an HTML entity is explained" \
+    "$C/docs/policy-v1/doc.xml:7: unknown entity &nbsp;: XML knows only &amp; &lt; &gt; &quot; &apos; (write the character itself, such as a non-breaking space, or &amp; for a bare &)"
+
+fresh
 edit docs/policy-v1/doc.xml 6 '</title>' '</titel>'
 expect_error "not well-formed XML" \
-    "$C/docs/policy-v1/doc.xml:6: Opening and ending tag mismatch: title line 6 and titel"
+    "$C/docs/policy-v1/doc.xml:6: <title> opened on line 6 is closed by </titel>; the names must be the same"
+
+fresh
+edit site.xml 7 'name="English"' 'nmae="English"'
+edit docs/audit-report/doc.xml 2 'id="audit-report"' 'id="Audit-Report"'
+edit docs/policy-v1/doc.xml 6 '<title xml:lang="en">Information security policy</title>' '<titel xml:lang="en">Information security policy</titel>'
+edit docs/tenant-pack/doc.xml 2 '<document id="tenant-pack">' '<document id="tenant-pack">&'
+want=("$C/site.xml:7: unknown attribute nmae on <locale>; did you mean name?"
+    "$C/docs/audit-report/doc.xml:2: id 'Audit-Report' must be lowercase letters, digits and hyphens"
+    "$C/docs/policy-v1/doc.xml:6: unknown element <titel>; did you mean <title>?"
+    "$C/docs/tenant-pack/doc.xml:2: a bare & is not allowed in XML: write &amp; (as in R&amp;D)")
+expect_error "every problem of every file in one run" "${want[@]}"
+check_eq "every problem of every file: exactly these lines" "$(printf '%s\n' "${want[@]}")" "$(grep "^$C/" <<<"$OUT")"
 
 fresh
 insert docs/policy-v1/doc.xml 1 '<!DOCTYPE document [<!ENTITY x "y">]>'
@@ -190,7 +259,17 @@ expect_error "file path with .." \
 
 fresh
 edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="/etc/hostname"'
-expect_error "absolute file path (schema)" "$C/docs/policy-v1/doc.xml:10: Invalid attribute href for element file"
+expect_error "absolute file path (schema)" \
+    "$C/docs/policy-v1/doc.xml:10: href '/etc/hostname' must be a path inside the document folder, such as report.pdf or de/report.pdf"
+
+fresh
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="de\x.pdf"'
+expect_error "a Windows-style separator" "$C/docs/policy-v1/doc.xml:10: file 'de\x.pdf': use / instead of \ in paths (such as de/report.pdf)"
+
+fresh
+edit docs/policy-v1/doc.xml 10 'href="policy.txt"' 'href="C:\reports\x.pdf"'
+expect_error "a Windows drive path" \
+    "$C/docs/policy-v1/doc.xml:10: file 'C:\reports\x.pdf' is a Windows path: give its path inside the document folder, with / (such as de/report.pdf)"
 
 # --- symbolic links: content is read without following any ------------------------------
 LINK="a symbolic link is not allowed in the content tree"
@@ -407,6 +486,8 @@ fresh
 cat >"$C/nda/v1.en.md" <<'MD'
 # Heading
 
+## Section
+
 <script>alert(1)</script>
 
 - first item
@@ -416,13 +497,78 @@ Text with <img src=x onerror=alert(2)> inline HTML and a [bad link](javascript:a
 MD
 if sitegen -o "$TMP/nda-site" "$C" >/dev/null 2>&1; then
     nda=$("$STPCTL" string "$TMP/nda-site" en nda.text)
-    check "NDA text: a Markdown heading is an <h1>" grep -qF '<h1>Heading</h1>' <<<"$nda"
+    check "NDA text: # is an <h2> under the page's h1" grep -qF '<h2>Heading</h2>' <<<"$nda"
+    check "NDA text: ## is an <h3>" grep -qF '<h3>Section</h3>' <<<"$nda"
     check "NDA text: a Markdown list is a <ul> of <li>" grep -qzF $'<ul>\n<li>first item</li>\n<li>second item</li>\n</ul>' <<<"$nda"
     check_eq "NDA text: no raw HTML, no script, no javascript: link, no literal '#'" "" \
         "$(grep -iE '<script|alert|onerror|<img|javascript:|^#' <<<"$nda")"
     check "NDA text: the rest of the paragraph stays" grep -qF 'inline HTML and a <a href="">bad link</a>' <<<"$nda"
 else
     not_ok "NDA text with raw HTML publishes"
+fi
+
+# --- Markdown files are UTF-8; bodies are GitHub Flavored Markdown ------------------------
+fresh
+printf 'Der Bericht wird hier erl\xe4utert, f\xfcr alle.\n' >>"$C/docs/audit-report/de.md"
+line=$(wc -l <"$C/docs/audit-report/de.md")
+expect_error "a Latin-1 body is refused at its line, with the bytes" \
+    "$C/docs/audit-report/de.md:$line: not UTF-8 (bytes E4 FC): save the file as UTF-8"
+
+fresh
+printf 'Vertraulich\n\nGro\xdfe Sorgfalt.\n' >"$C/nda/v1.de.md"
+expect_error "a Latin-1 NDA text is refused" "$C/nda/v1.de.md:3: not UTF-8 (byte DF): save the file as UTF-8"
+
+fresh
+printf 'x\n\xe4\xb8\n\xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80\n' >"$C/docs/policy-v1/en.md"
+expect_error "a truncated sequence is refused with its bytes" \
+    "$C/docs/policy-v1/en.md:2: not UTF-8 (bytes E4 B8): save the file as UTF-8"
+printf 'x\n\xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80\n' >"$C/docs/policy-v1/en.md"
+expect_error "surrogates, overlong forms and code points above U+10FFFF are not UTF-8" \
+    "$C/docs/policy-v1/en.md:2: not UTF-8 (bytes ED A0 80 C0 AF F4 90 80 80): save the file as UTF-8"
+
+fresh
+cat >"$C/docs/policy-v1/en.md" <<'MD'
+# Scope
+
+## Controls
+
+### Detail
+
+###### Deepest
+
+| Control | Result |
+| --- | ---: |
+| Access reviews | ~~late~~ done |
+| [bad](javascript:alert(1)) | <b>raw</b> |
+
+- [x] reviewed
+- [ ] signed
+
+See www.example.com and the note[^1].
+
+[^1]: Checked in April.
+MD
+printf '\xef\xbb\xbfMit BOM: Pr\xc3\xbcfung.\n' >"$C/docs/audit-report/de.md"
+if sitegen -o "$TMP/md-site" "$C" >/dev/null 2>&1; then
+    page=$(find -L "$TMP/md-site/current" -path "*/en/docs/*/policy-v1.html" | head -1)
+    body=$(sed -n '/<div class="body"/,/<h2 id="downloads">/p' "$page" |
+        sed -e '1s/.*<div class="body"/<div class="body"/' -e '$s/<h2 id="downloads">.*//')
+    check "body: # is an <h2> under the page's h1" grep -qF '<h2>Scope</h2>' <<<"$body"
+    check "body: ## is an <h3>" grep -qF '<h3>Controls</h3>' <<<"$body"
+    check "body: ### is an <h4>" grep -qF '<h4>Detail</h4>' <<<"$body"
+    check "body: ###### stays an <h6> (the last level)" grep -qF '<h6>Deepest</h6>' <<<"$body"
+    check_eq "body: no <h1> from Markdown" "" "$(grep -F '<h1' <<<"$body")"
+    check "body: a table renders as <table> with a header" grep -qF '<th>Control</th>' <<<"$body"
+    check "body: a table cell, aligned as the Markdown says" grep -qF '<td align="right">' <<<"$body"
+    check "body: strikethrough" grep -qF '<del>late</del>' <<<"$body"
+    check "body: task list boxes" grep -qF '<input type="checkbox" checked disabled' <<<"$body"
+    check "body: a bare www address is a link" grep -qF '<a href="http://www.example.com">www.example.com</a>' <<<"$body"
+    check "body: footnotes" grep -qF 'Checked in April.' <<<"$body"
+    check_eq "body: safe mode in a table (no javascript:, no raw HTML)" "" "$(grep -iE 'javascript:|<b>raw' <<<"$body")"
+    de=$(find -L "$TMP/md-site/current" -path "*/de/docs/*/audit-report.html" | head -1)
+    check "a body with a byte order mark publishes without it" grep -qF '<p>Mit BOM: Prüfung.</p>' "$de"
+else
+    not_ok "GitHub Flavored Markdown body publishes"
 fi
 
 # --- every error of a run, together --------------------------------------------------------------------

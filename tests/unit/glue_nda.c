@@ -291,10 +291,10 @@ START_TEST(test_nda_agreement_html)
     ck_assert_int_eq(stub_run(r), OK);
     assert_page(r, HTTP_OK, "en");
     const char *text = agreement(stub_out(r));
-    /* Under the page's own h1 the agreement's headings start at h2, as document bodies do. */
+    /* Under the page's own h1 the agreement's headings shift by one, as document bodies' do: # is h2, ## h3. */
     assert_has(text, "<h2>Gate NDA, version one</h2>");
     assert_has(text, "<p>You keep what you download to yourself.</p>");
-    assert_has(text, "<h2>1. What is confidential</h2>");
+    assert_has(text, "<h3>1. What is confidential</h3>");
     assert_has(text, "<li>the reports you download</li>");
     assert_has(text, "<li>what they say about our controls</li>");
     assert_has(text, "<ul>");

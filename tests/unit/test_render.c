@@ -8,7 +8,9 @@
 
 #include "content_fixture.h"
 #include "sg_fingerprint.h"
+#include "sg_explain.h"
 #include "sg_i18n.h"
+#include "sg_markdown.h"
 #include "sg_pages.h"
 #include "tests.h"
 
@@ -97,6 +99,67 @@ START_TEST(test_markdown_unsafe_opt_in)
     const char *html = render_doc(TEST_SRCDIR "/xslt", "a", "en");
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_nonnull(strstr(html, "<abbr title=\"System and Organization Controls\">SOC</abbr>"));
+}
+END_TEST
+
+START_TEST(test_markdown_gfm)
+{
+    const char *md = "# One\n\n## Two\n\n####### not a heading\n\n###### Six\n\n"
+                     "| A | B |\n| :-- | --: |\n| [x](javascript:alert(1)) | ~~old~~ <b>raw</b> |\n\n"
+                     "- [x] done\n\nwww.example.test and a note[^n].\n\n[^n]: The note.\n";
+    const char *html = sg_markdown_html(md, strlen(md), 0, pool);
+    ck_assert_ptr_nonnull(html);
+    /* The page's title is the h1: # is h2, ## h3, and ###### stays h6. */
+    ck_assert_ptr_nonnull(strstr(html, "<h2>One</h2>"));
+    ck_assert_ptr_nonnull(strstr(html, "<h3>Two</h3>"));
+    ck_assert_ptr_nonnull(strstr(html, "<h6>Six</h6>"));
+    ck_assert_ptr_null(strstr(html, "<h1"));
+    ck_assert_ptr_nonnull(strstr(html, "<th align=\"left\">A</th>"));
+    ck_assert_ptr_nonnull(strstr(html, "<td align=\"right\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<del>old</del>"));
+    ck_assert_ptr_nonnull(strstr(html, "type=\"checkbox\" checked"));
+    ck_assert_ptr_nonnull(strstr(html, "<a href=\"http://www.example.test\">"));
+    ck_assert_ptr_nonnull(strstr(html, "The note."));
+    /* Safe mode holds inside the extensions' blocks too. */
+    ck_assert_ptr_null(strstr(html, "javascript:"));
+    ck_assert_ptr_null(strstr(html, "<b>"));
+    /* The search text has the table's cells as words, apart. */
+    const char *text = sg_markdown_text(md, strlen(md), pool);
+    ck_assert_ptr_nonnull(strstr(text, "old"));
+    ck_assert_ptr_nonnull(strstr(text, "A B"));
+    ck_assert_ptr_null(strstr(text, "<b>"));
+}
+END_TEST
+
+START_TEST(test_utf8_text)
+{
+    char *data = apr_pstrdup(pool, "\xef\xbb\xbf"
+                                   "caf\xc3\xa9\n");
+    apr_size_t len = strlen(data);
+    int line = 0;
+    ck_assert_ptr_null(sg_utf8_text(&data, &len, &line, pool));
+    ck_assert_str_eq(data, "caf\xc3\xa9\n"); /* the BOM is gone */
+    ck_assert_uint_eq(len, 6);
+    data = apr_pstrdup(pool, "ok\n\xc3\xa4 fine\nerl\xe4utert f\xfcr\n\xe4 again\n");
+    len = strlen(data);
+    ck_assert_str_eq(sg_utf8_text(&data, &len, &line, pool), "not UTF-8 (bytes E4 FC): save the file as UTF-8");
+    ck_assert_int_eq(line, 3);
+    data = apr_pstrdup(pool, "\xc3");
+    len = 1;
+    ck_assert_str_eq(sg_utf8_text(&data, &len, &line, pool), "not UTF-8 (byte C3): save the file as UTF-8");
+    ck_assert_int_eq(line, 1);
+}
+END_TEST
+
+START_TEST(test_did_you_mean)
+{
+    const char *const names[] = {"published", "title", "summary", "change", "files"};
+    ck_assert_str_eq(sg_did_you_mean("titel", names, 5), "title");
+    ck_assert_str_eq(sg_did_you_mean("chnage", names, 5), "change");
+    ck_assert_str_eq(sg_did_you_mean("publised", names, 5), "published");
+    ck_assert_str_eq(sg_did_you_mean("Title", names, 5), "title");
+    ck_assert_ptr_null(sg_did_you_mean("colour", names, 5));
+    ck_assert_ptr_null(sg_did_you_mean("x", names, 5));
 }
 END_TEST
 
@@ -342,6 +405,9 @@ Suite *render_suite(void)
     tcase_add_test(tc, test_metadata_is_escaped);
     tcase_add_test(tc, test_markdown_safe_mode);
     tcase_add_test(tc, test_markdown_unsafe_opt_in);
+    tcase_add_test(tc, test_markdown_gfm);
+    tcase_add_test(tc, test_utf8_text);
+    tcase_add_test(tc, test_did_you_mean);
     tcase_add_test(tc, test_locale_markup_and_fallback);
     tcase_add_test(tc, test_templates_cannot_read_files);
     tcase_add_test(tc, test_templates_cannot_write_files);
