@@ -5,25 +5,6 @@
 
 #include <apr_strings.h>
 
-int stp_identity_claim_has(const char *list, const char *value)
-{
-    if (!value)
-        return 0;
-    apr_size_t vl = strlen(value);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *end = strchr(p, ',');
-        apr_size_t n = end ? (apr_size_t)(end - p) : strlen(p);
-        while (n && p[n - 1] == ' ')
-            n--;
-        if (n == vl && !strncmp(p, value, n))
-            return 1;
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
 void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_claims_map_t *map, stp_claim_fn *claim,
                               void *baton, apr_pool_t *pool)
 {
@@ -45,9 +26,9 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
             user->tenant = apr_pstrdup(pool, tid);
     }
     if (user->tenant && map->admin_claim && map->admin_value)
-        user->tenant_admin = stp_identity_claim_has(claim(baton, map->admin_claim), map->admin_value);
+        user->tenant_admin = stp_access_list_has(claim(baton, map->admin_claim), map->admin_value);
     if (map->staff_claim && map->staff_value)
-        user->staff = stp_identity_claim_has(claim(baton, map->staff_claim), map->staff_value);
+        user->staff = stp_access_list_has(claim(baton, map->staff_claim), map->staff_value);
     if (email && map->email_claim) {
         const char *e = claim(baton, map->email_claim);
         *email = e && *e ? apr_pstrdup(pool, e) : NULL;

@@ -33,9 +33,6 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
  * "false" or "0" (mod_auth_openidc passes JSON booleans either way) or holds anything else it
  * cannot be sure of; 1 for "true" or "1", and when the claim is absent, as providers that never
  * send it (Microsoft Entra ID for work accounts) issue only addresses of their own domains. */
-/* Whether a claim (one value or a comma-separated list) holds `value` as one whole item. */
-int stp_identity_claim_has(const char *claim, const char *value);
-
 int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton);
 
 /* 1 when `target` is a local path that a redirect may use: starts with one "/", no scheme, no

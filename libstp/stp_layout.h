@@ -26,7 +26,7 @@
 /* The input of pages the module personalises (a member's home page with the organisation's
  * recommendations): models/<lang>/home.xml; an organisation page's is its index.xml. */
 #define STP_BUILD_MODELS "models"
-#define STP_STORE_FPS ".fps"                    /* sitegen: a shard's own fingerprints */
+#define STP_STORE_FPS ".fps" /* sitegen: a shard's own fingerprints */
 
 /* STATE/: the module's state directory (StpStateDir). */
 #define STP_STATE_DB "state.mdb"
