@@ -52,6 +52,9 @@
               <li><a href="/{$lang}/"><xsl:value-of select="stp:msg('nav.home')"/></a></li>
               <li><a href="/stp/library?lang={$lang}"><xsl:value-of select="stp:msg('nav.library')"/></a></li>
               <li><a href="/{$lang}/org/"><xsl:value-of select="stp:msg('nav.org')"/></a></li>
+              <xsl:if test="user/@kind = 'tenant-admin' or user/@staff = 'yes'">
+                <li class="admin"><a href="/stp/admin?lang={$lang}"><xsl:value-of select="stp:msg('nav.admin')"/></a></li>
+              </xsl:if>
               <xsl:choose>
                 <xsl:when test="user">
                   <li class="who">
@@ -64,7 +67,7 @@
                 </xsl:when>
                 <xsl:otherwise>
                   <!-- Sign-in comes back to this page; stp.js shows who is signed in on static pages. -->
-                  <li class="signin" data-signout="{stp:msg('nav.signout')}" data-account="/stp/account?lang={$lang}">
+                  <li class="signin" data-signout="{stp:msg('nav.signout')}" data-account="/stp/account?lang={$lang}" data-admin="{stp:msg('nav.admin')}" data-admin-href="/stp/admin?lang={$lang}">
                     <a href="/stp/login?lang={$lang}&amp;return={/page/@return}"><xsl:value-of select="stp:msg('nav.signin')"/></a>
                   </li>
                 </xsl:otherwise>

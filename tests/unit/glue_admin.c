@@ -82,6 +82,11 @@ START_TEST(test_admin_who_sees_it)
     assert_page(r, HTTP_OK, "en");
     const char *html = stub_out(r);
     assert_has(html, "id=\"stp-admin-settings\"");
+    /* The header leads administrators here from every module page; members it does not. */
+    assert_has(html, "<li class=\"admin\"><a href=\"/stp/admin?lang=en\">Organization settings</a></li>");
+    request_rec *m = as(req("GET", "/stp/account"), "bob");
+    ck_assert_int_eq(stub_run(m), OK);
+    assert_lacks(stub_out(m), "<li class=\"admin\">");
     assert_has(html, "<input type=\"checkbox\" name=\"industry\" value=\"finance\">");
     assert_has(html, "<input type=\"checkbox\" name=\"region\" value=\"eu\">");
     assert_has(html, "<input type=\"radio\" name=\"mode\" value=\"open\" checked>");

@@ -37,6 +37,15 @@
       slot.textContent = '';
       slot.appendChild(account);
       slot.parentNode.insertBefore(item, slot.nextSibling);
+      if (who.kind === 'tenant-admin') { /* the organisation's settings, as on the module's pages */
+        var admin = document.createElement('li');
+        var link = document.createElement('a');
+        admin.className = 'admin';
+        link.href = slot.getAttribute('data-admin-href');
+        link.textContent = slot.getAttribute('data-admin');
+        admin.appendChild(link);
+        slot.parentNode.insertBefore(admin, slot);
+      }
     })
     .catch(function () { /* the header keeps "Sign in" */ });
 })();
