@@ -139,17 +139,12 @@ static int print_nda_record(void *baton, const stp_nda_record_t *rec)
 /* Reads the state that httpd writes; safe while httpd runs (LMDB readers never block writers). */
 static int cmd_nda_audit(const char *state_dir, apr_pool_t *pool)
 {
-    stp_state_t *st;
     char err[256];
-    apr_finfo_t fi;
     const char *path = apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL);
-    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
-    if (rv == APR_SUCCESS)
-        rv = stp_state_open(&st, state_dir, NULL, pool);
-    if (rv != APR_SUCCESS) {
-        fprintf(stderr, "stpctl: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
+    stp_state_t *st = stpctl_state_open_existing("stpctl", state_dir, pool);
+    if (!st)
         return 2;
-    }
+    apr_status_t rv;
     printf("time,user,tenant,version,seq\n");
     rv = stp_state_nda_log(st, print_nda_record, pool, pool);
     stp_state_close(st);

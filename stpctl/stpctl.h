@@ -17,6 +17,10 @@ int stpctl_state(int argc, const char *const *argv, apr_pool_t *pool);
 /* stpctl audit [--format csv|jsonl] STATE_DIR: argv[0] is "audit". Returns the exit status. */
 int stpctl_audit(int argc, const char *const *argv, apr_pool_t *pool);
 
+/* Opens the state that httpd writes (safe while it runs), never creating one where the operator
+ * mistyped a directory; on failure prints why, prefixed with `who`, and returns NULL. */
+struct stp_state_t *stpctl_state_open_existing(const char *who, const char *state_dir, apr_pool_t *pool);
+
 /* stpctl_export.c: records as CSV (RFC 4180, formula guard) or JSON lines. */
 typedef enum { STPCTL_CSV, STPCTL_JSONL } stpctl_format_t;
 apr_status_t stpctl_export_format(stpctl_format_t *f, const char *name);

@@ -119,16 +119,11 @@ int stpctl_audit(int argc, const char *const *argv, apr_pool_t *pool)
         usage(stderr);
         return 2;
     }
-    stp_state_t *st;
-    apr_finfo_t fi;
-    const char *path = apr_pstrcat(pool, dir, "/" STP_STATE_DB, NULL);
-    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool); /* never create one */
-    if (rv == APR_SUCCESS)
-        rv = stp_state_open(&st, dir, NULL, pool);
-    if (rv != APR_SUCCESS) {
-        fprintf(stderr, "stpctl audit: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
+    stp_state_t *st = stpctl_state_open_existing("stpctl audit", dir, pool);
+    if (!st)
         return 2;
-    }
+    const char *path = apr_pstrcat(pool, dir, "/" STP_STATE_DB, NULL);
+    apr_status_t rv;
     collect_t k = {apr_array_make(pool, 64, sizeof(row_t)), pool};
     rv = stp_org_log(st, NULL, 0, org_row, &k, pool);
     if (rv == APR_SUCCESS)

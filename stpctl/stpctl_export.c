@@ -5,7 +5,11 @@
 
 #include <apr_strings.h>
 
+#include <apr_file_info.h>
+
 #include "stp_http.h"
+#include "stp_layout.h"
+#include "stp_state.h"
 #include "stpctl.h"
 
 apr_status_t stpctl_export_format(stpctl_format_t *f, const char *name)
@@ -69,4 +73,20 @@ const char *stpctl_export_time(apr_time_t t, apr_pool_t *pool)
     apr_time_exp_gmt(&tm, t);
     return apr_psprintf(pool, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                         tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+stp_state_t *stpctl_state_open_existing(const char *who, const char *state_dir, apr_pool_t *pool)
+{
+    stp_state_t *st = NULL;
+    apr_finfo_t fi;
+    char err[256];
+    const char *path = apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL);
+    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
+    if (rv == APR_SUCCESS)
+        rv = stp_state_open(&st, state_dir, NULL, pool);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", who, path, apr_strerror(rv, err, sizeof err));
+        return NULL;
+    }
+    return st;
 }

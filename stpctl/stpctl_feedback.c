@@ -132,18 +132,12 @@ int stpctl_feedback(int argc, const char *const *argv, apr_pool_t *pool)
         feedback_usage(stderr);
         return 2;
     }
-    stp_state_t *st;
     char err[256];
-    apr_finfo_t fi;
     const char *path = apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL);
-    /* Never create a state file where the operator mistyped a directory. */
-    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
-    if (rv == APR_SUCCESS)
-        rv = stp_state_open(&st, state_dir, NULL, pool);
-    if (rv != APR_SUCCESS) {
-        fprintf(stderr, "stpctl: cannot open %s: %s\n", path, apr_strerror(rv, err, sizeof err));
+    stp_state_t *st = stpctl_state_open_existing("stpctl", state_dir, pool);
+    if (!st)
         return 2;
-    }
+    apr_status_t rv;
     if (!x.counts_only && !x.jsonl)
         stpctl_export_header(stdout, STPCTL_CSV, 8, COLUMNS);
     rv = stp_feedback_each(st, export_one, &x, pool);
