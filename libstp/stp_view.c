@@ -615,3 +615,17 @@ apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view
     xsltFreeTransformContext(tctxt);
     return rv;
 }
+
+void stp_view_requires_el(xmlNodePtr parent, const apr_array_header_t *requires)
+{
+    if (!requires || !requires->nelts)
+        return;
+    xmlNodePtr list = xmlNewChild(parent, NULL, (const xmlChar *)"requires", NULL);
+    for (int i = 0; i < requires->nelts; i++) {
+        const stp_require_t *q = &APR_ARRAY_IDX(requires, i, stp_require_t);
+        xmlNodePtr e = xmlNewChild(list, NULL, (const xmlChar *)(q->kind == STP_REQUIRE_ROLE ? "role" : "claim"), NULL);
+        xmlSetProp(e, (const xmlChar *)"name", (const xmlChar *)q->name);
+        if (q->kind == STP_REQUIRE_CLAIM)
+            xmlSetProp(e, (const xmlChar *)"value", (const xmlChar *)q->value);
+    }
+}

@@ -8,6 +8,7 @@
 
 #include <apr_pools.h>
 
+#include "stp_catalog.h"
 #include "stp_date.h"
 #include <libxml/tree.h>
 
@@ -38,5 +39,9 @@ void stp_view_add_html(const stp_view_t *view, xmlNodePtr parent, const char *ht
  * with the day, `month` (the name of its month) and the year. sitegen and the module both. */
 const char *stp_view_date(const char *format, const char *month, stp_day_t day, apr_pool_t *pool);
 const char *stp_view_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool);
+
+/* A document's requirements as page input: <requires> with <role name> and <claim name value>
+ * children, under `parent` (nothing when there are none). Static and module pages alike. */
+void stp_view_requires_el(xmlNodePtr parent, const apr_array_header_t *requires);
 
 #endif

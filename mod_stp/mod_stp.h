@@ -163,8 +163,6 @@ int mod_stp_unlisted_page(request_rec *r, stp_req_t *q);
 /* The 403 page of a signed-in user who does not meet the document's requirements: it names them
  * (as the document's page does), so that the user knows what to ask for. */
 int mod_stp_requirement_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc);
-/* A document's requirements as the templates read them: <requires><role name/><claim name value/>. */
-void mod_stp_requires_el(xmlNodePtr parent, const apr_array_header_t *requires);
 
 /* The handlers. */
 int mod_stp_download_handler(request_rec *r);

@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 
 #include "mod_stp.h"
+#include "stp_view.h"
 #include "stp_access.h"
 #include "stp_retention.h"
 #include "stp_http.h"
@@ -55,20 +56,6 @@ static int send_gone(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     return mod_stp_page_send(r, q, HTTP_GONE, page);
 }
 
-void mod_stp_requires_el(xmlNodePtr parent, const apr_array_header_t *requires)
-{
-    if (!requires || !requires->nelts)
-        return;
-    xmlNodePtr list = mod_stp_el(parent, "requires", NULL);
-    for (int i = 0; i < requires->nelts; i++) {
-        const stp_require_t *req = &APR_ARRAY_IDX(requires, i, stp_require_t);
-        xmlNodePtr e = mod_stp_el(list, req->kind == STP_REQUIRE_ROLE ? "role" : "claim", NULL);
-        mod_stp_attr(e, "name", req->name);
-        if (req->kind == STP_REQUIRE_CLAIM)
-            mod_stp_attr(e, "value", req->value);
-    }
-}
-
 int mod_stp_requirement_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
 {
     mod_stp_req_lang(q);
@@ -76,7 +63,7 @@ int mod_stp_requirement_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc)
     xmlNodePtr e = mod_stp_el(page, "error", NULL);
     mod_stp_attr(e, "status", "403");
     mod_stp_attr(e, "body", "error.requirement.body");
-    mod_stp_requires_el(e, doc->requires);
+    stp_view_requires_el(e, doc->requires);
     return mod_stp_page_send(r, q, HTTP_FORBIDDEN, page);
 }
 

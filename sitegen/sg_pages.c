@@ -148,21 +148,6 @@ static void date_el(xmlNodePtr parent, const char *name, stp_day_t day, const sg
     at(n, "iso", iso);
 }
 
-/* A document's <require> elements, as the module's pages write them too (mod_stp_requires_el). */
-static void requires_el(xmlNodePtr parent, const apr_array_header_t *requires)
-{
-    if (!requires || !requires->nelts)
-        return;
-    xmlNodePtr list = el(parent, "requires", NULL);
-    for (int i = 0; i < requires->nelts; i++) {
-        const stp_require_t *q = &APR_ARRAY_IDX(requires, i, stp_require_t);
-        xmlNodePtr e = el(list, q->kind == STP_REQUIRE_ROLE ? "role" : "claim", NULL);
-        at(e, "name", q->name);
-        if (q->kind == STP_REQUIRE_CLAIM)
-            at(e, "value", q->value);
-    }
-}
-
 /* A document as listings and pages show it; `full` adds body, files and versions. */
 static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t *d, const char *lang, int org,
                          int full, apr_pool_t *pool)
@@ -176,7 +161,7 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
     at(n, "access", stp_catalog_access_name(d->cat.access));
     if (d->cat.nda)
         at(n, "nda", "yes");
-    requires_el(n, d->cat.requires);
+    stp_view_requires_el(n, d->cat.requires);
     at(n, "state", stp_retention_version_state_name(d->state));
     at(n, "href", sg_page_url(org ? SG_PAGE_ORG_DOC : SG_PAGE_DOC, lang, NULL, d, pool));
     at(n, "download", apr_pstrcat(pool, "/download/", d->cat.id, NULL));
