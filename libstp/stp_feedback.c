@@ -14,8 +14,10 @@
 /* --- what may be stored --------------------------------------------------------------------------- */
 
 /* The characters of a comment, or -1 when one is not allowed: C0 and C1 controls other than tab,
- * LF and the CR of a CRLF (what browsers send for a textarea's line breaks), and DEL. UTF-8 is
- * checked before. */
+ * LF and the CR of a CRLF (what browsers send for a textarea's line breaks), DEL, and the
+ * bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069), which make an
+ * exported comment display other than it reads ("Trojan Source"); the marks LRM/RLM stay allowed,
+ * since Arabic text may need them. UTF-8 is checked before. */
 static long comment_chars(const char *s)
 {
     long n = 0;
@@ -23,6 +25,9 @@ static long comment_chars(const char *s)
         if (*p == '\r' && p[1] == '\n')
             continue; /* counted with its LF */
         if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return -1;
+        if (*p == 0xe2 &&
+            ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
             return -1;
         n += (*p & 0xc0) != 0x80;
     }

@@ -112,13 +112,17 @@ START_TEST(test_feedback_refused)
         {"/en/", "en", "", ""},
         {"/en/", "en", "", NULL},
         {"/en/", "en", "no", "\xff"},
-        {"/en/", "en", "no", "\xc0\xaf"},       /* overlong '/' */
-        {"/en/", "en", "no", "\xed\xa0\x80"},   /* a surrogate */
-        {"/en/", "en", "no", "bell\x07"},       /* C0 control */
-        {"/en/", "en", "no", "del\x7f"},        /* DEL */
-        {"/en/", "en", "no", "nel\xc2\x85"},    /* C1 control */
-        {"/en/", "en", "no", "lone\rCR"},       /* a CR not before LF */
-        {"/en/", "en", "no", "escape\x1b[31m"}, /* terminal escapes */
+        {"/en/", "en", "no", "\xc0\xaf"},               /* overlong '/' */
+        {"/en/", "en", "no", "\xed\xa0\x80"},           /* a surrogate */
+        {"/en/", "en", "no", "bell\x07"},               /* C0 control */
+        {"/en/", "en", "no", "del\x7f"},                /* DEL */
+        {"/en/", "en", "no", "nel\xc2\x85"},            /* C1 control */
+        {"/en/", "en", "no", "lone\rCR"},               /* a CR not before LF */
+        {"/en/", "en", "no", "escape\x1b[31m"},         /* terminal escapes */
+        {"/en/", "en", "no", "rlo\xe2\x80\xaegpj.exe"}, /* U+202E right-to-left override */
+        {"/en/", "en", "no", "lre\xe2\x80\xaa"},        /* U+202A embedding */
+        {"/en/", "en", "no", "fsi\xe2\x81\xa8x"},       /* U+2068 first strong isolate */
+        {"/en/", "en", "no", "pdi\xe2\x81\xa9"},        /* U+2069 pop directional isolate */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         stp_feedback_t e = entry(bad[i].page, bad[i].answer, bad[i].comment);
@@ -145,6 +149,9 @@ START_TEST(test_feedback_refused)
     e = entry("/en/", "no", crlf);
     ck_assert_ptr_null(stp_feedback_check(&e, LOCALES));
     ck_assert_int_eq(stp_feedback_add(&seq, st, &e, LOCALES, NULL), APR_SUCCESS);
+    /* Arabic with the right-to-left and left-to-right marks (U+200F, U+200E) is a comment like any. */
+    e = entry("/en/", "no", "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 \xe2\x80\x8fISO\xe2\x80\x8e");
+    ck_assert_ptr_null(stp_feedback_check(&e, LOCALES));
     /* Without a list of locales, any short tag. */
     e = entry("/en/", "yes", "");
     e.lang = "pt-BR";
