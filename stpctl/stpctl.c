@@ -30,6 +30,8 @@ static void usage(FILE *f)
                "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
                "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
                "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
+               "  state-init --dbd PARAMS  create the STP schema in a PostgreSQL database (StpStateStore dbd)\n"
+               "  state-upgrade --dbd PARAMS  upgrade the STP schema in place (stpctl state-init --help)\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
                "                    (stpctl notify --help for the options)\n"
                "  help              show this help\n"
@@ -179,6 +181,8 @@ int main(int argc, char **argv)
         rc = stpctl_audit(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "feedback")) {
         rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "state-init") || !strcmp(cmd, "state-upgrade")) {
+        rc = stpctl_dbd(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&

@@ -33,4 +33,11 @@ const char *stpctl_export_time(apr_time_t t, apr_pool_t *pool);
 /* stpctl feedback [--format csv|jsonl] [--counts] DIR: argv[0] is "feedback". Returns the exit status. */
 int stpctl_feedback(int argc, const char *const *argv, apr_pool_t *pool);
 
+/* stpctl_dbd.c: stpctl state-init | state-upgrade (--dbd PARAMS | --dbd-file FILE): argv[0] is the
+ * command. Returns the exit status. */
+int stpctl_dbd(int argc, const char *const *argv, apr_pool_t *pool);
+/* The connection parameters of --dbd (the value) or --dbd-file (its first line); NULL when the
+ * file cannot be read. */
+const char *stpctl_dbd_params(const char *opt, const char *value, apr_pool_t *pool);
+
 #endif

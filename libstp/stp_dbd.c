@@ -1,0 +1,201 @@
+/* stp_dbd: connection, schema and statements of the PostgreSQL state store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "stp_dbd.h"
+
+/* The schema, one list of DDL statements per version step: steps[0] creates version 1. Times are
+ * microseconds since the epoch (apr_time_t) in bigint; text is UTF-8 as the store receives it. */
+static const char *const step1[] = {
+    "CREATE TABLE stp_schema (one boolean PRIMARY KEY DEFAULT true CHECK (one), version integer NOT NULL)",
+    /* what the module last saw of a signed-in user (stp_user_record_t) */
+    "CREATE TABLE stp_users (user_key text PRIMARY KEY, tenant text NOT NULL, email text NOT NULL,"
+    " email_verified boolean NOT NULL, since bigint NOT NULL, tenant_admin boolean NOT NULL,"
+    " unlisted boolean NOT NULL, claims text NOT NULL)",
+    "CREATE INDEX stp_users_tenant ON stp_users (tenant)",
+    /* NDA acceptances and their log */
+    "CREATE TABLE stp_nda (user_key text NOT NULL, tenant text NOT NULL, version text NOT NULL,"
+    " accepted bigint NOT NULL, PRIMARY KEY (user_key, tenant, version))",
+    "CREATE TABLE stp_nda_log (seq bigserial PRIMARY KEY, at bigint NOT NULL, user_key text NOT NULL,"
+    " tenant text NOT NULL, version text NOT NULL)",
+    /* My Library and notification settings; a digest is claimed by one stpctl run until its lease ends */
+    "CREATE TABLE stp_library (user_key text NOT NULL, series text NOT NULL, doc_id text NOT NULL,"
+    " seen text NOT NULL, kept text NOT NULL, saved bigint NOT NULL, PRIMARY KEY (user_key, series))",
+    "CREATE TABLE stp_notify (user_key text PRIMARY KEY, freq smallint NOT NULL, address text NOT NULL,"
+    " locale text NOT NULL, tenant text NOT NULL, last_digest bigint NOT NULL,"
+    " claimed_by text NOT NULL DEFAULT '', lease_until bigint NOT NULL DEFAULT 0)",
+    /* organisations: settings, people, the change log */
+    "CREATE TABLE stp_orgs (tenant text PRIMARY KEY, mode smallint NOT NULL, industries text NOT NULL,"
+    " regions text NOT NULL)",
+    "CREATE TABLE stp_org_people (tenant text NOT NULL, email text NOT NULL, role smallint NOT NULL,"
+    " since bigint NOT NULL, by_whom text NOT NULL, PRIMARY KEY (tenant, email))",
+    "CREATE TABLE stp_org_log (seq bigserial PRIMARY KEY, at bigint NOT NULL, tenant text NOT NULL,"
+    " actor text NOT NULL, actor_email text NOT NULL, action text NOT NULL, subject text NOT NULL,"
+    " before text NOT NULL, after text NOT NULL)",
+    "CREATE INDEX stp_org_log_tenant ON stp_org_log (tenant, seq)",
+    /* feedback, and anonymous answers per window by SHA-256 of the client address (hex) */
+    "CREATE TABLE stp_feedback (seq bigserial PRIMARY KEY, at bigint NOT NULL, page text NOT NULL,"
+    " lang text NOT NULL, answer text NOT NULL, comment text NOT NULL, user_key text NOT NULL,"
+    " ref bigint NOT NULL)",
+    "CREATE TABLE stp_feedback_rate (client_hash text PRIMARY KEY, window_start bigint NOT NULL,"
+    " current_count integer NOT NULL, previous_count integer NOT NULL)",
+    NULL};
+static const char *const *const steps[STP_DBD_SCHEMA_VERSION] = {step1};
+
+/* Serialises schema changes of every stpctl run and module at once (an arbitrary constant: "STP" in ASCII). */
+#define SCHEMA_LOCK "SELECT pg_advisory_xact_lock(5461072)"
+
+static const stp_dbd_statement_t statements[] = {
+    {"stp_schema_version", "SELECT version FROM stp_schema"},
+    {NULL, NULL},
+};
+
+const stp_dbd_statement_t *stp_dbd_statements(void)
+{
+    return statements;
+}
+
+static apr_status_t fail(const char **err, const char *what, stp_dbd_conn_t *c, int rc, apr_pool_t *pool)
+{
+    const char *why = c->handle ? apr_dbd_error(c->driver, c->handle, rc) : NULL;
+    if (err)
+        *err = apr_pstrcat(pool, what, why && *why ? ": " : "", why ? why : "", NULL);
+    return APR_EGENERAL;
+}
+
+apr_status_t stp_dbd_connect(stp_dbd_conn_t *c, const char *driver_name, const char *params, int prepare,
+                             const char **err, apr_pool_t *pool)
+{
+    const char *why = NULL;
+    memset(c, 0, sizeof *c);
+    apr_status_t rv = apr_dbd_init(pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_dbd_get_driver(pool, driver_name, &c->driver);
+    if (rv != APR_SUCCESS) {
+        if (err)
+            *err = apr_psprintf(pool, "no apr_dbd driver '%s' (Debian: libaprutil1-dbd-%s)", driver_name, driver_name);
+        return rv;
+    }
+    rv = apr_dbd_open_ex(c->driver, pool, params, &c->handle, &why);
+    if (rv != APR_SUCCESS || !c->handle) {
+        c->handle = NULL;
+        if (err)
+            *err = apr_pstrcat(pool, "cannot connect: ", why ? why : "the driver gave no reason", NULL);
+        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
+    }
+    return prepare ? stp_dbd_prepare_all(c, err, pool) : APR_SUCCESS;
+}
+
+apr_status_t stp_dbd_prepare_all(stp_dbd_conn_t *c, const char **err, apr_pool_t *pool)
+{
+    c->prepared = apr_hash_make(pool);
+    for (const stp_dbd_statement_t *s = statements; s->label; s++) {
+        apr_dbd_prepared_t *p = NULL;
+        int rc = apr_dbd_prepare(c->driver, pool, c->handle, s->sql, s->label, &p);
+        if (rc)
+            return fail(err, apr_pstrcat(pool, "cannot prepare ", s->label, NULL), c, rc, pool);
+        apr_hash_set(c->prepared, s->label, APR_HASH_KEY_STRING, p);
+    }
+    return APR_SUCCESS;
+}
+
+/* The first column of the first row of a constant query, or NULL (no row). */
+static apr_status_t select_one(const char **value, stp_dbd_conn_t *c, const char *sql, const char **err,
+                               apr_pool_t *pool)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc = apr_dbd_select(c->driver, pool, c->handle, &res, sql, 1);
+    if (rc)
+        return fail(err, sql, c, rc, pool);
+    *value = NULL;
+    if (apr_dbd_get_row(c->driver, pool, res, &row, 1) == 0) {
+        const char *v = apr_dbd_get_entry(c->driver, row, 0);
+        *value = v ? apr_pstrdup(pool, v) : NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_version(int *version, stp_dbd_conn_t *c, const char **err, apr_pool_t *pool)
+{
+    const char *v = NULL;
+    /* pg_tables, not to_regclass(): a name lookup may answer from a cache that has not yet seen
+     * another session's commit, while a catalog query reads with a fresh snapshot. */
+    apr_status_t rv = select_one(&v, c,
+                                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'stp_schema'"
+                                 " AND schemaname = current_schema())",
+                                 err, pool);
+    *version = 0;
+    if (rv != APR_SUCCESS || !v || strcmp(v, "t"))
+        return rv;
+    if ((rv = select_one(&v, c, "SELECT version FROM stp_schema", err, pool)) != APR_SUCCESS)
+        return rv;
+    *version = v ? atoi(v) : 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t stp_dbd_schema_version(int *version, stp_dbd_conn_t *c, const char **err, apr_pool_t *pool)
+{
+    return read_version(version, c, err, pool);
+}
+
+static apr_status_t exec(stp_dbd_conn_t *c, const char *sql, const char **err, apr_pool_t *pool)
+{
+    int n = 0, rc = apr_dbd_query(c->driver, c->handle, &n, sql);
+    return rc ? fail(err, sql, c, rc, pool) : APR_SUCCESS;
+}
+
+apr_status_t stp_dbd_schema_upgrade(int *from, stp_dbd_conn_t *c, const char **err, apr_pool_t *pool)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    const char *locked = NULL;
+    int rc = apr_dbd_transaction_start(c->driver, pool, c->handle, &txn);
+    if (rc)
+        return fail(err, "cannot start a transaction", c, rc, pool);
+    apr_status_t rv = select_one(&locked, c, SCHEMA_LOCK, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = read_version(from, c, err, pool);
+    if (rv == APR_SUCCESS && *from > STP_DBD_SCHEMA_VERSION) {
+        if (err)
+            *err = apr_psprintf(pool,
+                                "the database holds STP schema version %d, newer than this build's %d: "
+                                "install the newer STP, or restore a copy made before the upgrade",
+                                *from, STP_DBD_SCHEMA_VERSION);
+        rv = APR_EGENERAL;
+    }
+    for (int v = rv == APR_SUCCESS ? *from : STP_DBD_SCHEMA_VERSION; v < STP_DBD_SCHEMA_VERSION && !rv; v++)
+        for (const char *const *sql = steps[v]; *sql && !rv; sql++)
+            rv = exec(c, *sql, err, pool);
+    if (rv == APR_SUCCESS && *from < STP_DBD_SCHEMA_VERSION)
+        rv =
+            exec(c,
+                 *from == 0 ? apr_psprintf(pool, "INSERT INTO stp_schema (version) VALUES (%d)", STP_DBD_SCHEMA_VERSION)
+                            : apr_psprintf(pool, "UPDATE stp_schema SET version = %d", STP_DBD_SCHEMA_VERSION),
+                 err, pool);
+    if (rv != APR_SUCCESS)
+        apr_dbd_transaction_mode_set(c->driver, txn, APR_DBD_TRANSACTION_ROLLBACK);
+    rc = apr_dbd_transaction_end(c->driver, pool, txn);
+    if (rc && rv == APR_SUCCESS)
+        return fail(err, "cannot commit the schema", c, rc, pool);
+    return rv;
+}
+
+const char *stp_dbd_schema_problem(stp_dbd_conn_t *c, apr_pool_t *pool)
+{
+    int v = 0;
+    const char *err = NULL;
+    if (read_version(&v, c, &err, pool) != APR_SUCCESS)
+        return apr_pstrcat(pool, "cannot read the STP schema version: ", err, NULL);
+    if (v == 0)
+        return "the database has no STP schema: run stpctl state-init --dbd PARAMS";
+    if (v < STP_DBD_SCHEMA_VERSION)
+        return apr_psprintf(pool,
+                            "the STP schema is version %d, this build uses %d: run stpctl state-upgrade --dbd PARAMS",
+                            v, STP_DBD_SCHEMA_VERSION);
+    if (v > STP_DBD_SCHEMA_VERSION)
+        return apr_psprintf(pool, "the STP schema is version %d, newer than this build's %d: install the newer STP", v,
+                            STP_DBD_SCHEMA_VERSION);
+    return NULL;
+}
