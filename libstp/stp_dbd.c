@@ -47,8 +47,49 @@ static const char *const *const steps[STP_DBD_SCHEMA_VERSION] = {step1};
 /* Serialises schema changes of every stpctl run and module at once (an arbitrary constant: "STP" in ASCII). */
 #define SCHEMA_LOCK "SELECT pg_advisory_xact_lock(5461072)"
 
+/* Every statement of the store (stp_state_pg.c runs them). Arguments arrive as text and take the
+ * type of their column; orderings of text are by bytes (COLLATE "C"), as in the LMDB store. */
 static const stp_dbd_statement_t statements[] = {
     {"stp_schema_version", "SELECT version FROM stp_schema"},
+    /* NDA acceptances: the first acceptance stays, and only a new one is logged */
+    {"stp_nda_accept",
+     "WITH ins AS (INSERT INTO stp_nda (user_key, tenant, version, accepted) VALUES (%s, %s, %s, %s::bigint)"
+     " ON CONFLICT DO NOTHING RETURNING user_key, tenant, version, accepted)"
+     " INSERT INTO stp_nda_log (at, user_key, tenant, version) SELECT accepted, user_key, tenant, version FROM ins"},
+    {"stp_nda_accepted", "SELECT 1 FROM stp_nda WHERE user_key = %s AND tenant = %s AND version = %s"},
+    {"stp_nda_log", "SELECT seq, at, user_key, tenant, version FROM stp_nda_log ORDER BY seq"},
+    /* user records */
+    {"stp_user_get",
+     "SELECT tenant, email, email_verified, since, tenant_admin, unlisted, claims FROM stp_users WHERE user_key = %s"},
+    {"stp_user_put",
+     "INSERT INTO stp_users (user_key, tenant, email, email_verified, since, tenant_admin, unlisted, claims)"
+     " VALUES (%s, %s, %s, %s::boolean, %s::bigint, %s::boolean, %s::boolean, %s) ON CONFLICT (user_key) DO UPDATE SET "
+     "tenant = EXCLUDED.tenant,"
+     " email = EXCLUDED.email, email_verified = EXCLUDED.email_verified, since = EXCLUDED.since,"
+     " tenant_admin = EXCLUDED.tenant_admin, unlisted = EXCLUDED.unlisted, claims = EXCLUDED.claims"
+     " WHERE (stp_users.tenant, stp_users.email, stp_users.email_verified, stp_users.tenant_admin,"
+     " stp_users.unlisted, stp_users.claims) IS DISTINCT FROM (EXCLUDED.tenant, EXCLUDED.email,"
+     " EXCLUDED.email_verified, EXCLUDED.tenant_admin, EXCLUDED.unlisted, EXCLUDED.claims)"},
+    /* My Library: a new entry only while the user has fewer than the limit (the 4th argument) */
+    {"stp_library_save", "INSERT INTO stp_library (user_key, series, doc_id, seen, kept, saved)"
+                         " SELECT %s, %s, %s, %s, %s, %s::bigint WHERE EXISTS (SELECT 1 FROM stp_library WHERE "
+                         "user_key = $1 AND series = $2)"
+                         " OR (SELECT count(*) FROM stp_library WHERE user_key = $1) < %s::bigint"
+                         " ON CONFLICT (user_key, series) DO UPDATE SET doc_id = EXCLUDED.doc_id, seen = EXCLUDED.seen,"
+                         " kept = EXCLUDED.kept, saved = EXCLUDED.saved"},
+    {"stp_library_remove", "DELETE FROM stp_library WHERE user_key = %s AND series = %s"},
+    {"stp_library_list",
+     "SELECT series, doc_id, seen, kept, saved FROM stp_library WHERE user_key = %s ORDER BY series COLLATE \"C\""},
+    /* notification settings; stpctl notify claims a user's digest for a lease before sending it */
+    {"stp_notify_get", "SELECT freq, address, locale, tenant, last_digest FROM stp_notify WHERE user_key = %s"},
+    {"stp_notify_put", "INSERT INTO stp_notify (user_key, freq, address, locale, tenant, last_digest)"
+                       " VALUES (%s, %s::smallint, %s, %s, %s, %s::bigint)"
+                       " ON CONFLICT (user_key) DO UPDATE SET freq = EXCLUDED.freq, address = EXCLUDED.address,"
+                       " locale = EXCLUDED.locale, tenant = EXCLUDED.tenant, last_digest = EXCLUDED.last_digest"},
+    {"stp_notify_users", "SELECT user_key FROM stp_notify ORDER BY user_key COLLATE \"C\""},
+    {"stp_digest_sent",
+     "UPDATE stp_notify SET last_digest = %s::bigint, claimed_by = '', lease_until = 0 WHERE user_key = %s"},
+    {"stp_digest_seen", "UPDATE stp_library SET seen = %s WHERE user_key = %s AND series = %s"},
     {NULL, NULL},
 };
 
@@ -63,6 +104,16 @@ static apr_status_t fail(const char **err, const char *what, stp_dbd_conn_t *c, 
     if (err)
         *err = apr_pstrcat(pool, what, why && *why ? ": " : "", why ? why : "", NULL);
     return APR_EGENERAL;
+}
+
+/* Our own connections only: mod_dbd closes those it hands out. */
+static apr_status_t conn_close(void *data)
+{
+    stp_dbd_conn_t *c = data;
+    if (c->handle)
+        apr_dbd_close(c->driver, c->handle);
+    c->handle = NULL;
+    return APR_SUCCESS;
 }
 
 apr_status_t stp_dbd_connect(stp_dbd_conn_t *c, const char *driver_name, const char *params, int prepare,
@@ -85,6 +136,7 @@ apr_status_t stp_dbd_connect(stp_dbd_conn_t *c, const char *driver_name, const c
             *err = apr_pstrcat(pool, "cannot connect: ", why ? why : "the driver gave no reason", NULL);
         return rv != APR_SUCCESS ? rv : APR_EGENERAL;
     }
+    apr_pool_cleanup_register(pool, c, conn_close, apr_pool_cleanup_null);
     return prepare ? stp_dbd_prepare_all(c, err, pool) : APR_SUCCESS;
 }
 
@@ -99,6 +151,60 @@ apr_status_t stp_dbd_prepare_all(stp_dbd_conn_t *c, const char **err, apr_pool_t
         apr_hash_set(c->prepared, s->label, APR_HASH_KEY_STRING, p);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t stp_dbd_exec(stp_dbd_conn_t *c, const char *label, int nargs, const char *const *args, int *nrows,
+                          apr_dbd_results_t **res, const char **err, apr_pool_t *pool)
+{
+    apr_dbd_prepared_t *p = c->prepared ? apr_hash_get(c->prepared, label, APR_HASH_KEY_STRING) : NULL;
+    int n = 0, rc;
+    if (!p) {
+        if (err)
+            *err = apr_pstrcat(pool, "no prepared statement ", label, NULL);
+        return APR_EGENERAL;
+    }
+    if (res) {
+        *res = NULL;
+        rc = apr_dbd_pselect(c->driver, pool, c->handle, res, p, 1, nargs, (const char **)args);
+    } else {
+        rc = apr_dbd_pquery(c->driver, pool, c->handle, &n, p, nargs, (const char **)args);
+        if (nrows)
+            *nrows = n;
+    }
+    if (!rc)
+        return APR_SUCCESS;
+    fail(err, label, c, rc, pool);
+    return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
+}
+
+int stp_dbd_row(stp_dbd_conn_t *c, apr_dbd_results_t *res, apr_dbd_row_t **row, apr_pool_t *pool)
+{
+    return apr_dbd_get_row(c->driver, pool, res, row, -1) == 0;
+}
+
+const char *stp_dbd_col(stp_dbd_conn_t *c, apr_dbd_row_t *row, int col)
+{
+    const char *v = apr_dbd_get_entry(c->driver, row, col);
+    return v ? v : "";
+}
+
+apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err, apr_pool_t *pool)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    int rc = apr_dbd_transaction_start(c->driver, pool, c->handle, &txn);
+    if (rc) {
+        fail(err, "cannot start a transaction", c, rc, pool);
+        return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
+    }
+    apr_status_t rv = fn(c, baton, err, pool);
+    if (rv != APR_SUCCESS)
+        apr_dbd_transaction_mode_set(c->driver, txn, APR_DBD_TRANSACTION_ROLLBACK);
+    rc = apr_dbd_transaction_end(c->driver, pool, txn);
+    if (rc && rv == APR_SUCCESS) {
+        fail(err, "cannot commit", c, rc, pool);
+        return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
+    }
+    return rv;
 }
 
 /* The first column of the first row of a constant query, or NULL (no row). */

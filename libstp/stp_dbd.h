@@ -23,7 +23,7 @@ typedef struct {
 const stp_dbd_statement_t *stp_dbd_statements(void);
 
 /* A connection with its prepared statements by label (mod_dbd's ap_dbd_t carries the same). */
-typedef struct {
+typedef struct stp_dbd_conn_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t *; NULL until prepared */
@@ -36,6 +36,22 @@ apr_status_t stp_dbd_connect(stp_dbd_conn_t *c, const char *driver_name, const c
                              const char **err, apr_pool_t *pool);
 /* Prepares every statement on c (after stp_dbd_schema_upgrade created the tables). */
 apr_status_t stp_dbd_prepare_all(stp_dbd_conn_t *c, const char **err, apr_pool_t *pool);
+
+/* Runs the prepared statement `label` with `nargs` text arguments (NULL for SQL NULL). With `res`,
+ * a query whose rows are read with stp_dbd_row (all fetched at once, freed with pool); without,
+ * a command whose affected row count goes to *nrows (may be NULL). On failure *err (may be NULL)
+ * says why: APR_ECONNREFUSED when the connection is gone (the server is down or restarting),
+ * APR_EGENERAL for an error of the statement. */
+apr_status_t stp_dbd_exec(stp_dbd_conn_t *c, const char *label, int nargs, const char *const *args, int *nrows,
+                          apr_dbd_results_t **res, const char **err, apr_pool_t *pool);
+/* The next row of res: 1, or 0 after the last. */
+int stp_dbd_row(stp_dbd_conn_t *c, apr_dbd_results_t *res, apr_dbd_row_t **row, apr_pool_t *pool);
+/* Column `col` of row as text ("" for NULL). */
+const char *stp_dbd_col(stp_dbd_conn_t *c, apr_dbd_row_t *row, int col);
+/* Runs fn between BEGIN and COMMIT (ROLLBACK when fn fails or the commit does). */
+typedef apr_status_t stp_dbd_txn_fn(stp_dbd_conn_t *c, void *baton, const char **err, apr_pool_t *pool);
+apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err,
+                                 apr_pool_t *pool);
 
 /* The schema version in the database: 0 when there is no STP schema. */
 apr_status_t stp_dbd_schema_version(int *version, stp_dbd_conn_t *c, const char **err, apr_pool_t *pool);

@@ -255,11 +255,15 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
 
 void stp_state_close(stp_state_t *st)
 {
+    if (st->dbd)
+        return; /* the connection belongs to its opener */
     apr_pool_cleanup_run(st->pool, st, state_cleanup);
 }
 
 int stp_state_stale_readers(const stp_state_t *st)
 {
+    if (st->dbd)
+        return 0;
     return st->stale;
 }
 
@@ -409,6 +413,8 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
     MDB_val key = {nda_key(buf, user_key, tenant, version), buf};
     if (!key.mv_size)
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_nda_accept(st, user_key, tenant, version, when);
     apr_pool_t *pool = stp_state_scratch();
     nda_accept_t a = {st, key, user_key, tenant, version, when, pool};
     int rc = stp_state_write(st, nda_accept_write, &a);
@@ -426,6 +432,8 @@ int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *te
     MDB_val k = {nda_key(buf, user_key, tenant, version), buf};
     if (!k.mv_size)
         return 0; /* longer than any key stp_state_nda_accept stores */
+    if (st->dbd)
+        return stp_pg_nda_accepted(st, user_key, tenant, version);
     int rc = stp_state_read_begin(st, &txn);
     if (!rc) {
         rc = mdb_get(txn, st->nda, &k, &v);
@@ -441,6 +449,8 @@ apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *bat
     MDB_val k, v;
     apr_pool_t *iter;
     apr_status_t rv = APR_SUCCESS;
+    if (st->dbd)
+        return stp_pg_nda_log(st, fn, baton, pool);
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return stp_lmdb_status(rc);
@@ -501,7 +511,7 @@ static apr_status_t user_decode(stp_user_record_t *rec, const MDB_val *v)
     return stp_codec_dec_finish(&d);
 }
 
-static int user_same(const stp_user_record_t *a, const stp_user_record_t *b)
+int stp_state_user_same(const stp_user_record_t *a, const stp_user_record_t *b)
 {
     return !a->email_verified == !b->email_verified &&
            !strcmp(a->tenant ? a->tenant : "", b->tenant ? b->tenant : "") &&
@@ -523,7 +533,7 @@ static int user_note_write(MDB_txn *txn, void *baton)
     MDB_val v;
     int rc = mdb_get(txn, u->st->users, &u->key, &v);
     /* Another thread of this process may have written the same change meanwhile. */
-    if (rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && user_same(&old, u->rec))
+    if (rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && stp_state_user_same(&old, u->rec))
         return 0;
     if (rc && rc != MDB_NOTFOUND)
         return rc;
@@ -540,11 +550,13 @@ apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const st
         *wrote = 0;
     if (!user_key_ok(user_key) || !user_record_ok(rec))
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_user_note(st, user_key, rec, wrote);
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = stp_state_read_begin(st, &txn), same = 0;
     if (!rc) {
         rc = mdb_get(txn, st->users, &k, &v);
-        same = rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && user_same(&old, rec);
+        same = rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && stp_state_user_same(&old, rec);
         stp_state_read_end(st, txn); /* old points into the snapshot: not used past here */
     }
     if (rc && rc != MDB_NOTFOUND)
@@ -577,6 +589,8 @@ apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const c
     rec->tenant = rec->email = rec->claims = "";
     if (!user_key_ok(user_key))
         return APR_NOTFOUND;
+    if (st->dbd)
+        return stp_pg_user_get(rec, st, user_key, pool);
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = stp_state_read_begin(st, &txn);
     if (rc)

@@ -21,6 +21,15 @@ void stp_state_close(stp_state_t *st);
 /* How many stale reader slots the open cleared (for the log). */
 int stp_state_stale_readers(const stp_state_t *st);
 
+/* A state over one PostgreSQL connection (stp_dbd.h; the module's from mod_dbd for one request,
+ * stpctl's own): every function below, and those of stp_library, stp_notify, stp_digest, works on
+ * it as on state.mdb. Lives in pool; the connection must outlive it. */
+struct stp_dbd_conn_t;
+stp_state_t *stp_state_over_dbd(struct stp_dbd_conn_t *c, apr_pool_t *pool);
+/* The database's message for the last failed call on a PostgreSQL state (NULL for none), for the
+ * log; a failure of the database itself answers APR_ECONNREFUSED (unreachable) or APR_EGENERAL. */
+const char *stp_state_error(const stp_state_t *st);
+
 /* Records that user accepted NDA version for tenant at `when`, and appends it to the acceptance
  * log, in one transaction. An acceptance is the user's for that tenant only: one who moves to
  * another organisation accepts again there. Accepting again keeps the first acceptance time.
