@@ -39,8 +39,8 @@ static const char *const step1[] = {
     "CREATE TABLE stp_feedback (seq bigserial PRIMARY KEY, at bigint NOT NULL, page text NOT NULL,"
     " lang text NOT NULL, answer text NOT NULL, comment text NOT NULL, user_key text NOT NULL,"
     " ref bigint NOT NULL)",
-    "CREATE TABLE stp_feedback_rate (client_hash text PRIMARY KEY, window_start bigint NOT NULL,"
-    " current_count integer NOT NULL, previous_count integer NOT NULL)",
+    "CREATE TABLE stp_feedback_rate (win bigint NOT NULL, client_hash text NOT NULL, count integer NOT NULL,"
+    " PRIMARY KEY (win, client_hash))",
     NULL};
 static const char *const *const steps[STP_DBD_SCHEMA_VERSION] = {step1};
 
@@ -90,6 +90,43 @@ static const stp_dbd_statement_t statements[] = {
     {"stp_digest_sent",
      "UPDATE stp_notify SET last_digest = %s::bigint, claimed_by = '', lease_until = 0 WHERE user_key = %s"},
     {"stp_digest_seen", "UPDATE stp_library SET seen = %s WHERE user_key = %s AND series = %s"},
+    /* organisations: changes run in a transaction under a lock per organisation (stp_org_pg.c) */
+    {"stp_org_lock", "SELECT pg_advisory_xact_lock(hashtext('stp-org:' || %s))"},
+    {"stp_org_settings_get", "SELECT mode, industries, regions FROM stp_orgs WHERE tenant = %s"},
+    {"stp_org_settings_put",
+     "INSERT INTO stp_orgs (tenant, mode, industries, regions) VALUES (%s, %s::smallint, %s, %s)"
+     " ON CONFLICT (tenant) DO UPDATE SET mode = EXCLUDED.mode, industries = EXCLUDED.industries,"
+     " regions = EXCLUDED.regions"},
+    {"stp_org_member", "SELECT (SELECT mode FROM stp_orgs WHERE tenant = %s),"
+                       " (SELECT role FROM stp_org_people WHERE tenant = $1 AND email = %s)"},
+    {"stp_org_role", "SELECT role FROM stp_org_people WHERE tenant = %s AND email = %s"},
+    {"stp_org_people", "SELECT email, role, since, by_whom FROM stp_org_people WHERE tenant = %s"},
+    {"stp_org_people_count", "SELECT count(*) FROM stp_org_people WHERE tenant = %s"},
+    {"stp_org_person_put",
+     "INSERT INTO stp_org_people (tenant, email, role, since, by_whom) VALUES (%s, %s, %s::smallint, %s::bigint, %s)"
+     " ON CONFLICT (tenant, email) DO UPDATE SET role = EXCLUDED.role, since = EXCLUDED.since,"
+     " by_whom = EXCLUDED.by_whom"},
+    {"stp_org_person_delete", "DELETE FROM stp_org_people WHERE tenant = %s AND email = %s"},
+    {"stp_org_log_add", "INSERT INTO stp_org_log (at, tenant, actor, actor_email, action, subject, before, after)"
+                        " VALUES (%s::bigint, %s, %s, %s, %s, %s, %s, %s)"},
+    {"stp_org_log_all", "SELECT seq, at, tenant, actor, actor_email, action, subject, before, after FROM stp_org_log"
+                        " ORDER BY seq"},
+    {"stp_org_log_tenant", "SELECT seq, at, tenant, actor, actor_email, action, subject, before, after FROM stp_org_log"
+                           " WHERE tenant = %s ORDER BY seq DESC LIMIT %s::bigint"},
+    {"stp_org_tenant_seen", "SELECT 1 FROM stp_users WHERE tenant = %s LIMIT 1"},
+    {"stp_org_verified_emails", "SELECT email FROM stp_users WHERE tenant = %s AND email_verified"},
+    /* feedback: the rate is counted under a lock per client address (hash), in the same transaction */
+    {"stp_feedback_answer", "SELECT page, answer FROM stp_feedback WHERE seq = %s::bigint"},
+    {"stp_feedback_rate_lock", "SELECT pg_advisory_xact_lock(hashtext('stp-rate:' || %s))"},
+    {"stp_feedback_rate_get",
+     "SELECT coalesce((SELECT count FROM stp_feedback_rate WHERE win = %s::bigint AND client_hash = %s), 0),"
+     " coalesce((SELECT count FROM stp_feedback_rate WHERE win = $1::bigint - 1 AND client_hash = $2), 0)"},
+    {"stp_feedback_rate_count", "INSERT INTO stp_feedback_rate (win, client_hash, count) VALUES (%s::bigint, %s, 1)"
+                                " ON CONFLICT (win, client_hash) DO UPDATE SET count = stp_feedback_rate.count + 1"},
+    {"stp_feedback_rate_prune", "DELETE FROM stp_feedback_rate WHERE win < %s::bigint"},
+    {"stp_feedback_add", "INSERT INTO stp_feedback (at, page, lang, answer, comment, user_key, ref)"
+                         " VALUES (%s::bigint, %s, %s, %s, %s, %s, %s::bigint) RETURNING seq"},
+    {"stp_feedback_all", "SELECT seq, at, page, lang, answer, comment, user_key, ref FROM stp_feedback ORDER BY seq"},
     {NULL, NULL},
 };
 

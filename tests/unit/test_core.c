@@ -11,6 +11,8 @@ int main(void)
     if (test_store_dbd()) { /* STP_TEST_DBD: the state's suites again, on PostgreSQL */
         SRunner *sr = srunner_create(state_suite());
         srunner_add_suite(sr, library_suite());
+        srunner_add_suite(sr, org_suite());
+        srunner_add_suite(sr, feedback_suite());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);
