@@ -173,6 +173,7 @@ apr_status_t stp_dbd_connect(stp_dbd_conn_t *c, const char *driver_name, const c
             *err = apr_pstrcat(pool, "cannot connect: ", why ? why : "the driver gave no reason", NULL);
         return rv != APR_SUCCESS ? rv : APR_EGENERAL;
     }
+    c->pool = pool;
     apr_pool_cleanup_register(pool, c, conn_close, apr_pool_cleanup_null);
     return prepare ? stp_dbd_prepare_all(c, err, pool) : APR_SUCCESS;
 }
@@ -190,16 +191,38 @@ apr_status_t stp_dbd_prepare_all(stp_dbd_conn_t *c, const char **err, apr_pool_t
     return APR_SUCCESS;
 }
 
-apr_status_t stp_dbd_exec(stp_dbd_conn_t *c, const char *label, int nargs, const char *const *args, int *nrows,
-                          apr_dbd_results_t **res, const char **err, apr_pool_t *pool)
+/* Whether the session the statements were prepared in is gone: the server closed the connection
+ * (PostgreSQL restarted, or failed over to a replica at the same address), or libpq already
+ * reconnected (apr_dbd's connection check resets it) and the new session has none of them. */
+static int session_lost(stp_dbd_conn_t *c, int rc)
 {
-    apr_dbd_prepared_t *p = c->prepared ? apr_hash_get(c->prepared, label, APR_HASH_KEY_STRING) : NULL;
-    int n = 0, rc;
-    if (!p) {
-        if (err)
-            *err = apr_pstrcat(pool, "no prepared statement ", label, NULL);
+    const char *why = apr_dbd_error(c->driver, c->handle, rc);
+    return why && ((strstr(why, "prepared statement") && strstr(why, "does not exist")) || strstr(why, "connection") ||
+                   strstr(why, "terminating"));
+}
+
+/* A new session (reconnecting when the old one is gone) with every statement prepared again. */
+static apr_status_t prepare_again(stp_dbd_conn_t *c)
+{
+    int n = 0;
+    if (!c->pool || apr_dbd_check_conn(c->driver, c->pool, c->handle) != APR_SUCCESS ||
+        apr_dbd_query(c->driver, c->handle, &n, "DEALLOCATE ALL"))
         return APR_EGENERAL;
+    if (!c->prepared)
+        c->prepared = apr_hash_make(c->pool);
+    for (const stp_dbd_statement_t *s = statements; s->label; s++) {
+        apr_dbd_prepared_t *p = NULL;
+        if (apr_dbd_prepare(c->driver, c->pool, c->handle, s->sql, s->label, &p))
+            return APR_EGENERAL;
+        apr_hash_set(c->prepared, s->label, APR_HASH_KEY_STRING, p);
     }
+    return APR_SUCCESS;
+}
+
+static int run_once(stp_dbd_conn_t *c, apr_dbd_prepared_t *p, int nargs, const char *const *args, int *nrows,
+                    apr_dbd_results_t **res, apr_pool_t *pool)
+{
+    int n = 0, rc;
     if (res) {
         *res = NULL;
         rc = apr_dbd_pselect(c->driver, pool, c->handle, res, p, 1, nargs, (const char **)args);
@@ -207,6 +230,26 @@ apr_status_t stp_dbd_exec(stp_dbd_conn_t *c, const char *label, int nargs, const
         rc = apr_dbd_pquery(c->driver, pool, c->handle, &n, p, nargs, (const char **)args);
         if (nrows)
             *nrows = n;
+    }
+    return rc;
+}
+
+apr_status_t stp_dbd_exec(stp_dbd_conn_t *c, const char *label, int nargs, const char *const *args, int *nrows,
+                          apr_dbd_results_t **res, const char **err, apr_pool_t *pool)
+{
+    apr_dbd_prepared_t *p = c->prepared ? apr_hash_get(c->prepared, label, APR_HASH_KEY_STRING) : NULL;
+    int rc;
+    if (!p) {
+        if (err)
+            *err = apr_pstrcat(pool, "no prepared statement ", label, NULL);
+        return APR_EGENERAL;
+    }
+    rc = run_once(c, p, nargs, args, nrows, res, pool);
+    if (rc && session_lost(c, rc)) {
+        if (c->in_txn) /* the transaction is lost too: stp_dbd_transaction prepares and runs it again */
+            c->stale = 1;
+        else if (prepare_again(c) == APR_SUCCESS && (p = apr_hash_get(c->prepared, label, APR_HASH_KEY_STRING)) != NULL)
+            rc = run_once(c, p, nargs, args, nrows, res, pool);
     }
     if (!rc)
         return APR_SUCCESS;
@@ -225,7 +268,8 @@ const char *stp_dbd_col(stp_dbd_conn_t *c, apr_dbd_row_t *row, int col)
     return v ? v : "";
 }
 
-apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err, apr_pool_t *pool)
+static apr_status_t transaction_once(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err,
+                                     apr_pool_t *pool)
 {
     apr_dbd_transaction_t *txn = NULL;
     int rc = apr_dbd_transaction_start(c->driver, pool, c->handle, &txn);
@@ -233,13 +277,27 @@ apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *ba
         fail(err, "cannot start a transaction", c, rc, pool);
         return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
     }
+    c->in_txn = 1;
     apr_status_t rv = fn(c, baton, err, pool);
+    c->in_txn = 0;
     if (rv != APR_SUCCESS)
         apr_dbd_transaction_mode_set(c->driver, txn, APR_DBD_TRANSACTION_ROLLBACK);
     rc = apr_dbd_transaction_end(c->driver, pool, txn);
     if (rc && rv == APR_SUCCESS) {
         fail(err, "cannot commit", c, rc, pool);
         return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
+    }
+    return rv;
+}
+
+apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err, apr_pool_t *pool)
+{
+    c->stale = 0;
+    apr_status_t rv = transaction_once(c, fn, baton, err, pool);
+    if (rv != APR_SUCCESS && c->stale) { /* rolled back: nothing of it happened */
+        c->stale = 0;
+        if (prepare_again(c) == APR_SUCCESS)
+            rv = transaction_once(c, fn, baton, err, pool);
     }
     return rv;
 }

@@ -27,6 +27,8 @@ typedef struct stp_dbd_conn_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t *; NULL until prepared */
+    apr_pool_t *pool;     /* the connection's life: statements prepared again are kept here */
+    int in_txn, stale;    /* within stp_dbd_transaction; its statements must be prepared again */
 } stp_dbd_conn_t;
 
 /* Opens a connection with apr_dbd's driver `driver_name` ("pgsql") and `params` (as DBDParams),

@@ -48,6 +48,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->site_check = -1;
     c->feedback_limit = -1;
     c->feedback_window = -1;
+    c->store_dbd = -1;
     return c;
 }
 
@@ -73,6 +74,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->tenant_mode = add->tenant_mode >= 0 ? add->tenant_mode : base->tenant_mode;
     c->retention_months = add->retention_months >= 0 ? add->retention_months : base->retention_months;
     c->site_check = add->site_check >= 0 ? add->site_check : base->site_check;
+    c->store_dbd = add->store_dbd >= 0 ? add->store_dbd : base->store_dbd;
     if (add->feedback_limit >= 0) { /* the two numbers of one directive go together */
         c->feedback_limit = add->feedback_limit;
         c->feedback_window = add->feedback_window;
@@ -87,6 +89,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 /* The defaults, filled in after merging so that every vhost has a complete configuration. */
 static void apply_defaults(stp_conf_t *c)
 {
+    if (c->store_dbd < 0)
+        c->store_dbd = 0;
     if (!c->map_size)
         c->map_size = DEFAULT_MAP_SIZE;
     if (!c->claim_prefix)
@@ -263,6 +267,9 @@ static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpStateDir", set_path, FIELD(state_dir), RSRC_CONF,
                   "the directory of state.mdb, the users' state (writable by the httpd user)"),
     AP_INIT_TAKE1("StpStateMapSize", set_map_size, NULL, RSRC_CONF, "the most state.mdb may grow to, e.g. 1G"),
+    AP_INIT_TAKE1(
+        "StpStateStore", mod_stp_set_store, NULL, RSRC_CONF,
+        "lmdb (state.mdb in StpStateDir, the default) or dbd (PostgreSQL through mod_dbd, for several nodes)"),
     AP_INIT_TAKE1("StpClaimPrefix", set_claim, FIELD(claim_prefix), RSRC_CONF,
                   "the prefix of the claim variables (OIDCClaimPrefix), default OIDC_CLAIM_"),
     AP_INIT_TAKE1("StpUserClaim", set_claim, FIELD(claims.user_claim), RSRC_CONF, "the subject claim, default sub"),
@@ -742,12 +749,13 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
     apr_status_t opened = APR_SUCCESS;
     apr_status_t rv = make_state_dir(c->state_dir, ptemp);
     const char *files[] = {"/" STP_STATE_CSRF_KEY, "/" STP_STATE_DB, "/" STP_STATE_DB_LOCK};
-    /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. */
-    for (size_t i = 0; i < 3 && rv == APR_SUCCESS; i++)
+    /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. With
+     * the state in PostgreSQL the directory holds the key only. */
+    for (size_t i = 0; i < (c->store_dbd ? 1 : 3) && rv == APR_SUCCESS; i++)
         rv = give_to_children(apr_pstrcat(ptemp, c->state_dir, files[i], NULL), 0);
     if (rv == APR_SUCCESS)
         rv = load_secret(c, ptemp);
-    if (rv == APR_SUCCESS)
+    if (rv == APR_SUCCESS && !c->store_dbd)
         rv = as_child_user(open_state, c, &opened, sizeof opened);
     if (rv == APR_SUCCESS)
         rv = opened;
@@ -806,6 +814,10 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         if (stp_site_create(&c->site, c->site_dir, c->site_check, pchild) != APR_SUCCESS)
             c->site = NULL;
+        if (c->store_dbd) {
+            mod_stp_store_child_check(v, c, pchild);
+            continue;
+        }
         c->state = apr_hash_get(states, c->state_dir, APR_HASH_KEY_STRING);
         if (c->state)
             continue;

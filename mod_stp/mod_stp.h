@@ -37,7 +37,8 @@ typedef struct {
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
     int have_secret;
     stp_site_t *site;          /* per process, created in child_init */
-    stp_state_t *state;        /* per process, opened in child_init */
+    int store_dbd;             /* StpStateStore dbd: the state is in PostgreSQL, through mod_dbd */
+    stp_state_t *state;        /* per process, opened in child_init (state.mdb only) */
     const char *state_problem; /* per process: why state is NULL, for the log line of every refused change */
 } stp_conf_t;
 
@@ -78,6 +79,9 @@ typedef struct {
     const char *query_error; /* why the query string was refused (then `query` is empty), else NULL */
     const char *session;     /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
     stp_role_t org_role;     /* the member's role in their organisation (stp_org.h), NONE when not listed */
+    stp_state_t *state;      /* StpStateStore dbd: this request's connection, taken when first needed */
+    int state_failed;        /* ... and none could be had */
+    int org_unknown;         /* the organisation's settings could not be read: treated as unlisted */
 } stp_req_t;
 
 stp_conf_t *mod_stp_conf(const request_rec *r);
@@ -149,6 +153,16 @@ int mod_stp_same_origin(request_rec *r, const stp_conf_t *conf);
 /* A state operation that failed (or a state that this process could not open): logs `what` for
  * this user with the cause, every time, and answers 503 in the site layout. */
 int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what);
+
+/* mod_stp_store.c: the users' state for this request: the process's state.mdb, or with
+ * StpStateStore dbd a PostgreSQL connection from mod_dbd, taken on first use (NULL when none can
+ * be had: the caller answers 503 through mod_stp_state_error). */
+stp_state_t *mod_stp_state(stp_req_t *q);
+/* What the database said of the last failure, for the log (NULL with state.mdb). */
+const char *mod_stp_state_problem(stp_req_t *q);
+const char *mod_stp_set_store(cmd_parms *cmd, void *dummy, const char *arg);
+/* In each child: logs what the operator must do when the PostgreSQL schema is missing or another version. */
+void mod_stp_store_child_check(server_rec *v, stp_conf_t *c, apr_pool_t *pchild);
 /* The 403 page of a personal account where an organisation account is needed, offering to sign
  * in with another account. */
 int mod_stp_personal_page(request_rec *r, stp_req_t *q);

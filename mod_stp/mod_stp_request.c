@@ -107,7 +107,7 @@ static void note_user(stp_req_t *q)
                              .tenant_admin = q->user.tenant_admin,
                              .unlisted = q->user.unlisted,
                              .claims = required_claims(q)};
-    apr_status_t rv = stp_state_user_note(q->conf->state, q->user.key, &rec, &wrote);
+    apr_status_t rv = stp_state_user_note(mod_stp_state(q), q->user.key, &rec, &wrote);
     if (APR_STATUS_IS_EINVAL(rv)) /* a claim too long to keep: such a user is never mailed either */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r, "stp: not recording %.64s...: a claim is too long",
                       q->user.key);
@@ -130,21 +130,22 @@ static void org_view(stp_req_t *q)
     const char *email = q->email_verified ? q->email : NULL;
     stp_org_member_t m = {q->conf->tenant_mode == STP_ORG_MODE_ASSIGNED ? STP_ORG_MODE_ASSIGNED : STP_ORG_MODE_OPEN,
                           u->tenant_admin ? STP_ROLE_ADMINISTRATOR : STP_ROLE_NONE};
-    apr_status_t rv = q->conf->state ? stp_org_member(&m, q->conf->state, u->tenant, email, u->tenant_admin,
-                                                      (stp_org_mode_t)q->conf->tenant_mode)
-                                     : APR_EGENERAL;
+    apr_status_t rv = mod_stp_state(q) ? stp_org_member(&m, mod_stp_state(q), u->tenant, email, u->tenant_admin,
+                                                        (stp_org_mode_t)q->conf->tenant_mode)
+                                       : APR_EGENERAL;
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                       "stp: cannot read the settings of organisation %s for %s%s; treating them as not listed",
-                      u->tenant, u->key, q->conf->state ? "" : " (state.mdb is not open)");
+                      u->tenant, u->key, mod_stp_state(q) ? "" : " (state.mdb is not open)");
         m.mode = STP_ORG_MODE_ASSIGNED;
+        q->org_unknown = 1;
     }
     q->org_role = m.role;
     u->tenant_admin = m.role >= STP_ROLE_ADMIN;
     u->unlisted = m.mode == STP_ORG_MODE_ASSIGNED && m.role == STP_ROLE_NONE;
     int changed = 0;
     if (rv == APR_SUCCESS && email &&
-        (rv = stp_org_administrator_note(q->conf->state, u->tenant, email, m.role == STP_ROLE_ADMINISTRATOR,
+        (rv = stp_org_administrator_note(mod_stp_state(q), u->tenant, email, m.role == STP_ROLE_ADMINISTRATOR,
                                          q->r->request_time, &changed)) != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, "stp: cannot list %s as an administrator of %s", email,
                       u->tenant);
@@ -209,7 +210,7 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     if (q->user.key && q->user.tenant)
         org_view(q);
     /* After the organisation's view: the record keeps the role and listing that digests judge by. */
-    if (q->user.key && q->conf->state)
+    if (q->user.key && mod_stp_state(q))
         note_user(q);
     /* Search filters repeat their key (checkboxes); no other URL of ours has a reason to. */
     stp_route_t route = mod_stp_route_of(main->uri);
@@ -446,7 +447,10 @@ int mod_stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const ch
 int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
 {
     const char *who = q->user.key ? q->user.key : "an anonymous user";
-    if (!q->conf->state)
+    if (q->conf->store_dbd)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s for %s failed: the PostgreSQL state store: %s", what, who,
+                      mod_stp_state_problem(q) ? mod_stp_state_problem(q) : "no reason given");
+    else if (!mod_stp_state(q))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "stp: %s for %s refused: StpStateDir %s is not open in this process (%s)", what, who,
                       q->conf->state_dir, q->conf->state_problem ? q->conf->state_problem : "not configured");

@@ -149,8 +149,8 @@ static const char *url_of(const stp_req_t *q, const ask_t *a, int f, const char 
 static void org_preset(ask_t *a, stp_req_t *q)
 {
     stp_org_settings_t s;
-    if (!q->user.key || !q->user.tenant || q->user.unlisted || !q->conf->state ||
-        stp_org_settings_get(&s, q->conf->state, q->user.tenant, q->r->pool) != APR_SUCCESS ||
+    if (!q->user.key || !q->user.tenant || q->user.unlisted || !mod_stp_state(q) ||
+        stp_org_settings_get(&s, mod_stp_state(q), q->user.tenant, q->r->pool) != APR_SUCCESS ||
         (!s.industries->nelts && !s.regions->nelts))
         return;
     a->org = 1;

@@ -89,8 +89,8 @@ int mod_stp_account_handler(request_rec *r)
         if (nda) {
             mod_stp_attr(a, "nda-version", nda);
             mod_stp_attr(a, "nda-accepted",
-                         q->user.tenant && q->conf->state &&
-                                 stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1
+                         q->user.tenant && mod_stp_state(q) &&
+                                 stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, nda) == 1
                              ? "yes"
                              : "no");
         }
@@ -113,8 +113,8 @@ int mod_stp_whoami_handler(request_rec *r)
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
     const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
-    int accepted = nda && q->user.key && q->conf->state &&
-                   stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1;
+    int accepted = nda && q->user.key && mod_stp_state(q) &&
+                   stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, nda) == 1;
     const char *org = q->user.tenant ? mod_stp_msg(q, apr_pstrcat(p, "org.name.", q->user.tenant, NULL)) : NULL;
     if (org && !strncmp(org, "org.name.", 9))
         org = q->user.tenant;

@@ -68,13 +68,13 @@ int stpctl_dbd(int argc, const char *const *argv, apr_pool_t *pool)
         usage(stderr, cmd);
         return 2;
     }
-    stp_dbd_conn_t c;
+    stp_dbd_conn_t *c = apr_pcalloc(pool, sizeof *c); /* closed with the pool */
     int from = 0;
-    if (stp_dbd_connect(&c, driver, params, 0, &err, pool) != APR_SUCCESS) {
+    if (stp_dbd_connect(c, driver, params, 0, &err, pool) != APR_SUCCESS) {
         fprintf(stderr, "stpctl: %s\n", err);
         return 2;
     }
-    if (stp_dbd_schema_version(&from, &c, &err, pool) != APR_SUCCESS) {
+    if (stp_dbd_schema_version(&from, c, &err, pool) != APR_SUCCESS) {
         fprintf(stderr, "stpctl: %s\n", err);
         return 2;
     }
@@ -91,11 +91,11 @@ int stpctl_dbd(int argc, const char *const *argv, apr_pool_t *pool)
         fprintf(stderr, "stpctl: the database has no STP schema: use stpctl state-init\n");
         return 1;
     }
-    if (stp_dbd_schema_upgrade(&from, &c, &err, pool) != APR_SUCCESS) {
+    if (stp_dbd_schema_upgrade(&from, c, &err, pool) != APR_SUCCESS) {
         fprintf(stderr, "stpctl: %s; nothing was changed\n", err);
         return from > STP_DBD_SCHEMA_VERSION ? 1 : 2;
     }
-    if (stp_dbd_prepare_all(&c, &err, pool) != APR_SUCCESS) {
+    if (stp_dbd_prepare_all(c, &err, pool) != APR_SUCCESS) {
         fprintf(stderr, "stpctl: the schema was written but its statements do not prepare: %s\n", err);
         return 2;
     }
