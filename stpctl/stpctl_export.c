@@ -85,7 +85,7 @@ stp_state_t *stpctl_state_open_existing(const char *who, const char *state_dir, 
     if (rv == APR_SUCCESS)
         rv = stp_state_open(&st, state_dir, NULL, pool);
     if (rv != APR_SUCCESS) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", who, path, apr_strerror(rv, err, sizeof err));
+        fprintf(stderr, "%s: cannot open %s: %s\n", who, path, stp_state_strerror(rv, err, sizeof err));
         return NULL;
     }
     return st;
