@@ -158,6 +158,7 @@ START_TEST(test_user_format2_upgrade)
     for (int again = 0; again < 2; again++) { /* upgraded, then opened as it is */
         stp_user_record_t rec;
         ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+        ck_assert_int_eq(stp_state_upgraded_from(st), again ? 0 : 2);
         ck_assert_int_eq(stp_state_user_get(&rec, st, "iss|bob", pool), APR_SUCCESS);
         ck_assert_str_eq(rec.tenant, "contoso");
         ck_assert_str_eq(rec.email, "a@c");
@@ -168,6 +169,49 @@ START_TEST(test_user_format2_upgrade)
         ck_assert_str_eq(rec.claims, "");
         stp_state_close(st);
     }
+}
+END_TEST
+
+/* A state.mdb of a newer format (a newer version wrote it) is refused and left as it was; a
+ * current one reports no upgrade, an older one the format it started from. */
+START_TEST(test_newer_format_refused)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    stp_state_t *st;
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_upgraded_from(st), 0); /* a new file is written at the current format */
+    ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "contoso", "v1", 1), APR_SUCCESS);
+    stp_state_close(st);
+
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_val fk = {6, "format"}, fv = {1, "\x04"};
+    ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    MDB_envinfo before, after;
+    mdb_env_info(env, &before);
+    mdb_env_close(env);
+
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), STP_STATE_ENEWER);
+    char buf[300];
+    ck_assert_ptr_nonnull(strstr(stp_state_strerror(STP_STATE_ENEWER, buf, sizeof buf), "newer version"));
+
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    mdb_env_info(env, &after);
+    ck_assert(after.me_last_txnid == before.me_last_txnid); /* no transaction committed */
+    apr_uint64_t format = 0;
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(stp_state_format_read(txn, &format), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    ck_assert(format == 4);
 }
 END_TEST
 
@@ -447,6 +491,7 @@ Suite *state_suite(void)
     tcase_add_test(tc, test_nda_per_tenant);
     tcase_add_test(tc, test_nda_format1_upgrade);
     tcase_add_test(tc, test_user_format2_upgrade);
+    tcase_add_test(tc, test_newer_format_refused);
     tcase_add_test(tc, test_user_record);
     tcase_add_test(tc, test_durable_across_kill);
     tcase_add_test(tc, test_map_full);
