@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "stp_state.h"
@@ -114,7 +115,8 @@ static void check_entry(check_t *ck, int dirfd, const char *dir, const char *nam
 
 /* The reader table's slots, from mdb_reader_list's lines ("pid thread txnid"). */
 typedef struct {
-    int lockfd, stale, live;
+    int lockfd, stale, live; /* slots */
+    apr_hash_t *dead;        /* the processes of the stale slots */
     apr_pool_t *pool;
     const char *pids;
 } readers_t;
@@ -130,8 +132,12 @@ static int reader_line(const char *line, void *baton)
         return 0; /* the header line, or this process */
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = pid, .l_len = 1};
     if (fcntl(r->lockfd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK) {
+        const char *key = apr_ltoa(r->pool, pid);
         r->stale++;
-        r->pids = apr_psprintf(r->pool, "%s%s%ld", r->pids, *r->pids ? ", " : "", pid);
+        if (!apr_hash_get(r->dead, key, APR_HASH_KEY_STRING)) { /* a process has a slot per thread */
+            apr_hash_set(r->dead, key, APR_HASH_KEY_STRING, key);
+            r->pids = apr_pstrcat(r->pool, r->pids, *r->pids ? ", " : "", key, NULL);
+        }
     } else {
         r->live++;
     }
@@ -180,7 +186,7 @@ static void check_db(check_t *ck, const char *dir, uid_t owner, gid_t group, apr
         } else {
             printf("%s: format %d (current)\n", path, STP_STATE_FORMAT);
         }
-        readers_t r = {lockfd, 0, 0, pool, ""};
+        readers_t r = {lockfd, 0, 0, apr_hash_make(pool), pool, ""};
         if (lockfd >= 0)
             mdb_reader_list(env, reader_line, &r);
         if (r.stale) {
@@ -188,14 +194,15 @@ static void check_db(check_t *ck, const char *dir, uid_t owner, gid_t group, apr
             ck->problems++;
             if (ck->fix && !mdb_reader_check(env, &cleared) && cleared)
                 ck->fixed++;
+            int procs = (int)apr_hash_count(r.dead);
             printf("%s: %d stale reader%s (process%s %s, gone, left a read transaction open: it keeps old pages "
                    "from reuse)%s\n",
-                   path, r.stale, r.stale == 1 ? "" : "s", r.stale == 1 ? "" : "es", r.pids,
+                   path, r.stale, r.stale == 1 ? "" : "s", procs == 1 ? "" : "es", r.pids,
                    cleared   ? " (cleared)"
                    : ck->fix ? " (not cleared)"
                              : "; stpctl check --fix or a restart of httpd clears them");
         } else {
-            printf("%s: no stale readers (%d live)\n", path, r.live);
+            printf("%s: no stale readers (%d reader slot%s in use)\n", path, r.live, r.live == 1 ? "" : "s");
         }
     }
     if (env)
