@@ -1,7 +1,9 @@
 #include "stp_state.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -62,6 +64,9 @@ static apr_status_t state_cleanup(void *data)
     if (st->env)
         mdb_env_close(st->env);
     st->env = NULL;
+    if (st->alone_fd >= 0) /* after the environment: its close drops this process's locks on the file */
+        close(st->alone_fd);
+    st->alone_fd = -1;
     return APR_SUCCESS;
 }
 
@@ -120,8 +125,17 @@ int stp_state_format_read(void *txn, apr_uint64_t *format)
     return rc ? rc : format_get(txn, meta, format);
 }
 
-/* Our own error code for a newer file; the caller turns it into STP_STATE_ENEWER. */
+/* Our own error codes, which stp_state_open turns into STP_STATE_ENEWER and STP_STATE_EUPGRADEBUSY. */
 #define UPGRADE_NEWER (-30400)
+#define UPGRADE_BUSY (-30401)
+
+/* Whether another process has the environment open: LMDB holds byte 0 of the lock file shared in
+ * every process that has it open, as long as it has it open. */
+static int others_have_it(const stp_state_t *st)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    return fcntl(st->alone_fd, F_GETLK, &fl) != 0 || fl.l_type != F_UNLCK;
+}
 
 /* Brings an older file to STATE_FORMAT in the transaction that opens it. Format 2 keyed
  * acceptances by (user, tenant, version), the tenant being the one stored with each acceptance, so
@@ -137,7 +151,11 @@ static int upgrade_in(stp_state_t *st, MDB_txn *txn, int fresh, apr_pool_t *pool
         return UPGRADE_NEWER; /* written by a newer version: not ours to read or to change */
     if (format == STATE_FORMAT)
         return 0;
-    if (!fresh)
+    if (fresh)
+        format = STATE_FORMAT; /* nothing to convert */
+    else if (st->alone_fd >= 0 && others_have_it(st))
+        return UPGRADE_BUSY;
+    else
         st->upgraded_from = (int)format;
     if (format < 2 && (rc = upgrade_nda_keys(st, txn, pool)))
         return rc;
@@ -240,6 +258,10 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     if (rv != APR_SUCCESS)
         return rv;
     st->pool = pool;
+    st->alone_fd = -1;
+    /* Opened before LMDB opens it, closed after (state_cleanup). Missing: nobody has it open. */
+    if (opts && opts->upgrade_alone)
+        st->alone_fd = open(apr_pstrcat(pool, state_dir, "/" STP_STATE_DB_LOCK, NULL), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if ((rc = mdb_env_create(&st->env)))
         return stp_lmdb_status(rc);
     apr_pool_cleanup_register(pool, st, state_cleanup, apr_pool_cleanup_null);
@@ -274,7 +296,9 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_dbi_open(txn, "feedback", MDB_CREATE | MDB_INTEGERKEY, &st->feedback)) ||
         (rc = mdb_dbi_open(txn, "feedback-rate", MDB_CREATE, &st->feedback_rate)) || (rc = upgrade(st, txn, fresh))) {
         mdb_txn_abort(txn); /* nothing written: a newer file stays as it was */
-        return rc == UPGRADE_NEWER ? STP_STATE_ENEWER : stp_lmdb_status(rc);
+        return rc == UPGRADE_NEWER  ? STP_STATE_ENEWER
+               : rc == UPGRADE_BUSY ? STP_STATE_EUPGRADEBUSY
+                                    : stp_lmdb_status(rc);
     }
     if ((rc = mdb_txn_commit(txn))) /* (which frees txn either way) */
         return stp_lmdb_status(rc);
@@ -304,6 +328,12 @@ const char *stp_state_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
                      "state.mdb was written by a newer version of STP (a format above %d): install that version "
                      "again, or restore the backup taken before the upgrade (stpctl restore)",
                      STP_STATE_FORMAT);
+        return buf;
+    }
+    if (rv == STP_STATE_EUPGRADEBUSY) {
+        apr_snprintf(buf, bufsize,
+                     "state.mdb has an older format and httpd (or another stpctl) has it open: restart httpd with "
+                     "this version's module, which upgrades it, then run stpctl again");
         return buf;
     }
     return apr_strerror(rv, buf, bufsize);

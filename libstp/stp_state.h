@@ -13,6 +13,10 @@ typedef struct stp_state_t stp_state_t;
 typedef struct {
     apr_size_t map_size;  /* bytes reserved up front; MAP_FULL past it answers APR_ENOSPC */
     unsigned max_readers; /* threads x processes that may read at once */
+    /* Upgrade an older file only when no other process has it open (stpctl: the httpd running
+     * then may be the previous version, which cannot read the new format); else
+     * STP_STATE_EUPGRADEBUSY, with the file unchanged. */
+    int upgrade_alone;
 } stp_state_options_t;
 
 /* The layout of state.mdb's records that this build reads and writes, recorded in the file (its
@@ -21,6 +25,8 @@ typedef struct {
 /* stp_state_open's answer to a file of a newer format: written by a newer version, which this
  * one must not read or write (docs/operations.md, Upgrades). */
 #define STP_STATE_ENEWER (APR_OS_START_USERERR + 3100)
+/* An older file that upgrade_alone kept from upgrading while another process has it open. */
+#define STP_STATE_EUPGRADEBUSY (APR_OS_START_USERERR + 3101)
 
 /* Opens (creating when missing) STATE_DIR/state.mdb. Call after fork, in each process (the
  * environment must never cross a fork). Clears readers left by dead processes. A file of an older
@@ -36,7 +42,8 @@ int stp_state_upgraded_from(const stp_state_t *st);
  * environment, opened with room for its named databases): 0 and *format on success, else an
  * LMDB error (MDB_CORRUPTED for an unreadable record). */
 int stp_state_format_read(void *txn, apr_uint64_t *format);
-/* The operator's message for a failed open: what to do for STP_STATE_ENEWER, else the error's. */
+/* The operator's message for a failed open: what to do for STP_STATE_ENEWER and
+ * STP_STATE_EUPGRADEBUSY, else the error's. */
 const char *stp_state_strerror(apr_status_t rv, char *buf, apr_size_t bufsize);
 
 /* Records that user accepted NDA version for tenant at `when`, and appends it to the acceptance

@@ -736,7 +736,7 @@ static void open_state(void *baton, void *result)
     stp_conf_t *c = baton;
     apr_pool_t *p;
     stp_state_t *st;
-    stp_state_options_t opts = {c->map_size, max_readers()};
+    stp_state_options_t opts = {.map_size = c->map_size, .max_readers = max_readers()};
     state_opened_t o = {APR_SUCCESS, 0};
     apr_pool_create(&p, NULL);
     o.rv = stp_state_open(&st, c->state_dir, &opts, p);
@@ -829,7 +829,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         c->state = apr_hash_get(states, c->state_dir, APR_HASH_KEY_STRING);
         if (c->state)
             continue;
-        stp_state_options_t opts = {c->map_size, max_readers()};
+        stp_state_options_t opts = {.map_size = c->map_size, .max_readers = max_readers()};
         apr_status_t rv = stp_state_open(&c->state, c->state_dir, &opts, pchild);
         if (rv != APR_SUCCESS) {
             char buf[300];

@@ -282,7 +282,7 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
     apr_finfo_t fi;
     const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);
     if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
-        (rv = stp_state_open(&run.st, state, NULL, pool)) != APR_SUCCESS) {
+        (rv = stp_state_open(&run.st, state, &(stp_state_options_t){.upgrade_alone = 1}, pool)) != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, stp_state_strerror(rv, err, sizeof err));
         return 2;
     }

@@ -180,8 +180,8 @@ static void check_db(check_t *ck, const char *dir, uid_t owner, gid_t group, apr
                    "STP; install it again, or restore the backup taken before the upgrade\n",
                    path, format, STP_STATE_FORMAT);
         } else if (format < STP_STATE_FORMAT) {
-            printf("%s: format %" APR_UINT64_T_FMT ", older than %d: upgraded in place when httpd or stpctl next "
-                   "opens it (take a backup first)\n",
+            printf("%s: format %" APR_UINT64_T_FMT ", older than %d: upgraded in place when httpd starts (take a "
+                   "backup first)\n",
                    path, format, STP_STATE_FORMAT);
         } else {
             printf("%s: format %d (current)\n", path, STP_STATE_FORMAT);

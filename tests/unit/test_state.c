@@ -215,6 +215,64 @@ START_TEST(test_newer_format_refused)
 }
 END_TEST
 
+/* Writes a format-2 file (the format marker only: its databases are empty). */
+static void write_format2(void)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+    MDB_val fk = {6, "format"}, fv = {1, "\x02"};
+    ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* upgrade_alone (stpctl): an older file that another process has open (httpd, perhaps the
+ * previous version) is not upgraded; once nobody has it, it is. */
+START_TEST(test_upgrade_alone)
+{
+    int ready[2], go[2];
+    char c;
+    stp_state_t *st;
+    stp_state_options_t alone = {.upgrade_alone = 1};
+    write_format2();
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) { /* another process with the environment open */
+        MDB_env *env;
+        int rc = mdb_env_create(&env);
+        if (!rc) {
+            mdb_env_set_maxdbs(env, 16);
+            rc = mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_RDONLY, 0600);
+        }
+        c = rc ? 'x' : 'o';
+        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(1);
+        _exit(0);
+    }
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_int_eq(c, 'o');
+    ck_assert_int_eq(stp_state_open(&st, dir, &alone, pool), STP_STATE_EUPGRADEBUSY);
+    char buf[300];
+    ck_assert_ptr_nonnull(strstr(stp_state_strerror(STP_STATE_EUPGRADEBUSY, buf, sizeof buf), "restart httpd"));
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);
+    ck_assert_int_eq(stp_state_open(&st, dir, &alone, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_upgraded_from(st), 2);
+    stp_state_close(st);
+}
+END_TEST
+
 /* The record of a user's tenant and e-mail: written on a change only. */
 START_TEST(test_user_record)
 {
@@ -333,7 +391,7 @@ END_TEST
 START_TEST(test_map_full)
 {
     stp_state_t *st;
-    stp_state_options_t opts = {64 * 1024, 0};
+    stp_state_options_t opts = {.map_size = 64 * 1024};
     int i;
     apr_status_t rv = APR_SUCCESS;
     ck_assert_int_eq(stp_state_open(&st, dir, &opts, pool), APR_SUCCESS);
@@ -492,6 +550,7 @@ Suite *state_suite(void)
     tcase_add_test(tc, test_nda_format1_upgrade);
     tcase_add_test(tc, test_user_format2_upgrade);
     tcase_add_test(tc, test_newer_format_refused);
+    tcase_add_test(tc, test_upgrade_alone);
     tcase_add_test(tc, test_user_record);
     tcase_add_test(tc, test_durable_across_kill);
     tcase_add_test(tc, test_map_full);
