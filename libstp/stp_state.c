@@ -259,12 +259,12 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         return rv;
     st->pool = pool;
     st->alone_fd = -1;
-    /* Opened before LMDB opens it, closed after (state_cleanup). Missing: nobody has it open. */
-    if (opts && opts->upgrade_alone)
-        st->alone_fd = open(apr_pstrcat(pool, state_dir, "/" STP_STATE_DB_LOCK, NULL), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if ((rc = mdb_env_create(&st->env)))
         return stp_lmdb_status(rc);
     apr_pool_cleanup_register(pool, st, state_cleanup, apr_pool_cleanup_null);
+    /* Opened before LMDB opens it, closed after (state_cleanup). Missing: nobody has it open. */
+    if (opts && opts->upgrade_alone)
+        st->alone_fd = open(apr_pstrcat(pool, state_dir, "/" STP_STATE_DB_LOCK, NULL), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     mdb_env_set_maxdbs(st->env, 16);
     mdb_env_set_mapsize(st->env, opts && opts->map_size ? opts->map_size : (apr_size_t)1 << 30);
     mdb_env_set_maxreaders(st->env, opts && opts->max_readers ? opts->max_readers : 126);
