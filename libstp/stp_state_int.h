@@ -26,6 +26,8 @@ struct stp_state_t {
     MDB_dbi orgs, org_people, org_log; /* stp_org.c */
     MDB_dbi feedback, feedback_rate;   /* the feedback log (by sequence) and anonymous answers per client */
     int stale;
+    int upgraded_from; /* the format an upgrade at open started from, or 0 */
+    int alone_fd;      /* upgrade_alone: the lock file, to ask whether others have it open; or -1 */
     /* Group commit (stp_state_write): writes queued by this process's threads, and whether one
      * of them is committing a batch. */
     apr_thread_mutex_t *lock;

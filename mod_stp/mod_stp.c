@@ -729,24 +729,34 @@ static apr_status_t make_state_dir(const char *dir, apr_pool_t *p)
     return give_to_children(dir, 1);
 }
 
+/* What opening the state at start found. */
+typedef struct {
+    apr_status_t rv;
+    int upgraded_from; /* stp_state_upgraded_from */
+} state_opened_t;
+
 /* Creates or opens state.mdb as the children will: as their user, so that root never opens an
- * LMDB file (which writes its lock file) in a directory that user controls. */
+ * LMDB file (which writes its lock file) in a directory that user controls. An older file is
+ * upgraded here, once, before any child serves from it. */
 static void open_state(void *baton, void *result)
 {
     stp_conf_t *c = baton;
     apr_pool_t *p;
     stp_state_t *st;
-    stp_state_options_t opts = {c->map_size, max_readers()};
+    stp_state_options_t opts = {.map_size = c->map_size, .max_readers = max_readers()};
+    state_opened_t o = {APR_SUCCESS, 0};
     apr_pool_create(&p, NULL);
-    apr_status_t rv = stp_state_open(&st, c->state_dir, &opts, p);
-    if (rv == APR_SUCCESS)
+    o.rv = stp_state_open(&st, c->state_dir, &opts, p);
+    if (o.rv == APR_SUCCESS) {
+        o.upgraded_from = stp_state_upgraded_from(st);
         stp_state_close(st);
-    memcpy(result, &rv, sizeof rv);
+    }
+    memcpy(result, &o, sizeof o);
 }
 
 static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
 {
-    apr_status_t opened = APR_SUCCESS;
+    state_opened_t opened = {APR_SUCCESS, 0};
     apr_status_t rv = make_state_dir(c->state_dir, ptemp);
     const char *files[] = {"/" STP_STATE_CSRF_KEY, "/" STP_STATE_DB, "/" STP_STATE_DB_LOCK};
     /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. With
@@ -758,7 +768,17 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
     if (rv == APR_SUCCESS && !c->store_dbd)
         rv = as_child_user(open_state, c, &opened, sizeof opened);
     if (rv == APR_SUCCESS)
-        rv = opened;
+        rv = opened.rv;
+    /* A state of a newer format (the module was downgraded): httpd does not start, rather than
+     * serve pages whose every change would fail. */
+    if (rv == STP_STATE_ENEWER) {
+        char buf[300];
+        refuse(0, apr_psprintf(ptemp, "StpStateDir %s: %s", c->state_dir, stp_state_strerror(rv, buf, sizeof buf)));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rv == APR_SUCCESS && opened.upgraded_from)
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "StpStateDir %s: state.mdb upgraded from format %d to %d",
+                     c->state_dir, opened.upgraded_from, STP_STATE_FORMAT);
     if (rv != APR_SUCCESS) {
         refuse(rv, apr_psprintf(ptemp,
                                 "StpStateDir %s: cannot set up the state (directory, csrf.key, state.mdb); check "
@@ -821,11 +841,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         c->state = apr_hash_get(states, c->state_dir, APR_HASH_KEY_STRING);
         if (c->state)
             continue;
-        stp_state_options_t opts = {c->map_size, max_readers()};
+        stp_state_options_t opts = {.map_size = c->map_size, .max_readers = max_readers()};
         apr_status_t rv = stp_state_open(&c->state, c->state_dir, &opts, pchild);
         if (rv != APR_SUCCESS) {
-            char buf[120];
-            c->state_problem = apr_pstrdup(pchild, apr_strerror(rv, buf, sizeof buf));
+            char buf[300];
+            c->state_problem = apr_pstrdup(pchild, stp_state_strerror(rv, buf, sizeof buf));
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, v,
                          "StpStateDir %s: cannot open state.mdb in this child; changes answer 503", c->state_dir);
             c->state = NULL;

@@ -27,9 +27,13 @@ static void usage(FILE *f)
                "                    with the NDA acceptances (stpctl audit --help)\n"
                "  feedback [--format csv|jsonl] [--counts] STATE_DIR  the readers' feedback, then per-page\n"
                "                    helpful/not-helpful counts (stpctl feedback --help)\n"
-               "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
-               "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
-               "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
+               "  check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the state\n"
+               "                    files for httpd's User (default www-data), that state.mdb opens and its\n"
+               "                    format, and stale readers (stpctl check --help)\n"
+               "  backup STATE_DIR OUT  a consistent copy of the state (state.mdb compacted, csrf.key) into\n"
+               "                    the new directory OUT, safe while httpd runs (stpctl backup --help)\n"
+               "  restore BACKUP STATE_DIR  put a backup in place; refused while the state is in use\n"
+               "                    (stpctl restore --help)\n"
                "  state-init --dbd PARAMS  create the STP schema in a PostgreSQL database (StpStateStore dbd)\n"
                "  state-upgrade --dbd PARAMS  upgrade the STP schema in place (stpctl state-init --help)\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
@@ -185,9 +189,9 @@ int main(int argc, char **argv)
         rc = stpctl_dbd(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
-    } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&
-               (rc = stpctl_state(argc - 1, (const char *const *)argv + 1, pool)) >= 0) {
-        /* done */
+    } else if (!strcmp(cmd, "check") || !strcmp(cmd, "state-check") || !strcmp(cmd, "backup") ||
+               !strcmp(cmd, "restore")) {
+        rc = stpctl_state(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "string") && argc == 5) {
         rc = cmd_string(argv[2], argv[3], argv[4], pool);
     } else {

@@ -10,8 +10,8 @@
 /* stpctl notify [options]: argv[0] is "notify". Returns the exit status. */
 int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool);
 
-/* stpctl state-check DIR [--fix] [--user NAME] | backup DIR FILE: argv[0] is the command.
- * Returns the exit status, or -1 for a usage error. */
+/* stpctl check (state-check) DIR [--fix] [--user NAME] | backup DIR OUT | restore BACKUP DIR:
+ * argv[0] is the command. Returns the exit status (2 for a usage error, with the command's help). */
 int stpctl_state(int argc, const char *const *argv, apr_pool_t *pool);
 
 /* stpctl audit [--format csv|jsonl] STATE_DIR: argv[0] is "audit". Returns the exit status. */

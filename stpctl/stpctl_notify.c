@@ -282,8 +282,8 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
     apr_finfo_t fi;
     const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);
     if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
-        (rv = stp_state_open(&run.st, state, NULL, pool)) != APR_SUCCESS) {
-        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, apr_strerror(rv, err, sizeof err));
+        (rv = stp_state_open(&run.st, state, &(stp_state_options_t){.upgrade_alone = 1}, pool)) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, stp_state_strerror(rv, err, sizeof err));
         return 2;
     }
     run.default_locale = stp_catalog_get_meta(run.cat, "default-locale", pool);
