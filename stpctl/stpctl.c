@@ -32,6 +32,12 @@ static void usage(FILE *f)
                "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
                "                    (stpctl notify --help for the options)\n"
+               "  rollout BUILD_DIR NODE...  copy a published build to each node (a local site directory or\n"
+               "                    [user@]host:/site over ssh) and switch each to it once the copy matches\n"
+               "                    the build's content manifest (stpctl rollout --help)\n"
+               "  rollout-activate SITE BUILD  the node's side of a rollout (manifest on standard input)\n"
+               "  build-manifest BUILD_DIR [--check FILE]  print a build's content manifest (SHA-256 of every\n"
+               "                    file, the store shards it links), or check a build against one\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
@@ -179,6 +185,12 @@ int main(int argc, char **argv)
         rc = stpctl_audit(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "feedback")) {
         rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "rollout")) {
+        rc = stpctl_rollout(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "rollout-activate")) {
+        rc = stpctl_rollout_activate(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "build-manifest")) {
+        rc = stpctl_build_manifest(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&
