@@ -338,7 +338,7 @@ int stpctl_rollout(int argc, const char *const *argv, apr_pool_t *pool)
                 return 2;
             }
         } else if (a[0] == '-') {
-            rollout_usage(stderr);
+            fprintf(stderr, "stpctl rollout: '%s' is neither an option nor a node (stpctl rollout --help)\n", a);
             return 2;
         } else if (!build) {
             build = a;

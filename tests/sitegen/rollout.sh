@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# stpctl rollout: a build published once reaches three nodes (local site directories) byte for
+# byte; a rollout killed in the middle of a copy, a copy that arrives damaged and a node that is
+# locked each leave every node serving a complete build that matches its manifest; a node switches
+# only once its copy matches; odd node names are refused before anything runs.
+. "$(dirname "$0")/../lib.sh"
+FIXTURE=$ROOT/tests/fixtures/valid
+REAL_RSYNC=$(command -v rsync) || { echo "1..0 # SKIP rsync is not installed"; exit 0; }
+
+cp -r "$FIXTURE" "$TMP/c"
+mkdir -p "$TMP/n1" "$TMP/n2" "$TMP/n3" "$TMP/m" "$TMP/bin"
+NODES=("$TMP/n1" "$TMP/n2" "$TMP/n3")
+SRC=$TMP/src
+
+# Publishes the content again and keeps the new build's manifest, made from the source.
+publish() {
+    printf '\nRevision %s of the scope.\n' "$1" >>"$TMP/c/docs/audit-report/en.md"
+    sitegen -o "$SRC" "$TMP/c" || return 1
+    "$STPCTL" build-manifest "$SRC/current" >"$TMP/m/$(readlink "$SRC/current")"
+}
+rollout() { "$STPCTL" rollout "$@" >"$TMP/out" 2>&1; }
+# The node serves a build whose tree matches the manifest of the source's build of that name.
+serves_complete() {
+    local b
+    b=$(readlink "$1/current") && [ -f "$TMP/m/$b" ] && "$STPCTL" build-manifest "$1/current" --check "$TMP/m/$b"
+}
+all_serve_complete() {
+    local n
+    for n in "${NODES[@]}"; do serves_complete "$n" || return 1; done
+}
+serving() { local n; for n in "$@"; do readlink "$n/current"; done | tr '\n' ' '; }
+# Byte for byte the same tree as the source build: links as links, then with the shard links followed.
+identical() {
+    diff -r --no-dereference "$SRC/$1" "$2/$1" && diff -r "$SRC/$1/" "$2/$1/" &&
+        "$STPCTL" build-manifest "$2/$1" --check "$TMP/m/$1"
+}
+no_staging() { ! ls -a "$@" | grep -q '^\.rollout-'; }
+
+# The test's rsync: the real one, except for the copy whose destination is $ROLLOUT_TEST_DEST.
+#   kill:    after 5 files it SIGKILLs the rollout (its parent) and the copy. The copy's processes
+#            hold a lock on $ROLLOUT_TEST_LOCK until the last of them is gone.
+#   corrupt: the copy completes, then one file only this copy holds (not a hard link) gains a byte.
+cat >"$TMP/bin/rsync" <<'EOF'
+#!/usr/bin/env bash
+last=${*: -1}
+[ "$last" = "${ROLLOUT_TEST_DEST:-}" ] || exec "$ROLLOUT_TEST_RSYNC" "$@"
+case $ROLLOUT_TEST_MODE in
+kill)
+    exec 9>"$ROLLOUT_TEST_LOCK"
+    flock 9
+    exec 3< <(exec "$ROLLOUT_TEST_RSYNC" --out-format='%n' "$@")
+    copy=$!
+    n=0
+    while IFS= read -r _ <&3; do
+        n=$((n + 1))
+        if [ "$n" -ge 5 ]; then
+            kill -KILL "$PPID" "$copy"
+            exit 137
+        fi
+    done
+    exit 1 ;; # fewer than 5 files: nothing was interrupted, and the test says so
+corrupt)
+    "$ROLLOUT_TEST_RSYNC" "$@" || exit
+    f=$(find "${last%/}" -type f -links 1 | head -1)
+    [ -n "$f" ] && printf 'x' >>"$f" ;;
+esac
+EOF
+chmod +x "$TMP/bin/rsync"
+export ROLLOUT_TEST_RSYNC=$REAL_RSYNC ROLLOUT_TEST_LOCK=$TMP/copy.lock
+fake() { env PATH="$TMP/bin:$PATH" ROLLOUT_TEST_MODE="$1" ROLLOUT_TEST_DEST="$2" "${@:3}"; }
+
+# 1. the first rollout: three new nodes serve the build, byte for byte
+check "publish build-1" publish 1
+check "rollout of build-1 to three new nodes" rollout "$SRC/current" "${NODES[@]}"
+check "it reports three nodes serving" grep -q '^build-1: 3 of 3 nodes serve it$' "$TMP/out"
+check_eq "each node serves build-1" "build-1 build-1 build-1 " "$(serving "${NODES[@]}")"
+for n in "${NODES[@]}"; do check "$(basename "$n") holds build-1 byte for byte" identical build-1 "$n"; done
+check "no staging is left" no_staging "${NODES[@]}"
+
+# 2. killed in the middle of the copy to the second node: the first node has its copy but has not
+# switched (every node is copied before any switches), the second holds a partial copy, the third
+# nothing; each still serves build-1, complete
+check "publish build-2" publish 2
+fake kill "$TMP/n2/.rollout-build-2/build-2/" "$STPCTL" rollout "$SRC/build-2" "${NODES[@]}" >"$TMP/out" 2>&1
+rc=$?
+flock "$TMP/copy.lock" true # the killed copy's processes are gone
+check_eq "the rollout was killed" 137 "$rc"
+check "it was killed during the copy to n2" bash -c "grep -q '^$TMP/n1: copied$' '$TMP/out' && ! grep -q 'n2: copied' '$TMP/out'"
+check "n2 holds a partial copy" bash -c "test -d '$TMP/n2/.rollout-build-2/build-2' &&
+    ! '$STPCTL' build-manifest '$TMP/n2/.rollout-build-2/build-2' --check '$TMP/m/build-2'"
+check_eq "every node still serves build-1" "build-1 build-1 build-1 " "$(serving "${NODES[@]}")"
+check "every node serves a complete build" all_serve_complete
+
+# 3. the same rollout again completes it: byte for byte, the previous build kept, unchanged
+# files hard-linked to it rather than sent again
+check "the rollout again" rollout "$SRC/build-2" "${NODES[@]}"
+check "it reports three nodes serving" grep -q '^build-2: 3 of 3 nodes serve it$' "$TMP/out"
+check_eq "each node serves build-2" "build-2 build-2 build-2 " "$(serving "${NODES[@]}")"
+for n in "${NODES[@]}"; do check "$(basename "$n") holds build-2 byte for byte" identical build-2 "$n"; done
+check "build-1 is kept as the previous build" serves_complete "$TMP/n1" -a -d "$TMP/n1/build-1"
+check "the partial copy is gone" no_staging "${NODES[@]}"
+shared=$(find "$TMP/n3/build-2" -type f -links +1 | wc -l)
+check "unchanged files are hard links to the previous build" test "$shared" -gt 0
+
+# 4. a copy that arrives damaged is not switched to; the others are
+check "publish build-3" publish 3
+fake corrupt "$TMP/n2/.rollout-build-3/build-3/" "$STPCTL" rollout "$SRC/current" "${NODES[@]}" >"$TMP/out" 2>&1
+check_eq "the rollout says some nodes did not switch" 1 "$?"
+check "n2's copy does not match" grep -q "^$TMP/n2: the copy of build-3 does not match its source" "$TMP/out"
+check "the summary names n2" grep -q "^build-3: 2 of 3 nodes serve it; not switched .*: $TMP/n2$" "$TMP/out"
+check_eq "n1 and n3 serve build-3, n2 still build-2" "build-3 build-2 build-3 " "$(serving "${NODES[@]}")"
+check "every node serves a complete build" all_serve_complete
+check "the rollout again" rollout "$SRC/current" "${NODES[@]}"
+check "nodes already on build-3 say so" grep -q "^$TMP/n1: already serves build-3$" "$TMP/out"
+check "n2 switches once its copy matches" grep -q "^$TMP/n2: switched to build-3 (build-2 kept)$" "$TMP/out"
+for n in "${NODES[@]}"; do check "$(basename "$n") holds build-3 byte for byte" identical build-3 "$n"; done
+check "the build before the previous one is removed" test ! -e "$TMP/n2/build-1"
+
+# 5. a rollback to the kept build while n3 is locked (a sitegen running there): n1 and n2 switch
+# back, n3 stays on build-3
+flock "$TMP/n3/.sitegen.lock" "$STPCTL" rollout "$SRC/build-2" "${NODES[@]}" >"$TMP/out" 2>&1
+check_eq "the rollback says a node did not switch" 1 "$?"
+check "n3 is reported locked" grep -q "^$TMP/n3: .*locked by a running sitegen or rollout" "$TMP/out"
+check_eq "n1 and n2 serve build-2 again, n3 build-3" "build-2 build-2 build-3 " "$(serving "${NODES[@]}")"
+check "every node serves a complete build" all_serve_complete
+check "n1 holds build-2 byte for byte" identical build-2 "$TMP/n1"
+
+# 6. odd node names and options are refused before anything runs
+before=$(find "$TMP/n1" | sort | md5sum)
+for bad in '-oProxyCommand=touch@x:/srv/site' 'host;touch x:/srv/site' 'h$(touch x):/srv/site' \
+    'user@host:/srv/a b' 'user@host:srv/site' 'user@host:/srv/../etc' '-x@host:/srv' 'relative/site'; do
+    rollout "$SRC/current" "$TMP/n1" "$bad"
+    check_eq "node '$bad' is refused" "2 1" "$? $(grep -c "^stpctl rollout: .*'$bad'" "$TMP/out")"
+done
+rollout --ssh-option 'ProxyCommand=sh -c x' "$SRC/current" "$TMP/n1"
+check_eq "an ssh option with a space is refused" 2 "$?"
+rollout "$TMP/c" "$TMP/n1"
+check_eq "a directory that is not a build is refused" 2 "$?"
+check_eq "nothing changed on n1" "$before" "$(find "$TMP/n1" | sort | md5sum)"
+check "help" "$STPCTL" rollout --help
+
+done_testing
