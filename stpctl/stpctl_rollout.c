@@ -117,6 +117,14 @@ static const char *parse_node(node_t *n, const char *spec, apr_pool_t *pool)
     return NULL;
 }
 
+/* In the child, when exec fails: the parent only sees status 255. */
+static void exec_failed(apr_pool_t *pool, apr_status_t err, const char *what)
+{
+    char buf[256];
+    (void)pool;
+    fprintf(stderr, "stpctl rollout: %s: %s\n", what, apr_strerror(err, buf, sizeof buf));
+}
+
 /* Runs argv[0] found in PATH, without a shell: `in` on its standard input when not NULL, its
  * standard output into `out` when not NULL, its standard error ours. NULL when it exits 0, else
  * why not. */
@@ -131,6 +139,7 @@ static const char *run(const char *const *argv, const char *in, apr_size_t inlen
                                   APR_NO_PIPE)) != APR_SUCCESS ||
         (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS ||
         (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS ||
+        (rv = apr_procattr_child_errfn_set(attr, exec_failed)) != APR_SUCCESS ||
         (rv = apr_proc_create(&proc, argv[0], argv, NULL, attr, pool)) != APR_SUCCESS)
         return apr_psprintf(pool, "cannot run %s: %s", argv[0], apr_strerror(rv, err, sizeof err));
     if (in) {
@@ -400,7 +409,7 @@ int stpctl_rollout(int argc, const char *const *argv, apr_pool_t *pool)
     }
     apr_file_close(filter);
 
-    printf("%s: %d of %d node%s serve it", ro.name, serving, nodes->nelts, nodes->nelts == 1 ? "" : "s");
+    printf("%s is served by %d of %d node%s", ro.name, serving, nodes->nelts, nodes->nelts == 1 ? "" : "s");
     if (serving < nodes->nelts) {
         printf("; not switched (each serves what it served before):");
         for (int i = 0; i < nodes->nelts; i++)

@@ -72,7 +72,7 @@ fake() { env PATH="$TMP/bin:$PATH" ROLLOUT_TEST_MODE="$1" ROLLOUT_TEST_DEST="$2"
 # 1. the first rollout: three new nodes serve the build, byte for byte
 check "publish build-1" publish 1
 check "rollout of build-1 to three new nodes" rollout "$SRC/current" "${NODES[@]}"
-check "it reports three nodes serving" grep -q '^build-1: 3 of 3 nodes serve it$' "$TMP/out"
+check "it reports three nodes serving" grep -q '^build-1 is served by 3 of 3 nodes$' "$TMP/out"
 check_eq "each node serves build-1" "build-1 build-1 build-1 " "$(serving "${NODES[@]}")"
 for n in "${NODES[@]}"; do check "$(basename "$n") holds build-1 byte for byte" identical build-1 "$n"; done
 check "no staging is left" no_staging "${NODES[@]}"
@@ -94,7 +94,7 @@ check "every node serves a complete build" all_serve_complete
 # 3. the same rollout again completes it: byte for byte, the previous build kept, unchanged
 # files hard-linked to it rather than sent again
 check "the rollout again" rollout "$SRC/build-2" "${NODES[@]}"
-check "it reports three nodes serving" grep -q '^build-2: 3 of 3 nodes serve it$' "$TMP/out"
+check "it reports three nodes serving" grep -q '^build-2 is served by 3 of 3 nodes$' "$TMP/out"
 check_eq "each node serves build-2" "build-2 build-2 build-2 " "$(serving "${NODES[@]}")"
 for n in "${NODES[@]}"; do check "$(basename "$n") holds build-2 byte for byte" identical build-2 "$n"; done
 check "build-1 is kept as the previous build" serves_complete "$TMP/n1" -a -d "$TMP/n1/build-1"
@@ -107,7 +107,7 @@ check "publish build-3" publish 3
 fake corrupt "$TMP/n2/.rollout-build-3/build-3/" "$STPCTL" rollout "$SRC/current" "${NODES[@]}" >"$TMP/out" 2>&1
 check_eq "the rollout says some nodes did not switch" 1 "$?"
 check "n2's copy does not match" grep -q "^$TMP/n2: the copy of build-3 does not match its source" "$TMP/out"
-check "the summary names n2" grep -q "^build-3: 2 of 3 nodes serve it; not switched .*: $TMP/n2$" "$TMP/out"
+check "the summary names n2" grep -q "^build-3 is served by 2 of 3 nodes; not switched .*: $TMP/n2$" "$TMP/out"
 check_eq "n1 and n3 serve build-3, n2 still build-2" "build-3 build-2 build-3 " "$(serving "${NODES[@]}")"
 check "every node serves a complete build" all_serve_complete
 check "the rollout again" rollout "$SRC/current" "${NODES[@]}"
