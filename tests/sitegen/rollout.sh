@@ -37,8 +37,9 @@ identical() {
 no_staging() { ! ls -a "$@" | grep -q '^\.rollout-'; }
 
 # The test's rsync: the real one, except for the copy whose destination is $ROLLOUT_TEST_DEST.
-#   kill:    after 5 files it SIGKILLs the rollout (its parent) and the copy. The copy's processes
-#            hold a lock on $ROLLOUT_TEST_LOCK until the last of them is gone.
+#   kill:    stands for a copy killed midway, deterministically: the real rsync copies the first 5
+#            files only, the start of the 6th is left under a temporary name as rsync leaves it,
+#            then the rollout (its parent) is SIGKILLed.
 #   corrupt: the copy completes, then one file only this copy holds (not a hard link) gains a byte.
 cat >"$TMP/bin/rsync" <<'EOF'
 #!/usr/bin/env bash
@@ -46,19 +47,15 @@ last=${*: -1}
 [ "$last" = "${ROLLOUT_TEST_DEST:-}" ] || exec "$ROLLOUT_TEST_RSYNC" "$@"
 case $ROLLOUT_TEST_MODE in
 kill)
-    exec 9>"$ROLLOUT_TEST_LOCK"
-    flock 9
-    exec 3< <(exec "$ROLLOUT_TEST_RSYNC" --out-format='%n' "$@")
-    copy=$!
-    n=0
-    while IFS= read -r _ <&3; do
-        n=$((n + 1))
-        if [ "$n" -ge 5 ]; then
-            kill -KILL "$PPID" "$copy"
-            exit 137
-        fi
-    done
-    exit 1 ;; # fewer than 5 files: nothing was interrupted, and the test says so
+    src=${*: -2:1}
+    (cd "$src" && find . -type f | LC_ALL=C sort) >"$ROLLOUT_TEST_LIST"
+    head -n 5 "$ROLLOUT_TEST_LIST" >"$ROLLOUT_TEST_LIST.5"
+    "$ROLLOUT_TEST_RSYNC" "${@:1:$#-2}" --files-from="$ROLLOUT_TEST_LIST.5" "$src" "$last" || exit
+    next=$(sed -n 6p "$ROLLOUT_TEST_LIST")
+    mkdir -p "${last%/}/$(dirname "$next")"
+    head -c 100 "$src/$next" >"${last%/}/$(dirname "$next")/.$(basename "$next").aB3xYz"
+    kill -KILL "$PPID"
+    exit 137 ;;
 corrupt)
     "$ROLLOUT_TEST_RSYNC" "$@" || exit
     f=$(find "${last%/}" -type f -links 1 | head -1)
@@ -66,7 +63,7 @@ corrupt)
 esac
 EOF
 chmod +x "$TMP/bin/rsync"
-export ROLLOUT_TEST_RSYNC=$REAL_RSYNC ROLLOUT_TEST_LOCK=$TMP/copy.lock
+export ROLLOUT_TEST_RSYNC=$REAL_RSYNC ROLLOUT_TEST_LIST=$TMP/copy.list
 fake() { env PATH="$TMP/bin:$PATH" ROLLOUT_TEST_MODE="$1" ROLLOUT_TEST_DEST="$2" "${@:3}"; }
 
 # 1. the first rollout: three new nodes serve the build, byte for byte
@@ -83,11 +80,11 @@ check "no staging is left" no_staging "${NODES[@]}"
 check "publish build-2" publish 2
 fake kill "$TMP/n2/.rollout-build-2/build-2/" "$STPCTL" rollout "$SRC/build-2" "${NODES[@]}" >"$TMP/out" 2>&1
 rc=$?
-flock "$TMP/copy.lock" true # the killed copy's processes are gone
 check_eq "the rollout was killed" 137 "$rc"
 check "it was killed during the copy to n2" bash -c "grep -q '^$TMP/n1: copied$' '$TMP/out' && ! grep -q 'n2: copied' '$TMP/out'"
 check "n2 holds a partial copy" bash -c "test -d '$TMP/n2/.rollout-build-2/build-2' &&
     ! '$STPCTL' build-manifest '$TMP/n2/.rollout-build-2/build-2' --check '$TMP/m/build-2'"
+check_eq "n2's partial copy: 5 files and a partial one" 6 "$(find "$TMP/n2/.rollout-build-2/build-2" -type f | wc -l)"
 check_eq "every node still serves build-1" "build-1 build-1 build-1 " "$(serving "${NODES[@]}")"
 check "every node serves a complete build" all_serve_complete
 
@@ -138,5 +135,43 @@ rollout "$TMP/c" "$TMP/n1"
 check_eq "a directory that is not a build is refused" 2 "$?"
 check_eq "nothing changed on n1" "$before" "$(find "$TMP/n1" | sort | md5sum)"
 check "help" "$STPCTL" rollout --help
+
+# 7. over ssh: a private sshd on a loopback port, logged into as this user with a key made here.
+# Skipped where sshd cannot run without changing the machine (as root it needs /run/sshd).
+if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && { [ "$(id -u)" != 0 ] || [ -d /run/sshd ]; }; then
+    S=$TMP/ssh
+    mkdir -m 700 "$S" "$TMP/r1" "$TMP/r2"
+    ssh-keygen -q -t ed25519 -N '' -f "$S/hostkey" && ssh-keygen -q -t ed25519 -N '' -f "$S/id"
+    cp "$S/id.pub" "$S/authorized_keys"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf '%s\n' "ListenAddress 127.0.0.1" "Port $port" "HostKey $S/hostkey" "PidFile $S/sshd.pid" \
+        "AuthorizedKeysFile $S/authorized_keys" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+        "UsePAM no" "StrictModes no" >"$S/config"
+    exec 4< <(exec /usr/sbin/sshd -D -e -f "$S/config" 2>&1)
+    sshd_pid=$!
+    trap 'kill "$sshd_pid" 2>/dev/null; rm -rf "$TMP"' EXIT
+    ready=
+    while IFS= read -r line <&4; do case $line in *"Server listening"*) ready=1; break ;; esac; done
+    check_eq "the test's sshd listens" 1 "$ready"
+    SSHO=(--ssh-option "Port=$port" --ssh-option "IdentityFile=$S/id" --ssh-option IdentitiesOnly=yes
+        --ssh-option "UserKnownHostsFile=$S/known_hosts" --ssh-option StrictHostKeyChecking=accept-new
+        --ssh-option LogLevel=ERROR --remote-stpctl "$STPCTL")
+    me=$(id -un)
+    check "rollout of build-3 over ssh to two nodes" rollout "${SSHO[@]}" "$SRC/build-3" "$me@127.0.0.1:$TMP/r1" "127.0.0.1:$TMP/r2"
+    check "both report switching" bash -c "grep -q '^$me@127.0.0.1:$TMP/r1: switched to build-3$' '$TMP/out' &&
+        grep -q '^127.0.0.1:$TMP/r2: switched to build-3$' '$TMP/out'"
+    check "r1 holds build-3 byte for byte" identical build-3 "$TMP/r1"
+    check "r2 holds build-3 byte for byte" identical build-3 "$TMP/r2"
+    flock "$TMP/r2/.sitegen.lock" "$STPCTL" rollout "${SSHO[@]}" "$SRC/build-2" "$me@127.0.0.1:$TMP/r1" \
+        "127.0.0.1:$TMP/r2" >"$TMP/out" 2>&1
+    check_eq "a locked ssh node: the rollout says so" 1 "$?"
+    check "the node's own message comes back over ssh" grep -q "^127.0.0.1:$TMP/r2: .*locked by a running sitegen" "$TMP/out"
+    check_eq "r1 switched back to build-2, r2 stayed on build-3" "build-2 build-3 " "$(serving "$TMP/r1" "$TMP/r2")"
+    check "both serve a complete build" bash -c "$(declare -f serves_complete); TMP='$TMP' STPCTL='$STPCTL';
+        serves_complete '$TMP/r1' && serves_complete '$TMP/r2'"
+    kill "$sshd_pid"
+else
+    ok "# SKIP the ssh part: no sshd that can run here without changing the machine"
+fi
 
 done_testing
