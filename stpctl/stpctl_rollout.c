@@ -143,9 +143,13 @@ static const char *run(const char *const *argv, const char *in, apr_size_t inlen
         (rv = apr_proc_create(&proc, argv[0], argv, NULL, attr, pool)) != APR_SUCCESS)
         return apr_psprintf(pool, "cannot run %s: %s", argv[0], apr_strerror(rv, err, sizeof err));
     if (in) {
+        /* A node that stops reading must not end the rollout of the others; the child was started
+         * with the default disposition, which it keeps. */
+        void (*was)(int) = signal(SIGPIPE, SIG_IGN);
         apr_size_t n;
         apr_file_write_full(proc.in, in, inlen, &n); /* a child that stops reading says why itself */
         apr_file_close(proc.in);
+        signal(SIGPIPE, was);
     }
     if (out) {
         apr_size_t cap = 4096, len = 0;
@@ -380,8 +384,6 @@ int stpctl_rollout(int argc, const char *const *argv, apr_pool_t *pool)
         fprintf(stderr, "stpctl rollout: %s\n", why);
         return 2;
     }
-    /* A node that stops reading the manifest must not end the rollout of the others. */
-    signal(SIGPIPE, SIG_IGN);
     printf("rollout %s from %s: %ld entries, %d node%s\n", ro.name, ro.site, entries, nodes->nelts,
            nodes->nelts == 1 ? "" : "s");
     fflush(stdout);
