@@ -122,7 +122,17 @@ check_eq "n1 and n2 serve build-2 again, n3 build-3" "build-2 build-2 build-3 " 
 check "every node serves a complete build" all_serve_complete
 check "n1 holds build-2 byte for byte" identical build-2 "$TMP/n1"
 
-# 6. odd node names and options are refused before anything runs
+# 6. a node killed during its switch, after its copy was renamed into place and before `current`
+# moved, holds an unchecked build beside the one it serves: the next rollout checks it, finds it
+# incomplete, and replaces it
+check "publish build-4" publish 4
+mkdir "$TMP/n1/build-4" && cp -a "$SRC/build-4/." "$TMP/n1/build-4/" && rm "$TMP/n1/build-4/catalog.mdb"
+check "n1 still serves a complete build" serves_complete "$TMP/n1"
+check "rollout of build-4" rollout "$SRC/current" "${NODES[@]}"
+check_eq "each node serves build-4" "build-4 build-4 build-4 " "$(serving "${NODES[@]}")"
+for n in "${NODES[@]}"; do check "$(basename "$n") holds build-4 byte for byte" identical build-4 "$n"; done
+
+# 7. odd node names and options are refused before anything runs
 before=$(find "$TMP/n1" | sort | md5sum)
 for bad in '-oProxyCommand=touch@x:/srv/site' 'host;touch x:/srv/site' 'h$(touch x):/srv/site' \
     'user@host:/srv/a b' 'user@host:srv/site' 'user@host:/srv/../etc' '-x@host:/srv' 'relative/site'; do
@@ -136,7 +146,7 @@ check_eq "a directory that is not a build is refused" 2 "$?"
 check_eq "nothing changed on n1" "$before" "$(find "$TMP/n1" | sort | md5sum)"
 check "help" "$STPCTL" rollout --help
 
-# 7. over ssh: a private sshd on a loopback port, logged into as this user with a key made here.
+# 8. over ssh: a private sshd on a loopback port, logged into as this user with a key made here.
 # Skipped where sshd cannot run without changing the machine (as root it needs /run/sshd).
 if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && { [ "$(id -u)" != 0 ] || [ -d /run/sshd ]; }; then
     S=$TMP/ssh
@@ -157,16 +167,16 @@ if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && { [ "$(id -u)" != 0 ] |
         --ssh-option "UserKnownHostsFile=$S/known_hosts" --ssh-option StrictHostKeyChecking=accept-new
         --ssh-option LogLevel=ERROR --remote-stpctl "$STPCTL")
     me=$(id -un)
-    check "rollout of build-3 over ssh to two nodes" rollout "${SSHO[@]}" "$SRC/build-3" "$me@127.0.0.1:$TMP/r1" "127.0.0.1:$TMP/r2"
-    check "both report switching" bash -c "grep -q '^$me@127.0.0.1:$TMP/r1: switched to build-3$' '$TMP/out' &&
-        grep -q '^127.0.0.1:$TMP/r2: switched to build-3$' '$TMP/out'"
-    check "r1 holds build-3 byte for byte" identical build-3 "$TMP/r1"
-    check "r2 holds build-3 byte for byte" identical build-3 "$TMP/r2"
-    flock "$TMP/r2/.sitegen.lock" "$STPCTL" rollout "${SSHO[@]}" "$SRC/build-2" "$me@127.0.0.1:$TMP/r1" \
+    check "rollout of build-4 over ssh to two nodes" rollout "${SSHO[@]}" "$SRC/build-4" "$me@127.0.0.1:$TMP/r1" "127.0.0.1:$TMP/r2"
+    check "both report switching" bash -c "grep -q '^$me@127.0.0.1:$TMP/r1: switched to build-4$' '$TMP/out' &&
+        grep -q '^127.0.0.1:$TMP/r2: switched to build-4$' '$TMP/out'"
+    check "r1 holds build-4 byte for byte" identical build-4 "$TMP/r1"
+    check "r2 holds build-4 byte for byte" identical build-4 "$TMP/r2"
+    flock "$TMP/r2/.sitegen.lock" "$STPCTL" rollout "${SSHO[@]}" "$SRC/build-3" "$me@127.0.0.1:$TMP/r1" \
         "127.0.0.1:$TMP/r2" >"$TMP/out" 2>&1
     check_eq "a locked ssh node: the rollout says so" 1 "$?"
     check "the node's own message comes back over ssh" grep -q "^127.0.0.1:$TMP/r2: .*locked by a running sitegen" "$TMP/out"
-    check_eq "r1 switched back to build-2, r2 stayed on build-3" "build-2 build-3 " "$(serving "$TMP/r1" "$TMP/r2")"
+    check_eq "r1 switched back to build-3, r2 stayed on build-4" "build-3 build-4 " "$(serving "$TMP/r1" "$TMP/r2")"
     check "both serve a complete build" bash -c "$(declare -f serves_complete); TMP='$TMP' STPCTL='$STPCTL';
         serves_complete '$TMP/r1' && serves_complete '$TMP/r2'"
     kill "$sshd_pid"
