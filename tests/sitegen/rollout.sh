@@ -123,8 +123,8 @@ check "every node serves a complete build" all_serve_complete
 check "n1 holds build-2 byte for byte" identical build-2 "$TMP/n1"
 
 # 6. a node killed during its switch, after its copy was renamed into place and before `current`
-# moved, holds an unchecked build beside the one it serves: the next rollout checks it, finds it
-# incomplete, and replaces it
+# moved, holds an unchecked build beside the one it serves (made here: a copy without its
+# catalog): the next rollout checks it, finds it incomplete, and replaces it
 check "publish build-4" publish 4
 mkdir "$TMP/n1/build-4" && cp -a "$SRC/build-4/." "$TMP/n1/build-4/" && rm "$TMP/n1/build-4/catalog.mdb"
 check "n1 still serves a complete build" serves_complete "$TMP/n1"
