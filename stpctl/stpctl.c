@@ -41,7 +41,7 @@ static void usage(FILE *f)
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
-               "Exit status: 0 success, 1 not found, 2 usage or system error.\n");
+               "Exit status: 0 success, 1 not found (rollout: a node did not switch), 2 usage or system error.\n");
 }
 
 typedef struct {
