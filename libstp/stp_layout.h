@@ -11,7 +11,8 @@
 #define STP_SITE_STAGING_PREFIX ".staging-" /* a build being written */
 #define STP_SITE_STORE "store"              /* content-addressed shards that builds share */
 #define STP_SITE_STORE_TMP_PREFIX ".tmp-"   /* a shard being written in the store */
-#define STP_SITE_LOCK ".sitegen.lock"       /* held by the running sitegen */
+#define STP_SITE_LOCK ".sitegen.lock"       /* held by the running sitegen (and rollout's switch) */
+#define STP_SITE_ROLLOUT_PREFIX ".rollout-" /* .rollout-<build>: a copy `stpctl rollout` is sending */
 
 /* SITE/build-<n>/: one build. */
 #define STP_BUILD_PUBLIC "public"               /* public/<lang>/...: the static pages */

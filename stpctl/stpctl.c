@@ -38,10 +38,16 @@ static void usage(FILE *f)
                "  state-upgrade --dbd PARAMS  upgrade the STP schema in place (stpctl state-init --help)\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
                "                    (stpctl notify --help for the options)\n"
+               "  rollout BUILD_DIR NODE...  copy a published build to each node (a local site directory or\n"
+               "                    [user@]host:/site over ssh) and switch each to it once the copy matches\n"
+               "                    the build's content manifest (stpctl rollout --help)\n"
+               "  rollout-activate SITE BUILD  the node's side of a rollout (manifest on standard input)\n"
+               "  build-manifest BUILD_DIR [--check FILE]  print a build's content manifest (SHA-256 of every\n"
+               "                    file, the store shards it links), or check a build against one\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
-               "Exit status: 0 success, 1 not found, 2 usage or system error.\n");
+               "Exit status: 0 success, 1 not found (rollout: a node did not switch), 2 usage or system error.\n");
 }
 
 typedef struct {
@@ -187,6 +193,12 @@ int main(int argc, char **argv)
         rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "state-init") || !strcmp(cmd, "state-upgrade")) {
         rc = stpctl_dbd(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "rollout")) {
+        rc = stpctl_rollout(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "rollout-activate")) {
+        rc = stpctl_rollout_activate(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "build-manifest")) {
+        rc = stpctl_build_manifest(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
     } else if (!strcmp(cmd, "check") || !strcmp(cmd, "state-check") || !strcmp(cmd, "backup") ||
