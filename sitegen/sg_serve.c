@@ -503,6 +503,7 @@ int sg_serve_main(int argc, char **argv)
     s.site = join(tmp, "site");
     mkdir(s.site, 0755);
 
+    say("temporary site in %s", tmp);
     watch_tree(s.content);
     build(&s);
     if (!start_httpd(&s)) {
