@@ -202,6 +202,9 @@ int mod_stp_preview_check(server_rec *s, apr_pool_t *ptemp);
 /* The loopback rule, first of all hooks (post_read_request). */
 int mod_stp_preview_gate(request_rec *r);
 int mod_stp_preview_handler(request_rec *r);
+/* /stp/login (in 1) and /stp/logout (in 0) in the preview: the bar's personal account, or
+ * anonymous, then *303* to `target` (a local path) or the home page. */
+int mod_stp_preview_sign(request_rec *r, stp_req_t *q, int in, const char *target);
 void mod_stp_preview_register(apr_pool_t *p);
 /* mod_stp_authz.c */
 void mod_stp_authz_register(apr_pool_t *p);

@@ -426,6 +426,18 @@ static int choose(request_rec *r, stp_req_t *q)
     return mod_stp_redirect(r, HTTP_SEE_OTHER, back);
 }
 
+/* The page's own "Sign in" and "Sign out" in the preview, where no identity provider stands
+ * behind /stp/login: they switch the bar to a personal account, and back to anonymous. */
+int mod_stp_preview_sign(request_rec *r, stp_req_t *q, int in, const char *target)
+{
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_pstrcat(r->pool, PREVIEW_COOKIE "=", in ? "personal" : "anonymous",
+                               "; Path=/; HttpOnly; SameSite=Lax", NULL));
+    return mod_stp_redirect(r, HTTP_SEE_OTHER,
+                            target && stp_identity_return_ok(target) ? target
+                                                                     : apr_pstrcat(r->pool, "/", q->lang, "/", NULL));
+}
+
 int mod_stp_preview_handler(request_rec *r)
 {
     stp_req_t *q = mod_stp_req_get(r);

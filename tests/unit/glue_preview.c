@@ -13,6 +13,7 @@
 
 #include "glue_fixture.h"
 #include "httpd_stub.h"
+#include "stp_csrf.h"
 #include "stp_layout.h"
 #include "stp_preview.h"
 
@@ -222,6 +223,29 @@ START_TEST(test_preview_choose)
 }
 END_TEST
 
+/* The page's own sign-in and sign-out links work in the preview, without an identity provider. */
+START_TEST(test_preview_sign_in_out)
+{
+    request_rec *r = as("anonymous", "/stp/login?return=%2Fen%2Fdocs%2Fpublic-report%2F");
+    ck_assert_int_eq(stub_run(r), HTTP_SEE_OTHER);
+    ck_assert_str_eq(out_hdr(r, "Location"), "/en/docs/public-report/");
+    ck_assert_str_eq(set_cookie(r), "stp_preview=personal; Path=/; HttpOnly; SameSite=Lax");
+
+    r = as("member.t1", "/stp/logout");
+    r->method = "POST";
+    r->method_number = M_POST;
+    stub_set_body(r, "application/x-www-form-urlencoded",
+                  apr_pstrcat(pool, "csrf=",
+                              stp_csrf_token(conf->secret, sizeof conf->secret, STP_PREVIEW_ISSUER "|preview-member-t1",
+                                             SID, "logout", apr_time_now(), pool),
+                              NULL),
+                  0);
+    ck_assert_int_eq(stub_run(r), HTTP_SEE_OTHER);
+    ck_assert_str_eq(out_hdr(r, "Location"), "/en/");
+    ck_assert_msg(strstr(headers_of(r), "stp_preview=anonymous"), "%s", headers_of(r));
+}
+END_TEST
+
 START_TEST(test_preview_status)
 {
     const char *path = apr_pstrcat(pool, site_dir, "/" STP_PREVIEW_STATUS, NULL);
@@ -249,6 +273,7 @@ Suite *glue_preview_suite(void)
     tcase_add_test(tc, test_preview_bar);
     tcase_add_test(tc, test_preview_choose);
     tcase_add_test(tc, test_preview_status);
+    tcase_add_test(tc, test_preview_sign_in_out);
     suite_add_tcase(s, tc);
     TCase *off = tcase_create("off");
     tcase_add_checked_fixture(off, setup, teardown);
