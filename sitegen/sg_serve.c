@@ -190,7 +190,7 @@ static int build(serve_t *s)
     if (ok && !s->quiet)
         say("build %u published in %.2f s", s->seq, secs);
     else if (!ok)
-        say("build %u failed (above); still serving the build before it", s->seq);
+        say("build %u failed (above)%s", s->seq, s->httpd_pid ? "; still serving the build before it" : "");
     return ok;
 }
 
@@ -305,6 +305,15 @@ static int start_httpd(serve_t *s)
     say("httpd did not answer on 127.0.0.1:%d within %d s", s->port, START_TIMEOUT_S);
     print_log(s);
     return 0;
+}
+
+static int start_serving(serve_t *s)
+{
+    if (!start_httpd(s))
+        return 0;
+    say("previewing %s on http://127.0.0.1:%d/ (Ctrl-C stops)", s->content, s->port);
+    fflush(stderr);
+    return 1;
 }
 
 static void stop_httpd(serve_t *s)
@@ -505,14 +514,13 @@ int sg_serve_main(int argc, char **argv)
 
     say("temporary site in %s", tmp);
     watch_tree(s.content);
-    build(&s);
-    if (!start_httpd(&s)) {
+    /* httpd starts with the first build that publishes: before it there is no site to serve. */
+    if (build(&s) && !start_serving(&s)) {
         cleanup(&s);
         return 2;
     }
-    say("previewing %s on http://127.0.0.1:%d/ (Ctrl-C stops)", s.content, s.port);
-    fflush(stderr);
-
+    if (!s.httpd_pid)
+        say("fix the errors above: the preview starts with the first build that publishes");
     struct pollfd fds[2] = {{sfd, POLLIN, 0}, {inotify_fd, POLLIN, 0}};
     int status = 0, pending = 0;
     for (;;) {
@@ -534,7 +542,10 @@ int sg_serve_main(int argc, char **argv)
         }
         if (pending) {
             pending = 0;
-            build(&s);
+            if (build(&s) && !s.httpd_pid && !start_serving(&s)) {
+                status = 2;
+                break;
+            }
         }
         int st;
         if (s.httpd_pid > 0 && waitpid(s.httpd_pid, &st, WNOHANG) == s.httpd_pid) {
