@@ -49,6 +49,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->feedback_limit = -1;
     c->feedback_window = -1;
     c->store_dbd = -1;
+    c->preview = -1;
     return c;
 }
 
@@ -75,6 +76,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->retention_months = add->retention_months >= 0 ? add->retention_months : base->retention_months;
     c->site_check = add->site_check >= 0 ? add->site_check : base->site_check;
     c->store_dbd = add->store_dbd >= 0 ? add->store_dbd : base->store_dbd;
+    c->preview = add->preview >= 0 ? add->preview : base->preview;
     if (add->feedback_limit >= 0) { /* the two numbers of one directive go together */
         c->feedback_limit = add->feedback_limit;
         c->feedback_window = add->feedback_window;
@@ -258,6 +260,12 @@ static const char *set_feedback_rate(cmd_parms *cmd, void *dconf, const char *li
     return NULL;
 }
 
+static const char *set_preview(cmd_parms *cmd, void *dconf, int on)
+{
+    cmd_conf(cmd)->preview = on ? 1 : 0;
+    return NULL;
+}
+
 #define FIELD(f) ((void *)APR_OFFSETOF(stp_conf_t, f))
 static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpSite", set_path, FIELD(site_dir), RSRC_CONF,
@@ -293,6 +301,9 @@ static const command_rec stp_cmds[] = {
                   "the local path of OIDCRedirectURI, where /stp/logout ends the session"),
     AP_INIT_TAKE12("StpFeedbackRate", set_feedback_rate, NULL, RSRC_CONF,
                    "anonymous feedback answers per client address and per how many seconds, default 20 600"),
+    AP_INIT_FLAG("StpPreview", set_preview, NULL, RSRC_CONF,
+                 "development only (sitegen serve): identities from the preview bar instead of claims, loopback "
+                 "clients only; default Off"),
     {NULL}};
 #undef FIELD
 
@@ -694,6 +705,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         }
     }
     check_tree(ap_conftree, &t);
+    if (mod_stp_preview_check(s, ptemp))
+        t.failed = 1;
 
     apr_hash_t *seen = apr_hash_make(ptemp);
     for (int g = 0; g < t.guarded->nelts; g++) {
@@ -997,6 +1010,8 @@ static int handler(request_rec *r)
         return mod_stp_feedback_handler(r);
     case STP_ROUTE_ERROR:
         return mod_stp_error_handler(r);
+    case STP_ROUTE_PREVIEW:
+        return mod_stp_preview_handler(r);
     case STP_ROUTE_UNKNOWN:
         return HTTP_NOT_FOUND;
     default:
@@ -1014,6 +1029,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     mod_stp_authz_register(p);
+    mod_stp_preview_register(p);
 }
 
 AP_DECLARE_MODULE(stp) = {STANDARD20_MODULE_STUFF, NULL,     NULL,           create_server_conf,

@@ -9,6 +9,7 @@
 
 #include "stp_identity.h"
 #include "stp_org.h"
+#include "stp_preview.h"
 #include "stp_site.h"
 #include "stp_state.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     const char *oidc_redirect_uri;       /* StpOIDCRedirectURI: where /stp/logout sends the user */
     int feedback_limit;                  /* StpFeedbackRate: anonymous answers per address, -1 unset */
     apr_interval_time_t feedback_window; /* ... per this time, -1 unset */
+    int preview;                         /* StpPreview: 1 on (development only), -1 unset */
 
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
@@ -59,8 +61,9 @@ typedef enum {
     STP_ROUTE_ADMIN,
     STP_ROUTE_HOME, /* a member's home page with the organisation's recommendations (set in fixups) */
     STP_ROUTE_FEEDBACK,
-    STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
-    STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
+    STP_ROUTE_PREVIEW, /* /stp/preview*: the preview bar's (404 unless StpPreview On) */
+    STP_ROUTE_ERROR,   /* the ErrorDocument of every status the portal answers */
+    STP_ROUTE_UNKNOWN  /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
 
 /* The request as the handlers need it; built once per request (mod_stp_request.c). */
@@ -203,6 +206,20 @@ int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */
 void mod_stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp);
+/* mod_stp_preview.c: StpPreview On. The preview identity of this request (from the bar's cookie;
+ * anonymous without one), NULL when the preview is off. */
+const stp_preview_t *mod_stp_preview_of(request_rec *r, const stp_conf_t *conf);
+/* Records the NDA acceptance of a preview identity that has it, before the decisions read it. */
+void mod_stp_preview_nda(stp_req_t *q, const stp_preview_t *p);
+/* check_config's part: 1 (and a log line) when StpPreview is on in a server that is not a preview. */
+int mod_stp_preview_check(server_rec *s, apr_pool_t *ptemp);
+/* The loopback rule, first of all hooks (post_read_request). */
+int mod_stp_preview_gate(request_rec *r);
+int mod_stp_preview_handler(request_rec *r);
+/* /stp/login (in 1) and /stp/logout (in 0) in the preview: the bar's personal account, or
+ * anonymous, then *303* to `target` (a local path) or the home page. */
+int mod_stp_preview_sign(request_rec *r, stp_req_t *q, int in, const char *target);
+void mod_stp_preview_register(apr_pool_t *p);
 /* mod_stp_authz.c */
 void mod_stp_authz_register(apr_pool_t *p);
 int mod_stp_org_fixup(request_rec *r);

@@ -36,7 +36,11 @@ stp_route_t mod_stp_route_of(const char *uri)
                   {"/stp/search", STP_ROUTE_SEARCH},
                   {"/stp/admin", STP_ROUTE_ADMIN},
                   {"/stp/feedback", STP_ROUTE_FEEDBACK},
-                  {"/stp/error", STP_ROUTE_ERROR}};
+                  {"/stp/error", STP_ROUTE_ERROR},
+                  {"/stp/preview", STP_ROUTE_PREVIEW},
+                  {"/stp/preview/status", STP_ROUTE_PREVIEW},
+                  {"/stp/preview.js", STP_ROUTE_PREVIEW},
+                  {"/stp/preview.css", STP_ROUTE_PREVIEW}};
     if (!uri)
         return STP_ROUTE_NONE;
     if (!strcmp(uri, "/"))
@@ -55,15 +59,19 @@ stp_route_t mod_stp_route_of(const char *uri)
 typedef struct {
     const stp_conf_t *conf;
     request_rec *r;
+    const stp_preview_t *preview; /* StpPreview On: the bar's identity, whose claims replace the environment's */
 } claim_baton_t;
 
 /* Claims come from the environment mod_auth_openidc sets in its authentication hook, never from
- * request headers, which any client can send. */
+ * request headers, which any client can send; in the editor's preview (StpPreview On, loopback
+ * clients only) from the identity the preview bar chose, and from nowhere else then. */
 static const char *claim_from_env(void *baton, const char *name)
 {
     claim_baton_t *b = baton;
     if (!name)
         return NULL;
+    if (b->preview)
+        return stp_preview_claim(b->preview, &b->conf->claims, name);
     const char *var = apr_pstrcat(b->r->pool, b->conf->claim_prefix, name, NULL);
     const char *v = apr_table_get(b->r->subprocess_env, var);
     /* An error page (ErrorDocument) is an internal redirect: httpd renames the original request's
@@ -75,7 +83,7 @@ static const char *claim_from_env(void *baton, const char *name)
 
 void mod_stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r)
 {
-    claim_baton_t b = {conf, r};
+    claim_baton_t b = {conf, r, mod_stp_preview_of(r, conf)};
     stp_identity_from_claims(user, email, &conf->claims, claim_from_env, &b, r->pool);
 }
 
@@ -200,7 +208,7 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     if (q->conf->site)
         stp_site_acquire(&q->build, q->conf->site, main->pool);
     mod_stp_user_of(&q->user, &q->email, q->conf, main);
-    claim_baton_t cb = {q->conf, main};
+    claim_baton_t cb = {q->conf, main, mod_stp_preview_of(main, q->conf)};
     q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key) { /* documents that require a claim ask it later */
@@ -209,6 +217,7 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     }
     if (q->user.key && q->user.tenant)
         org_view(q);
+    mod_stp_preview_nda(q, cb.preview);
     /* After the organisation's view: the record keeps the role and listing that digests judge by. */
     if (q->user.key && mod_stp_state(q))
         note_user(q);

@@ -20,6 +20,8 @@ int mod_stp_login_handler(request_rec *r)
 {
     stp_req_t *q = mod_stp_req_get(r);
     const char *target = apr_table_get(q->query, "return");
+    if (!q->user.key && mod_stp_preview_of(r, q->conf))
+        return mod_stp_preview_sign(r, q, 1, target);
     if (!q->user.key) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "stp: /stp/login reached without a signed-in user; protect it with AuthType openid-connect, "
@@ -57,6 +59,10 @@ int mod_stp_logout_handler(request_rec *r)
             return rc;
         if (!mod_stp_csrf_valid(r, q, form, "logout"))
             return mod_stp_forbidden(r, q);
+        if (mod_stp_preview_of(r, q->conf)) {
+            mod_stp_session_reset(q, 0);
+            return mod_stp_preview_sign(r, q, 0, home);
+        }
         /* mod_auth_openidc ends the session at its redirect URI and passes `logout` on to the
          * provider as post_logout_redirect_uri, which must be absolute (and registered there):
          * StpBaseURL, else this server's own URL. */

@@ -13,6 +13,7 @@
 #include <apr_time.h>
 
 #include "sg_build.h"
+#include "sg_serve.h"
 #include "stp_layout.h"
 
 static void usage(FILE *f)
@@ -20,6 +21,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: sitegen [options] -o SITE CONTENT_DIR\n"
             "       sitegen --check CONTENT_DIR\n"
+            "       sitegen serve [options] CONTENT_DIR   preview on 127.0.0.1 (sitegen serve --help)\n"
             "\n"
             "Validates the content in CONTENT_DIR (site.xml, docs/*/doc.xml, Markdown bodies, files)\n"
             "and publishes the localized static catalog to SITE/current, a symlink to the newest\n"
@@ -71,6 +73,9 @@ int main(int argc, char **argv)
     apr_app_initialize(&argc, (const char *const **)&argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
+    if (argc > 1 && !strcmp(argv[1], "serve")) {
+        return sg_serve_main(argc - 1, argv + 1);
+    }
     memset(&opt, 0, sizeof opt);
     opt.jobs = cpus > 0 ? (int)cpus : 1;
     opt.today = stp_date_from_time(apr_time_now());
