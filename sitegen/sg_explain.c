@@ -342,6 +342,7 @@ static const char *rule_words(const value_rule_t *v, apr_pool_t *pool)
         {"media-type", "a media type such as application/pdf"},
         {"domain-name", "a lowercase domain name such as trust.example.com"},
         {"nonempty", "some text, not empty"},
+        {"moment", "a date written YYYY-MM-DD (or a time with its zone, such as 2026-12-01T09:00+01:00)"},
     };
     for (size_t i = 0; v->define && i < sizeof by_define / sizeof *by_define; i++)
         if (!strcmp(v->define, by_define[i][0]))

@@ -98,7 +98,7 @@ START_TEST(test_series_and_retention)
                     "x", pool);
     sg_site_t *site = fixture_load(dir, errs, pool);
     ck_assert_msg(sg_errors_count(errs) == 0, "%s", errors_text(errs));
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     sg_doc_t *d24 = apr_hash_get(site->doc_index, "r2024", APR_HASH_KEY_STRING);
     sg_doc_t *d25 = apr_hash_get(site->doc_index, "r2025", APR_HASH_KEY_STRING);
     sg_doc_t *d26 = apr_hash_get(site->doc_index, "r2026", APR_HASH_KEY_STRING);
@@ -118,7 +118,7 @@ START_TEST(test_series_and_retention)
     ck_assert_int_eq(t1->nelts, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(t1, 0, sg_doc_t *)->cat.id, "mine");
     /* a year later, 2025 is gone too */
-    sg_content_resolve(site, stp_date_from_ymd(2026, 12, 1));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 12, 1), stp_date_to_time(stp_date_from_ymd(2026, 12, 1)), 0);
     ck_assert_int_eq(d25->state, STP_VERSION_RETIRED);
     ck_assert_int_eq(d26->older->nelts, 0);
 }
