@@ -23,7 +23,8 @@ apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *do
     int accepted = 0;
     if (doc && !stp_catalog_live(doc, mod_stp_now(q->r)))
         doc = NULL; /* embargoed: an unknown id until its moment */
-    if (doc && stp_access_needs_nda(doc) && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0]) {
+    if (doc && stp_access_needs_nda(doc) && q->user.key && q->user.tenant && q->conf->state &&
+        q->build->nda_version[0]) {
         /* A failed read is neither answer: the caller says 503 rather than "accept again". */
         if ((accepted = stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version)) < 0)
             return APR_EGENERAL;

@@ -54,8 +54,8 @@ static const char *doc_url(stp_req_t *q, const stp_doc_t *doc)
 static stp_doc_t *visible_doc(stp_req_t *q, const char *id, stp_doc_t **current)
 {
     stp_doc_t *doc;
-    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) ||
-        !(doc = mod_stp_doc_get(q, id)) || !stp_access_visible(&q->user, doc))
+    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) || !(doc = mod_stp_doc_get(q, id)) ||
+        !stp_access_visible(&q->user, doc))
         return NULL; /* unknown, embargoed or another's */
     if (stp_catalog_get_current(current, q->build->cat, doc->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS)
         *current = doc;

@@ -121,9 +121,9 @@ static apr_status_t mark_preview(run_t *run, apr_pool_t *pool)
     apr_file_t *f;
     if (!run->opt->preview)
         return APR_SUCCESS;
-    apr_status_t rv = apr_file_open(&f, apr_pstrcat(pool, run->pub->staging, "/" STP_BUILD_PREVIEW, NULL),
-                                    APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT,
-                                    pool);
+    apr_status_t rv =
+        apr_file_open(&f, apr_pstrcat(pool, run->pub->staging, "/" STP_BUILD_PREVIEW, NULL),
+                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT, pool);
     if (rv == APR_SUCCESS) {
         apr_file_puts("a preview build: drafts and embargoed documents are shown (sitegen --preview)\n", f);
         rv = apr_file_close(f);
@@ -260,19 +260,20 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, 
     sg_render_t *render;
     side_t side;
 
+    apr_time_t now = opt->now ? opt->now : apr_time_now(); /* what embargoes are judged at */
     memset(stats, 0, sizeof *stats);
     int status = load(&run, pool);
     if (run.site) {
         stats->docs = run.site->docs->nelts;
         stats->errors = sg_errors_count(errs);
-        stats->held = held_back(run.site, opt->now, pool);
+        stats->held = held_back(run.site, now, pool);
     }
     if (status || opt->check_only)
         return status;
     if ((status = check_preview(&run, pool)) != 0)
         return status;
 
-    sg_content_resolve(run.site, opt->today, opt->now, opt->preview);
+    sg_content_resolve(run.site, opt->today, now, opt->preview);
     if (sg_render_open(&render, run.site, run.i18n, opt->xslt_dir, errs, pool) != APR_SUCCESS)
         return 2;
     if ((status = begin(&run, pool)) != 0)

@@ -21,14 +21,14 @@ typedef struct {
     int full;        /* ignore the previous build */
     int verbose;     /* print phase timings */
     stp_day_t today; /* the day retention is judged on */
-    apr_time_t now;  /* the moment embargoes are judged at */
+    apr_time_t now;  /* the moment embargoes are judged at (0: the clock) */
     int preview;     /* --preview: drafts and embargoed documents as if live, with banners */
 } sg_options_t;
 
 typedef struct {
     int pages, rendered, reused, files;
-    int docs, errors; /* errors: content errors found */
-    int indexed;      /* search index rows (re)written */
+    int docs, errors;         /* errors: content errors found */
+    int indexed;              /* search index rows (re)written */
     apr_array_header_t *held; /* const char *: "path: embargoed until ..." / "path: draft ...", per document */
 } sg_stats_t;
 

@@ -50,11 +50,11 @@ typedef struct sg_doc_t {
     apr_hash_t *body_fps;         /* lang -> fingerprint of that body */
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
     stp_version_state_t state;
-    int draft;       /* <draft/>: only in preview builds */
-    int embargoed;   /* live after this build's moment (cat.live): listed by no page of this build */
-    int preview;     /* preview builds: SG_PREVIEW_DRAFT | SG_PREVIEW_EMBARGO, shown as live with a banner */
-    apr_time_t goes_live; /* cat.live as written (a preview build's catalog has 0) */
-    apr_time_t until;     /* when a newer version of its series goes live (0: none yet) */
+    int draft;                 /* <draft/>: only in preview builds */
+    int embargoed;             /* live after this build's moment (cat.live): listed by no page of this build */
+    int preview;               /* preview builds: SG_PREVIEW_DRAFT | SG_PREVIEW_EMBARGO, shown as live with a banner */
+    apr_time_t goes_live;      /* cat.live as written (a preview build's catalog has 0) */
+    apr_time_t until;          /* when a newer version of its series goes live (0: none yet) */
     struct sg_doc_t *current;  /* the current version of its series */
     apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */
     char meta_fp[65];          /* fingerprint of doc.xml: what listings show */

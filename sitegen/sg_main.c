@@ -54,18 +54,13 @@ static const char *default_templates(apr_pool_t *pool)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"check", no_argument, NULL, 'c'},
-                                             {"jobs", required_argument, NULL, 'j'},
-                                             {"templates", required_argument, NULL, 't'},
-                                             {"today", required_argument, NULL, 'T'},
-                                             {"full", no_argument, NULL, 'F'},
-                                             {"preview", no_argument, NULL, 'P'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"verbose", no_argument, NULL, 'v'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'c'},
+        {"jobs", required_argument, NULL, 'j'},   {"templates", required_argument, NULL, 't'},
+        {"today", required_argument, NULL, 'T'},  {"full", no_argument, NULL, 'F'},
+        {"preview", no_argument, NULL, 'P'},      {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     sg_options_t opt;
     sg_stats_t stats;
     apr_pool_t *pool;
@@ -162,8 +157,8 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "sitegen: published %s%s/" STP_SITE_CURRENT
                     ": %d documents, %d files (%d written, %d unchanged), %d search entries indexed in %.2f s\n",
-                    opt.preview ? "a preview build to " : "", opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, stats.indexed,
-                    secs);
+                    opt.preview ? "a preview build to " : "", opt.site_dir, stats.docs, stats.pages,
+                    stats.pages - stats.reused, stats.reused, stats.indexed, secs);
     }
     /* Everything is written and synced (or was never started). Tearing down a build's memory,
      * pool by pool, takes longer than the process exit that frees it at once: on large sites that

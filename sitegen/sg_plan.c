@@ -88,8 +88,8 @@ static void plan_docs(sg_plan_t *plan, const char *lang, const char *base, apr_p
             continue;
         if (d->embargoed) { /* outside public/ and tenants/, for the module to serve from its moment */
             for (int t = 0; t < (d->cat.access == STP_ACCESS_TENANT ? d->cat.tenants->nelts : 1); t++) {
-                const char *tid = d->cat.access == STP_ACCESS_TENANT ? APR_ARRAY_IDX(d->cat.tenants, t, const char *)
-                                                                     : NULL;
+                const char *tid =
+                    d->cat.access == STP_ACCESS_TENANT ? APR_ARRAY_IDX(d->cat.tenants, t, const char *) : NULL;
                 add_page(plan, tid ? SG_PAGE_ORG_DOC : SG_PAGE_DOC, lang, NULL, d, tid,
                          apr_pstrcat(pool, STP_BUILD_EMBARGO "/", stp_paths_doc_page(tid, lang, d->cat.id, pool), NULL),
                          pool);
