@@ -30,7 +30,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Accept": "application/json"}
 WORD = "zephyrine"  # only the embargoed documents have it
 NOW = datetime.datetime.now(datetime.timezone.utc)
-TOMORROW = (NOW + datetime.timedelta(days=1)).date()
+TOMORROW = (NOW + datetime.timedelta(days=1, minutes=10)).date()  # at least 10 minutes away
 BEFORE = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
 AT = TOMORROW.isoformat() + "T00:00:00Z"  # the moment: tomorrow's midnight, UTC
 AFTER = TOMORROW.isoformat() + "T00:00:01Z"
