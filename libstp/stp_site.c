@@ -107,6 +107,12 @@ static held_t *open_build(stp_site_t *site, const char *target)
     h->pub.base_url = meta(cat, "base-url", pool);
     h->pub.require_claims = meta(cat, "require-claims", pool);
     h->pub.retention_months = atoi(meta(cat, "retention-months", pool));
+    h->pub.preview = !strcmp(meta(cat, "preview", pool), "yes");
+    if (h->pub.preview) /* never meant for readers: say so wherever the operator looks */
+        stp_log(STP_LOG_ERR, 0,
+                "%s: %s is a preview build (sitegen --preview): drafts and embargoed documents are shown to "
+                "everyone; publish without --preview for readers",
+                site->dir, h->pub.root);
     /* Compiled once per build per process, when the process first uses the build. */
     stp_view_t *view;
     const char *err;

@@ -21,6 +21,7 @@ typedef struct {
     const char *default_locale, *locales, *nda_version, *base_url; /* catalog meta, never NULL */
     const char *require_claims; /* the claims documents require, space-separated ("" for none) */
     int retention_months;
+    int preview;            /* a preview build (sitegen --preview): drafts and embargoed documents are public */
     const stp_view_t *view; /* the build's page templates (templates/page.xsl), compiled once; NULL when it has none */
     stp_search_t *search;   /* its search index (search.db), opened once; NULL when it has none */
 } stp_build_t;

@@ -72,6 +72,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(claims.consumer_tenants);
     MERGE(base_url);
     MERGE(oidc_redirect_uri);
+    MERGE(clock_file);
     c->tenant_mode = add->tenant_mode >= 0 ? add->tenant_mode : base->tenant_mode;
     c->retention_months = add->retention_months >= 0 ? add->retention_months : base->retention_months;
     c->site_check = add->site_check >= 0 ? add->site_check : base->site_check;
@@ -270,6 +271,8 @@ static const char *set_preview(cmd_parms *cmd, void *dconf, int on)
 static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpSite", set_path, FIELD(site_dir), RSRC_CONF,
                   "the directory sitegen publishes to (the one holding 'current')"),
+    AP_INIT_TAKE1("StpTestClockFile", set_path, FIELD(clock_file), RSRC_CONF,
+                  "tests only: a file holding the moment (YYYY-MM-DDTHH:MM:SSZ) the module judges embargoes at"),
     AP_INIT_TAKE1("StpSiteCheckInterval", set_site_check, NULL, RSRC_CONF,
                   "how long a look at the published site's 'current' link holds, default 1 (second); 0: every request"),
     AP_INIT_TAKE1("StpStateDir", set_path, FIELD(state_dir), RSRC_CONF,
@@ -830,6 +833,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
                 return rc;
             mod_stp_error_documents(v, pconf, ptemp);
         }
+        if (c->clock_file)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
+                         "StpTestClockFile %s: the module's clock is read from this file (for tests only): embargoed "
+                         "documents go live when it says so",
+                         c->clock_file);
     }
     /* Pages are rendered on many threads: libxml2 sets up its globals once, here, before any. */
     xmlInitParser();
@@ -942,10 +950,21 @@ static int translate_name(request_rec *r)
     }
     /* Document pages live in shard directories of the published build (stp_paths.h). */
     switch (stp_paths_from_url(&rel, r->uri, r->pool)) {
-    case APR_SUCCESS:
+    case APR_SUCCESS: {
+        apr_finfo_t fi;
+        const stp_build_t *b;
         r->filename = apr_pstrcat(r->pool, c->site_dir, "/" STP_SITE_CURRENT "/", rel, NULL);
+        /* Not in public/: a document that went live after the build has its page under embargo/
+         * from its moment on (no claims are needed to know that: it is the same for everyone). */
+        if (apr_stat(&fi, r->filename, APR_FINFO_TYPE, r->pool) != APR_SUCCESS && c->site &&
+            stp_site_acquire(&b, c->site, r->pool) == APR_SUCCESS) {
+            const char *page = mod_stp_embargoed_page(b, rel, mod_stp_now(r), r->pool);
+            if (page)
+                r->filename = apr_pstrdup(r->pool, page);
+        }
         r->canonical_filename = r->filename;
         return OK;
+    }
     case APR_INCOMPLETE:
         return mod_stp_redirect(r, HTTP_MOVED_PERMANENTLY,
                                 apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));

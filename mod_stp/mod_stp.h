@@ -34,6 +34,7 @@ typedef struct {
     int feedback_limit;                  /* StpFeedbackRate: anonymous answers per address, -1 unset */
     apr_interval_time_t feedback_window; /* ... per this time, -1 unset */
     int preview;                         /* StpPreview: 1 on (development only), -1 unset */
+    const char *clock_file;              /* StpTestClockFile: tests' clock (embargoes, retention), NULL: real */
 
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
@@ -125,6 +126,16 @@ int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
 const char *mod_stp_date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool);
 /* A UI string in the response language (the key itself when the catalog has none). */
 const char *mod_stp_msg(stp_req_t *q, const char *key);
+/* The moment this request is judged at (embargoes, retention): the request's time, or the one in
+ * StpTestClockFile when a test configures it. */
+apr_time_t mod_stp_now(request_rec *r);
+/* The document `id` when it is published and live now (past its embargo): else NULL, as for an
+ * unknown id (which the caller still checks for visibility). */
+stp_doc_t *mod_stp_doc_get(stp_req_t *q, const char *id);
+/* A document page that sitegen wrote under embargo/ (its document went live after the build), by
+ * its path in the build (public/... or tenants/...): the absolute path of the page when its
+ * document is live at `now`, else NULL (the page answers 404 as for an unknown id). */
+const char *mod_stp_embargoed_page(const stp_build_t *b, const char *rel, apr_time_t now, apr_pool_t *pool);
 /* The decision for one document (NULL: unknown id) for this request's user, today; an error
  * when the user's NDA acceptance could not be read (answer 503, not "accept"). */
 apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);

@@ -21,13 +21,16 @@
 apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
 {
     int accepted = 0;
-    if (stp_access_needs_nda(doc) && q->user.key && q->user.tenant && mod_stp_state(q) && q->build->nda_version[0]) {
+    if (doc && !stp_catalog_live(doc, mod_stp_now(q->r)))
+        doc = NULL; /* embargoed: an unknown id until its moment */
+    if (doc && stp_access_needs_nda(doc) && q->user.key && q->user.tenant && mod_stp_state(q) &&
+        q->build->nda_version[0]) {
         /* A failed read is neither answer: the caller says 503 rather than "accept again". */
         if ((accepted = stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, q->build->nda_version)) <
             0)
             return APR_EGENERAL;
     }
-    *d = stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted,
+    *d = stp_access_decide(&q->user, doc, stp_date_from_time(mod_stp_now(q->r)), accepted,
                            stp_retention_months_in_force(q->conf->retention_months));
     return APR_SUCCESS;
 }
@@ -130,8 +133,7 @@ int mod_stp_download_handler(request_rec *r)
         mod_stp_set_env(r, q, NULL, NULL, "not-found");
         return HTTP_NOT_FOUND;
     }
-    if (stp_catalog_get_doc(&doc, q->build->cat, id, r->pool) != APR_SUCCESS)
-        doc = NULL;
+    doc = mod_stp_doc_get(q, id); /* NULL: unknown, or embargoed until its moment */
     /* The id must be one this reader may know of before its series is looked at: an outsider's
      * /download/<tenant-id>/<version> is an unknown id, whatever the version names. */
     if (doc && version)

@@ -104,6 +104,7 @@ static void recommended(xmlNodePtr page, stp_req_t *q, const stp_org_settings_t 
 {
     request_rec *r = q->r;
     stp_search_query_t sq = {0};
+    sq.now = mod_stp_now(r); /* embargoed documents are found from their moment */
     stp_search_result_t res;
     const char *err = NULL;
     sq.lang = q->lang;

@@ -54,10 +54,10 @@ static const char *doc_url(stp_req_t *q, const stp_doc_t *doc)
 static stp_doc_t *visible_doc(stp_req_t *q, const char *id, stp_doc_t **current)
 {
     stp_doc_t *doc;
-    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) ||
-        stp_catalog_get_doc(&doc, q->build->cat, id, q->r->pool) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
-        return NULL;
-    if (stp_catalog_get_current(current, q->build->cat, doc->series, q->r->pool) != APR_SUCCESS)
+    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) || !(doc = mod_stp_doc_get(q, id)) ||
+        !stp_access_visible(&q->user, doc))
+        return NULL; /* unknown, embargoed or another's */
+    if (stp_catalog_get_current(current, q->build->cat, doc->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS)
         *current = doc;
     return doc;
 }
@@ -116,7 +116,7 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
     for (int i = 0; i < entries->nelts; i++) {
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
         stp_doc_t *cur;
-        if (stp_catalog_get_current(&cur, q->build->cat, e->series, q->r->pool) != APR_SUCCESS ||
+        if (stp_catalog_get_current(&cur, q->build->cat, e->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS ||
             !stp_access_offered(&q->user, cur))
             continue; /* access lost (tenant, requirements), or the series is gone: not shown */
         row_t *row = apr_array_push(rows);

@@ -27,7 +27,7 @@ static const stp_doc_t *pending_doc(stp_req_t *q, const char *target)
     const char *id, *version;
     stp_doc_t *doc;
     if (stp_http_download_parse(&id, &version, apr_pstrndup(p, target, strcspn(target, "?")), p) != APR_SUCCESS ||
-        stp_catalog_get_doc(&doc, q->build->cat, id, p) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
+        !(doc = mod_stp_doc_get(q, id)) || !stp_access_visible(&q->user, doc))
         return NULL;
     return doc;
 }

@@ -112,11 +112,11 @@ int mod_stp_preview_gate(request_rec *r)
  * own state as the NDA page would, so that the access decisions read it as they do for anyone. */
 void mod_stp_preview_nda(stp_req_t *q, const stp_preview_t *p)
 {
-    if (!p || !p->nda || !q->user.key || !q->user.tenant || !q->build || !q->build->nda_version[0] || !q->conf->state)
+    if (!p || !p->nda || !q->user.key || !q->user.tenant || !q->build || !q->build->nda_version[0] || !mod_stp_state(q))
         return;
-    if (stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version) == 0) {
+    if (stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, q->build->nda_version) == 0) {
         apr_status_t rv =
-            stp_state_nda_accept(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version, apr_time_now());
+            stp_state_nda_accept(mod_stp_state(q), q->user.key, q->user.tenant, q->build->nda_version, apr_time_now());
         if (rv != APR_SUCCESS)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, "stp: preview: cannot record the NDA for %s", q->user.key);
     }

@@ -12,6 +12,7 @@
 #include "mod_stp.h"
 #include "stp_csrf.h"
 #include "stp_http.h"
+#include "stp_layout.h"
 
 #define SESSION_COOKIE "stp_sid"
 
@@ -477,4 +478,56 @@ int mod_stp_personal_page(request_rec *r, stp_req_t *q)
 int mod_stp_forbidden(request_rec *r, stp_req_t *q)
 {
     return mod_stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+}
+
+apr_time_t mod_stp_now(request_rec *r)
+{
+    stp_conf_t *c = mod_stp_conf(r);
+    if (!c->clock_file)
+        return r->request_time ? r->request_time : apr_time_now();
+    const char *note = apr_table_get(r->notes, "stp-now");
+    if (note)
+        return (apr_time_t)apr_atoi64(note);
+    /* Tests only (StpTestClockFile): read once per request, so that one answer sees one moment. */
+    char buf[64] = "";
+    apr_size_t n = sizeof buf - 1;
+    apr_file_t *f;
+    apr_time_t t = r->request_time;
+    stp_day_t day;
+    if (apr_file_open(&f, c->clock_file, APR_FOPEN_READ, APR_OS_DEFAULT, r->pool) == APR_SUCCESS) {
+        if (apr_file_read(f, buf, &n) == APR_SUCCESS || n > 0)
+            buf[n] = '\0';
+        apr_file_close(f);
+    }
+    buf[strcspn(buf, " \t\r\n")] = '\0';
+    if (stp_date_parse_moment(&day, &t, buf) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: StpTestClockFile %s holds no moment; using the clock",
+                      c->clock_file);
+        t = r->request_time;
+    }
+    apr_table_setn(r->notes, "stp-now", apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)t));
+    return t;
+}
+
+stp_doc_t *mod_stp_doc_get(stp_req_t *q, const char *id)
+{
+    stp_doc_t *doc;
+    if (!q->build || !id || stp_catalog_get_doc(&doc, q->build->cat, id, q->r->pool) != APR_SUCCESS ||
+        !stp_catalog_live(doc, mod_stp_now(q->r)))
+        return NULL;
+    return doc;
+}
+
+const char *mod_stp_embargoed_page(const stp_build_t *b, const char *rel, apr_time_t now, apr_pool_t *pool)
+{
+    const char *name = strrchr(rel, '/'), *dot = name ? strrchr(name, '.') : NULL;
+    stp_doc_t *doc;
+    apr_finfo_t fi;
+    if (!b || !dot || strcmp(dot, ".html") || !strstr(rel, "/docs/"))
+        return NULL;
+    const char *id = apr_pstrmemdup(pool, name + 1, (apr_size_t)(dot - name - 1));
+    if (stp_catalog_get_doc(&doc, b->cat, id, pool) != APR_SUCCESS || !stp_catalog_live(doc, now))
+        return NULL;
+    const char *path = apr_pstrcat(pool, b->root, "/" STP_BUILD_EMBARGO "/", rel, NULL);
+    return apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS && fi.filetype == APR_REG ? path : NULL;
 }

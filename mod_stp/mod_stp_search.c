@@ -379,6 +379,7 @@ int mod_stp_search_handler(request_rec *r)
     a.org = a.preset = 0;
     org_preset(&a, q);
     stp_search_query_t sq = {0};
+    sq.now = mod_stp_now(r); /* embargoed documents are found from their moment */
     stp_search_result_t res;
     const char *err = NULL;
     sq.lang = q->lang;

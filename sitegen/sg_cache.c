@@ -140,6 +140,8 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
         stp_codec_enc_cstr(&e, apr_hash_this_key(hi));
         stp_codec_enc_cstr(&e, apr_hash_this_val(hi));
     }
+    stp_codec_enc_uint(&e, d->draft ? 1 : 0);
+    stp_codec_enc_int(&e, d->goes_live); /* a preview build's record says 0 */
     *len = e.len;
     return e.buf;
 }
@@ -188,6 +190,8 @@ sg_doc_t *sg_cache_lookup(sg_cache_note_t *note, apr_hash_t *cache, const sg_sit
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, sg_body_lazy);
         apr_hash_set(d->body_fps, lang, APR_HASH_KEY_STRING, bfp);
     }
+    d->draft = stp_codec_dec_uint(&dec) != 0;
+    d->goes_live = d->cat.live = (apr_time_t)stp_codec_dec_int(&dec);
     if (stp_codec_dec_finish(&dec) != APR_SUCCESS)
         return NULL;
     /* Still the same files? */

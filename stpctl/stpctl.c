@@ -107,6 +107,9 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
     stp_date_format_iso(iso, d->published);
     printf("id %s\nseries %s\nversion %s\ncurrent %s\naccess %s%s\npublished %s\n", d->id, d->series, d->version,
            d->current, stp_catalog_access_name(d->access), d->nda ? "+nda" : "", iso);
+    char live[21];
+    stp_date_format_moment(live, d->live);
+    printf("live %s%s\n", live, stp_catalog_live(d, apr_time_now()) ? "" : " (embargoed until then)");
     for (int i = 0; i < d->tenants->nelts; i++)
         printf("tenant %s\n", APR_ARRAY_IDX(d->tenants, i, const char *));
     for (int i = 0; i < d->requires->nelts; i++) {

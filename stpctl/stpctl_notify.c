@@ -37,7 +37,8 @@ static const stp_doc_t *series_current(void *baton, const char *series, apr_pool
 {
     run_t *run = baton;
     stp_doc_t *doc;
-    return stp_catalog_get_current(&doc, run->cat, series, pool) == APR_SUCCESS ? doc : NULL;
+    /* at the run's moment: a version still embargoed is not mailed, and is once it is live */
+    return stp_catalog_get_current(&doc, run->cat, series, run->now, pool) == APR_SUCCESS ? doc : NULL;
 }
 
 static const char *msg(void *baton, const char *lang, const char *key, apr_pool_t *pool)
