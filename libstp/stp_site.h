@@ -29,6 +29,8 @@ typedef struct {
 /* `site_dir` holds the `current` link that sitegen switches. The link is read again once
  * `recheck` has passed since the last look (0: on every acquire). Thread-safe after creation. */
 apr_status_t stp_site_create(stp_site_t **site, const char *site_dir, apr_interval_time_t recheck, apr_pool_t *pool);
+/* The editor's preview (StpPreview): builds of sitegen --preview are expected, not logged as errors. */
+void stp_site_previewing(stp_site_t *site);
 
 /* The newest good build, held until `pool` (the request's) is cleared: one readlink at most once
  * per recheck interval, else the build of the last look. APR_NOTFOUND when no build was ever

@@ -855,6 +855,8 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         if (stp_site_create(&c->site, c->site_dir, c->site_check, pchild) != APR_SUCCESS)
             c->site = NULL;
+        else if (c->preview == 1)
+            stp_site_previewing(c->site);
         if (c->store_dbd) {
             mod_stp_store_child_check(v, c, pchild);
             continue;

@@ -33,9 +33,9 @@
 #define START_TIMEOUT_S 30
 #define OUTPUT_MAX (256 * 1024)
 
-/* The sitegen options a preview build adds to a normal one. Drafts and embargoed documents are
- * shown in a preview once sitegen has --preview: then this becomes {"--preview", NULL}. */
-static const char *const preview_build_args[] = {NULL};
+/* The sitegen options a preview build adds to a normal one: drafts and embargoed documents are
+ * shown, with their banners. */
+static const char *const preview_build_args[] = {"--preview", NULL};
 
 typedef struct {
     const char *self;      /* this sitegen, which runs the builds */
