@@ -18,6 +18,7 @@
 #include "sg_publish.h"
 #include "sg_search.h"
 #include "sg_store.h"
+#include "sg_validity.h"
 #include "stp_layout.h"
 
 /* One run: the options, what was loaded, and where it goes. */
@@ -215,10 +216,14 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, 
         stats->docs = run.site->docs->nelts;
         stats->errors = sg_errors_count(errs);
     }
-    if (status || opt->check_only)
+    if (status || (opt->check_only && !opt->report))
         return status;
 
     sg_content_resolve(run.site, opt->today);
+    if (opt->report) {
+        stats->expiring = sg_validity_report(stdout, run.site, opt->today, opt->report_days, pool);
+        return stats->expiring ? 3 : 0;
+    }
     if (sg_render_open(&render, run.site, run.i18n, opt->xslt_dir, errs, pool) != APR_SUCCESS)
         return 2;
     if ((status = begin(&run, pool)) != 0)

@@ -20,6 +20,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: sitegen [options] -o SITE CONTENT_DIR\n"
             "       sitegen --check CONTENT_DIR\n"
+            "       sitegen --report [--days N] CONTENT_DIR\n"
             "\n"
             "Validates the content in CONTENT_DIR (site.xml, docs/*/doc.xml, Markdown bodies, files)\n"
             "and publishes the localized static catalog to SITE/current, a symlink to the newest\n"
@@ -30,14 +31,17 @@ static void usage(FILE *f)
             "  -c, --check           validate only; write nothing\n"
             "  -j, --jobs N          render with N threads (default: the number of CPUs)\n"
             "  -t, --templates DIR   templates, UI strings and schemas (default: %s)\n"
-            "      --today DATE      judge retention on DATE (YYYY-MM-DD) instead of today\n"
+            "  -r, --report          validate, then list the current documents whose validity\n"
+            "                        (<valid until>) ends within N days or has ended, soonest first\n"
+            "      --days N          with --report: N days ahead (default 60)\n"
+            "      --today DATE      judge retention and validity on DATE (YYYY-MM-DD) instead of today\n"
             "      --full            render every page, ignoring the previous build\n"
             "  -q, --quiet           print errors only\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n"
             "\n"
             "Exit status: 0 success, 1 content errors (each printed as path:line: message),\n"
-            "2 usage or system error.\n",
+            "2 usage or system error, 3 with --report: some validity ends within N days.\n",
             SG_TEMPLATE_DIR);
 }
 
@@ -53,6 +57,8 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
                                              {"check", no_argument, NULL, 'c'},
+                                             {"report", no_argument, NULL, 'r'},
+                                             {"days", required_argument, NULL, 'D'},
                                              {"jobs", required_argument, NULL, 'j'},
                                              {"templates", required_argument, NULL, 't'},
                                              {"today", required_argument, NULL, 'T'},
@@ -65,7 +71,7 @@ int main(int argc, char **argv)
     sg_options_t opt;
     sg_stats_t stats;
     apr_pool_t *pool;
-    int c, quiet = 0;
+    int c, quiet = 0, report = 0, days = 60, days_given = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     apr_app_initialize(&argc, (const char *const **)&argv, NULL);
@@ -75,7 +81,7 @@ int main(int argc, char **argv)
     opt.jobs = cpus > 0 ? (int)cpus : 1;
     opt.today = stp_date_from_time(apr_time_now());
 
-    while ((c = getopt_long(argc, argv, "o:cj:t:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:crj:t:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             opt.site_dir = optarg;
@@ -83,6 +89,20 @@ int main(int argc, char **argv)
         case 'c':
             opt.check_only = 1;
             break;
+        case 'r':
+            report = 1;
+            break;
+        case 'D': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (!*optarg || *end || n < 0 || n > 36500) {
+                fprintf(stderr, "sitegen: --days takes a number of days from 0 to 36500\n");
+                return 2;
+            }
+            days = (int)n;
+            days_given = 1;
+            break;
+        }
         case 'j': {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -122,6 +142,18 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (days_given && !report) {
+        fprintf(stderr, "sitegen: --days goes with --report\n");
+        return 2;
+    }
+    if (report && opt.site_dir) {
+        fprintf(stderr, "sitegen: --report publishes nothing: give it without -o\n");
+        return 2;
+    }
+    if (report)
+        opt.check_only = 1;
+    opt.report = report;
+    opt.report_days = days;
     if (optind != argc - 1 || (!opt.check_only && !opt.site_dir)) {
         fprintf(stderr, "sitegen: %s\n",
                 optind != argc - 1 ? "give exactly one CONTENT_DIR" : "give -o SITE or --check");
@@ -144,7 +176,11 @@ int main(int argc, char **argv)
     if (status == 1)
         fprintf(stderr, "sitegen: %d error%s in %s; nothing was published\n", stats.errors,
                 stats.errors == 1 ? "" : "s", opt.content_dir);
-    if (status == 0 && !quiet) {
+    if (report && (status == 0 || status == 3) && !quiet)
+        fprintf(stderr, "sitegen: %d document%s of %s expire%s within %d days or %s expired\n", stats.expiring,
+                stats.expiring == 1 ? "" : "s", opt.content_dir, stats.expiring == 1 ? "s" : "", days,
+                stats.expiring == 1 ? "has" : "have");
+    else if (status == 0 && !quiet) {
         if (opt.check_only)
             fprintf(stderr, "sitegen: %s is valid (%d documents)\n", opt.content_dir, stats.docs);
         else

@@ -120,6 +120,7 @@ static void push_to(apr_hash_t *h, const char *key, sg_doc_t *d, apr_pool_t *poo
 void sg_content_resolve(sg_site_t *site, stp_day_t today)
 {
     apr_pool_t *pool = site->docs->pool;
+    site->today = today;
     apr_array_header_t *by_date = apr_array_copy(pool, site->docs);
     for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {
         apr_array_header_t *list = apr_hash_this_val(hi);
