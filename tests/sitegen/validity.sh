@@ -83,6 +83,23 @@ check "... and so is the list" grep -qF "Valid until December 31, 2026 Expired" 
     <<<"$(text "$SITE/current/public/en/reports/audits/index.html")"
 check "publishing again on $TODAY" sitegen -o "$SITE" "$C"
 
+# Every locale of the example content: its own words for the period, the review and the mark.
+check "the example content publishes" sitegen -o "$TMP/ex" "$ROOT/content"
+for l in en de fr ja ar; do
+    want=$(python3 - "$ROOT/xslt/i18n/$l.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+m = {e.get("key"): e.text for e in ET.parse(sys.argv[1]).getroot()}
+print("\t".join([m["doc.valid"], m["validity.expired"], m["doc.reviewed"]]))
+PY
+)
+    IFS=$'\t' read -r valid expired reviewed <<<"$want"
+    csa=$(find -L "$TMP/ex/current/public/$l/docs" -name csa-star-level2.html | head -1)
+    iso=$(find -L "$TMP/ex/current/public/$l/docs" -name iso-27001-cert-2026.html | head -1)
+    check "$l: an expired certificate's page says '$valid'" grep -qF "<dt>$valid</dt>" "$csa"
+    check "$l: ... and marks it '$expired'" grep -qF "<span class=\"badge badge-expired\">$expired</span>" "$csa"
+    check "$l: the page of a reviewed certificate says '$reviewed'" grep -qF "<dt>$reviewed</dt>" "$iso"
+done
+
 # --- stpctl report -------------------------------------------------------------------------------------
 OUT=$("$STPCTL" report --site "$SITE" --today "$TODAY" 2>"$TMP/err"); RC=$?
 check_eq "stpctl report prints the lines of sitegen --report, exit status 3" \
