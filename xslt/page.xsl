@@ -730,6 +730,9 @@
                 <xsl:if test="@changed = 'yes'">
                   <xsl:text> </xsl:text><span class="badge badge-changed"><xsl:value-of select="$m-changed"/></span>
                 </xsl:if>
+                <xsl:if test="@expired = 'yes'">
+                  <xsl:text> </xsl:text><span class="badge badge-expired"><xsl:value-of select="stp:msg('validity.expired')"/></span>
+                </xsl:if>
                 <p class="meta">
                   <xsl:value-of select="$m-version"/>: <xsl:value-of select="@version"/>
                   <xsl:text> · </xsl:text><xsl:value-of select="$m-published"/>:
