@@ -135,6 +135,9 @@ const char *stp_catalog_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_po
         stp_codec_enc_uint(&e, f->size);
         stp_codec_enc_cstr(&e, f->sha256);
     }
+    stp_codec_enc_int(&e, doc->valid_from);
+    stp_codec_enc_int(&e, doc->valid_until);
+    stp_codec_enc_int(&e, doc->reviewed);
     *len = e.len;
     return e.buf;
 }
@@ -221,6 +224,15 @@ apr_status_t stp_catalog_doc_decode(stp_doc_t **out, const void *data, apr_size_
         else
             memcpy(f->sha256, sha, strlen(sha) + 1);
     }
+    int64_t days[3]; /* one by one: the order of an initializer's calls is unspecified */
+    for (int i = 0; i < 3; i++) {
+        days[i] = stp_codec_dec_int(&d);
+        if (days[i] < INT32_MIN || days[i] > INT32_MAX)
+            d.failed = 1;
+    }
+    doc->valid_from = (stp_day_t)days[0];
+    doc->valid_until = (stp_day_t)days[1];
+    doc->reviewed = (stp_day_t)days[2];
     if (stp_codec_dec_finish(&d) != APR_SUCCESS || !*doc->id)
         return APR_EGENERAL;
     *out = doc;

@@ -11,7 +11,7 @@
 
 /* Bumped whenever the record encoding or the set of databases changes; readers refuse other
  * versions. */
-#define STP_CATALOG_FORMAT 6
+#define STP_CATALOG_FORMAT 7
 
 typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
@@ -68,6 +68,8 @@ typedef struct {
     apr_array_header_t *regions;
     apr_array_header_t *industries;
     apr_array_header_t *files; /* stp_file_t */
+    /* <valid from until/> and <reviewed> (libstp/stp_validity.h); 0: not given. */
+    stp_day_t valid_from, valid_until, reviewed;
 } stp_doc_t;
 
 /* The text for `lang`, else the one for `fallback`, else the first; NULL when there is none. */

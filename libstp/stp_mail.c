@@ -224,3 +224,16 @@ const char *stp_mail_digest(const stp_digest_t *dg, const stp_mail_t *m, apr_poo
                        "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
                        base64_lines(html, pool), "\r\n--", boundary, "--\r\n", NULL);
 }
+
+const char *stp_mail_text(const char *site, const char *from, const char *to, const char *subject, const char *text,
+                          const char *message_id, apr_time_t date, apr_pool_t *pool)
+{
+    char when[APR_RFC822_DATE_LEN];
+    apr_rfc822_date(when, date);
+    return apr_pstrcat(pool, "From: ", stp_mail_display_name(site, pool), " <", no_controls(from, pool), ">\r\nTo: <",
+                       no_controls(to, pool), ">\r\nSubject: ", header_text(subject, pool), "\r\nDate: ", when,
+                       "\r\nMessage-ID: ", no_controls(message_id, pool),
+                       "\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+                       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                       base64_lines(crlf(text, pool), pool), NULL);
+}

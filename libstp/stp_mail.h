@@ -27,6 +27,12 @@ typedef struct {
 /* The whole message with CRLF line ends, ready for a sendmail-compatible command's stdin. */
 const char *stp_mail_digest(const stp_digest_t *digest, const stp_mail_t *mail, apr_pool_t *pool);
 
+/* A plain-text message (the validity report to the editors): From the site's name at `from`, to
+ * `to`, with `subject` and `text` (UTF-8, LF line ends), `message_id` in angle brackets. The
+ * same encoding rules as the digests: headers safe whatever the texts hold, the body base64. */
+const char *stp_mail_text(const char *site, const char *from, const char *to, const char *subject, const char *text,
+                          const char *message_id, apr_time_t date, apr_pool_t *pool);
+
 /* The display name of a From header for any label: as is when it is atoms and single spaces, a
  * quoted string (RFC 5322) when it holds specials such as a comma, quote or backslash, RFC 2047
  * encoded words when it is not ASCII; control characters become spaces. */

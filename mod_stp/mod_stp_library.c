@@ -17,6 +17,7 @@
 
 #include "mod_stp.h"
 #include "stp_csrf.h"
+#include "stp_validity.h"
 #include "stp_http.h"
 #include "stp_library.h"
 #include "stp_notify.h"
@@ -170,6 +171,9 @@ static int library_get(request_rec *r, stp_req_t *q)
                      apr_pstrcat(p, "/download/", stp_http_url_escape(d->id, p), "?lang=", q->lang, NULL));
         if (row->changed)
             mod_stp_attr(e, "changed", "yes");
+        /* Judged at the request: static pages say it as of their publication. */
+        if (stp_validity_on(d, stp_date_from_time(r->request_time)) == STP_VALIDITY_EXPIRED)
+            mod_stp_attr(e, "expired", "yes");
     }
     return mod_stp_page_send(r, q, HTTP_OK, page);
 }

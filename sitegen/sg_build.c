@@ -18,6 +18,7 @@
 #include "sg_publish.h"
 #include "sg_search.h"
 #include "sg_store.h"
+#include "sg_validity.h"
 #include "stp_layout.h"
 
 /* One run: the options, what was loaded, and where it goes. */
@@ -268,12 +269,16 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, 
         stats->errors = sg_errors_count(errs);
         stats->held = held_back(run.site, now, pool);
     }
-    if (status || opt->check_only)
+    if (status || (opt->check_only && !opt->report))
         return status;
     if ((status = check_preview(&run, pool)) != 0)
         return status;
 
     sg_content_resolve(run.site, opt->today, now, opt->preview);
+    if (opt->report) {
+        stats->expiring = sg_validity_report(stdout, run.site, opt->today, opt->report_days, pool);
+        return stats->expiring ? 3 : 0;
+    }
     if (sg_render_open(&render, run.site, run.i18n, opt->xslt_dir, errs, pool) != APR_SUCCESS)
         return 2;
     if ((status = begin(&run, pool)) != 0)

@@ -20,9 +20,11 @@ typedef struct {
     int progress;    /* print progress lines on stderr */
     int full;        /* ignore the previous build */
     int verbose;     /* print phase timings */
-    stp_day_t today; /* the day retention is judged on */
+    stp_day_t today; /* the day retention and validity are judged on */
     apr_time_t now;  /* the moment embargoes are judged at (0: the clock) */
     int preview;     /* --preview: drafts and embargoed documents as if live, with banners */
+    int report;      /* --report: validate, then list what expires within report_days days */
+    int report_days;
 } sg_options_t;
 
 typedef struct {
@@ -30,9 +32,11 @@ typedef struct {
     int docs, errors;         /* errors: content errors found */
     int indexed;              /* search index rows (re)written */
     apr_array_header_t *held; /* const char *: "path: embargoed until ..." / "path: draft ...", per document */
+    int expiring;             /* --report: documents listed */
 } sg_stats_t;
 
-/* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error. Every
+/* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error, 3 (with
+ * --report) documents expire within the days asked, listed on stdout. Every
  * message (each content error as path:line: message, or what failed) lands in `errs`, in order,
  * for the caller to print; nothing under site_dir changes unless it returns 0. */
 int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, apr_pool_t *pool);

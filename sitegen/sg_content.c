@@ -119,6 +119,8 @@ static void load_site_element(sg_site_t *site, xmlNodePtr c, apr_hash_t *section
         while (n && url[n - 1] == '/')
             url[--n] = '\0';
         site->base_url = url;
+    } else if (sg_xml_is_elem(c, "editors")) {
+        site->editors = sg_xml_node_text(c, pool);
     } else if (sg_xml_is_elem(c, "nda")) {
         site->nda_version = sg_xml_token_attr(c, "version", pool);
         site->nda_line = xmlGetLineNo(c);

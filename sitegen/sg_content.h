@@ -74,6 +74,7 @@ typedef struct {
     const char *site_path;
     apr_array_header_t *labels;  /* stp_text_t: the site title */
     const char *base_url;        /* without a trailing slash */
+    const char *editors;         /* <editors>: where stpctl report mails the validity report, or NULL */
     apr_array_header_t *locales; /* sg_locale_t; the first is the default */
     const char *default_locale;
     const char *nda_version; /* NULL: no NDA */
@@ -95,6 +96,7 @@ typedef struct {
     apr_hash_t *tenant_docs;    /* tenant id -> sg_doc_t *: its current tenant documents, newest first */
     apr_hash_t *org_tiles;      /* tile id -> itself: tiles whose documents are for organisations only */
     apr_array_header_t *months; /* sg_month_t *: `listed` by month of publication, newest first */
+    stp_day_t today;            /* the day it was resolved for: what is expired (stp_validity.h) */
 } sg_site_t;
 
 /* Loads and validates CONTENT_DIR against the schemas in schema_dir, reading documents on `jobs`

@@ -15,6 +15,7 @@
 #include <libxml/parser.h>
 
 #include "sg_validate.h"
+#include "sg_validity.h"
 #include "sg_xml.h"
 #include "stp_paths.h"
 
@@ -277,6 +278,8 @@ static void read_element(doc_reader_t *r, xmlNodePtr n)
         read_files(r, n);
     else if (sg_xml_is_elem(n, "draft"))
         r->d->draft = 1;
+    else
+        sg_validity_read(c, n, r->path, r->errs, r->pool);
 }
 
 /* Builds the document model from a schema-valid doc.xml. */

@@ -341,6 +341,8 @@ static const char *rule_words(const value_rule_t *v, apr_pool_t *pool)
         {"relpath", "a path inside the document folder, such as report.pdf or de/report.pdf"},
         {"media-type", "a media type such as application/pdf"},
         {"domain-name", "a lowercase domain name such as trust.example.com"},
+        {"email", "an e-mail address such as trust-content@example.com"},
+        {"date", "a date written YYYY-MM-DD"},
         {"nonempty", "some text, not empty"},
         {"moment", "a date written YYYY-MM-DD (or a time with its zone, such as 2026-12-01T09:00+01:00)"},
     };

@@ -9,6 +9,7 @@
 
 #include "sg_markdown.h"
 #include "sg_util.h"
+#include "stp_validity.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -58,7 +59,7 @@ void sg_fingerprint_global(char out[65], const sg_site_t *site, const char *xslt
 }
 
 /* What a listing shows of a document in one locale (see doc_el in sg_pages.c). */
-static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang, const char *def)
+static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang, const char *def, stp_day_t today)
 {
     char num[32];
     sg_fp_str(fp, d->cat.id);
@@ -76,6 +77,11 @@ static void fp_summary_compute(sg_fp_t *fp, const sg_doc_t *d, const char *lang,
     sg_fp_str(fp, d->cat.tile);
     snprintf(num, sizeof num, "%ld", (long)d->cat.published);
     sg_fp_str(fp, num);
+    /* Whether it is expired depends on the day of the build, not only on doc.xml. */
+    char validity[80];
+    snprintf(validity, sizeof validity, "%ld %ld %ld %s", (long)d->cat.valid_from, (long)d->cat.valid_until,
+             (long)d->cat.reviewed, stp_validity_name(stp_validity_on(&d->cat, today)));
+    sg_fp_str(fp, validity);
     const apr_array_header_t *texts[] = {d->cat.titles, d->cat.summaries, d->cat.changes};
     for (size_t i = 0; i < 3; i++) {
         const stp_text_t *t = stp_catalog_text_pick(texts[i], lang, def);
@@ -104,7 +110,7 @@ static void summary_compute(void *baton, int i, apr_pool_t *pool)
         sg_fp_t fp;
         char *hex = apr_palloc(pool, 65);
         sg_fp_init(&fp);
-        fp_summary_compute(&fp, d, APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, site->default_locale);
+        fp_summary_compute(&fp, d, APR_ARRAY_IDX(site->locales, l, sg_locale_t).id, site->default_locale, site->today);
         sg_fp_hex(hex, &fp);
         fps[l] = hex;
     }

@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "Usage: sitegen [options] -o SITE CONTENT_DIR\n"
             "       sitegen --check CONTENT_DIR\n"
             "       sitegen serve [options] CONTENT_DIR   preview on 127.0.0.1 (sitegen serve --help)\n"
+            "       sitegen --report [--days N] CONTENT_DIR\n"
             "\n"
             "Validates the content in CONTENT_DIR (site.xml, docs/*/doc.xml, Markdown bodies, files)\n"
             "and publishes the localized static catalog to SITE/current, a symlink to the newest\n"
@@ -32,8 +33,11 @@ static void usage(FILE *f)
             "  -c, --check           validate only; write nothing\n"
             "  -j, --jobs N          render with N threads (default: the number of CPUs)\n"
             "  -t, --templates DIR   templates, UI strings and schemas (default: %s)\n"
-            "      --today DATE      judge retention on DATE (YYYY-MM-DD) instead of today, and embargoes\n"
-            "                        at its midnight (UTC) instead of now\n"
+            "  -r, --report          validate, then list the current documents whose validity\n"
+            "                        (<valid until>) ends within N days or has ended, soonest first\n"
+            "      --days N          with --report: N days ahead (default 60)\n"
+            "      --today DATE      judge retention and validity on DATE (YYYY-MM-DD) instead of today,\n"
+            "                        and embargoes at its midnight (UTC) instead of now\n"
             "      --preview         a preview build: drafts and embargoed documents as if published,\n"
             "                        with a banner; never publishes over a site that is not a preview\n"
             "      --full            render every page, ignoring the previous build\n"
@@ -42,7 +46,7 @@ static void usage(FILE *f)
             "  -V, --version         show the version\n"
             "\n"
             "Exit status: 0 success, 1 content errors (each printed as path:line: message),\n"
-            "2 usage or system error.\n",
+            "2 usage or system error, 3 with --report: some validity ends within N days.\n",
             SG_TEMPLATE_DIR);
 }
 
@@ -56,17 +60,24 @@ static const char *default_templates(apr_pool_t *pool)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'c'},
-        {"jobs", required_argument, NULL, 'j'},   {"templates", required_argument, NULL, 't'},
-        {"today", required_argument, NULL, 'T'},  {"full", no_argument, NULL, 'F'},
-        {"preview", no_argument, NULL, 'P'},      {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"check", no_argument, NULL, 'c'},
+                                             {"report", no_argument, NULL, 'r'},
+                                             {"days", required_argument, NULL, 'D'},
+                                             {"jobs", required_argument, NULL, 'j'},
+                                             {"templates", required_argument, NULL, 't'},
+                                             {"today", required_argument, NULL, 'T'},
+                                             {"full", no_argument, NULL, 'F'},
+                                             {"preview", no_argument, NULL, 'P'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     sg_options_t opt;
     sg_stats_t stats;
     apr_pool_t *pool;
-    int c, quiet = 0;
+    int c, quiet = 0, report = 0, days = 60, days_given = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     apr_app_initialize(&argc, (const char *const **)&argv, NULL);
@@ -80,7 +91,7 @@ int main(int argc, char **argv)
     opt.now = apr_time_now();
     opt.today = stp_date_from_time(opt.now);
 
-    while ((c = getopt_long(argc, argv, "o:cj:t:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:crj:t:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             opt.site_dir = optarg;
@@ -88,6 +99,20 @@ int main(int argc, char **argv)
         case 'c':
             opt.check_only = 1;
             break;
+        case 'r':
+            report = 1;
+            break;
+        case 'D': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (!*optarg || *end || n < 0 || n > 36500) {
+                fprintf(stderr, "sitegen: --days takes a number of days from 0 to 36500\n");
+                return 2;
+            }
+            days = (int)n;
+            days_given = 1;
+            break;
+        }
         case 'j': {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -131,6 +156,18 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (days_given && !report) {
+        fprintf(stderr, "sitegen: --days goes with --report\n");
+        return 2;
+    }
+    if (report && opt.site_dir) {
+        fprintf(stderr, "sitegen: --report publishes nothing: give it without -o\n");
+        return 2;
+    }
+    if (report)
+        opt.check_only = 1;
+    opt.report = report;
+    opt.report_days = days;
     if (optind != argc - 1 || (!opt.check_only && !opt.site_dir)) {
         fprintf(stderr, "sitegen: %s\n",
                 optind != argc - 1 ? "give exactly one CONTENT_DIR" : "give -o SITE or --check");
@@ -153,7 +190,11 @@ int main(int argc, char **argv)
     if (status == 1)
         fprintf(stderr, "sitegen: %d error%s in %s; nothing was published\n", stats.errors,
                 stats.errors == 1 ? "" : "s", opt.content_dir);
-    if (status == 0 && !quiet) {
+    if (report && (status == 0 || status == 3) && !quiet)
+        fprintf(stderr, "sitegen: %d document%s of %s expire%s within %d days or %s expired\n", stats.expiring,
+                stats.expiring == 1 ? "" : "s", opt.content_dir, stats.expiring == 1 ? "s" : "", days,
+                stats.expiring == 1 ? "has" : "have");
+    else if (status == 0 && !quiet) {
         for (int i = 0; opt.check_only && stats.held && i < stats.held->nelts; i++)
             printf("%s\n", APR_ARRAY_IDX(stats.held, i, const char *));
         if (opt.check_only)

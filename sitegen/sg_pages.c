@@ -7,6 +7,7 @@
 
 #include "sg_cache.h"
 #include "sg_markdown.h"
+#include "stp_validity.h"
 #include "stp_view.h"
 
 struct sg_render_t {
@@ -148,6 +149,22 @@ static void date_el(xmlNodePtr parent, const char *name, stp_day_t day, const sg
     at(n, "iso", iso);
 }
 
+/* Its validity (<validity state> with <from> and <until>, judged on the day of the build) and its
+ * last review, as dates the site writes them. */
+static void validity_el(xmlNodePtr parent, const sg_render_t *r, const stp_doc_t *c, const char *lang, apr_pool_t *pool)
+{
+    if (c->valid_from || c->valid_until) {
+        xmlNodePtr v = el(parent, "validity", NULL);
+        at(v, "state", stp_validity_name(stp_validity_on(c, r->site->today)));
+        if (c->valid_from)
+            date_el(v, "from", c->valid_from, r, lang, pool);
+        if (c->valid_until)
+            date_el(v, "until", c->valid_until, r, lang, pool);
+    }
+    if (c->reviewed)
+        date_el(parent, "reviewed", c->reviewed, r, lang, pool);
+}
+
 /* A document as listings and pages show it; `full` adds body, files and versions. */
 static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t *d, const char *lang, int org,
                          int full, apr_pool_t *pool)
@@ -169,6 +186,7 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
     text_el(n, "summary", d->cat.summaries, lang, def);
     text_el(n, "change", d->cat.changes, lang, def);
     date_el(n, "published", d->cat.published, r, lang, pool);
+    validity_el(n, r, &d->cat, lang, pool);
     if (d->tile) {
         xmlNodePtr t = el(n, "tile", sg_text(d->tile->labels, lang, def));
         at(t, "id", d->tile->id);

@@ -183,6 +183,7 @@ static void resolve_version(sg_doc_t *d, apr_array_header_t *list, int j, apr_ti
 void sg_content_resolve(sg_site_t *site, stp_day_t today, apr_time_t now, int preview)
 {
     apr_pool_t *pool = site->docs->pool;
+    site->today = today;
     sort_out(site, now, preview, pool);
     apr_array_header_t *by_date = apr_array_copy(pool, site->docs);
     for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {

@@ -44,6 +44,9 @@ static void usage(FILE *f)
                "  rollout-activate SITE BUILD  the node's side of a rollout (manifest on standard input)\n"
                "  build-manifest BUILD_DIR [--check FILE]  print a build's content manifest (SHA-256 of every\n"
                "                    file, the store shards it links), or check a build against one\n"
+               "  report --site SITE [--days N] [--mail | --to ADDR]  the documents whose validity ends\n"
+               "                    within N days (default 60) or has ended; mailed to the editors\n"
+               "                    (stpctl report --help for the options)\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
@@ -110,6 +113,16 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
     char live[21];
     stp_date_format_moment(live, d->live);
     printf("live %s%s\n", live, stp_catalog_live(d, apr_time_now()) ? "" : " (embargoed until then)");
+    const struct {
+        const char *name;
+        stp_day_t day;
+    } days[] = {{"valid-from", d->valid_from}, {"valid-until", d->valid_until}, {"reviewed", d->reviewed}};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        if (!days[i].day)
+            continue;
+        stp_date_format_iso(iso, days[i].day);
+        printf("%s %s\n", days[i].name, iso);
+    }
     for (int i = 0; i < d->tenants->nelts; i++)
         printf("tenant %s\n", APR_ARRAY_IDX(d->tenants, i, const char *));
     for (int i = 0; i < d->requires->nelts; i++) {
@@ -188,6 +201,8 @@ int main(int argc, char **argv)
         rc = cmd_catalog(argv[2], pool);
     } else if (!strcmp(cmd, "doc") && argc == 4) {
         rc = cmd_doc(argv[2], argv[3], pool);
+    } else if (!strcmp(cmd, "report")) {
+        rc = stpctl_report(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "notify")) {
         rc = stpctl_notify(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "audit")) {

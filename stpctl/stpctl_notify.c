@@ -50,50 +50,6 @@ static const char *msg(void *baton, const char *lang, const char *key, apr_pool_
     return v ? v : key;
 }
 
-/* Runs the sendmail command with the recipient as its last argument and the message on stdin. */
-static apr_status_t deliver(const run_t *run, const char *to, const char *message, char *err, apr_size_t errlen,
-                            apr_pool_t *pool)
-{
-    char **args;
-    apr_procattr_t *attr;
-    apr_proc_t proc;
-    apr_status_t rv;
-    apr_tokenize_to_argv(run->sendmail, &args, pool);
-    int argc = 0;
-    while (args[argc])
-        argc++;
-    const char **argv = apr_pcalloc(pool, sizeof(char *) * (apr_size_t)(argc + 3));
-    for (int i = 0; i < argc; i++)
-        argv[i] = args[i];
-    argv[argc] = "--"; /* an address never passes for an option */
-    argv[argc + 1] = to;
-    if ((rv = apr_procattr_create(&attr, pool)) != APR_SUCCESS ||
-        (rv = apr_procattr_io_set(attr, APR_FULL_BLOCK, APR_NO_PIPE, APR_NO_PIPE)) != APR_SUCCESS ||
-        (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS ||
-        (rv = apr_proc_create(&proc, argv[0], argv, NULL, attr, pool)) != APR_SUCCESS) {
-        apr_snprintf(err, errlen, "cannot run %s", argv[0]);
-        return rv;
-    }
-    apr_size_t len = strlen(message);
-    rv = apr_file_write_full(proc.in, message, len, NULL);
-    apr_file_close(proc.in);
-    int code;
-    apr_exit_why_e why;
-    apr_status_t wrv = apr_proc_wait(&proc, &code, &why, APR_WAIT);
-    if (wrv != APR_CHILD_DONE) {
-        apr_snprintf(err, errlen, "waiting for %s failed", argv[0]);
-        return wrv;
-    }
-    if (!APR_PROC_CHECK_EXIT(why) || code != 0) {
-        apr_snprintf(err, errlen, "%s %s %d", argv[0], APR_PROC_CHECK_EXIT(why) ? "exited with" : "died of signal",
-                     code);
-        return APR_EGENERAL;
-    }
-    if (rv != APR_SUCCESS)
-        apr_snprintf(err, errlen, "%s did not read the whole message", argv[0]);
-    return rv;
-}
-
 static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
 {
     run_t *run = baton;
@@ -141,7 +97,7 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
             printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,
                    mail.lang);
             run->sent++;
-        } else if ((rv = deliver(run, dg->address, message, err, sizeof err, pool)) != APR_SUCCESS) {
+        } else if ((rv = stpctl_sendmail(run->sendmail, dg->address, message, err, sizeof err, pool)) != APR_SUCCESS) {
             fprintf(stderr, "stpctl notify: %s: not sent to %s: %s; it is tried again on the next run\n", user_key,
                     dg->address, err);
             run->failed++;

@@ -260,6 +260,7 @@
       <p class="meta">
         <time datetime="{published/@iso}"><xsl:value-of select="published"/></time>
         <xsl:if test="tile"><xsl:text> · </xsl:text><a href="{tile/@href}"><xsl:value-of select="tile"/></a></xsl:if>
+        <xsl:apply-templates select="validity" mode="meta"/>
       </p>
       <xsl:choose>
         <xsl:when test="change">
@@ -364,6 +365,7 @@
       <p class="meta">
         <time datetime="{published/@iso}"><xsl:value-of select="published"/></time>
         <xsl:if test="tile and $kind != 'tile'"><xsl:text> · </xsl:text><a href="{tile/@href}"><xsl:value-of select="tile"/></a></xsl:if>
+        <xsl:apply-templates select="validity" mode="meta"/>
       </p>
       <p class="summary">
         <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
@@ -384,6 +386,32 @@
       <input type="hidden" name="return" value="{/page/@url}"/>
       <button type="submit" data-add="{stp:msg('library.save')}" data-remove="{stp:msg('library.remove')}"><xsl:value-of select="stp:msg('library.save')"/></button>
     </form>
+  </xsl:template>
+
+  <!-- A document's validity (sitegen judged it on the day of the build: docs/content-format.md#validity):
+       the period in words, and a mark when it has not begun or has ended. -->
+  <xsl:template name="validity-period">
+    <xsl:choose>
+      <xsl:when test="validity/from and validity/until"><xsl:value-of select="stp:msg('validity.range', 'from', string(validity/from), 'until', string(validity/until))"/></xsl:when>
+      <xsl:when test="validity/from"><xsl:value-of select="stp:msg('validity.from', 'from', string(validity/from))"/></xsl:when>
+      <xsl:otherwise><xsl:value-of select="stp:msg('validity.until', 'until', string(validity/until))"/></xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <xsl:template name="validity-badge">
+    <xsl:if test="validity/@state = 'expired' or validity/@state = 'pending'">
+      <xsl:text> </xsl:text><span class="badge badge-{validity/@state}"><xsl:value-of select="stp:msg(concat('validity.', validity/@state))"/></span>
+    </xsl:if>
+  </xsl:template>
+
+  <!-- In a list: "Valid until ..." where it ends, and the mark. -->
+  <xsl:template match="validity" mode="meta">
+    <xsl:if test="until">
+      <xsl:text> · </xsl:text><span class="validity validity-{@state}"><xsl:value-of select="stp:msg('validity.list', 'until', string(until))"/></span>
+    </xsl:if>
+    <xsl:for-each select="..">
+      <xsl:call-template name="validity-badge"/>
+    </xsl:for-each>
   </xsl:template>
 
   <xsl:template name="badge">
@@ -437,6 +465,9 @@
         <p class="notice" role="note"><xsl:value-of select="stp:msg('doc.superseded')"/><xsl:text> </xsl:text>
           <a href="{current/doc/@href}"><xsl:value-of select="stp:msg('doc.current')"/>: <xsl:value-of select="current/doc/title"/></a></p>
       </xsl:if>
+      <xsl:if test="validity/@state = 'expired'">
+        <p class="notice expired" role="note"><xsl:value-of select="stp:msg('validity.expired.notice', 'until', string(validity/until))"/></p>
+      </xsl:if>
       <p class="summary">
         <xsl:if test="summary/@fallback"><xsl:attribute name="lang"><xsl:value-of select="summary/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="summary"/>
@@ -448,6 +479,17 @@
         <dd><time datetime="{published/@iso}"><xsl:value-of select="published"/></time></dd>
         <dt><xsl:value-of select="stp:msg('doc.version')"/></dt>
         <dd><xsl:value-of select="@version"/></dd>
+        <xsl:if test="validity">
+          <dt><xsl:value-of select="stp:msg('doc.valid')"/></dt>
+          <dd class="validity validity-{validity/@state}">
+            <xsl:call-template name="validity-period"/>
+            <xsl:call-template name="validity-badge"/>
+          </dd>
+        </xsl:if>
+        <xsl:if test="reviewed">
+          <dt><xsl:value-of select="stp:msg('doc.reviewed')"/></dt>
+          <dd><time datetime="{reviewed/@iso}"><xsl:value-of select="reviewed"/></time></dd>
+        </xsl:if>
         <dt><xsl:value-of select="stp:msg('access.label')"/></dt>
         <dd><xsl:call-template name="badge"/><xsl:text> </xsl:text><xsl:value-of select="stp:msg(concat('access.', @access, '.help'))"/></dd>
         <xsl:if test="tile">
@@ -694,6 +736,9 @@
                 <a class="title" href="{@href}"><xsl:value-of select="."/></a>
                 <xsl:if test="@changed = 'yes'">
                   <xsl:text> </xsl:text><span class="badge badge-changed"><xsl:value-of select="$m-changed"/></span>
+                </xsl:if>
+                <xsl:if test="@expired = 'yes'">
+                  <xsl:text> </xsl:text><span class="badge badge-expired"><xsl:value-of select="stp:msg('validity.expired')"/></span>
                 </xsl:if>
                 <p class="meta">
                   <xsl:value-of select="$m-version"/>: <xsl:value-of select="@version"/>

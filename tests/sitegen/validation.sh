@@ -85,7 +85,7 @@ STATE=$(site_state)
 fresh
 edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<colour>red</colour>'
 expect_error "unknown element without a near name lists what may stand there" \
-    "$C/docs/audit-report/doc.xml:10: unknown element <colour>; <document> may contain <published>, <tile>, <access>, <title>, <summary>, <change>, <services>, <regions>, <industries>, <files>, <draft>"
+    "$C/docs/audit-report/doc.xml:10: unknown element <colour>; <document> may contain <published>, <tile>, <access>, <title>, <summary>, <change>, <services>, <regions>, <industries>, <files>, <draft>, <valid>, <reviewed>"
 check_eq "unknown element: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
 
 fresh
@@ -591,6 +591,63 @@ if sitegen -o "$TMP/md-site" "$C" >/dev/null 2>&1; then
 else
     not_ok "GitHub Flavored Markdown body publishes"
 fi
+
+# --- validity: <valid from until/> and <reviewed> (docs/content-format.md#validity) -----------------------
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid/>'
+expect_error "<valid> with neither from nor until" \
+    "$C/docs/audit-report/doc.xml:4: <valid> needs from, until or both, such as <valid from=\"2026-01-01\" until=\"2026-12-31\"/>"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid from="2026-06-30" until="2026-01-01"/>'
+expect_error "<valid> that ends before it starts" \
+    "$C/docs/audit-report/doc.xml:4: <valid> until 2026-01-01 is before from 2026-06-30: a validity ends on or after the day it starts"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid from="2026-5-4" until="2026-02-30"/>'
+expect_error "<valid>: a date not written YYYY-MM-DD, and a day the month does not have" \
+    "$C/docs/audit-report/doc.xml:4: from '2026-5-4' must be a date written YYYY-MM-DD" \
+    "$C/docs/audit-report/doc.xml:4: until '2026-02-30' must be a date written YYYY-MM-DD"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid until="0226-12-31"/>'
+expect_error "<valid>: a year that is a typo" \
+    "$C/docs/audit-report/doc.xml:4: until '0226-12-31' in <valid> is out of range: give a year from 2000 to 2199"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid untill="2026-12-31"/>'
+expect_error "<valid>: a misspelt attribute" \
+    "$C/docs/audit-report/doc.xml:4: unknown attribute untill on <valid>; did you mean until?"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid until="2026-12-31"/>'
+insert docs/audit-report/doc.xml 4 '  <valid until="2027-12-31"/>'
+expect_error "<valid> twice" "$C/docs/audit-report/doc.xml:5: <valid> may appear only once in <document>"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <reviewed>2026-13-01</reviewed>'
+expect_error "<reviewed>: not a date" "$C/docs/audit-report/doc.xml:4: <reviewed> '2026-13-01' must be a date written YYYY-MM-DD"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <reviewed>1999-12-31</reviewed>'
+expect_error "<reviewed>: a year out of range" \
+    "$C/docs/audit-report/doc.xml:4: <reviewed> '1999-12-31' is out of range: give a year from 2000 to 2199"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <reviewd>2026-10-01</reviewd>'
+expect_error "<reviewed> misspelt" "$C/docs/audit-report/doc.xml:4: unknown element <reviewd>; did you mean <reviewed>?"
+
+fresh
+insert site.xml 5 '  <editors>content team</editors>'
+expect_error "<editors> must be an e-mail address" \
+    "$C/site.xml:6: <editors> 'content team' must be an e-mail address such as trust-content@example.com"
+
+fresh
+insert docs/audit-report/doc.xml 3 '  <valid from="2026-01-01" until="2026-12-31"/>'
+insert docs/audit-report/doc.xml 4 '  <reviewed>2026-10-01</reviewed>'
+insert site.xml 5 '  <editors>trust-content@example.com</editors>'
+run_sitegen --check "$C"
+check_eq "<valid>, <reviewed> and <editors> as documented are valid" "0 " "$RC $OUT"
 
 # --- every error of a run, together --------------------------------------------------------------------
 fresh

@@ -121,6 +121,11 @@ START_TEST(test_library_add_remove)
     const char *html = stub_out(r);
     assert_has(html, "<a class=\"title\" href=\"/en/docs/public-report/\">Public report</a>");
     assert_has(html, "href=\"/en/docs/soc-2026/\"");
+    /* public-report's validity ended a month ago (the fixture's <valid>): marked, as of this request */
+    assert_has(html, "<a class=\"title\" href=\"/en/docs/public-report/\">Public report</a> <span class=\"badge "
+                     "badge-expired\">Expired</span>");
+    const char *first = strstr(html, "badge-expired");
+    ck_assert_ptr_null(strstr(first + 1, "badge-expired")); /* soc-2026 has no validity */
     assert_has(html, "<input type=\"hidden\" name=\"action\" value=\"remove\">");
     assert_has(html, "<button type=\"submit\" name=\"doc\" value=\"public-report\" aria-pressed=\"true\">Remove from "
                      "library</button>");

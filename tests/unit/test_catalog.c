@@ -62,6 +62,9 @@ static stp_doc_t *sample_doc(void)
     APR_ARRAY_PUSH(d->requires, stp_require_t) = (stp_require_t){STP_REQUIRE_CLAIM, "licence", "e5 (Größe)"};
     stp_date_parse(&d->published, "2025-11-14");
     stp_date_parse(&d->retired, "2026-11-14");
+    stp_date_parse(&d->valid_from, "2025-10-01");
+    stp_date_parse(&d->valid_until, "2026-09-30");
+    stp_date_parse(&d->reviewed, "2025-11-01");
     d->current = "soc2-2026";
     d->titles = texts("en", "SOC 2 report", "de", "SOC-2-Bericht (Prüfung)");
     d->summaries = texts("en", "Controls over security & availability <2025>", NULL, NULL);
@@ -93,6 +96,9 @@ static void assert_same_doc(const stp_doc_t *a, const stp_doc_t *b)
     ck_assert_int_eq(a->nda, b->nda);
     ck_assert_int_eq(a->published, b->published);
     ck_assert_int_eq(a->retired, b->retired);
+    ck_assert_int_eq(a->valid_from, b->valid_from);
+    ck_assert_int_eq(a->valid_until, b->valid_until);
+    ck_assert_int_eq(a->reviewed, b->reviewed);
     ck_assert_str_eq(a->current, b->current);
     ck_assert_int_eq(a->tenants->nelts, b->tenants->nelts);
     for (int i = 0; i < a->tenants->nelts; i++)
@@ -161,26 +167,31 @@ START_TEST(test_decode_noncanonical)
     stp_doc_t *back;
     /* id "a", empty series/version/section/tile, access 0, nda 0, no tenants, no requirements, then a published
      * day of 2^33 (zigzag 2^34), which is no 32-bit day number */
-    static const unsigned char day_overflow[] = {1,    'a',  0,    0,    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                 0x80, 0x80, 0x80, 0x80, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char day_overflow[] = {1,    'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80,
+                                                 0x80, 64,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    0,    0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
-    /* a minimal valid record, then the same with a two-byte zero, with a string that lacks its
-     * NUL, and with nda = 2 */
-    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                       0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    /* a minimal valid record (its last three numbers: no validity, no review; all times 0), then the same with
+     * a two-byte zero, with a string that lacks its NUL, and with nda = 2 */
+    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_catalog_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
-    static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                              0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0};
+    unsigned char until_overflow[sizeof ok + 4];
+    memcpy(until_overflow, ok, sizeof ok - 2);
+    memcpy(until_overflow + sizeof ok - 2, (const unsigned char[]){0x80, 0x80, 0x80, 0x80, 64, 0}, 6);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, until_overflow, sizeof until_overflow, pool), APR_SUCCESS);
+    ck_assert_int_ne(stp_catalog_doc_decode(&back, ok, sizeof ok - 3, pool), APR_SUCCESS);
+    static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
-    static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, no_nul, sizeof no_nul, pool), APR_SUCCESS);
-    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
-                                         0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0,
+                                         0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
     /* one requirement: a role "x" with no value; then of kind 2, then nameless */
-    static const unsigned char req[] = {1,   'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1,
-                                        'x', 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char req[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 'x',
+                                        0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_catalog_doc_decode(&back, req, sizeof req, pool), APR_SUCCESS);
     ck_assert_int_eq(back->requires->nelts, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(back->requires, 0, stp_require_t).name, "x");
@@ -188,8 +199,8 @@ START_TEST(test_decode_noncanonical)
     memcpy(bad, req, sizeof req);
     bad[15] = 2;
     ck_assert_int_ne(stp_catalog_doc_decode(&back, bad, sizeof bad, pool), APR_SUCCESS);
-    static const unsigned char nameless[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
-                                             0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char nameless[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0,
+                                             0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, nameless, sizeof nameless, pool), APR_SUCCESS);
 }
 END_TEST
@@ -237,7 +248,7 @@ START_TEST(test_catalog_roundtrip)
     ck_assert_str_eq(cur->id, "soc2-2026");
     ck_assert_str_eq(stp_catalog_get_string(cat, "de", "nav.home", pool), "Startseite");
     ck_assert_ptr_null(stp_catalog_get_string(cat, "fr", "nav.home", pool));
-    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "6");
+    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "7");
     stp_catalog_close(cat);
 }
 END_TEST

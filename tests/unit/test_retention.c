@@ -4,6 +4,7 @@
 #include "stp_date.h"
 #include "stp_paths.h"
 #include "stp_retention.h"
+#include "stp_validity.h"
 
 #include <apr_strings.h>
 #include "tests.h"
@@ -260,6 +261,69 @@ START_TEST(test_ident_lengths)
 }
 END_TEST
 
+static stp_doc_t *validity_doc(apr_pool_t *pool, const char *id, const char *from, const char *until)
+{
+    stp_doc_t *d = apr_pcalloc(pool, sizeof *d);
+    d->id = id;
+    d->current = id;
+    d->titles = apr_array_make(pool, 1, sizeof(stp_text_t));
+    APR_ARRAY_PUSH(d->titles, stp_text_t) = (stp_text_t){"en", " Annual\n audit\treport\x01 "};
+    d->valid_from = from ? day(from) : 0;
+    d->valid_until = until ? day(until) : 0;
+    return d;
+}
+
+/* The until day itself is valid; the day after, it is expired; before from, it is pending. */
+START_TEST(test_validity)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_doc_t *d = validity_doc(pool, "a", "2026-01-01", "2026-12-31");
+    ck_assert_int_eq(stp_validity_on(d, day("2025-12-31")), STP_VALIDITY_PENDING);
+    ck_assert_int_eq(stp_validity_on(d, day("2026-01-01")), STP_VALIDITY_IN_FORCE);
+    ck_assert_int_eq(stp_validity_on(d, day("2026-12-31")), STP_VALIDITY_IN_FORCE);
+    ck_assert_int_eq(stp_validity_on(d, day("2027-01-01")), STP_VALIDITY_EXPIRED);
+    ck_assert_str_eq(stp_validity_name(STP_VALIDITY_EXPIRED), "expired");
+    ck_assert_int_eq(stp_validity_on(validity_doc(pool, "b", NULL, NULL), day("2027-01-01")), STP_VALIDITY_NONE);
+    ck_assert_int_eq(stp_validity_on(validity_doc(pool, "c", "2026-01-01", NULL), day("2099-01-01")),
+                     STP_VALIDITY_IN_FORCE);
+
+    /* due: within `days` of its end, or ended; only the current version; never without an end */
+    ck_assert(stp_validity_due(d, day("2026-11-01"), 60));
+    ck_assert(!stp_validity_due(d, day("2026-11-01"), 59));
+    ck_assert(stp_validity_due(d, day("2030-01-01"), 0));
+    ck_assert(!stp_validity_due(validity_doc(pool, "c", "2026-01-01", NULL), day("2030-01-01"), 60));
+    stp_doc_t *old = validity_doc(pool, "old", NULL, "2020-01-01");
+    old->current = "new";
+    ck_assert(!stp_validity_due(old, day("2026-11-01"), 60));
+
+    /* the report's lines, on one line whatever the title holds */
+    ck_assert_str_eq(stp_validity_report_line(d, "en", day("2026-11-01"), pool),
+                     "a until 2026-12-31 (60 days left): Annual audit report");
+    ck_assert_str_eq(stp_validity_report_line(d, "de", day("2026-12-30"), pool),
+                     "a until 2026-12-31 (1 day left): Annual audit report");
+    ck_assert_str_eq(stp_validity_report_line(d, "en", day("2026-12-31"), pool),
+                     "a until 2026-12-31 (expires today): Annual audit report");
+    ck_assert_str_eq(stp_validity_report_line(d, "en", day("2027-01-01"), pool),
+                     "a until 2026-12-31 (expired yesterday): Annual audit report");
+    ck_assert_str_eq(stp_validity_report_line(d, "en", day("2027-01-11"), pool),
+                     "a until 2026-12-31 (expired 11 days ago): Annual audit report");
+
+    /* soonest first, then by id */
+    apr_array_header_t *docs = apr_array_make(pool, 3, sizeof(const stp_doc_t *));
+    APR_ARRAY_PUSH(docs, const stp_doc_t *) = validity_doc(pool, "z", NULL, "2026-12-31");
+    APR_ARRAY_PUSH(docs, const stp_doc_t *) = validity_doc(pool, "y", NULL, "2027-01-01");
+    APR_ARRAY_PUSH(docs, const stp_doc_t *) = validity_doc(pool, "x", NULL, "2026-12-31");
+    APR_ARRAY_PUSH(docs, const stp_doc_t *) = validity_doc(pool, "w", NULL, "2025-01-01");
+    stp_validity_sort(docs);
+    const char *order = "";
+    for (int i = 0; i < docs->nelts; i++)
+        order = apr_pstrcat(pool, order, APR_ARRAY_IDX(docs, i, const stp_doc_t *)->id, NULL);
+    ck_assert_str_eq(order, "wxzy");
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *retention_suite(void)
 {
     Suite *s = suite_create("retention");
@@ -271,6 +335,7 @@ Suite *retention_suite(void)
     tcase_add_test(tc, test_url_mapping);
     tcase_add_test(tc, test_org_url_mapping);
     tcase_add_test(tc, test_ident_lengths);
+    tcase_add_test(tc, test_validity);
     suite_add_tcase(s, tc);
     return s;
 }
