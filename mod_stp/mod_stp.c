@@ -807,7 +807,8 @@ static void record_base_url(void *baton, void *result)
     if (!c->base_url) {
         err = unlink(path) && errno != ENOENT ? errno : 0;
     } else {
-        unlink(tmp);
+        unlink(tmp); /* a leftover, or a link: O_EXCL below creates a fresh file */
+        errno = 0;
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         apr_size_t n = strlen(c->base_url);
         if (fd < 0 || write(fd, c->base_url, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
