@@ -35,6 +35,25 @@ void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_cl
     }
 }
 
+const char *stp_identity_personal_reason(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton,
+                                         apr_pool_t *pool)
+{
+    const char *sub = claim(baton, map->user_claim);
+    if (!sub || !*sub)
+        return NULL;
+    if (!map->tenant_claim)
+        return "no tenant claim is configured (StpTenantClaim)";
+    const char *tid = claim(baton, map->tenant_claim);
+    if (!tid)
+        return apr_psprintf(pool, "the tenant claim %s (StpTenantClaim) is missing", map->tenant_claim);
+    if (!*tid)
+        return apr_psprintf(pool, "the tenant claim %s (StpTenantClaim) is empty", map->tenant_claim);
+    for (int i = 0; map->consumer_tenants && i < map->consumer_tenants->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(map->consumer_tenants, i, const char *), tid))
+            return apr_psprintf(pool, "the tenant claim %s is %s, one of StpConsumerTenants", map->tenant_claim, tid);
+    return NULL;
+}
+
 int stp_identity_email_verified(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton)
 {
     const char *v = claim(baton, map->email_verified_claim ? map->email_verified_claim : "email_verified");

@@ -29,6 +29,12 @@ typedef struct {
 void stp_identity_from_claims(stp_user_t *user, const char **email, const stp_claims_map_t *map, stp_claim_fn *claim,
                               void *baton, apr_pool_t *pool);
 
+/* Why stp_identity_from_claims made a signed-in user a personal account, for the operator: which
+ * claim (by the map's name) was missing or empty, or that its value is a consumer tenant. NULL for
+ * anonymous users and organisation members. */
+const char *stp_identity_personal_reason(const stp_claims_map_t *map, stp_claim_fn *claim, void *baton,
+                                         apr_pool_t *pool);
+
 /* Whether the provider vouches for the e-mail address: 0 when the email_verified claim says
  * "false" or "0" (mod_auth_openidc passes JSON booleans either way) or holds anything else it
  * cannot be sure of; 1 for "true" or "1", and when the claim is absent, as providers that never

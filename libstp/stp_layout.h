@@ -39,5 +39,8 @@
 #define STP_STATE_DB "state.mdb"
 #define STP_STATE_DB_LOCK "state.mdb-lock"
 #define STP_STATE_CSRF_KEY "csrf.key"
+/* StpBaseURL as the module was last started with, for stpctl notify (which never reads httpd's
+ * configuration); absent when StpBaseURL is not set. */
+#define STP_STATE_BASE_URL "base-url"
 
 #endif

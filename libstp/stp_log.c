@@ -7,7 +7,7 @@
 
 static void log_stderr(void *baton, stp_log_level_t level, apr_status_t rv, const char *msg)
 {
-    static const char *const names[] = {"error", "warning", "info", "debug"};
+    static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
     char err[256];
     (void)baton;
     if (level > STP_LOG_WARN)

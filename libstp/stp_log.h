@@ -5,7 +5,7 @@
 
 #include <apr_errno.h>
 
-typedef enum { STP_LOG_ERR = 0, STP_LOG_WARN, STP_LOG_INFO, STP_LOG_DEBUG } stp_log_level_t;
+typedef enum { STP_LOG_ERR = 0, STP_LOG_WARN, STP_LOG_NOTICE, STP_LOG_INFO, STP_LOG_DEBUG } stp_log_level_t;
 
 typedef void stp_log_fn(void *baton, stp_log_level_t level, apr_status_t rv, const char *msg);
 

@@ -136,8 +136,14 @@ static held_t *open_build(stp_site_t *site, const char *target)
     else
         stp_log(STP_LOG_WARN, 0, "%s: %s; search answers 503 until a build with an index is published", site->dir, err);
     h->refs = 1;
-    stp_log(STP_LOG_INFO, 0, "%s: serving %s, catalog generation %" APR_UINT64_T_FMT, site->dir, h->pub.root,
-            stp_catalog_generation(cat));
+    /* A switch is worth the operator's attention (each process logs its own); a process's
+     * first build is already in the start message. */
+    if (site->current)
+        stp_log(STP_LOG_NOTICE, 0, "%s: switched from %s to %s, catalog generation %" APR_UINT64_T_FMT, site->dir,
+                site->current->pub.root, h->pub.root, stp_catalog_generation(cat));
+    else
+        stp_log(STP_LOG_INFO, 0, "%s: serving %s, catalog generation %" APR_UINT64_T_FMT, site->dir, h->pub.root,
+                stp_catalog_generation(cat));
     return h;
 }
 

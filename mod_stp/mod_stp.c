@@ -314,7 +314,7 @@ static const command_rec stp_cmds[] = {
 
 static void log_to_httpd(void *baton, stp_log_level_t level, apr_status_t rv, const char *msg)
 {
-    static const int levels[] = {APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG};
+    static const int levels[] = {APLOG_ERR, APLOG_WARNING, APLOG_NOTICE, APLOG_INFO, APLOG_DEBUG};
     ap_log_error(APLOG_MARK, levels[level], rv, baton, "%s", msg);
 }
 
@@ -472,6 +472,7 @@ static const char *resolve_path(const char *path, apr_pool_t *p)
 /* Where one StpSite puts what only the module may serve, resolved. */
 typedef struct {
     const stp_conf_t *conf;
+    const server_rec *server;
     const char *site, *pub, *state;
 } guarded_t;
 
@@ -548,7 +549,43 @@ typedef struct {
     apr_array_header_t *guarded;
     apr_pool_t *p;
     int failed;
+    const ap_directive_t *oidc; /* the first mod_auth_openidc directive, if any */
 } tree_check_t;
+
+/* mod_auth_openidc passes claims as headers too unless told otherwise (its default is `both`).
+ * mod_stp reads the environment only, but a header OIDC_CLAIM_x would still reach every CGI, proxy
+ * and application behind the portal as a claim, where a client's own header collides with it. */
+static void check_pass_claims(const ap_directive_t *d, const char *where, tree_check_t *t)
+{
+    const char *args = d->args, *how = ap_getword_conf(t->p, &args);
+    if (strcasecmp(how, "headers") && strcasecmp(how, "both"))
+        return;
+    refuse(0, apr_psprintf(t->p,
+                           "OIDCPassClaimsAs %s at %s passes the claims as request headers, which a client can "
+                           "send itself and which collide with its own; mod_stp reads the claims from the "
+                           "environment only: write OIDCPassClaimsAs environment",
+                           how, where));
+    t->failed = 1;
+}
+
+/* Whether OIDCPassClaimsAs is set among `first` and its siblings (not inside their sections). */
+static int sets_pass_claims(const ap_directive_t *first)
+{
+    for (const ap_directive_t *d = first; d; d = d->next)
+        if (!strcasecmp(d->directive, "OIDCPassClaimsAs"))
+            return 1;
+    return 0;
+}
+
+/* The <VirtualHost> section a server was defined by, or NULL for the main server. */
+static const ap_directive_t *vhost_section(const server_rec *v)
+{
+    for (const ap_directive_t *d = ap_conftree; v->is_virtual && d; d = d->next)
+        if (!strcasecmp(d->directive, "<VirtualHost") && (unsigned)d->line_num == v->defn_line_number && d->filename &&
+            v->defn_name && !strcmp(d->filename, v->defn_name))
+            return d;
+    return NULL;
+}
 
 /* Walks the whole configuration tree (Include and <IfModule> are already flattened into it):
  * every Alias of every virtual host, and mod_auth_openidc's secrets. */
@@ -559,6 +596,10 @@ static void check_tree(const ap_directive_t *d, tree_check_t *t)
                                           "OIDCRedisCachePassword", "OIDCClientTokenEndpointKeyPassword"};
     for (; d; d = d->next) {
         const char *where = apr_psprintf(t->p, "%s:%d", d->filename ? d->filename : "?", d->line_num);
+        if (!t->oidc && !strncasecmp(d->directive, "OIDC", 4))
+            t->oidc = d;
+        if (!strcasecmp(d->directive, "OIDCPassClaimsAs"))
+            check_pass_claims(d, where, t);
         for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++) {
             const char *target = strcasecmp(d->directive, aliases[i]) ? NULL : alias_target(d, t->p);
             for (int g = 0; target && g < t->guarded->nelts; g++) {
@@ -668,7 +709,7 @@ static const char *unreachable_state_dir(const char *dir, apr_pool_t *p)
  * never takes a running server down for a reason configtest could have told. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    tree_check_t t = {apr_array_make(ptemp, 2, sizeof(guarded_t)), ptemp, 0};
+    tree_check_t t = {apr_array_make(ptemp, 2, sizeof(guarded_t)), ptemp, 0, NULL};
     for (server_rec *v = s; v; v = v->next) {
         stp_conf_t *c = ap_get_module_config(v->module_config, &stp_module);
         if (!c->site_dir)
@@ -682,7 +723,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
             continue;
         }
         guarded_t g = {
-            c, resolve_path(c->site_dir, ptemp),
+            c, v, resolve_path(c->site_dir, ptemp),
             resolve_path(apr_pstrcat(ptemp, c->site_dir, "/" STP_SITE_CURRENT "/" STP_BUILD_PUBLIC, NULL), ptemp),
             resolve_path(c->state_dir, ptemp)};
         APR_ARRAY_PUSH(t.guarded, guarded_t) = g;
@@ -710,6 +751,22 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     check_tree(ap_conftree, &t);
     if (mod_stp_preview_check(s, ptemp))
         t.failed = 1;
+    /* Without OIDCPassClaimsAs where the portal's server is defined, mod_auth_openidc's default
+     * (both) applies there; one inside a <Location> leaves the rest of the portal at that default. */
+    for (int g = 0; t.oidc && g < t.guarded->nelts; g++) {
+        const guarded_t *gd = &APR_ARRAY_IDX(t.guarded, g, guarded_t);
+        const ap_directive_t *vh = vhost_section(gd->server);
+        if (sets_pass_claims(ap_conftree) || (vh && sets_pass_claims(vh->first_child)))
+            continue;
+        refuse(0, apr_psprintf(ptemp,
+                               "mod_auth_openidc is configured (%s at %s:%d) but the server of StpSite %s does not "
+                               "set OIDCPassClaimsAs, so mod_auth_openidc passes the claims as request headers "
+                               "too (its default is both), which a client can send itself; mod_stp reads the "
+                               "claims from the environment only: write OIDCPassClaimsAs environment in %s",
+                               t.oidc->directive, t.oidc->filename ? t.oidc->filename : "?", t.oidc->line_num,
+                               gd->conf->site_dir, vh ? "its <VirtualHost>" : "the server configuration"));
+        t.failed = 1;
+    }
 
     apr_hash_t *seen = apr_hash_make(ptemp);
     for (int g = 0; g < t.guarded->nelts; g++) {
@@ -770,6 +827,34 @@ static void open_state(void *baton, void *result)
     memcpy(result, &o, sizeof o);
 }
 
+/* Records StpBaseURL in the state directory for stpctl notify, whose links must match the
+ * module's; removes the record when StpBaseURL is not set. As the children's user (the directory
+ * is theirs), through a new file renamed into place. */
+static void record_base_url(void *baton, void *result)
+{
+    const stp_conf_t *c = baton;
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    int err = 0;
+    snprintf(path, sizeof path, "%s/" STP_STATE_BASE_URL, c->state_dir);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    if (!c->base_url) {
+        err = unlink(path) && errno != ENOENT ? errno : 0;
+    } else {
+        unlink(tmp); /* a leftover, or a link: O_EXCL below creates a fresh file */
+        errno = 0;
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        apr_size_t n = strlen(c->base_url);
+        if (fd < 0 || write(fd, c->base_url, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
+            err = errno ? errno : EIO;
+        if (fd >= 0 && close(fd) && !err)
+            err = errno;
+        if (!err && rename(tmp, path))
+            err = errno;
+    }
+    apr_status_t rv = err ? APR_FROM_OS_ERROR(err) : APR_SUCCESS;
+    memcpy(result, &rv, sizeof rv);
+}
+
 static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
 {
     state_opened_t opened = {APR_SUCCESS, 0};
@@ -795,11 +880,18 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
     if (rv == APR_SUCCESS && opened.upgraded_from)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "StpStateDir %s: state.mdb upgraded from format %d to %d",
                      c->state_dir, opened.upgraded_from, STP_STATE_FORMAT);
+    if (rv == APR_SUCCESS) {
+        apr_status_t recorded = APR_SUCCESS;
+        rv = as_child_user(record_base_url, c, &recorded, sizeof recorded);
+        if (rv == APR_SUCCESS)
+            rv = recorded;
+    }
     if (rv != APR_SUCCESS) {
-        refuse(rv, apr_psprintf(ptemp,
-                                "StpStateDir %s: cannot set up the state (directory, csrf.key, state.mdb); check "
-                                "that it is a directory on a local file system that root may write",
-                                c->state_dir));
+        refuse(rv,
+               apr_psprintf(ptemp,
+                            "StpStateDir %s: cannot set up the state (directory, csrf.key, state.mdb, base-url); check "
+                            "that it is a directory on a local file system that root may write",
+                            c->state_dir));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     c->have_secret = 1;
@@ -810,11 +902,19 @@ static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
                      "StpSite %s: no published catalog at %s yet; everything answers 404 until sitegen -o %s "
                      "CONTENT_DIR publishes one",
                      c->site_dir, path, c->site_dir);
-    } else {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, v, "StpSite %s: catalog generation %" APR_UINT64_T_FMT, c->site_dir,
-                     stp_catalog_generation(cat));
-        stp_catalog_close(cat);
+    } else if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) { /* not httpd's trial pass */
+        /* Which module serves which publication, at every start and graceful restart: what an
+         * operator compares first after an upgrade or a publication. */
+        char build[PATH_MAX];
+        ssize_t n = readlink(apr_pstrcat(ptemp, c->site_dir, "/" STP_SITE_CURRENT, NULL), build, sizeof build - 1);
+        build[n > 0 ? n : 0] = '\0';
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v,
+                     "mod_stp " STP_VERSION ": StpSite %s serves %s (catalog generation %" APR_UINT64_T_FMT
+                     "), state in %s",
+                     c->site_dir, n > 0 ? build : STP_SITE_CURRENT, stp_catalog_generation(cat), c->state_dir);
     }
+    if (rv == APR_SUCCESS)
+        stp_catalog_close(cat);
     return OK;
 }
 

@@ -7,14 +7,20 @@
 #include <http_protocol.h>
 #include <http_request.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "mod_stp.h"
 #include "stp_csrf.h"
+#include "stp_hash.h"
 #include "stp_http.h"
 #include "stp_layout.h"
 
 #define SESSION_COOKIE "stp_sid"
+/* Marks the sign-in whose personal account was explained in the error log (note_personal). */
+#define PERSONAL_COOKIE "stp_personal"
+
+static void cookie_set(stp_req_t *q, const char *name, const char *value);
 
 stp_conf_t *mod_stp_conf(const request_rec *r)
 {
@@ -163,6 +169,56 @@ static void org_view(stp_req_t *q)
                       email, m.role == STP_ROLE_ADMINISTRATOR ? "now listed as" : "no longer", u->tenant);
 }
 
+typedef struct {
+    apr_pool_t *pool;
+    const char *prefix;
+    apr_size_t prefix_len;
+    const char *names;
+} claim_names_t;
+
+static int add_claim_name(void *baton, const char *key, const char *value)
+{
+    claim_names_t *n = baton;
+    const char *name = key + n->prefix_len;
+    if (strncmp(key, n->prefix, n->prefix_len) || !*name || strlen(n->names) > 400)
+        return 1;
+    for (const char *c = name; *c; c++)
+        if (!apr_isalnum(*c) && !strchr("_.-", *c))
+            return 1; /* the provider's names; nothing odd goes into the log */
+    n->names = *n->names ? apr_pstrcat(n->pool, n->names, " ", name, NULL) : name;
+    return 1;
+}
+
+/* A signed-in user the claims make a personal account: says which claim decided it, once per
+ * sign-in. The sign-in is the ID token's (issuer, subject, iat, nonce), which every
+ * authentication renews; the browser keeps a digest of it in a cookie, so that no request and no
+ * other process says it again. Only the claims' names are logged, never their values. */
+static void note_personal(stp_req_t *q, const char *cookies)
+{
+    request_rec *r = q->r;
+    claim_baton_t cb = {q->conf, r, mod_stp_preview_of(r, q->conf)};
+    const char *reason = stp_identity_personal_reason(&q->conf->claims, claim_from_env, &cb, r->pool);
+    if (!reason)
+        return;
+    const char *iat = claim_from_env(&cb, "iat"), *nonce = claim_from_env(&cb, "nonce");
+    const char *id = apr_pstrcat(r->pool, q->user.key, "\n", iat ? iat : "", "\n", nonce ? nonce : "", NULL);
+    char hex[STP_HASH_HEX_LEN + 1];
+    stp_hash_sha256_hex(hex, id, strlen(id));
+    hex[32] = '\0';
+    const char *seen = stp_http_cookie_get(cookies, PERSONAL_COOKIE, r->pool);
+    if (seen && !strcmp(seen, hex))
+        return;
+    claim_names_t names = {r->pool, q->conf->claim_prefix, strlen(q->conf->claim_prefix), ""};
+    apr_table_do(add_claim_name, &names, r->subprocess_env, NULL);
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "stp: %s is a personal account: %s; the claims that came (%s*): %s. If the user belongs to an "
+                  "organisation, have the provider release that claim for a scope in OIDCScope or name the claim "
+                  "it uses with StpTenantClaim (docs/operations.md, \"The claims the module needs\")",
+                  q->user.key, reason, q->conf->claim_prefix, *names.names ? names.names : "none");
+    cookie_set(q, PERSONAL_COOKIE, hex);
+    mod_stp_headers_personal(r);
+}
+
 static const char *origin_of(const char *url, apr_pool_t *p);
 static int origin_is_ours(request_rec *r, const stp_conf_t *conf, const char *origin);
 
@@ -238,6 +294,9 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     q->lang_cookie = stp_http_cookie_get(cookies, "stp_lang", main->pool);
     const char *sid = stp_http_cookie_get(cookies, SESSION_COOKIE, main->pool);
     q->session = stp_csrf_session_ok(sid) ? sid : NULL;
+    /* An error page's internal redirect belongs to the request that noted it already. */
+    if (q->user.key && !q->user.tenant && !main->prev)
+        note_personal(q, cookies);
     /* A download's ?ui= is still remembered (the stp_lang cookie) whether or not it is used. */
     q->download = route == STP_ROUTE_DOWNLOAD;
     if (!q->download || apr_table_get(q->query, "ui"))
@@ -319,14 +378,20 @@ int mod_stp_same_origin(request_rec *r, const stp_conf_t *conf)
     return !referer || origin_is_ours(r, conf, origin_of(referer, r->pool));
 }
 
-/* The stp_sid cookie: HttpOnly (scripts never need it), SameSite=Lax, Secure over https. */
-static void session_cookie(stp_req_t *q, const char *value)
+/* The module's browser-session cookies: HttpOnly (scripts never need them), SameSite=Lax, Secure
+ * over https; NULL clears one. */
+static void cookie_set(stp_req_t *q, const char *name, const char *value)
 {
     request_rec *r = q->r;
     int https = !strcmp(ap_http_scheme(r), "https") || (q->conf->base_url && !strncmp(q->conf->base_url, "https:", 6));
     apr_table_addn(r->err_headers_out, "Set-Cookie",
-                   apr_pstrcat(r->pool, SESSION_COOKIE "=", value ? value : "", "; Path=/; HttpOnly; SameSite=Lax",
+                   apr_pstrcat(r->pool, name, "=", value ? value : "", "; Path=/; HttpOnly; SameSite=Lax",
                                value ? "" : "; Max-Age=0", https ? "; Secure" : "", NULL));
+}
+
+static void session_cookie(stp_req_t *q, const char *value)
+{
+    cookie_set(q, SESSION_COOKIE, value);
 }
 
 void mod_stp_session_reset(stp_req_t *q, int renew)

@@ -14,10 +14,10 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool);
 int stpctl_report(int argc, const char *const *argv, apr_pool_t *pool);
 
 /* Runs the sendmail-compatible command `sendmail` (words split as a shell would, without one)
- * with "--" and the recipient `to` as its last arguments and `message` on stdin; on failure
- * `err` says why. notify and report both. */
-apr_status_t stpctl_sendmail(const char *sendmail, const char *to, const char *message, char *err, apr_size_t errlen,
-                             apr_pool_t *pool);
+ * with "-f envelope" (when not NULL), "--" and the recipient `to` as its last arguments and
+ * `message` on stdin; on failure `err` says why. notify and report both. */
+apr_status_t stpctl_sendmail(const char *sendmail, const char *envelope, const char *to, const char *message, char *err,
+                             apr_size_t errlen, apr_pool_t *pool);
 
 /* stpctl check (state-check) DIR [--fix] [--user NAME] | backup DIR OUT | restore BACKUP DIR:
  * argv[0] is the command. Returns the exit status (2 for a usage error, with the command's help). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_getopt.h>
 #include <apr_strings.h>
@@ -27,7 +28,7 @@ typedef struct {
     stp_catalog_t *cat;
     stp_view_t *view; /* the build's page templates, for the digests' HTML part */
     stp_state_t *st;
-    const char *default_locale, *locales, *base_url, *host, *from, *sendmail;
+    const char *default_locale, *locales, *base_url, *host, *from, *envelope, *sendmail;
     int dry_run, quiet;
     apr_time_t now;
     unsigned users, sent, failed, skipped;
@@ -97,7 +98,7 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
             printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,
                    mail.lang);
             run->sent++;
-        } else if ((rv = stpctl_sendmail(run->sendmail, dg->address, message, err, sizeof err, pool)) != APR_SUCCESS) {
+        } else if ((rv = stpctl_sendmail(run->sendmail, run->envelope, dg->address, message, err, sizeof err, pool)) != APR_SUCCESS) {
             fprintf(stderr, "stpctl notify: %s: not sent to %s: %s; it is tried again on the next run\n", user_key,
                     dg->address, err);
             run->failed++;
@@ -124,6 +125,41 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
     }
     apr_pool_destroy(pool);
     return 0;
+}
+
+/* Where the sendmail command's program is, or NULL: a name without a slash is looked up in PATH,
+ * as apr_proc_create does. Checked before any digest, since a missing MTA fails every one of them. */
+static const char *mail_program(const char *cmd, apr_pool_t *pool)
+{
+    char **args;
+    apr_tokenize_to_argv(cmd, &args, pool);
+    if (!args[0] || !*args[0])
+        return NULL;
+    if (strchr(args[0], '/'))
+        return access(args[0], X_OK) ? NULL : args[0];
+    const char *path = getenv("PATH");
+    char *copy = apr_pstrdup(pool, path ? path : "/usr/bin:/bin"), *last;
+    for (char *dir = apr_strtok(copy, ":", &last); dir; dir = apr_strtok(NULL, ":", &last)) {
+        const char *full = apr_pstrcat(pool, dir, "/", args[0], NULL);
+        if (!access(full, X_OK))
+            return full;
+    }
+    return NULL;
+}
+
+/* StpBaseURL as the module recorded it in the state directory at its last start, or NULL. */
+static const char *recorded_base_url(const char *state, apr_pool_t *pool)
+{
+    char buf[1024];
+    FILE *f = fopen(apr_pstrcat(pool, state, "/" STP_STATE_BASE_URL, NULL), "r");
+    if (!f)
+        return NULL;
+    const char *line = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (!line)
+        return NULL;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return strncmp(buf, "http://", 7) && strncmp(buf, "https://", 8) ? NULL : apr_pstrdup(pool, buf);
 }
 
 /* "2026-11-23", "2026-11-23T08:00:00Z" (UTC). */
@@ -155,7 +191,11 @@ static void notify_usage(FILE *f)
                "  --sendmail CMD    the sendmail-compatible command; the recipient is appended and the\n"
                "                    message given on stdin (default: /usr/sbin/sendmail -i)\n"
                "  --from ADDR       the sender (default: noreply@ the host of the base URL)\n"
-               "  --base-url URL    for the links (default: the catalog's base-url from site.xml)\n"
+               "  --envelope-from ADDR\n"
+               "                    the envelope sender, where bounces go, given to the command as -f ADDR\n"
+               "                    (default: the --from address)\n"
+               "  --base-url URL    for the links (default: StpBaseURL, which the module records in the state\n"
+               "                    directory when it starts; else the base-url of site.xml)\n"
                "  --now TIME        judge windows at TIME (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) instead of now\n"
                "  --dry-run         list the digests that are due; send and record nothing\n"
                "  -q                only errors and the summary\n"
@@ -169,9 +209,9 @@ static void notify_usage(FILE *f)
 int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
 {
     static const apr_getopt_option_t opts[] = {
-        {"state", 's', 1, ""},    {"site", 'S', 1, ""}, {"sendmail", 'm', 1, ""}, {"from", 'f', 1, ""},
-        {"base-url", 'b', 1, ""}, {"now", 'n', 1, ""},  {"dry-run", 'd', 0, ""},  {"quiet", 'q', 0, ""},
-        {"help", 'h', 0, ""},     {NULL, 0, 0, NULL}};
+        {"state", 's', 1, ""},    {"site", 'S', 1, ""},          {"sendmail", 'm', 1, ""}, {"from", 'f', 1, ""},
+        {"base-url", 'b', 1, ""}, {"now", 'n', 1, ""},           {"dry-run", 'd', 0, ""},  {"quiet", 'q', 0, ""},
+        {"help", 'h', 0, ""},     {"envelope-from", 'e', 1, ""}, {NULL, 0, 0, NULL}};
     apr_getopt_t *os;
     int opt;
     const char *arg, *state = NULL, *site = NULL;
@@ -194,6 +234,9 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
             break;
         case 'f':
             run.from = arg;
+            break;
+        case 'e':
+            run.envelope = arg;
             break;
         case 'b':
             run.base_url = arg;
@@ -248,6 +291,8 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
     if (!run.default_locale)
         run.default_locale = "en";
     if (!run.base_url)
+        run.base_url = recorded_base_url(state, pool);
+    if (!run.base_url)
         run.base_url = stp_catalog_get_meta(run.cat, "base-url", pool);
     const char *host = run.base_url ? strstr(run.base_url, "://") : NULL;
     if (!host || !host[3]) {
@@ -262,6 +307,19 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         run.from = apr_pstrcat(pool, "noreply@", run.host, NULL);
     if (strpbrk(run.from, " <>\"\r\n,;") || !strchr(run.from, '@')) {
         fprintf(stderr, "stpctl notify: --from %s is not a plain address\n", run.from);
+        return 2;
+    }
+    if (!run.envelope)
+        run.envelope = run.from;
+    if (strpbrk(run.envelope, " <>\"\r\n,;") || !strchr(run.envelope, '@') || run.envelope[0] == '-') {
+        fprintf(stderr, "stpctl notify: --envelope-from %s is not a plain address\n", run.envelope);
+        return 2;
+    }
+    if (!run.dry_run && !mail_program(run.sendmail, pool)) {
+        char **words;
+        apr_tokenize_to_argv(run.sendmail, &words, pool);
+        fprintf(stderr, "stpctl notify: no mail command at %s: install an MTA or pass --sendmail\n",
+                words[0] ? words[0] : run.sendmail);
         return 2;
     }
     rv = stp_notify_each(run.st, notify_user, &run, pool);

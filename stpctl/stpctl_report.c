@@ -210,7 +210,7 @@ int stpctl_report(int argc, const char *const *argv, apr_pool_t *pool)
     const char *message =
         stp_mail_text(title, from, to, subject, report_text(c.due, title, base_url, lang, c.today, c.days, pool),
                       message_id, apr_time_now(), pool);
-    if ((rv = stpctl_sendmail(sendmail, to, message, err, sizeof err, pool)) != APR_SUCCESS) {
+    if ((rv = stpctl_sendmail(sendmail, NULL, to, message, err, sizeof err, pool)) != APR_SUCCESS) {
         fprintf(stderr, "stpctl report: not sent to %s: %s\n", to, err);
         return 1;
     }

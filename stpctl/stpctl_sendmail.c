@@ -6,8 +6,8 @@
 
 #include "stpctl.h"
 
-apr_status_t stpctl_sendmail(const char *sendmail, const char *to, const char *message, char *err, apr_size_t errlen,
-                             apr_pool_t *pool)
+apr_status_t stpctl_sendmail(const char *sendmail, const char *envelope, const char *to, const char *message, char *err,
+                             apr_size_t errlen, apr_pool_t *pool)
 {
     char **args;
     apr_procattr_t *attr;
@@ -21,9 +21,13 @@ apr_status_t stpctl_sendmail(const char *sendmail, const char *to, const char *m
         apr_snprintf(err, errlen, "no sendmail command");
         return APR_EINVAL;
     }
-    const char **argv = apr_pcalloc(pool, sizeof(char *) * (apr_size_t)(argc + 3));
+    const char **argv = apr_pcalloc(pool, sizeof(char *) * (apr_size_t)(argc + 5));
     for (int i = 0; i < argc; i++)
         argv[i] = args[i];
+    if (envelope && *envelope) { /* bounces go to the envelope sender, not to whoever runs the timer */
+        argv[argc++] = "-f";
+        argv[argc++] = envelope;
+    }
     argv[argc] = "--"; /* an address never passes for an option */
     argv[argc + 1] = to;
     if ((rv = apr_procattr_create(&attr, pool)) != APR_SUCCESS ||

@@ -115,6 +115,21 @@ def main(tap):
 
         status, out = start(run, port, good)
         tap.ok(status is None, "startup: the good configuration serves", out[-1500:])
+        build = os.readlink(os.path.join(site, "current"))
+        tap.ok(f"mod_stp {harness.version()}: StpSite {site} serves {build} (catalog generation " in out,
+               "startup: the module logs its version and the build it serves", out[-1500:])
+        recorded = os.path.join(state, "base-url")
+        status, out = start(run, port, good + "StpBaseURL https://trust.example.com\n")
+        st = os.lstat(recorded) if os.path.exists(recorded) else None
+        with open(recorded, encoding="utf-8") if st else open(os.devnull, encoding="utf-8") as fh:
+            text = fh.read()
+        tap.ok(status is None and text == "https://trust.example.com\n" and stat.S_IMODE(st.st_mode) == 0o600
+               and st.st_uid == pwd.getpwnam("www-data").pw_uid,
+               "startup: StpBaseURL is recorded for stpctl notify in StpStateDir/base-url (0600, the children's)",
+               out[-1500:], text)
+        status, out = start(run, port, good)
+        tap.ok(status is None and not os.path.exists(recorded), "startup: without StpBaseURL the record is removed",
+               out[-1500:])
         key = os.path.join(state, "csrf.key")
         st = os.stat(key)
         tap.ok(st.st_size == 32 and (st.st_mode & 0o077) == 0, "startup: csrf.key is 32 bytes, readable by its owner only")
@@ -190,7 +205,8 @@ def main(tap):
                          'OIDCClientSecret "change-me-client-secret"\n')
             oidc_body = (f"LoadModule auth_openidc_module {oidc}\n"
                          "OIDCProviderMetadataURL https://login.example.net/.well-known/openid-configuration\n"
-                         "OIDCClientID stp\nOIDCRedirectURI https://trust.example.com/stp/oidc-callback\n")
+                         "OIDCClientID stp\nOIDCRedirectURI https://trust.example.com/stp/oidc-callback\n"
+                         "OIDCPassClaimsAs environment\n")
             body = good + oidc_body + f'Include "{secrets}"\n'
             status, out = start(run, port, body)
             tap.ok(status not in (None, 0) and f"OIDCClientSecret at {secrets}:2 contains \"changeme\"" in out
@@ -207,6 +223,39 @@ def main(tap):
             rc, out = syntax(run, port, oidc_body + 'OIDCClientSecret change-me\nOIDCCryptoPassphrase change-me\n'
                              f'DocumentRoot "{run}/www"\n')
             tap.ok(rc == 0, "configtest: placeholders pass where no server sets StpSite (mod_stp is not in use)", out)
+
+            # --- claims as headers: refused in any context, and mod_auth_openidc's default (both) too ---
+            secret_lines = 'OIDCClientSecret "Tq2VbXw9f3kQz7Lr"\nOIDCCryptoPassphrase "exec:/bin/echo x"\n'
+            env_body = good + oidc_body + secret_lines
+            headers_body = env_body + "<Location /en/>\n    OIDCPassClaimsAs headers\n</Location>\n"
+            line = (BASE + headers_body).splitlines().index("    OIDCPassClaimsAs headers") + 1
+            status, out = start(run, port, headers_body)
+            tap.ok(status not in (None, 0) and f"OIDCPassClaimsAs headers at {run}/httpd.conf:{line}" in out
+                   and "a client can send itself" in out and "write OIDCPassClaimsAs environment" in out,
+                   "startup: OIDCPassClaimsAs headers (in a <Location>) refuses to start, naming file:line and the fix",
+                   out[-1500:])
+            rc, err = syntax(run, port, headers_body, stderr_only=True)
+            tap.ok(rc != 0 and "OIDCPassClaimsAs headers at" in err, "configtest: OIDCPassClaimsAs headers fails apache2 -t",
+                   f"exit {rc}", err)
+            both_body = env_body.replace("OIDCPassClaimsAs environment", "OIDCPassClaimsAs both base64url")
+            rc, err = syntax(run, port, both_body, stderr_only=True)
+            tap.ok(rc != 0 and "OIDCPassClaimsAs both at" in err and "write OIDCPassClaimsAs environment" in err,
+                   "configtest: OIDCPassClaimsAs both is refused", f"exit {rc}", err)
+            default_body = env_body.replace("OIDCPassClaimsAs environment\n", "")
+            rc, err = syntax(run, port, default_body, stderr_only=True)
+            tap.ok(rc != 0 and "does not set OIDCPassClaimsAs" in err and "its default is both" in err,
+                   "configtest: mod_auth_openidc without OIDCPassClaimsAs (its default: both) is refused",
+                   f"exit {rc}", err)
+            vhost_body = (oidc_body.replace("OIDCPassClaimsAs environment\n", "") + secret_lines +
+                          f'<VirtualHost 127.0.0.1:{port}>\n  StpSite "{site}"\n  StpStateDir "{state}"\n'
+                          f'  DocumentRoot "{site}/current/public"\n  OIDCPassClaimsAs environment\n</VirtualHost>\n')
+            rc, out = syntax(run, port, vhost_body)
+            tap.ok(rc == 0, "configtest: OIDCPassClaimsAs environment in the portal's <VirtualHost> passes", out)
+            rc, out = syntax(run, port, vhost_body.replace("  OIDCPassClaimsAs environment\n",
+                                                           "  <Location />\n    OIDCPassClaimsAs environment\n"
+                                                           "  </Location>\n"), stderr_only=True)
+            tap.ok(rc != 0 and "in its <VirtualHost>" in out,
+                   "configtest: OIDCPassClaimsAs environment only inside a <Location> is not enough", out)
         else:
             tap.ok(True, "startup: placeholder secrets # SKIP mod_auth_openidc is not installed")
 

@@ -95,6 +95,16 @@ def main(tap):
         pat = oidc_login.sign_in(base, "pat@example.net", "pat", "/stp/whoami")
         tap.eq("personal", json.loads(fetch(pat, f"{base}/stp/whoami")[3]).get("kind"), "pat is a personal account")
         tap.eq(403, fetch(pat, f"{base}/download/{doc}")[0], "pat gets 403 for an NDA document")
+        # The operator learns why, once for the sign-in however many requests follow (issue #15).
+        fetch(pat, f"{base}/en/")
+        with open(demo.error_log, encoding="utf-8", errors="replace") as fh:
+            lines = [line for line in fh if "is a personal account" in line]
+        tap.ok(len(lines) == 1 and "|pat is a personal account: the tenant claim tid (StpTenantClaim) is missing" in lines[0]
+               and "OIDCScope" in lines[0] and "pat@example.net" not in lines[0],
+               "the error log says once which claim made pat personal (names only, no values)", lines)
+        came = set(lines[0].split("(OIDC_CLAIM_*): ")[1].split(".")[0].split()) if len(lines) == 1 else set()
+        tap.ok({"sub", "iss", "email", "iat", "nonce"} <= came and "tid" not in came,
+               "... and which claims came (iat and nonce among them: what marks the sign-in)", lines)
 
         # A tenant administrator, from the roles claim.
         carol = oidc_login.sign_in(base, "carol@contoso.example", "carol", "/stp/whoami")

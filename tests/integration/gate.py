@@ -396,6 +396,10 @@ class Gate:
         t.ok(set(seen) <= {404, 200}, f"{m}: ... and until then the previous build answers", seen[-20:])
         t.ok(self.poll(lambda: self.whoami("anonymous")["catalog"]["generation"] > gen),
              f"{m}: ... from a newer catalog generation")
+        new_build = os.readlink(os.path.join(self.site, "current"))
+        t.ok(re.search(r"\[stp:notice\].*: switched from \S+/build-\d+ to \S+/" + re.escape(new_build) +
+                       r", catalog generation \d+", self.httpd.error_log()),
+             f"{m}: ... and the process that switched says so (level notice)", self.httpd.error_log()[-1500:])
         # A broken catalog keeps the last good one serving, and says why in the error log.
         good = os.readlink(os.path.join(self.site, "current"))
         broken = os.path.join(self.site, "broken-build")

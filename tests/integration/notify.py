@@ -135,6 +135,8 @@ class Notify(Gate):
              "Message-IDs are those planned by the dry run (deterministic)")
         args = open(os.path.join(self.capture, "001.args")).read().split("\n")
         t.ok(args[-2] == "--" and "@t1.example" in args[-1], "the recipient is the command's last argument", args)
+        t.eq(["-f", "noreply@trust.example.com"], args[-4:-2],
+             "the envelope sender is given as -f, by default the From address")
         r = self.notify()
         t.ok(r.returncode == 0 and "0 digests sent" in r.stdout and len(self.messages()) == 4,
              "a second run sends nothing new", r.stdout)
@@ -171,6 +173,48 @@ class Notify(Gate):
              "a day later nina's digest is due, omar's weekly one is not", r.stdout)
         r = self.notify("--now", "tomorrow")
         t.ok(r.returncode == 2 and "--now" in r.stderr, "a bad --now is a usage error", r.stderr)
+        when = tomorrow.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        # StpBaseURL, as the module records it in the state directory (config.py checks that it
+        # does), makes the links; --base-url still wins.
+        recorded = os.path.join(self.run, "state", "base-url")
+        with open(recorded, "w", encoding="utf-8") as fh:
+            fh.write("https://portal.example.org\n")
+        try:
+            r = self.notify("--dry-run", "--now", when)
+            t.ok(r.returncode == 0 and re.search(r"^would send <[0-9a-f]{32}@portal\.example\.org> to nina@", r.stdout, re.M),
+                 "StpBaseURL recorded by the module is used over site.xml's base-url", r.stdout + r.stderr)
+            r = self.notify("--dry-run", "--now", when, "--base-url", "https://other.example.net")
+            t.ok(r.returncode == 0 and "@other.example.net>" in r.stdout, "--base-url wins over StpBaseURL", r.stdout)
+        finally:
+            os.remove(recorded)
+
+        # No MTA: said so before any digest, with what to do.
+        r = subprocess.run([harness.STPCTL, "notify", "--state", os.path.join(self.run, "state"), "--site", self.site,
+                            "--now", when, "--sendmail", f"{self.run}/no-mta/sendmail -i"],
+                           capture_output=True, text=True)
+        t.ok(r.returncode == 2 and r.stderr == f"stpctl notify: no mail command at {self.run}/no-mta/sendmail: "
+             "install an MTA or pass --sendmail\n", "a missing mail command is named, with what to do", r.stderr)
+        if not os.path.exists("/usr/sbin/sendmail"):
+            r = subprocess.run([harness.STPCTL, "notify", "--state", os.path.join(self.run, "state"), "--site",
+                                self.site, "--now", when], capture_output=True, text=True)
+            t.ok(r.returncode == 2 and "no mail command at /usr/sbin/sendmail: install an MTA or pass --sendmail"
+                 in r.stderr, "without --sendmail and without an MTA: no mail command at /usr/sbin/sendmail", r.stderr)
+        else:
+            t.ok(True, "the default mail command # SKIP /usr/sbin/sendmail exists here")
+        r = self.notify("--dry-run", "--now", when, env={"PATH": "/nonexistent"})
+        t.ok(r.returncode == 0 and "would send" in r.stdout, "a dry run needs no mail command", r.stdout + r.stderr)
+        # The envelope sender can be another address than From (bounces to a mailbox someone reads).
+        shutil.rmtree(self.capture)
+        r = self.notify("--now", when, "--envelope-from", "bounces@trust.example.com")
+        args = open(os.path.join(self.capture, "001.args")).read().split("\n") if r.returncode == 0 else []
+        mail = self.messages()[0] if r.returncode == 0 else {}
+        t.ok(args[-4:-2] == ["-f", "bounces@trust.example.com"] and mail["From"].addresses[0].addr_spec == "noreply@trust.example.com",
+             "--envelope-from sets -f and leaves From alone", r.stdout + r.stderr, args)
+        r = self.notify("--envelope-from", "-oi@x")
+        t.ok(r.returncode == 2 and "not a plain address" in r.stderr, "an envelope sender that is an option is refused",
+             r.stderr)
+
 
     def run_tenant_move(self):
         """A user who moved from t1 to t2 hears nothing more of t1's documents, and an

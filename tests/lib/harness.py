@@ -24,6 +24,12 @@ HTTPD = os.environ.get("HTTPD", "/usr/sbin/apache2")
 MODULE = os.environ.get("STP_MODULE", os.path.join(ROOT, "mod_stp", ".libs", "mod_stp.so"))
 
 
+def version():
+    """The package version configure.ac gives (what the module logs at start)."""
+    with open(os.path.join(ROOT, "configure.ac"), encoding="utf-8") as fh:
+        return re.search(r"AC_INIT\(\[stp\], \[([^\]]+)\]", fh.read()).group(1)
+
+
 def httpd_env():
     env = dict(os.environ)
     if os.environ.get("STP_PRELOAD"):

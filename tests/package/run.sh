@@ -78,6 +78,10 @@ check "the logrotate rule keeps the audit log 400 days" grep -q 'rotate 400' /et
 check "/var/log/stp exists" test -d /var/log/stp
 check "the notify timer is installed" test -f /lib/systemd/system/stp-notify.timer
 check "the notify settings are in /etc/default/stp-notify" test -f /etc/default/stp-notify
+for page in man1/sitegen.1 man8/stpctl.8 man8/mod_stp.8; do
+    check "the man page ${page#*/} is installed and renders" \
+        bash -c "test -f /usr/share/man/$page.gz && MANWIDTH=80 man -l /usr/share/man/$page.gz 2>&1 | grep -q '^NAME'"
+done
 
 # 2. a2dismod / a2enmod.
 a2dismod -q stp >/dev/null 2>&1

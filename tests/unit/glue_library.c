@@ -218,7 +218,7 @@ START_TEST(test_library_hidden_doc)
             ck_assert_int_eq(stub_run(unknown), HTTP_NOT_FOUND);
             ck_assert_str_eq(headers_of(hidden), headers_of(unknown));
             ck_assert_str_eq(stub_out(hidden), stub_out(unknown));
-            ck_assert_ptr_null(set_cookie(hidden)); /* no pending save for it either */
+            ck_assert_ptr_null(strstr(headers_of(hidden), "stp_pending")); /* no pending save for it either */
         }
     /* A malformed id is unknown too. */
     request_rec *r = library_post("bob", "t1", add_body(token_for("bob", "library"), "..%2Fsoc-2026", NULL), 0);

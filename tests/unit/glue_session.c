@@ -213,6 +213,55 @@ START_TEST(test_account_signed_in)
 }
 END_TEST
 
+/* A personal account says once per sign-in which claim made it one (issue #15): the browser keeps
+ * a digest of the sign-in (subject, the ID token's iat and nonce); only the claims' names are logged. */
+static request_rec *personal_whoami(const char *iat, const char *cookie)
+{
+    request_rec *r = req("GET", "/stp/whoami");
+    sign_in(r, "pat", NULL, NULL);
+    apr_table_setn(r->subprocess_env, "OIDC_CLAIM_iat", iat);
+    if (cookie) /* as a browser sends them: one header */
+        apr_table_setn(r->headers_in, "Cookie", apr_pstrcat(pool, "stp_sid=" SID "; ", cookie, NULL));
+    ck_assert_int_eq(stub_run(r), OK);
+    return r;
+}
+
+static int logged_personal(request_rec *r)
+{
+    const char *msg = stub_io(r)->log_msg;
+    return msg && strstr(msg, "is a personal account") != NULL;
+}
+
+START_TEST(test_personal_reason_once)
+{
+    request_rec *r = personal_whoami("1700000000", NULL);
+    ck_assert(logged_personal(r));
+    assert_has(stub_io(r)->log_msg, "the tenant claim tid (StpTenantClaim) is missing");
+    assert_has(stub_io(r)->log_msg, "(OIDC_CLAIM_*): iss sub email iat.");
+    ck_assert_ptr_null(strstr(stub_io(r)->log_msg, "1700000000")); /* names, never values */
+    ck_assert_ptr_null(strstr(stub_io(r)->log_msg, "pat@example.com"));
+    const char *set = strstr(headers_of(r), "stp_personal=");
+    ck_assert_ptr_nonnull(set);
+    assert_has(set, "HttpOnly");
+    const char *cookie = apr_pstrndup(pool, set, strcspn(set, ";"));
+    assert_personal(r, "the first request of a personal sign-in");
+
+    /* The same sign-in, on any later request: not again, no cookie again. */
+    r = personal_whoami("1700000000", cookie);
+    ck_assert(!logged_personal(r));
+    ck_assert_ptr_null(strstr(headers_of(r), "stp_personal="));
+    /* A new sign-in (a new ID token), even in the same browser: again. */
+    r = personal_whoami("1700003600", cookie);
+    ck_assert(logged_personal(r));
+    /* An organisation member: never. */
+    r = req("GET", "/stp/whoami");
+    sign_in(r, "bob", "t1", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    ck_assert(!logged_personal(r));
+    ck_assert_ptr_null(strstr(headers_of(r), "stp_personal="));
+}
+END_TEST
+
 /* --- the suite ---------------------------------------------------------------------------------- */
 
 Suite *glue_session_suite(void)
@@ -230,6 +279,7 @@ Suite *glue_session_suite(void)
     tc = tcase_create("user-record");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_user_record_follows_sign_in);
+    tcase_add_test(tc, test_personal_reason_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("account");

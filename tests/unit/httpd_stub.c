@@ -356,6 +356,12 @@ apr_status_t ap_mpm_query(int query_code, int *result)
     }
 }
 
+/* A server that is running: past httpd's trial configuration pass. */
+int ap_state_query(int query_code)
+{
+    return query_code == AP_SQ_MAIN_STATE ? AP_SQ_MS_RUN_MPM : AP_SQ_NOT_SUPPORTED;
+}
+
 char *ap_server_root_relative(apr_pool_t *p, const char *fname)
 {
     char *path;

@@ -60,6 +60,42 @@ START_TEST(test_claims)
 }
 END_TEST
 
+/* The reason given for a personal account agrees with stp_identity_from_claims in every case. */
+START_TEST(test_personal_reason)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    apr_array_header_t *consumer = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(consumer, const char *) = "consumers";
+    stp_claims_map_t map = {"sub", "iss", "org_id", "email", NULL, NULL, consumer, NULL, NULL, NULL};
+    apr_table_t *c = apr_table_make(pool, 8);
+    stp_user_t u;
+    ck_assert_ptr_null(stp_identity_personal_reason(&map, table_claim, c, pool)); /* anonymous */
+    apr_table_set(c, "sub", "pat");
+    ck_assert_str_eq(stp_identity_personal_reason(&map, table_claim, c, pool),
+                     "the tenant claim org_id (StpTenantClaim) is missing");
+    apr_table_set(c, "tid", "contoso"); /* a claim of another name does not count */
+    ck_assert_str_eq(stp_identity_personal_reason(&map, table_claim, c, pool),
+                     "the tenant claim org_id (StpTenantClaim) is missing");
+    apr_table_set(c, "org_id", "");
+    ck_assert_str_eq(stp_identity_personal_reason(&map, table_claim, c, pool),
+                     "the tenant claim org_id (StpTenantClaim) is empty");
+    apr_table_set(c, "org_id", "consumers");
+    ck_assert_str_eq(stp_identity_personal_reason(&map, table_claim, c, pool),
+                     "the tenant claim org_id is consumers, one of StpConsumerTenants");
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_ptr_null(u.tenant);
+    apr_table_set(c, "org_id", "contoso");
+    ck_assert_ptr_null(stp_identity_personal_reason(&map, table_claim, c, pool)); /* a member */
+    stp_identity_from_claims(&u, NULL, &map, table_claim, c, pool);
+    ck_assert_str_eq(u.tenant, "contoso");
+    map.tenant_claim = NULL;
+    ck_assert_str_eq(stp_identity_personal_reason(&map, table_claim, c, pool),
+                     "no tenant claim is configured (StpTenantClaim)");
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 /* RFC 4231 test case 2 */
 /* email_verified as mod_auth_openidc passes a JSON boolean ("1"/"0" or "true"/"false"). */
 START_TEST(test_email_verified)
@@ -245,6 +281,7 @@ Suite *identity_suite(void)
     Suite *s = suite_create("identity");
     TCase *tc = tcase_create("identity");
     tcase_add_test(tc, test_claims);
+    tcase_add_test(tc, test_personal_reason);
     tcase_add_test(tc, test_email_verified);
     tcase_add_test(tc, test_csrf_pinned);
     tcase_add_test(tc, test_csrf);
