@@ -128,6 +128,71 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
     return rows;
 }
 
+/* A library entry as page input, under `parent`. */
+static void entry_el(stp_req_t *q, xmlNodePtr parent, const row_t *row)
+{
+    apr_pool_t *p = q->r->pool;
+    const stp_doc_t *d = row->current;
+    char iso[11];
+    stp_date_format_iso(iso, d->published);
+    xmlNodePtr e = mod_stp_el(parent, "entry", doc_title(q, d));
+    mod_stp_attr(e, "id", d->id);
+    mod_stp_attr(e, "series", d->series);
+    mod_stp_attr(e, "href", doc_url(q, d));
+    mod_stp_attr(e, "version", d->version);
+    mod_stp_attr(e, "published", iso);
+    mod_stp_attr(e, "download", apr_pstrcat(p, "/download/", stp_http_url_escape(d->id, p), "?lang=", q->lang, NULL));
+    if (row->changed)
+        mod_stp_attr(e, "changed", "yes");
+}
+
+/* The entries' HTML, one after the other. An entry's HTML depends only on the document, the page's
+ * language and whether it changed (nothing of the user's: the token is in the form around them),
+ * so each is rendered through the templates once per build, language and variant in this process
+ * and kept with the build's view (docs/architecture.md, "Library entries"); what is not kept yet
+ * is rendered now, in one transformation. */
+static apr_status_t entries_html(stp_view_item_t *out, stp_req_t *q, const apr_array_header_t *rows)
+{
+    apr_pool_t *p = q->r->pool;
+    int n = rows->nelts, misses = 0;
+    const char **keys = apr_palloc(p, sizeof(char *) * (size_t)n);
+    stp_view_item_t *items = apr_palloc(p, sizeof(stp_view_item_t) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
+        keys[i] = apr_pstrcat(p, "library\n", q->lang, row->changed ? "\nchanged\n" : "\n\n", row->current->id, NULL);
+    }
+    if (stp_view_kept_get(q->build->view, keys, n, items) < n) {
+        xmlNodePtr page = mod_stp_items_start(q), lib = mod_stp_el(page, "library", NULL);
+        apr_array_header_t *made;
+        for (int i = 0; i < n; i++)
+            if (!items[i].html) {
+                entry_el(q, lib, &APR_ARRAY_IDX(rows, i, row_t));
+                misses++;
+            }
+        apr_status_t rv = mod_stp_items_render(&made, q, page);
+        if (rv != APR_SUCCESS)
+            return rv;
+        if (made->nelts != misses)
+            return APR_EGENERAL; /* the templates do not make one item per entry */
+        for (int i = 0, m = 0; i < n; i++)
+            if (!items[i].html) {
+                items[i] = APR_ARRAY_IDX(made, m++, stp_view_item_t);
+                stp_view_keep(q->build->view, keys[i], &items[i]);
+            }
+    }
+    apr_size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += items[i].len;
+    char *html = apr_palloc(p, len + 1), *at = html;
+    for (int i = 0; i < n; i++) {
+        memcpy(at, items[i].html, items[i].len);
+        at += items[i].len;
+    }
+    out->html = html;
+    out->len = len;
+    return APR_SUCCESS;
+}
+
 static int library_get(request_rec *r, stp_req_t *q)
 {
     apr_pool_t *p = r->pool;
@@ -153,22 +218,13 @@ static int library_get(request_rec *r, stp_req_t *q)
     xmlNodePtr lib = mod_stp_el(page, "library", NULL);
     mod_stp_attr(lib, "csrf", token(q, "library"));
     mod_stp_attr(lib, "return", apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL));
-    for (int i = 0; i < rows->nelts; i++) {
-        const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
-        const stp_doc_t *d = row->current;
-        char iso[11];
-        stp_date_format_iso(iso, d->published);
-        xmlNodePtr e = mod_stp_el(lib, "entry", doc_title(q, d));
-        mod_stp_attr(e, "id", d->id);
-        mod_stp_attr(e, "series", d->series);
-        mod_stp_attr(e, "href", doc_url(q, d));
-        mod_stp_attr(e, "version", d->version);
-        mod_stp_attr(e, "published", iso);
-        mod_stp_attr(e, "download",
-                     apr_pstrcat(p, "/download/", stp_http_url_escape(d->id, p), "?lang=", q->lang, NULL));
-        if (row->changed)
-            mod_stp_attr(e, "changed", "yes");
+    stp_view_item_t items;
+    if (rows->nelts && q->build->view && entries_html(&items, q, rows) == APR_SUCCESS) {
+        mod_stp_attr(lib, "entries", apr_itoa(p, rows->nelts));
+        return mod_stp_page_send_spliced(r, q, HTTP_OK, page, &items);
     }
+    for (int i = 0; i < rows->nelts; i++) /* none, or no view to render them alone: the page has them */
+        entry_el(q, lib, &APR_ARRAY_IDX(rows, i, row_t));
     return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 
