@@ -539,14 +539,41 @@ void stp_catalog_close(stp_catalog_t *cat)
     apr_pool_cleanup_run(cat->pool, cat, catalog_cleanup);
 }
 
+/* One read transaction: the series' record is read in place for its first id, and only the
+ * document's record is copied (a library page asks for dozens). */
 apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool)
 {
-    apr_array_header_t *ids;
-    apr_status_t rv = stp_catalog_get_series(&ids, cat, series, pool);
-    if (rv == APR_SUCCESS && ids->nelts == 0)
-        rv = APR_NOTFOUND;
-    if (rv == APR_SUCCESS)
-        rv = stp_catalog_get_doc(doc, cat, APR_ARRAY_IDX(ids, 0, const char *), pool);
+    MDB_txn *txn;
+    MDB_val key = {strlen(series), (void *)series}, v;
+    stp_dec_t d;
+    int rc;
+    if (key.mv_size == 0 || key.mv_size > 511)
+        return APR_NOTFOUND;
+    if ((rc = mdb_txn_begin(cat->env, NULL, MDB_RDONLY, &txn)))
+        return stp_lmdb_status(rc);
+    rc = mdb_get(txn, cat->series, &key, &v);
+    apr_status_t rv = stp_lmdb_status(rc);
+    if (rv == APR_SUCCESS) {
+        stp_codec_dec_init(&d, v.mv_data, v.mv_size);
+        apr_array_header_t *ids = dec_strings(&d, pool);
+        rv = stp_codec_dec_finish(&d);
+        if (rv == APR_SUCCESS && ids->nelts == 0)
+            rv = APR_NOTFOUND;
+        if (rv == APR_SUCCESS) {
+            const char *id = APR_ARRAY_IDX(ids, 0, const char *);
+            key.mv_size = strlen(id);
+            key.mv_data = (void *)id;
+            rv = key.mv_size && key.mv_size <= 511 ? stp_lmdb_status(mdb_get(txn, cat->docs, &key, &v)) : APR_NOTFOUND;
+            if (rv == APR_SUCCESS) {
+                char *copy = apr_palloc(pool, v.mv_size + 1);
+                memcpy(copy, v.mv_data, v.mv_size);
+                copy[v.mv_size] = '\0';
+                if ((rv = stp_catalog_doc_decode(doc, copy, v.mv_size, pool)) != APR_SUCCESS)
+                    stp_log(STP_LOG_ERR, rv, "catalog %s: the record of document %s is corrupt", cat->path, id);
+            }
+        }
+    }
+    mdb_txn_abort(txn);
     return rv;
 }
 
