@@ -8,6 +8,7 @@
 #include <apr_file_info.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "stp_codec.h"
 #include "stp_lmdb.h"
@@ -30,6 +31,12 @@ struct stp_catalog_t {
      * A page looks up dozens (every stp:msg() of the templates); each LMDB lookup began a read
      * transaction and copied the value. */
     apr_hash_t *string_cache;
+    /* Reader only: series -> its current version, decoded once (stp_catalog_current_kept), in
+     * `kept_pool`, which allocates only under `kept_lock` (the catalog's pool is not for threads). */
+    apr_thread_mutex_t *kept_lock;
+    apr_pool_t *kept_pool;
+    apr_hash_t *kept;
+    apr_size_t kept_bytes;
 };
 
 static const char *const access_names[] = {"public", "signin", "nda", "tenant"};
@@ -235,6 +242,10 @@ static apr_status_t catalog_cleanup(void *data)
     if (cat->env)
         mdb_env_close(cat->env);
     cat->env = NULL;
+    if (cat->kept_pool)
+        apr_pool_destroy(cat->kept_pool);
+    cat->kept_pool = NULL;
+    cat->kept = NULL;
     return APR_SUCCESS;
 }
 
@@ -415,6 +426,10 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
     cat->generation = gen ? (uint64_t)apr_atoi64(gen) : 0;
     if ((rv = cache_strings(cat)) != APR_SUCCESS)
         return rv;
+    if (apr_thread_mutex_create(&cat->kept_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS ||
+        apr_pool_create_unmanaged_ex(&cat->kept_pool, NULL, NULL) != APR_SUCCESS)
+        return APR_ENOMEM;
+    cat->kept = apr_hash_make(cat->kept_pool);
     *out = cat;
     return APR_SUCCESS;
 }
@@ -574,6 +589,33 @@ apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const 
         }
     }
     mdb_txn_abort(txn);
+    return rv;
+}
+
+apr_status_t stp_catalog_current_kept(const stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool)
+{
+    stp_doc_t *d;
+    if (!cat->kept) { /* a catalog being written */
+        apr_status_t rv = stp_catalog_get_current(&d, cat, series, pool);
+        *doc = d;
+        return rv;
+    }
+    apr_size_t sl = strlen(series);
+    apr_thread_mutex_lock(cat->kept_lock);
+    const stp_doc_t *k = apr_hash_get(cat->kept, series, (apr_ssize_t)sl);
+    apr_status_t rv = APR_SUCCESS;
+    if (!k) {
+        /* Decoded into the kept pool while it may still grow; otherwise into the caller's. */
+        int keep = cat->kept_bytes < STP_CATALOG_KEPT_MAX;
+        rv = stp_catalog_get_current(&d, cat, series, keep ? cat->kept_pool : pool);
+        if (rv == APR_SUCCESS && keep) {
+            apr_hash_set(cat->kept, apr_pstrmemdup(cat->kept_pool, series, sl), (apr_ssize_t)sl, d);
+            cat->kept_bytes += sl + 1024; /* about a record and its decoding */
+        }
+        k = rv == APR_SUCCESS ? d : NULL;
+    }
+    apr_thread_mutex_unlock(cat->kept_lock);
+    *doc = k;
     return rv;
 }
 

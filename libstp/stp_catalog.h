@@ -99,6 +99,12 @@ apr_status_t stp_catalog_get_version(stp_doc_t **out, stp_catalog_t *cat, stp_do
                                      apr_pool_t *pool);
 /* The series' current version (its newest); APR_NOTFOUND when there is no such series. */
 apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
+/* As stp_catalog_get_current, from versions the catalog keeps decoded for this process (one per
+ * series, read-only, shared by threads, as long as the catalog; at most about
+ * STP_CATALOG_KEPT_MAX bytes, then decoded into `pool` each time): for pages that list many
+ * series, such as My Library. The document must not be changed. */
+#define STP_CATALOG_KEPT_MAX (16 * 1024 * 1024)
+apr_status_t stp_catalog_current_kept(const stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
 /* NULL when unset. */
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool);
 const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool);

@@ -137,8 +137,8 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
     apr_array_header_t *rows = apr_array_make(q->r->pool, entries->nelts + 1, sizeof(row_t));
     for (int i = 0; i < entries->nelts; i++) {
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
-        stp_doc_t *cur;
-        if (stp_catalog_get_current(&cur, q->build->cat, e->series, q->r->pool) != APR_SUCCESS ||
+        const stp_doc_t *cur;
+        if (stp_catalog_current_kept(&cur, q->build->cat, e->series, q->r->pool) != APR_SUCCESS ||
             !stp_access_offered(&q->user, cur))
             continue; /* access lost (tenant, requirements), or the series is gone: not shown */
         row_t *row = apr_array_push(rows);
