@@ -8,6 +8,7 @@
 #include <apr_file_info.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "stp_codec.h"
 #include "stp_lmdb.h"
@@ -30,6 +31,12 @@ struct stp_catalog_t {
      * A page looks up dozens (every stp:msg() of the templates); each LMDB lookup began a read
      * transaction and copied the value. */
     apr_hash_t *string_cache;
+    /* Reader only: series -> its current version, decoded once (stp_catalog_current_kept), in
+     * `kept_pool`, which allocates only under `kept_lock` (the catalog's pool is not for threads). */
+    apr_thread_mutex_t *kept_lock;
+    apr_pool_t *kept_pool;
+    apr_hash_t *kept;
+    apr_size_t kept_bytes;
 };
 
 static const char *const access_names[] = {"public", "signin", "nda", "tenant"};
@@ -250,6 +257,10 @@ static apr_status_t catalog_cleanup(void *data)
     if (cat->env)
         mdb_env_close(cat->env);
     cat->env = NULL;
+    if (cat->kept_pool)
+        apr_pool_destroy(cat->kept_pool);
+    cat->kept_pool = NULL;
+    cat->kept = NULL;
     return APR_SUCCESS;
 }
 
@@ -430,6 +441,10 @@ apr_status_t stp_catalog_open(stp_catalog_t **out, const char *path, apr_pool_t 
     cat->generation = gen ? (uint64_t)apr_atoi64(gen) : 0;
     if ((rv = cache_strings(cat)) != APR_SUCCESS)
         return rv;
+    if (apr_thread_mutex_create(&cat->kept_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS ||
+        apr_pool_create_unmanaged_ex(&cat->kept_pool, NULL, NULL) != APR_SUCCESS)
+        return APR_ENOMEM;
+    cat->kept = apr_hash_make(cat->kept_pool);
     *out = cat;
     return APR_SUCCESS;
 }
@@ -559,11 +574,15 @@ int stp_catalog_live(const stp_doc_t *doc, apr_time_t now)
     return doc->live <= now;
 }
 
-apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_time_t now,
-                                     apr_pool_t *pool)
+/* The series' current version at `now`, and in *until (may be NULL) the moment that changes: when
+ * the newest of the versions still under embargo goes live (APR_INT64_MAX when none is). */
+static apr_status_t current_at(stp_doc_t **doc, apr_time_t *until, stp_catalog_t *cat, const char *series,
+                               apr_time_t now, apr_pool_t *pool)
 {
     apr_array_header_t *ids;
     apr_status_t rv = stp_catalog_get_series(&ids, cat, series, pool);
+    if (until)
+        *until = APR_INT64_MAX;
     if (rv != APR_SUCCESS)
         return rv;
     /* Newest first: the first version past its embargo is the current one. */
@@ -575,8 +594,60 @@ apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const 
             *doc = d;
             return APR_SUCCESS;
         }
+        if (until && d->live < *until)
+            *until = d->live;
     }
     return APR_NOTFOUND;
+}
+
+apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_time_t now,
+                                     apr_pool_t *pool)
+{
+    return current_at(doc, NULL, cat, series, now, pool);
+}
+
+typedef struct {
+    const stp_doc_t *doc; /* NULL: no version is live yet */
+    apr_time_t until;     /* the answer holds until then */
+} kept_current_t;
+
+apr_status_t stp_catalog_current_kept(const stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_time_t now,
+                                      apr_pool_t *pool)
+{
+    stp_doc_t *d = NULL;
+    apr_time_t until;
+    *doc = NULL;
+    if (!cat->kept) { /* a catalog being written */
+        apr_status_t rv = current_at(&d, NULL, cat, series, now, pool);
+        *doc = d;
+        return rv;
+    }
+    apr_size_t sl = strlen(series);
+    apr_thread_mutex_lock(cat->kept_lock);
+    const kept_current_t *k = apr_hash_get(cat->kept, series, (apr_ssize_t)sl);
+    apr_status_t rv = APR_SUCCESS;
+    if (!k || now >= k->until) {
+        /* Decoded into the kept pool while it may still grow; otherwise into the caller's. */
+        int keep = cat->kept_bytes < STP_CATALOG_KEPT_MAX;
+        rv = current_at(&d, &until, cat, series, now, keep ? cat->kept_pool : pool);
+        if ((rv == APR_SUCCESS || APR_STATUS_IS_NOTFOUND(rv)) && keep) {
+            kept_current_t *n = apr_palloc(cat->kept_pool, sizeof *n);
+            n->doc = rv == APR_SUCCESS ? d : NULL;
+            n->until = until;
+            apr_hash_set(cat->kept, k ? series : apr_pstrmemdup(cat->kept_pool, series, sl), (apr_ssize_t)sl, n);
+            cat->kept_bytes += sl + 1024; /* about a record and its decoding */
+            k = n;
+        } else {
+            k = NULL;
+            *doc = rv == APR_SUCCESS ? d : NULL;
+        }
+    }
+    if (k) {
+        *doc = k->doc;
+        rv = k->doc ? APR_SUCCESS : APR_NOTFOUND;
+    }
+    apr_thread_mutex_unlock(cat->kept_lock);
+    return rv;
 }
 
 apr_status_t stp_catalog_get_version(stp_doc_t **out, stp_catalog_t *cat, stp_doc_t *doc, const char *version,

@@ -110,6 +110,14 @@ apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const 
 /* Whether a document is live at `now` (past its embargo): everything that lists, finds, mails or
  * serves a document asks this first, and treats a document that is not as an unknown id. */
 int stp_catalog_live(const stp_doc_t *doc, apr_time_t now);
+/* As stp_catalog_get_current, from versions the catalog keeps decoded for this process (read-only,
+ * shared by threads, as long as the catalog; kept with the moment the next version's embargo ends,
+ * after which the series is looked up again; at most about STP_CATALOG_KEPT_MAX bytes, then decoded
+ * into `pool` each time): for pages that list many series, such as My Library. The document must
+ * not be changed. */
+#define STP_CATALOG_KEPT_MAX (16 * 1024 * 1024)
+apr_status_t stp_catalog_current_kept(const stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_time_t now,
+                                      apr_pool_t *pool);
 /* NULL when unset. */
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool);
 const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool);

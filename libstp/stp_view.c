@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <libxml/HTMLparser.h>
@@ -28,6 +29,11 @@ struct stp_view_t {
         xmlDocPtr doc;
     } frags[8];
     int nfrags;
+    /* Items kept (stp_view_keep): key -> stp_view_item_t, both in `kept_pool`, which only ever
+     * allocates under the lock (the view's own pool is not for other threads). */
+    apr_pool_t *kept_pool;
+    apr_hash_t *kept;
+    apr_size_t kept_bytes;
 };
 
 typedef struct {
@@ -43,6 +49,10 @@ static apr_status_t view_cleanup(void *data)
         xmlFreeDoc(v->frags[i].doc);
     }
     v->nfrags = 0;
+    if (v->kept_pool)
+        apr_pool_destroy(v->kept_pool);
+    v->kept_pool = NULL;
+    v->kept = NULL;
     if (v->style)
         xsltFreeStylesheet(v->style);
     if (v->sec)
@@ -76,6 +86,11 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
         *err = "cannot create a lock";
         return APR_EGENERAL;
     }
+    if (apr_pool_create_unmanaged_ex(&v->kept_pool, NULL, NULL) != APR_SUCCESS) {
+        *err = "out of memory";
+        return APR_ENOMEM;
+    }
+    v->kept = apr_hash_make(v->kept_pool);
     /* What xsltSaveResultTo() would do with the result: html_dump() takes over only its HTML
      * method without indentation (and its default encoding, UTF-8). */
     const xmlChar *method, *encoding;
@@ -131,6 +146,36 @@ void stp_view_add_html(const stp_view_t *view, xmlNodePtr parent, const char *ht
         xmlAddChild(parent, xmlDocCopyNode(n, parent->doc, 1));
     if (frag && !cached)
         xmlFreeDoc(frag);
+}
+
+int stp_view_kept_get(const stp_view_t *view, const char *const *keys, int n, stp_view_item_t *found)
+{
+    stp_view_t *v = (stp_view_t *)view; /* only its kept items change, under its lock */
+    int hits = 0;
+    apr_thread_mutex_lock(v->lock);
+    for (int i = 0; i < n; i++) {
+        const stp_view_item_t *it = apr_hash_get(v->kept, keys[i], APR_HASH_KEY_STRING);
+        found[i].html = it ? it->html : NULL;
+        found[i].len = it ? it->len : 0;
+        hits += it != NULL;
+    }
+    apr_thread_mutex_unlock(v->lock);
+    return hits;
+}
+
+void stp_view_keep(const stp_view_t *view, const char *key, const stp_view_item_t *item)
+{
+    stp_view_t *v = (stp_view_t *)view;
+    apr_size_t kl = strlen(key);
+    apr_thread_mutex_lock(v->lock);
+    if (!apr_hash_get(v->kept, key, (apr_ssize_t)kl) && v->kept_bytes + kl + item->len <= STP_VIEW_KEEP_MAX) {
+        stp_view_item_t *it = apr_palloc(v->kept_pool, sizeof *it);
+        it->html = apr_pmemdup(v->kept_pool, item->html, item->len);
+        it->len = item->len;
+        apr_hash_set(v->kept, apr_pstrmemdup(v->kept_pool, key, kl), (apr_ssize_t)kl, it);
+        v->kept_bytes += kl + item->len;
+    }
+    apr_thread_mutex_unlock(v->lock);
 }
 
 const char *stp_view_fill(const char *msg, const char *name, const char *value, apr_pool_t *pool)
@@ -475,13 +520,17 @@ static int elem_empty(const xmlChar *n)
     }
 }
 
-/* htmlDocContentDumpFormatOutput(format 0) of `doc` appended to `o`; 0 when `doc` holds what
- * only libxml2 writes (the caller then lets it). */
-static int html_dump(out_t *o, xmlDocPtr doc)
+/* What stands where a processing instruction stp-items is in the result (stp_view_render_spliced). */
+typedef struct {
+    const char *s;
+    apr_size_t len;
+} splice_t;
+
+/* htmlNodeDumpFormatOutput(format 0) of `top` and what it holds, appended to `o`; 0 when it holds
+ * what only libxml2 writes (the caller then lets it). */
+static int dump_tree(out_t *o, xmlNodePtr top, const splice_t *splice)
 {
-    if (doc->type != XML_HTML_DOCUMENT_NODE || doc->intSubset || !doc->children)
-        return 0;
-    xmlNodePtr cur = doc->children, parent = (xmlNodePtr)doc;
+    xmlNodePtr cur = top, parent = top->parent;
     for (;;) {
         switch (cur->type) {
         case XML_ELEMENT_NODE: {
@@ -528,6 +577,10 @@ static int html_dump(out_t *o, xmlDocPtr doc)
             }
             break;
         case XML_PI_NODE:
+            if (splice && cur->name && !strcmp((const char *)cur->name, "stp-items")) {
+                out_mem(o, splice->s, splice->len); /* only the stylesheet makes one: text cannot */
+                break;
+            }
             if (cur->name) {
                 OUT_LIT(o, "<?");
                 out_str(o, cur->name);
@@ -551,16 +604,14 @@ static int html_dump(out_t *o, xmlDocPtr doc)
             return 0;
         }
         for (;;) {
+            if (cur == top)
+                return 1;
             if (cur->next) {
                 cur = cur->next;
                 break;
             }
             cur = parent;
             parent = cur->parent;
-            if (cur == (xmlNodePtr)doc) {
-                OUT_LIT(o, "\n");
-                return 1;
-            }
             OUT_LIT(o, "</");
             out_str(o, cur->name);
             OUT_LIT(o, ">");
@@ -568,19 +619,76 @@ static int html_dump(out_t *o, xmlDocPtr doc)
     }
 }
 
-apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
-                             stp_view_msg_fn *msg, void *baton, apr_pool_t *pool)
+/* htmlDocContentDumpFormatOutput(format 0) of `doc` appended to `o`; 0 when `doc` holds what
+ * only libxml2 writes (the caller then lets it). */
+static int html_dump(out_t *o, xmlDocPtr doc, const splice_t *splice)
+{
+    if (doc->type != XML_HTML_DOCUMENT_NODE || doc->intSubset || !doc->children)
+        return 0;
+    for (xmlNodePtr cur = doc->children; cur; cur = cur->next)
+        if (!dump_tree(o, cur, splice))
+            return 0;
+    OUT_LIT(o, "\n");
+    return 1;
+}
+
+static xsltTransformContextPtr transform_start(const stp_view_t *view, xmlDocPtr in, msg_ctx_t *mc)
+{
+    xsltTransformContextPtr tctxt = xsltNewTransformContext(view->style, in);
+    if (!tctxt)
+        return NULL;
+    tctxt->_private = mc;
+    xsltSetCtxtSecurityPrefs(view->sec, tctxt);
+    xsltRegisterExtFunction(tctxt, (const xmlChar *)"msg", (const xmlChar *)STP_VIEW_NS, fn_msg);
+    return tctxt;
+}
+
+apr_status_t stp_view_render_items(apr_array_header_t **items, const stp_view_t *view, xmlDocPtr in,
+                                   stp_view_msg_fn *msg, void *baton, apr_pool_t *pool)
 {
     msg_ctx_t mc = {msg, baton};
-    xsltTransformContextPtr tctxt = xsltNewTransformContext(view->style, in);
+    xsltTransformContextPtr tctxt = transform_start(view, in, &mc);
+    apr_status_t rv = APR_EGENERAL;
+    if (!tctxt)
+        return APR_ENOMEM;
+    xmlDocPtr res = xsltApplyStylesheetUser(view->style, in, NULL, NULL, NULL, tctxt);
+    if (res && tctxt->state == XSLT_STATE_OK && view->html && res->type == XML_HTML_DOCUMENT_NODE && !res->intSubset) {
+        apr_array_header_t *a = apr_array_make(pool, 16, sizeof(stp_view_item_t));
+        out_t o = {apr_palloc(pool, 16384), 0, 16384, pool};
+        xmlNodePtr cur;
+        for (cur = res->children; cur; cur = cur->next) {
+            apr_size_t start = o.len;
+            if (!dump_tree(&o, cur, NULL))
+                break;
+            stp_view_item_t *it = apr_array_push(a);
+            it->len = o.len - start;
+            it->html = (const char *)(apr_uintptr_t)start; /* an offset until o.s stops moving */
+        }
+        if (!cur) {
+            for (int i = 0; i < a->nelts; i++) {
+                stp_view_item_t *it = &APR_ARRAY_IDX(a, i, stp_view_item_t);
+                it->html = o.s + (apr_uintptr_t)it->html;
+            }
+            *items = a;
+            rv = APR_SUCCESS;
+        }
+    }
+    if (res)
+        xmlFreeDoc(res);
+    xsltFreeTransformContext(tctxt);
+    return rv;
+}
+
+static apr_status_t render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
+                           stp_view_msg_fn *msg, void *baton, const splice_t *splice, apr_pool_t *pool)
+{
+    msg_ctx_t mc = {msg, baton};
+    xsltTransformContextPtr tctxt = transform_start(view, in, &mc);
     apr_status_t rv = APR_EGENERAL;
     xmlChar *buf = NULL;
     int n = 0;
     if (!tctxt)
         return APR_ENOMEM;
-    tctxt->_private = &mc;
-    xsltSetCtxtSecurityPrefs(view->sec, tctxt);
-    xsltRegisterExtFunction(tctxt, (const xmlChar *)"msg", (const xmlChar *)STP_VIEW_NS, fn_msg);
     xmlDocPtr res = xsltApplyStylesheetUser(view->style, in, NULL, NULL, NULL, tctxt);
     if (res && tctxt->state == XSLT_STATE_OK) {
         const char *prefix = doctype ? "<!DOCTYPE html>\n" : "";
@@ -592,13 +700,13 @@ apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view
             o.s = apr_palloc(pool, o.cap);
             out_mem(&o, prefix, pl);
         }
-        if (view->html && html_dump(&o, res)) {
+        if (view->html && html_dump(&o, res, splice)) {
             out_mem(&o, "", 1);
             o.len--;
             *out = o.s;
             *len = o.len;
             rv = APR_SUCCESS;
-        } else if (xsltSaveResultToString(&buf, &n, res, view->style) == 0) {
+        } else if (!splice && xsltSaveResultToString(&buf, &n, res, view->style) == 0) {
             char *s = apr_palloc(pool, pl + (apr_size_t)n + 1);
             memcpy(s, prefix, pl);
             memcpy(s + pl, buf ? (const char *)buf : "", (apr_size_t)n);
@@ -614,6 +722,20 @@ apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view
         xmlFreeDoc(res);
     xsltFreeTransformContext(tctxt);
     return rv;
+}
+
+apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
+                             stp_view_msg_fn *msg, void *baton, apr_pool_t *pool)
+{
+    return render(out, len, view, in, doctype, msg, baton, NULL, pool);
+}
+
+apr_status_t stp_view_render_spliced(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in,
+                                     stp_view_msg_fn *msg, void *baton, const char *items, apr_size_t items_len,
+                                     apr_pool_t *pool)
+{
+    splice_t sp = {items, items_len};
+    return render(out, len, view, in, 1, msg, baton, &sp, pool);
 }
 
 void stp_view_requires_el(xmlNodePtr parent, const apr_array_header_t *requires)

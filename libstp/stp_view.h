@@ -29,6 +29,32 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
 apr_status_t stp_view_render(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in, int doctype,
                              stp_view_msg_fn *msg, void *baton, apr_pool_t *pool);
 
+/* A piece of HTML: `len` bytes at `html` (not NUL-terminated). */
+typedef struct {
+    const char *html;
+    apr_size_t len;
+} stp_view_item_t;
+
+/* As stp_view_render (with the doctype), with the bytes `items` written where the result holds a
+ * processing instruction stp-items (which only the stylesheet can make: input text is text). */
+apr_status_t stp_view_render_spliced(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in,
+                                     stp_view_msg_fn *msg, void *baton, const char *items, apr_size_t items_len,
+                                     apr_pool_t *pool);
+
+/* Transforms `in` and writes each top-level node of the result on its own: *items holds one
+ * stp_view_item_t per node, in order, written as in a whole page (the template for page kind
+ * "items" makes them). Fails when the view does not write HTML itself. */
+apr_status_t stp_view_render_items(apr_array_header_t **items, const stp_view_t *view, xmlDocPtr in,
+                                   stp_view_msg_fn *msg, void *baton, apr_pool_t *pool);
+
+/* Rendered items kept with the view, so for its build and this process, shared by all threads
+ * and users: each under a key that names everything its bytes depend on. Lookup fills found[i]
+ * for each key found (len 0 when not) and returns how many; the bytes stay as long as the view.
+ * Keeping stops silently at STP_VIEW_KEEP_MAX bytes of items (callers render the rest each time). */
+#define STP_VIEW_KEEP_MAX (16 * 1024 * 1024)
+int stp_view_kept_get(const stp_view_t *view, const char *const *keys, int n, stp_view_item_t *found);
+void stp_view_keep(const stp_view_t *view, const char *key, const stp_view_item_t *item);
+
 /* Adds to `parent` the nodes of the HTML fragment `html` (what sitegen rendered from Markdown under
  * the content rules, such as the NDA text): the children of its <body>, copied. The view parses
  * each text once and keeps it read-only (a few texts per build; NULL view: parsed per call). */

@@ -122,6 +122,13 @@ void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
 void mod_stp_page_html(stp_req_t *q, xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */
 int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page);
+/* As mod_stp_page_send, with `items` (HTML the templates rendered, from mod_stp_items_render)
+ * where the page's stp-items instruction stands: My Library's entries. */
+int mod_stp_page_send_spliced(request_rec *r, stp_req_t *q, int status, xmlNodePtr page, const stp_view_item_t *items);
+/* A page of kind "items" in this request's language, and its items each written alone
+ * (stp_view_render_items). */
+xmlNodePtr mod_stp_items_start(stp_req_t *q);
+apr_status_t mod_stp_items_render(apr_array_header_t **items, stp_req_t *q, xmlNodePtr page);
 /* A day as pages show it, in the response language. */
 const char *mod_stp_date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool);
 /* A UI string in the response language (the key itself when the catalog has none). */

@@ -76,6 +76,7 @@ typedef struct {
     const stp_doc_t *current;
     const stp_saved_t *entry;
     int changed;
+    int expired; /* its validity has ended, judged at the request (static pages: at their publication) */
 } row_t;
 
 static int newest_first(const row_t *x, const row_t *y)
@@ -110,23 +111,119 @@ static void sort_rows(row_t *rows, int n, apr_pool_t *p)
         memcpy(rows, src, sizeof(row_t) * (size_t)n);
 }
 
+/* The fingerprints of the rows' current versions (stp_library_fingerprint), kept with the build's
+ * view like the entries' HTML: a hash per entry was a sixth of the page's time. */
+static void fingerprints(stp_req_t *q, row_t *rows, int n, const char **fps)
+{
+    apr_pool_t *p = q->r->pool;
+    const stp_view_t *view = q->build->view;
+    const char **keys = apr_palloc(p, sizeof(char *) * (size_t)(n + 1));
+    stp_view_item_t *kept = apr_palloc(p, sizeof(stp_view_item_t) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        keys[i] = apr_pstrcat(p, "fingerprint\n", rows[i].current->id, NULL);
+    if (!view || stp_view_kept_get(view, keys, n, kept) < n)
+        for (int i = 0; i < n; i++)
+            if (!view || !kept[i].html) {
+                kept[i].html = stp_library_fingerprint(rows[i].current, p);
+                kept[i].len = strlen(kept[i].html);
+                if (view)
+                    stp_view_keep(view, keys[i], &kept[i]);
+            }
+    for (int i = 0; i < n; i++)
+        fps[i] = apr_pstrmemdup(p, kept[i].html, kept[i].len);
+}
+
 /* The entries the user may still see, newest update first. */
 static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entries)
 {
     apr_array_header_t *rows = apr_array_make(q->r->pool, entries->nelts + 1, sizeof(row_t));
     for (int i = 0; i < entries->nelts; i++) {
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
-        stp_doc_t *cur;
-        if (stp_catalog_get_current(&cur, q->build->cat, e->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS ||
+        const stp_doc_t *cur;
+        if (stp_catalog_current_kept(&cur, q->build->cat, e->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS ||
             !stp_access_offered(&q->user, cur))
             continue; /* access lost (tenant, requirements), or the series is gone: not shown */
         row_t *row = apr_array_push(rows);
         row->current = cur;
         row->entry = e;
-        row->changed = strcmp(stp_library_fingerprint(cur, q->r->pool), e->kept) != 0;
+    }
+    const char **fps = apr_palloc(q->r->pool, sizeof(char *) * (size_t)(rows->nelts + 1));
+    fingerprints(q, (row_t *)rows->elts, rows->nelts, fps);
+    for (int i = 0; i < rows->nelts; i++) {
+        row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
+        row->changed = strcmp(fps[i], row->entry->kept) != 0;
+        row->expired = stp_validity_on(row->current, stp_date_from_time(q->r->request_time)) == STP_VALIDITY_EXPIRED;
     }
     sort_rows((row_t *)rows->elts, rows->nelts, q->r->pool);
     return rows;
+}
+
+/* A library entry as page input, under `parent`. */
+static void entry_el(stp_req_t *q, xmlNodePtr parent, const row_t *row)
+{
+    apr_pool_t *p = q->r->pool;
+    const stp_doc_t *d = row->current;
+    char iso[11];
+    stp_date_format_iso(iso, d->published);
+    xmlNodePtr e = mod_stp_el(parent, "entry", doc_title(q, d));
+    mod_stp_attr(e, "id", d->id);
+    mod_stp_attr(e, "series", d->series);
+    mod_stp_attr(e, "href", doc_url(q, d));
+    mod_stp_attr(e, "version", d->version);
+    mod_stp_attr(e, "published", iso);
+    mod_stp_attr(e, "download", apr_pstrcat(p, "/download/", stp_http_url_escape(d->id, p), "?lang=", q->lang, NULL));
+    if (row->changed)
+        mod_stp_attr(e, "changed", "yes");
+    if (row->expired)
+        mod_stp_attr(e, "expired", "yes");
+}
+
+/* The entries' HTML, one after the other. An entry's HTML depends only on the document, the page's
+ * language, whether it changed and whether it expired (nothing of the user's: the token is in the form around them),
+ * so each is rendered through the templates once per build, language and variant in this process
+ * and kept with the build's view (docs/architecture.md, "Library entries"); what is not kept yet
+ * is rendered now, in one transformation. */
+static apr_status_t entries_html(stp_view_item_t *out, stp_req_t *q, const apr_array_header_t *rows)
+{
+    apr_pool_t *p = q->r->pool;
+    int n = rows->nelts, misses = 0;
+    const char **keys = apr_palloc(p, sizeof(char *) * (size_t)n);
+    stp_view_item_t *items = apr_palloc(p, sizeof(stp_view_item_t) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
+        keys[i] = apr_pstrcat(p, "library\n", q->lang, row->changed ? "\nchanged" : "\n", row->expired ? "\nexpired\n" : "\n\n",
+                              row->current->id, NULL);
+    }
+    if (stp_view_kept_get(q->build->view, keys, n, items) < n) {
+        xmlNodePtr page = mod_stp_items_start(q), lib = mod_stp_el(page, "library", NULL);
+        apr_array_header_t *made;
+        for (int i = 0; i < n; i++)
+            if (!items[i].html) {
+                entry_el(q, lib, &APR_ARRAY_IDX(rows, i, row_t));
+                misses++;
+            }
+        apr_status_t rv = mod_stp_items_render(&made, q, page);
+        if (rv != APR_SUCCESS)
+            return rv;
+        if (made->nelts != misses)
+            return APR_EGENERAL; /* the templates do not make one item per entry */
+        for (int i = 0, m = 0; i < n; i++)
+            if (!items[i].html) {
+                items[i] = APR_ARRAY_IDX(made, m++, stp_view_item_t);
+                stp_view_keep(q->build->view, keys[i], &items[i]);
+            }
+    }
+    apr_size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += items[i].len;
+    char *html = apr_palloc(p, len + 1), *at = html;
+    for (int i = 0; i < n; i++) {
+        memcpy(at, items[i].html, items[i].len);
+        at += items[i].len;
+    }
+    out->html = html;
+    out->len = len;
+    return APR_SUCCESS;
 }
 
 static int library_get(request_rec *r, stp_req_t *q)
@@ -156,25 +253,13 @@ static int library_get(request_rec *r, stp_req_t *q)
     xmlNodePtr lib = mod_stp_el(page, "library", NULL);
     mod_stp_attr(lib, "csrf", token(q, "library"));
     mod_stp_attr(lib, "return", apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL));
-    for (int i = 0; i < rows->nelts; i++) {
-        const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
-        const stp_doc_t *d = row->current;
-        char iso[11];
-        stp_date_format_iso(iso, d->published);
-        xmlNodePtr e = mod_stp_el(lib, "entry", doc_title(q, d));
-        mod_stp_attr(e, "id", d->id);
-        mod_stp_attr(e, "series", d->series);
-        mod_stp_attr(e, "href", doc_url(q, d));
-        mod_stp_attr(e, "version", d->version);
-        mod_stp_attr(e, "published", iso);
-        mod_stp_attr(e, "download",
-                     apr_pstrcat(p, "/download/", stp_http_url_escape(d->id, p), "?lang=", q->lang, NULL));
-        if (row->changed)
-            mod_stp_attr(e, "changed", "yes");
-        /* Judged at the request: static pages say it as of their publication. */
-        if (stp_validity_on(d, stp_date_from_time(r->request_time)) == STP_VALIDITY_EXPIRED)
-            mod_stp_attr(e, "expired", "yes");
+    stp_view_item_t items;
+    if (rows->nelts && q->build->view && entries_html(&items, q, rows) == APR_SUCCESS) {
+        mod_stp_attr(lib, "entries", apr_itoa(p, rows->nelts));
+        return mod_stp_page_send_spliced(r, q, HTTP_OK, page, &items);
     }
+    for (int i = 0; i < rows->nelts; i++) /* none, or no view to render them alone: the page has them */
+        entry_el(q, lib, &APR_ARRAY_IDX(rows, i, row_t));
     return mod_stp_page_send(r, q, HTTP_OK, page);
 }
 

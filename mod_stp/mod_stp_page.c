@@ -126,7 +126,7 @@ static const char *page_msg(void *baton, const char *key)
     return v;
 }
 
-int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
+static int page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page, const stp_view_item_t *items)
 {
     char *html = NULL;
     apr_size_t len = 0;
@@ -134,7 +134,9 @@ int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
     mod_stp_headers_personal(r);
     apr_table_setn(r->headers_out, "Content-Language", q->lang);
     if (!q->build || !q->build->view ||
-        stp_view_render(&html, &len, q->build->view, page->doc, 1, page_msg, q, r->pool) != APR_SUCCESS) {
+        (items ? stp_view_render_spliced(&html, &len, q->build->view, page->doc, page_msg, q, items->html, items->len,
+                                         r->pool)
+               : stp_view_render(&html, &len, q->build->view, page->doc, 1, page_msg, q, r->pool)) != APR_SUCCESS) {
         /* Nothing to render with (no build, or one without templates): say so plainly. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: cannot render the %s page: %s",
                       (const char *)xmlGetProp(page, (const xmlChar *)"kind"),
@@ -149,6 +151,34 @@ int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
     if (!r->header_only)
         ap_rwrite(html, (int)len, r);
     return OK;
+}
+
+int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
+{
+    return page_send(r, q, status, page, NULL);
+}
+
+int mod_stp_page_send_spliced(request_rec *r, stp_req_t *q, int status, xmlNodePtr page, const stp_view_item_t *items)
+{
+    return page_send(r, q, status, page, items);
+}
+
+xmlNodePtr mod_stp_items_start(stp_req_t *q)
+{
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+    apr_pool_cleanup_register(q->r->pool, doc, free_doc, apr_pool_cleanup_null);
+    xmlDocSetRootElement(doc, page);
+    mod_stp_attr(page, "kind", "items");
+    mod_stp_attr(page, "lang", mod_stp_req_lang(q));
+    return page;
+}
+
+apr_status_t mod_stp_items_render(apr_array_header_t **items, stp_req_t *q, xmlNodePtr page)
+{
+    if (!q->build || !q->build->view)
+        return APR_EGENERAL;
+    return stp_view_render_items(items, q->build->view, page->doc, page_msg, q, q->r->pool);
 }
 
 void mod_stp_page_html(stp_req_t *q, xmlNodePtr parent, const char *html)

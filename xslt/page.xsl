@@ -715,45 +715,52 @@
   </xsl:template>
 
   <!-- My Library: one form, a remove button per entry (name="doc"), so that a page of many entries
-       carries one token and few nodes; stp.js turns the buttons into in-place toggles. -->
+       carries one token and few nodes; stp.js turns the buttons into in-place toggles. The module
+       gives either the entries, or their count (@entries) and the entries rendered alone (page
+       kind "items" below), which it splices where the processing instruction stp-items stands
+       (docs/architecture.md, "Library entries"). -->
   <xsl:template match="library">
-    <xsl:variable name="m-version" select="stp:msg('library.version')"/>
-    <xsl:variable name="m-published" select="stp:msg('library.published')"/>
-    <xsl:variable name="m-download" select="stp:msg('doc.download')"/>
-    <xsl:variable name="m-remove" select="stp:msg('library.remove')"/>
-    <xsl:variable name="m-changed" select="stp:msg('library.changed')"/>
     <h1><xsl:value-of select="/page/title"/></h1>
     <p><a href="/stp/notifications?lang={$lang}"><xsl:value-of select="stp:msg('notifications.title')"/></a></p>
     <xsl:choose>
-      <xsl:when test="entry">
-        <form class="library" method="post" action="/stp/library" data-add="{stp:msg('library.save')}" data-remove="{$m-remove}">
+      <xsl:when test="entry or @entries &gt; 0">
+        <form class="library" method="post" action="/stp/library" data-add="{stp:msg('library.save')}" data-remove="{stp:msg('library.remove')}">
           <input type="hidden" name="csrf" value="{@csrf}"/>
           <input type="hidden" name="action" value="remove"/>
           <input type="hidden" name="return" value="{@return}"/>
           <ol class="docs library">
-            <xsl:for-each select="entry">
-              <li class="doc">
-                <a class="title" href="{@href}"><xsl:value-of select="."/></a>
-                <xsl:if test="@changed = 'yes'">
-                  <xsl:text> </xsl:text><span class="badge badge-changed"><xsl:value-of select="$m-changed"/></span>
-                </xsl:if>
-                <xsl:if test="@expired = 'yes'">
-                  <xsl:text> </xsl:text><span class="badge badge-expired"><xsl:value-of select="stp:msg('validity.expired')"/></span>
-                </xsl:if>
-                <p class="meta">
-                  <xsl:value-of select="$m-version"/>: <xsl:value-of select="@version"/>
-                  <xsl:text> · </xsl:text><xsl:value-of select="$m-published"/>:
-                  <time datetime="{@published}"><xsl:value-of select="@published"/></time>
-                  <xsl:text> · </xsl:text><a href="{@download}"><xsl:value-of select="$m-download"/></a>
-                </p>
-                <button type="submit" name="doc" value="{@id}" aria-pressed="true"><xsl:value-of select="$m-remove"/></button>
-              </li>
-            </xsl:for-each>
+            <xsl:apply-templates select="entry" mode="library"/>
+            <xsl:if test="@entries"><xsl:processing-instruction name="stp-items"/></xsl:if>
           </ol>
         </form>
       </xsl:when>
       <xsl:otherwise><p class="empty"><xsl:value-of select="stp:msg('library.empty')"/></p></xsl:otherwise>
     </xsl:choose>
+  </xsl:template>
+
+  <xsl:template match="entry" mode="library">
+    <li class="doc">
+      <a class="title" href="{@href}"><xsl:value-of select="."/></a>
+      <xsl:if test="@changed = 'yes'">
+        <xsl:text> </xsl:text><span class="badge badge-changed"><xsl:value-of select="stp:msg('library.changed')"/></span>
+      </xsl:if>
+      <xsl:if test="@expired = 'yes'">
+        <xsl:text> </xsl:text><span class="badge badge-expired"><xsl:value-of select="stp:msg('validity.expired')"/></span>
+      </xsl:if>
+      <p class="meta">
+        <xsl:value-of select="stp:msg('library.version')"/>: <xsl:value-of select="@version"/>
+        <xsl:text> · </xsl:text><xsl:value-of select="stp:msg('library.published')"/>:
+                  <time datetime="{@published}"><xsl:value-of select="@published"/></time>
+        <xsl:text> · </xsl:text><a href="{@download}"><xsl:value-of select="stp:msg('doc.download')"/></a>
+      </p>
+      <button type="submit" name="doc" value="{@id}" aria-pressed="true"><xsl:value-of select="stp:msg('library.remove')"/></button>
+    </li>
+  </xsl:template>
+
+  <!-- Items rendered alone, each top-level node of the result one item: My Library's entries,
+       which the module renders once per build, language and variant, and splices. -->
+  <xsl:template match="/page[@kind = 'items']" priority="2">
+    <xsl:apply-templates select="library/entry" mode="library"/>
   </xsl:template>
 
   <!-- A signed-in user's "Save" from a static page without JavaScript: confirm once. -->

@@ -150,6 +150,75 @@ START_TEST(test_library_add_remove)
 }
 END_TEST
 
+/* The entries are rendered once per build, language and variant and kept (mod_stp_library.c):
+ * the page from kept entries is the page of the first request, each language has its own, and a
+ * removed entry is gone from the next page. */
+static const char *library_page(const char *sub, const char *lang)
+{
+    request_rec *r = req("GET", lang ? apr_pstrcat(pool, "/stp/library?lang=", lang, NULL) : "/stp/library");
+    sign_in(r, sub, "t1", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_OK, lang ? lang : "en");
+    const char *html = stub_out(r), *token = form_csrf(html, "/stp/library");
+    assert_token_for(token, sub, "library");
+    /* The token carries its second: the same page may carry another one a moment later. */
+    const char *at = strstr(html, token);
+    return apr_pstrcat(pool, apr_pstrmemdup(pool, html, (apr_size_t)(at - html)), "TOKEN", at + strlen(token), NULL);
+}
+
+static const char *library_page_empty(const char *sub)
+{
+    request_rec *r = req("GET", "/stp/library");
+    sign_in(r, sub, "t1", NULL);
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_page(r, HTTP_OK, "en");
+    return stub_out(r);
+}
+
+START_TEST(test_library_entries_kept)
+{
+    ck_assert_int_eq(
+        stub_run(library_post("bob", "t1", add_body(token_for("bob", "library"), "public-report", NULL), 1)), OK);
+    ck_assert_int_eq(stub_run(library_post("bob", "t1", add_body(token_for("bob", "library"), "soc-2025", NULL), 1)),
+                     OK);
+    const char *first = library_page("bob", NULL), *again = library_page("bob", NULL);
+    ck_assert_str_eq(again, first);
+    assert_has(first, "<a class=\"title\" href=\"/en/docs/public-report/\">Public report</a>");
+    assert_has(first, "href=\"/download/public-report?lang=en\"");
+    assert_has(first, "<ol class=\"docs library\"><li class=\"doc\">");
+    assert_lacks(first, "stp-items");
+    const char *de = library_page("bob", "de");
+    assert_has(de, "href=\"/de/docs/public-report/\"");
+    assert_has(de, "href=\"/download/public-report?lang=de\"");
+    assert_lacks(de, "/download/public-report?lang=en");
+    ck_assert_str_eq(library_page("bob", "de"), de);
+
+    /* Another user with the same documents sees the same entries, in a form with their token. */
+    ck_assert_int_eq(
+        stub_run(library_post("carol", "t1", add_body(token_for("carol", "library"), "public-report", NULL), 1)), OK);
+    const char *carol = library_page("carol", NULL);
+    assert_has(carol, "<a class=\"title\" href=\"/en/docs/public-report/\">Public report</a>");
+    assert_lacks(carol, "/en/docs/soc-");
+
+    /* Removed: gone from the next page; the last one removed: the empty library. */
+    ck_assert_int_eq(
+        stub_run(library_post(
+            "bob", "t1", apr_pstrcat(pool, "csrf=", token_for("bob", "library"), "&action=remove&doc=soc-2025", NULL),
+            1)),
+        OK);
+    const char *after = library_page("bob", NULL);
+    assert_has(after, "/en/docs/public-report/");
+    assert_lacks(after, "/en/docs/soc-");
+    ck_assert_int_eq(
+        stub_run(library_post(
+            "bob", "t1",
+            apr_pstrcat(pool, "csrf=", token_for("bob", "library"), "&action=remove&doc=public-report", NULL), 1)),
+        OK);
+    const char *none = library_page_empty("bob");
+    assert_has(none, "<p class=\"empty\">");
+}
+END_TEST
+
 /* A signed-in user's "Save" from a static page (no token): a page that asks once more, with one. */
 START_TEST(test_library_confirm)
 {
@@ -369,6 +438,7 @@ Suite *glue_library_suite(void)
     tcase_add_test(tc, test_library_anonymous);
     tcase_add_test(tc, test_library_json);
     tcase_add_test(tc, test_library_add_remove);
+    tcase_add_test(tc, test_library_entries_kept);
     tcase_add_test(tc, test_library_confirm);
     tcase_add_test(tc, test_library_other_users_token);
     tcase_add_test(tc, test_library_hidden_doc);

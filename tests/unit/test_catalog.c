@@ -249,6 +249,17 @@ START_TEST(test_catalog_roundtrip)
     ck_assert_str_eq(stp_catalog_get_string(cat, "de", "nav.home", pool), "Startseite");
     ck_assert_ptr_null(stp_catalog_get_string(cat, "fr", "nav.home", pool));
     ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "7");
+    /* The current version: read in one transaction, and kept decoded (the same each time). */
+    ck_assert_int_eq(stp_catalog_get_current(&back, cat, "soc2", apr_time_from_sec(2000000000), pool), APR_SUCCESS);
+    assert_same_doc(d2, back);
+    const stp_doc_t *kept, *again;
+    ck_assert_int_eq(stp_catalog_current_kept(&kept, cat, "soc2", apr_time_from_sec(2000000000), pool), APR_SUCCESS);
+    assert_same_doc(d2, kept);
+    ck_assert_int_eq(stp_catalog_current_kept(&again, cat, "soc2", apr_time_from_sec(2000000001), pool), APR_SUCCESS);
+    ck_assert_ptr_eq(kept, again);
+    ck_assert_int_eq(stp_catalog_get_current(&back, cat, "nope", 0, pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_catalog_current_kept(&kept, cat, "nope", 0, pool), APR_NOTFOUND);
+    ck_assert_int_eq(stp_catalog_current_kept(&kept, cat, "", 0, pool), APR_NOTFOUND);
     stp_catalog_close(cat);
 }
 END_TEST

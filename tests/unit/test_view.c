@@ -332,6 +332,112 @@ START_TEST(test_add_html)
 }
 END_TEST
 
+/* My Library's entries rendered alone (page kind "items") and spliced into the page where the
+ * templates put the stp-items instruction: byte for byte the page with the entries in it, for
+ * hostile and plain entries, changed or not. Input text that spells the instruction stays text. */
+static void library_entries(xmlNodePtr lib, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *v = i % 3 == 0 ? HOSTILE : i % 3 == 1 ? "<?stp-items?> plain & \"quoted\"" : "Report \xc3\xa9";
+        xmlNodePtr e = el(lib, "entry", v);
+        const char *attrs[] = {"id", "series", "href", "version", "published", "download"};
+        for (size_t a = 0; a < sizeof attrs / sizeof attrs[0]; a++)
+            at(e, attrs[a], v);
+        if (i % 2)
+            at(e, "changed", "yes");
+    }
+}
+
+START_TEST(test_items_spliced)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    for (int n = 1; n <= 7; n += 3) {
+        /* The whole page, entries in it. */
+        xmlDocPtr whole = page_of("library", 1, "ltr");
+        xmlNodePtr lib = el(xmlDocGetRootElement(whole), "library", NULL);
+        at(lib, "csrf", "00ff");
+        at(lib, "return", "/stp/library?lang=ar");
+        library_entries(lib, n);
+        char *want, *html;
+        apr_size_t want_len, len;
+        ck_assert_int_eq(stp_view_render(&want, &want_len, view, whole, 1, msg, NULL, pool), APR_SUCCESS);
+        xmlFreeDoc(whole);
+
+        /* The entries alone: one item each. */
+        xmlDocPtr in = xmlNewDoc((const xmlChar *)"1.0");
+        xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+        xmlDocSetRootElement(in, page);
+        at(page, "kind", "items");
+        at(page, "lang", "ar");
+        library_entries(el(page, "library", NULL), n);
+        apr_array_header_t *items;
+        ck_assert_int_eq(stp_view_render_items(&items, view, in, msg, NULL, pool), APR_SUCCESS);
+        xmlFreeDoc(in);
+        ck_assert_int_eq(items->nelts, n);
+        const char *joined = "";
+        for (int i = 0; i < n; i++) {
+            const stp_view_item_t *it = &APR_ARRAY_IDX(items, i, stp_view_item_t);
+            ck_assert_int_eq(strncmp(it->html, "<li class=\"doc\">", 16), 0);
+            joined = apr_pstrcat(pool, joined, apr_pstrmemdup(pool, it->html, it->len), NULL);
+        }
+        ck_assert_msg(n == 1 || strstr(joined, "&lt;?stp-items?&gt; plain"), "the instruction in a text");
+
+        /* The page without them, and the items where its instruction stands. */
+        xmlDocPtr skel = page_of("library", 1, "ltr");
+        lib = el(xmlDocGetRootElement(skel), "library", NULL);
+        at(lib, "csrf", "00ff");
+        at(lib, "return", "/stp/library?lang=ar");
+        at(lib, "entries", apr_itoa(pool, n));
+        ck_assert_int_eq(stp_view_render_spliced(&html, &len, view, skel, msg, NULL, joined, strlen(joined), pool),
+                         APR_SUCCESS);
+        xmlFreeDoc(skel);
+        ck_assert_uint_eq(len, strlen(html));
+        ck_assert_uint_eq(len, want_len);
+        ck_assert_msg(!strcmp(html, want), "spliced:\n%s\nwhole:\n%s", html, want);
+        ck_assert_ptr_null(strstr(html, "<?stp-items"));
+    }
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+/* Items kept with the view: found by their exact key, never replaced, and not kept past the cap. */
+START_TEST(test_kept)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    const char *keys[] = {"library\nen\n\nx", "library\nen\nchanged\nx", "library\nde\n\nx"};
+    stp_view_item_t found[3];
+    ck_assert_int_eq(stp_view_kept_get(view, keys, 3, found), 0);
+    ck_assert_ptr_null(found[0].html);
+    stp_view_item_t a = {"<li>a", 5}, b = {"<li>b", 5};
+    stp_view_keep(view, keys[1], &a);
+    stp_view_keep(view, keys[1], &b); /* already kept: stays a */
+    ck_assert_int_eq(stp_view_kept_get(view, keys, 3, found), 1);
+    ck_assert_ptr_null(found[0].html);
+    ck_assert_uint_eq(found[1].len, 5);
+    ck_assert_int_eq(memcmp(found[1].html, "<li>a", 5), 0);
+    ck_assert_ptr_null(found[2].html);
+    /* Past the cap nothing more is kept; what is kept stays. */
+    apr_size_t big = STP_VIEW_KEEP_MAX / 2 + 1;
+    char *bytes = apr_pcalloc(pool, big);
+    stp_view_item_t huge = {bytes, big};
+    stp_view_keep(view, "huge-1", &huge);
+    stp_view_keep(view, "huge-2", &huge);
+    const char *hk[] = {"huge-1", "huge-2", keys[1]};
+    ck_assert_int_eq(stp_view_kept_get(view, hk, 3, found), 2);
+    ck_assert_ptr_nonnull(found[0].html);
+    ck_assert_ptr_null(found[1].html);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
@@ -339,6 +445,8 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_every_kind);
     tcase_add_test(tc, test_serializer_is_libxml2s);
     tcase_add_test(tc, test_add_html);
+    tcase_add_test(tc, test_items_spliced);
+    tcase_add_test(tc, test_kept);
     suite_add_tcase(s, tc);
     return s;
 }
