@@ -89,6 +89,14 @@ static const stp_dbd_statement_t statements[] = {
     {"stp_notify_users", "SELECT user_key FROM stp_notify ORDER BY user_key COLLATE \"C\""},
     {"stp_digest_sent",
      "UPDATE stp_notify SET last_digest = %s::bigint, claimed_by = '', lease_until = 0 WHERE user_key = %s"},
+    /* one run's claim on a due digest: only while nobody sent it since it was read, and nobody
+     * else's lease runs (a run killed after claiming leaves it claimable when its lease ends) */
+    {"stp_digest_claim",
+     "UPDATE stp_notify SET claimed_by = %s, lease_until = %s::bigint WHERE user_key ="
+     " (SELECT user_key FROM stp_notify WHERE user_key = %s AND last_digest = %s::bigint AND lease_until <= %s::bigint"
+     " FOR UPDATE SKIP LOCKED)"},
+    {"stp_digest_release",
+     "UPDATE stp_notify SET claimed_by = '', lease_until = 0 WHERE user_key = %s AND claimed_by = %s"},
     {"stp_digest_seen", "UPDATE stp_library SET seen = %s WHERE user_key = %s AND series = %s"},
     /* organisations: changes run in a transaction under a lock per organisation (stp_org_pg.c) */
     {"stp_org_lock", "SELECT pg_advisory_xact_lock(hashtext('stp-org:' || %s))"},

@@ -178,3 +178,17 @@ apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t
     apr_pool_destroy(pool);
     return stp_lmdb_status(rc);
 }
+
+apr_status_t stp_digest_claim(int *mine, stp_state_t *st, const char *user_key, apr_time_t last_digest, const char *run,
+                              apr_time_t now, apr_interval_time_t lease)
+{
+    *mine = 1;
+    if (!user_key || !*user_key || !run || !*run)
+        return APR_EINVAL;
+    return st->dbd ? stp_pg_digest_claim(mine, st, user_key, last_digest, run, now, lease) : APR_SUCCESS;
+}
+
+apr_status_t stp_digest_release(stp_state_t *st, const char *user_key, const char *run)
+{
+    return st->dbd && user_key && run ? stp_pg_digest_release(st, user_key, run) : APR_SUCCESS;
+}

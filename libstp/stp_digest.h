@@ -49,6 +49,15 @@ stp_digest_t *stp_digest_plan(const char *user_key, const stp_notify_t *n, const
  * address's domain, as the settings page demands when the address is saved. */
 const char *stp_digest_unmailable(const stp_user_record_t *who, const char *address, apr_pool_t *pool);
 
+/* Claims the digest due for user_key for this run (`run`: a name unique to it) until now + lease,
+ * so that notify runs on several nodes at once send each digest once: *mine is 1 when this run
+ * may send it, 0 when another run holds it or sent it since `last_digest` was read. Recording the
+ * digest (stp_digest_record) ends the claim; stp_digest_release gives it back after a failed
+ * send. state.mdb has one machine's notify runs only: there every claim is granted. */
+apr_status_t stp_digest_claim(int *mine, stp_state_t *st, const char *user_key, apr_time_t last_digest, const char *run,
+                              apr_time_t now, apr_interval_time_t lease);
+apr_status_t stp_digest_release(stp_state_t *st, const char *user_key, const char *run);
+
 /* Records a sent digest in one transaction: last_digest = sent, and each delivered entry's
  * `seen` (matched by series; entries removed meanwhile stay removed). */
 apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,

@@ -81,6 +81,9 @@ apr_status_t stp_pg_notify_get(stp_notify_t *n, stp_state_t *st, const char *use
 apr_status_t stp_pg_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n);
 /* Every user with settings, in key order. */
 apr_status_t stp_pg_notify_users(apr_array_header_t *keys, stp_state_t *st, apr_pool_t *pool);
+apr_status_t stp_pg_digest_claim(int *mine, stp_state_t *st, const char *user_key, apr_time_t last_digest,
+                                 const char *run, apr_time_t now, apr_interval_time_t lease);
+apr_status_t stp_pg_digest_release(stp_state_t *st, const char *user_key, const char *run);
 apr_status_t stp_pg_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
                                   const apr_array_header_t *delivered);
 #endif

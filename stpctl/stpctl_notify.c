@@ -15,6 +15,7 @@
 #include <apr_time.h>
 
 #include "stp_catalog.h"
+#include "stp_dbd.h"
 #include "stp_date.h"
 #include "stp_digest.h"
 #include "stp_http.h"
@@ -31,7 +32,9 @@ typedef struct {
     const char *default_locale, *locales, *base_url, *host, *from, *envelope, *sendmail;
     int dry_run, quiet;
     apr_time_t now;
-    unsigned users, sent, failed, skipped;
+    const char *run_id;        /* this run's name in digest claims (the PostgreSQL store) */
+    apr_interval_time_t lease; /* how long a claim holds */
+    unsigned users, sent, failed, skipped, elsewhere;
 } run_t;
 
 static const stp_doc_t *series_current(void *baton, const char *series, apr_pool_t *pool)
@@ -80,6 +83,21 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
         apr_pool_destroy(pool);
         return 0;
     }
+    /* Several nodes may run at once: the digest is this run's to send only once it holds it. */
+    int mine = 1;
+    if (!run->dry_run && (rv = stp_digest_claim(&mine, run->st, user_key, n->last_digest, run->run_id, run->now,
+                                                run->lease)) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: %s: cannot claim the digest: %s\n", user_key,
+                stp_state_error(run->st) ? stp_state_error(run->st) : apr_strerror(rv, err, sizeof err));
+        run->failed++;
+        apr_pool_destroy(pool);
+        return 0;
+    }
+    if (!mine) {
+        run->elsewhere++;
+        apr_pool_destroy(pool);
+        return 0;
+    }
     rv = stp_library_list(&entries, run->st, user_key, pool);
     /* The documents are checked against what the user had when they last signed in. */
     stp_digest_t *dg = rv == APR_SUCCESS
@@ -98,10 +116,12 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
             printf("would send %s to %s (%d documents, %s)\n", dg->message_id, dg->address, dg->items->nelts,
                    mail.lang);
             run->sent++;
-        } else if ((rv = stpctl_sendmail(run->sendmail, run->envelope, dg->address, message, err, sizeof err, pool)) != APR_SUCCESS) {
+        } else if ((rv = stpctl_sendmail(run->sendmail, run->envelope, dg->address, message, err, sizeof err, pool)) !=
+                   APR_SUCCESS) {
             fprintf(stderr, "stpctl notify: %s: not sent to %s: %s; it is tried again on the next run\n", user_key,
                     dg->address, err);
             run->failed++;
+            stp_digest_release(run->st, user_key, run->run_id);
         } else {
             apr_array_header_t *seen = apr_array_make(pool, dg->items->nelts, sizeof(stp_saved_t));
             for (int i = 0; i < dg->items->nelts; i++) {
@@ -183,10 +203,15 @@ static apr_status_t parse_time(apr_time_t *t, const char *s)
 
 static void notify_usage(FILE *f)
 {
-    fprintf(f, "Usage: stpctl notify --state DIR --site SITE [options]\n"
+    fprintf(f, "Usage: stpctl notify (--state DIR | --dbd PARAMS | --dbd-file FILE) --site SITE [options]\n"
                "Sends each user whose window has passed one digest of the documents in their library that\n"
                "changed since they last heard of them.\n"
-               "  --state DIR       the module's StpStateDir (state.mdb)\n"
+               "  --state DIR       the module's StpStateDir (state.mdb; with --dbd: where StpBaseURL is recorded)\n"
+               "  --dbd PARAMS      the state in PostgreSQL (StpStateStore dbd): DBDParams' connection parameters\n"
+               "  --dbd-file FILE   ... read from the first line of FILE (keeps a password out of the process list)\n"
+               "  --lease SECONDS   with --dbd: how long a run's claim on a digest holds (default 600); runs on\n"
+               "                    several nodes at once send each digest once, and a digest whose run died\n"
+               "                    between claiming and recording it goes out with the first run after that\n"
                "  --site SITE       the module's StpSite (the published catalog)\n"
                "  --sendmail CMD    the sendmail-compatible command; the recipient is appended and the\n"
                "                    message given on stdin (default: /usr/sbin/sendmail -i)\n"
@@ -209,15 +234,18 @@ static void notify_usage(FILE *f)
 int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
 {
     static const apr_getopt_option_t opts[] = {
-        {"state", 's', 1, ""},    {"site", 'S', 1, ""},          {"sendmail", 'm', 1, ""}, {"from", 'f', 1, ""},
-        {"base-url", 'b', 1, ""}, {"now", 'n', 1, ""},           {"dry-run", 'd', 0, ""},  {"quiet", 'q', 0, ""},
-        {"help", 'h', 0, ""},     {"envelope-from", 'e', 1, ""}, {NULL, 0, 0, NULL}};
+        {"state", 's', 1, ""},         {"site", 'S', 1, ""},     {"sendmail", 'm', 1, ""},
+        {"from", 'f', 1, ""},          {"base-url", 'b', 1, ""}, {"now", 'n', 1, ""},
+        {"dry-run", 'd', 0, ""},       {"quiet", 'q', 0, ""},    {"help", 'h', 0, ""},
+        {"envelope-from", 'e', 1, ""}, {"dbd", 'D', 1, ""},      {"dbd-file", 'F', 1, ""},
+        {"lease", 'l', 1, ""},         {NULL, 0, 0, NULL}};
     apr_getopt_t *os;
     int opt;
-    const char *arg, *state = NULL, *site = NULL;
+    const char *arg, *state = NULL, *site = NULL, *dbd = NULL;
     char err[256];
     run_t run = {0};
     run.sendmail = "/usr/sbin/sendmail -i";
+    run.lease = apr_time_from_sec(600);
     run.now = apr_time_now();
     apr_getopt_init(&os, pool, argc, argv);
     apr_status_t rv;
@@ -238,6 +266,23 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         case 'e':
             run.envelope = arg;
             break;
+        case 'D':
+        case 'F':
+            if (!(dbd = stpctl_dbd_params(opt == 'D' ? "--dbd" : "--dbd-file", arg, pool))) {
+                fprintf(stderr, "stpctl notify: cannot read the connection parameters from %s\n", arg);
+                return 2;
+            }
+            break;
+        case 'l': {
+            char *end;
+            apr_int64_t secs = apr_strtoi64(arg, &end, 10);
+            if (*end || secs < 1 || secs > 86400) {
+                fprintf(stderr, "stpctl notify: --lease %s: give seconds from 1 to 86400\n", arg);
+                return 2;
+            }
+            run.lease = apr_time_from_sec(secs);
+            break;
+        }
         case 'b':
             run.base_url = arg;
             break;
@@ -258,7 +303,7 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
             break;
         }
     }
-    if (rv != APR_EOF || os->ind != argc || !state || !site) {
+    if (rv != APR_EOF || os->ind != argc || (!state && !dbd) || !site) {
         notify_usage(stderr);
         return 2;
     }
@@ -279,18 +324,41 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         fprintf(stderr, "stpctl notify: %s; digests go out as plain text (publish again with this sitegen)\n", xerr);
         run.view = NULL;
     }
-    apr_finfo_t fi;
-    const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);
-    if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
-        (rv = stp_state_open(&run.st, state, &(stp_state_options_t){.upgrade_alone = 1}, pool)) != APR_SUCCESS) {
-        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, stp_state_strerror(rv, err, sizeof err));
-        return 2;
+    if (dbd) {
+        stp_dbd_conn_t *c = apr_pcalloc(pool, sizeof *c); /* closed with the pool */
+        const char *why = NULL, *problem;
+        if (stp_dbd_connect(c, "pgsql", dbd, 0, &why, pool) != APR_SUCCESS) {
+            fprintf(stderr, "stpctl notify: %s\n", why);
+            return 2;
+        }
+        if ((problem = stp_dbd_schema_problem(c, pool)) || stp_dbd_prepare_all(c, &why, pool) != APR_SUCCESS) {
+            fprintf(stderr, "stpctl notify: %s\n", problem ? problem : why);
+            return 2;
+        }
+        run.st = stp_state_over_dbd(c, pool);
+        char host[256] = "";
+        gethostname(host, sizeof host - 1);
+        unsigned char rnd[6];
+        char hex[13];
+        apr_generate_random_bytes(rnd, sizeof rnd);
+        for (int i = 0; i < 6; i++)
+            snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+        run.run_id = apr_psprintf(pool, "%s:%ld:%s", host, (long)getpid(), hex);
+    } else {
+        apr_finfo_t fi;
+        const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);
+        if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
+            (rv = stp_state_open(&run.st, state, &(stp_state_options_t){.upgrade_alone = 1}, pool)) != APR_SUCCESS) {
+            fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, stp_state_strerror(rv, err, sizeof err));
+            return 2;
+        }
+        run.run_id = "local";
     }
     run.default_locale = stp_catalog_get_meta(run.cat, "default-locale", pool);
     run.locales = stp_catalog_get_meta(run.cat, "locales", pool);
     if (!run.default_locale)
         run.default_locale = "en";
-    if (!run.base_url)
+    if (!run.base_url && state)
         run.base_url = recorded_base_url(state, pool);
     if (!run.base_url)
         run.base_url = stp_catalog_get_meta(run.cat, "base-url", pool);
@@ -327,7 +395,10 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
         fprintf(stderr, "stpctl notify: reading the settings failed: %s\n", apr_strerror(rv, err, sizeof err));
         return 2;
     }
-    printf("stpctl notify: %u users, %u digests %s, %u failed, %u skipped\n", run.users, run.sent,
+    printf("stpctl notify: %u users, %u digests %s, %u failed, %u skipped", run.users, run.sent,
            run.dry_run ? "due (dry run: nothing sent)" : "sent", run.failed, run.skipped);
+    if (run.elsewhere)
+        printf(", %u claimed by another run", run.elsewhere);
+    printf("\n");
     return run.failed ? 1 : 0;
 }
