@@ -36,6 +36,16 @@ typedef struct {
     stp_file_t file; /* as published (path under files/) */
 } sg_srcfile_t;
 
+/* An image of the document folder that a body shows: published beside the document's pages
+ * under a name made of its digest (sg_media.h). */
+typedef struct {
+    const char *rel;  /* its path in the document folder */
+    const char *src;  /* absolute path in the content tree */
+    const char *name; /* as published: <32 hex digits of its SHA-256>.<png|jpg|gif|webp> */
+    char sha256[65];
+    apr_uint64_t size;
+} sg_image_t;
+
 typedef struct sg_doc_t {
     stp_doc_t cat;        /* the catalog record (files hashed by the document loader) */
     const char *root;     /* the content directory: files are opened below it, following no link */
@@ -46,6 +56,7 @@ typedef struct sg_doc_t {
     apr_hash_t *bodies;           /* lang -> Markdown source */
     apr_hash_t *body_fps;         /* lang -> fingerprint of that body */
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
+    apr_array_header_t *images;   /* sg_image_t: the folder's images its bodies show */
     stp_version_state_t state;
     struct sg_doc_t *current;  /* the current version of its series */
     apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */

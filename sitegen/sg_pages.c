@@ -7,6 +7,7 @@
 
 #include "sg_cache.h"
 #include "sg_markdown.h"
+#include "sg_media.h"
 #include "stp_view.h"
 
 struct sg_render_t {
@@ -148,6 +149,20 @@ static void date_el(xmlNodePtr parent, const char *name, stp_day_t day, const sg
     at(n, "iso", iso);
 }
 
+/* A body's links and images on one page of its document (sg_media_url). */
+typedef struct {
+    const sg_doc_t *d;
+    const char *lang;
+    int org;
+    apr_pool_t *pool;
+} body_links_t;
+
+static const char *body_link(void *baton, const char *url, int image)
+{
+    body_links_t *b = baton;
+    return sg_media_url(b->d, url, image, b->lang, b->org, b->pool);
+}
+
 /* A document as listings and pages show it; `full` adds body, files and versions. */
 static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t *d, const char *lang, int org,
                          int full, apr_pool_t *pool)
@@ -190,8 +205,11 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
         const sg_locale_t *bl = sg_site_locale(site, body_lang);
         at(body, "language", bl ? bl->name : body_lang);
     }
-    if (md)
-        sg_markdown_append(body, md, strlen(md), site->unsafe_html);
+    if (md) {
+        body_links_t b = {d, lang, org, pool};
+        sg_markdown_links_t links = {body_link, &b};
+        sg_markdown_append(body, md, strlen(md), site->unsafe_html, &links);
+    }
 
     xmlNodePtr files = el(n, "files", NULL);
     for (int i = 0; i < d->cat.files->nelts; i++) {
