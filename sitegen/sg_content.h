@@ -84,6 +84,9 @@ typedef struct {
     apr_hash_t *nda_texts;   /* lang -> Markdown of the current NDA */
     int retention_months;
     int unsafe_html;
+    /* The portal's own words (stp_view_portal_el): stp_text_t per locale. */
+    apr_array_header_t *tagline, *footer;
+    apr_array_header_t *link_texts[3], *link_hrefs[3]; /* privacy, contact, imprint (stp_view_portal_links) */
     apr_array_header_t *tenants, *sections, *services, *regions, *industries; /* sg_term_t * */
     apr_hash_t *tenant_index, *tile_index, *service_index, *region_index, *industry_index, *locale_index;
     apr_array_header_t *docs; /* sg_doc_t *, in id order */
@@ -125,6 +128,10 @@ sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *xml, apr_size_t len, c
                        apr_pool_t *pool);
 
 const char *sg_text(const apr_array_header_t *texts, const char *lang, const char *fallback);
+/* A string of the portal's own words in `lang`, by its catalog key (portal.tagline,
+ * portal.footer, portal.<link>.text, portal.<link>.href): the locale's, else the default
+ * locale's; NULL when site.xml has none. */
+const char *sg_site_portal(const sg_site_t *site, const char *lang, const char *key, apr_pool_t *pool);
 const sg_locale_t *sg_site_locale(const sg_site_t *site, const char *id);
 
 #endif

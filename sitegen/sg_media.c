@@ -11,6 +11,7 @@
 #include "sg_cache.h"
 #include "sg_markdown.h"
 #include "sg_validate.h"
+#include "stp_paths.h"
 
 /* The image formats published, by extension, with the bytes each file starts with. SVG is not
  * among them: opened on its own, an SVG is a document of the portal's origin that can carry
@@ -34,13 +35,19 @@ static int hexval(char c)
 
 /* The path in the document folder that a body's address names, or NULL when it names none (an
  * address with a scheme, //host, /path, #fragment or ?query only). The query and fragment are cut
- * off, percent escapes decoded and leading "./" dropped. *nul is set when it decodes to a NUL. */
-static const char *folder_path(const char *url, int *nul, apr_pool_t *pool)
+ * off, percent escapes decoded and leading "./" dropped. *nul is set when it decodes to a NUL.
+ * A link "../<id>/" is another document's page, relative to this one's (/<lang>/docs/<id>/): no
+ * path of the folder either. */
+static const char *folder_path(const char *url, int image, int *nul, apr_pool_t *pool)
 {
     size_t s = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
     *nul = 0;
     /* "C:\..." is a Windows path, not a scheme: sg_path_open explains it */
     if (!*url || strchr("#?/", *url) || (url[s] == ':' && s > 1))
+        return NULL;
+    apr_size_t il = !image && !strncmp(url, "../", 3) ? stp_paths_ident_len(url + 3) : 0;
+    if (il && (!url[3 + il] || strchr("/#?", url[3 + il])) &&
+        (url[3 + il] != '/' || !url[4 + il] || strchr("#?", url[4 + il])))
         return NULL;
     size_t n = strcspn(url, "?#");
     char *out = apr_palloc(pool, n + 1), *o = out;
@@ -243,7 +250,7 @@ void sg_media_check(sg_doc_t *d, int dfd, sg_errors_t *errs, apr_pool_t *pool)
         for (int i = 0; i < r.refs->nelts; i++) {
             const ref_t *ref = &APR_ARRAY_IDX(r.refs, i, ref_t);
             int nul;
-            const char *rel = ref->image == pass ? folder_path(ref->url, &nul, pool) : NULL, *msg = NULL;
+            const char *rel = ref->image == pass ? folder_path(ref->url, pass, &nul, pool) : NULL, *msg = NULL;
             if (!rel)
                 continue;
             if (nul) {
@@ -281,7 +288,7 @@ void sg_media_check(sg_doc_t *d, int dfd, sg_errors_t *errs, apr_pool_t *pool)
 const char *sg_media_url(const sg_doc_t *d, const char *url, int image, const char *lang, int org, apr_pool_t *pool)
 {
     int nul;
-    const char *rel = folder_path(url, &nul, pool), *frag = strchr(url, '#');
+    const char *rel = folder_path(url, image, &nul, pool), *frag = strchr(url, '#');
     const sg_image_t *img = rel && !nul ? image_named(d, rel) : NULL;
     const sg_srcfile_t *sf = rel && !nul && !image ? file_named(d, rel) : NULL;
     if (img)

@@ -163,6 +163,19 @@ static const char *body_link(void *baton, const char *url, int image)
     return sg_media_url(b->d, url, image, b->lang, b->org, b->pool);
 }
 
+/* The portal's own words of site.xml in one locale, for stp_view_portal_el. */
+typedef struct {
+    const sg_site_t *site;
+    const char *lang;
+    apr_pool_t *pool;
+} portal_words_t;
+
+static const char *portal_word(void *baton, const char *key)
+{
+    portal_words_t *w = baton;
+    return sg_site_portal(w->site, w->lang, key, w->pool);
+}
+
 /* A document as listings and pages show it; `full` adds body, files and versions. */
 static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t *d, const char *lang, int org,
                          int full, apr_pool_t *pool)
@@ -265,6 +278,8 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     at(page, "return", pg->url); /* where sign-in comes back to: a path of safe characters */
     at(page, "base-url", site->base_url);
     el(page, "site-title", sg_text(site->labels, lang, def));
+    portal_words_t words = {site, lang, pool};
+    stp_view_portal_el(page, portal_word, &words, pool);
 
     xmlNodePtr locales = el(page, "locales", NULL);
     for (int i = 0; i < site->locales->nelts; i++) {

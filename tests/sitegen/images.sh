@@ -27,6 +27,8 @@ cat >"$AR/en.md" <<'EOF'
 ![webp](w%2Ewebp) and [the same scope, larger](img/Scope.PNG).
 
 Read [the report](report.txt#page=2), [the German report](report.de.txt) and [elsewhere](https://example.com/x.png).
+
+See also [the policy](../policy-v1/) and [its scope](../policy-v1/#scope).
 EOF
 printf '%s\n' "# Umfang" "" "![Umfang](img/Scope.PNG)" >"$AR/de.md"
 cp "$IMG/other.png" "$TP/secret-diagram.png"
@@ -61,6 +63,8 @@ check "a link to the default file: the download gate, fragment kept" \
 check "a link to the German file: the download gate with its language" \
     grep -qF '<a href="/download/audit-report?lang=de">the German report</a>' "$EN"
 check "an absolute address stays as written" grep -qF '<a href="https://example.com/x.png">elsewhere</a>' "$EN"
+check "a link to another document's page, relative to this one, stays as written" \
+    grep -qF '<a href="../policy-v1/">the policy</a> and <a href="../policy-v1/#scope">its scope</a>' "$EN"
 check_eq "no page names the folder's own paths" "" "$(grep -rlE 'src="img/|Scope\.PNG|src="\./dot' "$S/public" 2>/dev/null)"
 
 # --- tenant: only in the tenant's tree
