@@ -113,7 +113,9 @@ static void load_sections(xmlNodePtr list, sg_site_t *site, apr_hash_t *section_
  * web and mail addresses: a javascript: or data: address would run in the portal's pages. */
 static void load_portal_link(sg_site_t *site, int k, xmlNodePtr c, sg_errors_t *errs, apr_pool_t *pool)
 {
-    const char *href = sg_xml_attr(c, "href", pool), *name = (const char *)c->name;
+    xmlChar *raw = xmlGetProp(c, (const xmlChar *)"href"); /* as written: sg_xml_attr drops spaces */
+    const char *href = raw ? apr_pstrdup(pool, (const char *)raw) : NULL, *name = (const char *)c->name;
+    xmlFree(raw);
     int n = site->link_texts[k]->nelts;
     sg_xml_add_text(site->link_texts[k], c, site, site->site_path, errs, pool);
     if (site->link_texts[k]->nelts == n)

@@ -620,6 +620,20 @@ fresh; body "![x](gone.png)"; printf '%s\n' "Text" "" "[y](gone.pdf)" >"$AR/de.m
 expect_error "image and link problems of every body in one run" \
     "$C/docs/audit-report/de.md:3: link 'gone.pdf' does not exist" "$AR/en.md:1: image 'gone.png' does not exist"
 
+# --- the portal's own words in site.xml: links are web or mail addresses; the default locale is there --
+fresh; insert site.xml 4 '  <privacy xml:lang="en" href="javascript:alert(1)">Privacy</privacy>'
+expect_error "a footer link that is not a web or mail address" \
+    "$C/site.xml:5: privacy href 'javascript:alert(1)' must be a web or mail address starting with https://, http:// or mailto: (and no spaces)"
+fresh; insert site.xml 4 '  <contact xml:lang="en" href="https://example.com/contact us">Contact</contact>'
+expect_error "a footer link with a space" \
+    "$C/site.xml:5: contact href 'https://example.com/contact us' must be a web or mail address starting with https://, http:// or mailto: (and no spaces)"
+fresh; insert site.xml 4 '  <imprint xml:lang="de" href="https://example.com/impressum">Impressum</imprint>'
+expect_error "a footer link without the default locale" "$C/site.xml:2: site has no imprint in the default locale 'en'"
+fresh; insert site.xml 4 '  <tagline xml:lang="en">One.</tagline>'; insert site.xml 5 '  <tagline xml:lang="en">Two.</tagline>'
+expect_error "a tagline twice for a locale" "$C/site.xml:6: tagline given twice for locale 'en'"
+fresh; insert site.xml 4 '  <footer xml:lang="en">Ok.</footer>'; insert site.xml 5 '  <footer xml:lang="xx">Nope.</footer>'
+expect_error "a footer text in an undeclared locale" "$C/site.xml:6: footer in undeclared locale 'xx'"
+
 # --- every error of a run, together --------------------------------------------------------------------
 fresh
 edit site.xml 22 '<description xml:lang="en">' '<description xml:lang="xx">'
