@@ -143,6 +143,11 @@ static void plan_images(sg_plan_t *plan, apr_pool_t *pool)
                 tid ? apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/docs", NULL) : STP_BUILD_PUBLIC "/docs";
             for (int m = 0; m < d->images->nelts; m++) {
                 const sg_image_t *img = &APR_ARRAY_IDX(d->images, m, sg_image_t);
+                int seen = 0; /* two files with the same bytes are one published image */
+                for (int o = 0; o < m && !seen; o++)
+                    seen = !strcmp(APR_ARRAY_IDX(d->images, o, sg_image_t).name, img->name);
+                if (seen)
+                    continue;
                 sg_item_t *it =
                     add_copy(plan, img->src, stp_paths_doc_image(tid, d->cat.id, img->name, pool), img->sha256);
                 set_group(it, parent, pool);

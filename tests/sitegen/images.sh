@@ -13,6 +13,7 @@ TP=$C/docs/tenant-pack
 mkdir "$AR/img"
 cp "$IMG/scope.png" "$AR/img/Scope.PNG"
 cp "$IMG/dot.gif" "$AR/"
+cp "$IMG/dot.gif" "$AR/img/same-bytes.gif"
 # WebP is told by its header only: RIFF, a length, WEBP
 printf 'RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00' >"$AR/w.webp"
 cat >"$AR/en.md" <<'EOF'
@@ -23,6 +24,7 @@ cat >"$AR/en.md" <<'EOF'
 | Part | Picture |
 | --- | --- |
 | dot | ![dot](./dot.gif) |
+| same | ![same](img/same-bytes.gif) |
 
 ![webp](w%2Ewebp) and [the same scope, larger](img/Scope.PNG).
 
@@ -55,6 +57,7 @@ check "English page: the image at the English page's URL, alt and title kept" \
     grep -qF "<img src=\"/en/docs/audit-report/$H.png\" alt=\"The scope\" title=\"Scope diagram\"" "$EN"
 check "German page: the same image at the German page's URL" grep -qF "<img src=\"/de/docs/audit-report/$H.png\" alt=\"Umfang\"" "$DE"
 check "an image in a table cell, written ./dot.gif" grep -qF "<img src=\"/en/docs/audit-report/$G.gif\" alt=\"dot\"" "$EN"
+check "another file with the same bytes: the same published image" grep -qF "<img src=\"/en/docs/audit-report/$G.gif\" alt=\"same\"" "$EN"
 check "a percent-encoded image name" grep -qF "<img src=\"/en/docs/audit-report/$W.webp\"" "$EN"
 check "a link to an image shown in the body: the published image" \
     grep -qF "<a href=\"/en/docs/audit-report/$H.png\">the same scope, larger</a>" "$EN"
