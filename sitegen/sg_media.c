@@ -8,7 +8,6 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
-#include "sg_cache.h"
 #include "sg_markdown.h"
 #include "sg_validate.h"
 #include "stp_paths.h"
