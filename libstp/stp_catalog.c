@@ -116,6 +116,7 @@ const char *stp_catalog_doc_encode(apr_size_t *len, const stp_doc_t *doc, apr_po
         stp_codec_enc_cstr(&e, q->value ? q->value : "");
     }
     stp_codec_enc_int(&e, doc->published);
+    stp_codec_enc_int(&e, doc->live);
     stp_codec_enc_int(&e, doc->retired);
     stp_codec_enc_cstr(&e, doc->current);
     enc_texts(&e, doc->titles);
@@ -191,7 +192,9 @@ apr_status_t stp_catalog_doc_decode(stp_doc_t **out, const void *data, apr_size_
         if (!*q->name)
             d.failed = 1; /* sitegen never writes a nameless requirement */
     }
-    int64_t published = stp_codec_dec_int(&d), retired = stp_codec_dec_int(&d);
+    int64_t published = stp_codec_dec_int(&d);
+    doc->live = (apr_time_t)stp_codec_dec_int(&d);
+    int64_t retired = stp_codec_dec_int(&d);
     if (published < INT32_MIN || published > INT32_MAX || retired < INT32_MIN || retired > INT32_MAX)
         d.failed = 1; /* day numbers are 32-bit */
     doc->published = (stp_day_t)published;
@@ -539,15 +542,29 @@ void stp_catalog_close(stp_catalog_t *cat)
     apr_pool_cleanup_run(cat->pool, cat, catalog_cleanup);
 }
 
-apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool)
+int stp_catalog_live(const stp_doc_t *doc, apr_time_t now)
+{
+    return doc->live <= now;
+}
+
+apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_time_t now,
+                                     apr_pool_t *pool)
 {
     apr_array_header_t *ids;
     apr_status_t rv = stp_catalog_get_series(&ids, cat, series, pool);
-    if (rv == APR_SUCCESS && ids->nelts == 0)
-        rv = APR_NOTFOUND;
-    if (rv == APR_SUCCESS)
-        rv = stp_catalog_get_doc(doc, cat, APR_ARRAY_IDX(ids, 0, const char *), pool);
-    return rv;
+    if (rv != APR_SUCCESS)
+        return rv;
+    /* Newest first: the first version past its embargo is the current one. */
+    for (int i = 0; i < ids->nelts; i++) {
+        stp_doc_t *d;
+        if ((rv = stp_catalog_get_doc(&d, cat, APR_ARRAY_IDX(ids, i, const char *), pool)) != APR_SUCCESS)
+            return rv;
+        if (stp_catalog_live(d, now)) {
+            *doc = d;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_NOTFOUND;
 }
 
 apr_status_t stp_catalog_get_version(stp_doc_t **out, stp_catalog_t *cat, stp_doc_t *doc, const char *version,

@@ -11,7 +11,7 @@
 
 /* Bumped whenever the record encoding or the set of databases changes; readers refuse other
  * versions. */
-#define STP_CATALOG_FORMAT 5
+#define STP_CATALOG_FORMAT 6
 
 typedef enum { STP_ACCESS_PUBLIC = 0, STP_ACCESS_SIGNIN = 1, STP_ACCESS_NDA = 2, STP_ACCESS_TENANT = 3 } stp_access_t;
 
@@ -55,6 +55,10 @@ typedef struct {
     apr_array_header_t *tenants;  /* const char *: tenant ids (access == TENANT) */
     apr_array_header_t *requires; /* stp_require_t; NULL or empty: none */
     stp_day_t published;
+    /* The moment it goes live (docs/content-format.md, embargo): <published>'s day at midnight UTC,
+     * or its time. Until then it is absent everywhere, as an unknown id; the module compares it
+     * with its clock on every request. 0 in a preview build: live. */
+    apr_time_t live;
     stp_day_t retired;             /* the first day it is gone (0: never, it is current) */
     const char *current;           /* the id of its series' current version */
     apr_array_header_t *titles;    /* stp_text_t */
@@ -97,8 +101,13 @@ apr_status_t stp_catalog_get_series(apr_array_header_t **ids, stp_catalog_t *cat
  * APR_NOTFOUND when the series has none such. */
 apr_status_t stp_catalog_get_version(stp_doc_t **out, stp_catalog_t *cat, stp_doc_t *doc, const char *version,
                                      apr_pool_t *pool);
-/* The series' current version (its newest); APR_NOTFOUND when there is no such series. */
-apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_pool_t *pool);
+/* The series' current version at `now`: its newest version that is live then (stp_catalog_live);
+ * APR_NOTFOUND when there is no such series or none of its versions is live yet. */
+apr_status_t stp_catalog_get_current(stp_doc_t **doc, stp_catalog_t *cat, const char *series, apr_time_t now,
+                                     apr_pool_t *pool);
+/* Whether a document is live at `now` (past its embargo): everything that lists, finds, mails or
+ * serves a document asks this first, and treats a document that is not as an unknown id. */
+int stp_catalog_live(const stp_doc_t *doc, apr_time_t now);
 /* NULL when unset. */
 const char *stp_catalog_get_meta(stp_catalog_t *cat, const char *key, apr_pool_t *pool);
 const char *stp_catalog_get_string(stp_catalog_t *cat, const char *lang, const char *key, apr_pool_t *pool);

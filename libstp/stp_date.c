@@ -85,3 +85,72 @@ apr_time_t stp_date_to_time(stp_day_t day)
 {
     return apr_time_from_sec((apr_time_t)day * 86400);
 }
+
+/* Two digits at s, or -1. */
+static int two_digits(const char *s)
+{
+    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+}
+
+apr_status_t stp_date_parse_moment(stp_day_t *day, apr_time_t *at, const char *s)
+{
+    char date[11];
+    stp_day_t d;
+    if (!s || strlen(s) < 10)
+        return APR_EINVAL;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (stp_date_parse(&d, date) != APR_SUCCESS)
+        return APR_EINVAL;
+    const char *p = s + 10;
+    long secs = 0, zone = 0;
+    if (*p) {
+        int hh, mm, ss = 0;
+        if (*p != 'T' || (hh = two_digits(p + 1)) < 0 || p[3] != ':' || (mm = two_digits(p + 4)) < 0)
+            return APR_EINVAL;
+        p += 6;
+        if (*p == ':') {
+            if ((ss = two_digits(p + 1)) < 0)
+                return APR_EINVAL;
+            p += 3;
+        }
+        if (hh > 23 || mm > 59 || ss > 59)
+            return APR_EINVAL;
+        secs = hh * 3600L + mm * 60L + ss;
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int zh = two_digits(p + 1), zm = p[3] == ':' ? two_digits(p + 4) : -1;
+            if (zh < 0 || zh > 14 || zm < 0 || zm > 59)
+                return APR_EINVAL;
+            zone = (*p == '+' ? 1 : -1) * (zh * 3600L + zm * 60L);
+            p += 6;
+        } else {
+            return APR_EINVAL; /* a time needs its zone: whose nine o'clock? */
+        }
+        if (*p)
+            return APR_EINVAL;
+    }
+    *day = d;
+    *at = stp_date_to_time(d) + apr_time_from_sec(secs - zone);
+    return APR_SUCCESS;
+}
+
+void stp_date_format_moment(char *out, apr_time_t t)
+{
+    apr_time_exp_t tm;
+    apr_time_exp_gmt(&tm, t);
+    stp_date_format_iso(out, stp_date_from_time(t));
+    unsigned h = (unsigned)tm.tm_hour % 100u, m = (unsigned)tm.tm_min % 100u, s = (unsigned)tm.tm_sec % 100u;
+    out[10] = 'T';
+    out[11] = (char)('0' + h / 10);
+    out[12] = (char)('0' + h % 10);
+    out[13] = ':';
+    out[14] = (char)('0' + m / 10);
+    out[15] = (char)('0' + m % 10);
+    out[16] = ':';
+    out[17] = (char)('0' + s / 10);
+    out[18] = (char)('0' + s % 10);
+    out[19] = 'Z';
+    out[20] = '\0';
+}

@@ -20,4 +20,11 @@ stp_day_t stp_date_add_months(stp_day_t day, int months);
 stp_day_t stp_date_from_time(apr_time_t t);
 apr_time_t stp_date_to_time(stp_day_t day);
 
+/* Parses a moment as doc.xml's <published> has it: "YYYY-MM-DD" (that day's midnight, UTC) or
+ * "YYYY-MM-DDTHH:MM[:SS]" with a zone, "Z" or "+HH:MM"/"-HH:MM". *day is the date as written,
+ * *at the moment in UTC. APR_EINVAL for anything else (a time without a zone included). */
+apr_status_t stp_date_parse_moment(stp_day_t *day, apr_time_t *at, const char *s);
+/* Writes an APR time as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */
+void stp_date_format_moment(char *out, apr_time_t t);
+
 #endif

@@ -170,6 +170,8 @@ apr_status_t stp_digest_record(stp_state_t *st, const char *user_key, apr_time_t
 {
     if (!user_key || !*user_key || strlen(user_key) > STP_LIBRARY_MAX_USER)
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_digest_record(st, user_key, sent, delivered);
     apr_pool_t *pool = stp_state_scratch();
     digest_record_t d = {st, user_key, sent, delivered, pool};
     int rc = stp_state_write(st, digest_record_write, &d);

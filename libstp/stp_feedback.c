@@ -14,8 +14,10 @@
 /* --- what may be stored --------------------------------------------------------------------------- */
 
 /* The characters of a comment, or -1 when one is not allowed: C0 and C1 controls other than tab,
- * LF and the CR of a CRLF (what browsers send for a textarea's line breaks), and DEL. UTF-8 is
- * checked before. */
+ * LF and the CR of a CRLF (what browsers send for a textarea's line breaks), DEL, and the
+ * bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069), which make an
+ * exported comment display other than it reads ("Trojan Source"); the marks LRM/RLM stay allowed,
+ * since Arabic text may need them. UTF-8 is checked before. */
 static long comment_chars(const char *s)
 {
     long n = 0;
@@ -23,6 +25,9 @@ static long comment_chars(const char *s)
         if (*p == '\r' && p[1] == '\n')
             continue; /* counted with its LF */
         if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return -1;
+        if (*p == 0xe2 &&
+            ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
             return -1;
         n += (*p & 0xc0) != 0x80;
     }
@@ -129,6 +134,15 @@ typedef struct {
     int limited, bad_ref;
 } add_t;
 
+/* Whether one more answer goes over the limit: the previous window weighs as much as it still
+ * overlaps the last `w` of time. */
+static int rate_over(apr_uint32_t prev_n, apr_uint32_t now_n, apr_interval_time_t into, apr_interval_time_t w,
+                     unsigned limit)
+{
+    double estimate = (double)prev_n * (double)(w - into) / (double)w + (double)now_n;
+    return estimate + 1 > (double)limit;
+}
+
 /* Counts one more answer of rate->client, unless that is over the limit (then STP_STATE_REFUSED),
  * and drops the counts of windows before the previous one. */
 static int rate_count(MDB_txn *txn, add_t *a)
@@ -148,9 +162,7 @@ static int rate_count(MDB_txn *txn, add_t *a)
     if ((rc = rate_get(txn, a->st->feedback_rate, cur, &now_n)) ||
         (rc = rate_get(txn, a->st->feedback_rate, prev, &prev_n)))
         return rc;
-    /* The previous window weighs as much as it still overlaps the last `window` of time. */
-    double estimate = (double)prev_n * (double)(w - into) / (double)w + (double)now_n;
-    if (estimate + 1 > (double)rate->limit) {
+    if (rate_over(prev_n, now_n, into, w, rate->limit)) {
         a->limited = 1;
         return STP_STATE_REFUSED;
     }
@@ -204,6 +216,105 @@ static int add_write(MDB_txn *txn, void *baton)
     return mdb_put(txn, a->st->feedback, &key, &a->val, MDB_APPEND);
 }
 
+/* --- on PostgreSQL (stp_dbd): the same checks in one transaction; the rate under a lock per
+ * client address (its hash), so that the count holds across every node. */
+
+static const char *pg_num(apr_int64_t v, apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
+}
+
+static apr_status_t pg_rate(add_t *a, stp_dbd_conn_t *c, const char **err, apr_pool_t *pool)
+{
+    const stp_feedback_rate_t *rate = a->rate;
+    char hex[STP_HASH_HEX_LEN + 1];
+    apr_interval_time_t w = rate->window > 0 ? rate->window : 1, when = a->e->when > 0 ? a->e->when : 0;
+    apr_int64_t window = when / w;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    stp_hash_sha256_hex(hex, rate->client, strlen(rate->client));
+    const char *lock[] = {hex}, *get[] = {pg_num(window, pool), hex}, *prune[] = {pg_num(window - 1, pool)};
+    apr_status_t rv = stp_dbd_exec(c, "stp_feedback_rate_lock", 1, lock, NULL, &res, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = stp_dbd_exec(c, "stp_feedback_rate_get", 2, get, NULL, &res, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_uint32_t now_n = 0, prev_n = 0;
+    if (stp_dbd_row(c, res, &row, pool)) {
+        now_n = (apr_uint32_t)apr_atoi64(stp_dbd_col(c, row, 0));
+        prev_n = (apr_uint32_t)apr_atoi64(stp_dbd_col(c, row, 1));
+    }
+    if (rate_over(prev_n, now_n, when % w, w, rate->limit)) {
+        a->limited = 1;
+        return APR_EAGAIN;
+    }
+    if ((rv = stp_dbd_exec(c, "stp_feedback_rate_count", 2, get, NULL, NULL, err, pool)) == APR_SUCCESS)
+        rv = stp_dbd_exec(c, "stp_feedback_rate_prune", 1, prune, NULL, NULL, err, pool);
+    return rv;
+}
+
+static apr_status_t pg_add_txn(stp_dbd_conn_t *c, void *baton, const char **err, apr_pool_t *pool)
+{
+    add_t *a = baton;
+    const stp_feedback_t *e = a->e;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    apr_status_t rv;
+    if (e->ref) { /* a comment after an answer: that answer, about the same page */
+        const char *args[] = {pg_num((apr_int64_t)e->ref, pool)};
+        if ((rv = stp_dbd_exec(c, "stp_feedback_answer", 1, args, NULL, &res, err, pool)) != APR_SUCCESS)
+            return rv;
+        if (!stp_dbd_row(c, res, &row, pool) || strcmp(stp_dbd_col(c, row, 0), e->page) || !*stp_dbd_col(c, row, 1)) {
+            a->bad_ref = 1;
+            return APR_EINVAL;
+        }
+        row = NULL;
+    }
+    if (a->rate && (rv = pg_rate(a, c, err, pool)) != APR_SUCCESS)
+        return rv;
+    const char *args[] = {
+        pg_num(e->when, pool), e->page, e->lang, e->answer, e->comment, e->user_key, pg_num((apr_int64_t)e->ref, pool)};
+    if ((rv = stp_dbd_exec(c, "stp_feedback_add", 7, args, NULL, &res, err, pool)) != APR_SUCCESS)
+        return rv;
+    if (!stp_dbd_row(c, res, &row, pool))
+        return APR_EGENERAL;
+    a->seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(c, row, 0), NULL, 10);
+    return APR_SUCCESS;
+}
+
+static apr_status_t pg_add(add_t *a, apr_pool_t *pool)
+{
+    const char *err = NULL;
+    apr_status_t rv = stp_dbd_transaction(a->st->dbd, pg_add_txn, a, &err, pool);
+    if (rv != APR_SUCCESS && !a->limited && !a->bad_ref)
+        a->st->dbd_error = apr_pstrdup(a->st->pool, err ? err : "storing feedback");
+    return rv;
+}
+
+static apr_status_t pg_each(stp_state_t *st, stp_feedback_fn *fn, void *baton, apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *err = NULL;
+    apr_status_t rv = stp_dbd_exec(st->dbd, "stp_feedback_all", 0, NULL, NULL, &res, &err, pool);
+    if (rv != APR_SUCCESS)
+        st->dbd_error = apr_pstrdup(st->pool, err ? err : "reading feedback");
+    while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
+        stp_feedback_t e;
+        e.seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(st->dbd, row, 0), NULL, 10);
+        e.when = apr_strtoi64(stp_dbd_col(st->dbd, row, 1), NULL, 10);
+        e.page = stp_dbd_col(st->dbd, row, 2);
+        e.lang = stp_dbd_col(st->dbd, row, 3);
+        e.answer = stp_dbd_col(st->dbd, row, 4);
+        e.comment = stp_dbd_col(st->dbd, row, 5);
+        e.user_key = stp_dbd_col(st->dbd, row, 6);
+        e.ref = (apr_uint64_t)apr_strtoi64(stp_dbd_col(st->dbd, row, 7), NULL, 10);
+        if (fn(baton, &e))
+            break;
+    }
+    return rv;
+}
+
 apr_status_t stp_feedback_add(apr_uint64_t *seq, stp_state_t *st, const stp_feedback_t *e, const char *locales,
                               const stp_feedback_rate_t *rate)
 {
@@ -218,6 +329,13 @@ apr_status_t stp_feedback_add(apr_uint64_t *seq, stp_state_t *st, const stp_feed
     stored.comment = text_of(e->comment, pool);
     stored.user_key = e->user_key ? e->user_key : "";
     add_t a = {st, &stored, rate, encode(&stored, pool), 0, 0, 0};
+    if (st->dbd) {
+        apr_status_t rv = pg_add(&a, pool);
+        apr_pool_destroy(pool);
+        if (rv == APR_SUCCESS)
+            *seq = a.seq;
+        return rv;
+    }
     int rc = stp_state_write(st, add_write, &a);
     apr_pool_destroy(pool);
     if (rc == STP_STATE_REFUSED)
@@ -234,6 +352,8 @@ apr_status_t stp_feedback_each(stp_state_t *st, stp_feedback_fn *fn, void *baton
     MDB_val k, v;
     apr_pool_t *iter;
     apr_status_t rv = APR_SUCCESS;
+    if (st->dbd)
+        return pg_each(st, fn, baton, pool);
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return stp_lmdb_status(rc);

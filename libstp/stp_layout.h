@@ -11,7 +11,8 @@
 #define STP_SITE_STAGING_PREFIX ".staging-" /* a build being written */
 #define STP_SITE_STORE "store"              /* content-addressed shards that builds share */
 #define STP_SITE_STORE_TMP_PREFIX ".tmp-"   /* a shard being written in the store */
-#define STP_SITE_LOCK ".sitegen.lock"       /* held by the running sitegen */
+#define STP_SITE_LOCK ".sitegen.lock"       /* held by the running sitegen (and rollout's switch) */
+#define STP_SITE_ROLLOUT_PREFIX ".rollout-" /* .rollout-<build>: a copy `stpctl rollout` is sending */
 
 /* SITE/build-<n>/: one build. */
 #define STP_BUILD_PUBLIC "public"               /* public/<lang>/...: the static pages */
@@ -23,6 +24,12 @@
 #define STP_BUILD_MANIFEST ".manifest"          /* sitegen: fingerprints of what the build holds */
 #define STP_BUILD_DOCCACHE ".doccache"          /* sitegen: the document cache */
 #define STP_BUILD_SEARCH "search.db"            /* the search index (stp_search.h) */
+/* embargo/<page path>: the pages of documents that go live after the build (public/... and
+ * tenants/... below it, as stp_paths.h names them), never under public/: the module serves one
+ * only once its document is live (docs/content-format.md, embargo). */
+#define STP_BUILD_EMBARGO "embargo"
+#define STP_BUILD_PREVIEW ".preview" /* present in a preview build (sitegen --preview) */
+
 /* The input of pages the module personalises (a member's home page with the organisation's
  * recommendations): models/<lang>/home.xml; an organisation page's is its index.xml. */
 #define STP_BUILD_MODELS "models"

@@ -96,6 +96,8 @@ apr_status_t stp_library_save(stp_state_t *st, const char *user_key, const stp_s
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(entry->series, 64) || !field_ok(entry->doc_id, 64) ||
         (entry->seen && strlen(entry->seen) > 64) || (entry->kept && strlen(entry->kept) > 64))
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_library_save(st, user_key, entry, STP_LIBRARY_MAX_ENTRIES);
     apr_pool_t *pool = stp_state_scratch();
     library_put_t p = {st, stp_state_user_key(user_key, entry->series, pool), stp_library_encode(entry, pool),
                        stp_state_user_key(user_key, "", pool)};
@@ -115,6 +117,8 @@ apr_status_t stp_library_remove(stp_state_t *st, const char *user_key, const cha
 {
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || !field_ok(series, 64))
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_library_remove(st, user_key, series);
     apr_pool_t *pool = stp_state_scratch();
     library_put_t p = {st, stp_state_user_key(user_key, series, pool), {0, NULL}, {0, NULL}};
     int rc = stp_state_write(st, library_remove_write, &p);
@@ -130,6 +134,8 @@ apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, con
     *entries = apr_array_make(pool, 8, sizeof(stp_saved_t));
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
         return APR_SUCCESS;
+    if (st->dbd)
+        return stp_pg_library_list(*entries, st, user_key, pool);
     MDB_val prefix = stp_state_user_key(user_key, "", pool), k = prefix, v;
     int rc = stp_state_read_begin(st, &txn);
     if (rc)

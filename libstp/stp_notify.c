@@ -69,6 +69,8 @@ apr_status_t stp_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_k
     n->address = n->locale = n->tenant = "";
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER))
         return APR_NOTFOUND;
+    if (st->dbd)
+        return stp_pg_notify_get(n, st, user_key, pool);
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = stp_state_read_begin(st, &txn);
     if (rc)
@@ -91,6 +93,8 @@ apr_status_t stp_notify_put(stp_state_t *st, const char *user_key, const stp_not
     if (!field_ok(user_key, STP_LIBRARY_MAX_USER) || (n->address && strlen(n->address) > 254) ||
         (n->locale && strlen(n->locale) > 16) || (n->tenant && strlen(n->tenant) > 64))
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_notify_put(st, user_key, n);
     apr_pool_t *pool = stp_state_scratch();
     notify_put_t p = {st, {strlen(user_key), (void *)user_key}, stp_notify_encode(n, pool)};
     int rc = stp_state_write(st, notify_put_write, &p);
@@ -107,17 +111,22 @@ apr_status_t stp_notify_each(stp_state_t *st, stp_notify_fn *fn, void *baton, ap
     apr_status_t rv = APR_SUCCESS;
     /* Collects first: fn may write (stp_digest_record), which must not happen inside this read. */
     apr_array_header_t *keys = apr_array_make(pool, 64, sizeof(const char *));
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-    if (rc)
-        return stp_lmdb_status(rc);
-    if ((rc = mdb_cursor_open(txn, st->notify, &cur))) {
+    if (st->dbd) {
+        if ((rv = stp_pg_notify_users(keys, st, pool)) != APR_SUCCESS)
+            return rv;
+    } else {
+        int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+        if (rc)
+            return stp_lmdb_status(rc);
+        if ((rc = mdb_cursor_open(txn, st->notify, &cur))) {
+            mdb_txn_abort(txn);
+            return stp_lmdb_status(rc);
+        }
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            APR_ARRAY_PUSH(keys, const char *) = apr_pstrmemdup(pool, k.mv_data, k.mv_size);
+        mdb_cursor_close(cur);
         mdb_txn_abort(txn);
-        return stp_lmdb_status(rc);
     }
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        APR_ARRAY_PUSH(keys, const char *) = apr_pstrmemdup(pool, k.mv_data, k.mv_size);
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     apr_pool_create(&iter, pool);
     for (int i = 0; i < keys->nelts && rv == APR_SUCCESS; i++) {
         stp_notify_t n;

@@ -111,6 +111,23 @@ const char *stp_org_email_domain(const char *email)
     return at ? at + 1 : "";
 }
 
+/* The PostgreSQL versions, at the end of this file. */
+typedef struct change_t change_t;
+static apr_status_t pg_settings_get(stp_org_settings_t *s, stp_state_t *st, const char *tenant, apr_pool_t *pool);
+static apr_status_t pg_role(stp_role_t *role, stp_state_t *st, const char *tenant, const char *email, apr_pool_t *pool);
+static apr_status_t pg_settings_txn(stp_dbd_conn_t *dbc, void *baton, const char **err, apr_pool_t *pool);
+static apr_status_t pg_person_txn(stp_dbd_conn_t *dbc, void *baton, const char **err, apr_pool_t *pool);
+static apr_status_t pg_change(stp_state_t *st, change_t *c, stp_dbd_txn_fn *fn);
+static apr_status_t pg_member(stp_org_member_t *m, stp_state_t *st, const char *tenant, const char *email,
+                              int claim_admin);
+static apr_status_t pg_people(apr_array_header_t *people, stp_state_t *st, const char *tenant, apr_pool_t *pool);
+static int pg_tenant_seen(stp_state_t *st, const char *tenant);
+static apr_status_t pg_verified_emails(apr_array_header_t *emails, stp_state_t *st, const char *tenant,
+                                       apr_pool_t *pool);
+static apr_status_t pg_log(stp_state_t *st, const char *tenant, int limit, stp_org_change_fn *fn, void *baton,
+                           apr_pool_t *pool);
+static const char *lower_ascii(const char *s, apr_pool_t *pool);
+
 /* --- records ------------------------------------------------------------------------------------ */
 
 static int tenant_ok(const char *tenant)
@@ -173,6 +190,8 @@ apr_status_t stp_org_settings_get(stp_org_settings_t *s, stp_state_t *st, const 
     settings_empty(s, pool);
     if (!tenant_ok(tenant))
         return APR_SUCCESS;
+    if (st->dbd)
+        return pg_settings_get(s, st, tenant, pool);
     MDB_val k = {strlen(tenant), (void *)tenant};
     int rc = stp_state_read_begin(st, &txn);
     if (rc)
@@ -243,6 +262,14 @@ apr_status_t stp_org_role_get(stp_role_t *role, stp_state_t *st, const char *ten
     *role = STP_ROLE_NONE;
     if (!tenant_ok(tenant) || !email || !*email)
         return APR_SUCCESS;
+    if (st->dbd) {
+        if (strlen(email) > STP_ORG_MAX_EMAIL)
+            return APR_SUCCESS;
+        apr_pool_t *pool = stp_state_scratch();
+        apr_status_t rv = pg_role(role, st, tenant, lower_ascii(email, pool), pool);
+        apr_pool_destroy(pool);
+        return rv;
+    }
     int rc = stp_state_read_begin(st, &txn);
     if (rc)
         return stp_lmdb_status(rc);
@@ -260,6 +287,8 @@ apr_status_t stp_org_member(stp_org_member_t *m, stp_state_t *st, const char *te
     m->role = claim_admin ? STP_ROLE_ADMINISTRATOR : STP_ROLE_NONE;
     if (!tenant_ok(tenant))
         return APR_SUCCESS;
+    if (st->dbd)
+        return pg_member(m, st, tenant, email, claim_admin);
     int rc = stp_state_read_begin(st, &txn);
     if (rc)
         return stp_lmdb_status(rc);
@@ -334,6 +363,11 @@ apr_status_t stp_org_people(apr_array_header_t **out, stp_state_t *st, const cha
     *out = p.people;
     if (!tenant_ok(tenant))
         return APR_SUCCESS;
+    if (st->dbd) {
+        apr_status_t rv = pg_people(p.people, st, tenant, pool);
+        qsort(p.people->elts, (size_t)p.people->nelts, sizeof(stp_org_person_t), person_cmp);
+        return rv;
+    }
     int rc = stp_state_read_begin(st, &txn);
     if (rc)
         return stp_lmdb_status(rc);
@@ -356,6 +390,8 @@ int stp_org_tenant_seen(stp_state_t *st, const char *tenant)
     int seen = 0;
     if (!tenant_ok(tenant))
         return 0;
+    if (st->dbd)
+        return pg_tenant_seen(st, tenant);
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return -1;
@@ -372,6 +408,17 @@ int stp_org_tenant_seen(stp_state_t *st, const char *tenant)
     return seen ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
 }
 
+/* Sorted, without duplicates. */
+static void domains_unique(apr_array_header_t *d)
+{
+    qsort(d->elts, (size_t)d->nelts, sizeof(const char *), str_cmp);
+    int n = 0;
+    for (int i = 0; i < d->nelts; i++)
+        if (!n || strcmp(APR_ARRAY_IDX(d, n - 1, const char *), APR_ARRAY_IDX(d, i, const char *)))
+            APR_ARRAY_IDX(d, n++, const char *) = APR_ARRAY_IDX(d, i, const char *);
+    d->nelts = n;
+}
+
 apr_status_t stp_org_seen_domains(apr_array_header_t **out, stp_state_t *st, const char *tenant, apr_pool_t *pool)
 {
     MDB_txn *txn;
@@ -381,6 +428,17 @@ apr_status_t stp_org_seen_domains(apr_array_header_t **out, stp_state_t *st, con
     *out = d;
     if (!tenant_ok(tenant))
         return APR_SUCCESS;
+    if (st->dbd) {
+        apr_array_header_t *emails = apr_array_make(pool, 8, sizeof(const char *));
+        apr_status_t rv = pg_verified_emails(emails, st, tenant, pool);
+        for (int i = 0; i < emails->nelts; i++) {
+            const char *e = stp_org_email_normal(APR_ARRAY_IDX(emails, i, const char *), pool);
+            if (e)
+                APR_ARRAY_PUSH(d, const char *) = stp_org_email_domain(e);
+        }
+        domains_unique(d);
+        return rv;
+    }
     /* The user records are keyed by user, not tenant: a scan, fine for a page administrators open. */
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
@@ -401,12 +459,7 @@ apr_status_t stp_org_seen_domains(apr_array_header_t **out, stp_state_t *st, con
         mdb_cursor_close(cur);
     }
     mdb_txn_abort(txn);
-    qsort(d->elts, (size_t)d->nelts, sizeof(const char *), str_cmp);
-    int n = 0;
-    for (int i = 0; i < d->nelts; i++)
-        if (!n || strcmp(APR_ARRAY_IDX(d, n - 1, const char *), APR_ARRAY_IDX(d, i, const char *)))
-            APR_ARRAY_IDX(d, n++, const char *) = APR_ARRAY_IDX(d, i, const char *);
-    d->nelts = n;
+    domains_unique(d);
     return rc == MDB_NOTFOUND ? APR_SUCCESS : stp_lmdb_status(rc);
 }
 
@@ -457,7 +510,7 @@ static int tags_ok(const apr_array_header_t *a)
     return 1;
 }
 
-typedef struct {
+struct change_t {
     stp_state_t *st;
     const char *tenant;
     const stp_org_actor_t *actor;
@@ -471,7 +524,8 @@ typedef struct {
     int is_admin;
     apr_status_t outcome; /* what the caller answers */
     int changed;
-} change_t;
+    int note; /* stp_org_administrator_note: the claim's listing, not a person's change */
+};
 
 static stp_org_change_t change_of(const change_t *c, const char *action, const char *subject, const char *before,
                                   const char *after)
@@ -518,7 +572,12 @@ apr_status_t stp_org_settings_put(stp_state_t *st, const char *tenant, const stp
     if (!tenant_ok(tenant) || !s || !tags_ok(s->industries) || !tags_ok(s->regions) || !actor)
         return APR_EINVAL;
     apr_pool_t *pool = stp_state_scratch();
-    change_t c = {st, tenant, actor, when, pool, s, NULL, STP_ROLE_NONE, 0, APR_SUCCESS, 0};
+    change_t c = {st, tenant, actor, when, pool, s, NULL, STP_ROLE_NONE, 0, APR_SUCCESS, 0, 0};
+    if (st->dbd) {
+        apr_status_t rv = pg_change(st, &c, pg_settings_txn);
+        apr_pool_destroy(pool);
+        return rv;
+    }
     int rc = stp_state_write(st, settings_write, &c);
     apr_pool_destroy(pool);
     return stp_lmdb_status(rc);
@@ -573,7 +632,12 @@ static apr_status_t person_change(stp_state_t *st, const char *tenant, const cha
         apr_pool_destroy(pool);
         return APR_EINVAL;
     }
-    change_t c = {st, tenant, actor, when, pool, NULL, e, role, 0, APR_SUCCESS, 0};
+    change_t c = {st, tenant, actor, when, pool, NULL, e, role, 0, APR_SUCCESS, 0, 0};
+    if (st->dbd) {
+        apr_status_t rv = pg_change(st, &c, pg_person_txn);
+        apr_pool_destroy(pool);
+        return rv;
+    }
     int rc = stp_state_write(st, fn, &c);
     apr_pool_destroy(pool);
     if (rc == STP_STATE_REFUSED)
@@ -652,7 +716,14 @@ apr_status_t stp_org_administrator_note(stp_state_t *st, const char *tenant, con
         return APR_SUCCESS;
     }
     stp_org_actor_t idp = {"identity provider", "", STP_ROLE_NONE, 0};
-    change_t c = {st, tenant, &idp, when, pool, NULL, e, STP_ROLE_NONE, is_admin, APR_SUCCESS, 0};
+    change_t c = {st, tenant, &idp, when, pool, NULL, e, STP_ROLE_NONE, is_admin, APR_SUCCESS, 0, 1};
+    if (st->dbd) {
+        rv = pg_change(st, &c, pg_person_txn);
+        if (changed)
+            *changed = c.changed;
+        apr_pool_destroy(pool);
+        return rv;
+    }
     int rc = stp_state_write(st, administrator_write, &c);
     apr_pool_destroy(pool);
     if (changed)
@@ -687,6 +758,8 @@ apr_status_t stp_org_log(stp_state_t *st, const char *tenant, int limit, stp_org
     MDB_cursor *cur;
     MDB_val k, v;
     apr_status_t rv = APR_SUCCESS;
+    if (st->dbd)
+        return pg_log(st, tenant, limit, fn, baton, pool);
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return stp_lmdb_status(rc);
@@ -708,5 +781,269 @@ apr_status_t stp_org_log(stp_state_t *st, const char *tenant, int limit, stp_org
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
+    return rv;
+}
+
+/* --- on PostgreSQL (stp_dbd) ---------------------------------------------------------------------
+ * The same rules over the tables of stp_dbd.c. A change runs in one transaction under a lock per
+ * organisation, which orders the changes of one organisation across every node as LMDB's single
+ * writer does on one machine. Industries and regions are stored one per line. */
+
+static const char *pg_num(apr_int64_t v, apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
+}
+
+static apr_array_header_t *pg_lines(const char *text, apr_pool_t *pool)
+{
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(const char *));
+    char *last, *copy = apr_pstrdup(pool, text ? text : "");
+    for (char *t = apr_strtok(copy, "\n", &last); t; t = apr_strtok(NULL, "\n", &last))
+        APR_ARRAY_PUSH(a, const char *) = t;
+    return a;
+}
+
+static const char *pg_join(const apr_array_header_t *a, apr_pool_t *pool)
+{
+    return a && a->nelts ? apr_array_pstrcat(pool, a, '\n') : "";
+}
+
+static apr_status_t pg_run(stp_state_t *st, const char *label, int nargs, const char *const *args, int *nrows,
+                           apr_dbd_results_t **res, apr_pool_t *pool)
+{
+    const char *err = NULL;
+    apr_status_t rv = stp_dbd_exec(st->dbd, label, nargs, args, nrows, res, &err, pool);
+    if (rv != APR_SUCCESS)
+        st->dbd_error = apr_pstrdup(st->pool, err ? err : label);
+    return rv;
+}
+
+static apr_status_t pg_settings_get(stp_org_settings_t *s, stp_state_t *st, const char *tenant, apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant};
+    apr_status_t rv = pg_run(st, "stp_org_settings_get", 1, args, NULL, &res, pool);
+    if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
+        int mode = atoi(stp_dbd_col(st->dbd, row, 0));
+        s->mode = mode >= 0 && mode <= STP_ORG_MODE_ASSIGNED ? (stp_org_mode_t)mode : STP_ORG_MODE_DEFAULT;
+        s->industries = pg_lines(stp_dbd_col(st->dbd, row, 1), pool);
+        s->regions = pg_lines(stp_dbd_col(st->dbd, row, 2), pool);
+    }
+    return rv;
+}
+
+static apr_status_t pg_role(stp_role_t *role, stp_state_t *st, const char *tenant, const char *email, apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant, email};
+    apr_status_t rv = pg_run(st, "stp_org_role", 2, args, NULL, &res, pool);
+    *role = STP_ROLE_NONE;
+    if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
+        int r = atoi(stp_dbd_col(st->dbd, row, 0));
+        *role = r >= STP_ROLE_USER && r <= STP_ROLE_ADMINISTRATOR ? (stp_role_t)r : STP_ROLE_NONE;
+    }
+    return rv;
+}
+
+static const char *lower_ascii(const char *s, apr_pool_t *pool)
+{
+    char *l = apr_pstrdup(pool, s);
+    for (char *p = l; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return l;
+}
+
+static apr_status_t pg_log_append(stp_dbd_conn_t *c, const stp_org_change_t *ch, const char **err, apr_pool_t *pool)
+{
+    const char *args[] = {
+        pg_num(ch->when, pool), ch->tenant, ch->actor, ch->actor_email, ch->action, ch->subject, ch->before, ch->after};
+    return stp_dbd_exec(c, "stp_org_log_add", 8, args, NULL, NULL, err, pool);
+}
+
+static apr_status_t pg_lock(stp_dbd_conn_t *c, const char *tenant, const char **err, apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant};
+    apr_status_t rv = stp_dbd_exec(c, "stp_org_lock", 1, args, NULL, &res, err, pool);
+    if (rv == APR_SUCCESS)
+        stp_dbd_row(c, res, &row, pool);
+    return rv;
+}
+
+static apr_status_t pg_settings_txn(stp_dbd_conn_t *dbc, void *baton, const char **err, apr_pool_t *pool)
+{
+    change_t *c = baton;
+    stp_org_settings_t old;
+    settings_empty(&old, pool);
+    apr_status_t rv = pg_lock(dbc, c->tenant, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = pg_settings_get(&old, c->st, c->tenant, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *before = settings_text(&old, pool), *after = settings_text(c->settings, pool);
+    if (!strcmp(before, after))
+        return APR_SUCCESS;
+    stp_org_settings_t tags = *c->settings;
+    tags.mode = old.mode;
+    stp_org_change_t ch =
+        change_of(c, strcmp(settings_text(&tags, pool), before) ? "settings" : "mode", "", before, after);
+    const char *args[] = {c->tenant, pg_num(c->settings->mode, pool), pg_join(c->settings->industries, pool),
+                          pg_join(c->settings->regions, pool)};
+    if ((rv = stp_dbd_exec(dbc, "stp_org_settings_put", 4, args, NULL, NULL, err, pool)) == APR_SUCCESS)
+        rv = pg_log_append(dbc, &ch, err, pool);
+    c->changed = rv == APR_SUCCESS;
+    return rv;
+}
+
+/* The people changes: c->role USER or ADMIN (put), NONE (revoke); c->is_admin for the claim's note. */
+static apr_status_t pg_person_txn(stp_dbd_conn_t *dbc, void *baton, const char **err, apr_pool_t *pool)
+{
+    change_t *c = baton;
+    stp_role_t old;
+    apr_status_t rv = pg_lock(dbc, c->tenant, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = pg_role(&old, c->st, c->tenant, c->email, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *action, *by = c->actor->email && *c->actor->email ? c->actor->email : c->actor->user_key;
+    stp_role_t role = c->role;
+    if (c->note) {
+        role = c->is_admin ? STP_ROLE_ADMINISTRATOR : STP_ROLE_ADMIN;
+        if (c->is_admin ? old == STP_ROLE_ADMINISTRATOR : old != STP_ROLE_ADMINISTRATOR)
+            return APR_SUCCESS;
+        action = "administrator";
+        by = "identity provider";
+    } else if (old == STP_ROLE_ADMINISTRATOR) {
+        return c->outcome = APR_EACCES;
+    } else if (role == STP_ROLE_NONE) {
+        if (old == STP_ROLE_NONE)
+            return c->outcome = APR_NOTFOUND;
+        action = "revoke";
+    } else {
+        if (old == role)
+            return APR_SUCCESS;
+        if (old == STP_ROLE_NONE) {
+            apr_dbd_results_t *res;
+            apr_dbd_row_t *row = NULL;
+            const char *args[] = {c->tenant};
+            if ((rv = stp_dbd_exec(dbc, "stp_org_people_count", 1, args, NULL, &res, err, pool)) != APR_SUCCESS)
+                return rv;
+            if (stp_dbd_row(dbc, res, &row, pool) && atoi(stp_dbd_col(dbc, row, 0)) >= STP_ORG_MAX_PEOPLE)
+                return c->outcome = APR_ENOSPC;
+        }
+        action = old == STP_ROLE_NONE ? "add" : "role";
+    }
+    stp_org_change_t ch = change_of(c, action, c->email, old == STP_ROLE_NONE ? "" : stp_org_role_name(old),
+                                    role == STP_ROLE_NONE ? "" : stp_org_role_name(role));
+    if (role == STP_ROLE_NONE) {
+        const char *args[] = {c->tenant, c->email};
+        rv = stp_dbd_exec(dbc, "stp_org_person_delete", 2, args, NULL, NULL, err, pool);
+    } else {
+        const char *args[] = {c->tenant, c->email, pg_num(role, pool), pg_num(c->when, pool), by};
+        rv = stp_dbd_exec(dbc, "stp_org_person_put", 5, args, NULL, NULL, err, pool);
+    }
+    if (rv == APR_SUCCESS)
+        rv = pg_log_append(dbc, &ch, err, pool);
+    c->changed = rv == APR_SUCCESS;
+    return rv;
+}
+
+static apr_status_t pg_change(stp_state_t *st, change_t *c, stp_dbd_txn_fn *fn)
+{
+    const char *err = NULL;
+    apr_status_t rv = stp_dbd_transaction(st->dbd, fn, c, &err, c->pool);
+    if (rv != APR_SUCCESS && rv != c->outcome)
+        st->dbd_error = apr_pstrdup(st->pool, err ? err : "changing an organisation");
+    return rv;
+}
+
+static apr_status_t pg_member(stp_org_member_t *m, stp_state_t *st, const char *tenant, const char *email,
+                              int claim_admin)
+{
+    apr_pool_t *pool = stp_state_scratch();
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *low = email && *email && strlen(email) <= STP_ORG_MAX_EMAIL ? lower_ascii(email, pool) : "";
+    const char *args[] = {tenant, low};
+    apr_status_t rv = pg_run(st, "stp_org_member", 2, args, NULL, &res, pool);
+    if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
+        int mode = atoi(stp_dbd_col(st->dbd, row, 0)), role = atoi(stp_dbd_col(st->dbd, row, 1));
+        if (mode == STP_ORG_MODE_OPEN || mode == STP_ORG_MODE_ASSIGNED)
+            m->mode = (stp_org_mode_t)mode;
+        stp_role_t listed = role >= STP_ROLE_USER && role <= STP_ROLE_ADMINISTRATOR ? (stp_role_t)role : STP_ROLE_NONE;
+        if (!claim_admin && *low)
+            m->role = listed == STP_ROLE_ADMINISTRATOR ? STP_ROLE_ADMIN : listed;
+    }
+    apr_pool_destroy(pool);
+    return rv;
+}
+
+static apr_status_t pg_people(apr_array_header_t *people, stp_state_t *st, const char *tenant, apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant};
+    apr_status_t rv = pg_run(st, "stp_org_people", 1, args, NULL, &res, pool);
+    while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
+        stp_org_person_t *p = apr_array_push(people);
+        int role = atoi(stp_dbd_col(st->dbd, row, 1));
+        p->email = apr_pstrdup(pool, stp_dbd_col(st->dbd, row, 0));
+        p->role = role >= STP_ROLE_USER && role <= STP_ROLE_ADMINISTRATOR ? (stp_role_t)role : STP_ROLE_NONE;
+        p->since = apr_strtoi64(stp_dbd_col(st->dbd, row, 2), NULL, 10);
+        p->by = apr_pstrdup(pool, stp_dbd_col(st->dbd, row, 3));
+    }
+    return rv;
+}
+
+static int pg_tenant_seen(stp_state_t *st, const char *tenant)
+{
+    apr_pool_t *pool = stp_state_scratch();
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant};
+    apr_status_t rv = pg_run(st, "stp_org_tenant_seen", 1, args, NULL, &res, pool);
+    int seen = rv == APR_SUCCESS ? stp_dbd_row(st->dbd, res, &row, pool) : -1;
+    apr_pool_destroy(pool);
+    return seen;
+}
+
+static apr_status_t pg_verified_emails(apr_array_header_t *emails, stp_state_t *st, const char *tenant,
+                                       apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant};
+    apr_status_t rv = pg_run(st, "stp_org_verified_emails", 1, args, NULL, &res, pool);
+    while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool))
+        APR_ARRAY_PUSH(emails, const char *) = apr_pstrdup(pool, stp_dbd_col(st->dbd, row, 0));
+    return rv;
+}
+
+static apr_status_t pg_log(stp_state_t *st, const char *tenant, int limit, stp_org_change_fn *fn, void *baton,
+                           apr_pool_t *pool)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *args[] = {tenant, limit > 0 ? pg_num(limit, pool) : NULL};
+    apr_status_t rv = tenant ? pg_run(st, "stp_org_log_tenant", 2, args, NULL, &res, pool)
+                             : pg_run(st, "stp_org_log_all", 0, NULL, NULL, &res, pool);
+    while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
+        stp_org_change_t c;
+        c.seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(st->dbd, row, 0), NULL, 10);
+        c.when = apr_strtoi64(stp_dbd_col(st->dbd, row, 1), NULL, 10);
+        c.tenant = stp_dbd_col(st->dbd, row, 2);
+        c.actor = stp_dbd_col(st->dbd, row, 3);
+        c.actor_email = stp_dbd_col(st->dbd, row, 4);
+        c.action = stp_dbd_col(st->dbd, row, 5);
+        c.subject = stp_dbd_col(st->dbd, row, 6);
+        c.before = stp_dbd_col(st->dbd, row, 7);
+        c.after = stp_dbd_col(st->dbd, row, 8);
+        if (fn(baton, &c))
+            break;
+    }
     return rv;
 }

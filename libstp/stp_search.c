@@ -478,7 +478,8 @@ static int create_schema(stp_search_writer_t *w, const apr_array_header_t *local
                          " title TEXT NOT NULL, summary TEXT NOT NULL, tile TEXT NOT NULL, access INTEGER NOT NULL,"
                          " nda INTEGER NOT NULL, published INTEGER NOT NULL, tenants TEXT NOT NULL,"
                          " services TEXT NOT NULL, regions TEXT NOT NULL, industries TEXT NOT NULL,"
-                         " fp TEXT NOT NULL, requires TEXT NOT NULL, UNIQUE(doc, lang))");
+                         " fp TEXT NOT NULL, requires TEXT NOT NULL, live INTEGER NOT NULL,"
+                         " until INTEGER NOT NULL, UNIQUE(doc, lang))");
     for (int i = 0; rc == SQLITE_OK && i < locales->nelts; i++) {
         const char *lang = APR_ARRAY_IDX(locales, i, const char *);
         rc = exec(w->db,
@@ -525,8 +526,8 @@ apr_status_t stp_search_writer_open(stp_search_writer_t **wp, const char *path, 
         rc = sqlite3_prepare_v2(
             w->db,
             "INSERT OR REPLACE INTO docs(id, doc, lang, title, summary, tile, access, nda, published,"
-            " tenants, services, regions, industries, fp, requires)"
-            " VALUES(?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15)",
+            " tenants, services, regions, industries, fp, requires, live, until)"
+            " VALUES(?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16, ?17)",
             -1, &w->ins_doc, NULL);
     if (rc != SQLITE_OK) {
         *err = db_error(w->db, path, pool);
@@ -608,6 +609,8 @@ apr_status_t stp_search_writer_put(stp_search_writer_t *w, const stp_search_row_
     sqlite3_bind_int(st, 7, row->nda);
     sqlite3_bind_int(st, 8, (int)row->published);
     sqlite3_bind_text(st, 15, requires_text(row->requires, p), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)row->live);
+    sqlite3_bind_int64(st, 17, (sqlite3_int64)row->until);
     if (id)
         sqlite3_bind_int64(st, 14, id);
     else
@@ -689,6 +692,7 @@ typedef struct {
     stp_day_t published;
     const char *tenants;                /* " a b " or NULL */
     const apr_array_header_t *requires; /* stp_require_t; NULL: none */
+    apr_time_t live, until;             /* found from live until `until` (0: no end) */
     int *tags[STP_FACET_COUNT];
     int ntags[STP_FACET_COUNT];
 } srow_t;
@@ -779,8 +783,8 @@ static apr_status_t load_rows(stp_search_t *s, sqlite3 *db, const char **err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "SELECT id, doc, lang, published, tenants, services, tile, regions, industries, requires"
-                           " FROM docs"
+                           "SELECT id, doc, lang, published, tenants, services, tile, regions, industries, requires,"
+                           " live, until FROM docs"
                            " ORDER BY lang, id",
                            -1, &st, NULL) != SQLITE_OK) {
         *err = db_error(db, s->path, s->pool);
@@ -810,6 +814,8 @@ static apr_status_t load_rows(stp_search_t *s, sqlite3 *db, const char **err)
         const char *tenants = (const char *)sqlite3_column_text(st, 4);
         r->tenants = *tenants ? apr_pstrdup(s->pool, tenants) : NULL;
         r->requires = requires_parse((const char *)sqlite3_column_text(st, 5 + STP_FACET_COUNT), s->pool);
+        r->live = (apr_time_t)sqlite3_column_int64(st, 6 + STP_FACET_COUNT);
+        r->until = (apr_time_t)sqlite3_column_int64(st, 7 + STP_FACET_COUNT);
         for (int f = 0; f < STP_FACET_COUNT; f++) {
             const char *v = (const char *)sqlite3_column_text(st, 5 + f);
             load_tags(s, r, (stp_facet_t)f, f == STP_FACET_CATEGORY ? apr_pstrcat(s->pool, " ", v, " ", NULL) : v);
@@ -877,10 +883,13 @@ typedef struct {
     unsigned pass; /* bit f: passes facet f's filter */
 } match_t;
 
-/* The tenant rule, then the requirements: what stp_access_offered says of a document. */
+/* The embargo (a row is found only while it is its series' live current version), the tenant
+ * rule, then the requirements: what stp_access_offered says of a document. */
 static int row_visible(const srow_t *r, const stp_search_query_t *q)
 {
     const char *tenant = q->user && q->user->unlisted ? NULL : q->tenant;
+    if (q->now < r->live || (r->until && q->now >= r->until))
+        return 0;
     if (r->requires && !stp_access_requirements_met(q->user, r->requires))
         return 0;
     if (!r->tenants)
@@ -1271,9 +1280,13 @@ static void count_facets(stp_search_result_t *res, stp_search_t *s, const apr_ar
     }
 }
 
-apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp_search_query_t *q, const char **err,
-                            apr_pool_t *pool)
+apr_status_t stp_search_run(stp_search_result_t *res, stp_search_t *s, const stp_search_query_t *query,
+                            const char **err, apr_pool_t *pool)
 {
+    stp_search_query_t judged = *query;
+    const stp_search_query_t *q = &judged;
+    if (!judged.now)
+        judged.now = apr_time_now();
     const sloc_t *loc = q->lang ? apr_hash_get(s->locales, q->lang, APR_HASH_KEY_STRING) : NULL;
     memset(res, 0, sizeof *res);
     res->hits = apr_array_make(pool, 1, sizeof(stp_search_hit_t));

@@ -20,7 +20,7 @@
 
 /* Bumped when the schema or the tokenizers change; readers refuse other formats and sitegen then
  * rebuilds the index instead of updating it. */
-#define STP_SEARCH_FORMAT 4
+#define STP_SEARCH_FORMAT 5
 
 /* The facets, in the order of the query parameters service, category, region, industry. */
 typedef enum {
@@ -66,6 +66,9 @@ typedef struct {
     stp_day_t published;
     const apr_array_header_t *tenants, *services, *regions, *industries; /* const char *; may be NULL */
     const apr_array_header_t *requires;                                  /* stp_require_t; may be NULL */
+    /* When the row may be found: from `live` (the document's embargo, stp_catalog_live) until
+     * `until` (when a newer version of its series goes live; 0: no end). */
+    apr_time_t live, until;
     const char *fp; /* a fingerprint of all of the above: an unchanged row is left alone */
 } stp_search_row_t;
 
@@ -105,6 +108,8 @@ typedef struct {
     /* The reader (NULL: anonymous): documents with requirements only for those who meet them
      * (stp_access_requirements_met); an unlisted member is no member of `tenant`. */
     const stp_user_t *user;
+    /* The moment judged (embargoes): rows that are not live then are not found; 0: the clock. */
+    apr_time_t now;
 } stp_search_query_t;
 
 typedef struct {

@@ -32,8 +32,14 @@ struct stp_site_t {
     apr_time_t failed_mtime;
     held_t *current;
     apr_interval_time_t recheck;      /* how long a look at `current` holds; 0: every request */
+    int previewing;                   /* stp_site_previewing: preview builds are what is expected */
     volatile apr_uint64_t next_check; /* apr_time_t of the next look */
 };
+
+void stp_site_previewing(stp_site_t *site)
+{
+    site->previewing = 1;
+}
 
 apr_status_t stp_site_create(stp_site_t **out, const char *site_dir, apr_interval_time_t recheck, apr_pool_t *pool)
 {
@@ -107,6 +113,12 @@ static held_t *open_build(stp_site_t *site, const char *target)
     h->pub.base_url = meta(cat, "base-url", pool);
     h->pub.require_claims = meta(cat, "require-claims", pool);
     h->pub.retention_months = atoi(meta(cat, "retention-months", pool));
+    h->pub.preview = !strcmp(meta(cat, "preview", pool), "yes");
+    if (h->pub.preview && !site->previewing) /* never meant for readers: say so wherever the operator looks */
+        stp_log(STP_LOG_ERR, 0,
+                "%s: %s is a preview build (sitegen --preview): drafts and embargoed documents are shown to "
+                "everyone; publish without --preview for readers",
+                site->dir, h->pub.root);
     /* Compiled once per build per process, when the process first uses the build. */
     stp_view_t *view;
     const char *err;

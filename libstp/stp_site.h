@@ -21,6 +21,7 @@ typedef struct {
     const char *default_locale, *locales, *nda_version, *base_url; /* catalog meta, never NULL */
     const char *require_claims; /* the claims documents require, space-separated ("" for none) */
     int retention_months;
+    int preview;            /* a preview build (sitegen --preview): drafts and embargoed documents are public */
     const stp_view_t *view; /* the build's page templates (templates/page.xsl), compiled once; NULL when it has none */
     stp_search_t *search;   /* its search index (search.db), opened once; NULL when it has none */
 } stp_build_t;
@@ -28,6 +29,8 @@ typedef struct {
 /* `site_dir` holds the `current` link that sitegen switches. The link is read again once
  * `recheck` has passed since the last look (0: on every acquire). Thread-safe after creation. */
 apr_status_t stp_site_create(stp_site_t **site, const char *site_dir, apr_interval_time_t recheck, apr_pool_t *pool);
+/* The editor's preview (StpPreview): builds of sitegen --preview are expected, not logged as errors. */
+void stp_site_previewing(stp_site_t *site);
 
 /* The newest good build, held until `pool` (the request's) is cleared: one readlink at most once
  * per recheck interval, else the build of the last look. APR_NOTFOUND when no build was ever

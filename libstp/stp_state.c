@@ -1,7 +1,9 @@
 #include "stp_state.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -62,6 +64,9 @@ static apr_status_t state_cleanup(void *data)
     if (st->env)
         mdb_env_close(st->env);
     st->env = NULL;
+    if (st->alone_fd >= 0) /* after the environment: its close drops this process's locks on the file */
+        close(st->alone_fd);
+    st->alone_fd = -1;
     return APR_SUCCESS;
 }
 
@@ -81,8 +86,7 @@ static apr_size_t nda_key(char *buf, const char *user, const char *tenant, const
     return ul + tl + vl + 2;
 }
 
-/* The layout of the records; files without a "format" in meta are 1. */
-#define STATE_FORMAT 3
+#define STATE_FORMAT STP_STATE_FORMAT
 
 static int nul_count(const MDB_val *k)
 {
@@ -95,25 +99,64 @@ static int nul_count(const MDB_val *k)
 static int upgrade_nda_keys(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool);
 static int upgrade_user_records(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool);
 
+static int format_get(MDB_txn *txn, MDB_dbi meta, apr_uint64_t *format)
+{
+    MDB_val mk = {6, "format"}, mv;
+    int rc = mdb_get(txn, meta, &mk, &mv);
+    *format = 1;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    stp_dec_t d;
+    stp_codec_dec_init(&d, mv.mv_data, mv.mv_size);
+    *format = stp_codec_dec_uint(&d);
+    return stp_codec_dec_finish(&d) == APR_SUCCESS ? 0 : MDB_CORRUPTED;
+}
+
+int stp_state_format_read(void *txn, apr_uint64_t *format)
+{
+    MDB_dbi meta;
+    int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == MDB_NOTFOUND) { /* format 1 had no meta database */
+        *format = 1;
+        return 0;
+    }
+    return rc ? rc : format_get(txn, meta, format);
+}
+
+/* Our own error codes, which stp_state_open turns into STP_STATE_ENEWER and STP_STATE_EUPGRADEBUSY. */
+#define UPGRADE_NEWER (-30400)
+#define UPGRADE_BUSY (-30401)
+
+/* Whether another process has the environment open: LMDB holds byte 0 of the lock file shared in
+ * every process that has it open, as long as it has it open. */
+static int others_have_it(const stp_state_t *st)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    return fcntl(st->alone_fd, F_GETLK, &fl) != 0 || fl.l_type != F_UNLCK;
+}
+
 /* Brings an older file to STATE_FORMAT in the transaction that opens it. Format 2 keyed
  * acceptances by (user, tenant, version), the tenant being the one stored with each acceptance, so
  * that nobody has to accept again on upgrade; format 3 added roles and claims to user records. */
-static int upgrade_in(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
+static int upgrade_in(stp_state_t *st, MDB_txn *txn, int fresh, apr_pool_t *pool)
 {
     MDB_val mk = {6, "format"}, mv;
-    uint64_t format = 1;
-    int rc = mdb_get(txn, st->meta, &mk, &mv);
-    if (rc == MDB_SUCCESS) {
-        stp_dec_t d;
-        stp_codec_dec_init(&d, mv.mv_data, mv.mv_size);
-        format = stp_codec_dec_uint(&d);
-        if (stp_codec_dec_finish(&d) != APR_SUCCESS)
-            return MDB_CORRUPTED;
-    } else if (rc != MDB_NOTFOUND) {
+    apr_uint64_t format;
+    int rc = format_get(txn, st->meta, &format);
+    if (rc)
         return rc;
-    }
-    if (format >= STATE_FORMAT)
+    if (format > STATE_FORMAT)
+        return UPGRADE_NEWER; /* written by a newer version: not ours to read or to change */
+    if (format == STATE_FORMAT)
         return 0;
+    if (fresh)
+        format = STATE_FORMAT; /* nothing to convert */
+    else if (st->alone_fd >= 0 && others_have_it(st))
+        return UPGRADE_BUSY;
+    else
+        st->upgraded_from = (int)format;
     if (format < 2 && (rc = upgrade_nda_keys(st, txn, pool)))
         return rc;
     if (format < 3 && (rc = upgrade_user_records(st, txn, pool)))
@@ -198,10 +241,10 @@ static int upgrade_nda_keys(stp_state_t *st, MDB_txn *txn, apr_pool_t *pool)
 }
 
 /* In a pool of its own: the copies of a large file's acceptances do not stay for the process's life. */
-static int upgrade(stp_state_t *st, MDB_txn *txn)
+static int upgrade(stp_state_t *st, MDB_txn *txn, int fresh)
 {
     apr_pool_t *pool = stp_state_scratch();
-    int rc = upgrade_in(st, txn, pool);
+    int rc = upgrade_in(st, txn, fresh, pool);
     apr_pool_destroy(pool);
     return rc;
 }
@@ -215,9 +258,13 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     if (rv != APR_SUCCESS)
         return rv;
     st->pool = pool;
+    st->alone_fd = -1;
     if ((rc = mdb_env_create(&st->env)))
         return stp_lmdb_status(rc);
     apr_pool_cleanup_register(pool, st, state_cleanup, apr_pool_cleanup_null);
+    /* Opened before LMDB opens it, closed after (state_cleanup). Missing: nobody has it open. */
+    if (opts && opts->upgrade_alone)
+        st->alone_fd = open(apr_pstrcat(pool, state_dir, "/" STP_STATE_DB_LOCK, NULL), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     mdb_env_set_maxdbs(st->env, 16);
     mdb_env_set_mapsize(st->env, opts && opts->map_size ? opts->map_size : (apr_size_t)1 << 30);
     mdb_env_set_maxreaders(st->env, opts && opts->max_readers ? opts->max_readers : 126);
@@ -232,6 +279,10 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
     st->tail = &st->queue;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)))
         return stp_lmdb_status(rc);
+    /* A new file (no named database yet) is written at the current format: not an upgrade. */
+    MDB_dbi main_db;
+    MDB_stat ms;
+    int fresh = !mdb_dbi_open(txn, NULL, 0, &main_db) && !mdb_stat(txn, main_db, &ms) && ms.ms_entries == 0;
     /* Databases added since a file was made are created here, so older files open as they are. */
     if ((rc = mdb_dbi_open(txn, "nda", MDB_CREATE, &st->nda)) ||
         (rc = mdb_dbi_open(txn, "nda-log", MDB_CREATE | MDB_INTEGERKEY, &st->nda_log)) ||
@@ -243,24 +294,53 @@ apr_status_t stp_state_open(stp_state_t **out, const char *state_dir, const stp_
         (rc = mdb_dbi_open(txn, "org-people", MDB_CREATE, &st->org_people)) ||
         (rc = mdb_dbi_open(txn, "org-log", MDB_CREATE | MDB_INTEGERKEY, &st->org_log)) ||
         (rc = mdb_dbi_open(txn, "feedback", MDB_CREATE | MDB_INTEGERKEY, &st->feedback)) ||
-        (rc = mdb_dbi_open(txn, "feedback-rate", MDB_CREATE, &st->feedback_rate)) || (rc = upgrade(st, txn)) ||
-        (rc = mdb_txn_commit(txn))) {
-        if (rc && txn)
-            mdb_txn_abort(txn);
-        return stp_lmdb_status(rc);
+        (rc = mdb_dbi_open(txn, "feedback-rate", MDB_CREATE, &st->feedback_rate)) || (rc = upgrade(st, txn, fresh))) {
+        mdb_txn_abort(txn); /* nothing written: a newer file stays as it was */
+        return rc == UPGRADE_NEWER  ? STP_STATE_ENEWER
+               : rc == UPGRADE_BUSY ? STP_STATE_EUPGRADEBUSY
+                                    : stp_lmdb_status(rc);
     }
+    if ((rc = mdb_txn_commit(txn))) /* (which frees txn either way) */
+        return stp_lmdb_status(rc);
     *out = st;
     return APR_SUCCESS;
 }
 
 void stp_state_close(stp_state_t *st)
 {
+    if (st->dbd)
+        return; /* the connection belongs to its opener */
     apr_pool_cleanup_run(st->pool, st, state_cleanup);
 }
 
 int stp_state_stale_readers(const stp_state_t *st)
 {
+    if (st->dbd)
+        return 0;
     return st->stale;
+}
+
+int stp_state_upgraded_from(const stp_state_t *st)
+{
+    return st->upgraded_from;
+}
+
+const char *stp_state_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
+{
+    if (rv == STP_STATE_ENEWER) {
+        apr_snprintf(buf, bufsize,
+                     "state.mdb was written by a newer version of STP (a format above %d): install that version "
+                     "again, or restore the backup taken before the upgrade (stpctl restore)",
+                     STP_STATE_FORMAT);
+        return buf;
+    }
+    if (rv == STP_STATE_EUPGRADEBUSY) {
+        apr_snprintf(buf, bufsize,
+                     "state.mdb has an older format and httpd (or another stpctl) has it open: restart httpd with "
+                     "this version's module, which upgrades it, then run stpctl again");
+        return buf;
+    }
+    return apr_strerror(rv, buf, bufsize);
 }
 
 /* "user NUL rest": one user's records sort together, and no two (user, rest) pairs collide. */
@@ -409,6 +489,8 @@ apr_status_t stp_state_nda_accept(stp_state_t *st, const char *user_key, const c
     MDB_val key = {nda_key(buf, user_key, tenant, version), buf};
     if (!key.mv_size)
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_nda_accept(st, user_key, tenant, version, when);
     apr_pool_t *pool = stp_state_scratch();
     nda_accept_t a = {st, key, user_key, tenant, version, when, pool};
     int rc = stp_state_write(st, nda_accept_write, &a);
@@ -426,6 +508,8 @@ int stp_state_nda_accepted(stp_state_t *st, const char *user_key, const char *te
     MDB_val k = {nda_key(buf, user_key, tenant, version), buf};
     if (!k.mv_size)
         return 0; /* longer than any key stp_state_nda_accept stores */
+    if (st->dbd)
+        return stp_pg_nda_accepted(st, user_key, tenant, version);
     int rc = stp_state_read_begin(st, &txn);
     if (!rc) {
         rc = mdb_get(txn, st->nda, &k, &v);
@@ -441,6 +525,8 @@ apr_status_t stp_state_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *bat
     MDB_val k, v;
     apr_pool_t *iter;
     apr_status_t rv = APR_SUCCESS;
+    if (st->dbd)
+        return stp_pg_nda_log(st, fn, baton, pool);
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return stp_lmdb_status(rc);
@@ -501,7 +587,7 @@ static apr_status_t user_decode(stp_user_record_t *rec, const MDB_val *v)
     return stp_codec_dec_finish(&d);
 }
 
-static int user_same(const stp_user_record_t *a, const stp_user_record_t *b)
+int stp_state_user_same(const stp_user_record_t *a, const stp_user_record_t *b)
 {
     return !a->email_verified == !b->email_verified &&
            !strcmp(a->tenant ? a->tenant : "", b->tenant ? b->tenant : "") &&
@@ -523,7 +609,7 @@ static int user_note_write(MDB_txn *txn, void *baton)
     MDB_val v;
     int rc = mdb_get(txn, u->st->users, &u->key, &v);
     /* Another thread of this process may have written the same change meanwhile. */
-    if (rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && user_same(&old, u->rec))
+    if (rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && stp_state_user_same(&old, u->rec))
         return 0;
     if (rc && rc != MDB_NOTFOUND)
         return rc;
@@ -540,11 +626,13 @@ apr_status_t stp_state_user_note(stp_state_t *st, const char *user_key, const st
         *wrote = 0;
     if (!user_key_ok(user_key) || !user_record_ok(rec))
         return APR_EINVAL;
+    if (st->dbd)
+        return stp_pg_user_note(st, user_key, rec, wrote);
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = stp_state_read_begin(st, &txn), same = 0;
     if (!rc) {
         rc = mdb_get(txn, st->users, &k, &v);
-        same = rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && user_same(&old, rec);
+        same = rc == MDB_SUCCESS && user_decode(&old, &v) == APR_SUCCESS && stp_state_user_same(&old, rec);
         stp_state_read_end(st, txn); /* old points into the snapshot: not used past here */
     }
     if (rc && rc != MDB_NOTFOUND)
@@ -577,6 +665,8 @@ apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const c
     rec->tenant = rec->email = rec->claims = "";
     if (!user_key_ok(user_key))
         return APR_NOTFOUND;
+    if (st->dbd)
+        return stp_pg_user_get(rec, st, user_key, pool);
     MDB_val k = {strlen(user_key), (void *)user_key};
     int rc = stp_state_read_begin(st, &txn);
     if (rc)

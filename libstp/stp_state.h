@@ -4,6 +4,7 @@
 #ifndef STP_STATE_H
 #define STP_STATE_H
 
+#include <apr_errno.h>
 #include <apr_pools.h>
 #include <apr_time.h>
 
@@ -12,14 +13,47 @@ typedef struct stp_state_t stp_state_t;
 typedef struct {
     apr_size_t map_size;  /* bytes reserved up front; MAP_FULL past it answers APR_ENOSPC */
     unsigned max_readers; /* threads x processes that may read at once */
+    /* Upgrade an older file only when no other process has it open (stpctl: the httpd running
+     * then may be the previous version, which cannot read the new format); else
+     * STP_STATE_EUPGRADEBUSY, with the file unchanged. */
+    int upgrade_alone;
 } stp_state_options_t;
 
+/* The layout of state.mdb's records that this build reads and writes, recorded in the file (its
+ * "meta" database, key "format"; a file without one is format 1). */
+#define STP_STATE_FORMAT 3
+/* stp_state_open's answer to a file of a newer format: written by a newer version, which this
+ * one must not read or write (docs/operations.md, Upgrades). */
+#define STP_STATE_ENEWER (APR_OS_START_USERERR + 3100)
+/* An older file that upgrade_alone kept from upgrading while another process has it open. */
+#define STP_STATE_EUPGRADEBUSY (APR_OS_START_USERERR + 3101)
+
 /* Opens (creating when missing) STATE_DIR/state.mdb. Call after fork, in each process (the
- * environment must never cross a fork). Clears readers left by dead processes. */
+ * environment must never cross a fork). Clears readers left by dead processes. A file of an older
+ * format is upgraded to STP_STATE_FORMAT in the transaction that opens it (all or nothing); one of
+ * a newer format is left untouched and answers STP_STATE_ENEWER. */
 apr_status_t stp_state_open(stp_state_t **st, const char *state_dir, const stp_state_options_t *opts, apr_pool_t *pool);
 void stp_state_close(stp_state_t *st);
 /* How many stale reader slots the open cleared (for the log). */
 int stp_state_stale_readers(const stp_state_t *st);
+/* The format the file had when this open upgraded it, or 0 when it was already current. */
+int stp_state_upgraded_from(const stp_state_t *st);
+/* The format recorded in state.mdb, read in `txn` (a read transaction, MDB_txn *, of the state's
+ * environment, opened with room for its named databases): 0 and *format on success, else an
+ * LMDB error (MDB_CORRUPTED for an unreadable record). */
+int stp_state_format_read(void *txn, apr_uint64_t *format);
+/* The operator's message for a failed open: what to do for STP_STATE_ENEWER and
+ * STP_STATE_EUPGRADEBUSY, else the error's. */
+const char *stp_state_strerror(apr_status_t rv, char *buf, apr_size_t bufsize);
+
+/* A state over one PostgreSQL connection (stp_dbd.h; the module's from mod_dbd for one request,
+ * stpctl's own): every function below, and those of stp_library, stp_notify, stp_digest, works on
+ * it as on state.mdb. Lives in pool; the connection must outlive it. */
+struct stp_dbd_conn_t;
+stp_state_t *stp_state_over_dbd(struct stp_dbd_conn_t *c, apr_pool_t *pool);
+/* The database's message for the last failed call on a PostgreSQL state (NULL for none), for the
+ * log; a failure of the database itself answers APR_ECONNREFUSED (unreachable) or APR_EGENERAL. */
+const char *stp_state_error(const stp_state_t *st);
 
 /* Records that user accepted NDA version for tenant at `when`, and appends it to the acceptance
  * log, in one transaction. An acceptance is the user's for that tenant only: one who moves to

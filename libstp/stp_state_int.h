@@ -8,6 +8,8 @@
 #include <apr_thread_mutex.h>
 #include <lmdb.h>
 
+#include "stp_dbd.h"
+
 #include "stp_notify.h"
 
 #include "stp_state.h"
@@ -16,11 +18,16 @@ typedef struct stp_write_op_t stp_write_op_t;
 
 struct stp_state_t {
     apr_pool_t *pool;
+    /* The PostgreSQL store (stp_state_pg.c) when set; then none of the LMDB fields below is. */
+    stp_dbd_conn_t *dbd;
+    const char *dbd_error;
     MDB_env *env;
     MDB_dbi nda, nda_log, library, notify, users, meta;
     MDB_dbi orgs, org_people, org_log; /* stp_org.c */
     MDB_dbi feedback, feedback_rate;   /* the feedback log (by sequence) and anonymous answers per client */
     int stale;
+    int upgraded_from; /* the format an upgrade at open started from, or 0 */
+    int alone_fd;      /* upgrade_alone: the lock file, to ask whether others have it open; or -1 */
     /* Group commit (stp_state_write): writes queued by this process's threads, and whether one
      * of them is committing a batch. */
     apr_thread_mutex_t *lock;
@@ -56,4 +63,24 @@ MDB_val stp_library_encode(const stp_saved_t *e, apr_pool_t *pool);
 apr_status_t stp_library_decode(stp_saved_t *e, const char *series, const MDB_val *v, apr_pool_t *pool);
 MDB_val stp_notify_encode(const stp_notify_t *n, apr_pool_t *pool);
 apr_status_t stp_notify_decode(stp_notify_t *n, const MDB_val *v, apr_pool_t *pool);
+/* Whether two user records say the same (stp_state_user_note writes only a change). */
+int stp_state_user_same(const stp_user_record_t *a, const stp_user_record_t *b);
+
+/* The PostgreSQL versions (stp_state_pg.c), called by the functions of the same name after their
+ * checks of the arguments. */
+apr_status_t stp_pg_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
+                               apr_time_t when);
+int stp_pg_nda_accepted(stp_state_t *st, const char *user_key, const char *tenant, const char *version);
+apr_status_t stp_pg_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *baton, apr_pool_t *pool);
+apr_status_t stp_pg_user_note(stp_state_t *st, const char *user_key, const stp_user_record_t *rec, int *wrote);
+apr_status_t stp_pg_user_get(stp_user_record_t *rec, stp_state_t *st, const char *user_key, apr_pool_t *pool);
+apr_status_t stp_pg_library_save(stp_state_t *st, const char *user_key, const stp_saved_t *e, int max_entries);
+apr_status_t stp_pg_library_remove(stp_state_t *st, const char *user_key, const char *series);
+apr_status_t stp_pg_library_list(apr_array_header_t *entries, stp_state_t *st, const char *user_key, apr_pool_t *pool);
+apr_status_t stp_pg_notify_get(stp_notify_t *n, stp_state_t *st, const char *user_key, apr_pool_t *pool);
+apr_status_t stp_pg_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n);
+/* Every user with settings, in key order. */
+apr_status_t stp_pg_notify_users(apr_array_header_t *keys, stp_state_t *st, apr_pool_t *pool);
+apr_status_t stp_pg_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
+                                  const apr_array_header_t *delivered);
 #endif

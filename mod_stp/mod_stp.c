@@ -48,6 +48,8 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->site_check = -1;
     c->feedback_limit = -1;
     c->feedback_window = -1;
+    c->store_dbd = -1;
+    c->preview = -1;
     return c;
 }
 
@@ -70,9 +72,12 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE(claims.consumer_tenants);
     MERGE(base_url);
     MERGE(oidc_redirect_uri);
+    MERGE(clock_file);
     c->tenant_mode = add->tenant_mode >= 0 ? add->tenant_mode : base->tenant_mode;
     c->retention_months = add->retention_months >= 0 ? add->retention_months : base->retention_months;
     c->site_check = add->site_check >= 0 ? add->site_check : base->site_check;
+    c->store_dbd = add->store_dbd >= 0 ? add->store_dbd : base->store_dbd;
+    c->preview = add->preview >= 0 ? add->preview : base->preview;
     if (add->feedback_limit >= 0) { /* the two numbers of one directive go together */
         c->feedback_limit = add->feedback_limit;
         c->feedback_window = add->feedback_window;
@@ -87,6 +92,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 /* The defaults, filled in after merging so that every vhost has a complete configuration. */
 static void apply_defaults(stp_conf_t *c)
 {
+    if (c->store_dbd < 0)
+        c->store_dbd = 0;
     if (!c->map_size)
         c->map_size = DEFAULT_MAP_SIZE;
     if (!c->claim_prefix)
@@ -254,15 +261,26 @@ static const char *set_feedback_rate(cmd_parms *cmd, void *dconf, const char *li
     return NULL;
 }
 
+static const char *set_preview(cmd_parms *cmd, void *dconf, int on)
+{
+    cmd_conf(cmd)->preview = on ? 1 : 0;
+    return NULL;
+}
+
 #define FIELD(f) ((void *)APR_OFFSETOF(stp_conf_t, f))
 static const command_rec stp_cmds[] = {
     AP_INIT_TAKE1("StpSite", set_path, FIELD(site_dir), RSRC_CONF,
                   "the directory sitegen publishes to (the one holding 'current')"),
+    AP_INIT_TAKE1("StpTestClockFile", set_path, FIELD(clock_file), RSRC_CONF,
+                  "tests only: a file holding the moment (YYYY-MM-DDTHH:MM:SSZ) the module judges embargoes at"),
     AP_INIT_TAKE1("StpSiteCheckInterval", set_site_check, NULL, RSRC_CONF,
                   "how long a look at the published site's 'current' link holds, default 1 (second); 0: every request"),
     AP_INIT_TAKE1("StpStateDir", set_path, FIELD(state_dir), RSRC_CONF,
                   "the directory of state.mdb, the users' state (writable by the httpd user)"),
     AP_INIT_TAKE1("StpStateMapSize", set_map_size, NULL, RSRC_CONF, "the most state.mdb may grow to, e.g. 1G"),
+    AP_INIT_TAKE1(
+        "StpStateStore", mod_stp_set_store, NULL, RSRC_CONF,
+        "lmdb (state.mdb in StpStateDir, the default) or dbd (PostgreSQL through mod_dbd, for several nodes)"),
     AP_INIT_TAKE1("StpClaimPrefix", set_claim, FIELD(claim_prefix), RSRC_CONF,
                   "the prefix of the claim variables (OIDCClaimPrefix), default OIDC_CLAIM_"),
     AP_INIT_TAKE1("StpUserClaim", set_claim, FIELD(claims.user_claim), RSRC_CONF, "the subject claim, default sub"),
@@ -286,6 +304,9 @@ static const command_rec stp_cmds[] = {
                   "the local path of OIDCRedirectURI, where /stp/logout ends the session"),
     AP_INIT_TAKE12("StpFeedbackRate", set_feedback_rate, NULL, RSRC_CONF,
                    "anonymous feedback answers per client address and per how many seconds, default 20 600"),
+    AP_INIT_FLAG("StpPreview", set_preview, NULL, RSRC_CONF,
+                 "development only (sitegen serve): identities from the preview bar instead of claims, loopback "
+                 "clients only; default Off"),
     {NULL}};
 #undef FIELD
 
@@ -687,6 +708,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         }
     }
     check_tree(ap_conftree, &t);
+    if (mod_stp_preview_check(s, ptemp))
+        t.failed = 1;
 
     apr_hash_t *seen = apr_hash_make(ptemp);
     for (int g = 0; g < t.guarded->nelts; g++) {
@@ -722,35 +745,56 @@ static apr_status_t make_state_dir(const char *dir, apr_pool_t *p)
     return give_to_children(dir, 1);
 }
 
+/* What opening the state at start found. */
+typedef struct {
+    apr_status_t rv;
+    int upgraded_from; /* stp_state_upgraded_from */
+} state_opened_t;
+
 /* Creates or opens state.mdb as the children will: as their user, so that root never opens an
- * LMDB file (which writes its lock file) in a directory that user controls. */
+ * LMDB file (which writes its lock file) in a directory that user controls. An older file is
+ * upgraded here, once, before any child serves from it. */
 static void open_state(void *baton, void *result)
 {
     stp_conf_t *c = baton;
     apr_pool_t *p;
     stp_state_t *st;
-    stp_state_options_t opts = {c->map_size, max_readers()};
+    stp_state_options_t opts = {.map_size = c->map_size, .max_readers = max_readers()};
+    state_opened_t o = {APR_SUCCESS, 0};
     apr_pool_create(&p, NULL);
-    apr_status_t rv = stp_state_open(&st, c->state_dir, &opts, p);
-    if (rv == APR_SUCCESS)
+    o.rv = stp_state_open(&st, c->state_dir, &opts, p);
+    if (o.rv == APR_SUCCESS) {
+        o.upgraded_from = stp_state_upgraded_from(st);
         stp_state_close(st);
-    memcpy(result, &rv, sizeof rv);
+    }
+    memcpy(result, &o, sizeof o);
 }
 
 static int setup_vhost(server_rec *v, stp_conf_t *c, apr_pool_t *ptemp)
 {
-    apr_status_t opened = APR_SUCCESS;
+    state_opened_t opened = {APR_SUCCESS, 0};
     apr_status_t rv = make_state_dir(c->state_dir, ptemp);
     const char *files[] = {"/" STP_STATE_CSRF_KEY, "/" STP_STATE_DB, "/" STP_STATE_DB_LOCK};
-    /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. */
-    for (size_t i = 0; i < 3 && rv == APR_SUCCESS; i++)
+    /* A restored state.mdb may be root's and world-readable: the children's, 0600, first. With
+     * the state in PostgreSQL the directory holds the key only. */
+    for (size_t i = 0; i < (c->store_dbd ? 1 : 3) && rv == APR_SUCCESS; i++)
         rv = give_to_children(apr_pstrcat(ptemp, c->state_dir, files[i], NULL), 0);
     if (rv == APR_SUCCESS)
         rv = load_secret(c, ptemp);
-    if (rv == APR_SUCCESS)
+    if (rv == APR_SUCCESS && !c->store_dbd)
         rv = as_child_user(open_state, c, &opened, sizeof opened);
     if (rv == APR_SUCCESS)
-        rv = opened;
+        rv = opened.rv;
+    /* A state of a newer format (the module was downgraded): httpd does not start, rather than
+     * serve pages whose every change would fail. */
+    if (rv == STP_STATE_ENEWER) {
+        char buf[300];
+        refuse(0, apr_psprintf(ptemp, "StpStateDir %s: %s", c->state_dir, stp_state_strerror(rv, buf, sizeof buf)));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rv == APR_SUCCESS && opened.upgraded_from)
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v, "StpStateDir %s: state.mdb upgraded from format %d to %d",
+                     c->state_dir, opened.upgraded_from, STP_STATE_FORMAT);
     if (rv != APR_SUCCESS) {
         refuse(rv, apr_psprintf(ptemp,
                                 "StpStateDir %s: cannot set up the state (directory, csrf.key, state.mdb); check "
@@ -789,6 +833,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
                 return rc;
             mod_stp_error_documents(v, pconf, ptemp);
         }
+        if (c->clock_file)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
+                         "StpTestClockFile %s: the module's clock is read from this file (for tests only): embargoed "
+                         "documents go live when it says so",
+                         c->clock_file);
     }
     /* Pages are rendered on many threads: libxml2 sets up its globals once, here, before any. */
     xmlInitParser();
@@ -806,14 +855,20 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         if (stp_site_create(&c->site, c->site_dir, c->site_check, pchild) != APR_SUCCESS)
             c->site = NULL;
+        else if (c->preview == 1)
+            stp_site_previewing(c->site);
+        if (c->store_dbd) {
+            mod_stp_store_child_check(v, c, pchild);
+            continue;
+        }
         c->state = apr_hash_get(states, c->state_dir, APR_HASH_KEY_STRING);
         if (c->state)
             continue;
-        stp_state_options_t opts = {c->map_size, max_readers()};
+        stp_state_options_t opts = {.map_size = c->map_size, .max_readers = max_readers()};
         apr_status_t rv = stp_state_open(&c->state, c->state_dir, &opts, pchild);
         if (rv != APR_SUCCESS) {
-            char buf[120];
-            c->state_problem = apr_pstrdup(pchild, apr_strerror(rv, buf, sizeof buf));
+            char buf[300];
+            c->state_problem = apr_pstrdup(pchild, stp_state_strerror(rv, buf, sizeof buf));
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, v,
                          "StpStateDir %s: cannot open state.mdb in this child; changes answer 503", c->state_dir);
             c->state = NULL;
@@ -897,12 +952,23 @@ static int translate_name(request_rec *r)
     }
     /* Document pages live in shard directories of the published build (stp_paths.h). */
     switch (stp_paths_from_url(&rel, r->uri, r->pool)) {
-    case APR_SUCCESS:
+    case APR_SUCCESS: {
+        apr_finfo_t fi;
+        const stp_build_t *b;
         r->filename = apr_pstrcat(r->pool, c->site_dir, "/" STP_SITE_CURRENT "/", rel, NULL);
+        /* Not in public/: a document that went live after the build has its page under embargo/
+         * from its moment on (no claims are needed to know that: it is the same for everyone). */
+        if (apr_stat(&fi, r->filename, APR_FINFO_TYPE, r->pool) != APR_SUCCESS && c->site &&
+            stp_site_acquire(&b, c->site, r->pool) == APR_SUCCESS) {
+            const char *page = mod_stp_embargoed_page(b, rel, mod_stp_now(r), r->pool);
+            if (page)
+                r->filename = apr_pstrdup(r->pool, page);
+        }
         r->canonical_filename = r->filename;
         if (stp_paths_image_type(rel)) /* typed in fixups, whatever mod_mime knows */
             apr_table_setn(r->notes, "stp-image", stp_paths_image_type(rel));
         return OK;
+    }
     case APR_INCOMPLETE:
         return mod_stp_redirect(r, HTTP_MOVED_PERMANENTLY,
                                 apr_pstrcat(r->pool, r->uri, "/", r->args ? "?" : "", r->args ? r->args : "", NULL));
@@ -973,6 +1039,8 @@ static int handler(request_rec *r)
         return mod_stp_feedback_handler(r);
     case STP_ROUTE_ERROR:
         return mod_stp_error_handler(r);
+    case STP_ROUTE_PREVIEW:
+        return mod_stp_preview_handler(r);
     case STP_ROUTE_UNKNOWN:
         return HTTP_NOT_FOUND;
     default:
@@ -990,6 +1058,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     mod_stp_authz_register(p);
+    mod_stp_preview_register(p);
 }
 
 AP_DECLARE_MODULE(stp) = {STANDARD20_MODULE_STUFF, NULL,     NULL,           create_server_conf,

@@ -9,6 +9,7 @@
 
 #include "stp_identity.h"
 #include "stp_org.h"
+#include "stp_preview.h"
 #include "stp_site.h"
 #include "stp_state.h"
 
@@ -32,12 +33,15 @@ typedef struct {
     const char *oidc_redirect_uri;       /* StpOIDCRedirectURI: where /stp/logout sends the user */
     int feedback_limit;                  /* StpFeedbackRate: anonymous answers per address, -1 unset */
     apr_interval_time_t feedback_window; /* ... per this time, -1 unset */
+    int preview;                         /* StpPreview: 1 on (development only), -1 unset */
+    const char *clock_file;              /* StpTestClockFile: tests' clock (embargoes, retention), NULL: real */
 
     /* Set up at startup. */
     unsigned char secret[32]; /* the CSRF key, from STATE/csrf.key */
     int have_secret;
     stp_site_t *site;          /* per process, created in child_init */
-    stp_state_t *state;        /* per process, opened in child_init */
+    int store_dbd;             /* StpStateStore dbd: the state is in PostgreSQL, through mod_dbd */
+    stp_state_t *state;        /* per process, opened in child_init (state.mdb only) */
     const char *state_problem; /* per process: why state is NULL, for the log line of every refused change */
 } stp_conf_t;
 
@@ -58,8 +62,9 @@ typedef enum {
     STP_ROUTE_ADMIN,
     STP_ROUTE_HOME, /* a member's home page with the organisation's recommendations (set in fixups) */
     STP_ROUTE_FEEDBACK,
-    STP_ROUTE_ERROR,  /* the ErrorDocument of every status the portal answers */
-    STP_ROUTE_UNKNOWN /* under /stp/ but nothing of ours: 404 */
+    STP_ROUTE_PREVIEW, /* /stp/preview*: the preview bar's (404 unless StpPreview On) */
+    STP_ROUTE_ERROR,   /* the ErrorDocument of every status the portal answers */
+    STP_ROUTE_UNKNOWN  /* under /stp/ but nothing of ours: 404 */
 } stp_route_t;
 
 /* The request as the handlers need it; built once per request (mod_stp_request.c). */
@@ -78,6 +83,9 @@ typedef struct {
     const char *query_error; /* why the query string was refused (then `query` is empty), else NULL */
     const char *session;     /* the stp_sid cookie's value when well-formed, else NULL (stp_csrf.h) */
     stp_role_t org_role;     /* the member's role in their organisation (stp_org.h), NONE when not listed */
+    stp_state_t *state;      /* StpStateStore dbd: this request's connection, taken when first needed */
+    int state_failed;        /* ... and none could be had */
+    int org_unknown;         /* the organisation's settings could not be read: treated as unlisted */
 } stp_req_t;
 
 stp_conf_t *mod_stp_conf(const request_rec *r);
@@ -118,6 +126,16 @@ int mod_stp_page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page)
 const char *mod_stp_date_text(stp_req_t *q, stp_day_t day, apr_pool_t *pool);
 /* A UI string in the response language (the key itself when the catalog has none). */
 const char *mod_stp_msg(stp_req_t *q, const char *key);
+/* The moment this request is judged at (embargoes, retention): the request's time, or the one in
+ * StpTestClockFile when a test configures it. */
+apr_time_t mod_stp_now(request_rec *r);
+/* The document `id` when it is published and live now (past its embargo): else NULL, as for an
+ * unknown id (which the caller still checks for visibility). */
+stp_doc_t *mod_stp_doc_get(stp_req_t *q, const char *id);
+/* A document page that sitegen wrote under embargo/ (its document went live after the build), by
+ * its path in the build (public/... or tenants/...): the absolute path of the page when its
+ * document is live at `now`, else NULL (the page answers 404 as for an unknown id). */
+const char *mod_stp_embargoed_page(const stp_build_t *b, const char *rel, apr_time_t now, apr_pool_t *pool);
 /* The decision for one document (NULL: unknown id) for this request's user, today; an error
  * when the user's NDA acceptance could not be read (answer 503, not "accept"). */
 apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc);
@@ -149,6 +167,16 @@ int mod_stp_same_origin(request_rec *r, const stp_conf_t *conf);
 /* A state operation that failed (or a state that this process could not open): logs `what` for
  * this user with the cause, every time, and answers 503 in the site layout. */
 int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what);
+
+/* mod_stp_store.c: the users' state for this request: the process's state.mdb, or with
+ * StpStateStore dbd a PostgreSQL connection from mod_dbd, taken on first use (NULL when none can
+ * be had: the caller answers 503 through mod_stp_state_error). */
+stp_state_t *mod_stp_state(stp_req_t *q);
+/* What the database said of the last failure, for the log (NULL with state.mdb). */
+const char *mod_stp_state_problem(stp_req_t *q);
+const char *mod_stp_set_store(cmd_parms *cmd, void *dummy, const char *arg);
+/* In each child: logs what the operator must do when the PostgreSQL schema is missing or another version. */
+void mod_stp_store_child_check(server_rec *v, stp_conf_t *c, apr_pool_t *pchild);
 /* The 403 page of a personal account where an organisation account is needed, offering to sign
  * in with another account. */
 int mod_stp_personal_page(request_rec *r, stp_req_t *q);
@@ -189,6 +217,20 @@ int mod_stp_error_handler(request_rec *r);
 /* mod_stp_error.c: /stp/error as the ErrorDocument of every status with a page, in server `s`
  * (where the operator has set none). */
 void mod_stp_error_documents(server_rec *s, apr_pool_t *p, apr_pool_t *ptemp);
+/* mod_stp_preview.c: StpPreview On. The preview identity of this request (from the bar's cookie;
+ * anonymous without one), NULL when the preview is off. */
+const stp_preview_t *mod_stp_preview_of(request_rec *r, const stp_conf_t *conf);
+/* Records the NDA acceptance of a preview identity that has it, before the decisions read it. */
+void mod_stp_preview_nda(stp_req_t *q, const stp_preview_t *p);
+/* check_config's part: 1 (and a log line) when StpPreview is on in a server that is not a preview. */
+int mod_stp_preview_check(server_rec *s, apr_pool_t *ptemp);
+/* The loopback rule, first of all hooks (post_read_request). */
+int mod_stp_preview_gate(request_rec *r);
+int mod_stp_preview_handler(request_rec *r);
+/* /stp/login (in 1) and /stp/logout (in 0) in the preview: the bar's personal account, or
+ * anonymous, then *303* to `target` (a local path) or the home page. */
+int mod_stp_preview_sign(request_rec *r, stp_req_t *q, int in, const char *target);
+void mod_stp_preview_register(apr_pool_t *p);
 /* mod_stp_authz.c */
 void mod_stp_authz_register(apr_pool_t *p);
 int mod_stp_org_fixup(request_rec *r);

@@ -24,7 +24,7 @@ static int listed(const apr_array_header_t *a, const char *s);
 
 static int tenant_seen(stp_req_t *q, const char *t)
 {
-    return q->conf->state ? stp_org_tenant_seen(q->conf->state, t) : -1;
+    return mod_stp_state(q) ? stp_org_tenant_seen(mod_stp_state(q), t) : -1;
 }
 
 /* The organisation this request is about: a staff member's ?tenant= (or form field), else the
@@ -78,7 +78,7 @@ static apr_status_t domains_of(apr_array_header_t **out, stp_req_t *q, const cha
 {
     apr_array_header_t *seen;
     *out = meta_list(q, apr_pstrcat(q->r->pool, "domains.", tenant, NULL));
-    apr_status_t rv = stp_org_seen_domains(&seen, q->conf->state, tenant, q->r->pool);
+    apr_status_t rv = stp_org_seen_domains(&seen, mod_stp_state(q), tenant, q->r->pool);
     for (int i = 0; rv == APR_SUCCESS && i < seen->nelts; i++)
         if (!listed(*out, APR_ARRAY_IDX(seen, i, const char *)))
             APR_ARRAY_PUSH(*out, const char *) = APR_ARRAY_IDX(seen, i, const char *);
@@ -154,9 +154,9 @@ static int settings_page(request_rec *r, stp_req_t *q, const char *tenant, int s
     stp_org_settings_t s;
     apr_array_header_t *people, *domains;
     stp_org_actor_t actor = actor_of(q, tenant);
-    apr_status_t rv = stp_org_settings_get(&s, q->conf->state, tenant, r->pool);
+    apr_status_t rv = stp_org_settings_get(&s, mod_stp_state(q), tenant, r->pool);
     if (rv == APR_SUCCESS)
-        rv = stp_org_people(&people, q->conf->state, tenant, r->pool);
+        rv = stp_org_people(&people, mod_stp_state(q), tenant, r->pool);
     if (rv == APR_SUCCESS)
         rv = domains_of(&domains, q, tenant);
     if (rv != APR_SUCCESS)
@@ -203,7 +203,7 @@ static int settings_page(request_rec *r, stp_req_t *q, const char *tenant, int s
     for (int i = 0; i < domains->nelts; i++)
         mod_stp_el(ds, "domain", APR_ARRAY_IDX(domains, i, const char *));
     log_baton_t lb = {q, mod_stp_el(a, "log", NULL)};
-    if ((rv = stp_org_log(q->conf->state, tenant, LOG_SHOWN, log_row, &lb, r->pool)) != APR_SUCCESS)
+    if ((rv = stp_org_log(mod_stp_state(q), tenant, LOG_SHOWN, log_row, &lb, r->pool)) != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "reading the organisation's log");
     return mod_stp_page_send(r, q, status, page);
 }
@@ -249,7 +249,7 @@ static int person_change(request_rec *r, stp_req_t *q, const char *tenant, apr_t
     int revoke = !strcmp(action, "revoke");
     if (!revoke && stp_org_role_parse(&role, apr_table_get(form, "role")) != APR_SUCCESS)
         return settings_page(r, q, tenant, HTTP_BAD_REQUEST, "admin.error.input", "");
-    apr_status_t rv = stp_org_role_get(&old, q->conf->state, tenant, email);
+    apr_status_t rv = stp_org_role_get(&old, mod_stp_state(q), tenant, email);
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "reading the organisation's people");
     if (old == STP_ROLE_ADMINISTRATOR)
@@ -266,8 +266,8 @@ static int person_change(request_rec *r, stp_req_t *q, const char *tenant, apr_t
         if (!listed(domains, stp_org_email_domain(email)))
             return settings_page(r, q, tenant, HTTP_BAD_REQUEST, "admin.error.domain", email);
     }
-    rv = revoke ? stp_org_person_revoke(q->conf->state, tenant, email, actor, r->request_time)
-                : stp_org_person_put(q->conf->state, tenant, email, role, actor, r->request_time);
+    rv = revoke ? stp_org_person_revoke(mod_stp_state(q), tenant, email, actor, r->request_time)
+                : stp_org_person_put(mod_stp_state(q), tenant, email, role, actor, r->request_time);
     if (APR_STATUS_IS_EACCES(rv)) /* listed as administrator meanwhile */
         return settings_page(r, q, tenant, HTTP_FORBIDDEN, "admin.error.administrator", email);
     if (APR_STATUS_IS_ENOSPC(rv))
@@ -305,7 +305,7 @@ static int admin_post(request_rec *r, stp_req_t *q)
     if (strcmp(action, "settings") && strcmp(action, "mode"))
         return settings_page(r, q, tenant, HTTP_BAD_REQUEST, "admin.error.input", "");
     stp_org_settings_t s;
-    apr_status_t rv = stp_org_settings_get(&s, q->conf->state, tenant, r->pool);
+    apr_status_t rv = stp_org_settings_get(&s, mod_stp_state(q), tenant, r->pool);
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "reading the organisation's settings");
     if (!strcmp(action, "mode")) {
@@ -320,7 +320,7 @@ static int admin_post(request_rec *r, stp_req_t *q)
     }
     if (!stp_org_may(&actor, STP_ORG_SETTINGS))
         return mod_stp_forbidden(r, q);
-    if ((rv = stp_org_settings_put(q->conf->state, tenant, &s, &actor, r->request_time)) != APR_SUCCESS)
+    if ((rv = stp_org_settings_put(mod_stp_state(q), tenant, &s, &actor, r->request_time)) != APR_SUCCESS)
         return APR_STATUS_IS_EINVAL(rv) ? settings_page(r, q, tenant, HTTP_BAD_REQUEST, "admin.error.input", "")
                                         : mod_stp_state_error(r, q, rv, "saving the organisation's settings");
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "stp: %s changed the %s of organisation %s", q->user.key, action,
@@ -336,7 +336,7 @@ int mod_stp_admin_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     if (r->method_number != M_GET && r->method_number != M_POST)
         return HTTP_METHOD_NOT_ALLOWED;
-    if (!q->conf->state) /* who may see the settings is in the state, too */
+    if (!mod_stp_state(q)) /* who may see the settings is in the state, too */
         return mod_stp_state_error(r, q, APR_EGENERAL, "the organisation's settings");
     if (r->method_number == M_POST)
         return admin_post(r, q);
@@ -352,8 +352,8 @@ int mod_stp_admin_handler(request_rec *r)
 void mod_stp_admin_contacts(stp_req_t *q, xmlNodePtr parent)
 {
     apr_array_header_t *people;
-    if (!q->conf->state || !q->user.tenant ||
-        stp_org_people(&people, q->conf->state, q->user.tenant, q->r->pool) != APR_SUCCESS)
+    if (!mod_stp_state(q) || !q->user.tenant ||
+        stp_org_people(&people, mod_stp_state(q), q->user.tenant, q->r->pool) != APR_SUCCESS)
         return;
     for (int i = 0; i < people->nelts; i++) {
         const stp_org_person_t *p = &APR_ARRAY_IDX(people, i, stp_org_person_t);

@@ -76,8 +76,15 @@ int mod_stp_org_fixup(request_rec *r)
         return HTTP_FORBIDDEN;
     }
     r->filename = apr_pstrcat(r->pool, q->build->root, "/", rel, NULL);
+    if (apr_stat(&r->finfo, r->filename, APR_FINFO_MIN, r->pool) != APR_SUCCESS) {
+        r->finfo.filetype = APR_NOFILE;
+        /* a document live since the build: its page is under embargo/ */
+        const char *page = mod_stp_embargoed_page(q->build, rel, mod_stp_now(r), r->pool);
+        if (page && apr_stat(&r->finfo, page, APR_FINFO_MIN, r->pool) == APR_SUCCESS)
+            r->filename = apr_pstrdup(r->pool, page);
+    }
     r->canonical_filename = r->filename;
-    if (apr_stat(&r->finfo, r->filename, APR_FINFO_MIN, r->pool) != APR_SUCCESS || r->finfo.filetype != APR_REG)
+    if (r->finfo.filetype != APR_REG)
         return HTTP_NOT_FOUND;
     /* a page, or an image of a document's body */
     ap_set_content_type(r, stp_paths_image_type(rel) ? stp_paths_image_type(rel) : "text/html; charset=utf-8");

@@ -21,12 +21,16 @@
 apr_status_t mod_stp_decide(stp_decision_t *d, stp_req_t *q, const stp_doc_t *doc)
 {
     int accepted = 0;
-    if (stp_access_needs_nda(doc) && q->user.key && q->user.tenant && q->conf->state && q->build->nda_version[0]) {
+    if (doc && !stp_catalog_live(doc, mod_stp_now(q->r)))
+        doc = NULL; /* embargoed: an unknown id until its moment */
+    if (doc && stp_access_needs_nda(doc) && q->user.key && q->user.tenant && mod_stp_state(q) &&
+        q->build->nda_version[0]) {
         /* A failed read is neither answer: the caller says 503 rather than "accept again". */
-        if ((accepted = stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version)) < 0)
+        if ((accepted = stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, q->build->nda_version)) <
+            0)
             return APR_EGENERAL;
     }
-    *d = stp_access_decide(&q->user, doc, stp_date_from_time(apr_time_now()), accepted,
+    *d = stp_access_decide(&q->user, doc, stp_date_from_time(mod_stp_now(q->r)), accepted,
                            stp_retention_months_in_force(q->conf->retention_months));
     return APR_SUCCESS;
 }
@@ -129,8 +133,7 @@ int mod_stp_download_handler(request_rec *r)
         mod_stp_set_env(r, q, NULL, NULL, "not-found");
         return HTTP_NOT_FOUND;
     }
-    if (stp_catalog_get_doc(&doc, q->build->cat, id, r->pool) != APR_SUCCESS)
-        doc = NULL;
+    doc = mod_stp_doc_get(q, id); /* NULL: unknown, or embargoed until its moment */
     /* The id must be one this reader may know of before its series is looked at: an outsider's
      * /download/<tenant-id>/<version> is an unknown id, whatever the version names. */
     if (doc && version)
@@ -143,6 +146,16 @@ int mod_stp_download_handler(request_rec *r)
         mod_stp_set_env(r, q, id, version, "unavailable");
         mod_stp_req_lang(q);
         return mod_stp_state_error(r, q, APR_EGENERAL, "reading the NDA acceptance for a download");
+    }
+    /* One of the member's own organisation's documents while its settings cannot be read: whether
+     * they are listed is unknown, so neither the file nor a 404 that would be a guess. */
+    stp_user_t listed = q->user;
+    listed.unlisted = 0;
+    if (q->org_unknown && (d == STP_DECIDE_NOT_FOUND || d == STP_DECIDE_UNLISTED) && doc &&
+        doc->access == STP_ACCESS_TENANT && stp_access_member(&listed, doc->tenants)) {
+        mod_stp_set_env(r, q, id, version, "unavailable");
+        mod_stp_req_lang(q);
+        return mod_stp_state_error(r, q, APR_EGENERAL, "reading the organisation's settings for a download");
     }
     /* A hidden document's version is not the business of anyone reading the log for that user. */
     mod_stp_set_env(r, q, id, doc && d != STP_DECIDE_NOT_FOUND ? doc->version : version, stp_access_decision_name(d));

@@ -160,11 +160,11 @@ static int feedback_post(request_rec *r, stp_req_t *q)
                       q->user.key);
         return feedback_page(r, q, HTTP_FORBIDDEN, FORM_CONFIRM, &e);
     }
-    if (!q->conf->state)
+    if (!mod_stp_state(q))
         return mod_stp_state_error(r, q, APR_EGENERAL, "feedback");
     stp_feedback_rate_t rate = {r->useragent_ip ? r->useragent_ip : "-", (unsigned)q->conf->feedback_limit,
                                 q->conf->feedback_window};
-    apr_status_t rv = stp_feedback_add(&seq, q->conf->state, &e, q->build->locales, q->user.key ? NULL : &rate);
+    apr_status_t rv = stp_feedback_add(&seq, mod_stp_state(q), &e, q->build->locales, q->user.key ? NULL : &rate);
     if (APR_STATUS_IS_EAGAIN(rv)) {
         apr_table_setn(r->err_headers_out, "Retry-After",
                        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(q->conf->feedback_window)));

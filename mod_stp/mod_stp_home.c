@@ -43,8 +43,8 @@ static const char *home_lang(const stp_build_t *b, const char *uri, apr_pool_t *
  * organisation) and something chosen. */
 static int wanted(stp_org_settings_t *s, stp_req_t *q)
 {
-    return q->build && q->build->search && q->user.key && q->user.tenant && !q->user.unlisted && q->conf->state &&
-           stp_org_settings_get(s, q->conf->state, q->user.tenant, q->r->pool) == APR_SUCCESS &&
+    return q->build && q->build->search && q->user.key && q->user.tenant && !q->user.unlisted && mod_stp_state(q) &&
+           stp_org_settings_get(s, mod_stp_state(q), q->user.tenant, q->r->pool) == APR_SUCCESS &&
            (s->industries->nelts || s->regions->nelts);
 }
 
@@ -104,6 +104,7 @@ static void recommended(xmlNodePtr page, stp_req_t *q, const stp_org_settings_t 
 {
     request_rec *r = q->r;
     stp_search_query_t sq = {0};
+    sq.now = mod_stp_now(r); /* embargoed documents are found from their moment */
     stp_search_result_t res;
     const char *err = NULL;
     sq.lang = q->lang;

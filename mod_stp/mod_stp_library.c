@@ -54,10 +54,10 @@ static const char *doc_url(stp_req_t *q, const stp_doc_t *doc)
 static stp_doc_t *visible_doc(stp_req_t *q, const char *id, stp_doc_t **current)
 {
     stp_doc_t *doc;
-    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) ||
-        stp_catalog_get_doc(&doc, q->build->cat, id, q->r->pool) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
-        return NULL;
-    if (stp_catalog_get_current(current, q->build->cat, doc->series, q->r->pool) != APR_SUCCESS)
+    if (!id || !q->build || stp_paths_ident_len(id) != strlen(id) || !(doc = mod_stp_doc_get(q, id)) ||
+        !stp_access_visible(&q->user, doc))
+        return NULL; /* unknown, embargoed or another's */
+    if (stp_catalog_get_current(current, q->build->cat, doc->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS)
         *current = doc;
     return doc;
 }
@@ -66,7 +66,7 @@ static apr_status_t save(stp_req_t *q, const stp_doc_t *doc, const stp_doc_t *cu
 {
     const char *fp = stp_library_fingerprint(current, q->r->pool);
     stp_saved_t e = {doc->series, doc->id, fp, fp, apr_time_now()};
-    return stp_library_save(q->conf->state, q->user.key, &e);
+    return stp_library_save(mod_stp_state(q), q->user.key, &e);
 }
 
 /* --- GET /stp/library ---------------------------------------------------------------------------- */
@@ -116,7 +116,7 @@ static apr_array_header_t *rows_of(stp_req_t *q, const apr_array_header_t *entri
     for (int i = 0; i < entries->nelts; i++) {
         const stp_saved_t *e = &APR_ARRAY_IDX(entries, i, stp_saved_t);
         stp_doc_t *cur;
-        if (stp_catalog_get_current(&cur, q->build->cat, e->series, q->r->pool) != APR_SUCCESS ||
+        if (stp_catalog_get_current(&cur, q->build->cat, e->series, mod_stp_now(q->r), q->r->pool) != APR_SUCCESS ||
             !stp_access_offered(&q->user, cur))
             continue; /* access lost (tenant, requirements), or the series is gone: not shown */
         row_t *row = apr_array_push(rows);
@@ -132,9 +132,11 @@ static int library_get(request_rec *r, stp_req_t *q)
 {
     apr_pool_t *p = r->pool;
     apr_array_header_t *entries;
-    apr_status_t rv = q->user.key && q->conf->state
-                          ? stp_library_list(&entries, q->conf->state, q->user.key, p)
+    apr_status_t rv = q->user.key && mod_stp_state(q)
+                          ? stp_library_list(&entries, mod_stp_state(q), q->user.key, p)
                           : (entries = apr_array_make(p, 1, sizeof(stp_saved_t)), APR_SUCCESS);
+    if (rv == APR_SUCCESS && q->org_unknown) /* which entries the member may see is not known */
+        rv = APR_EGENERAL;
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "reading the library");
     apr_array_header_t *rows = rows_of(q, entries);
@@ -249,9 +251,9 @@ static int library_post(request_rec *r, stp_req_t *q)
         return confirm_page(r, q, doc, back);
     if (!mod_stp_csrf_valid(r, q, form, "library"))
         return mod_stp_forbidden(r, q);
-    if (!q->conf->state)
+    if (!mod_stp_state(q))
         return mod_stp_state_error(r, q, APR_EGENERAL, "the library");
-    apr_status_t rv = add ? save(q, doc, current) : stp_library_remove(q->conf->state, q->user.key, doc->series);
+    apr_status_t rv = add ? save(q, doc, current) : stp_library_remove(mod_stp_state(q), q->user.key, doc->series);
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, add ? "saving to the library" : "removing from the library");
     if (wants_json(r))
@@ -284,7 +286,7 @@ static int library_resume(request_rec *r, stp_req_t *q)
         return HTTP_NOT_FOUND;
     if (!stp_access_requirements_met(&q->user, doc->requires))
         return mod_stp_requirement_page(r, q, doc);
-    apr_status_t rv = q->conf->state ? save(q, doc, current) : APR_EGENERAL;
+    apr_status_t rv = mod_stp_state(q) ? save(q, doc, current) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "saving to the library");
     return mod_stp_redirect(r, HTTP_SEE_OTHER, back);
@@ -389,7 +391,7 @@ static int notifications_post(request_rec *r, stp_req_t *q, stp_notify_t *n)
         error = "notifications.address.required";
     if (error) /* shown next to the field, in the page's language; nothing stored */
         return notifications_page(r, q, HTTP_BAD_REQUEST, &want, error, 0);
-    apr_status_t rv = q->conf->state ? stp_notify_put(q->conf->state, q->user.key, &want) : APR_EGENERAL;
+    apr_status_t rv = mod_stp_state(q) ? stp_notify_put(mod_stp_state(q), q->user.key, &want) : APR_EGENERAL;
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "saving notification settings");
     return mod_stp_redirect(r, HTTP_SEE_OTHER, apr_pstrcat(r->pool, "/stp/notifications?saved=1&lang=", q->lang, NULL));
@@ -408,7 +410,7 @@ int mod_stp_notifications_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     if (q->user.unlisted)
         return mod_stp_unlisted_page(r, q);
-    apr_status_t rv = q->conf->state ? stp_notify_get(&n, q->conf->state, q->user.key, r->pool) : APR_EGENERAL;
+    apr_status_t rv = mod_stp_state(q) ? stp_notify_get(&n, mod_stp_state(q), q->user.key, r->pool) : APR_EGENERAL;
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
         return mod_stp_state_error(r, q, rv, "reading notification settings");
     if (rv != APR_SUCCESS && q->email && q->email_verified)

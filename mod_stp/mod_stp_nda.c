@@ -27,7 +27,7 @@ static const stp_doc_t *pending_doc(stp_req_t *q, const char *target)
     const char *id, *version;
     stp_doc_t *doc;
     if (stp_http_download_parse(&id, &version, apr_pstrndup(p, target, strcspn(target, "?")), p) != APR_SUCCESS ||
-        stp_catalog_get_doc(&doc, q->build->cat, id, p) != APR_SUCCESS || !stp_access_visible(&q->user, doc))
+        !(doc = mod_stp_doc_get(q, id)) || !stp_access_visible(&q->user, doc))
         return NULL;
     return doc;
 }
@@ -81,9 +81,9 @@ static int nda_post(request_rec *r, stp_req_t *q)
         /* A new version was published after the page was shown: the user must read that one. */
         return mod_stp_redirect(r, HTTP_SEE_OTHER,
                                 apr_pstrcat(r->pool, "/stp/nda?return=", stp_http_url_escape(target, r->pool), NULL));
-    if (!q->conf->state)
+    if (!mod_stp_state(q))
         return mod_stp_state_error(r, q, APR_EGENERAL, "recording the NDA acceptance");
-    apr_status_t rv = stp_state_nda_accept(q->conf->state, q->user.key, q->user.tenant, version, apr_time_now());
+    apr_status_t rv = stp_state_nda_accept(mod_stp_state(q), q->user.key, q->user.tenant, version, apr_time_now());
     if (rv != APR_SUCCESS)
         return mod_stp_state_error(r, q, rv, "recording the NDA acceptance");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "stp: %s (tenant %s) accepted NDA %s", q->user.key, q->user.tenant,
@@ -110,13 +110,13 @@ int mod_stp_nda_handler(request_rec *r)
         return mod_stp_personal_page(r, q);
     /* NDA documents are an organisation feature an unlisted member does not have (without state,
      * nobody's listing is known: the answer is the 503 below). */
-    if (q->user.unlisted && q->conf->state)
+    if (q->user.unlisted && mod_stp_state(q))
         return mod_stp_unlisted_page(r, q);
     if (r->method_number == M_POST)
         return nda_post(r, q);
     const char *target = return_target(q, apr_table_get(q->query, "return"));
-    int accepted = q->conf->state &&
-                   stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, q->build->nda_version) == 1;
+    int accepted = mod_stp_state(q) &&
+                   stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, q->build->nda_version) == 1;
     if (accepted && apr_table_get(q->query, "accepted"))
         return show(r, q, target, 1, 1);
     if (accepted && apr_table_get(q->query, "return"))

@@ -10,8 +10,10 @@
 #include <apr_strings.h>
 
 #include "mod_stp.h"
+#include "stp_paths.h"
 #include "stp_csrf.h"
 #include "stp_http.h"
+#include "stp_layout.h"
 
 #define SESSION_COOKIE "stp_sid"
 
@@ -36,7 +38,11 @@ stp_route_t mod_stp_route_of(const char *uri)
                   {"/stp/search", STP_ROUTE_SEARCH},
                   {"/stp/admin", STP_ROUTE_ADMIN},
                   {"/stp/feedback", STP_ROUTE_FEEDBACK},
-                  {"/stp/error", STP_ROUTE_ERROR}};
+                  {"/stp/error", STP_ROUTE_ERROR},
+                  {"/stp/preview", STP_ROUTE_PREVIEW},
+                  {"/stp/preview/status", STP_ROUTE_PREVIEW},
+                  {"/stp/preview.js", STP_ROUTE_PREVIEW},
+                  {"/stp/preview.css", STP_ROUTE_PREVIEW}};
     if (!uri)
         return STP_ROUTE_NONE;
     if (!strcmp(uri, "/"))
@@ -55,15 +61,19 @@ stp_route_t mod_stp_route_of(const char *uri)
 typedef struct {
     const stp_conf_t *conf;
     request_rec *r;
+    const stp_preview_t *preview; /* StpPreview On: the bar's identity, whose claims replace the environment's */
 } claim_baton_t;
 
 /* Claims come from the environment mod_auth_openidc sets in its authentication hook, never from
- * request headers, which any client can send. */
+ * request headers, which any client can send; in the editor's preview (StpPreview On, loopback
+ * clients only) from the identity the preview bar chose, and from nowhere else then. */
 static const char *claim_from_env(void *baton, const char *name)
 {
     claim_baton_t *b = baton;
     if (!name)
         return NULL;
+    if (b->preview)
+        return stp_preview_claim(b->preview, &b->conf->claims, name);
     const char *var = apr_pstrcat(b->r->pool, b->conf->claim_prefix, name, NULL);
     const char *v = apr_table_get(b->r->subprocess_env, var);
     /* An error page (ErrorDocument) is an internal redirect: httpd renames the original request's
@@ -75,7 +85,7 @@ static const char *claim_from_env(void *baton, const char *name)
 
 void mod_stp_user_of(stp_user_t *user, const char **email, const stp_conf_t *conf, request_rec *r)
 {
-    claim_baton_t b = {conf, r};
+    claim_baton_t b = {conf, r, mod_stp_preview_of(r, conf)};
     stp_identity_from_claims(user, email, &conf->claims, claim_from_env, &b, r->pool);
 }
 
@@ -107,7 +117,7 @@ static void note_user(stp_req_t *q)
                              .tenant_admin = q->user.tenant_admin,
                              .unlisted = q->user.unlisted,
                              .claims = required_claims(q)};
-    apr_status_t rv = stp_state_user_note(q->conf->state, q->user.key, &rec, &wrote);
+    apr_status_t rv = stp_state_user_note(mod_stp_state(q), q->user.key, &rec, &wrote);
     if (APR_STATUS_IS_EINVAL(rv)) /* a claim too long to keep: such a user is never mailed either */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r, "stp: not recording %.64s...: a claim is too long",
                       q->user.key);
@@ -130,21 +140,22 @@ static void org_view(stp_req_t *q)
     const char *email = q->email_verified ? q->email : NULL;
     stp_org_member_t m = {q->conf->tenant_mode == STP_ORG_MODE_ASSIGNED ? STP_ORG_MODE_ASSIGNED : STP_ORG_MODE_OPEN,
                           u->tenant_admin ? STP_ROLE_ADMINISTRATOR : STP_ROLE_NONE};
-    apr_status_t rv = q->conf->state ? stp_org_member(&m, q->conf->state, u->tenant, email, u->tenant_admin,
-                                                      (stp_org_mode_t)q->conf->tenant_mode)
-                                     : APR_EGENERAL;
+    apr_status_t rv = mod_stp_state(q) ? stp_org_member(&m, mod_stp_state(q), u->tenant, email, u->tenant_admin,
+                                                        (stp_org_mode_t)q->conf->tenant_mode)
+                                       : APR_EGENERAL;
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                       "stp: cannot read the settings of organisation %s for %s%s; treating them as not listed",
-                      u->tenant, u->key, q->conf->state ? "" : " (state.mdb is not open)");
+                      u->tenant, u->key, mod_stp_state(q) ? "" : " (state.mdb is not open)");
         m.mode = STP_ORG_MODE_ASSIGNED;
+        q->org_unknown = 1;
     }
     q->org_role = m.role;
     u->tenant_admin = m.role >= STP_ROLE_ADMIN;
     u->unlisted = m.mode == STP_ORG_MODE_ASSIGNED && m.role == STP_ROLE_NONE;
     int changed = 0;
     if (rv == APR_SUCCESS && email &&
-        (rv = stp_org_administrator_note(q->conf->state, u->tenant, email, m.role == STP_ROLE_ADMINISTRATOR,
+        (rv = stp_org_administrator_note(mod_stp_state(q), u->tenant, email, m.role == STP_ROLE_ADMINISTRATOR,
                                          q->r->request_time, &changed)) != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, "stp: cannot list %s as an administrator of %s", email,
                       u->tenant);
@@ -199,7 +210,7 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     if (q->conf->site)
         stp_site_acquire(&q->build, q->conf->site, main->pool);
     mod_stp_user_of(&q->user, &q->email, q->conf, main);
-    claim_baton_t cb = {q->conf, main};
+    claim_baton_t cb = {q->conf, main, mod_stp_preview_of(main, q->conf)};
     q->email_verified = stp_identity_email_verified(&q->conf->claims, claim_from_env, &cb);
     q->name = q->user.key ? claim_from_env(&cb, "name") : NULL;
     if (q->user.key) { /* documents that require a claim ask it later */
@@ -208,8 +219,9 @@ stp_req_t *mod_stp_req_get(request_rec *r)
     }
     if (q->user.key && q->user.tenant)
         org_view(q);
+    mod_stp_preview_nda(q, cb.preview);
     /* After the organisation's view: the record keeps the role and listing that digests judge by. */
-    if (q->user.key && q->conf->state)
+    if (q->user.key && mod_stp_state(q))
         note_user(q);
     /* Search filters repeat their key (checkboxes); no other URL of ours has a reason to. */
     stp_route_t route = mod_stp_route_of(main->uri);
@@ -446,7 +458,10 @@ int mod_stp_csrf_valid(request_rec *r, stp_req_t *q, apr_table_t *form, const ch
 int mod_stp_state_error(request_rec *r, stp_req_t *q, apr_status_t rv, const char *what)
 {
     const char *who = q->user.key ? q->user.key : "an anonymous user";
-    if (!q->conf->state)
+    if (q->conf->store_dbd)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "stp: %s for %s failed: the PostgreSQL state store: %s", what, who,
+                      mod_stp_state_problem(q) ? mod_stp_state_problem(q) : "no reason given");
+    else if (!mod_stp_state(q))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "stp: %s for %s refused: StpStateDir %s is not open in this process (%s)", what, who,
                       q->conf->state_dir, q->conf->state_problem ? q->conf->state_problem : "not configured");
@@ -464,4 +479,66 @@ int mod_stp_personal_page(request_rec *r, stp_req_t *q)
 int mod_stp_forbidden(request_rec *r, stp_req_t *q)
 {
     return mod_stp_error_page(r, q, HTTP_FORBIDDEN, "error.forbidden.title", "error.forbidden.body");
+}
+
+apr_time_t mod_stp_now(request_rec *r)
+{
+    stp_conf_t *c = mod_stp_conf(r);
+    if (!c->clock_file)
+        return r->request_time ? r->request_time : apr_time_now();
+    const char *note = apr_table_get(r->notes, "stp-now");
+    if (note)
+        return (apr_time_t)apr_atoi64(note);
+    /* Tests only (StpTestClockFile): read once per request, so that one answer sees one moment. */
+    char buf[64] = "";
+    apr_size_t n = sizeof buf - 1;
+    apr_file_t *f;
+    apr_time_t t = r->request_time;
+    stp_day_t day;
+    if (apr_file_open(&f, c->clock_file, APR_FOPEN_READ, APR_OS_DEFAULT, r->pool) == APR_SUCCESS) {
+        if (apr_file_read(f, buf, &n) == APR_SUCCESS || n > 0)
+            buf[n] = '\0';
+        apr_file_close(f);
+    }
+    buf[strcspn(buf, " \t\r\n")] = '\0';
+    if (stp_date_parse_moment(&day, &t, buf) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: StpTestClockFile %s holds no moment; using the clock",
+                      c->clock_file);
+        t = r->request_time;
+    }
+    apr_table_setn(r->notes, "stp-now", apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)t));
+    return t;
+}
+
+stp_doc_t *mod_stp_doc_get(stp_req_t *q, const char *id)
+{
+    stp_doc_t *doc;
+    if (!q->build || !id || stp_catalog_get_doc(&doc, q->build->cat, id, q->r->pool) != APR_SUCCESS ||
+        !stp_catalog_live(doc, mod_stp_now(q->r)))
+        return NULL;
+    return doc;
+}
+
+const char *mod_stp_embargoed_page(const stp_build_t *b, const char *rel, apr_time_t now, apr_pool_t *pool)
+{
+    const char *name = strrchr(rel, '/'), *dot = name ? strrchr(name, '.') : NULL;
+    stp_doc_t *doc;
+    apr_finfo_t fi;
+    if (!b || !dot || !strstr(rel, "/docs/"))
+        return NULL;
+    const char *id;
+    if (stp_paths_image_type(rel)) { /* an image of its body: .../docs/<shard>/<id>/<digest>.<ext> */
+        const char *start = name;
+        while (start > rel && start[-1] != '/')
+            start--;
+        id = apr_pstrmemdup(pool, start, (apr_size_t)(name - start));
+    } else if (!strcmp(dot, ".html")) {
+        id = apr_pstrmemdup(pool, name + 1, (apr_size_t)(dot - name - 1));
+    } else {
+        return NULL;
+    }
+    if (stp_catalog_get_doc(&doc, b->cat, id, pool) != APR_SUCCESS || !stp_catalog_live(doc, now))
+        return NULL;
+    const char *path = apr_pstrcat(pool, b->root, "/" STP_BUILD_EMBARGO "/", rel, NULL);
+    return apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS && fi.filetype == APR_REG ? path : NULL;
 }

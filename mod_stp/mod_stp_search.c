@@ -149,8 +149,8 @@ static const char *url_of(const stp_req_t *q, const ask_t *a, int f, const char 
 static void org_preset(ask_t *a, stp_req_t *q)
 {
     stp_org_settings_t s;
-    if (!q->user.key || !q->user.tenant || q->user.unlisted || !q->conf->state ||
-        stp_org_settings_get(&s, q->conf->state, q->user.tenant, q->r->pool) != APR_SUCCESS ||
+    if (!q->user.key || !q->user.tenant || q->user.unlisted || !mod_stp_state(q) ||
+        stp_org_settings_get(&s, mod_stp_state(q), q->user.tenant, q->r->pool) != APR_SUCCESS ||
         (!s.industries->nelts && !s.regions->nelts))
         return;
     a->org = 1;
@@ -379,6 +379,7 @@ int mod_stp_search_handler(request_rec *r)
     a.org = a.preset = 0;
     org_preset(&a, q);
     stp_search_query_t sq = {0};
+    sq.now = mod_stp_now(r); /* embargoed documents are found from their moment */
     stp_search_result_t res;
     const char *err = NULL;
     sq.lang = q->lang;

@@ -20,6 +20,8 @@ int mod_stp_login_handler(request_rec *r)
 {
     stp_req_t *q = mod_stp_req_get(r);
     const char *target = apr_table_get(q->query, "return");
+    if (!q->user.key && mod_stp_preview_of(r, q->conf))
+        return mod_stp_preview_sign(r, q, 1, target);
     if (!q->user.key) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "stp: /stp/login reached without a signed-in user; protect it with AuthType openid-connect, "
@@ -57,6 +59,10 @@ int mod_stp_logout_handler(request_rec *r)
             return rc;
         if (!mod_stp_csrf_valid(r, q, form, "logout"))
             return mod_stp_forbidden(r, q);
+        if (mod_stp_preview_of(r, q->conf)) {
+            mod_stp_session_reset(q, 0);
+            return mod_stp_preview_sign(r, q, 0, home);
+        }
         /* mod_auth_openidc ends the session at its redirect URI and passes `logout` on to the
          * provider as post_logout_redirect_uri, which must be absolute (and registered there):
          * StpBaseURL, else this server's own URL. */
@@ -89,8 +95,8 @@ int mod_stp_account_handler(request_rec *r)
         if (nda) {
             mod_stp_attr(a, "nda-version", nda);
             mod_stp_attr(a, "nda-accepted",
-                         q->user.tenant && q->conf->state &&
-                                 stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1
+                         q->user.tenant && mod_stp_state(q) &&
+                                 stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, nda) == 1
                              ? "yes"
                              : "no");
         }
@@ -113,8 +119,8 @@ int mod_stp_whoami_handler(request_rec *r)
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
     const char *nda = q->build && q->build->nda_version[0] ? q->build->nda_version : NULL;
-    int accepted = nda && q->user.key && q->conf->state &&
-                   stp_state_nda_accepted(q->conf->state, q->user.key, q->user.tenant, nda) == 1;
+    int accepted = nda && q->user.key && mod_stp_state(q) &&
+                   stp_state_nda_accepted(mod_stp_state(q), q->user.key, q->user.tenant, nda) == 1;
     const char *org = q->user.tenant ? mod_stp_msg(q, apr_pstrcat(p, "org.name.", q->user.tenant, NULL)) : NULL;
     if (org && !strncmp(org, "org.name.", 9))
         org = q->user.tenant;

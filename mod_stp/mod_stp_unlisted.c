@@ -9,6 +9,9 @@
 
 int mod_stp_unlisted_page(request_rec *r, stp_req_t *q)
 {
+    /* Not known to be unlisted: the organisation's settings could not be read (org_view). */
+    if (q->org_unknown)
+        return mod_stp_state_error(r, q, APR_EGENERAL, "reading the organisation's settings");
     mod_stp_req_lang(q);
     xmlNodePtr page = mod_stp_page_start(q, "error", mod_stp_msg(q, "unlisted.title"));
     xmlNodePtr e = mod_stp_el(page, "error", NULL);

@@ -81,6 +81,56 @@ static int load(run_t *run, apr_pool_t *pool)
     return sg_errors_count(run->errs) ? 1 : 0;
 }
 
+/* What this run holds back from readers, one line per document (sitegen --check prints them). */
+static apr_array_header_t *held_back(const sg_site_t *site, apr_time_t now, apr_pool_t *pool)
+{
+    apr_array_header_t *lines = apr_array_make(pool, 4, sizeof(const char *));
+    for (int i = 0; i < site->docs->nelts; i++) {
+        const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+        char at[21];
+        stp_date_format_moment(at, d->goes_live);
+        if (d->draft)
+            APR_ARRAY_PUSH(lines, const char *) =
+                apr_pstrcat(pool, d->xml_path, ": draft: only in preview builds (sitegen --preview)", NULL);
+        else if (d->goes_live > now)
+            APR_ARRAY_PUSH(lines, const char *) = apr_pstrcat(pool, d->xml_path, ": embargoed until ", at, NULL);
+    }
+    return lines;
+}
+
+/* A preview build shows drafts and embargoed documents to everyone: it never replaces a
+ * published site that is not itself a preview. Returns 0, or 2 after noting why not. */
+static int check_preview(run_t *run, apr_pool_t *pool)
+{
+    apr_finfo_t fi;
+    const char *cur = apr_pstrcat(pool, run->opt->site_dir, "/" STP_SITE_CURRENT, NULL);
+    if (!run->opt->preview || apr_stat(&fi, cur, APR_FINFO_TYPE, pool) != APR_SUCCESS ||
+        apr_stat(&fi, apr_pstrcat(pool, cur, "/" STP_BUILD_PREVIEW, NULL), APR_FINFO_TYPE, pool) == APR_SUCCESS)
+        return 0;
+    sg_error_note(run->errs,
+                  "sitegen: %s holds a published build that is not a preview; a preview build (--preview) shows "
+                  "drafts and embargoed documents, so it is never published over it: preview into another "
+                  "directory",
+                  run->opt->site_dir);
+    return 2;
+}
+
+/* The mark of a preview build, in the build (the catalog says so too: meta "preview"). */
+static apr_status_t mark_preview(run_t *run, apr_pool_t *pool)
+{
+    apr_file_t *f;
+    if (!run->opt->preview)
+        return APR_SUCCESS;
+    apr_status_t rv =
+        apr_file_open(&f, apr_pstrcat(pool, run->pub->staging, "/" STP_BUILD_PREVIEW, NULL),
+                      APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT, pool);
+    if (rv == APR_SUCCESS) {
+        apr_file_puts("a preview build: drafts and embargoed documents are shown (sitegen --preview)\n", f);
+        rv = apr_file_close(f);
+    }
+    return rv;
+}
+
 /* --- the catalog and the document cache, beside the pages ---------------------------------------- */
 
 /* They depend only on the loaded site, not on the pages: one thread writes them while the others
@@ -186,7 +236,8 @@ static int write_and_publish(run_t *run, const sg_plan_t *p, sg_render_t *render
         rv = side->rv;
         res.failure = apr_psprintf(pool, "%s: %s", side->what, apr_strerror(rv, err, sizeof err));
     }
-    if (rv != APR_SUCCESS || (rv = sg_manifest_write(p, run->pub->staging, pool)) != APR_SUCCESS ||
+    if (rv != APR_SUCCESS || (rv = mark_preview(run, pool)) != APR_SUCCESS ||
+        (rv = sg_manifest_write(p, run->pub->staging, pool)) != APR_SUCCESS ||
         (phase(run, "manifest"), (rv = sg_publish_commit(run->pub, pool)) != APR_SUCCESS)) {
         sg_error_note(run->errs, "sitegen: build failed: %s; the published site is unchanged",
                       res.failure ? res.failure : apr_strerror(rv, err, sizeof err));
@@ -209,16 +260,20 @@ int sg_build_run(const sg_options_t *opt, sg_stats_t *stats, sg_errors_t *errs, 
     sg_render_t *render;
     side_t side;
 
+    apr_time_t now = opt->now ? opt->now : apr_time_now(); /* what embargoes are judged at */
     memset(stats, 0, sizeof *stats);
     int status = load(&run, pool);
     if (run.site) {
         stats->docs = run.site->docs->nelts;
         stats->errors = sg_errors_count(errs);
+        stats->held = held_back(run.site, now, pool);
     }
     if (status || opt->check_only)
         return status;
+    if ((status = check_preview(&run, pool)) != 0)
+        return status;
 
-    sg_content_resolve(run.site, opt->today);
+    sg_content_resolve(run.site, opt->today, now, opt->preview);
     if (sg_render_open(&render, run.site, run.i18n, opt->xslt_dir, errs, pool) != APR_SUCCESS)
         return 2;
     if ((status = begin(&run, pool)) != 0)

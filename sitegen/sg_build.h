@@ -6,6 +6,7 @@
 #define SG_BUILD_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 #include "sg_util.h"
 #include "stp_date.h"
@@ -20,12 +21,15 @@ typedef struct {
     int full;        /* ignore the previous build */
     int verbose;     /* print phase timings */
     stp_day_t today; /* the day retention is judged on */
+    apr_time_t now;  /* the moment embargoes are judged at (0: the clock) */
+    int preview;     /* --preview: drafts and embargoed documents as if live, with banners */
 } sg_options_t;
 
 typedef struct {
     int pages, rendered, reused, files;
-    int docs, errors; /* errors: content errors found */
-    int indexed;      /* search index rows (re)written */
+    int docs, errors;         /* errors: content errors found */
+    int indexed;              /* search index rows (re)written */
+    apr_array_header_t *held; /* const char *: "path: embargoed until ..." / "path: draft ...", per document */
 } sg_stats_t;
 
 /* Returns the exit status: 0 published (or valid), 1 content errors, 2 system error. Every

@@ -150,6 +150,8 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
         stp_codec_enc_cstr(&e, img->sha256);
         stp_codec_enc_uint(&e, img->size);
     }
+    stp_codec_enc_uint(&e, d->draft ? 1 : 0);
+    stp_codec_enc_int(&e, d->goes_live); /* a preview build's record says 0 */
     *len = e.len;
     return e.buf;
 }
@@ -213,6 +215,8 @@ sg_doc_t *sg_cache_lookup(sg_cache_note_t *note, apr_hash_t *cache, const sg_sit
         if (!img->name)
             return NULL;
     }
+    d->draft = stp_codec_dec_uint(&dec) != 0;
+    d->goes_live = d->cat.live = (apr_time_t)stp_codec_dec_int(&dec);
     if (stp_codec_dec_finish(&dec) != APR_SUCCESS)
         return NULL;
     /* Still the same files? */

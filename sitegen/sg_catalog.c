@@ -154,6 +154,7 @@ static apr_status_t put_meta(stp_catalog_t *cat, const sg_site_t *site, uint64_t
         {"retention-months", apr_itoa(pool, site->retention_months)},
         {"base-url", site->base_url},
         {"require-claims", require_claims(site, pool)},
+        {"preview", site->preview ? "yes" : "no"},
     };
     apr_status_t rv = APR_SUCCESS;
     for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rv == APR_SUCCESS; i++)

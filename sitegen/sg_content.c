@@ -322,7 +322,8 @@ static void cache_salt(char salt[65], const sg_site_t *site, const char *schema_
     sg_fp_t fp;
     sg_fp_init(&fp);
     sg_fp_str(&fp, PACKAGE_VERSION);
-    sg_fp_str(&fp, sg_markdown_flavour()); /* bodies are checked (UTF-8) when they enter the cache */
+    sg_fp_str(&fp, apr_itoa(pool, STP_CATALOG_FORMAT)); /* cached records are catalog records */
+    sg_fp_str(&fp, sg_markdown_flavour());              /* bodies are checked (UTF-8) when they enter the cache */
     sg_fp_str(&fp, site->site_fp);
     for (int i = 0; i < 2; i++)
         if (sg_file_read(&data, &len, apr_pstrcat(pool, schema_dir, i ? "/doc.rng" : "/site.rng", NULL), pool) ==

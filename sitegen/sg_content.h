@@ -46,6 +46,9 @@ typedef struct {
     apr_uint64_t size;
 } sg_image_t;
 
+#define SG_PREVIEW_DRAFT 1
+#define SG_PREVIEW_EMBARGO 2
+
 typedef struct sg_doc_t {
     stp_doc_t cat;        /* the catalog record (files hashed by the document loader) */
     const char *root;     /* the content directory: files are opened below it, following no link */
@@ -58,6 +61,11 @@ typedef struct sg_doc_t {
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
     apr_array_header_t *images;   /* sg_image_t: the folder's images its bodies show */
     stp_version_state_t state;
+    int draft;                 /* <draft/>: only in preview builds */
+    int embargoed;             /* live after this build's moment (cat.live): listed by no page of this build */
+    int preview;               /* preview builds: SG_PREVIEW_DRAFT | SG_PREVIEW_EMBARGO, shown as live with a banner */
+    apr_time_t goes_live;      /* cat.live as written (a preview build's catalog has 0) */
+    apr_time_t until;          /* when a newer version of its series goes live (0: none yet) */
     struct sg_doc_t *current;  /* the current version of its series */
     apr_array_header_t *older; /* superseded versions still within retention, newest first (current only) */
     char meta_fp[65];          /* fingerprint of doc.xml: what listings show */
@@ -93,6 +101,7 @@ typedef struct {
     apr_hash_t *doc_index;
     apr_hash_t *series; /* series id -> apr_array_header_t of sg_doc_t *, newest first */
     char site_fp[65];   /* fingerprint of site.xml and the NDA texts */
+    int preview;        /* a preview build (sitegen --preview): drafts and embargoed documents shown */
     struct sg_schema_t *doc_schema;
     /* Listings, worked out by sg_content_resolve: */
     apr_hash_t *tile_docs;      /* tile id -> sg_doc_t *: current, not tenant-restricted, newest first */
@@ -114,8 +123,11 @@ apr_status_t sg_content_load_cached(sg_site_t **site, struct sg_cache_notes_t **
                                     const char *content_dir, const char *schema_dir, int jobs, const char *cache_path,
                                     apr_pool_t *pool);
 
-/* Works out series order and retention states for `today`. */
-void sg_content_resolve(sg_site_t *site, stp_day_t today);
+/* Works out series order, retention states for `today` and embargoes at `now`: drafts leave the
+ * site, documents not live at `now` leave every listing (their pages and catalog records stay, as
+ * they will be at their moment). `preview`: drafts and embargoed documents stay, as if live, marked
+ * for a banner. */
+void sg_content_resolve(sg_site_t *site, stp_day_t today, apr_time_t now, int preview);
 
 /* Groups a listing (newest first) by month of publication: sg_month_t *, newest first, each with
  * its documents in the listing's order. Only months that have documents. */

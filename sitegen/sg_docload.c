@@ -88,11 +88,17 @@ static sg_doc_t *doc_make(xmlNodePtr root, const char *path, apr_pool_t *pool)
     return d;
 }
 
+/* <published>: a day (live from its midnight, UTC) or a moment with its zone (live from then). */
 static void read_published(doc_reader_t *r, xmlNodePtr n)
 {
-    r->published = sg_xml_node_text(n, r->pool);
-    if (stp_date_parse(&r->d->cat.published, r->published) != APR_SUCCESS)
-        sg_error(r->errs, r->path, xmlGetLineNo(n), "published date '%s' is not a valid date", r->published);
+    char *text = apr_pstrdup(r->pool, sg_xml_node_text(n, r->pool));
+    apr_collapse_spaces(text, text);
+    r->published = text;
+    if (stp_date_parse_moment(&r->d->cat.published, &r->d->cat.live, text) != APR_SUCCESS)
+        sg_error(r->errs, r->path, xmlGetLineNo(n), "published date '%s' is not a valid date", text);
+    else if (strlen(text) > 10)
+        r->published = apr_pstrmemdup(r->pool, text, 10); /* the default version: the day */
+    r->d->goes_live = r->d->cat.live;
 }
 
 static void read_tile(doc_reader_t *r, xmlNodePtr n)
@@ -271,6 +277,8 @@ static void read_element(doc_reader_t *r, xmlNodePtr n)
         ref_list(&c->industries, n, "industry", site->industry_index, "industry", r->path, r->errs, r->pool);
     else if (sg_xml_is_elem(n, "files"))
         read_files(r, n);
+    else if (sg_xml_is_elem(n, "draft"))
+        r->d->draft = 1;
 }
 
 /* Builds the document model from a schema-valid doc.xml. */

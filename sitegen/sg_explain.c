@@ -342,6 +342,7 @@ static const char *rule_words(const value_rule_t *v, apr_pool_t *pool)
         {"media-type", "a media type such as application/pdf"},
         {"domain-name", "a lowercase domain name such as trust.example.com"},
         {"nonempty", "some text, not empty"},
+        {"moment", "a date written YYYY-MM-DD (or a time with its zone, such as 2026-12-01T09:00+01:00)"},
     };
     for (size_t i = 0; v->define && i < sizeof by_define / sizeof *by_define; i++)
         if (!strcmp(v->define, by_define[i][0]))
@@ -466,8 +467,8 @@ static void check_element(walk_t *w, xmlNodePtr n, const elem_rule_t *r)
     int has_child = 0, text_said = 0;
     for (xmlNodePtr c = n->children; c; c = c->next) {
         /* Text where only elements belong (once per element: one mistake, one line). */
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && !r->text && r->children->nelts &&
-            !text_said && !xmlIsBlankNode(c)) {
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && !r->text && !text_said &&
+            !xmlIsBlankNode(c)) {
             xmlChar *v = xmlNodeGetContent(c);
             char *t = apr_pstrndup(w->pool, v ? (const char *)v : "", 40), *e;
             xmlFree(v);
@@ -480,8 +481,10 @@ static void check_element(walk_t *w, xmlNodePtr n, const elem_rule_t *r)
             *e = '\0';
             /* At the element: a text node's own line is where it ends. */
             problem(w, c->prev ? c->prev : n,
-                    apr_psprintf(w->pool, "<%s> holds only elements (%s), not text such as '%s'", r->name,
-                                 quoted_list(r->children, "<", ">", w->pool), t));
+                    r->children->nelts
+                        ? apr_psprintf(w->pool, "<%s> holds only elements (%s), not text such as '%s'", r->name,
+                                       quoted_list(r->children, "<", ">", w->pool), t)
+                        : apr_psprintf(w->pool, "<%s> must be empty, not text such as '%s'", r->name, t));
             text_said = 1;
         }
         if (c->type != XML_ELEMENT_NODE)

@@ -52,6 +52,7 @@ void sg_fingerprint_global(char out[65], const sg_site_t *site, const char *xslt
     sg_fp_str(&fp, PACKAGE_VERSION);
     sg_fp_str(&fp, sg_markdown_flavour());
     sg_fp_str(&fp, site->site_fp);
+    sg_fp_str(&fp, site->preview ? "preview" : "published"); /* every page of a preview says so */
     hash_tree(&fp, xslt_dir, pool);
     sg_fp_hex(out, &fp);
 }
@@ -190,6 +191,9 @@ static void fp_doc_page(sg_fp_t *fp, const sg_summaries_t *sums, const sg_doc_t 
     fp_listing(fp, sums, d->older, 0, li);
     if (d->current && d->current != d)
         fp_summary(fp, sums, d->current, li);
+    char banner[48]; /* a preview's banner */
+    snprintf(banner, sizeof banner, "%d:%" APR_INT64_T_FMT, d->preview, (apr_int64_t)d->goes_live);
+    sg_fp_str(fp, banner);
 }
 
 /* The months of What's new, which every one of its pages and the sitemap name. */
@@ -214,7 +218,7 @@ static void fp_sitemap(sg_fp_t *fp, const sg_site_t *site)
     for (int i = 0; i < site->docs->nelts; i++) {
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
         char num[32];
-        if (d->cat.access == STP_ACCESS_TENANT || d->state == STP_VERSION_RETIRED)
+        if (d->cat.access == STP_ACCESS_TENANT || d->state == STP_VERSION_RETIRED || d->embargoed)
             continue;
         snprintf(num, sizeof num, "%ld", (long)d->cat.published);
         sg_fp_str(fp, d->cat.id);

@@ -13,6 +13,7 @@
 #include <apr_time.h>
 
 #include "sg_build.h"
+#include "sg_serve.h"
 #include "stp_layout.h"
 
 static void usage(FILE *f)
@@ -20,6 +21,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: sitegen [options] -o SITE CONTENT_DIR\n"
             "       sitegen --check CONTENT_DIR\n"
+            "       sitegen serve [options] CONTENT_DIR   preview on 127.0.0.1 (sitegen serve --help)\n"
             "\n"
             "Validates the content in CONTENT_DIR (site.xml, docs/*/doc.xml, Markdown bodies, files)\n"
             "and publishes the localized static catalog to SITE/current, a symlink to the newest\n"
@@ -31,7 +33,10 @@ static void usage(FILE *f)
             "  -j, --jobs N          render with N threads (default: the number of CPUs)\n"
             "  -t, --templates DIR   templates, UI strings and schemas (default: %s, or the\n"
             "                        checkout's when sitegen runs from its build tree)\n"
-            "      --today DATE      judge retention on DATE (YYYY-MM-DD) instead of today\n"
+            "      --today DATE      judge retention on DATE (YYYY-MM-DD) instead of today, and embargoes\n"
+            "                        at its midnight (UTC) instead of now\n"
+            "      --preview         a preview build: drafts and embargoed documents as if published,\n"
+            "                        with a banner; never publishes over a site that is not a preview\n"
             "      --full            render every page, ignoring the previous build\n"
             "  -q, --quiet           print errors only\n"
             "  -v, --verbose         say which templates are used, and time each phase\n"
@@ -80,17 +85,13 @@ static const char *default_templates(const char **why, apr_pool_t *pool)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"check", no_argument, NULL, 'c'},
-                                             {"jobs", required_argument, NULL, 'j'},
-                                             {"templates", required_argument, NULL, 't'},
-                                             {"today", required_argument, NULL, 'T'},
-                                             {"full", no_argument, NULL, 'F'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"verbose", no_argument, NULL, 'v'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'c'},
+        {"jobs", required_argument, NULL, 'j'},   {"templates", required_argument, NULL, 't'},
+        {"today", required_argument, NULL, 'T'},  {"full", no_argument, NULL, 'F'},
+        {"preview", no_argument, NULL, 'P'},      {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     sg_options_t opt;
     sg_stats_t stats;
     apr_pool_t *pool;
@@ -100,9 +101,13 @@ int main(int argc, char **argv)
     apr_app_initialize(&argc, (const char *const **)&argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
+    if (argc > 1 && !strcmp(argv[1], "serve")) {
+        return sg_serve_main(argc - 1, argv + 1);
+    }
     memset(&opt, 0, sizeof opt);
     opt.jobs = cpus > 0 ? (int)cpus : 1;
-    opt.today = stp_date_from_time(apr_time_now());
+    opt.now = apr_time_now();
+    opt.today = stp_date_from_time(opt.now);
 
     while ((c = getopt_long(argc, argv, "o:cj:t:qvhV", longopts, NULL)) != -1) {
         switch (c) {
@@ -130,6 +135,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "sitegen: --today takes a date as YYYY-MM-DD\n");
                 return 2;
             }
+            opt.now = stp_date_to_time(opt.today);
+            break;
+        case 'P':
+            opt.preview = 1;
             break;
         case 'F':
             opt.full = 1;
@@ -177,14 +186,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "sitegen: %d error%s in %s; nothing was published\n", stats.errors,
                 stats.errors == 1 ? "" : "s", opt.content_dir);
     if (status == 0 && !quiet) {
+        for (int i = 0; opt.check_only && stats.held && i < stats.held->nelts; i++)
+            printf("%s\n", APR_ARRAY_IDX(stats.held, i, const char *));
         if (opt.check_only)
             fprintf(stderr, "sitegen: %s is valid (%d documents)\n", opt.content_dir, stats.docs);
         else
             fprintf(stderr,
-                    "sitegen: published %s/" STP_SITE_CURRENT
+                    "sitegen: published %s%s/" STP_SITE_CURRENT
                     ": %d documents, %d files (%d written, %d unchanged), %d search entries indexed in %.2f s\n",
-                    opt.site_dir, stats.docs, stats.pages, stats.pages - stats.reused, stats.reused, stats.indexed,
-                    secs);
+                    opt.preview ? "a preview build to " : "", opt.site_dir, stats.docs, stats.pages,
+                    stats.pages - stats.reused, stats.reused, stats.indexed, secs);
     }
     /* Everything is written and synced (or was never started). Tearing down a build's memory,
      * pool by pool, takes longer than the process exit that frees it at once: on large sites that

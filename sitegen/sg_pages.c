@@ -205,6 +205,19 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
     }
     if (!full)
         return n;
+    /* A preview build's banner: what readers do not see yet. */
+    if (d->preview & SG_PREVIEW_DRAFT)
+        el(n, "draft", NULL);
+    if (d->preview & SG_PREVIEW_EMBARGO) {
+        char iso[21];
+        apr_time_exp_t tm;
+        stp_date_format_moment(iso, d->goes_live);
+        apr_time_exp_gmt(&tm, d->goes_live);
+        const char *when = sg_date_format(r->i18n, lang, stp_date_from_time(d->goes_live), pool);
+        if (tm.tm_hour || tm.tm_min)
+            when = apr_psprintf(pool, "%s %02d:%02d UTC", when, tm.tm_hour, tm.tm_min);
+        at(el(n, "embargo", when), "until", iso);
+    }
     terms_el(n, "services", d->cat.services, site->service_index, site, lang);
     terms_el(n, "regions", d->cat.regions, site->region_index, site, lang);
     terms_el(n, "industries", d->cat.industries, site->industry_index, site, lang);
@@ -277,6 +290,8 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     at(page, "url", pg->url);
     at(page, "return", pg->url); /* where sign-in comes back to: a path of safe characters */
     at(page, "base-url", site->base_url);
+    if (site->preview)
+        at(page, "preview", "yes");
     el(page, "site-title", sg_text(site->labels, lang, def));
     portal_words_t words = {site, lang, pool};
     stp_view_portal_el(page, portal_word, &words, pool);
@@ -451,7 +466,7 @@ static xmlDocPtr build_input(const sg_render_t *r, const sg_page_t *pg, apr_pool
         }
         for (int i = 0; i < site->docs->nelts; i++) {
             const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
-            if (d->cat.access == STP_ACCESS_TENANT || d->state == STP_VERSION_RETIRED)
+            if (d->cat.access == STP_ACCESS_TENANT || d->state == STP_VERSION_RETIRED || d->embargoed)
                 continue;
             sg_page_t t = {.kind = SG_PAGE_DOC, .doc = d};
             APR_ARRAY_PUSH(targets, sg_page_t) = t;

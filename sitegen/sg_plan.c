@@ -86,6 +86,16 @@ static void plan_docs(sg_plan_t *plan, const char *lang, const char *base, apr_p
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
         if (d->state == STP_VERSION_RETIRED)
             continue;
+        if (d->embargoed) { /* outside public/ and tenants/, for the module to serve from its moment */
+            for (int t = 0; t < (d->cat.access == STP_ACCESS_TENANT ? d->cat.tenants->nelts : 1); t++) {
+                const char *tid =
+                    d->cat.access == STP_ACCESS_TENANT ? APR_ARRAY_IDX(d->cat.tenants, t, const char *) : NULL;
+                add_page(plan, tid ? SG_PAGE_ORG_DOC : SG_PAGE_DOC, lang, NULL, d, tid,
+                         apr_pstrcat(pool, STP_BUILD_EMBARGO "/", stp_paths_doc_page(tid, lang, d->cat.id, pool), NULL),
+                         pool);
+            }
+            continue;
+        }
         if (d->cat.access != STP_ACCESS_TENANT) {
             sg_item_t *it =
                 add_page(plan, SG_PAGE_DOC, lang, NULL, d, NULL, stp_paths_doc_page(NULL, lang, d->cat.id, pool), pool);
@@ -148,9 +158,12 @@ static void plan_images(sg_plan_t *plan, apr_pool_t *pool)
                     seen = !strcmp(APR_ARRAY_IDX(d->images, o, sg_image_t).name, img->name);
                 if (seen)
                     continue;
-                sg_item_t *it =
-                    add_copy(plan, img->src, stp_paths_doc_image(tid, d->cat.id, img->name, pool), img->sha256);
-                set_group(it, parent, pool);
+                const char *out = stp_paths_doc_image(tid, d->cat.id, img->name, pool);
+                if (d->embargoed) { /* beside its pages under embargo/, served from its moment */
+                    add_copy(plan, img->src, apr_pstrcat(pool, STP_BUILD_EMBARGO "/", out, NULL), img->sha256);
+                    continue;
+                }
+                set_group(add_copy(plan, img->src, out, img->sha256), parent, pool);
             }
         }
     }

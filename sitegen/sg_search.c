@@ -15,7 +15,9 @@ static apr_status_t put_doc(stp_search_writer_t *w, const sg_site_t *site, const
                             const char **err, apr_pool_t *pool)
 {
     const char *def = site->default_locale;
-    const char *fp = apr_pstrcat(pool, d->fp, ":" SG_SEARCH_ROWS, NULL);
+    /* The window the row is found in is part of it: a new embargo or a newer version re-indexes. */
+    const char *fp = apr_psprintf(pool, "%s:" SG_SEARCH_ROWS ":%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT, d->fp,
+                                  (apr_int64_t)d->cat.live, (apr_int64_t)d->until);
     stp_search_row_t row = {0};
     row.doc = d->cat.id;
     row.lang = lang;
@@ -40,6 +42,8 @@ static apr_status_t put_doc(stp_search_writer_t *w, const sg_site_t *site, const
     row.services = d->cat.services;
     row.regions = d->cat.regions;
     row.industries = d->cat.industries;
+    row.live = d->cat.live;
+    row.until = d->until;
     return stp_search_writer_put(w, &row, err);
 }
 
@@ -55,7 +59,7 @@ apr_status_t sg_search_write(const sg_site_t *site, const char *path, const char
     apr_pool_create(&iter, pool);
     for (int i = 0; rv == APR_SUCCESS && i < site->docs->nelts; i++) {
         const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, const sg_doc_t *);
-        if (d->state != STP_VERSION_CURRENT)
+        if (d->state != STP_VERSION_CURRENT) /* embargoed: current at its moment, found from then */
             continue;
         for (int l = 0; rv == APR_SUCCESS && l < locales->nelts; l++) {
             apr_pool_clear(iter);

@@ -117,22 +117,87 @@ static void push_to(apr_hash_t *h, const char *key, sg_doc_t *d, apr_pool_t *poo
     APR_ARRAY_PUSH(a, sg_doc_t *) = d;
 }
 
-void sg_content_resolve(sg_site_t *site, stp_day_t today)
+/* Drafts leave a normal build; the others are marked embargoed (normal builds) or shown as live
+ * with a banner (preview builds). */
+static void sort_out(sg_site_t *site, apr_time_t now, int preview, apr_pool_t *pool)
+{
+    apr_array_header_t *docs = apr_array_make(pool, site->docs->nelts + 1, sizeof(sg_doc_t *));
+    for (int i = 0; i < site->docs->nelts; i++) {
+        sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+        if (d->draft && !preview) {
+            apr_hash_set(site->doc_index, d->cat.id, APR_HASH_KEY_STRING, NULL);
+            continue;
+        }
+        d->embargoed = !preview && d->goes_live > now;
+        d->preview = !preview ? 0 : (d->draft ? SG_PREVIEW_DRAFT : 0) | (d->goes_live > now ? SG_PREVIEW_EMBARGO : 0);
+        d->cat.live = preview ? 0 : d->goes_live; /* a preview's module shows everything */
+        APR_ARRAY_PUSH(docs, sg_doc_t *) = d;
+    }
+    site->docs = docs;
+    site->preview = preview;
+    for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {
+        apr_array_header_t *list = apr_hash_this_val(hi);
+        int n = 0;
+        for (int j = 0; j < list->nelts; j++)
+            if (!APR_ARRAY_IDX(list, j, sg_doc_t *)->draft || preview)
+                APR_ARRAY_IDX(list, n++, sg_doc_t *) = APR_ARRAY_IDX(list, j, sg_doc_t *);
+        list->nelts = n;
+        if (!n)
+            apr_hash_set(site->series, apr_hash_this_key(hi), APR_HASH_KEY_STRING, NULL);
+    }
+}
+
+/* One version as its series stands at `t` (its newest version live then is current), with
+ * retention judged on `today`. */
+static void resolve_version(sg_doc_t *d, apr_array_header_t *list, int j, apr_time_t t, const sg_site_t *site,
+                            stp_day_t today, apr_pool_t *pool)
+{
+    sg_doc_t *cur = NULL;
+    for (int k = 0; k < list->nelts && !cur; k++)
+        if (APR_ARRAY_IDX(list, k, sg_doc_t *)->cat.live <= t)
+            cur = APR_ARRAY_IDX(list, k, sg_doc_t *);
+    d->current = cur ? cur : d;
+    d->cat.current = d->current->cat.id;
+    d->state = stp_retention_state(d->current == d, d->cat.published, site->retention_months, today);
+    d->cat.retired = d->current == d ? 0 : stp_retention_end(d->cat.published, site->retention_months);
+    /* Until a newer version goes live; never current at all when one is live before it. */
+    d->until = 0;
+    for (int k = 0; k < j; k++) {
+        apr_time_t l = APR_ARRAY_IDX(list, k, sg_doc_t *)->cat.live;
+        if (!d->until || l < d->until)
+            d->until = l;
+    }
+    if (d->current != d || (d->until && d->until <= d->cat.live))
+        d->until = d->cat.live ? d->cat.live : 1; /* an empty window: never found */
+    if (d->current != d || d->older)
+        return;
+    d->older = apr_array_make(pool, 2, sizeof(sg_doc_t *));
+    for (int k = j + 1; k < list->nelts; k++) {
+        sg_doc_t *o = APR_ARRAY_IDX(list, k, sg_doc_t *);
+        if (o->cat.live <= t &&
+            stp_retention_state(0, o->cat.published, site->retention_months, today) == STP_VERSION_SUPERSEDED)
+            APR_ARRAY_PUSH(d->older, sg_doc_t *) = o;
+    }
+}
+
+void sg_content_resolve(sg_site_t *site, stp_day_t today, apr_time_t now, int preview)
 {
     apr_pool_t *pool = site->docs->pool;
+    sort_out(site, now, preview, pool);
     apr_array_header_t *by_date = apr_array_copy(pool, site->docs);
     for (apr_hash_index_t *hi = apr_hash_first(pool, site->series); hi; hi = apr_hash_next(hi)) {
         apr_array_header_t *list = apr_hash_this_val(hi);
-        sg_doc_t *cur = APR_ARRAY_IDX(list, 0, sg_doc_t *);
-        cur->older = apr_array_make(pool, 2, sizeof(sg_doc_t *));
+        /* What this build lists: the series now. An embargoed version's own page and record:
+         * the series at its moment, so that it goes live as it will stand then. */
         for (int j = 0; j < list->nelts; j++) {
             sg_doc_t *d = APR_ARRAY_IDX(list, j, sg_doc_t *);
-            d->current = cur;
-            d->cat.current = cur->cat.id;
-            d->state = stp_retention_state(j == 0, d->cat.published, site->retention_months, today);
-            d->cat.retired = j == 0 ? 0 : stp_retention_end(d->cat.published, site->retention_months);
-            if (d->state == STP_VERSION_SUPERSEDED)
-                APR_ARRAY_PUSH(cur->older, sg_doc_t *) = d;
+            d->older = NULL;
+            if (d->embargoed) {
+                stp_day_t then = stp_date_from_time(d->cat.live);
+                resolve_version(d, list, j, d->cat.live, site, then > today ? then : today, pool);
+            } else {
+                resolve_version(d, list, j, now, site, today, pool);
+            }
         }
     }
     /* Listings, newest first (ties by id, so that output is stable). */
@@ -143,7 +208,7 @@ void sg_content_resolve(sg_site_t *site, stp_day_t today)
     site->listed = apr_array_make(pool, by_date->nelts, sizeof(sg_doc_t *));
     for (int i = 0; i < by_date->nelts; i++) {
         sg_doc_t *d = APR_ARRAY_IDX(by_date, i, sg_doc_t *);
-        if (d->state != STP_VERSION_CURRENT)
+        if (d->state != STP_VERSION_CURRENT || d->embargoed)
             continue;
         if (d->cat.access == STP_ACCESS_TENANT) {
             for (int t = 0; t < d->cat.tenants->nelts; t++)

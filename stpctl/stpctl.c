@@ -27,15 +27,27 @@ static void usage(FILE *f)
                "                    with the NDA acceptances (stpctl audit --help)\n"
                "  feedback [--format csv|jsonl] [--counts] STATE_DIR  the readers' feedback, then per-page\n"
                "                    helpful/not-helpful counts (stpctl feedback --help)\n"
-               "  state-check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the\n"
-               "                    state files for httpd's User (default www-data), and that state.mdb opens\n"
-               "  backup STATE_DIR FILE  a consistent copy of state.mdb (0600), safe while httpd runs\n"
+               "  check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the state\n"
+               "                    files for httpd's User (default www-data), that state.mdb opens and its\n"
+               "                    format, and stale readers (stpctl check --help)\n"
+               "  backup STATE_DIR OUT  a consistent copy of the state (state.mdb compacted, csrf.key) into\n"
+               "                    the new directory OUT, safe while httpd runs (stpctl backup --help)\n"
+               "  restore BACKUP STATE_DIR  put a backup in place; refused while the state is in use\n"
+               "                    (stpctl restore --help)\n"
+               "  state-init --dbd PARAMS  create the STP schema in a PostgreSQL database (StpStateStore dbd)\n"
+               "  state-upgrade --dbd PARAMS  upgrade the STP schema in place (stpctl state-init --help)\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
                "                    (stpctl notify --help for the options)\n"
+               "  rollout BUILD_DIR NODE...  copy a published build to each node (a local site directory or\n"
+               "                    [user@]host:/site over ssh) and switch each to it once the copy matches\n"
+               "                    the build's content manifest (stpctl rollout --help)\n"
+               "  rollout-activate SITE BUILD  the node's side of a rollout (manifest on standard input)\n"
+               "  build-manifest BUILD_DIR [--check FILE]  print a build's content manifest (SHA-256 of every\n"
+               "                    file, the store shards it links), or check a build against one\n"
                "  help              show this help\n"
                "  version           show the version\n"
                "\n"
-               "Exit status: 0 success, 1 not found, 2 usage or system error.\n");
+               "Exit status: 0 success, 1 not found (rollout: a node did not switch), 2 usage or system error.\n");
 }
 
 typedef struct {
@@ -95,6 +107,9 @@ static int cmd_doc(const char *site, const char *id, apr_pool_t *pool)
     stp_date_format_iso(iso, d->published);
     printf("id %s\nseries %s\nversion %s\ncurrent %s\naccess %s%s\npublished %s\n", d->id, d->series, d->version,
            d->current, stp_catalog_access_name(d->access), d->nda ? "+nda" : "", iso);
+    char live[21];
+    stp_date_format_moment(live, d->live);
+    printf("live %s%s\n", live, stp_catalog_live(d, apr_time_now()) ? "" : " (embargoed until then)");
     for (int i = 0; i < d->tenants->nelts; i++)
         printf("tenant %s\n", APR_ARRAY_IDX(d->tenants, i, const char *));
     for (int i = 0; i < d->requires->nelts; i++) {
@@ -179,11 +194,19 @@ int main(int argc, char **argv)
         rc = stpctl_audit(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "feedback")) {
         rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "state-init") || !strcmp(cmd, "state-upgrade")) {
+        rc = stpctl_dbd(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "rollout")) {
+        rc = stpctl_rollout(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "rollout-activate")) {
+        rc = stpctl_rollout_activate(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "build-manifest")) {
+        rc = stpctl_build_manifest(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "nda-audit") && argc == 3) {
         rc = cmd_nda_audit(argv[2], pool);
-    } else if ((!strcmp(cmd, "state-check") || !strcmp(cmd, "backup")) &&
-               (rc = stpctl_state(argc - 1, (const char *const *)argv + 1, pool)) >= 0) {
-        /* done */
+    } else if (!strcmp(cmd, "check") || !strcmp(cmd, "state-check") || !strcmp(cmd, "backup") ||
+               !strcmp(cmd, "restore")) {
+        rc = stpctl_state(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "string") && argc == 5) {
         rc = cmd_string(argv[2], argv[3], argv[4], pool);
     } else {

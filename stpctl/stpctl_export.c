@@ -82,10 +82,11 @@ stp_state_t *stpctl_state_open_existing(const char *who, const char *state_dir, 
     char err[256];
     const char *path = apr_pstrcat(pool, state_dir, "/" STP_STATE_DB, NULL);
     apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, pool);
+    stp_state_options_t opts = {.upgrade_alone = 1}; /* httpd may still be the previous version */
     if (rv == APR_SUCCESS)
-        rv = stp_state_open(&st, state_dir, NULL, pool);
+        rv = stp_state_open(&st, state_dir, &opts, pool);
     if (rv != APR_SUCCESS) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", who, path, apr_strerror(rv, err, sizeof err));
+        fprintf(stderr, "%s: cannot open %s: %s\n", who, path, stp_state_strerror(rv, err, sizeof err));
         return NULL;
     }
     return st;

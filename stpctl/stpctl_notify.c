@@ -37,7 +37,8 @@ static const stp_doc_t *series_current(void *baton, const char *series, apr_pool
 {
     run_t *run = baton;
     stp_doc_t *doc;
-    return stp_catalog_get_current(&doc, run->cat, series, pool) == APR_SUCCESS ? doc : NULL;
+    /* at the run's moment: a version still embargoed is not mailed, and is once it is live */
+    return stp_catalog_get_current(&doc, run->cat, series, run->now, pool) == APR_SUCCESS ? doc : NULL;
 }
 
 static const char *msg(void *baton, const char *lang, const char *key, apr_pool_t *pool)
@@ -282,8 +283,8 @@ int stpctl_notify(int argc, const char *const *argv, apr_pool_t *pool)
     apr_finfo_t fi;
     const char *mdb = apr_pstrcat(pool, state, "/" STP_STATE_DB, NULL);
     if ((rv = apr_stat(&fi, mdb, APR_FINFO_TYPE, pool)) != APR_SUCCESS ||
-        (rv = stp_state_open(&run.st, state, NULL, pool)) != APR_SUCCESS) {
-        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, apr_strerror(rv, err, sizeof err));
+        (rv = stp_state_open(&run.st, state, &(stp_state_options_t){.upgrade_alone = 1}, pool)) != APR_SUCCESS) {
+        fprintf(stderr, "stpctl notify: cannot open %s: %s\n", mdb, stp_state_strerror(rv, err, sizeof err));
         return 2;
     }
     run.default_locale = stp_catalog_get_meta(run.cat, "default-locale", pool);

@@ -96,6 +96,7 @@
           </nav>
         </header>
         <main id="main">
+          <xsl:if test="@preview"><p class="notice preview" role="note"><xsl:value-of select="stp:msg('preview.build')"/></p></xsl:if>
           <xsl:choose>
             <xsl:when test="$kind = 'home'"><xsl:call-template name="home"/></xsl:when>
             <xsl:when test="$kind = 'tile'"><xsl:apply-templates select="tile"/></xsl:when>
@@ -442,6 +443,12 @@
         <xsl:if test="title/@fallback"><xsl:attribute name="lang"><xsl:value-of select="title/@lang"/></xsl:attribute><xsl:attribute name="dir">auto</xsl:attribute></xsl:if>
         <xsl:value-of select="title"/>
       </h1>
+      <xsl:if test="draft">
+        <p class="notice preview" role="note"><strong><xsl:value-of select="stp:msg('preview.draft')"/></strong></p>
+      </xsl:if>
+      <xsl:if test="embargo">
+        <p class="notice preview" role="note"><strong><xsl:value-of select="stp:msg('preview.embargoed', 'date', embargo)"/></strong></p>
+      </xsl:if>
       <xsl:if test="current">
         <p class="notice" role="note"><xsl:value-of select="stp:msg('doc.superseded')"/><xsl:text> </xsl:text>
           <a href="{current/doc/@href}"><xsl:value-of select="stp:msg('doc.current')"/>: <xsl:value-of select="current/doc/title"/></a></p>

@@ -8,6 +8,8 @@
 #     the pages must show: the NDA's structure, the signed-in header, sign-out, the Arabic 404)
 #   admin: admin.mjs against the demo's real parts (organisation settings: carol, alice, dan; with
 #     JavaScript on and off)
+#   preview: preview.mjs against sitegen serve on a copy of the gate fixture (edits reload the page,
+#     the bar's tenant view); its third argument is the content directory
 # node_modules comes from `./stp deps` (npm ci in tests/browser); this script installs nothing.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +36,8 @@ case ${1:-library} in
     security) server=gate test=security.mjs ;;
     pages) server=gate test=pages.mjs ;;
     admin) server=demo test=admin.mjs ;;
-    *) echo "not ok 1 - usage: run.sh [library|e2e|security|pages|admin]"; echo "1..1"; exit 2 ;;
+    preview) server=preview test=preview.mjs ;;
+    *) echo "not ok 1 - usage: run.sh [library|e2e|security|pages|admin|preview]"; echo "1..1"; exit 2 ;;
 esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stp-browser-run.XXXXXX")
 mkfifo "$tmp/in" "$tmp/out"
@@ -60,6 +63,7 @@ line=
 IFS= read -r line <&"$server_out"
 port=$(printf '%s\n' "$line" | sed -n 's/.*"port": *\([0-9][0-9]*\).*/\1/p')
 log=$(printf '%s\n' "$line" | sed -n 's/.*"log": *"\([^"]*\)".*/\1/p')
+content=$(printf '%s\n' "$line" | sed -n 's/.*"content": *"\([^"]*\)".*/\1/p')
 if [ -z "$port" ] || [ -z "$log" ]; then
     echo "not ok 1 - the test server starts"
     printf '%s\n' "$line" | sed 's/^/#   /'
@@ -69,7 +73,7 @@ if [ -z "$port" ] || [ -z "$log" ]; then
 fi
 
 # node must not hold the server's standard input open, or closing it would not stop the server.
-node "$HERE/$test" "$port" "$log" {server_in}>&- {server_out}<&-
+node "$HERE/$test" "$port" "$log" ${content:+"$content"} {server_in}>&- {server_out}<&-
 rc=$?
 stop_server || rc=1
 exit $rc

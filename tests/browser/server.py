@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The server under the browser tests, one of two:
+"""The server under the browser tests, one of three:
   gate (default): publishes the gate fixture and starts a real httpd (event MPM) with the built
     module from tests/integration/httpd.conf.in, whose first virtual host turns X-Test-* request
     headers into the OIDC claims the module reads;
   demo: the demo's real parts (tests/lib/demo_server.py): the example content, the local OpenID
-    provider and httpd with mod_auth_openidc in front of mod_stp.
+    provider and httpd with mod_auth_openidc in front of mod_stp;
+  preview: the editor's preview (tests/lib/preview_server.py: sitegen serve on a copy of the gate
+    fixture, StpPreview On); its line also names the content directory ("content") to edit.
 
 Prints one JSON line {"port": ..., "log": ...} (httpd's error log) on stdout once httpd answers, then waits until its
 standard input closes; then it stops httpd and removes the run directory (kept with STP_KEEP set).
@@ -20,6 +22,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 from demo_server import Demo  # noqa: E402
+from preview_server import Preview  # noqa: E402
 
 PASSWORD = "pw"
 
@@ -51,14 +54,18 @@ class GateServer:
 
 def main():
     run = harness.make_run_dir("stp-browser.")
-    server = Demo(run) if sys.argv[1:] == ["demo"] else GateServer(run)
+    kind = sys.argv[1] if len(sys.argv) > 1 else "gate"
+    server = Demo(run) if kind == "demo" else Preview(run) if kind == "preview" else GateServer(run)
     try:
         try:
             server.start()
         except Exception as e:  # noqa: BLE001 - told to run.sh, which reports it as TAP
             print(json.dumps({"error": str(e)}), flush=True)
             return 1
-        print(json.dumps({"port": server.port, "log": server.error_log}), flush=True)
+        line = {"port": server.port, "log": server.error_log}
+        if kind == "preview":
+            line["content"] = server.content
+        print(json.dumps(line), flush=True)
         sys.stdin.read()  # until run.sh closes our standard input
         return 0
     finally:

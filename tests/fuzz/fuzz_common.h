@@ -35,7 +35,8 @@ static void fuzz_load_site(void)
             fprintf(stderr, "%s\n", APR_ARRAY_IDX(errs->list, i, const char *));
         abort();
     }
-    sg_content_resolve(fuzz_site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(fuzz_site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)),
+                       0);
 }
 
 #endif

@@ -268,12 +268,13 @@ def main(tap):
                "stpctl state-check --fix repairs mode and owner (exit 0)", r.stdout, r.stderr)
         r = subprocess.run([harness.STPCTL, "state-check", fresh, "--user", "www-data"], capture_output=True, text=True)
         tap.ok(r.returncode == 0, "stpctl state-check after --fix finds nothing", r.stdout, r.stderr)
-        copy = os.path.join(run, "backup.mdb")
+        copy = os.path.join(run, "backup")
         r = subprocess.run([harness.STPCTL, "backup", fresh, copy], capture_output=True, text=True)
         again = subprocess.run([harness.STPCTL, "backup", fresh, copy], capture_output=True, text=True)
-        tap.ok(r.returncode == 0 and stat.S_IMODE(os.stat(copy).st_mode) == 0o600 and os.path.getsize(copy) > 0
-               and again.returncode == 2, "stpctl backup writes a 0600 copy and never overwrites one",
-               r.stdout, r.stderr, again.stderr)
+        copy_db = os.path.join(copy, "state.mdb")
+        tap.ok(r.returncode == 0 and os.path.exists(copy_db) and stat.S_IMODE(os.stat(copy_db).st_mode) == 0o600
+               and os.path.getsize(copy_db) > 0 and again.returncode == 2,
+               "stpctl backup writes a 0600 copy and never overwrites one", r.stdout, r.stderr, again.stderr)
         # A link that the children's user could plant, to a root-owned decoy (never a system file:
         # a module without the fix overwrites the target with its lock file and gives it away).
         decoy = os.path.join(run, "decoy")

@@ -9,9 +9,9 @@ S=$TMP/s/current
 [ -d "$S/public" ] || { done_testing; exit 1; }
 
 # Facts about the content, straight from its XML (not from our output).
-python3 - "$CONTENT" >"$TMP/facts" <<'PY'
+python3 - "$CONTENT" "$TODAY" >"$TMP/facts" <<'PY'
 import os, sys, xml.etree.ElementTree as ET
-root = sys.argv[1]
+root, today = sys.argv[1:]
 XL = "{http://www.w3.org/XML/1998/namespace}lang"
 site = ET.parse(os.path.join(root, "site.xml")).getroot()
 locales = [l.get("id") for l in site.find("locales")]
@@ -23,6 +23,10 @@ print("tenants", " ".join(tenants))
 series = {}
 for d in sorted(os.listdir(os.path.join(root, "docs"))):
     x = ET.parse(os.path.join(root, "docs", d, "doc.xml")).getroot()
+    # Drafts and documents under embargo on the day sitegen is told it is: published nowhere.
+    if x.find("draft") is not None or x.findtext("published").strip() > today:
+        print("held", d)
+        continue
     acc = x.find("access")
     level = acc.get("level")
     series.setdefault(x.get("series") or d, []).append((x.findtext("published"), d))
@@ -172,6 +176,13 @@ while IFS= read -r line; do
     [ -n "$hit" ] && leaks+="'$secret' in ${hit#$S/}; "
 done < <(grep '^secret ' "$TMP/facts")
 check_eq "no tenant document id, title, summary or file name anywhere under public/" "" "$leaks"
+held=""
+for d in $(fact held); do
+    hit=$(grep -RlF -- "$d" "$S/public" "$S/tenants" | head -1 || true)
+    [ -n "$hit" ] && held+="'$d' in ${hit#$S/}; "
+done
+check_eq "no draft or embargoed document anywhere under public/ or tenants/" "" "$held"
+check "the example content has a draft and an embargoed document" test "$(fact held | wc -w)" -ge 2
 check "there were tenant secrets to look for" test "$(grep -c '^secret ' "$TMP/facts")" -ge 10
 
 # --- What's new: every current listed document by date, one month per page, in every locale; the

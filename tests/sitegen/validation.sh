@@ -85,7 +85,7 @@ STATE=$(site_state)
 fresh
 edit docs/audit-report/doc.xml 10 '<change xml:lang="en">First edition.</change>' '<colour>red</colour>'
 expect_error "unknown element without a near name lists what may stand there" \
-    "$C/docs/audit-report/doc.xml:10: unknown element <colour>; <document> may contain <published>, <tile>, <access>, <title>, <summary>, <change>, <services>, <regions>, <industries>, <files>"
+    "$C/docs/audit-report/doc.xml:10: unknown element <colour>; <document> may contain <published>, <tile>, <access>, <title>, <summary>, <change>, <services>, <regions>, <industries>, <files>, <draft>"
 check_eq "unknown element: one line, no follow-up" 1 "$(grep -c "^$C/" <<<"$OUT")"
 
 fresh
@@ -118,9 +118,30 @@ edit docs/audit-report/doc.xml 3 '2026-05-04' '2026-5-4'
 edit docs/audit-report/doc.xml 5 'level="public"' 'level="pubic"'
 edit docs/audit-report/doc.xml 15 'type="text/plain"' 'type="text/plain" size="3"'
 expect_error "a bad date, a value outside a choice and an unknown attribute, in one run" \
-    "$C/docs/audit-report/doc.xml:3: <published> '2026-5-4' must be a date written YYYY-MM-DD" \
+    "$C/docs/audit-report/doc.xml:3: <published> '2026-5-4' must be a date written YYYY-MM-DD (or a time with its zone, such as 2026-12-01T09:00+01:00)" \
     "$C/docs/audit-report/doc.xml:5: level 'pubic' must be one of public, signin, nda, tenant" \
     "$C/docs/audit-report/doc.xml:15: unknown attribute size on <file>; it may have xml:lang, href, type"
+
+# --- embargo: a moment needs its zone, a day must exist; drafts are checked too ---------------------
+fresh
+edit docs/audit-report/doc.xml 3 '2026-05-04' '2026-12-01T09:00'
+expect_error "a publication time without a zone" \
+    "$C/docs/audit-report/doc.xml:3: <published> '2026-12-01T09:00' must be a date written YYYY-MM-DD (or a time with its zone, such as 2026-12-01T09:00+01:00)"
+
+fresh
+edit docs/audit-report/doc.xml 3 '2026-05-04' '2026-02-30T09:00Z'
+expect_error "a publication moment on a day that does not exist" \
+    "$C/docs/audit-report/doc.xml:3: published date '2026-02-30T09:00Z' is not a valid date"
+
+fresh
+edit docs/audit-report/doc.xml 3 '<published>2026-05-04</published>' '<published>2026-05-04</published><draft>yes</draft>'
+expect_error "<draft/> is empty" \
+    "$C/docs/audit-report/doc.xml:3: <draft> must be empty, not text such as 'yes'"
+
+fresh
+edit docs/audit-report/doc.xml 3 '<published>2026-05-04</published>' '<published>2026-05-04</published><draft/><tile ref="nope"/>'
+expect_error "a draft is checked like any document" \
+    "$C/docs/audit-report/doc.xml:4: <tile> may appear only once in <document>"
 
 fresh
 edit docs/audit-report/doc.xml 3 '<published>2026-05-04</published>' '<published>2026-05-04</published><published>2026-05-05</published>'

@@ -415,7 +415,7 @@ int main(void)
         Suite *(*const more[])(void) = {
             glue_config_suite,  glue_request_suite,       glue_download_suite, glue_nda_suite,      glue_session_suite,
             glue_library_suite, glue_notifications_suite, glue_authz_suite,    glue_security_suite, glue_error_suite,
-            glue_search_suite,  glue_admin_suite,         glue_feedback_suite, glue_access_suite,
+            glue_search_suite,  glue_admin_suite,         glue_feedback_suite, glue_access_suite,   glue_preview_suite,
         };
         for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
             srunner_add_suite(sr, more[i]());

@@ -117,5 +117,6 @@ Suite *glue_search_suite(void);
 Suite *glue_error_suite(void);
 Suite *glue_admin_suite(void);
 Suite *glue_feedback_suite(void);
+Suite *glue_preview_suite(void);
 
 #endif

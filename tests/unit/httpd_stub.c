@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <ap_expr.h>
+#include <ap_listen.h>
 #include <ap_mpm.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -85,6 +86,10 @@ const char *stub_directive(module *m, server_rec *s, apr_pool_t *pool, const cha
         switch (c->args_how) {
         case TAKE1:
             return arg2 ? apr_pstrcat(pool, name, " takes one argument", NULL) : c->AP_TAKE1(&cmd, NULL, arg1);
+        case FLAG:
+            if (arg2 || (strcasecmp(arg1, "on") && strcasecmp(arg1, "off")))
+                return apr_pstrcat(pool, name, " must be On or Off", NULL);
+            return c->AP_FLAG(&cmd, NULL, !strcasecmp(arg1, "on"));
         case TAKE2:
             return !arg2 ? apr_pstrcat(pool, name, " takes two arguments", NULL) : c->AP_TAKE2(&cmd, NULL, arg1, arg2);
         case TAKE12:
@@ -114,6 +119,7 @@ request_rec *stub_request(server_rec *s, apr_pool_t *parent, const char *method,
     c->base_server = s;
     c->bucket_alloc = apr_bucket_alloc_create(pool);
     c->local_ip = c->client_ip = "127.0.0.1";
+    apr_sockaddr_info_get(&c->client_addr, c->client_ip, APR_INET, 50000, 0, pool);
     c->notes = apr_table_make(pool, 4);
     r->pool = pool;
     r->connection = c;
@@ -198,6 +204,8 @@ const char *stub_out(const request_rec *r)
 int stub_run(request_rec *r)
 {
     int rc;
+    if (stub_hooks.post_read_request && (rc = stub_hooks.post_read_request(r)) != OK && rc != DECLINED)
+        return rc;
     if (stub_hooks.translate_name && (rc = stub_hooks.translate_name(r)) != OK && rc != DECLINED)
         return rc;
     if (stub_hooks.map_to_storage && (rc = stub_hooks.map_to_storage(r)) != OK && rc != DECLINED)
@@ -217,6 +225,70 @@ const void *stub_provider(const char *group, const char *name, const char *versi
 }
 
 /* --- hooks and registration --------------------------------------------------------------------- */
+
+/* The listeners check_config looks at: none unless a test sets some. */
+ap_listen_rec *ap_listeners;
+ap_out_filter_func stub_output_filter;
+const char *stub_linked_module;
+
+void ap_hook_post_read_request(ap_HOOK_post_read_request_t *pf, const char *const *pre, const char *const *succ,
+                               int order)
+{
+    stub_hooks.post_read_request = pf;
+}
+
+void ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf, const char *const *pre, const char *const *succ, int order)
+{
+    stub_hooks.insert_filter = pf;
+}
+
+ap_filter_rec_t *ap_register_output_filter(const char *name, ap_out_filter_func filter_func,
+                                           ap_init_filter_func filter_init, ap_filter_type ftype)
+{
+    stub_output_filter = filter_func;
+    return NULL;
+}
+
+ap_filter_t *ap_add_output_filter(const char *name, void *ctx, request_rec *r, conn_rec *c)
+{
+    apr_table_setn(r->notes, "stub-filter", name);
+    return NULL;
+}
+
+int stub_filter_added(const request_rec *r)
+{
+    return apr_table_get(r->notes, "stub-filter") != NULL;
+}
+
+void ap_remove_output_filter(ap_filter_t *f)
+{
+    f->ctx = NULL;
+}
+
+/* The end of the filter chain: the body goes where ap_rwrite's goes. */
+apr_status_t ap_pass_brigade(ap_filter_t *next, apr_bucket_brigade *bb)
+{
+    return ap_pass_brigade_fchk(next->r, bb, NULL) == OK ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t stub_filter_run(request_rec *r, const char *content_type, const char *body)
+{
+    ap_filter_t *end = apr_pcalloc(r->pool, sizeof *end), *f = apr_pcalloc(r->pool, sizeof *f);
+    end->r = f->r = r;
+    end->c = f->c = r->connection;
+    f->next = end;
+    r->content_type = content_type;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, strlen(body), r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    return stub_output_filter(f, bb);
+}
+
+module *ap_find_linked_module(const char *name)
+{
+    static module found;
+    return stub_linked_module && !strcmp(name, stub_linked_module) ? &found : NULL;
+}
 
 /* The configuration tree that check_config walks: none here, the glue is configured by hand. */
 ap_directive_t *ap_conftree;

@@ -8,6 +8,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <mod_auth.h>
+#include <util_filter.h>
 
 /* Slots of the configuration vectors: 0 is core's (httpd's macros index it directly), then the
  * module under test, then the stubs' own per-request record. */
@@ -33,6 +34,8 @@ typedef struct {
 
 /* The hook functions register_hooks handed over. */
 typedef struct {
+    int (*post_read_request)(request_rec *);
+    void (*insert_filter)(request_rec *);
     int (*check_config)(apr_pool_t *, apr_pool_t *, apr_pool_t *, server_rec *);
     int (*post_config)(apr_pool_t *, apr_pool_t *, apr_pool_t *, server_rec *);
     void (*child_init)(apr_pool_t *, server_rec *);
@@ -42,6 +45,16 @@ typedef struct {
     int (*handler)(request_rec *);
 } stub_hooks_t;
 extern stub_hooks_t stub_hooks;
+
+/* The output filter the module registered (one is enough for it), and the last
+ * ap_find_linked_module that should find something. */
+extern ap_out_filter_func stub_output_filter;
+extern const char *stub_linked_module;
+/* Whether insert_filter added the module's filter to this request. */
+int stub_filter_added(const request_rec *r);
+/* Runs the registered output filter over `body` (type `content_type`) as the response of r, then
+ * EOS; what it passes on is the response body (stub_out). */
+apr_status_t stub_filter_run(request_rec *r, const char *content_type, const char *body);
 
 /* The last server-level log line (ap_log_error). */
 extern char stub_server_log[1024];
@@ -65,9 +78,9 @@ void stub_set_body(request_rec *r, const char *content_type, const char *body, i
 /* The response body so far, NUL-terminated. */
 const char *stub_out(const request_rec *r);
 
-/* httpd's request processing from translation to the handler, as far as the module takes part:
- * translate_name, map_to_storage, fixups, handler. The first status other than OK/DECLINED ends
- * it (as ap_process_request_internal does); else the handler's. */
+/* httpd's request processing from reading the request to the handler, as far as the module takes
+ * part: post_read_request, translate_name, map_to_storage, fixups, handler. The first status other than OK/DECLINED
+ * ends it (as ap_process_request_internal does); else the handler's. */
 int stub_run(request_rec *r);
 
 /* A registered auth provider; NULL when none has that group and name. */

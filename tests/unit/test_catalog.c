@@ -88,6 +88,7 @@ static void assert_same_doc(const stp_doc_t *a, const stp_doc_t *b)
     ck_assert_str_eq(a->version, b->version);
     ck_assert_str_eq(a->section, b->section);
     ck_assert_str_eq(a->tile, b->tile);
+    ck_assert_int_eq(a->live, b->live);
     ck_assert_int_eq(a->access, b->access);
     ck_assert_int_eq(a->nda, b->nda);
     ck_assert_int_eq(a->published, b->published);
@@ -165,20 +166,21 @@ START_TEST(test_decode_noncanonical)
     ck_assert_int_ne(stp_catalog_doc_decode(&back, day_overflow, sizeof day_overflow, pool), APR_SUCCESS);
     /* a minimal valid record, then the same with a two-byte zero, with a string that lacks its
      * NUL, and with nda = 2 */
-    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char ok[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_catalog_doc_decode(&back, ok, sizeof ok, pool), APR_SUCCESS);
-    static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    static const unsigned char long_zero[] = {1, 'a', 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                               0, 0,   0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, long_zero, sizeof long_zero, pool), APR_SUCCESS);
-    static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    static const unsigned char no_nul[] = {1, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                            0, 0,   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, no_nul, sizeof no_nul, pool), APR_SUCCESS);
     static const unsigned char nda2[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
                                          0, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_ne(stp_catalog_doc_decode(&back, nda2, sizeof nda2, pool), APR_SUCCESS);
     /* one requirement: a role "x" with no value; then of kind 2, then nameless */
-    static const unsigned char req[] = {1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
-                                        1, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char req[] = {1,   'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1,
+                                        'x', 0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(stp_catalog_doc_decode(&back, req, sizeof req, pool), APR_SUCCESS);
     ck_assert_int_eq(back->requires->nelts, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(back->requires, 0, stp_require_t).name, "x");
@@ -203,6 +205,7 @@ START_TEST(test_catalog_roundtrip)
     d2->id = "soc2-2026";
     d2->access = STP_ACCESS_PUBLIC;
     d2->retired = 0;
+    d2->live = apr_time_from_sec(2000000000); /* under embargo until then */
     ck_assert_int_eq(stp_catalog_put_doc(cat, d2, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_catalog_put_series(cat, "soc2", strs("soc2-2026", "soc2-2025"), pool), APR_SUCCESS);
     ck_assert_int_eq(stp_catalog_put_meta(cat, "generation", "42"), APR_SUCCESS);
@@ -222,9 +225,19 @@ START_TEST(test_catalog_roundtrip)
     ck_assert_int_eq(stp_catalog_get_series(&ids, cat, "soc2", pool), APR_SUCCESS);
     ck_assert_int_eq(ids->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(ids, 0, const char *), "soc2-2026");
+    /* the current version is the newest one live at the moment asked */
+    stp_doc_t *cur;
+    ck_assert_int_eq(stp_catalog_get_current(&cur, cat, "soc2", apr_time_from_sec(2000000000) - 1, pool), APR_SUCCESS);
+    ck_assert_str_eq(cur->id, "soc2-2025");
+    ck_assert_int_eq(stp_catalog_get_doc(&back, cat, "soc2-2026", pool), APR_SUCCESS);
+    ck_assert_int_eq(back->live, apr_time_from_sec(2000000000));
+    ck_assert(!stp_catalog_live(back, apr_time_from_sec(2000000000) - 1));
+    ck_assert(stp_catalog_live(back, apr_time_from_sec(2000000000)));
+    ck_assert_int_eq(stp_catalog_get_current(&cur, cat, "soc2", apr_time_from_sec(2000000000), pool), APR_SUCCESS);
+    ck_assert_str_eq(cur->id, "soc2-2026");
     ck_assert_str_eq(stp_catalog_get_string(cat, "de", "nav.home", pool), "Startseite");
     ck_assert_ptr_null(stp_catalog_get_string(cat, "fr", "nav.home", pool));
-    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "5");
+    ck_assert_str_eq(stp_catalog_get_meta(cat, "format", pool), "6");
     stp_catalog_close(cat);
 }
 END_TEST

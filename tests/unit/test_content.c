@@ -98,7 +98,7 @@ START_TEST(test_series_and_retention)
                     "x", pool);
     sg_site_t *site = fixture_load(dir, errs, pool);
     ck_assert_msg(sg_errors_count(errs) == 0, "%s", errors_text(errs));
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     sg_doc_t *d24 = apr_hash_get(site->doc_index, "r2024", APR_HASH_KEY_STRING);
     sg_doc_t *d25 = apr_hash_get(site->doc_index, "r2025", APR_HASH_KEY_STRING);
     sg_doc_t *d26 = apr_hash_get(site->doc_index, "r2026", APR_HASH_KEY_STRING);
@@ -118,9 +118,57 @@ START_TEST(test_series_and_retention)
     ck_assert_int_eq(t1->nelts, 1);
     ck_assert_str_eq(APR_ARRAY_IDX(t1, 0, sg_doc_t *)->cat.id, "mine");
     /* a year later, 2025 is gone too */
-    sg_content_resolve(site, stp_date_from_ymd(2026, 12, 1));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 12, 1), stp_date_to_time(stp_date_from_ymd(2026, 12, 1)), 0);
     ck_assert_int_eq(d25->state, STP_VERSION_RETIRED);
     ck_assert_int_eq(d26->older->nelts, 0);
+}
+END_TEST
+
+START_TEST(test_embargo_and_drafts)
+{
+    sg_errors_t *errs = sg_errors_make(pool);
+    stp_day_t today = stp_date_from_ymd(2026, 11, 22);
+    fixture_add_doc(dir, "r2025", "rep", "2025", "2025-12-01", "<access level='nda'/>", "R 2025", "x", pool);
+    fixture_add_doc(dir, "r2026", "rep", "2026", "2026-10-01", "<access level='nda'/>", "R 2026", "x", pool);
+    fixture_add_doc(dir, "r2027", "rep", "2027", "2026-12-01T09:00+01:00", "<access level='nda'/>", "R 2027", "x",
+                    pool);
+    fixture_add_doc(dir, "later", NULL, NULL, "2027-01-01", "<access level='public'/>", "Later", "x", pool);
+    fixture_add_doc(dir, "wip", NULL, NULL, "2026-11-01", "<access level='public'/><draft/>", "Draft", "x", pool);
+    sg_site_t *site = fixture_load(dir, errs, pool);
+    ck_assert_msg(sg_errors_count(errs) == 0, "%s", errors_text(errs));
+    sg_content_resolve(site, today, stp_date_to_time(today), 0);
+    /* the draft is gone; the embargoed ones stay, listed nowhere */
+    ck_assert_ptr_null(apr_hash_get(site->doc_index, "wip", APR_HASH_KEY_STRING));
+    ck_assert_int_eq(site->docs->nelts, 4);
+    sg_doc_t *d26 = apr_hash_get(site->doc_index, "r2026", APR_HASH_KEY_STRING);
+    sg_doc_t *d27 = apr_hash_get(site->doc_index, "r2027", APR_HASH_KEY_STRING);
+    apr_time_t at = stp_date_to_time(stp_date_from_ymd(2026, 12, 1)) + apr_time_from_sec(8 * 3600);
+    ck_assert_int_eq(d27->cat.live, at);
+    ck_assert_int_eq(d27->cat.published, stp_date_from_ymd(2026, 12, 1));
+    ck_assert_str_eq(d27->cat.version, "2027");
+    ck_assert(d27->embargoed && !d26->embargoed);
+    /* today the series is 2026's; 2027's own page and record show it as it will stand then */
+    ck_assert_int_eq(d26->state, STP_VERSION_CURRENT);
+    ck_assert_int_eq(d26->until, at);
+    ck_assert_int_eq(d27->state, STP_VERSION_CURRENT);
+    ck_assert_int_eq(d27->until, 0);
+    ck_assert_int_eq(d27->older->nelts, 1); /* 2025 is retired on 1 December */
+    ck_assert_ptr_eq(APR_ARRAY_IDX(d27->older, 0, sg_doc_t *), d26);
+    ck_assert_int_eq(site->listed->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(site->listed, 0, sg_doc_t *)->cat.id, "r2026");
+
+    /* a preview: everything as if live, marked for its banner */
+    site = fixture_load(dir, errs, pool);
+    sg_content_resolve(site, today, stp_date_to_time(today), 1);
+    ck_assert_int_eq(site->docs->nelts, 5);
+    sg_doc_t *wip = apr_hash_get(site->doc_index, "wip", APR_HASH_KEY_STRING);
+    d27 = apr_hash_get(site->doc_index, "r2027", APR_HASH_KEY_STRING);
+    ck_assert_int_eq(wip->preview, SG_PREVIEW_DRAFT);
+    ck_assert_int_eq(d27->preview, SG_PREVIEW_EMBARGO);
+    ck_assert_int_eq(d27->cat.live, 0);
+    ck_assert_int_eq(d27->goes_live, at);
+    ck_assert_int_eq(site->listed->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(site->listed, 0, sg_doc_t *)->cat.id, "later");
 }
 END_TEST
 
@@ -184,6 +232,7 @@ Suite *content_suite(void)
     tcase_add_test(tc, test_all_errors_in_one_run);
     tcase_add_test(tc, test_doc_parse_rejects_doctype);
     tcase_add_test(tc, test_series_and_retention);
+    tcase_add_test(tc, test_embargo_and_drafts);
     tcase_add_test(tc, test_duplicate_version);
     tcase_add_test(tc, test_digests_pinned);
     suite_add_tcase(s, tc);

@@ -5,6 +5,7 @@
 
 #include "stp_csrf.h"
 #include "stp_identity.h"
+#include "stp_preview.h"
 #include "tests.h"
 
 static const char *table_claim(void *baton, const char *name)
@@ -159,6 +160,86 @@ START_TEST(test_return_targets)
 }
 END_TEST
 
+typedef struct {
+    const stp_preview_t *p;
+    const stp_claims_map_t *map;
+} preview_baton_t;
+
+/* As mod_stp_request.c's claim reader does under StpPreview On. */
+static const char *preview_claim(void *baton, const char *name)
+{
+    preview_baton_t *b = baton;
+    return stp_preview_claim(b->p, b->map, name);
+}
+
+/* The preview bar's choices: what parses, and the claims they become under a claims map. */
+START_TEST(test_preview_identity)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_claims_map_t map = {"sub", "iss", "tid", "email", "roles", "GlobalAdmin", NULL, NULL, NULL, NULL};
+    static const char *const bad[] = {
+        "",          "member",       "member.",  "member.t1.",       "member.t1.ndax", "admin.t 1", "member.t1/../x",
+        "Anonymous", "personal.nda", "staff.t1", "member.t1.nda.nda"};
+    stp_preview_t p;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(stp_preview_parse(&p, bad[i], pool) == APR_EINVAL, "accepted %s", bad[i]);
+        ck_assert_int_eq(p.kind, STP_PREVIEW_ANONYMOUS);
+        ck_assert_ptr_null(p.sub);
+    }
+    ck_assert_int_eq(stp_preview_parse(&p, NULL, pool), APR_EINVAL);
+
+    ck_assert_int_eq(stp_preview_parse(&p, "anonymous", pool), APR_SUCCESS);
+    ck_assert_ptr_null(stp_preview_claim(&p, &map, "sub"));
+    ck_assert_ptr_null(stp_preview_claim(&p, &map, "iss"));
+
+    ck_assert_int_eq(stp_preview_parse(&p, "admin.contoso.nda", pool), APR_SUCCESS);
+    ck_assert_str_eq(stp_preview_format(&p, pool), "admin.contoso.nda");
+    ck_assert_str_eq(stp_preview_claim(&p, &map, "sub"), "preview-admin-contoso-nda");
+    ck_assert_str_eq(stp_preview_claim(&p, &map, "iss"), STP_PREVIEW_ISSUER);
+    ck_assert_str_eq(stp_preview_claim(&p, &map, "tid"), "contoso");
+    ck_assert_str_eq(stp_preview_claim(&p, &map, "roles"), "GlobalAdmin");
+    ck_assert_str_eq(stp_preview_claim(&p, &map, "email_verified"), "true");
+    ck_assert_ptr_null(stp_preview_claim(&p, &map, "licence"));
+
+    /* Through the identity code, as the module does: a member, no admin. */
+    stp_user_t u;
+    const char *email;
+    ck_assert_int_eq(stp_preview_parse(&p, "member.contoso", pool), APR_SUCCESS);
+    stp_identity_from_claims(&u, &email, &map, preview_claim, &(preview_baton_t){&p, &map}, pool);
+    ck_assert_str_eq(u.key, STP_PREVIEW_ISSUER "|preview-member-contoso");
+    ck_assert_str_eq(u.tenant, "contoso");
+    ck_assert_int_eq(u.tenant_admin, 0);
+    ck_assert_str_eq(email, "preview-member-contoso@preview.invalid");
+    ck_assert_int_eq(stp_preview_parse(&p, "personal", pool), APR_SUCCESS);
+    stp_identity_from_claims(&u, &email, &map, preview_claim, &(preview_baton_t){&p, &map}, pool);
+    ck_assert_ptr_nonnull(u.key);
+    ck_assert_ptr_null(u.tenant);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+START_TEST(test_preview_loopback)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    static const char *const yes[] = {"127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"};
+    static const char *const no[] = {"128.0.0.1", "126.255.255.255", "0.0.0.0",          "10.0.0.1",    "192.0.2.2",
+                                     "::",        "fd00::2",         "::ffff:192.0.2.2", "::127.0.0.1", "fe80::1"};
+    apr_sockaddr_t *sa;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        ck_assert_int_eq(apr_sockaddr_info_get(&sa, yes[i], APR_UNSPEC, 80, 0, pool), APR_SUCCESS);
+        ck_assert_msg(stp_preview_loopback(sa), "%s is loopback", yes[i]);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        ck_assert_int_eq(apr_sockaddr_info_get(&sa, no[i], APR_UNSPEC, 80, 0, pool), APR_SUCCESS);
+        ck_assert_msg(!stp_preview_loopback(sa), "%s is not loopback", no[i]);
+    }
+    ck_assert_int_eq(stp_preview_loopback(NULL), 0);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *identity_suite(void)
 {
     Suite *s = suite_create("identity");
@@ -168,6 +249,8 @@ Suite *identity_suite(void)
     tcase_add_test(tc, test_csrf_pinned);
     tcase_add_test(tc, test_csrf);
     tcase_add_test(tc, test_return_targets);
+    tcase_add_test(tc, test_preview_identity);
+    tcase_add_test(tc, test_preview_loopback);
     suite_add_tcase(s, tc);
     return s;
 }

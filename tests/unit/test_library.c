@@ -7,6 +7,7 @@
 #include "stp_digest.h"
 #include "stp_library.h"
 #include "stp_notify.h"
+#include "test_store.h"
 #include "test_util.h"
 #include "tests.h"
 
@@ -18,7 +19,8 @@ static void setup(void)
 {
     apr_pool_create(&pool, NULL);
     dir = test_tmpdir("library", pool);
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    test_store_reset();
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
 }
 
 static void teardown(void)

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "stp_org.h"
+#include "test_store.h"
 #include "test_util.h"
 #include "tests.h"
 
@@ -20,7 +21,8 @@ static void setup(void)
 {
     apr_pool_create(&pool, NULL);
     dir = test_tmpdir("org", pool);
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    test_store_reset();
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
 }
 
 static void teardown(void)

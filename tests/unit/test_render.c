@@ -40,7 +40,7 @@ static const char *render_doc(const char *xslt, const char *id, const char *lang
     char *out;
     apr_size_t len;
     ck_assert_int_eq(sg_errors_count(errs), 0);
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     ck_assert_int_eq(sg_i18n_load(&i18n, site, TEST_SRCDIR "/xslt", errs, pool), APR_SUCCESS);
     ck_assert_int_eq(sg_render_open(&r, site, i18n, xslt, errs, pool), APR_SUCCESS);
     sg_doc_t *d = apr_hash_get(site->doc_index, id, APR_HASH_KEY_STRING);
@@ -243,7 +243,7 @@ static sg_site_t *whatsnew_site(void)
                         "Tenant-only changes.");
     sg_site_t *site = fixture_load(dir, errs, pool);
     ck_assert_int_eq(sg_errors_count(errs), 0);
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     return site;
 }
 
@@ -334,7 +334,7 @@ START_TEST(test_whatsnew_empty)
     fixture_add_doc(dir, "t-only", NULL, NULL, "2026-04-02", "<access level='tenant'><tenant ref='t1'/></access>",
                     "Tenant only", "x\n", pool);
     sg_site_t *site = fixture_load(dir, errs, pool);
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     ck_assert_int_eq(site->months->nelts, 0);
     sg_page_t page = {.kind = SG_PAGE_WHATSNEW, .lang = "en"};
     const char *html = render_page(site, &page);
@@ -379,7 +379,7 @@ START_TEST(test_whatsnew_fingerprint)
     /* the document moves within its month */
     sg_doc_t *d = apr_hash_get(site->doc_index, "jan", APR_HASH_KEY_STRING);
     d->cat.published = stp_date_from_ymd(2026, 1, 2);
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     jan.month = month_at(site, 1);
     fingerprint(&jan, site);
     ck_assert_str_ne(jan.fp, before);
@@ -388,7 +388,7 @@ START_TEST(test_whatsnew_fingerprint)
     /* a newer month appears (the page's own documents are the same): its navigation changes */
     d = apr_hash_get(site->doc_index, "mar-a", APR_HASH_KEY_STRING);
     d->cat.published = stp_date_from_ymd(2026, 2, 14);
-    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22));
+    sg_content_resolve(site, stp_date_from_ymd(2026, 11, 22), stp_date_to_time(stp_date_from_ymd(2026, 11, 22)), 0);
     ck_assert_int_eq(site->months->nelts, 4);
     jan.month = month_at(site, 2);
     ck_assert_str_eq(jan.month->id, "2026-01");

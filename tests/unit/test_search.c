@@ -416,6 +416,41 @@ START_TEST(incremental_update)
 }
 END_TEST
 
+/* A row is found only in its window: from its embargo's end until a newer version goes live. */
+START_TEST(embargo_window)
+{
+    stp_search_writer_t *w;
+    stp_search_t *s;
+    const char *err = NULL, *path = apr_pstrcat(pool, dir, "/window.db", NULL);
+    apr_time_t t = apr_time_from_sec(2000000000);
+    ck_assert_msg(stp_search_writer_open(&w, path, NULL, list("en", NULL), &err, pool) == APR_SUCCESS, "%s", err);
+    const char *ids[] = {"quokka-2026", "quokka-2027"};
+    for (int i = 0; i < 2; i++) {
+        stp_search_row_t r = {0};
+        r.doc = ids[i];
+        r.lang = "en";
+        r.title = "Quokka report";
+        r.summary = r.note = r.body = "";
+        r.tile = "audits";
+        r.live = i ? t : 0;  /* the new version: under embargo until t */
+        r.until = i ? 0 : t; /* the old one: current until then */
+        r.fp = ids[i];
+        ck_assert_msg(stp_search_writer_put(w, &r, &err) == APR_SUCCESS, "%s", err);
+    }
+    ck_assert_msg(stp_search_writer_finish(w, NULL, &err) == APR_SUCCESS, "%s", err);
+    ck_assert_msg(stp_search_open(&s, path, &err, pool) == APR_SUCCESS, "%s", err);
+    const apr_time_t moments[] = {t - 1, t};
+    for (int i = 0; i < 2; i++) {
+        stp_search_result_t res;
+        stp_search_query_t q = {.lang = "en", .text = "quokka", .page = 1, .per_page = 20, .now = moments[i]};
+        ck_assert_msg(stp_search_run(&res, s, &q, &err, pool) == APR_SUCCESS, "%s", err);
+        ck_assert_int_eq(res.total, 1);
+        ck_assert_str_eq(APR_ARRAY_IDX(res.hits, 0, stp_search_hit_t).doc, ids[i]);
+        ck_assert_int_eq(APR_ARRAY_IDX(res.facets[STP_FACET_CATEGORY], 0, stp_search_facet_value_t).count, 1);
+    }
+}
+END_TEST
+
 START_TEST(open_refuses_other_files)
 {
     stp_search_t *s;
@@ -443,6 +478,7 @@ Suite *search_suite(void)
     tcase_add_test(tc, relevance_title_first_and_paging);
     tcase_add_test(tc, incremental_update);
     tcase_add_test(tc, open_refuses_other_files);
+    tcase_add_test(tc, embargo_window);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,6 +12,7 @@
 
 #include "stp_state.h"
 #include "stp_state_int.h"
+#include "test_store.h"
 #include "test_util.h"
 #include "tests.h"
 
@@ -22,6 +23,7 @@ static void setup(void)
 {
     apr_pool_create(&pool, NULL);
     dir = test_tmpdir("state", pool);
+    test_store_reset();
 }
 
 static void teardown(void)
@@ -49,7 +51,7 @@ START_TEST(test_nda_accept)
 {
     stp_state_t *st;
     log_t log = {0, {0}};
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "t1", "v1"), 0);
     ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "t1", "v1", apr_time_from_sec(1000)), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "t1", "v1"), 1);
@@ -65,7 +67,7 @@ START_TEST(test_nda_accept)
     ck_assert_str_eq(log.users[1], "2 iss|carol t2 v1");
     stp_state_close(st);
     /* reopened: all there */
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accepted(st, "iss|carol", "t2", "v1"), 1);
     stp_state_close(st);
 }
@@ -76,7 +78,7 @@ END_TEST
 START_TEST(test_nda_per_tenant)
 {
     stp_state_t *st;
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "contoso", "v1", apr_time_from_sec(1000)), APR_SUCCESS);
     ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "contoso", "v1"), 1);
     ck_assert_int_eq(stp_state_nda_accepted(st, "iss|bob", "fabrikam", "v1"), 0);
@@ -158,6 +160,7 @@ START_TEST(test_user_format2_upgrade)
     for (int again = 0; again < 2; again++) { /* upgraded, then opened as it is */
         stp_user_record_t rec;
         ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+        ck_assert_int_eq(stp_state_upgraded_from(st), again ? 0 : 2);
         ck_assert_int_eq(stp_state_user_get(&rec, st, "iss|bob", pool), APR_SUCCESS);
         ck_assert_str_eq(rec.tenant, "contoso");
         ck_assert_str_eq(rec.email, "a@c");
@@ -171,13 +174,114 @@ START_TEST(test_user_format2_upgrade)
 }
 END_TEST
 
+/* A state.mdb of a newer format (a newer version wrote it) is refused and left as it was; a
+ * current one reports no upgrade, an older one the format it started from. */
+START_TEST(test_newer_format_refused)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    stp_state_t *st;
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_upgraded_from(st), 0); /* a new file is written at the current format */
+    ck_assert_int_eq(stp_state_nda_accept(st, "iss|bob", "contoso", "v1", 1), APR_SUCCESS);
+    stp_state_close(st);
+
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_val fk = {6, "format"}, fv = {1, "\x04"};
+    ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    MDB_envinfo before, after;
+    mdb_env_info(env, &before);
+    mdb_env_close(env);
+
+    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), STP_STATE_ENEWER);
+    char buf[300];
+    ck_assert_ptr_nonnull(strstr(stp_state_strerror(STP_STATE_ENEWER, buf, sizeof buf), "newer version"));
+
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    mdb_env_info(env, &after);
+    ck_assert(after.me_last_txnid == before.me_last_txnid); /* no transaction committed */
+    apr_uint64_t format = 0;
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(stp_state_format_read(txn, &format), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    ck_assert(format == 4);
+}
+END_TEST
+
+/* Writes a format-2 file (the format marker only: its databases are empty). */
+static void write_format2(void)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+    MDB_val fk = {6, "format"}, fv = {1, "\x02"};
+    ck_assert_int_eq(mdb_put(txn, meta, &fk, &fv, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* upgrade_alone (stpctl): an older file that another process has open (httpd, perhaps the
+ * previous version) is not upgraded; once nobody has it, it is. */
+START_TEST(test_upgrade_alone)
+{
+    int ready[2], go[2];
+    char c;
+    stp_state_t *st;
+    stp_state_options_t alone = {.upgrade_alone = 1};
+    write_format2();
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) { /* another process with the environment open */
+        MDB_env *env;
+        int rc = mdb_env_create(&env);
+        if (!rc) {
+            mdb_env_set_maxdbs(env, 16);
+            rc = mdb_env_open(env, apr_pstrcat(pool, dir, "/state.mdb", NULL), MDB_NOSUBDIR | MDB_RDONLY, 0600);
+        }
+        c = rc ? 'x' : 'o';
+        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(1);
+        _exit(0);
+    }
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_int_eq(c, 'o');
+    ck_assert_int_eq(stp_state_open(&st, dir, &alone, pool), STP_STATE_EUPGRADEBUSY);
+    char buf[300];
+    ck_assert_ptr_nonnull(strstr(stp_state_strerror(STP_STATE_EUPGRADEBUSY, buf, sizeof buf), "restart httpd"));
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);
+    ck_assert_int_eq(stp_state_open(&st, dir, &alone, pool), APR_SUCCESS);
+    ck_assert_int_eq(stp_state_upgraded_from(st), 2);
+    stp_state_close(st);
+}
+END_TEST
+
 /* The record of a user's tenant and e-mail: written on a change only. */
 START_TEST(test_user_record)
 {
     stp_state_t *st;
     stp_user_record_t got;
     int wrote = -1;
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_NOTFOUND);
     ck_assert_str_eq(got.tenant, "");
     stp_user_record_t rec = {.tenant = "contoso",
@@ -238,7 +342,7 @@ START_TEST(test_user_record)
     ck_assert_int_eq(stp_state_user_note(st, "iss|alice", &rec, NULL), APR_EINVAL);
     stp_state_close(st);
     /* Durable: there after reopening. */
-    ck_assert_int_eq(stp_state_open(&st, dir, NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(test_store_open(&st, dir, NULL, pool), APR_SUCCESS);
     ck_assert_int_eq(stp_state_user_get(&got, st, "iss|alice", pool), APR_SUCCESS);
     ck_assert_int_eq(got.email_verified, 0);
     stp_state_close(st);
@@ -289,7 +393,7 @@ END_TEST
 START_TEST(test_map_full)
 {
     stp_state_t *st;
-    stp_state_options_t opts = {64 * 1024, 0};
+    stp_state_options_t opts = {.map_size = 64 * 1024};
     int i;
     apr_status_t rv = APR_SUCCESS;
     ck_assert_int_eq(stp_state_open(&st, dir, &opts, pool), APR_SUCCESS);
@@ -445,9 +549,16 @@ Suite *state_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_nda_accept);
     tcase_add_test(tc, test_nda_per_tenant);
+    tcase_add_test(tc, test_user_record);
+    suite_add_tcase(s, tc);
+    if (test_store_dbd())
+        return s; /* the rest is about state.mdb itself */
+    tc = tcase_create("lmdb");
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_nda_format1_upgrade);
     tcase_add_test(tc, test_user_format2_upgrade);
-    tcase_add_test(tc, test_user_record);
+    tcase_add_test(tc, test_newer_format_refused);
+    tcase_add_test(tc, test_upgrade_alone);
     tcase_add_test(tc, test_durable_across_kill);
     tcase_add_test(tc, test_map_full);
     tcase_add_test(tc, test_group_commit);
