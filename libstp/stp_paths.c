@@ -26,6 +26,60 @@ const char *stp_paths_doc_page(const char *tenant, const char *lang, const char 
     return apr_pstrcat(pool, STP_BUILD_PUBLIC "/", lang, "/docs/", shard, "/", id, ".html", NULL);
 }
 
+const char *stp_paths_doc_image(const char *tenant, const char *id, const char *name, apr_pool_t *pool)
+{
+    char shard[3];
+    stp_paths_shard(shard, id);
+    if (tenant)
+        return apr_pstrcat(pool, STP_BUILD_TENANTS "/", tenant, "/docs/", shard, "/", id, "/", name, NULL);
+    return apr_pstrcat(pool, STP_BUILD_PUBLIC "/docs/", shard, "/", id, "/", name, NULL);
+}
+
+static const struct {
+    const char *ext, *type;
+} image_types[] = {{"png", "image/png"}, {"jpg", "image/jpeg"}, {"gif", "image/gif"}, {"webp", "image/webp"}};
+
+apr_size_t stp_paths_image_len(const char *s)
+{
+    apr_size_t n = 0;
+    while (n < 32 && ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+        n++;
+    if (n != 32 || s[n] != '.')
+        return 0;
+    for (size_t i = 0; i < sizeof image_types / sizeof *image_types; i++)
+        if (!strcmp(s + 33, image_types[i].ext))
+            return 33 + strlen(image_types[i].ext);
+    return 0;
+}
+
+const char *stp_paths_image_type(const char *name)
+{
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if (!stp_paths_image_len(base))
+        return NULL;
+    for (size_t i = 0; i < sizeof image_types / sizeof *image_types; i++)
+        if (!strcmp(base + 33, image_types[i].ext))
+            return image_types[i].type;
+    return NULL;
+}
+
+/* After "/docs/<id>" of a page URL: "" (redirect), "/" (the page) or "/<image name>". Sets
+ * *image to the image's name, or NULL for the page. APR_NOTFOUND for anything else. */
+static apr_status_t page_or_image(const char **image, const char *rest)
+{
+    *image = NULL;
+    if (!*rest)
+        return APR_INCOMPLETE;
+    if (!strcmp(rest, "/"))
+        return APR_SUCCESS;
+    if (rest[0] == '/' && stp_paths_image_len(rest + 1)) {
+        *image = rest + 1;
+        return APR_SUCCESS;
+    }
+    return APR_NOTFOUND;
+}
+
 const char *stp_paths_file(const char *id, const char *name, apr_pool_t *pool)
 {
     char shard[3];
@@ -84,13 +138,14 @@ apr_status_t stp_paths_from_url(const char **rel, const char *uri, apr_pool_t *p
     apr_size_t ll = stp_paths_lang_len(uri + 1);
     if (!ll || strncmp(uri + 1 + ll, "/docs/", 6))
         return APR_NOTFOUND;
-    const char *id = uri + 1 + ll + 6;
+    const char *id = uri + 1 + ll + 6, *image;
     apr_size_t il = stp_paths_ident_len(id);
-    if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
-        return APR_NOTFOUND;
-    if (id[il] == '\0')
-        return APR_INCOMPLETE;
-    *rel = stp_paths_doc_page(NULL, apr_pstrmemdup(pool, uri + 1, ll), apr_pstrmemdup(pool, id, il), pool);
+    apr_status_t rv = il ? page_or_image(&image, id + il) : APR_NOTFOUND;
+    if (rv != APR_SUCCESS)
+        return rv;
+    id = apr_pstrmemdup(pool, id, il);
+    *rel = image ? stp_paths_doc_image(NULL, id, image, pool)
+                 : stp_paths_doc_page(NULL, apr_pstrmemdup(pool, uri + 1, ll), id, pool);
     return APR_SUCCESS;
 }
 
@@ -114,13 +169,13 @@ apr_status_t stp_paths_from_org_url(const char **rel, const char *tenant, const 
     }
     if (strncmp(rest, "/docs/", 6))
         return APR_ENOENT;
-    const char *id = rest + 6;
+    const char *id = rest + 6, *image;
     apr_size_t il = stp_paths_ident_len(id);
-    if (!il || (id[il] != '\0' && strcmp(id + il, "/")))
-        return APR_ENOENT;
-    if (id[il] == '\0')
-        return APR_INCOMPLETE;
+    apr_status_t rv = il ? page_or_image(&image, id + il) : APR_NOTFOUND;
+    if (rv != APR_SUCCESS)
+        return rv == APR_NOTFOUND ? APR_ENOENT : rv;
+    id = apr_pstrmemdup(pool, id, il);
     if (tenant)
-        *rel = stp_paths_doc_page(tenant, lang, apr_pstrmemdup(pool, id, il), pool);
+        *rel = image ? stp_paths_doc_image(tenant, id, image, pool) : stp_paths_doc_page(tenant, lang, id, pool);
     return APR_SUCCESS;
 }

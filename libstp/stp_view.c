@@ -751,3 +751,27 @@ void stp_view_requires_el(xmlNodePtr parent, const apr_array_header_t *requires)
             xmlSetProp(e, (const xmlChar *)"value", (const xmlChar *)q->value);
     }
 }
+
+const char *const stp_view_portal_links[] = {"privacy", "contact", "imprint", NULL};
+
+void stp_view_portal_el(xmlNodePtr page, const char *(*get)(void *baton, const char *key), void *baton,
+                        apr_pool_t *pool)
+{
+    xmlNodePtr portal = xmlNewChild(page, NULL, (const xmlChar *)"portal", NULL);
+    const char *tagline = get(baton, "portal.tagline"), *footer = get(baton, "portal.footer");
+    /* xmlNewTextChild escapes; xmlNewChild would take the text as markup */
+    if (tagline)
+        xmlNewTextChild(portal, NULL, (const xmlChar *)"tagline", (const xmlChar *)tagline);
+    if (footer)
+        xmlNewTextChild(portal, NULL, (const xmlChar *)"footer", (const xmlChar *)footer);
+    for (int k = 0; stp_view_portal_links[k]; k++) {
+        const char *kind = stp_view_portal_links[k];
+        const char *text = get(baton, apr_pstrcat(pool, "portal.", kind, ".text", NULL));
+        const char *href = get(baton, apr_pstrcat(pool, "portal.", kind, ".href", NULL));
+        if (!text || !href)
+            continue;
+        xmlNodePtr l = xmlNewTextChild(portal, NULL, (const xmlChar *)"link", (const xmlChar *)text);
+        xmlSetProp(l, (const xmlChar *)"kind", (const xmlChar *)kind);
+        xmlSetProp(l, (const xmlChar *)"href", (const xmlChar *)href);
+    }
+}

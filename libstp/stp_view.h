@@ -70,4 +70,13 @@ const char *stp_view_fill(const char *msg, const char *name, const char *value, 
  * children, under `parent` (nothing when there are none). Static and module pages alike. */
 void stp_view_requires_el(xmlNodePtr parent, const apr_array_header_t *requires);
 
+/* The portal's own words from site.xml, in the page's locale, as page input: <portal> with
+ * <tagline>, <footer> and a <link kind href> per footer link, in the order of
+ * stp_view_portal_links (only what the site has; the templates fall back to their UI strings).
+ * `get` returns the catalog string of a key (portal.tagline, portal.footer, portal.<kind>.text,
+ * portal.<kind>.href) or NULL. Static and module pages alike. */
+extern const char *const stp_view_portal_links[]; /* privacy, contact, imprint; NULL-terminated */
+void stp_view_portal_el(xmlNodePtr page, const char *(*get)(void *baton, const char *key), void *baton,
+                        apr_pool_t *pool);
+
 #endif

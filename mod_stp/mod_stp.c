@@ -1065,6 +1065,8 @@ static int translate_name(request_rec *r)
                 r->filename = apr_pstrdup(r->pool, page);
         }
         r->canonical_filename = r->filename;
+        if (stp_paths_image_type(rel)) /* typed in fixups, whatever mod_mime knows */
+            apr_table_setn(r->notes, "stp-image", stp_paths_image_type(rel));
         return OK;
     }
     case APR_INCOMPLETE:
@@ -1090,8 +1092,14 @@ static int fixups(request_rec *r)
             mod_stp_home_fixup(r, 1);
         return rc;
     }
-    case STP_ROUTE_NONE:
+    case STP_ROUTE_NONE: {
+        const char *image = apr_table_get(r->notes, "stp-image");
+        if (image) {
+            ap_set_content_type(r, image);
+            return OK;
+        }
         return mod_stp_conf(r)->site_dir ? mod_stp_home_fixup(r, 0) : DECLINED;
+    }
     default:
         return DECLINED;
     }

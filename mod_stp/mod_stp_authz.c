@@ -86,7 +86,8 @@ int mod_stp_org_fixup(request_rec *r)
     r->canonical_filename = r->filename;
     if (r->finfo.filetype != APR_REG)
         return HTTP_NOT_FOUND;
-    ap_set_content_type(r, "text/html; charset=utf-8");
+    /* a page, or an image of a document's body */
+    ap_set_content_type(r, stp_paths_image_type(rel) ? stp_paths_image_type(rel) : "text/html; charset=utf-8");
     /* The organisation's pages are for its members only: no cache keeps them (set for the route). */
     mod_stp_headers_personal(r);
     return OK;

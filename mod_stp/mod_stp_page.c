@@ -52,6 +52,13 @@ static const char *url_in(stp_req_t *q, const char *lang)
     return apr_pstrcat(r->pool, r->uri, "?", param, "=", lang, query, NULL);
 }
 
+/* A catalog string of the build in the reader's locale, or NULL (stp_view_portal_el). */
+static const char *catalog_word(void *baton, const char *key)
+{
+    stp_req_t *q = baton;
+    return q->build ? stp_catalog_get_string(q->build->cat, q->lang, key, q->r->pool) : NULL;
+}
+
 xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
 {
     request_rec *r = q->r;
@@ -74,6 +81,7 @@ xmlNodePtr mod_stp_page_start(stp_req_t *q, const char *kind, const char *title)
     mod_stp_attr(page, "base-url", q->build ? q->build->base_url : "");
     mod_stp_el(page, "site-title", mod_stp_msg(q, "site.title"));
     mod_stp_el(page, "title", title);
+    stp_view_portal_el(page, catalog_word, q, r->pool);
     xmlNodePtr locales = mod_stp_el(page, "locales", NULL);
     char *list = apr_pstrdup(r->pool, q->build ? q->build->locales : q->lang), *state;
     for (const char *l = apr_strtok(list, ",", &state); l; l = apr_strtok(NULL, ",", &state)) {

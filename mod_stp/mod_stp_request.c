@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "mod_stp.h"
+#include "stp_paths.h"
 #include "stp_csrf.h"
 #include "stp_hash.h"
 #include "stp_http.h"
@@ -588,9 +589,19 @@ const char *mod_stp_embargoed_page(const stp_build_t *b, const char *rel, apr_ti
     const char *name = strrchr(rel, '/'), *dot = name ? strrchr(name, '.') : NULL;
     stp_doc_t *doc;
     apr_finfo_t fi;
-    if (!b || !dot || strcmp(dot, ".html") || !strstr(rel, "/docs/"))
+    if (!b || !dot || !strstr(rel, "/docs/"))
         return NULL;
-    const char *id = apr_pstrmemdup(pool, name + 1, (apr_size_t)(dot - name - 1));
+    const char *id;
+    if (stp_paths_image_type(rel)) { /* an image of its body: .../docs/<shard>/<id>/<digest>.<ext> */
+        const char *start = name;
+        while (start > rel && start[-1] != '/')
+            start--;
+        id = apr_pstrmemdup(pool, start, (apr_size_t)(name - start));
+    } else if (!strcmp(dot, ".html")) {
+        id = apr_pstrmemdup(pool, name + 1, (apr_size_t)(dot - name - 1));
+    } else {
+        return NULL;
+    }
     if (stp_catalog_get_doc(&doc, b->cat, id, pool) != APR_SUCCESS || !stp_catalog_live(doc, now))
         return NULL;
     const char *path = apr_pstrcat(pool, b->root, "/" STP_BUILD_EMBARGO "/", rel, NULL);

@@ -1,4 +1,5 @@
 #include "sg_cache.h"
+#include "sg_media.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -91,6 +92,8 @@ static apr_array_header_t *doc_files(const sg_doc_t *d, apr_pool_t *pool)
     qsort(refs->elts + sizeof(const char *), (size_t)refs->nelts - 1, sizeof(const char *), cmp_str);
     for (int i = 0; i < d->srcfiles->nelts; i++)
         APR_ARRAY_PUSH(refs, const char *) = src_name(d, i);
+    for (int i = 0; d->images && i < d->images->nelts; i++)
+        APR_ARRAY_PUSH(refs, const char *) = APR_ARRAY_IDX(d->images, i, sg_image_t).rel;
     return refs;
 }
 
@@ -139,6 +142,13 @@ static const char *encode_doc(apr_size_t *len, const sg_doc_t *d, const char *si
     for (apr_hash_index_t *hi = apr_hash_first(pool, d->body_fps); hi; hi = apr_hash_next(hi)) {
         stp_codec_enc_cstr(&e, apr_hash_this_key(hi));
         stp_codec_enc_cstr(&e, apr_hash_this_val(hi));
+    }
+    stp_codec_enc_uint(&e, (uint64_t)d->images->nelts);
+    for (int i = 0; i < d->images->nelts; i++) {
+        const sg_image_t *img = &APR_ARRAY_IDX(d->images, i, sg_image_t);
+        stp_codec_enc_cstr(&e, img->rel);
+        stp_codec_enc_cstr(&e, img->sha256);
+        stp_codec_enc_uint(&e, img->size);
     }
     stp_codec_enc_uint(&e, d->draft ? 1 : 0);
     stp_codec_enc_int(&e, d->goes_live); /* a preview build's record says 0 */
@@ -189,6 +199,21 @@ sg_doc_t *sg_cache_lookup(sg_cache_note_t *note, apr_hash_t *cache, const sg_sit
         const char *lang = stp_codec_dec_cstr(&dec), *bfp = stp_codec_dec_cstr(&dec);
         apr_hash_set(d->bodies, lang, APR_HASH_KEY_STRING, sg_body_lazy);
         apr_hash_set(d->body_fps, lang, APR_HASH_KEY_STRING, bfp);
+    }
+    uint64_t nimages = stp_codec_dec_count(&dec, 3);
+    d->images = apr_array_make(pool, (int)nimages + 1, sizeof(sg_image_t));
+    for (uint64_t i = 0; i < nimages && !dec.failed; i++) {
+        sg_image_t *img = &APR_ARRAY_PUSH(d->images, sg_image_t);
+        img->rel = stp_codec_dec_cstr(&dec);
+        const char *sha = stp_codec_dec_cstr(&dec);
+        img->size = stp_codec_dec_uint(&dec);
+        if (strlen(sha) != 64)
+            return NULL;
+        memcpy(img->sha256, sha, 65);
+        img->src = apr_pstrcat(pool, dir, "/", img->rel, NULL);
+        img->name = sg_media_name(img->sha256, img->rel, pool);
+        if (!img->name)
+            return NULL;
     }
     d->draft = stp_codec_dec_uint(&dec) != 0;
     d->goes_live = d->cat.live = (apr_time_t)stp_codec_dec_int(&dec);

@@ -8,6 +8,7 @@
 
 #include "sg_markdown.h"
 #include "stp_catalog.h"
+#include "stp_view.h"
 
 static apr_status_t put_docs(stp_catalog_t *cat, const sg_site_t *site, apr_pool_t *scratch)
 {
@@ -68,6 +69,17 @@ static apr_status_t put_site_strings(stp_catalog_t *cat, const sg_site_t *site, 
             rv = stp_catalog_put_string(cat, loc->id, apr_pstrcat(scratch, "label.category.", tile->id, NULL),
                                         sg_text(tile->labels, loc->id, def), scratch);
         }
+    }
+    /* The portal's own words, resolved to this locale, for the module's pages (stp_view_portal_el). */
+    const char *own[] = {"portal.tagline", "portal.footer", NULL, NULL, NULL, NULL, NULL, NULL};
+    for (int k = 0; stp_view_portal_links[k]; k++) {
+        own[2 + 2 * k] = apr_pstrcat(scratch, "portal.", stp_view_portal_links[k], ".text", NULL);
+        own[3 + 2 * k] = apr_pstrcat(scratch, "portal.", stp_view_portal_links[k], ".href", NULL);
+    }
+    for (size_t i = 0; i < sizeof own / sizeof *own && own[i] && rv == APR_SUCCESS; i++) {
+        const char *v = sg_site_portal(site, loc->id, own[i], scratch);
+        if (v)
+            rv = stp_catalog_put_string(cat, loc->id, own[i], v, scratch);
     }
     const char *nda = apr_hash_get(site->nda_texts, loc->id, APR_HASH_KEY_STRING);
     if (nda && rv == APR_SUCCESS) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -14,6 +15,7 @@
 #include "sg_cache.h"
 #include "sg_docload.h"
 #include "sg_markdown.h"
+#include "stp_view.h"
 #include "sg_series.h"
 #include "sg_validate.h"
 #include "sg_xml.h"
@@ -107,6 +109,54 @@ static void load_sections(xmlNodePtr list, sg_site_t *site, apr_hash_t *section_
     }
 }
 
+/* A footer link: its text like a label's, its href kept beside it under the same locale. Only
+ * web and mail addresses: a javascript: or data: address would run in the portal's pages. */
+static void load_portal_link(sg_site_t *site, int k, xmlNodePtr c, sg_errors_t *errs, apr_pool_t *pool)
+{
+    xmlChar *raw = xmlGetProp(c, (const xmlChar *)"href"); /* as written: sg_xml_attr drops spaces */
+    const char *href = raw ? apr_pstrdup(pool, (const char *)raw) : NULL, *name = (const char *)c->name;
+    xmlFree(raw);
+    int n = site->link_texts[k]->nelts;
+    sg_xml_add_text(site->link_texts[k], c, site, site->site_path, errs, pool);
+    if (site->link_texts[k]->nelts == n)
+        return; /* refused, and said why */
+    const char *p = href ? href : "";
+    int ok = (!strncasecmp(p, "https://", 8) && p[8]) || (!strncasecmp(p, "http://", 7) && p[7]) ||
+             (!strncasecmp(p, "mailto:", 7) && p[7]);
+    for (; *p && ok; p++)
+        ok = (unsigned char)*p > 0x20 && *p != 0x7f;
+    if (!ok)
+        sg_error(errs, site->site_path, xmlGetLineNo(c),
+                 "%s href '%s' must be a web or mail address starting with https://, http:// or mailto: (and no "
+                 "spaces)",
+                 name, href ? href : "");
+    sg_xml_check_bidi(href, "href", c, site->site_path, errs);
+    stp_text_t *t = &APR_ARRAY_PUSH(site->link_hrefs[k], stp_text_t);
+    t->lang = APR_ARRAY_IDX(site->link_texts[k], n, stp_text_t).lang;
+    t->text = href ? href : "";
+}
+
+const char *sg_site_portal(const sg_site_t *site, const char *lang, const char *key, apr_pool_t *pool)
+{
+    const apr_array_header_t *texts = NULL;
+    if (!strcmp(key, "portal.tagline"))
+        texts = site->tagline;
+    else if (!strcmp(key, "portal.footer"))
+        texts = site->footer;
+    for (int k = 0; !texts && stp_view_portal_links[k]; k++) {
+        const char *name = stp_view_portal_links[k];
+        if (!strcmp(key, apr_pstrcat(pool, "portal.", name, ".text", NULL)))
+            texts = site->link_texts[k];
+        else if (!strcmp(key, apr_pstrcat(pool, "portal.", name, ".href", NULL))) {
+            /* the href of the link whose text is shown */
+            const stp_text_t *t = stp_catalog_text_pick(site->link_texts[k], lang, site->default_locale);
+            return t ? sg_text(site->link_hrefs[k], t->lang, t->lang) : NULL;
+        }
+    }
+    const stp_text_t *t = texts ? stp_catalog_text_pick(texts, lang, site->default_locale) : NULL;
+    return t ? t->text : NULL;
+}
+
 /* One child element of <site> other than <locales>. */
 static void load_site_element(sg_site_t *site, xmlNodePtr c, apr_hash_t *section_index, sg_errors_t *errs,
                               apr_pool_t *pool)
@@ -139,6 +189,13 @@ static void load_site_element(sg_site_t *site, xmlNodePtr c, apr_hash_t *section
         load_vocabulary(c, "industry", site->industries, site->industry_index, site, errs, pool);
     else if (sg_xml_is_elem(c, "sections"))
         load_sections(c, site, section_index, errs, pool);
+    else if (sg_xml_is_elem(c, "tagline"))
+        sg_xml_add_text(site->tagline, c, site, site->site_path, errs, pool);
+    else if (sg_xml_is_elem(c, "footer"))
+        sg_xml_add_text(site->footer, c, site, site->site_path, errs, pool);
+    for (int k = 0; stp_view_portal_links[k]; k++)
+        if (sg_xml_is_elem(c, stp_view_portal_links[k]))
+            load_portal_link(site, k, c, errs, pool);
 }
 
 static void load_site(sg_site_t *site, xmlDocPtr xml, sg_errors_t *errs, apr_pool_t *pool)
@@ -151,6 +208,13 @@ static void load_site(sg_site_t *site, xmlDocPtr xml, sg_errors_t *errs, apr_poo
     for (xmlNodePtr c = root->children; c; c = c->next)
         load_site_element(site, c, section_index, errs, pool);
     sg_xml_need_default(site->labels, "label", root, site, site->site_path, errs);
+    /* Each of the portal's own words, when given, exists in the default locale: the others fall back to it. */
+    const apr_array_header_t *own[] = {site->tagline, site->footer, site->link_texts[0], site->link_texts[1],
+                                       site->link_texts[2]};
+    const char *names[] = {"tagline", "footer", "privacy", "contact", "imprint"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (own[i]->nelts)
+            sg_xml_need_default(own[i], names[i], root, site, site->site_path, errs);
 }
 
 /* The texts of site.xml's NDA version, one per locale (the default locale's is required), added to fp. */
@@ -192,6 +256,12 @@ static sg_site_t *site_make(const char *content_dir, apr_pool_t *pool)
     site->content_dir = content_dir;
     site->site_path = apr_pstrcat(pool, content_dir, "/site.xml", NULL);
     site->labels = apr_array_make(pool, 5, sizeof(stp_text_t));
+    site->tagline = apr_array_make(pool, 5, sizeof(stp_text_t));
+    site->footer = apr_array_make(pool, 5, sizeof(stp_text_t));
+    for (int k = 0; k < 3; k++) {
+        site->link_texts[k] = apr_array_make(pool, 5, sizeof(stp_text_t));
+        site->link_hrefs[k] = apr_array_make(pool, 5, sizeof(stp_text_t));
+    }
     site->locales = apr_array_make(pool, 5, sizeof(sg_locale_t));
     site->retention_months = STP_RETENTION_DEFAULT_MONTHS;
     site->nda_texts = apr_hash_make(pool);

@@ -36,6 +36,16 @@ typedef struct {
     stp_file_t file; /* as published (path under files/) */
 } sg_srcfile_t;
 
+/* An image of the document folder that a body shows: published beside the document's pages
+ * under a name made of its digest (sg_media.h). */
+typedef struct {
+    const char *rel;  /* its path in the document folder */
+    const char *src;  /* absolute path in the content tree */
+    const char *name; /* as published: <32 hex digits of its SHA-256>.<png|jpg|gif|webp> */
+    char sha256[65];
+    apr_uint64_t size;
+} sg_image_t;
+
 #define SG_PREVIEW_DRAFT 1
 #define SG_PREVIEW_EMBARGO 2
 
@@ -49,6 +59,7 @@ typedef struct sg_doc_t {
     apr_hash_t *bodies;           /* lang -> Markdown source */
     apr_hash_t *body_fps;         /* lang -> fingerprint of that body */
     apr_array_header_t *srcfiles; /* sg_srcfile_t */
+    apr_array_header_t *images;   /* sg_image_t: the folder's images its bodies show */
     stp_version_state_t state;
     int draft;                 /* <draft/>: only in preview builds */
     int embargoed;             /* live after this build's moment (cat.live): listed by no page of this build */
@@ -82,6 +93,9 @@ typedef struct {
     apr_hash_t *nda_texts;   /* lang -> Markdown of the current NDA */
     int retention_months;
     int unsafe_html;
+    /* The portal's own words (stp_view_portal_el): stp_text_t per locale. */
+    apr_array_header_t *tagline, *footer;
+    apr_array_header_t *link_texts[3], *link_hrefs[3]; /* privacy, contact, imprint (stp_view_portal_links) */
     apr_array_header_t *tenants, *sections, *services, *regions, *industries; /* sg_term_t * */
     apr_hash_t *tenant_index, *tile_index, *service_index, *region_index, *industry_index, *locale_index;
     apr_array_header_t *docs; /* sg_doc_t *, in id order */
@@ -128,6 +142,10 @@ sg_doc_t *sg_doc_parse(const sg_site_t *site, const char *xml, apr_size_t len, c
                        apr_pool_t *pool);
 
 const char *sg_text(const apr_array_header_t *texts, const char *lang, const char *fallback);
+/* A string of the portal's own words in `lang`, by its catalog key (portal.tagline,
+ * portal.footer, portal.<link>.text, portal.<link>.href): the locale's, else the default
+ * locale's; NULL when site.xml has none. */
+const char *sg_site_portal(const sg_site_t *site, const char *lang, const char *key, apr_pool_t *pool);
 const sg_locale_t *sg_site_locale(const sg_site_t *site, const char *id);
 
 #endif

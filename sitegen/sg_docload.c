@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 #include <libxml/parser.h>
 
+#include "sg_media.h"
 #include "sg_validate.h"
 #include "sg_validity.h"
 #include "sg_xml.h"
@@ -83,6 +84,7 @@ static sg_doc_t *doc_make(xmlNodePtr root, const char *path, apr_pool_t *pool)
     c->requires = apr_array_make(pool, 1, sizeof(stp_require_t));
     c->files = apr_array_make(pool, 2, sizeof(stp_file_t));
     d->srcfiles = apr_array_make(pool, 2, sizeof(sg_srcfile_t));
+    d->images = apr_array_make(pool, 1, sizeof(sg_image_t));
     d->bodies = apr_hash_make(pool);
     return d;
 }
@@ -366,6 +368,10 @@ static void doc_fingerprint(sg_doc_t *d, const char *xml, apr_size_t len, apr_po
         sg_fp_str(&fp, f->sha256);
         sg_fp_str(&fp, apr_ltoa(pool, (long)f->size));
     }
+    for (int i = 0; i < d->images->nelts; i++) { /* the pages show them by these names */
+        sg_fp_str(&fp, APR_ARRAY_IDX(d->images, i, sg_image_t).rel);
+        sg_fp_str(&fp, APR_ARRAY_IDX(d->images, i, sg_image_t).name);
+    }
     sg_fp_hex(d->fp, &fp);
 }
 
@@ -513,6 +519,7 @@ static sg_doc_t *load_doc(const sg_site_t *site, int docs_fd, const char *folder
         sg_error(errs, path, d->line, "document id '%s' does not match its folder name '%s'", d->cat.id, folder);
     load_bodies(d, site, dfd, errs, pool);
     hash_files(d, dfd, errs, pool);
+    sg_media_check(d, dfd, errs, pool);
     close(dfd);
     doc_fingerprint(d, data, len, pool);
     return d;

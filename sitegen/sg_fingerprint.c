@@ -180,6 +180,10 @@ static void fp_doc_page(sg_fp_t *fp, const sg_summaries_t *sums, const sg_doc_t 
     const char *body = apr_hash_get(d->body_fps, lang, APR_HASH_KEY_STRING);
     sg_fp_str(fp, body ? lang : def);
     sg_fp_str(fp, body ? body : apr_hash_get(d->body_fps, def, APR_HASH_KEY_STRING));
+    for (int i = 0; d->images && i < d->images->nelts; i++) { /* the body shows them by these names */
+        sg_fp_str(fp, APR_ARRAY_IDX(d->images, i, sg_image_t).rel);
+        sg_fp_str(fp, APR_ARRAY_IDX(d->images, i, sg_image_t).name);
+    }
     for (int i = 0; i < d->cat.files->nelts; i++) {
         const stp_file_t *f = &APR_ARRAY_IDX(d->cat.files, i, stp_file_t);
         char size[32];

@@ -32,7 +32,8 @@ static void usage(FILE *f)
             "  -o, --output SITE     publish to SITE (created when missing)\n"
             "  -c, --check           validate only; write nothing\n"
             "  -j, --jobs N          render with N threads (default: the number of CPUs)\n"
-            "  -t, --templates DIR   templates, UI strings and schemas (default: %s)\n"
+            "  -t, --templates DIR   templates, UI strings and schemas (default: %s, or the\n"
+            "                        checkout's when sitegen runs from its build tree)\n"
             "  -r, --report          validate, then list the current documents whose validity\n"
             "                        (<valid until>) ends within N days or has ended, soonest first\n"
             "      --days N          with --report: N days ahead (default 60)\n"
@@ -42,6 +43,7 @@ static void usage(FILE *f)
             "                        with a banner; never publishes over a site that is not a preview\n"
             "      --full            render every page, ignoring the previous build\n"
             "  -q, --quiet           print errors only\n"
+            "  -v, --verbose         say which templates are used, and time each phase\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n"
             "\n"
@@ -50,12 +52,39 @@ static void usage(FILE *f)
             SG_TEMPLATE_DIR);
 }
 
-static const char *default_templates(apr_pool_t *pool)
+static int has_templates(const char *dir, apr_pool_t *pool)
 {
     apr_finfo_t fi;
-    if (apr_stat(&fi, SG_TEMPLATE_DIR "/page.xsl", APR_FINFO_TYPE, pool) == APR_SUCCESS)
+    return apr_stat(&fi, apr_pstrcat(pool, dir, "/page.xsl", NULL), APR_FINFO_TYPE, pool) == APR_SUCCESS &&
+           fi.filetype == APR_REG;
+}
+
+/* Whether this binary is the one of the build tree SG_BUILD_DIR (empty in packages: never). */
+static int in_build_tree(void)
+{
+    char *exe = realpath("/proc/self/exe", NULL), *build = *SG_BUILD_DIR ? realpath(SG_BUILD_DIR, NULL) : NULL;
+    size_t n = build ? strlen(build) : 0;
+    int in = exe && build && !strncmp(exe, build, n) && exe[n] == '/';
+    free(exe);
+    free(build);
+    return in;
+}
+
+/* The templates to use without -t: the checkout's when sitegen runs from the build tree of that
+ * checkout (so that a build never mixes its binary with an older install's templates), else the
+ * installed ones; *why says which, for -v. */
+static const char *default_templates(const char **why, apr_pool_t *pool)
+{
+    if (in_build_tree() && has_templates(SG_SOURCE_TEMPLATE_DIR, pool)) {
+        *why = "the checkout's, as sitegen runs from its build tree";
+        return SG_SOURCE_TEMPLATE_DIR;
+    }
+    if (has_templates(SG_TEMPLATE_DIR, pool)) {
+        *why = "installed";
         return SG_TEMPLATE_DIR;
-    return SG_SOURCE_TEMPLATE_DIR; /* running from the build tree */
+    }
+    *why = "the source tree's, as none are installed";
+    return SG_SOURCE_TEMPLATE_DIR;
 }
 
 int main(int argc, char **argv)
@@ -175,9 +204,12 @@ int main(int argc, char **argv)
         return 2;
     }
     opt.content_dir = argv[optind];
+    const char *why = "given with -t";
     if (!opt.xslt_dir)
-        opt.xslt_dir = default_templates(pool);
+        opt.xslt_dir = default_templates(&why, pool);
     opt.progress = !quiet;
+    if (opt.verbose)
+        fprintf(stderr, "sitegen: templates %s (%s)\n", opt.xslt_dir, why);
 
     xmlInitParser();
     xsltInit();

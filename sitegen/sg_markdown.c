@@ -56,11 +56,53 @@ static void shift_headings(cmark_node *doc)
 const char *sg_markdown_flavour(void)
 {
     return "cmark-gfm " CMARK_GFM_VERSION_STRING "; table strikethrough autolink tasklist tagfilter footnotes; "
-           "headings+1; utf-8 required";
+           "headings+1; utf-8 required; folder images and files";
+}
+
+/* Gives each link's and image's address to the caller's rewrite, which may replace it. */
+static void rewrite_urls(cmark_node *doc, const sg_markdown_links_t *links)
+{
+    cmark_iter *it = cmark_iter_new(doc);
+    cmark_event_type ev;
+    while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+        cmark_node *n = cmark_iter_get_node(it);
+        cmark_node_type t = cmark_node_get_type(n);
+        if (ev != CMARK_EVENT_ENTER || (t != CMARK_NODE_LINK && t != CMARK_NODE_IMAGE))
+            continue;
+        const char *url = cmark_node_get_url(n);
+        const char *to = url ? links->rewrite(links->baton, url, t == CMARK_NODE_IMAGE) : NULL;
+        if (to)
+            cmark_node_set_url(n, to);
+    }
+    cmark_iter_free(it);
+}
+
+void sg_markdown_refs(const char *markdown, size_t len, sg_markdown_ref_fn fn, void *baton)
+{
+    cmark_parser *p = gfm_parser(CMARK_OPT_DEFAULT);
+    cmark_node *doc = NULL;
+    if (p) {
+        cmark_parser_feed(p, markdown, len);
+        doc = cmark_parser_finish(p);
+        cmark_parser_free(p);
+    }
+    if (!doc)
+        return;
+    cmark_iter *it = cmark_iter_new(doc);
+    cmark_event_type ev;
+    while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+        cmark_node *n = cmark_iter_get_node(it);
+        cmark_node_type t = cmark_node_get_type(n);
+        const char *url = cmark_node_get_url(n);
+        if (ev == CMARK_EVENT_ENTER && (t == CMARK_NODE_LINK || t == CMARK_NODE_IMAGE) && url)
+            fn(baton, url, t == CMARK_NODE_IMAGE, cmark_node_get_start_line(n));
+    }
+    cmark_iter_free(it);
+    cmark_node_free(doc);
 }
 
 /* The body as HTML (malloc'd), or NULL. */
-static char *gfm_html(const char *markdown, size_t len, int unsafe_html)
+static char *gfm_html(const char *markdown, size_t len, int unsafe_html, const sg_markdown_links_t *links)
 {
     int opts = CMARK_OPT_SMART | (unsafe_html ? CMARK_OPT_UNSAFE : CMARK_OPT_SAFE);
     cmark_parser *p = gfm_parser(opts);
@@ -71,6 +113,8 @@ static char *gfm_html(const char *markdown, size_t len, int unsafe_html)
     cmark_node *doc = cmark_parser_finish(p);
     if (doc) {
         shift_headings(doc);
+        if (links && links->rewrite)
+            rewrite_urls(doc, links);
         html = cmark_render_html(doc, opts, cmark_parser_get_syntax_extensions(p));
         cmark_node_free(doc);
     }
@@ -78,9 +122,10 @@ static char *gfm_html(const char *markdown, size_t len, int unsafe_html)
     return html;
 }
 
-int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html)
+int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html,
+                       const sg_markdown_links_t *links)
 {
-    char *html = gfm_html(markdown, len, unsafe_html);
+    char *html = gfm_html(markdown, len, unsafe_html, links);
     if (!html)
         return -1;
     /* Wrap it so that the fragment has one known container. */
@@ -125,7 +170,7 @@ const char *sg_markdown_html(const char *markdown, size_t len, int unsafe_html, 
     const char *out = NULL;
     if (div && buf) {
         xmlDocSetRootElement(doc, div);
-        if (sg_markdown_append(div, markdown, len, unsafe_html) == 0) {
+        if (sg_markdown_append(div, markdown, len, unsafe_html, NULL) == 0) {
             int failed = 0;
             for (xmlNodePtr c = div->children; c && !failed; c = c->next)
                 failed = htmlNodeDump(buf, doc, c) < 0;

@@ -9,8 +9,22 @@
 #include <apr_pools.h>
 #include <libxml/tree.h>
 
-/* Appends the rendered body as children of `parent`. Returns 0, or -1 when it could not. */
-int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html);
+/* What a page makes of the addresses of a body's links and images: rewrite returns the address
+ * to use instead (a document's image or file as published), or NULL to keep it. */
+typedef struct {
+    const char *(*rewrite)(void *baton, const char *url, int image);
+    void *baton;
+} sg_markdown_links_t;
+
+/* Appends the rendered body as children of `parent`, the addresses of links and images passed
+ * through `links` (NULL: kept). Returns 0, or -1 when it could not. */
+int sg_markdown_append(xmlNodePtr parent, const char *markdown, size_t len, int unsafe_html,
+                       const sg_markdown_links_t *links);
+
+/* Calls fn for every link and image of a body, in order, with its address as written (entities
+ * and backslash escapes resolved, percent escapes kept) and its line. */
+typedef void (*sg_markdown_ref_fn)(void *baton, const char *url, int image, int line);
+void sg_markdown_refs(const char *markdown, size_t len, sg_markdown_ref_fn fn, void *baton);
 
 /* The same rendering as an HTML string, for the module's pages (the NDA text): the nodes that
  * sg_markdown_append makes, serialized by libxml2's HTML writer, so that nothing reaches the

@@ -8,6 +8,7 @@
 #include "sg_cache.h"
 #include "sg_markdown.h"
 #include "stp_validity.h"
+#include "sg_media.h"
 #include "stp_view.h"
 
 struct sg_render_t {
@@ -165,6 +166,33 @@ static void validity_el(xmlNodePtr parent, const sg_render_t *r, const stp_doc_t
         date_el(parent, "reviewed", c->reviewed, r, lang, pool);
 }
 
+/* A body's links and images on one page of its document (sg_media_url). */
+typedef struct {
+    const sg_doc_t *d;
+    const char *lang;
+    int org;
+    apr_pool_t *pool;
+} body_links_t;
+
+static const char *body_link(void *baton, const char *url, int image)
+{
+    body_links_t *b = baton;
+    return sg_media_url(b->d, url, image, b->lang, b->org, b->pool);
+}
+
+/* The portal's own words of site.xml in one locale, for stp_view_portal_el. */
+typedef struct {
+    const sg_site_t *site;
+    const char *lang;
+    apr_pool_t *pool;
+} portal_words_t;
+
+static const char *portal_word(void *baton, const char *key)
+{
+    portal_words_t *w = baton;
+    return sg_site_portal(w->site, w->lang, key, w->pool);
+}
+
 /* A document as listings and pages show it; `full` adds body, files and versions. */
 static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t *d, const char *lang, int org,
                          int full, apr_pool_t *pool)
@@ -221,8 +249,11 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
         const sg_locale_t *bl = sg_site_locale(site, body_lang);
         at(body, "language", bl ? bl->name : body_lang);
     }
-    if (md)
-        sg_markdown_append(body, md, strlen(md), site->unsafe_html);
+    if (md) {
+        body_links_t b = {d, lang, org, pool};
+        sg_markdown_links_t links = {body_link, &b};
+        sg_markdown_append(body, md, strlen(md), site->unsafe_html, &links);
+    }
 
     xmlNodePtr files = el(n, "files", NULL);
     for (int i = 0; i < d->cat.files->nelts; i++) {
@@ -280,6 +311,8 @@ static xmlDocPtr page_doc(const sg_render_t *r, const sg_page_t *pg, apr_pool_t 
     if (site->preview)
         at(page, "preview", "yes");
     el(page, "site-title", sg_text(site->labels, lang, def));
+    portal_words_t words = {site, lang, pool};
+    stp_view_portal_el(page, portal_word, &words, pool);
 
     xmlNodePtr locales = el(page, "locales", NULL);
     for (int i = 0; i < site->locales->nelts; i++) {

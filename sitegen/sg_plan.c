@@ -136,6 +136,39 @@ static void plan_files(sg_plan_t *plan, apr_pool_t *pool)
     }
 }
 
+/* Images that bodies show: beside the document's pages, in the same tree (public/docs/, or each
+ * tenant's tenants/<tid>/docs/, never public/ for a tenant document), one copy per tree for all
+ * locales (stp_paths_doc_image). */
+static void plan_images(sg_plan_t *plan, apr_pool_t *pool)
+{
+    const sg_site_t *site = plan->site;
+    for (int i = 0; i < site->docs->nelts; i++) {
+        const sg_doc_t *d = APR_ARRAY_IDX(site->docs, i, sg_doc_t *);
+        int tenant = d->cat.access == STP_ACCESS_TENANT;
+        if (d->state == STP_VERSION_RETIRED || !d->images)
+            continue;
+        for (int t = 0; t < (tenant ? d->cat.tenants->nelts : 1); t++) {
+            const char *tid = tenant ? APR_ARRAY_IDX(d->cat.tenants, t, const char *) : NULL;
+            const char *parent =
+                tid ? apr_pstrcat(pool, STP_BUILD_TENANTS "/", tid, "/docs", NULL) : STP_BUILD_PUBLIC "/docs";
+            for (int m = 0; m < d->images->nelts; m++) {
+                const sg_image_t *img = &APR_ARRAY_IDX(d->images, m, sg_image_t);
+                int seen = 0; /* two files with the same bytes are one published image */
+                for (int o = 0; o < m && !seen; o++)
+                    seen = !strcmp(APR_ARRAY_IDX(d->images, o, sg_image_t).name, img->name);
+                if (seen)
+                    continue;
+                const char *out = stp_paths_doc_image(tid, d->cat.id, img->name, pool);
+                if (d->embargoed) { /* beside its pages under embargo/, served from its moment */
+                    add_copy(plan, img->src, apr_pstrcat(pool, STP_BUILD_EMBARGO "/", out, NULL), img->sha256);
+                    continue;
+                }
+                set_group(add_copy(plan, img->src, out, img->sha256), parent, pool);
+            }
+        }
+    }
+}
+
 sg_plan_t *sg_plan_items(const sg_site_t *site, const char *global, apr_pool_t *pool)
 {
     sg_plan_t *plan = apr_pcalloc(pool, sizeof *plan);
@@ -150,6 +183,7 @@ sg_plan_t *sg_plan_items(const sg_site_t *site, const char *global, apr_pool_t *
     }
     add_page(plan, SG_PAGE_SITEMAP, site->default_locale, NULL, NULL, NULL, STP_BUILD_PUBLIC "/sitemap.xml", pool);
     plan_files(plan, pool);
+    plan_images(plan, pool);
     return plan;
 }
 

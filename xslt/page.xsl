@@ -108,8 +108,19 @@
         </main>
         <footer class="bottom">
           <xsl:if test="$kind != 'feedback'"><xsl:call-template name="feedback-widget"/></xsl:if>
-          <p><xsl:value-of select="stp:msg('footer.note')"/></p>
+          <!-- The portal's own words from site.xml (stp_view_portal_el), else the UI strings. Links
+               are https, http or mailto only (sitegen checks); text and addresses are escaped. -->
           <p>
+            <xsl:choose>
+              <xsl:when test="portal/footer"><xsl:value-of select="portal/footer"/></xsl:when>
+              <xsl:otherwise><xsl:value-of select="stp:msg('footer.note')"/></xsl:otherwise>
+            </xsl:choose>
+          </p>
+          <p class="links">
+            <xsl:for-each select="portal/link">
+              <a href="{@href}" class="{@kind}"><xsl:value-of select="."/></a>
+              <xsl:text> · </xsl:text>
+            </xsl:for-each>
             <a href="/{$lang}/feed.xml"><xsl:value-of select="stp:msg('footer.feed')"/></a>
             <xsl:text> · </xsl:text>
             <a href="/sitemap.xml"><xsl:value-of select="stp:msg('footer.sitemap')"/></a>
@@ -161,7 +172,12 @@
   <!-- Home: categories, then What's New. -->
   <xsl:template name="home">
     <h1><xsl:value-of select="site-title"/></h1>
-    <p class="intro"><xsl:value-of select="stp:msg('home.intro')"/></p>
+    <p class="intro">
+      <xsl:choose>
+        <xsl:when test="portal/tagline"><xsl:value-of select="portal/tagline"/></xsl:when>
+        <xsl:otherwise><xsl:value-of select="stp:msg('home.intro')"/></xsl:otherwise>
+      </xsl:choose>
+    </p>
     <xsl:apply-templates select="recommended"/>
     <section aria-labelledby="sections-h">
       <h2 id="sections-h"><xsl:value-of select="stp:msg('home.sections')"/></h2>

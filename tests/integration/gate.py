@@ -499,8 +499,43 @@ class Gate:
             t.eq(want, r.status, f"{m}: a sign-out through the redirect URI from {label} is refused")
         t.ok("refused" in self.httpd.error_log(), f"{m}: ... and logged")
 
+    def body_images(self):
+        """Images of bodies: a public document's beside its pages in every locale, typed and not
+        sniffable; a tenant document's only on its organisation's URL, for its members."""
+        t, m = self.tap, self.mpm
+        src = self.source("public-report", "chart.png")
+        name = hashlib.sha256(src).hexdigest()[:32] + ".png"
+        for lang in ("en", "ar"):
+            r = self.get(f"/{lang}/docs/public-report/{name}")
+            t.ok(r.status == 200 and r.body == src and r.header("Content-Type") == "image/png"
+                 and r.header("X-Content-Type-Options") == "nosniff",
+                 f"{m}: anonymous GET /{lang}/docs/public-report/<digest>.png: the image, image/png, nosniff",
+                 f"status {r.status} type {r.header('Content-Type')}")
+        page = self.get("/en/docs/public-report/")
+        t.ok(f'<img src="/en/docs/public-report/{name}" alt="Chart">' in page.text,
+             f"{m}: the public page shows it at that URL")
+        src = self.source("t1-pack", "diagram.png")
+        name = hashlib.sha256(src).hexdigest()[:32] + ".png"
+        r = self.get(f"/en/org/docs/t1-pack/{name}", "t1")
+        t.ok(r.status == 200 and r.body == src and r.header("Content-Type") == "image/png"
+             and r.header("Cache-Control") == "no-store",
+             f"{m}: a member GETs its tenant document's image on the organisation URL (no-store)",
+             f"status {r.status} type {r.header('Content-Type')}")
+        t.ok(f'<img src="/en/org/docs/t1-pack/{name}" alt="Diagram">' in self.get("/en/org/docs/t1-pack/", "t1").text,
+             f"{m}: the organisation page shows it at that URL")
+        r, same = self.get(f"/en/org/docs/t1-pack/{name}", "t2"), self.get(f"/en/org/docs/no-such-doc/{name}", "t2")
+        t.ok(r.status == 404 and same_body(r, same), f"{m}: another tenant's member: 404 like an unknown id")
+        for who in ("anonymous", "t1", "t2"):
+            r, same = self.get(f"/en/docs/t1-pack/{name}", who), self.get(f"/en/docs/no-such-doc/{name}", who)
+            t.ok(r.status == 404 and same_body(r, same),
+                 f"{m}: {who} GET /en/docs/t1-pack/<digest>.png (public URL of a tenant image): 404 like an unknown id",
+                 f"status {r.status}")
+        for bad in (name[:-4] + ".svg", name.upper(), "diagram.png", "../../tenants/t1/docs/"):
+            t.eq(404, self.get(f"/en/docs/public-report/{bad}").status, f"{m}: /en/docs/public-report/{bad} is 404")
+
     def run_all(self):
         self.serving(self.whoami_check, lambda: self.matrix("before NDA", 0), lambda: self.pages("before NDA"),
+                     self.body_images,
                      self.nda_flow, lambda: self.matrix("after NDA", 1), self.downloads, self.path_tricks,
                      self.headers_ignored, self.security_headers, self.republish, self.audit_export, self.no_crash)
 

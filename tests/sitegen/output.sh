@@ -84,6 +84,26 @@ check "document page shows the file's SHA-256" grep -q "$sha" "$(docpage "$S/pub
 check "download links go through the module" grep -q "href=\"/download/$doc?lang=" "$page"
 check "files are published outside public/" test -n "$(find -L "$S/files" -mindepth 2 -maxdepth 2 -type d -name "$doc")"
 
+# --- rich bodies: every locale's example content has a table, a footnote and an image of its folder
+rich=$(grep -l '^| ' "$CONTENT"/docs/*/*.md | xargs -n1 dirname | sort | uniq -c | awk '$1 >= 5 { print $2; exit }')
+check "an example document has tables in all five locales" test -n "$rich"
+rid=$(basename "${rich:-none}")
+for l in $LOCALES; do
+    md=$CONTENT/docs/$rid/$l.md
+    img=$(sed -n 's/^!\[[^]]*\](\([^)]*\)).*/\1/p' "$md" 2>/dev/null | head -1)
+    page=$(docpage "$S/public" "$l" "$rid")
+    check "$l: the example's body has a table, a footnote and an image" \
+        bash -c "grep -q '^| ' '$md' && grep -q '^\[^' '$md' && test -n '$img'"
+    check "$l: its table renders" grep -q '<table>' "$page"
+    check "$l: its footnote renders" grep -q 'class="footnotes"' "$page"
+    if [ -n "$img" ]; then
+        h=$(sha256sum "$CONTENT/docs/$rid/$img" | cut -c1-32)
+        check "$l: its image renders at the page's URL" grep -qF "<img src=\"/$l/docs/$rid/$h.${img##*.}\"" "$page"
+    fi
+done
+check "the example's image is published once, under public/docs/" \
+    test "$(find -L "$S/public" -name "$(sha256sum "$CONTENT/docs/$rid/"*.png | head -1 | cut -c1-32).png" | wc -l)" -eq 1
+
 # --- translations and fallback
 fallback_doc=$(fact bodies | awk 'NF == 2 { print $1; exit }')
 translated=$(fact bodies | awk '{ for (i = 2; i <= NF; i++) if ($i == "de") { print $1; exit } }')

@@ -648,6 +648,68 @@ insert docs/audit-report/doc.xml 4 '  <reviewed>2026-10-01</reviewed>'
 insert site.xml 5 '  <editors>trust-content@example.com</editors>'
 run_sitegen --check "$C"
 check_eq "<valid>, <reviewed> and <editors> as documented are valid" "0 " "$RC $OUT"
+# --- images and links in bodies: relative ones name files of the document folder -----------------
+IMG=$ROOT/tests/fixtures/images
+AR=$C/docs/audit-report
+# body LINE...: replaces the English body of audit-report; its lines are numbered from 1.
+body() { printf '%s\n' "$@" >"$AR/en.md"; }
+fresh; cp "$IMG/scope.png" "$AR/"; body "# Scope" "" "![scope](scope.png)" "![gone](missing.png)"
+expect_error "an image that does not exist" "$AR/en.md:4: image 'missing.png' does not exist"
+fresh; body "Intro" "" "See [the annex](annex.pdf)."
+expect_error "a link to a file that does not exist" "$AR/en.md:3: link 'annex.pdf' does not exist"
+fresh; echo notes >"$AR/notes.txt"; body "Intro" "[notes](notes.txt)"
+expect_error "a link to a file of the folder that is not a <file>" \
+    "$AR/en.md:2: link 'notes.txt' names a file that is not published: list it as a <file> in doc.xml to offer it for download"
+fresh; cp "$IMG/scope.png" "$C/docs/tenant-pack/pack.png"; body "![x](../tenant-pack/pack.png)"
+expect_error "an image outside the document folder (..)" \
+    "$AR/en.md:1: image '../tenant-pack/pack.png' leaves the document folder or is not a plain path"
+fresh; cp "$IMG/scope.png" "$C/docs/tenant-pack/pack.png"; body "" "![x](%2e%2e/tenant-pack/pack.png)"
+expect_error "an image outside the folder, percent-encoded" \
+    "$AR/en.md:2: image '../tenant-pack/pack.png' leaves the document folder or is not a plain path"
+fresh; body "[up](sub/%2E%2E/%2E%2E/policy-v1/policy.txt)"
+expect_error "a link outside the folder, percent-encoded" \
+    "$AR/en.md:1: link 'sub/../../policy-v1/policy.txt' leaves the document folder or is not a plain path"
+fresh; body "![x](scope%00.png)"
+expect_error "an image address with %00" "$AR/en.md:1: image 'scope%00.png' is not a plain path (it holds %00)"
+fresh; ln -s ../../site.xml "$AR/site.png"; body "![x](site.png)"
+expect_error "an image that is a symbolic link" "$AR/en.md:1: image 'site.png' is a symbolic link; $LINK"
+fresh; mkdir "$C/real"; cp "$IMG/scope.png" "$C/real/"; ln -s ../../real "$AR/pics"; body "![x](pics/scope.png)"
+expect_error "an image through a symbolic link" \
+    "$AR/en.md:1: image 'pics/scope.png' goes through the symbolic link 'pics'; $LINK"
+fresh; mkdir "$AR/img"; cp "$IMG/scope.png" "$AR/img/"; body "![x](img\\scope.png)"
+expect_error "an image path with a backslash" "$AR/en.md:1: image 'img\\scope.png': use / instead of \\ in paths (such as de/report.pdf)"
+fresh; printf '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>' >"$AR/chart.svg"; body "![chart](chart.svg)"
+expect_error "an SVG image is refused" \
+    "$AR/en.md:1: image 'chart.svg': SVG images are not published (an SVG can carry scripts); export it as PNG"
+fresh; printf 'BM' >"$AR/chart.bmp"; body "![chart](chart.bmp)"
+expect_error "an image of another type" \
+    "$AR/en.md:1: image 'chart.bmp' must be a PNG, JPEG, GIF or WebP file (.png, .jpg, .jpeg, .gif, .webp)"
+fresh; printf '<html><script>alert(1)</script></html>' >"$AR/page.png"; body "![x](page.png)"
+expect_error "an image whose bytes are not of its type" \
+    "$AR/en.md:1: image 'page.png' does not hold PNG data (its first bytes say otherwise)"
+fresh; cp "$IMG/scope.png" "$AR/big.png"; truncate -s 11M "$AR/big.png"; body "![x](big.png)"
+expect_error "an image larger than 10 MiB" "$AR/en.md:1: image 'big.png' is 11.0 MiB; an image may be at most 10 MiB"
+fresh; cp "$IMG/scope.png" "$AR/report.png"; edit docs/audit-report/doc.xml 15 'href="report.txt" type="text/plain"' 'href="report.png"'
+body "![x](report.png)"
+expect_error "an image that is also a file to download" \
+    "$AR/en.md:1: image 'report.png' is also a file to download (<file> in doc.xml): an image in the body is published for everyone who sees the page; show a separate copy"
+fresh; body "![x](gone.png)"; printf '%s\n' "Text" "" "[y](gone.pdf)" >"$AR/de.md"
+expect_error "image and link problems of every body in one run" \
+    "$C/docs/audit-report/de.md:3: link 'gone.pdf' does not exist" "$AR/en.md:1: image 'gone.png' does not exist"
+
+# --- the portal's own words in site.xml: links are web or mail addresses; the default locale is there --
+fresh; insert site.xml 4 '  <privacy xml:lang="en" href="javascript:alert(1)">Privacy</privacy>'
+expect_error "a footer link that is not a web or mail address" \
+    "$C/site.xml:5: privacy href 'javascript:alert(1)' must be a web or mail address starting with https://, http:// or mailto: (and no spaces)"
+fresh; insert site.xml 4 '  <contact xml:lang="en" href="https://example.com/contact us">Contact</contact>'
+expect_error "a footer link with a space" \
+    "$C/site.xml:5: contact href 'https://example.com/contact us' must be a web or mail address starting with https://, http:// or mailto: (and no spaces)"
+fresh; insert site.xml 4 '  <imprint xml:lang="de" href="https://example.com/impressum">Impressum</imprint>'
+expect_error "a footer link without the default locale" "$C/site.xml:2: site has no imprint in the default locale 'en'"
+fresh; insert site.xml 4 '  <tagline xml:lang="en">One.</tagline>'; insert site.xml 5 '  <tagline xml:lang="en">Two.</tagline>'
+expect_error "a tagline twice for a locale" "$C/site.xml:6: tagline given twice for locale 'en'"
+fresh; insert site.xml 4 '  <footer xml:lang="en">Ok.</footer>'; insert site.xml 5 '  <footer xml:lang="xx">Nope.</footer>'
+expect_error "a footer text in an undeclared locale" "$C/site.xml:6: footer in undeclared locale 'xx'"
 
 # --- every error of a run, together --------------------------------------------------------------------
 fresh

@@ -102,6 +102,25 @@ START_TEST(test_error_language)
 }
 END_TEST
 
+/* The module's pages show the portal's own words of site.xml from the build's catalog, in the
+ * page's locale or else the default locale's, escaped (tests/fixtures/gate/site.xml). */
+START_TEST(test_error_portal_words)
+{
+    request_rec *r = error_for("GET", "/de/docs/gibt-es-nicht/", HTTP_NOT_FOUND);
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_has(stub_out(r), "<p>Gate footer &amp; more &lt;b&gt;</p>");
+    assert_has(stub_out(r), "<a href=\"https://gate.example/privacy?a=1&amp;b=2\" class=\"privacy\">Gate privacy</a>");
+    assert_has(stub_out(r), "<a href=\"mailto:gate@example.com\" class=\"contact\">Write to us</a>");
+
+    r = error_for("GET", "/ar/docs/missing/", HTTP_NOT_FOUND);
+    ck_assert_int_eq(stub_run(r), OK);
+    assert_has(stub_out(r), "<p>تذييل البوابة</p>");
+    assert_has(stub_out(r), "<a href=\"mailto:ar@example.com\" class=\"contact\">راسلنا</a>");
+    assert_has(stub_out(r), "<a href=\"https://gate.example/privacy?a=1&amp;b=2\" class=\"privacy\">Gate privacy</a>");
+    ck_assert_ptr_null(strstr(stub_out(r), "Gate footer"));
+}
+END_TEST
+
 /* The failed request's user (its REDIRECT_ claims) is the page's: a personal account refused an
  * organisation's pages may sign in with another account from the page. */
 START_TEST(test_error_signed_in)
@@ -147,6 +166,7 @@ Suite *glue_error_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_error_statuses);
     tcase_add_test(tc, test_error_language);
+    tcase_add_test(tc, test_error_portal_words);
     tcase_add_test(tc, test_error_signed_in);
     tcase_add_test(tc, test_error_hidden_identical);
     suite_add_tcase(s, tc);

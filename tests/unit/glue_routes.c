@@ -122,6 +122,45 @@ START_TEST(test_org_pages)
 }
 END_TEST
 
+/* An image of a body: the public tree's copy by its page URL, typed by the module; a tenant
+ * document's only on its organisation's URL, for its members. The gate fixture's t1-pack shows
+ * diagram.png (tests/fixtures/images/other.png), published under its digest. */
+START_TEST(test_body_images)
+{
+    const char *name = "805924e65dff89ccbac4046a6995a736.png";
+    char shard[3];
+    apr_finfo_t fi;
+    stp_paths_shard(shard, "t1-pack");
+
+    request_rec *r = req("GET", apr_pstrcat(pool, "/en/org/docs/t1-pack/", name, NULL));
+    sign_in(r, "bob", "t1", NULL);
+    ck_assert_int_eq(stub_run(r), DECLINED); /* httpd's default handler sends the file */
+    ck_assert_str_eq(r->filename, apr_pstrcat(pool, site_dir, "/", build_name(), "/tenants/t1/docs/", shard,
+                                              "/t1-pack/", name, NULL));
+    ck_assert_str_eq(r->content_type, "image/png");
+    ck_assert_str_eq(out_hdr(r, "Cache-Control"), "no-store");
+
+    /* another tenant, anonymous: the unknown id's 404 */
+    r = req("GET", apr_pstrcat(pool, "/en/org/docs/t1-pack/", name, NULL));
+    sign_in(r, "carol", "t2", NULL);
+    ck_assert_int_eq(stub_run(r), HTTP_NOT_FOUND);
+    r = req("GET", apr_pstrcat(pool, "/de/org/docs/t1-pack/", name, NULL));
+    ck_assert_int_eq(stub_run(r), HTTP_NOT_FOUND);
+
+    /* the public URL maps into public/, where a tenant document's image never is */
+    r = req("GET", apr_pstrcat(pool, "/en/docs/t1-pack/", name, NULL));
+    ck_assert_int_eq(stub_run(r), DECLINED);
+    ck_assert_str_eq(r->filename, apr_pstrcat(pool, site_dir, "/current/public/docs/", shard, "/t1-pack/", name, NULL));
+    ck_assert_int_ne(apr_stat(&fi, r->filename, APR_FINFO_MIN, pool), APR_SUCCESS);
+    ck_assert_str_eq(r->content_type, "image/png");
+
+    /* not an image name: not mapped */
+    r = req("GET", "/en/docs/t1-pack/diagram.png");
+    ck_assert_int_eq(stub_run(r), DECLINED);
+    ck_assert_ptr_null(r->filename);
+}
+END_TEST
+
 /* --- the suite ---------------------------------------------------------------------------------- */
 
 Suite *glue_routes_suite(void)
@@ -134,6 +173,7 @@ Suite *glue_routes_suite(void)
     tcase_add_test(tc, test_route_of);
     tcase_add_test(tc, test_route_dispatch);
     tcase_add_test(tc, test_org_pages);
+    tcase_add_test(tc, test_body_images);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -111,6 +111,45 @@ START_TEST(test_url_mapping)
 }
 END_TEST
 
+/* Images of bodies: under the page's URL, one copy per tree for every locale; only names made of
+ * a digest and an image extension map to a file. */
+START_TEST(test_image_url_mapping)
+{
+    apr_pool_t *pool;
+    const char *rel = NULL, *name = "0123456789abcdef0123456789abcdef.png";
+    char shard[3];
+    apr_pool_create(&pool, NULL);
+    stp_paths_shard(shard, "soc2-2025");
+    ck_assert_int_eq(stp_paths_from_url(&rel, apr_pstrcat(pool, "/de/docs/soc2-2025/", name, NULL), pool), APR_SUCCESS);
+    ck_assert_str_eq(rel, apr_pstrcat(pool, "public/docs/", shard, "/soc2-2025/", name, NULL));
+    ck_assert_str_eq(stp_paths_image_type(rel), "image/png");
+    ck_assert_ptr_null(stp_paths_image_type(stp_paths_doc_page(NULL, "de", "soc2-2025", pool)));
+    ck_assert_int_eq(
+        stp_paths_from_org_url(&rel, "contoso", apr_pstrcat(pool, "/ja/org/docs/soc2-2025/", name, NULL), pool),
+        APR_SUCCESS);
+    ck_assert_str_eq(rel, apr_pstrcat(pool, "tenants/contoso/docs/", shard, "/soc2-2025/", name, NULL));
+    ck_assert_str_eq(stp_paths_image_type("x/0123456789abcdef0123456789abcdef.webp"), "image/webp");
+    ck_assert_str_eq(stp_paths_image_type("0123456789abcdef0123456789abcdef.jpg"), "image/jpeg");
+    static const char *const bad[] = {"0123456789abcdef0123456789abcdef.svg",
+                                      "0123456789abcdef0123456789abcdef.html",
+                                      "0123456789abcdef0123456789abcde.png",
+                                      "0123456789abcdef0123456789abcdeF.png",
+                                      "0123456789abcdef0123456789abcdef0.png",
+                                      "0123456789abcdef0123456789abcdef.png/",
+                                      "0123456789abcdef0123456789abcdef.pngx",
+                                      "../../../etc/passwd",
+                                      "%2e%2e%2fx.png",
+                                      "0123456789abcdef0123456789abcdef.png%00"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *url = apr_pstrcat(pool, "/de/docs/soc2-2025/", bad[i], NULL);
+        ck_assert_msg(stp_paths_from_url(&rel, url, pool) == APR_NOTFOUND, "mapped %s", url);
+        url = apr_pstrcat(pool, "/de/org/docs/soc2-2025/", bad[i], NULL);
+        ck_assert_msg(stp_paths_from_org_url(&rel, "contoso", url, pool) == APR_ENOENT, "mapped %s", url);
+    }
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 /* Organisation URLs: the tenant's home and its pages of documents. */
 START_TEST(test_org_url_mapping)
 {
@@ -334,6 +373,7 @@ Suite *retention_suite(void)
     tcase_add_test(tc, test_version_order);
     tcase_add_test(tc, test_url_mapping);
     tcase_add_test(tc, test_org_url_mapping);
+    tcase_add_test(tc, test_image_url_mapping);
     tcase_add_test(tc, test_ident_lengths);
     tcase_add_test(tc, test_validity);
     suite_add_tcase(s, tc);
