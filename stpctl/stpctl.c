@@ -30,6 +30,7 @@ static void usage(FILE *f)
                "  check STATE_DIR [--fix] [--user NAME]  check (and fix) the owners and modes of the state\n"
                "                    files for httpd's User (default www-data), that state.mdb opens and its\n"
                "                    format, and stale readers (stpctl check --help)\n"
+               "  state-check STATE_DIR [--fix] [--user NAME]  the same as check (its earlier name)\n"
                "  backup STATE_DIR OUT  a consistent copy of the state (state.mdb compacted, csrf.key) into\n"
                "                    the new directory OUT, safe while httpd runs (stpctl backup --help)\n"
                "  restore BACKUP STATE_DIR  put a backup in place; refused while the state is in use\n"
