@@ -48,13 +48,17 @@ function expectedRecommendations() {
       tenants: [...accessBlock.matchAll(/<tenant ref="([^"]+)"/g)].map((m) => m[1]),
       industries: [...x.matchAll(/<industry ref="([^"]+)"/g)].map((m) => m[1]),
       requires: /<require\b/.test(accessBlock) || /role=/.test(access),
+      draft: /<draft\b/.test(x),
     });
   }
+  // Drafts are not published, and a document whose <published> moment is still ahead is embargoed.
+  const live = (d) => !d.draft && Date.parse(/T/.test(d.published) ? d.published : `${d.published}T00:00:00Z`) <= Date.now();
   const newest = {};
-  for (const d of docs) {
+  for (const d of docs.filter(live)) {
     if (d.series && (!newest[d.series] || newest[d.series].published < d.published)) newest[d.series] = d;
   }
   return docs
+    .filter(live)
     .filter((d) => !d.series || newest[d.series] === d)
     .filter((d) => d.industries.includes(INDUSTRY))
     .filter((d) => d.level !== 'tenant' || d.tenants.includes(TENANT))
