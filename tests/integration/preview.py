@@ -84,6 +84,34 @@ def raw_status(port, target, host):
     return head.split(b" ", 2)[1].decode("ascii") if head.startswith(b"HTTP/1.") else head.decode("latin-1")
 
 
+def paths_in_conf(tap, run):
+    """The paths sitegen serve writes into httpd.conf: a module path with a space is quoted, and a
+    TMPDIR that would end the quoted string (and add directives of its own) is refused."""
+    spaced = os.path.join(run, "my build")
+    os.makedirs(spaced)
+    module = os.path.join(spaced, "mod_stp.so")
+    shutil.copy(harness.MODULE, module)
+    preview = Preview(os.path.join(run, "spaced"), module=module)
+    try:
+        preview.start()
+        tap.eq(200, harness.request(preview.port, "GET", "/en/").status, "a module path with a space is served")
+    except RuntimeError as e:
+        tap.ok(False, "a module path with a space is served", str(e))
+    finally:
+        preview.stop()
+    bad = os.path.join(run, 'q"\nStpPreview Off\n#')
+    os.makedirs(bad)
+    harness.copy_fixture("gate", os.path.join(run, "q-content"))
+    env = harness.httpd_env()
+    env["TMPDIR"] = bad
+    out = subprocess.run([harness.SITEGEN, "serve", "--port", str(harness.free_port()), "--module", harness.MODULE,
+                          os.path.join(run, "q-content")], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         env=env, timeout=120)
+    tap.ok(out.returncode != 0 and "cannot be written into httpd.conf" in out.stderr + out.stdout,
+           "a TMPDIR with a quote and line breaks is refused, not written into httpd.conf", out.returncode,
+           out.stderr + out.stdout)
+
+
 def configtest(conf_text, run, name):
     path = os.path.join(run, name)
     with open(path, "w", encoding="utf-8") as fh:
@@ -210,6 +238,7 @@ def main(tap):
         tap.eq(0, code, "Ctrl-C (SIGTERM) stops the preview with status 0")
         tap.ok(tmp and not os.path.exists(tmp), "the temporary site is removed", tmp)
         tap.ok(not harness.port_open(preview.port), "httpd has stopped")
+        paths_in_conf(tap, run)
         if os.environ.get("STP_KEEP") is None:
             shutil.rmtree(run, ignore_errors=True)
 
