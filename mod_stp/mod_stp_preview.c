@@ -110,6 +110,16 @@ int mod_stp_preview_gate(request_rec *r)
                       r->hostname);
         return HTTP_FORBIDDEN;
     }
+    /* A proxy on this machine makes every client a loopback one; the usual proxies say they are. */
+    static const char *const proxied[] = {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via", NULL};
+    for (int i = 0; proxied[i]; i++)
+        if (apr_table_get(r->headers_in, proxied[i])) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "stp: StpPreview refuses a request with %s: it came through a proxy (the preview is for "
+                          "this machine's browser only)",
+                          proxied[i]);
+            return HTTP_FORBIDDEN;
+        }
     /* Every answer is fresh: a 304 would bring back a page with an old bar. */
     apr_table_unset(r->headers_in, "If-None-Match");
     apr_table_unset(r->headers_in, "If-Modified-Since");

@@ -105,6 +105,15 @@ START_TEST(test_preview_refuses_other_host_names)
         r->hostname = names[i];
         ck_assert_msg(stub_run(r) == OK, "Host %s refused", names[i]);
     }
+    /* Through a proxy on this machine (whose Host may well be 127.0.0.1:PORT): refused too. */
+    static const char *const proxied[] = {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via"};
+    for (size_t i = 0; i < sizeof proxied / sizeof *proxied; i++) {
+        request_rec *r = from("127.0.0.1", "GET", "/stp/whoami");
+        apr_table_setn(r->headers_in, proxied[i], "for=192.0.2.7");
+        ck_assert_msg(stub_run(r) == HTTP_FORBIDDEN, "%s answered", proxied[i]);
+        ck_assert_msg(strstr(stub_io(r)->log_msg, "through a proxy"), "%s", stub_io(r)->log_msg);
+        ck_assert_str_eq(stub_out(r), "");
+    }
     ck_assert(!stp_preview_host_ok("attacker.example"));
     ck_assert(stp_preview_host_ok(NULL)); /* HTTP/1.0 without Host: no browser's request */
 }
