@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -87,6 +88,31 @@ int stp_preview_loopback(const apr_sockaddr_t *sa)
         return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
     }
 #endif
+    return 0;
+}
+
+int stp_preview_host_ok(const char *hostname)
+{
+    if (!hostname)
+        return 1;
+    char buf[64];
+    apr_size_t n = strlen(hostname);
+    if (n && hostname[0] == '[' && hostname[n - 1] == ']') /* an IPv6 literal as the Host header has it */
+        hostname++, n -= 2;
+    if (n && hostname[n - 1] == '.') /* the root's dot: "localhost." */
+        n--;
+    if (!n || n >= sizeof buf)
+        return 0;
+    memcpy(buf, hostname, n);
+    buf[n] = '\0';
+    if (!strcasecmp(buf, "localhost"))
+        return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, buf, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, buf, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
     return 0;
 }
 

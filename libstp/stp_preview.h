@@ -47,6 +47,10 @@ const char *stp_preview_claim(const stp_preview_t *p, const stp_claims_map_t *ma
 /* 1 when the address is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6); 0 for
  * everything else, NULL included. */
 int stp_preview_loopback(const apr_sockaddr_t *sa);
+/* 1 when a request's host name (r->hostname, from its Host header) names this machine: localhost,
+ * an address of 127.0.0.0/8 or ::1 (NULL, no Host at all, too). A page of another site that
+ * points its own name at 127.0.0.1 (DNS rebinding) reaches the preview with that name instead. */
+int stp_preview_host_ok(const char *hostname);
 
 /* What sitegen serve says about its builds. */
 typedef struct {

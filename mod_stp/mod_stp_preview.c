@@ -7,7 +7,7 @@
  * Development only, and unusable otherwise: the module refuses to start with StpPreview On when a
  * listener is not a loopback address or mod_auth_openidc is loaded, and answers 403 to every
  * client whose TCP peer address is not loopback (the connection's, which no header and no
- * mod_remoteip can change). */
+ * mod_remoteip can change) and to every request whose Host is not a loopback name. */
 #include <httpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +102,24 @@ int mod_stp_preview_gate(request_rec *r)
                       r->connection->client_ip ? r->connection->client_ip : "an unknown address");
         return HTTP_FORBIDDEN;
     }
+    /* A loopback peer may still be another site's page in the editor's browser (DNS rebinding). */
+    if (!stp_preview_host_ok(r->hostname)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "stp: StpPreview refuses Host %s: not a loopback name (open the preview as 127.0.0.1 or "
+                      "localhost)",
+                      r->hostname);
+        return HTTP_FORBIDDEN;
+    }
+    /* A proxy on this machine makes every client a loopback one; the usual proxies say they are. */
+    static const char *const proxied[] = {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via", NULL};
+    for (int i = 0; proxied[i]; i++)
+        if (apr_table_get(r->headers_in, proxied[i])) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "stp: StpPreview refuses a request with %s: it came through a proxy (the preview is for "
+                          "this machine's browser only)",
+                          proxied[i]);
+            return HTTP_FORBIDDEN;
+        }
     /* Every answer is fresh: a 304 would bring back a page with an old bar. */
     apr_table_unset(r->headers_in, "If-None-Match");
     apr_table_unset(r->headers_in, "If-Modified-Since");

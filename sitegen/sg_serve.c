@@ -196,8 +196,23 @@ static int build(serve_t *s)
 
 /* --- httpd -------------------------------------------------------------------------------------- */
 
+/* 1 when `path` can stand between double quotes in httpd.conf as it is: no quote, backslash or
+ * line break that would end it or start a directive of its own, no ${ that httpd would expand. */
+static int conf_path_ok(const char *what, const char *path)
+{
+    for (const char *p = path; *p; p++)
+        if (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r' || (p[0] == '$' && p[1] == '{'))
+            return say("%s %s cannot be written into httpd.conf (it holds a quote, a backslash, a line break or "
+                       "${); use another%s",
+                       what, path, !strcmp(what, "temporary directory") ? " TMPDIR" : " path"),
+                   0;
+    return 1;
+}
+
 static int write_conf(serve_t *s, const char *path)
 {
+    if (!conf_path_ok("temporary directory", s->tmp) || !conf_path_ok("module", s->module))
+        return 0;
     FILE *f = fopen(path, "w");
     if (!f)
         return say("cannot write %s: %s", path, strerror(errno)), 0;
@@ -214,7 +229,7 @@ static int write_conf(serve_t *s, const char *path)
             "LoadModule mime_module %s/mod_mime.so\n"
             "LoadModule dir_module %s/mod_dir.so\n"
             "LoadModule alias_module %s/mod_alias.so\n"
-            "LoadModule stp_module %s\n"
+            "LoadModule stp_module \"%s\"\n"
             "StartServers 1\nThreadsPerChild 16\nMaxRequestWorkers 32\nServerLimit 2\n"
             "TypesConfig /etc/mime.types\n"
             "AddDefaultCharset UTF-8\n"

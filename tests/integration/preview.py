@@ -71,6 +71,47 @@ def refused(addr, port):
             return True  # unreachable: not served either
 
 
+def raw_status(port, target, host):
+    """The status code of a GET sent over loopback with this Host header (http.client adds its own)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode("ascii"))
+        head = b""
+        while b"\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return head.split(b" ", 2)[1].decode("ascii") if head.startswith(b"HTTP/1.") else head.decode("latin-1")
+
+
+def paths_in_conf(tap, run):
+    """The paths sitegen serve writes into httpd.conf: a module path with a space is quoted, and a
+    TMPDIR that would end the quoted string (and add directives of its own) is refused."""
+    spaced = os.path.join(run, "my build")
+    os.makedirs(spaced)
+    module = os.path.join(spaced, "mod_stp.so")
+    shutil.copy(harness.MODULE, module)
+    preview = Preview(os.path.join(run, "spaced"), module=module)
+    try:
+        preview.start()
+        tap.eq(200, harness.request(preview.port, "GET", "/en/").status, "a module path with a space is served")
+    except RuntimeError as e:
+        tap.ok(False, "a module path with a space is served", str(e))
+    finally:
+        preview.stop()
+    bad = os.path.join(run, 'q"\nStpPreview Off\n#')
+    os.makedirs(bad)
+    harness.copy_fixture("gate", os.path.join(run, "q-content"))
+    env = harness.httpd_env()
+    env["TMPDIR"] = bad
+    out = subprocess.run([harness.SITEGEN, "serve", "--port", str(harness.free_port()), "--module", harness.MODULE,
+                          os.path.join(run, "q-content")], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         env=env, timeout=120)
+    tap.ok(out.returncode != 0 and "cannot be written into httpd.conf" in out.stderr + out.stdout,
+           "a TMPDIR with a quote and line breaks is refused, not written into httpd.conf", out.returncode,
+           out.stderr + out.stdout)
+
+
 def configtest(conf_text, run, name):
     path = os.path.join(run, name)
     with open(path, "w", encoding="utf-8") as fh:
@@ -144,6 +185,8 @@ def main(tap):
         meta = os.path.join(preview.content, "docs", "public-report", "doc.xml")
         with open(meta, encoding="utf-8") as fh:
             good = fh.read()
+        # the line of the misspelt element, as the fixture has it
+        title_line = "doc.xml:%d" % (good[:good.index('<title xml:lang="en">')].count("\n") + 1)
         with open(meta, "w", encoding="utf-8") as fh:
             fh.write(good.replace("<title xml:lang=\"en\">", "<titel xml:lang=\"en\">").replace("</title>", "</titel>", 1))
         title_line = "doc.xml:%d" % (1 + next(i for i, line in enumerate(good.splitlines())
@@ -176,6 +219,11 @@ def main(tap):
 
         # --- identities -------------------------------------------------------------------------
         tap.eq(404, harness.request(port, "GET", "/en/org/").status, "anonymous: no organisation page")
+        # DNS rebinding: another site's page whose name now points at 127.0.0.1, in the editor's browser
+        for host in ("attacker.example", "127.0.0.1.attacker.example"):
+            tap.eq("403", raw_status(port, "/en/docs/public-report/", host),
+                   f"Host {host} over loopback is refused (DNS rebinding)")
+        tap.eq("200", raw_status(port, "/en/docs/public-report/", f"localhost:{port}"), "... Host localhost is served")
         r, jar = choose(port, "", "member.t1")
         tap.ok(r.status == 303 and "stp_preview=member.t1" in jar,
                "the bar's form (without JavaScript) switches to a member of t1", r.status, jar)
@@ -192,6 +240,7 @@ def main(tap):
         tap.eq(0, code, "Ctrl-C (SIGTERM) stops the preview with status 0")
         tap.ok(tmp and not os.path.exists(tmp), "the temporary site is removed", tmp)
         tap.ok(not harness.port_open(preview.port), "httpd has stopped")
+        paths_in_conf(tap, run)
         if os.environ.get("STP_KEEP") is None:
             shutil.rmtree(run, ignore_errors=True)
 

@@ -16,8 +16,10 @@ import harness
 
 
 class Preview:
-    def __init__(self, run, fixture="gate"):
+    def __init__(self, run, fixture="gate", module=None, env=None):
         self.run = run
+        self.module = module or harness.MODULE
+        self.env = env or harness.httpd_env()
         self.fixture = fixture
         self.port = harness.free_port()
         self.content = os.path.join(run, "content")
@@ -29,9 +31,9 @@ class Preview:
 
     def start(self):
         harness.copy_fixture(self.fixture, self.content)
-        self.proc = subprocess.Popen([harness.SITEGEN, "serve", "--port", str(self.port), "--module", harness.MODULE,
+        self.proc = subprocess.Popen([harness.SITEGEN, "serve", "--port", str(self.port), "--module", self.module,
                                       self.content], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=harness.httpd_env(),
+                                     stderr=subprocess.STDOUT, text=True, env=self.env,
                                      start_new_session=True)
         # It says where its site is, then (once httpd answers) where the preview is.
         for line in self.proc.stdout:

@@ -40,6 +40,8 @@ static request_rec *from(const char *ip, const char *method, const char *uri)
     r->connection->client_ip = apr_pstrdup(r->pool, ip);
     r->useragent_addr = r->connection->client_addr;
     r->useragent_ip = r->connection->client_ip;
+    r->hostname = "127.0.0.1"; /* what the editor's browser sends for http://127.0.0.1:PORT/ */
+    apr_table_setn(r->headers_in, "Host", "127.0.0.1");
     return r;
 }
 
@@ -75,6 +77,45 @@ START_TEST(test_preview_refuses_other_hosts)
         ck_assert_msg(stub_run(r) == OK, "%s refused", loopback[i]);
         assert_has(stub_out(r), "\"kind\":\"anonymous\"");
     }
+}
+END_TEST
+
+/* DNS rebinding: a web page of another site whose name it then points at 127.0.0.1 reaches the
+ * preview over loopback, from the editor's own browser. Only a loopback Host is answered, so that
+ * such a page can read neither drafts, embargoed documents nor an organisation's pages. */
+START_TEST(test_preview_refuses_other_host_names)
+{
+    static const char *const others[] = {"attacker.example",
+                                         "127.0.0.1.attacker.example",
+                                         "127.attacker.example",
+                                         "localhost.attacker.example",
+                                         "0.0.0.0",
+                                         "192.0.2.7"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        request_rec *r = from("127.0.0.1", "GET", "/stp/whoami");
+        r->hostname = others[i];
+        apr_table_setn(r->headers_in, "Host", others[i]);
+        ck_assert_msg(stub_run(r) == HTTP_FORBIDDEN, "Host %s answered", others[i]);
+        ck_assert_msg(strstr(stub_io(r)->log_msg, "not a loopback name"), "%s", stub_io(r)->log_msg);
+        ck_assert_str_eq(stub_out(r), "");
+    }
+    static const char *const names[] = {"127.0.0.1", "127.1.2.3", "localhost", "LocalHost", "[::1]", "::1"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        request_rec *r = from("127.0.0.1", "GET", "/stp/whoami");
+        r->hostname = names[i];
+        ck_assert_msg(stub_run(r) == OK, "Host %s refused", names[i]);
+    }
+    /* Through a proxy on this machine (whose Host may well be 127.0.0.1:PORT): refused too. */
+    static const char *const proxied[] = {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via"};
+    for (size_t i = 0; i < sizeof proxied / sizeof *proxied; i++) {
+        request_rec *r = from("127.0.0.1", "GET", "/stp/whoami");
+        apr_table_setn(r->headers_in, proxied[i], "for=192.0.2.7");
+        ck_assert_msg(stub_run(r) == HTTP_FORBIDDEN, "%s answered", proxied[i]);
+        ck_assert_msg(strstr(stub_io(r)->log_msg, "through a proxy"), "%s", stub_io(r)->log_msg);
+        ck_assert_str_eq(stub_out(r), "");
+    }
+    ck_assert(!stp_preview_host_ok("attacker.example"));
+    ck_assert(stp_preview_host_ok(NULL)); /* HTTP/1.0 without Host: no browser's request */
 }
 END_TEST
 
@@ -268,6 +309,7 @@ Suite *glue_preview_suite(void)
     TCase *tc = tcase_create("preview");
     tcase_add_checked_fixture(tc, setup_preview, teardown_preview);
     tcase_add_test(tc, test_preview_refuses_other_hosts);
+    tcase_add_test(tc, test_preview_refuses_other_host_names);
     tcase_add_test(tc, test_preview_startup_refusals);
     tcase_add_test(tc, test_preview_identity);
     tcase_add_test(tc, test_preview_bar);
