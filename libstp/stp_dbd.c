@@ -199,14 +199,25 @@ apr_status_t stp_dbd_prepare_all(stp_dbd_conn_t *c, const char **err, apr_pool_t
     return APR_SUCCESS;
 }
 
-/* Whether the session the statements were prepared in is gone: the server closed the connection
- * (PostgreSQL restarted, or failed over to a replica at the same address), or libpq already
- * reconnected (apr_dbd's connection check resets it) and the new session has none of them. */
+/* Whether the session lost the statements mod_dbd (or stp_dbd_prepare_all) prepared: the server
+ * restarted or failed over to a replica at the same address, and libpq reconnected (apr_dbd's
+ * connection check resets a broken connection). Asked of the session itself, not read from the
+ * error's wording, which is in the server's language and may quote user data. */
 static int session_lost(stp_dbd_conn_t *c, int rc)
 {
-    const char *why = apr_dbd_error(c->driver, c->handle, rc);
-    return why && ((strstr(why, "prepared statement") && strstr(why, "does not exist")) || strstr(why, "connection") ||
-                   strstr(why, "terminating"));
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int have = -1, want = 0;
+    (void)rc;
+    if (!c->pool || apr_dbd_check_conn(c->driver, c->pool, c->handle) != APR_SUCCESS)
+        return 0; /* no session at all: nothing to prepare on */
+    for (const stp_dbd_statement_t *s = statements; s->label; s++)
+        want++;
+    if (apr_dbd_select(c->driver, c->pool, c->handle, &res,
+                       "SELECT count(*) FROM pg_catalog.pg_prepared_statements WHERE name LIKE 'stp\\_%'", 1) == 0 &&
+        apr_dbd_get_row(c->driver, c->pool, res, &row, -1) == 0)
+        have = atoi(apr_dbd_get_entry(c->driver, row, 0));
+    return have >= 0 && have < want;
 }
 
 /* A new session (reconnecting when the old one is gone) with every statement prepared again. */

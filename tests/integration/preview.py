@@ -189,8 +189,6 @@ def main(tap):
         title_line = "doc.xml:%d" % (good[:good.index('<title xml:lang="en">')].count("\n") + 1)
         with open(meta, "w", encoding="utf-8") as fh:
             fh.write(good.replace("<title xml:lang=\"en\">", "<titel xml:lang=\"en\">").replace("</title>", "</titel>", 1))
-        title_line = "doc.xml:%d" % (1 + next(i for i, line in enumerate(good.splitlines())
-                                                  if '<title xml:lang="en">' in line))
         before = st["build"]
         harness.wait_until("a failed build", lambda: status(port)["build"] != before, timeout=30)
         st = status(port)
