@@ -430,6 +430,15 @@ static int restore(const char *from, const char *dir, apr_pool_t *pool)
     } else if (errno != EEXIST) {
         fprintf(stderr, "stpctl restore: cannot create %s: %s\n", dir, strerror(errno));
         return 2;
+    } else {
+        /* An existing state directory keeps its owner (httpd's User), whoever copied the backup in. */
+        struct stat cur;
+        if (lstat(dir, &cur) || !S_ISDIR(cur.st_mode)) {
+            fprintf(stderr, "stpctl restore: %s is not a directory\n", dir);
+            return 2;
+        }
+        db.st_uid = key.st_uid = cur.st_uid;
+        db.st_gid = key.st_gid = cur.st_gid;
     }
     const char *lock_path = apr_pstrcat(pool, dir, DB_LOCK, NULL);
     int lockfd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
