@@ -213,7 +213,8 @@ static const char *org_name(stp_req_t *q, const char *tenant)
     return strcmp(name, key) ? name : tenant;
 }
 
-/* The bar: a form that works without JavaScript (Apply), the build and its errors. */
+/* The bar: a form that works without JavaScript (Apply), the build and its errors. It is the
+ * editor's tool, in English (lang/dir say so, so an Arabic page lays it out left to right). */
 static const char *bar_html(request_rec *r)
 {
     apr_pool_t *p = r->pool;
@@ -233,13 +234,21 @@ static const char *bar_html(request_rec *r)
                          option(admin, apr_pstrcat(p, "Administrator of ", name, NULL), !strcmp(current, admin), p),
                          NULL);
     }
-    const char *langs = "";
-    char *copy = apr_pstrdup(p, q->build ? q->build->locales : ""), *last;
-    for (const char *l = apr_strtok(copy, ",", &last); l; l = apr_strtok(NULL, ",", &last))
-        langs = apr_pstrcat(p, langs, option(l, l, q->lang && !strcmp(l, q->lang), p), NULL);
     const char *here = r->unparsed_uri ? r->unparsed_uri : "/";
     if (r->prev && r->prev->unparsed_uri) /* an error page: the URL that failed */
         here = r->prev->unparsed_uri;
+    /* The language selected is the page's: a published page's path says it (/ar/...), not the cookie. */
+    const char *shown = q->lang;
+    apr_size_t n = here[0] == '/' ? stp_paths_lang_len(here + 1) : 0;
+    if (n && q->build) {
+        const char *in_path = apr_pstrmemdup(p, here + 1, n);
+        if (stp_http_locale_listed(q->build->locales, in_path))
+            shown = in_path;
+    }
+    const char *langs = "";
+    char *copy = apr_pstrdup(p, q->build ? q->build->locales : ""), *last;
+    for (const char *l = apr_strtok(copy, ",", &last); l; l = apr_strtok(NULL, ",", &last))
+        langs = apr_pstrcat(p, langs, option(l, l, shown && !strcmp(l, shown), p), NULL);
     const char *errors = st.failed
                              ? apr_pstrcat(p,
                                            "<div class=\"stp-preview-errors\" role=\"alert\"><p>The last build failed; "
@@ -247,7 +256,8 @@ static const char *bar_html(request_rec *r)
                                            esc(st.errors, p), "</pre></div>", NULL)
                              : "";
     return apr_pstrcat(p, "<div id=\"stp-preview\" class=\"stp-preview\" data-build=\"", esc(st.id, p),
-                       "\" role=\"region\" aria-label=\"Preview\"><form method=\"post\" action=\"/stp/preview\">"
+                       "\" role=\"region\" aria-label=\"Preview\" lang=\"en\" dir=\"ltr\"><form method=\"post\" "
+                       "action=\"/stp/preview\">"
                        "<strong>Preview</strong> <label>View as <select name=\"as\">",
                        as, "</select></label> <label><input type=\"checkbox\" name=\"nda\" value=\"1\"",
                        me && me->nda ? " checked" : "", "> NDA accepted</label> <label>Language <select name=\"lang\">",

@@ -232,8 +232,9 @@ static xmlNodePtr doc_el(xmlNodePtr parent, const sg_render_t *r, const sg_doc_t
         stp_date_format_moment(iso, d->goes_live);
         apr_time_exp_gmt(&tm, d->goes_live);
         const char *when = sg_date_format(r->i18n, lang, stp_date_from_time(d->goes_live), pool);
+        /* The time in a left-to-right isolate (LRI ... PDI): in Arabic "07:00 UTC" would else read "UTC 07:00". */
         if (tm.tm_hour || tm.tm_min)
-            when = apr_psprintf(pool, "%s %02d:%02d UTC", when, tm.tm_hour, tm.tm_min);
+            when = apr_psprintf(pool, "%s \u2066%02d:%02d UTC\u2069", when, tm.tm_hour, tm.tm_min);
         at(el(n, "embargo", when), "until", iso);
     }
     terms_el(n, "services", d->cat.services, site->service_index, site, lang);

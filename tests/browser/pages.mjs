@@ -491,6 +491,31 @@ async function hiddenDocument(browser) {
 // The two languages and the checks run side by side (each in its own browser contexts, with its
 // own users), which keeps the suite near a minute; their TAP lines interleave. The watchdog leaves
 // room for a loaded machine: the feedback checks alone take a minute at a load of 13 on two cores.
+// On a phone's width a document's body fits: a picture wider than the screen is scaled down (its
+// width attribute stands in for a large picture) and its table stays inside; nothing scrolls sideways.
+async function narrowScreen(browser) {
+  for (const lang of LANGS) {
+    const context = await newContext(browser, lang, null, { viewport: { width: 360, height: 740 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(`/${lang}/docs/public-report/`);
+      await page.waitForLoadState('networkidle');
+      const fit = await page.evaluate(() => {
+        const img = document.querySelector('main .body img');
+        if (!img) return { img: false };
+        img.setAttribute('width', '2000');
+        const within = (e) => !e || e.getBoundingClientRect().width <= window.innerWidth;
+        return { img: true, imgFits: within(img), tableFits: within(document.querySelector('main .body table')),
+          page: document.documentElement.scrollWidth, width: window.innerWidth };
+      });
+      ok(fit.img && fit.imgFits && fit.tableFits && fit.page <= fit.width,
+        `${lang} narrow: the body's picture and table fit 360 px, no sideways scrolling`, JSON.stringify(fit));
+    } finally {
+      await context.close();
+    }
+  }
+}
+
 await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 360, async (browser) => {
   const language = async (lang) => {
     await check(`${lang}: anonymous pages`, () => anonymousPages(browser, lang));
@@ -509,6 +534,7 @@ await run('usage: node pages.mjs PORT ERRORLOG', port && errorLog, 360, async (b
     await check('Arabic 404', () => arabic404(browser));
     await check('hidden document', () => hiddenDocument(browser));
     await check('feedback without js', () => feedbackWithoutJs(browser));
+    await check('narrow screen', () => narrowScreen(browser));
   };
   await Promise.all([...LANGS.map(language), checks()]);
 });

@@ -96,6 +96,15 @@ async function withoutScript(browser) {
   ok(true, 'without JavaScript, Apply switches identity and language (to /de/)');
   await page.goto('/en/org/');
   ok((await page.innerText('main')).includes('Tenant two pack'), "the member of Tenant Two sees its page", await page.innerText('main'));
+  // The language cookie now says de; on an Arabic page the bar selects ar (Apply stays there), and
+  // the bar, in English, is laid out left to right.
+  await page.goto('/ar/');
+  eq('ar', await page.inputValue('#stp-preview select[name=lang]'), 'on /ar/ the bar selects the page\'s language, not the cookie\'s');
+  eq('en ltr', `${await page.getAttribute('#stp-preview', 'lang')} ${await page.getAttribute('#stp-preview', 'dir')}`,
+    'the bar says it is English, left to right');
+  await page.selectOption('#stp-preview select[name=as]', 'anonymous');
+  await Promise.all([page.waitForURL(`${base}/ar/`), page.click('#stp-preview button[type=submit]')]);
+  ok(true, '... and Apply there stays on /ar/');
   await context.close();
 }
 

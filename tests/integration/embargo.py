@@ -255,9 +255,9 @@ class Embargo(Gate):
                         return fh.read()
             return ""
 
-        banners = {"en": ("Draft: not published.", "Embargoed until January 1, 2099 08:30 UTC"),
+        banners = {"en": ("Draft: not published.", "Embargoed until January 1, 2099 \u206608:30 UTC\u2069"),
                    "de": ("Entwurf", "Gesperrt bis"), "fr": ("Brouillon", "Sous embargo"),
-                   "ja": ("下書き", "公開禁止"), "ar": ("مسودة", "محظور النشر")}
+                   "ja": ("下書き", "公開禁止"), "ar": ("مسودة", "محظور النشر حتى 1 يناير 2099 \u206608:30 UTC\u2069")}
         for lang, (draft, embargoed) in banners.items():
             t.ok(draft in page(lang, "draft-note"), f"preview: draft-note's page has the Draft banner in {lang}")
             t.ok(embargoed in page(lang, "embargo-report"),
