@@ -808,22 +808,12 @@ static const char *pg_join(const apr_array_header_t *a, apr_pool_t *pool)
     return a && a->nelts ? apr_array_pstrcat(pool, a, '\n') : "";
 }
 
-static apr_status_t pg_run(stp_state_t *st, const char *label, int nargs, const char *const *args, int *nrows,
-                           apr_dbd_results_t **res, apr_pool_t *pool)
-{
-    const char *err = NULL;
-    apr_status_t rv = stp_dbd_exec(st->dbd, label, nargs, args, nrows, res, &err, pool);
-    if (rv != APR_SUCCESS)
-        st->dbd_error = apr_pstrdup(st->pool, err ? err : label);
-    return rv;
-}
-
 static apr_status_t pg_settings_get(stp_org_settings_t *s, stp_state_t *st, const char *tenant, apr_pool_t *pool)
 {
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant};
-    apr_status_t rv = pg_run(st, "stp_org_settings_get", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_org_settings_get", 1, args, NULL, &res, pool);
     if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         int mode = atoi(stp_dbd_col(st->dbd, row, 0));
         s->mode = mode >= 0 && mode <= STP_ORG_MODE_ASSIGNED ? (stp_org_mode_t)mode : STP_ORG_MODE_DEFAULT;
@@ -838,7 +828,7 @@ static apr_status_t pg_role(stp_role_t *role, stp_state_t *st, const char *tenan
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant, email};
-    apr_status_t rv = pg_run(st, "stp_org_role", 2, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_org_role", 2, args, NULL, &res, pool);
     *role = STP_ROLE_NONE;
     if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         int r = atoi(stp_dbd_col(st->dbd, row, 0));
@@ -969,7 +959,7 @@ static apr_status_t pg_member(stp_org_member_t *m, stp_state_t *st, const char *
     apr_dbd_row_t *row = NULL;
     const char *low = email && *email && strlen(email) <= STP_ORG_MAX_EMAIL ? lower_ascii(email, pool) : "";
     const char *args[] = {tenant, low};
-    apr_status_t rv = pg_run(st, "stp_org_member", 2, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_org_member", 2, args, NULL, &res, pool);
     if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         int mode = atoi(stp_dbd_col(st->dbd, row, 0)), role = atoi(stp_dbd_col(st->dbd, row, 1));
         if (mode == STP_ORG_MODE_OPEN || mode == STP_ORG_MODE_ASSIGNED)
@@ -987,7 +977,7 @@ static apr_status_t pg_people(apr_array_header_t *people, stp_state_t *st, const
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant};
-    apr_status_t rv = pg_run(st, "stp_org_people", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_org_people", 1, args, NULL, &res, pool);
     while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         stp_org_person_t *p = apr_array_push(people);
         int role = atoi(stp_dbd_col(st->dbd, row, 1));
@@ -1005,7 +995,7 @@ static int pg_tenant_seen(stp_state_t *st, const char *tenant)
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant};
-    apr_status_t rv = pg_run(st, "stp_org_tenant_seen", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_org_tenant_seen", 1, args, NULL, &res, pool);
     int seen = rv == APR_SUCCESS ? stp_dbd_row(st->dbd, res, &row, pool) : -1;
     apr_pool_destroy(pool);
     return seen;
@@ -1017,7 +1007,7 @@ static apr_status_t pg_verified_emails(apr_array_header_t *emails, stp_state_t *
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant};
-    apr_status_t rv = pg_run(st, "stp_org_verified_emails", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_org_verified_emails", 1, args, NULL, &res, pool);
     while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool))
         APR_ARRAY_PUSH(emails, const char *) = apr_pstrdup(pool, stp_dbd_col(st->dbd, row, 0));
     return rv;
@@ -1029,8 +1019,8 @@ static apr_status_t pg_log(stp_state_t *st, const char *tenant, int limit, stp_o
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant, limit > 0 ? pg_num(limit, pool) : NULL};
-    apr_status_t rv = tenant ? pg_run(st, "stp_org_log_tenant", 2, args, NULL, &res, pool)
-                             : pg_run(st, "stp_org_log_all", 0, NULL, NULL, &res, pool);
+    apr_status_t rv = tenant ? stp_pg_run(st, "stp_org_log_tenant", 2, args, NULL, &res, pool)
+                             : stp_pg_run(st, "stp_org_log_all", 0, NULL, NULL, &res, pool);
     while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         stp_org_change_t c;
         c.seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(st->dbd, row, 0), NULL, 10);

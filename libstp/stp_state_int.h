@@ -66,6 +66,10 @@ apr_status_t stp_notify_decode(stp_notify_t *n, const MDB_val *v, apr_pool_t *po
 /* Whether two user records say the same (stp_state_user_note writes only a change). */
 int stp_state_user_same(const stp_user_record_t *a, const stp_user_record_t *b);
 
+/* Runs a statement of the PostgreSQL store (stp_dbd_exec), keeping its error in st for the caller's log line. */
+apr_status_t stp_pg_run(stp_state_t *st, const char *label, int nargs, const char *const *args, int *nrows,
+                        apr_dbd_results_t **res, apr_pool_t *pool);
+
 /* The PostgreSQL versions (stp_state_pg.c), called by the functions of the same name after their
  * checks of the arguments. */
 apr_status_t stp_pg_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,

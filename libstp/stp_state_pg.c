@@ -26,8 +26,8 @@ static int is_true(const char *v)
 }
 
 /* Runs a statement and keeps its error in st for the caller's log line. */
-static apr_status_t run_statement(stp_state_t *st, const char *label, int nargs, const char *const *args, int *nrows,
-                                  apr_dbd_results_t **res, apr_pool_t *pool)
+apr_status_t stp_pg_run(stp_state_t *st, const char *label, int nargs, const char *const *args, int *nrows,
+                        apr_dbd_results_t **res, apr_pool_t *pool)
 {
     const char *err = NULL;
     apr_status_t rv = stp_dbd_exec(st->dbd, label, nargs, args, nrows, res, &err, pool);
@@ -56,7 +56,7 @@ apr_status_t stp_pg_nda_accept(stp_state_t *st, const char *user_key, const char
 {
     apr_pool_t *pool = stp_state_scratch();
     const char *args[] = {user_key, tenant, version, num(when, pool)};
-    apr_status_t rv = run_statement(st, "stp_nda_accept", 4, args, NULL, NULL, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_nda_accept", 4, args, NULL, NULL, pool);
     apr_pool_destroy(pool);
     return rv;
 }
@@ -67,7 +67,7 @@ int stp_pg_nda_accepted(stp_state_t *st, const char *user_key, const char *tenan
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
     const char *args[] = {user_key, tenant, version};
-    apr_status_t rv = run_statement(st, "stp_nda_accepted", 3, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_nda_accepted", 3, args, NULL, &res, pool);
     int yes = rv == APR_SUCCESS ? stp_dbd_row(st->dbd, res, &row, pool) : -1;
     apr_pool_destroy(pool);
     return yes;
@@ -77,7 +77,7 @@ apr_status_t stp_pg_nda_log(stp_state_t *st, stp_nda_record_fn *fn, void *baton,
 {
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
-    apr_status_t rv = run_statement(st, "stp_nda_log", 0, NULL, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_nda_log", 0, NULL, NULL, &res, pool);
     while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         stp_nda_record_t r;
         r.seq = apr_strtoi64(stp_dbd_col(st->dbd, row, 0), NULL, 10);
@@ -97,7 +97,7 @@ static apr_status_t user_read(stp_user_record_t *rec, int *found, stp_state_t *s
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
     const char *args[] = {user_key};
-    apr_status_t rv = run_statement(st, "stp_user_get", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_user_get", 1, args, NULL, &res, pool);
     *found = 0;
     if (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         *found = 1;
@@ -130,7 +130,7 @@ apr_status_t stp_pg_user_note(stp_state_t *st, const char *user_key, const stp_u
                               flag(rec->tenant_admin),
                               flag(rec->unlisted),
                               rec->claims ? rec->claims : ""};
-        rv = run_statement(st, "stp_user_put", 8, args, &n, NULL, pool);
+        rv = stp_pg_run(st, "stp_user_put", 8, args, &n, NULL, pool);
         if (wrote)
             *wrote = n > 0;
     }
@@ -158,7 +158,7 @@ apr_status_t stp_pg_library_save(stp_state_t *st, const char *user_key, const st
                           e->kept ? e->kept : "",
                           num(e->saved, pool),
                           num(max_entries, pool)};
-    apr_status_t rv = run_statement(st, "stp_library_save", 7, args, &n, NULL, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_library_save", 7, args, &n, NULL, pool);
     apr_pool_destroy(pool);
     return rv == APR_SUCCESS && n == 0 ? APR_ENOSPC : rv; /* no row: the library was full */
 }
@@ -167,7 +167,7 @@ apr_status_t stp_pg_library_remove(stp_state_t *st, const char *user_key, const 
 {
     apr_pool_t *pool = stp_state_scratch();
     const char *args[] = {user_key, series};
-    apr_status_t rv = run_statement(st, "stp_library_remove", 2, args, NULL, NULL, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_library_remove", 2, args, NULL, NULL, pool);
     apr_pool_destroy(pool);
     return rv;
 }
@@ -177,7 +177,7 @@ apr_status_t stp_pg_library_list(apr_array_header_t *entries, stp_state_t *st, c
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
     const char *args[] = {user_key};
-    apr_status_t rv = run_statement(st, "stp_library_list", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_library_list", 1, args, NULL, &res, pool);
     while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool)) {
         stp_saved_t *e = apr_array_push(entries);
         e->series = apr_pstrdup(pool, stp_dbd_col(st->dbd, row, 0));
@@ -196,7 +196,7 @@ apr_status_t stp_pg_notify_get(stp_notify_t *n, stp_state_t *st, const char *use
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
     const char *args[] = {user_key};
-    apr_status_t rv = run_statement(st, "stp_notify_get", 1, args, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_notify_get", 1, args, NULL, &res, pool);
     if (rv != APR_SUCCESS)
         return rv;
     if (!stp_dbd_row(st->dbd, res, &row, pool))
@@ -221,7 +221,7 @@ apr_status_t stp_pg_notify_put(stp_state_t *st, const char *user_key, const stp_
                           n->locale ? n->locale : "",
                           n->tenant ? n->tenant : "",
                           num(n->last_digest, pool)};
-    apr_status_t rv = run_statement(st, "stp_notify_put", 6, args, NULL, NULL, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_notify_put", 6, args, NULL, NULL, pool);
     apr_pool_destroy(pool);
     return rv;
 }
@@ -230,7 +230,7 @@ apr_status_t stp_pg_notify_users(apr_array_header_t *keys, stp_state_t *st, apr_
 {
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
-    apr_status_t rv = run_statement(st, "stp_notify_users", 0, NULL, NULL, &res, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_notify_users", 0, NULL, NULL, &res, pool);
     while (rv == APR_SUCCESS && stp_dbd_row(st->dbd, res, &row, pool))
         APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(pool, stp_dbd_col(st->dbd, row, 0));
     return rv;
@@ -278,7 +278,7 @@ apr_status_t stp_pg_digest_claim(int *mine, stp_state_t *st, const char *user_ke
     apr_pool_t *pool = stp_state_scratch();
     int n = 0;
     const char *args[] = {run, num(now + lease, pool), user_key, num(last_digest, pool), num(now, pool)};
-    apr_status_t rv = run_statement(st, "stp_digest_claim", 5, args, &n, NULL, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_digest_claim", 5, args, &n, NULL, pool);
     *mine = rv == APR_SUCCESS && n == 1;
     apr_pool_destroy(pool);
     return rv;
@@ -288,7 +288,7 @@ apr_status_t stp_pg_digest_release(stp_state_t *st, const char *user_key, const 
 {
     apr_pool_t *pool = stp_state_scratch();
     const char *args[] = {user_key, run};
-    apr_status_t rv = run_statement(st, "stp_digest_release", 2, args, NULL, NULL, pool);
+    apr_status_t rv = stp_pg_run(st, "stp_digest_release", 2, args, NULL, NULL, pool);
     apr_pool_destroy(pool);
     return rv;
 }

@@ -191,8 +191,8 @@ static apr_status_t entries_html(stp_view_item_t *out, stp_req_t *q, const apr_a
     stp_view_item_t *items = apr_palloc(p, sizeof(stp_view_item_t) * (size_t)n);
     for (int i = 0; i < n; i++) {
         const row_t *row = &APR_ARRAY_IDX(rows, i, row_t);
-        keys[i] = apr_pstrcat(p, "library\n", q->lang, row->changed ? "\nchanged" : "\n", row->expired ? "\nexpired\n" : "\n\n",
-                              row->current->id, NULL);
+        keys[i] = apr_pstrcat(p, "library\n", q->lang, row->changed ? "\nchanged" : "\n",
+                              row->expired ? "\nexpired\n" : "\n\n", row->current->id, NULL);
     }
     if (stp_view_kept_get(q->build->view, keys, n, items) < n) {
         xmlNodePtr page = mod_stp_items_start(q), lib = mod_stp_el(page, "library", NULL);

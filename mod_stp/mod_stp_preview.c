@@ -173,11 +173,6 @@ static const char *status_path(const stp_conf_t *c, apr_pool_t *p)
     return apr_pstrcat(p, c->site_dir, "/" STP_PREVIEW_STATUS, NULL);
 }
 
-static const char *esc(const char *s, apr_pool_t *p)
-{
-    return s ? apr_pescape_entity(p, s, 0) : "";
-}
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -199,10 +194,13 @@ static apr_array_header_t *tenants_of(const stp_build_t *b, apr_pool_t *p)
     return out;
 }
 
-static const char *option(const char *value, const char *label, int selected, apr_pool_t *p)
+static void option(xmlNodePtr bar, const char *el, const char *value, const char *label, int selected)
 {
-    return apr_pstrcat(p, "<option value=\"", esc(value, p), "\"", selected ? " selected" : "", ">", esc(label, p),
-                       "</option>", NULL);
+    xmlNodePtr o = mod_stp_el(bar, el, NULL);
+    mod_stp_attr(o, "value", value);
+    mod_stp_attr(o, "label", label);
+    if (selected)
+        mod_stp_attr(o, "selected", "yes");
 }
 
 /* The organisation's name as the pages show it (the catalog's string), else its id. */
@@ -213,8 +211,9 @@ static const char *org_name(stp_req_t *q, const char *tenant)
     return strcmp(name, key) ? name : tenant;
 }
 
-/* The bar: a form that works without JavaScript (Apply), the build and its errors. It is the
- * editor's tool, in English (lang/dir say so, so an Arabic page lays it out left to right). */
+/* The bar: a form that works without JavaScript (Apply), the build and its errors, rendered by the
+ * templates (`preview-bar` in page.xsl) like every page. It is the editor's tool, in English
+ * (lang/dir say so, so an Arabic page lays it out left to right). NULL when it cannot be rendered. */
 static const char *bar_html(request_rec *r)
 {
     apr_pool_t *p = r->pool;
@@ -224,15 +223,15 @@ static const char *bar_html(request_rec *r)
     if (stp_preview_status_read(&st, status_path(q->conf, p), p) != APR_SUCCESS)
         st.id = "?", st.failed = 0, st.errors = "";
     const char *current = me ? stp_preview_format(&(stp_preview_t){me->kind, me->tenant, 0, NULL, NULL}, p) : "";
-    const char *as = apr_pstrcat(p, option("anonymous", "Anonymous", !strcmp(current, "anonymous"), p),
-                                 option("personal", "Personal account", !strcmp(current, "personal"), p), NULL);
+    xmlNodePtr page = mod_stp_items_start(q), bar = mod_stp_el(page, "preview-bar", NULL);
+    option(bar, "as", "anonymous", "Anonymous", !strcmp(current, "anonymous"));
+    option(bar, "as", "personal", "Personal account", !strcmp(current, "personal"));
     apr_array_header_t *tenants = tenants_of(q->build, p);
     for (int i = 0; i < tenants->nelts; i++) {
         const char *t = APR_ARRAY_IDX(tenants, i, const char *), *name = org_name(q, t);
         const char *member = apr_pstrcat(p, "member.", t, NULL), *admin = apr_pstrcat(p, "admin.", t, NULL);
-        as = apr_pstrcat(p, as, option(member, apr_pstrcat(p, "Member of ", name, NULL), !strcmp(current, member), p),
-                         option(admin, apr_pstrcat(p, "Administrator of ", name, NULL), !strcmp(current, admin), p),
-                         NULL);
+        option(bar, "as", member, apr_pstrcat(p, "Member of ", name, NULL), !strcmp(current, member));
+        option(bar, "as", admin, apr_pstrcat(p, "Administrator of ", name, NULL), !strcmp(current, admin));
     }
     const char *here = r->unparsed_uri ? r->unparsed_uri : "/";
     if (r->prev && r->prev->unparsed_uri) /* an error page: the URL that failed */
@@ -245,26 +244,25 @@ static const char *bar_html(request_rec *r)
         if (stp_http_locale_listed(q->build->locales, in_path))
             shown = in_path;
     }
-    const char *langs = "";
     char *copy = apr_pstrdup(p, q->build ? q->build->locales : ""), *last;
     for (const char *l = apr_strtok(copy, ",", &last); l; l = apr_strtok(NULL, ",", &last))
-        langs = apr_pstrcat(p, langs, option(l, l, shown && !strcmp(l, shown), p), NULL);
-    const char *errors = st.failed
-                             ? apr_pstrcat(p,
-                                           "<div class=\"stp-preview-errors\" role=\"alert\"><p>The last build failed; "
-                                           "this is the build before it. Fix these and save:</p><pre>",
-                                           esc(st.errors, p), "</pre></div>", NULL)
-                             : "";
-    return apr_pstrcat(p, "<div id=\"stp-preview\" class=\"stp-preview\" data-build=\"", esc(st.id, p),
-                       "\" role=\"region\" aria-label=\"Preview\" lang=\"en\" dir=\"ltr\"><form method=\"post\" "
-                       "action=\"/stp/preview\">"
-                       "<strong>Preview</strong> <label>View as <select name=\"as\">",
-                       as, "</select></label> <label><input type=\"checkbox\" name=\"nda\" value=\"1\"",
-                       me && me->nda ? " checked" : "", "> NDA accepted</label> <label>Language <select name=\"lang\">",
-                       langs, "</select></label><input type=\"hidden\" name=\"return\" value=\"", esc(here, p),
-                       "\"><input type=\"hidden\" name=\"csrf\" value=\"", esc(bar_token(q), p),
-                       "\"> <button type=\"submit\">Apply</button> <span class=\"stp-preview-build\">build ",
-                       esc(st.id, p), st.failed ? " (failed)" : "", "</span></form>", errors, "</div>", NULL);
+        option(bar, "lang", l, l, shown && !strcmp(l, shown));
+    mod_stp_attr(bar, "build", st.id);
+    mod_stp_attr(bar, "here", here);
+    mod_stp_attr(bar, "csrf", bar_token(q));
+    if (me && me->nda)
+        mod_stp_attr(bar, "nda", "yes");
+    if (st.failed) {
+        mod_stp_attr(bar, "failed", "yes");
+        mod_stp_el(bar, "errors", st.errors);
+    }
+    apr_array_header_t *items;
+    if (mod_stp_items_render(&items, q, page) != APR_SUCCESS || items->nelts != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: the preview bar could not be rendered (no templates?)");
+        return NULL;
+    }
+    const stp_view_item_t *it = &APR_ARRAY_IDX(items, 0, stp_view_item_t);
+    return apr_pstrmemdup(p, it->html, it->len);
 }
 
 typedef struct {
@@ -341,7 +339,8 @@ static apr_status_t bar_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                                      r->pool);
         if (with)
             page = with;
-        with = insert_at(page, "body", 0, bar_html(r), r->pool);
+        const char *bar = bar_html(r);
+        with = bar ? insert_at(page, "body", 0, bar, r->pool) : NULL;
         if (with)
             page = with;
     }

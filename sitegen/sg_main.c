@@ -89,20 +89,14 @@ static const char *default_templates(const char **why, apr_pool_t *pool)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"check", no_argument, NULL, 'c'},
-                                             {"report", no_argument, NULL, 'r'},
-                                             {"days", required_argument, NULL, 'D'},
-                                             {"jobs", required_argument, NULL, 'j'},
-                                             {"templates", required_argument, NULL, 't'},
-                                             {"today", required_argument, NULL, 'T'},
-                                             {"full", no_argument, NULL, 'F'},
-                                             {"preview", no_argument, NULL, 'P'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"verbose", no_argument, NULL, 'v'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'c'},
+        {"report", no_argument, NULL, 'r'},       {"days", required_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},   {"templates", required_argument, NULL, 't'},
+        {"today", required_argument, NULL, 'T'},  {"full", no_argument, NULL, 'F'},
+        {"preview", no_argument, NULL, 'P'},      {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     sg_options_t opt;
     sg_stats_t stats;
     apr_pool_t *pool;

@@ -777,6 +777,36 @@
        which the module renders once per build, language and variant, and splices. -->
   <xsl:template match="/page[@kind = 'items']" priority="2">
     <xsl:apply-templates select="library/entry" mode="library"/>
+    <xsl:apply-templates select="preview-bar"/>
+  </xsl:template>
+
+  <!-- The editor's preview bar (StpPreview, development only), put at the top of every page of the
+       preview: in English, the editor's tool, whatever the page's language. -->
+  <xsl:template match="preview-bar">
+    <div id="stp-preview" class="stp-preview" data-build="{@build}" role="region" aria-label="Preview" lang="en" dir="ltr">
+      <form method="post" action="/stp/preview">
+        <strong>Preview</strong>
+        <xsl:text> </xsl:text>
+        <label>View as <select name="as"><xsl:apply-templates select="as" mode="preview"/></select></label>
+        <xsl:text> </xsl:text>
+        <label><input type="checkbox" name="nda" value="1"><xsl:if test="@nda"><xsl:attribute name="checked">checked</xsl:attribute></xsl:if></input> NDA accepted</label>
+        <xsl:text> </xsl:text>
+        <label>Language <select name="lang"><xsl:apply-templates select="lang" mode="preview"/></select></label>
+        <input type="hidden" name="return" value="{@here}"/>
+        <input type="hidden" name="csrf" value="{@csrf}"/>
+        <xsl:text> </xsl:text>
+        <button type="submit">Apply</button>
+        <xsl:text> </xsl:text>
+        <span class="stp-preview-build">build <xsl:value-of select="@build"/><xsl:if test="@failed"> (failed)</xsl:if></span>
+      </form>
+      <xsl:if test="@failed">
+        <div class="stp-preview-errors" role="alert"><p>The last build failed; this is the build before it. Fix these and save:</p><pre><xsl:value-of select="errors"/></pre></div>
+      </xsl:if>
+    </div>
+  </xsl:template>
+
+  <xsl:template match="as | lang" mode="preview">
+    <option value="{@value}"><xsl:if test="@selected"><xsl:attribute name="selected">selected</xsl:attribute></xsl:if><xsl:value-of select="@label"/></option>
   </xsl:template>
 
   <!-- A signed-in user's "Save" from a static page without JavaScript: confirm once. -->
