@@ -397,8 +397,11 @@ class Gate:
         t.ok(self.poll(lambda: self.whoami("anonymous")["catalog"]["generation"] > gen),
              f"{m}: ... from a newer catalog generation")
         new_build = os.readlink(os.path.join(self.site, "current"))
-        t.ok(re.search(r"\[stp:notice\].*: switched from \S+/build-\d+ to \S+/" + re.escape(new_build) +
-                       r", catalog generation \d+", self.httpd.error_log()),
+        # A process that served the old build says so when it switches; one that prefork started
+        # after the publish opens the new build at once, so requests go on until an older one answers.
+        switched = re.compile(r"\[stp:notice\].*: switched from \S+/build-\d+ to \S+/" + re.escape(new_build) +
+                              r", catalog generation \d+")
+        t.ok(self.poll(lambda: self.get("/en/").status and switched.search(self.httpd.error_log())),
              f"{m}: ... and the process that switched says so (level notice)", self.httpd.error_log()[-1500:])
         # A broken catalog keeps the last good one serving, and says why in the error log.
         good = os.readlink(os.path.join(self.site, "current"))
