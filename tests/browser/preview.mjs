@@ -56,7 +56,7 @@ async function editReloads(browser) {
     'a failed build shows its errors in the open page, which keeps the previous build', shown);
   writeFileSync(meta, good);
   await page.waitForSelector('.stp-preview-errors', { state: 'detached', timeout: BUILD_TIMEOUT });
-  ok(true, 'fixing it takes the errors away');
+  eq(0, await page.locator('.stp-preview-errors').count(), 'fixing it takes the errors away');
   eq([], errors, 'no console errors (the bar and its script pass the CSP)');
   await context.close();
 }
@@ -71,7 +71,8 @@ async function tenantView(browser) {
   await page.goto('/en/');
   await Promise.all([page.waitForURL(`${base}/en/`, { waitUntil: 'load' }), page.selectOption('#stp-preview select[name=as]', 'member.t1')]);
   await page.waitForSelector('#stp-preview option[value="member.t1"][selected]', { state: 'attached' });
-  ok(true, 'choosing "Member of Tenant One" in the bar applies it and reloads the page');
+  eq('member.t1', await page.inputValue('#stp-preview select[name=as]'),
+    'choosing "Member of Tenant One" in the bar applies it and reloads the page');
   await page.goto('/en/org/');
   ok((await page.innerText('main')).includes('Tenant one pack'), "the member sees Tenant One's organisation page", await page.innerText('main'));
   await page.goto('/en/org/docs/t1-pack/');
@@ -93,7 +94,8 @@ async function withoutScript(browser) {
   await page.selectOption('#stp-preview select[name=as]', 'member.t2');
   await page.selectOption('#stp-preview select[name=lang]', 'de');
   await Promise.all([page.waitForURL(`${base}/de/`), page.click('#stp-preview button[type=submit]')]);
-  ok(true, 'without JavaScript, Apply switches identity and language (to /de/)');
+  ok(page.url() === `${base}/de/` && (await page.inputValue('#stp-preview select[name=as]')) === 'member.t2',
+    'without JavaScript, Apply switches identity and language (to /de/)', page.url());
   await page.goto('/en/org/');
   ok((await page.innerText('main')).includes('Tenant two pack'), "the member of Tenant Two sees its page", await page.innerText('main'));
   // The language cookie now says de; on an Arabic page the bar selects ar (Apply stays there), and
@@ -104,7 +106,8 @@ async function withoutScript(browser) {
     'the bar says it is English, left to right');
   await page.selectOption('#stp-preview select[name=as]', 'anonymous');
   await Promise.all([page.waitForURL(`${base}/ar/`), page.click('#stp-preview button[type=submit]')]);
-  ok(true, '... and Apply there stays on /ar/');
+  ok(page.url() === `${base}/ar/` && (await page.inputValue('#stp-preview select[name=as]')) === 'anonymous',
+    '... and Apply there stays on /ar/', page.url());
   await context.close();
 }
 
