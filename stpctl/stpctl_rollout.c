@@ -198,13 +198,20 @@ static const char *const *argv_of(apr_array_header_t *args)
     return (const char *const *)args->elts;
 }
 
-/* rsync's arguments up to the paths; `link_dest` relative to the destination directory. */
-static apr_array_header_t *rsync_args(const rollout_t *ro, const node_t *n, const char *link_dest, apr_pool_t *pool)
+/* rsync's arguments up to the paths; `link_dest` relative to the destination directory.
+ * `by_content`: rsync's quick check (same size and mtime: unchanged) is wrong for a build's files,
+ * since two builds published within a second can hold a file of the same size with other bytes;
+ * the node's copy would then never match its manifest. Store shards are named by their content,
+ * so the quick check is right for them. */
+static apr_array_header_t *rsync_args(const rollout_t *ro, const node_t *n, const char *link_dest, int by_content,
+                                      apr_pool_t *pool)
 {
     apr_array_header_t *a = apr_array_make(pool, 16, sizeof(const char *));
     APR_ARRAY_PUSH(a, const char *) = "rsync";
     APR_ARRAY_PUSH(a, const char *) = "-a";
     APR_ARRAY_PUSH(a, const char *) = "--delete";
+    if (by_content)
+        APR_ARRAY_PUSH(a, const char *) = "--checksum";
     if (link_dest)
         APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(pool, "--link-dest=", link_dest, NULL);
     if (n->host) {
@@ -232,7 +239,7 @@ static const char *copy(const rollout_t *ro, const node_t *n, apr_pool_t *pool)
             cur_link = NULL; /* a new node: nothing to link against */
     }
     /* The shards first: this also makes the staging directory (the node's site must exist). */
-    apr_array_header_t *a = rsync_args(ro, n, "..", pool);
+    apr_array_header_t *a = rsync_args(ro, n, "..", 0, pool);
     APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(pool, "--include-from=", ro->filter, NULL);
     APR_ARRAY_PUSH(a, const char *) = "--exclude=*";
     APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(pool, ro->site, "/", NULL);
@@ -240,7 +247,7 @@ static const char *copy(const rollout_t *ro, const node_t *n, apr_pool_t *pool)
     const char *why = run(argv_of(a), NULL, 0, NULL, pool);
     if (why)
         return why;
-    a = rsync_args(ro, n, cur_link, pool);
+    a = rsync_args(ro, n, cur_link, 1, pool);
     APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(pool, ro->site, "/", ro->name, "/", NULL);
     APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(pool, dest, "/", ro->name, "/", NULL);
     return run(argv_of(a), NULL, 0, NULL, pool);
