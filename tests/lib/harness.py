@@ -179,13 +179,21 @@ class Httpd:
             return ""
 
     def stop(self):
+        """A graceful stop (SIGWINCH), as Debian's apache2.service stops httpd: SIGTERM's
+        ungraceful stop makes the event MPM close the sockets of connections still in lingering
+        close from under their worker threads, and a child now and then dies of it (httpd's own
+        race; seen as a segfault in apr_os_sock_get, no module on the stack)."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGWINCH)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
 
 
 class Response:
