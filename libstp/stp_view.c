@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -34,7 +35,23 @@ struct stp_view_t {
     apr_pool_t *kept_pool;
     apr_hash_t *kept;
     apr_size_t kept_bytes;
+    /* Frames (stp_view_render_framed): key -> frame_t, in `kept_pool` too, with a budget of their
+     * own. The placeholders carry a random mark of this view, which no input can guess. */
+    apr_hash_t *frames;
+    apr_size_t frames_bytes;
+    char mark[17];
+    char slots[STP_VIEW_SLOTS + 1][3 + 16 + 1 + 3 + 1]; /* the last one: where the items go */
 };
+
+/* A placeholder: U+E000, the view's mark, the slot ('0'.. or 'I' for the items), U+E001. */
+#define SLOT_LEAD "\xEE\x80\x80"
+#define SLOT_END "\xEE\x80\x81"
+#define SLOT_LEN (3 + 16 + 1 + 3)
+
+typedef struct {
+    const char *html;
+    apr_size_t len;
+} frame_t;
 
 typedef struct {
     stp_view_msg_fn *msg;
@@ -91,6 +108,17 @@ apr_status_t stp_view_open(stp_view_t **view, const char *path, const char **err
         return APR_ENOMEM;
     }
     v->kept = apr_hash_make(v->kept_pool);
+    v->frames = apr_hash_make(v->kept_pool);
+    unsigned char rnd[8];
+    if (apr_generate_random_bytes(rnd, sizeof rnd) != APR_SUCCESS) {
+        *err = "no random bytes";
+        return APR_EGENERAL;
+    }
+    for (int i = 0; i < 8; i++)
+        apr_snprintf(v->mark + 2 * i, 3, "%02x", rnd[i]);
+    for (int i = 0; i <= STP_VIEW_SLOTS; i++)
+        apr_snprintf(v->slots[i], sizeof v->slots[i], SLOT_LEAD "%s%c" SLOT_END, v->mark,
+                     i < STP_VIEW_SLOTS ? '0' + i : 'I');
     /* What xsltSaveResultTo() would do with the result: html_dump() takes over only its HTML
      * method without indentation (and its default encoding, UTF-8). */
     const xmlChar *method, *encoding;
@@ -774,4 +802,153 @@ void stp_view_portal_el(xmlNodePtr page, const char *(*get)(void *baton, const c
         xmlSetProp(l, (const xmlChar *)"kind", (const xmlChar *)kind);
         xmlSetProp(l, (const xmlChar *)"href", (const xmlChar *)href);
     }
+}
+
+/* --- Frames (stp_view_render_framed) ----------------------------------------------------------- */
+
+const char *stp_view_slot(const stp_view_t *view, int i)
+{
+    return i >= 0 && i < STP_VIEW_SLOTS ? view->slots[i] : NULL;
+}
+
+static void key_field(out_t *o, char tag, const xmlChar *s)
+{
+    apr_uint32_t n = s ? (apr_uint32_t)strlen((const char *)s) : 0;
+    out_mem(o, &tag, 1);
+    out_mem(o, (const char *)&n, sizeof n); /* lengths, so that no text can pass for structure */
+    if (n)
+        out_mem(o, (const char *)s, n);
+}
+
+/* Everything of the input a transformation can see, unambiguously. */
+static void key_nodes(out_t *o, xmlNodePtr n)
+{
+    for (; n; n = n->next) {
+        char type = (char)n->type;
+        key_field(o, type, n->name);
+        if (n->type == XML_ELEMENT_NODE) {
+            for (xmlAttrPtr a = n->properties; a; a = a->next) {
+                key_field(o, 'a', a->name);
+                for (xmlNodePtr t = a->children; t; t = t->next)
+                    key_field(o, 'v', t->content);
+            }
+            key_nodes(o, n->children);
+            key_field(o, '/', NULL);
+        } else {
+            key_field(o, 'c', n->content);
+        }
+    }
+}
+
+/* Whether the rendered frame holds each placeholder only whole: every U+E000 and U+E001 is one's,
+ * and every copy of the mark is inside one with a known slot. */
+static int frame_whole(const stp_view_t *v, const char *s, apr_size_t len, int nvalues)
+{
+    apr_size_t leads = 0, ends = 0, marks = 0;
+    for (const char *p = s, *e = s + len; (p = memchr(p, 0xEE, (apr_size_t)(e - p))) != NULL; p++)
+        if (e - p >= 3 && (unsigned char)p[1] == 0x80)
+            leads += (unsigned char)p[2] == 0x80, ends += (unsigned char)p[2] == 0x81;
+    for (const char *p = s, *e = s + len; (p = memchr(p, v->mark[0], (apr_size_t)(e - p))) != NULL; p++) {
+        if ((apr_size_t)(e - p) < 16 || memcmp(p, v->mark, 16))
+            continue;
+        if (p - s < 3 || memcmp(p - 3, SLOT_LEAD, 3) || e - p < 20 || memcmp(p + 17, SLOT_END, 3))
+            return 0;
+        if (p[16] != 'I' && (p[16] < '0' || p[16] >= '0' + nvalues))
+            return 0;
+        marks++;
+    }
+    return leads == marks && ends == marks;
+}
+
+/* &, <, >, " and ' as references: right in text and in a quoted attribute. */
+static void out_value(out_t *o, const char *s)
+{
+    for (const char *run = s;; s++) {
+        const char *ref = NULL;
+        switch (*s) {
+        case '&':
+            ref = "&amp;";
+            break;
+        case '<':
+            ref = "&lt;";
+            break;
+        case '>':
+            ref = "&gt;";
+            break;
+        case '"':
+            ref = "&quot;";
+            break;
+        case '\'':
+            ref = "&#39;";
+            break;
+        case '\0':
+            out_mem(o, run, (apr_size_t)(s - run));
+            return;
+        default:
+            continue;
+        }
+        out_mem(o, run, (apr_size_t)(s - run));
+        out_mem(o, ref, strlen(ref));
+        run = s + 1;
+    }
+}
+
+apr_status_t stp_view_render_framed(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in,
+                                    const char *const *values, int nvalues, const stp_view_item_t *items,
+                                    stp_view_msg_fn *msg, void *baton, apr_pool_t *pool)
+{
+    stp_view_t *v = (stp_view_t *)view; /* only its kept frames change, under its lock */
+    if (nvalues < 0 || nvalues > STP_VIEW_SLOTS || !v->html)
+        return APR_EAGAIN;
+    out_t k = {apr_palloc(pool, 4096), 0, 4096, pool};
+    OUT_LIT(&k, "frame");
+    out_mem(&k, items ? "I" : "-", 1);
+    key_nodes(&k, in->children);
+    apr_thread_mutex_lock(v->lock);
+    const frame_t *f = apr_hash_get(v->frames, k.s, (apr_ssize_t)k.len);
+    apr_thread_mutex_unlock(v->lock);
+    if (!f) {
+        frame_t *made = apr_palloc(pool, sizeof *made);
+        char *html;
+        splice_t sp = {v->slots[STP_VIEW_SLOTS], SLOT_LEN};
+        apr_status_t rv = render(&html, &made->len, view, in, 1, msg, baton, items ? &sp : NULL, pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+        if (!frame_whole(v, html, made->len, nvalues))
+            return APR_EAGAIN;
+        made->html = html;
+        f = made;
+        apr_thread_mutex_lock(v->lock);
+        if (!apr_hash_get(v->frames, k.s, (apr_ssize_t)k.len) &&
+            v->frames_bytes + k.len + f->len <= STP_VIEW_FRAMES_MAX) {
+            frame_t *kept = apr_palloc(v->kept_pool, sizeof *kept);
+            kept->html = apr_pmemdup(v->kept_pool, f->html, f->len);
+            kept->len = f->len;
+            apr_hash_set(v->frames, apr_pmemdup(v->kept_pool, k.s, k.len), (apr_ssize_t)k.len, kept);
+            v->frames_bytes += k.len + f->len;
+        }
+        apr_thread_mutex_unlock(v->lock);
+    }
+    /* The frame with each placeholder replaced: checked whole when it was made. */
+    out_t o = {apr_palloc(pool, f->len + 1024), 0, f->len + 1024, pool};
+    const char *p = f->html, *e = f->html + f->len, *m;
+    while ((m = memchr(p, 0xEE, (apr_size_t)(e - p))) != NULL) {
+        if (e - m < SLOT_LEN || memcmp(m, SLOT_LEAD, 3) || memcmp(m + 3, v->mark, 16)) {
+            out_mem(&o, p, (apr_size_t)(m + 1 - p));
+            p = m + 1;
+            continue;
+        }
+        out_mem(&o, p, (apr_size_t)(m - p));
+        char slot = m[19];
+        if (slot == 'I')
+            out_mem(&o, items->html, items->len);
+        else
+            out_value(&o, values[slot - '0'] ? values[slot - '0'] : "");
+        p = m + SLOT_LEN;
+    }
+    out_mem(&o, p, (apr_size_t)(e - p));
+    out_mem(&o, "", 1);
+    *out = o.s;
+    *len = o.len - 1;
+    return APR_SUCCESS;
 }

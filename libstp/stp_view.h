@@ -55,6 +55,23 @@ apr_status_t stp_view_render_items(apr_array_header_t **items, const stp_view_t 
 int stp_view_kept_get(const stp_view_t *view, const char *const *keys, int n, stp_view_item_t *found);
 void stp_view_keep(const stp_view_t *view, const char *key, const stp_view_item_t *item);
 
+/* Frames: a page whose input differs from reader to reader only in a few values (a name, CSRF
+ * tokens) is transformed once per distinct rest of its input and kept with the view; each request
+ * then writes the kept result with its own values. The caller puts stp_view_slot(view, i) where
+ * value i goes (an attribute or text of `in`) and passes the values; everything else of `in` is
+ * the key, so what the page shows can only come from its own input. A value is written escaped
+ * (& < > " ' as references), valid in text and in a quoted attribute alike. APR_EAGAIN: the
+ * templates did not copy every placeholder whole into text or a non-URI attribute (they cut it,
+ * compared it, or escaped it as a URI); the caller then puts the values in and renders as usual.
+ * `items`, when not NULL, goes where stp_view_render_spliced puts it. Keeping stops silently at
+ * STP_VIEW_FRAMES_MAX bytes (keys and results); frames are then rendered each time. */
+#define STP_VIEW_SLOTS 8
+#define STP_VIEW_FRAMES_MAX (8 * 1024 * 1024)
+const char *stp_view_slot(const stp_view_t *view, int i);
+apr_status_t stp_view_render_framed(char **out, apr_size_t *len, const stp_view_t *view, xmlDocPtr in,
+                                    const char *const *values, int nvalues, const stp_view_item_t *items,
+                                    stp_view_msg_fn *msg, void *baton, apr_pool_t *pool);
+
 /* Adds to `parent` the nodes of the HTML fragment `html` (what sitegen rendered from Markdown under
  * the content rules, such as the NDA text): the children of its <body>, copied. The view parses
  * each text once and keeps it read-only (a few texts per build; NULL view: parsed per call). */

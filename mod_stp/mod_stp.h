@@ -86,6 +86,14 @@ typedef struct {
     stp_state_t *state;      /* StpStateStore dbd: this request's connection, taken when first needed */
     int state_failed;        /* ... and none could be had */
     int org_unknown;         /* the organisation's settings could not be read: treated as unlisted */
+    /* The reader's values in the page as placeholders (mod_stp_attr_slot), so that the page may
+     * be written from a kept frame (mod_stp_page_framed, stp_view_render_framed). */
+    struct {
+        xmlNodePtr node;
+        const char *name, *value;
+    } slot[STP_VIEW_SLOTS];
+    int nslots;
+    int framed;
 } stp_req_t;
 
 stp_conf_t *mod_stp_conf(const request_rec *r);
@@ -118,6 +126,12 @@ void mod_stp_page_user(stp_req_t *q, xmlNodePtr page, int signout);
 /* An element with escaped text (NULL: none), an attribute (NULL value: none). */
 xmlNodePtr mod_stp_el(xmlNodePtr parent, const char *name, const char *text);
 void mod_stp_attr(xmlNodePtr node, const char *name, const char *value);
+/* As mod_stp_attr, for a value of this reader's alone (a name, a CSRF token): a placeholder in the
+ * page's input, the value written into the result (stp_view_render_framed). */
+void mod_stp_attr_slot(stp_req_t *q, xmlNodePtr node, const char *name, const char *value);
+/* The handler's page is worth keeping as a frame: one of the pages many readers ask for again and
+ * again (My Library, the NDA page, error pages), whose input is otherwise the same for many. */
+void mod_stp_page_framed(stp_req_t *q);
 /* HTML that sitegen rendered from Markdown (the NDA text), added as nodes. */
 void mod_stp_page_html(stp_req_t *q, xmlNodePtr parent, const char *html);
 /* Renders the page through the build's templates and sends it with `status`, no-store. */

@@ -165,7 +165,7 @@ static int settings_page(request_rec *r, stp_req_t *q, const char *tenant, int s
     xmlNodePtr a = mod_stp_el(page, "admin", NULL);
     mod_stp_attr(a, "tenant", tenant);
     mod_stp_attr(a, "org", org_name(q, tenant));
-    mod_stp_attr(a, "csrf", mod_stp_csrf_form_token(q, "admin"));
+    mod_stp_attr_slot(q, a, "csrf", mod_stp_csrf_form_token(q, "admin"));
     if (q->user.staff)
         mod_stp_attr(a, "staff", "yes");
     if (stp_org_may(&actor, STP_ORG_MANAGE_ADMIN))

@@ -75,7 +75,7 @@ static int feedback_page(request_rec *r, stp_req_t *q, int status, form_mode_t m
     if (mode != FORM_THANKS || fb->ref) {
         mod_stp_attr(f, "form", "yes");
         if (q->user.key)
-            mod_stp_attr(f, "csrf", mod_stp_csrf_form_token(q, "feedback"));
+            mod_stp_attr_slot(q, f, "csrf", mod_stp_csrf_form_token(q, "feedback"));
     }
     return mod_stp_page_send(r, q, status, page);
 }

@@ -251,7 +251,8 @@ static int library_get(request_rec *r, stp_req_t *q)
         return mod_stp_signin_redirect(r);
     xmlNodePtr page = mod_stp_page_start(q, "library", mod_stp_msg(q, "library.title"));
     xmlNodePtr lib = mod_stp_el(page, "library", NULL);
-    mod_stp_attr(lib, "csrf", token(q, "library"));
+    mod_stp_attr_slot(q, lib, "csrf", token(q, "library"));
+    mod_stp_page_framed(q);
     mod_stp_attr(lib, "return", apr_pstrcat(p, "/stp/library?lang=", q->lang, NULL));
     stp_view_item_t items;
     if (rows->nelts && q->build->view && entries_html(&items, q, rows) == APR_SUCCESS) {
@@ -311,7 +312,7 @@ static int confirm_page(request_rec *r, stp_req_t *q, const stp_doc_t *doc, cons
 {
     xmlNodePtr page = mod_stp_page_start(q, "confirm", mod_stp_msg(q, "library.save"));
     xmlNodePtr c = mod_stp_el(page, "confirm", doc_title(q, doc));
-    mod_stp_attr(c, "csrf", token(q, "library"));
+    mod_stp_attr_slot(q, c, "csrf", token(q, "library"));
     mod_stp_attr(c, "doc", doc->id);
     mod_stp_attr(c, "return", back);
     return mod_stp_page_send(r, q, HTTP_OK, page);
@@ -428,7 +429,7 @@ static int notifications_page(request_rec *r, stp_req_t *q, int status, const st
     apr_pool_t *p = r->pool;
     xmlNodePtr page = mod_stp_page_start(q, "notifications", mod_stp_msg(q, "notifications.title"));
     xmlNodePtr form = mod_stp_el(page, "notifications", NULL);
-    mod_stp_attr(form, "csrf", token(q, "notifications"));
+    mod_stp_attr_slot(q, form, "csrf", token(q, "notifications"));
     if (saved)
         mod_stp_attr(form, "saved", "yes");
     for (int f = STP_FREQ_OFF; f <= STP_FREQ_MONTHLY; f++) {

@@ -42,13 +42,14 @@ static int show(request_rec *r, stp_req_t *q, const char *target, int accepted, 
         text_lang = q->build->default_locale;
     }
     xmlNodePtr page = mod_stp_page_start(q, "nda", mod_stp_msg(q, "nda.title"));
+    mod_stp_page_framed(q);
     xmlNodePtr nda = mod_stp_el(page, "nda", NULL);
     mod_stp_attr(nda, "version", q->build->nda_version);
     mod_stp_attr(nda, "return", target);
     mod_stp_attr(nda, "accepted", accepted ? "yes" : "no");
     mod_stp_attr(nda, "just", just ? "yes" : "no");
     if (!accepted)
-        mod_stp_attr(nda, "csrf", mod_stp_csrf_form_token(q, "nda"));
+        mod_stp_attr_slot(q, nda, "csrf", mod_stp_csrf_form_token(q, "nda"));
     const stp_doc_t *doc = pending_doc(q, target);
     if (doc) {
         const stp_text_t *t = stp_catalog_text_pick(doc->titles, q->lang, q->build->default_locale);

@@ -34,6 +34,39 @@ void mod_stp_attr(xmlNodePtr node, const char *name, const char *value)
         xmlSetProp(node, (const xmlChar *)name, (const xmlChar *)value);
 }
 
+void mod_stp_attr_slot(stp_req_t *q, xmlNodePtr node, const char *name, const char *value)
+{
+    if (!value || !*value || !q->build || !q->build->view || q->nslots == STP_VIEW_SLOTS) {
+        mod_stp_attr(node, name, value); /* the value itself: part of what a frame is kept by */
+        return;
+    }
+    mod_stp_attr(node, name, stp_view_slot(q->build->view, q->nslots));
+    q->slot[q->nslots].node = node;
+    q->slot[q->nslots].name = name;
+    q->slot[q->nslots].value = value;
+    q->nslots++;
+}
+
+void mod_stp_page_framed(stp_req_t *q)
+{
+    q->framed = 1;
+}
+
+/* The values back in place of their placeholders, for a page rendered as a whole. */
+static void slots_fill(stp_req_t *q)
+{
+    for (int i = 0; i < q->nslots; i++)
+        mod_stp_attr(q->slot[i].node, q->slot[i].name, q->slot[i].value);
+    q->nslots = 0;
+}
+
+/* A frame is kept for a URL without a query, or whose query only names the page's language: any
+ * other query could add a kept frame per request (the language picker's links hold it). */
+static int frame_query_ok(const request_rec *r, const stp_req_t *q)
+{
+    return !r->args || (q->lang && !strncmp(r->args, "lang=", 5) && !strcmp(r->args + 5, q->lang));
+}
+
 /* This page's URL in another language: the same path and query with lang= (ui= on a download,
  * whose lang= is the file's) replaced. */
 static const char *url_in(stp_req_t *q, const char *lang)
@@ -106,13 +139,13 @@ void mod_stp_page_user(stp_req_t *q, xmlNodePtr page, int signout)
         mod_stp_attr(u, "kind", stp_access_user_kind(&q->user));
         if (q->user.staff)
             mod_stp_attr(u, "staff", "yes");
-        mod_stp_attr(u, "name", mod_stp_display_name(q));
+        mod_stp_attr_slot(q, u, "name", mod_stp_display_name(q));
         if (q->user.tenant) {
             const char *org = mod_stp_msg(q, apr_pstrcat(r->pool, "org.name.", q->user.tenant, NULL));
             mod_stp_attr(u, "org", strncmp(org, "org.name.", 9) ? org : q->user.tenant);
         }
         if (signout)
-            mod_stp_attr(u, "csrf", mod_stp_csrf_form_token(q, "logout"));
+            mod_stp_attr_slot(q, u, "csrf", mod_stp_csrf_form_token(q, "logout"));
     }
 }
 
@@ -141,10 +174,23 @@ static int page_send(request_rec *r, stp_req_t *q, int status, xmlNodePtr page, 
     r->status = status;
     mod_stp_headers_personal(r);
     apr_table_setn(r->headers_out, "Content-Language", q->lang);
-    if (!q->build || !q->build->view ||
-        (items ? stp_view_render_spliced(&html, &len, q->build->view, page->doc, page_msg, q, items->html, items->len,
-                                         r->pool)
-               : stp_view_render(&html, &len, q->build->view, page->doc, 1, page_msg, q, r->pool)) != APR_SUCCESS) {
+    apr_status_t rv = APR_EAGAIN;
+    if (q->framed && q->build && q->build->view && frame_query_ok(r, q)) {
+        const char *values[STP_VIEW_SLOTS];
+        for (int i = 0; i < q->nslots; i++)
+            values[i] = q->slot[i].value;
+        rv = stp_view_render_framed(&html, &len, q->build->view, page->doc, values, q->nslots, items, page_msg, q,
+                                    r->pool);
+    }
+    if (rv != APR_SUCCESS)
+        slots_fill(q);
+    if (rv == APR_SUCCESS) {
+        ap_set_content_type(r, "text/html; charset=utf-8");
+    } else if (!q->build || !q->build->view ||
+               (items ? stp_view_render_spliced(&html, &len, q->build->view, page->doc, page_msg, q, items->html,
+                                                items->len, r->pool)
+                      : stp_view_render(&html, &len, q->build->view, page->doc, 1, page_msg, q, r->pool)) !=
+                   APR_SUCCESS) {
         /* Nothing to render with (no build, or one without templates): say so plainly. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "stp: cannot render the %s page: %s",
                       (const char *)xmlGetProp(page, (const xmlChar *)"kind"),

@@ -485,6 +485,7 @@ void mod_stp_set_env(request_rec *r, stp_req_t *q, const char *doc, const char *
 int mod_stp_error_page(request_rec *r, stp_req_t *q, int status, const char *title_key, const char *body_key)
 {
     xmlNodePtr page = mod_stp_page_start(q, "error", mod_stp_msg(q, title_key));
+    mod_stp_page_framed(q);
     xmlNodePtr e = mod_stp_el(page, "error", NULL);
     mod_stp_attr(e, "status", apr_itoa(r->pool, status));
     mod_stp_attr(e, "body", body_key);
@@ -494,7 +495,7 @@ int mod_stp_error_page(request_rec *r, stp_req_t *q, int status, const char *tit
         mod_stp_attr(e, "signout", "yes");
         for (xmlNodePtr u = page->children; u; u = u->next)
             if (u->type == XML_ELEMENT_NODE && !strcmp((const char *)u->name, "user"))
-                mod_stp_attr(u, "csrf", mod_stp_csrf_form_token(q, "logout"));
+                mod_stp_attr_slot(q, u, "csrf", mod_stp_csrf_form_token(q, "logout"));
     }
     return mod_stp_page_send(r, q, status, page);
 }

@@ -438,6 +438,155 @@ START_TEST(test_kept)
 }
 END_TEST
 
+/* Frames (stp_view_render_framed). The library page with the reader's name and tokens as
+ * placeholders: the same page as the whole render, each value escaped; the second reader's page
+ * comes from the kept frame (no transformation: no UI string asked for); another input is another
+ * frame; a template that cuts a placeholder is refused, as is a placeholder in a URI. */
+static const char *counting_msg(void *baton, const char *key)
+{
+    (*(int *)baton)++;
+    return msg(NULL, key);
+}
+
+static xmlDocPtr framed_page(const stp_view_t *view, int entries, const char **values, const char *name,
+                             const char *token, const char *logout)
+{
+    xmlDocPtr doc = page_of("library", 1, "ltr");
+    xmlNodePtr page = xmlDocGetRootElement(doc), u = NULL;
+    for (xmlNodePtr c = page->children; c; c = c->next)
+        if (!strcmp((const char *)c->name, "user"))
+            u = c;
+    xmlNodePtr lib = el(page, "library", NULL);
+    at(lib, "return", "/stp/library?lang=ar");
+    char n[8];
+    snprintf(n, sizeof n, "%d", entries);
+    at(lib, "entries", n);
+    if (values) {
+        at(u, "name", stp_view_slot(view, 0));
+        at(u, "csrf", stp_view_slot(view, 1));
+        at(lib, "csrf", stp_view_slot(view, 2));
+        values[0] = name;
+        values[1] = logout;
+        values[2] = token;
+    } else {
+        at(u, "name", name);
+        at(u, "csrf", logout);
+        at(lib, "csrf", token);
+    }
+    return doc;
+}
+
+START_TEST(test_framed)
+{
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    stp_view_t *view;
+    const char *err = NULL;
+    ck_assert_int_eq(stp_view_open(&view, TEST_SRCDIR "/xslt/page.xsl", &err, pool), APR_SUCCESS);
+    ck_assert_ptr_null(stp_view_slot(view, STP_VIEW_SLOTS));
+    ck_assert_str_ne(stp_view_slot(view, 0), stp_view_slot(view, 1));
+    stp_view_item_t items = {"<li class=\"doc\">one</li>", 24};
+    const char *values[3];
+    int asked = 0;
+    char *want, *html;
+    apr_size_t want_len, len;
+
+    /* alice: the frame is made, and her page is the whole render's. */
+    xmlDocPtr whole = framed_page(view, 1, NULL, "Alice Example", "0a1b", "9f8e");
+    ck_assert_int_eq(stp_view_render_spliced(&want, &want_len, view, whole, msg, NULL, items.html, items.len, pool),
+                     APR_SUCCESS);
+    xmlFreeDoc(whole);
+    xmlDocPtr in = framed_page(view, 1, values, "Alice Example", "0a1b", "9f8e");
+    ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 3, &items, counting_msg, &asked, pool),
+                     APR_SUCCESS);
+    ck_assert_int_gt(asked, 0);
+    ck_assert_uint_eq(len, strlen(html));
+    ck_assert_msg(len == want_len && !strcmp(html, want), "framed:\n%s\nwhole:\n%s", html, want);
+    ck_assert_ptr_null(strstr(html, "\xEE\x80"));
+
+    /* bob, a hostile name: from the kept frame, his values escaped where alice's stood. */
+    asked = 0;
+    const char *hostile = "<b>\"Bob\" & 'co'</b>";
+    ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 3, &items, counting_msg, &asked, pool),
+                     APR_SUCCESS);
+    xmlFreeDoc(in);
+    in = framed_page(view, 1, values, hostile, "\"><script>x</script>", "77");
+    ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 3, &items, counting_msg, &asked, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(asked, 0);
+    ck_assert_ptr_null(strstr(html, "Alice"));
+    ck_assert_ptr_nonnull(strstr(html, "&lt;b&gt;&quot;Bob&quot; &amp; &#39;co&#39;&lt;/b&gt;"));
+    ck_assert_ptr_nonnull(strstr(html, "value=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""));
+    ck_assert_ptr_null(strstr(html, "<script>x"));
+    ck_assert_ptr_nonnull(strstr(html, "<li class=\"doc\">one</li>"));
+    htmlDocPtr parsed = htmlReadMemory(html, (int)len, NULL, "UTF-8", HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+    ck_assert_ptr_nonnull(parsed);
+    xmlFreeDoc(parsed);
+    xmlFreeDoc(in);
+
+    /* Another input (two entries) is another frame: transformed again. */
+    asked = 0;
+    in = framed_page(view, 2, values, "Alice Example", "0a1b", "9f8e");
+    ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 3, &items, counting_msg, &asked, pool),
+                     APR_SUCCESS);
+    ck_assert_int_gt(asked, 0);
+    xmlFreeDoc(in);
+
+    /* A slot the page has but the caller gives no value for: refused, not written as a hole. */
+    in = framed_page(view, 3, values, "Alice Example", "0a1b", "9f8e");
+    ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 2, &items, counting_msg, &asked, pool),
+                     APR_EAGAIN);
+    xmlFreeDoc(in);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
+/* Templates that do not copy a placeholder whole: refused (the caller renders as usual). */
+START_TEST(test_framed_refused)
+{
+    static const char *const bodies[] = {
+        "<p><xsl:value-of select=\"substring(/page/@v, 1, 5)\"/></p>",             /* cut */
+        "<p><a href=\"/x?v={/page/@v}\">x</a></p>",                                /* URI-escaped */
+        "<p><xsl:value-of select=\"translate(/page/@v, '0123456789', '')\"/></p>", /* changed */
+    };
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    const char *dir = test_tmpdir("framed", pool);
+    for (size_t i = 0; i <= sizeof bodies / sizeof *bodies; i++) {
+        const char *path = apr_psprintf(pool, "%s/t%zu.xsl", dir, i);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f,
+                "<xsl:stylesheet version=\"1.0\" xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\">"
+                "<xsl:output method=\"html\" encoding=\"UTF-8\" indent=\"no\"/>"
+                "<xsl:template match=\"/\"><html><body>%s</body></html></xsl:template></xsl:stylesheet>",
+                i < sizeof bodies / sizeof *bodies ? bodies[i]
+                                                   : "<p title=\"{/page/@v}\"><xsl:value-of select=\"/page/@v\"/></p>");
+        fclose(f);
+        stp_view_t *view;
+        const char *err = NULL;
+        ck_assert_int_eq(stp_view_open(&view, path, &err, pool), APR_SUCCESS);
+        xmlDocPtr in = xmlNewDoc((const xmlChar *)"1.0");
+        xmlNodePtr page = xmlNewNode(NULL, (const xmlChar *)"page");
+        xmlDocSetRootElement(in, page);
+        at(page, "v", stp_view_slot(view, 0));
+        const char *values[] = {"a&b"};
+        char *html;
+        apr_size_t len;
+        apr_status_t rv = stp_view_render_framed(&html, &len, view, in, values, 1, NULL, no_msg, NULL, pool);
+        if (i < sizeof bodies / sizeof *bodies) {
+            ck_assert_msg(rv == APR_EAGAIN, "template %zu: %d", i, rv);
+        } else { /* whole in an attribute and in text: accepted */
+            ck_assert_int_eq(rv, APR_SUCCESS);
+            ck_assert_ptr_nonnull(strstr(html, "<p title=\"a&amp;b\">a&amp;b</p>"));
+        }
+        xmlFreeDoc(in);
+    }
+    test_rmtree(dir);
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *view_suite(void)
 {
     Suite *s = suite_create("view");
@@ -447,6 +596,8 @@ Suite *view_suite(void)
     tcase_add_test(tc, test_add_html);
     tcase_add_test(tc, test_items_spliced);
     tcase_add_test(tc, test_kept);
+    tcase_add_test(tc, test_framed);
+    tcase_add_test(tc, test_framed_refused);
     suite_add_tcase(s, tc);
     return s;
 }
