@@ -135,6 +135,8 @@ static int put_string(FILE *out, const char *s)
             fputs("\\r", out);
         else if (*p < 0x20 || *p == 0x7f)
             fprintf(out, "\\u%04x", *p);
+        else if (n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+            fprintf(out, "\\u%04x", 0x2000 | (p[2] & 0x3f)); /* line separators: some readers split lines there */
         else
             fwrite(p, 1, (size_t)n, out);
         p += n;
@@ -259,6 +261,8 @@ apr_status_t stp_dump_mdb_put(stp_dump_txn_t *t, MDB_dbi dbi, MDB_val *k, MDB_va
         t->err = "state.mdb is full: raise its map size";
     else if (rc)
         t->err = mdb_strerror(rc);
+    if (rc == MDB_KEYEXIST || rc == MDB_BAD_VALSIZE)
+        return APR_EINVAL; /* the dump's fault, not the store's */
     return rc ? stp_lmdb_status(rc) : APR_SUCCESS;
 }
 
