@@ -14,10 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 import pg  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gate import ACCOUNTS  # noqa: E402
 
 FILL = os.path.join(harness.ROOT, "tests", "tools", "state_fill")
 KINDS = ["user", "nda", "nda_log", "library", "notify", "org", "org_person", "org_log", "feedback"]
@@ -56,8 +60,60 @@ def main(tap):
     try:
         with pg.Postgres() as db:
             run(tap, db, tmp)
+            module_check(tap, db, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def node(name, extra=""):
+    """An httpd with the module on the gate fixture: its state in StpStateDir, or as `extra` says."""
+    run = harness.make_run_dir(f"stp-migrate-{name}.")
+    content = harness.copy_fixture("gate", os.path.join(run, "content"))
+    harness.publish(content, os.path.join(run, "site"))
+    open(os.path.join(run, "users"), "w").close()
+    port = harness.free_port()
+    httpd = harness.Httpd(run, "tests/integration/httpd.conf.in",
+                          {"PORT": port, "PORT2": harness.free_port(), "MPM": "event", "EXTRA": extra})
+    return run, port, httpd
+
+
+def library(port, who):
+    r = harness.request(port, "GET", "/stp/library", dict(ACCOUNTS[who], Accept="application/json"))
+    return json.loads(r.body) if r.status == 200 else {"status": r.status}
+
+
+def module_check(tap, db, tmp):
+    """What a user saved on an httpd with state.mdb is listed by an httpd on PostgreSQL after the move."""
+    run_a, port_a, a = node("lmdb")
+    run_b = None
+    try:
+        a.start()
+        tok = library(port_a, "t1").get("token")
+        body = urllib.parse.urlencode({"csrf": tok or "", "action": "add", "doc": "public-report"}).encode()
+        r = harness.request(port_a, "POST", "/stp/library", dict(ACCOUNTS["t1"], Accept="application/json", **{
+            "Content-Type": "application/x-www-form-urlencoded"}), body)
+        tap.eq(200, r.status, "module: a save on the httpd with state.mdb")
+        tap.eq(["public-report"], library(port_a, "t1").get("series"), "module: ... listed there")
+        a.stop()
+        dump = export("--state", os.path.join(run_a, "state"))
+        db.psql("CREATE DATABASE moved")
+        params = db.params().replace("dbname=stp", "dbname=moved")
+        stpctl("state-init", "--dbd", params)
+        rc, out, err = stpctl("state-import", "--dbd", params, stdin=dump)
+        tap.ok(rc == 0, "module: the state moves into PostgreSQL", rc, out, err)
+        run_b, port_b, b = node("dbd", f"LoadModule dbd_module {harness.module_dir()}/mod_dbd.so\n"
+                                       f"DBDriver pgsql\nDBDParams \"{params} connect_timeout=2\"\nStpStateStore dbd")
+        b.start()
+        try:
+            tap.eq(["public-report"], library(port_b, "t1").get("series"),
+                   "module: the httpd on PostgreSQL lists what was saved on the one with state.mdb")
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+        for run in (run_a, run_b):
+            if run:
+                shutil.rmtree(run, ignore_errors=True)
 
 
 def run(tap, db, tmp):
