@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include "stp_dbd.h"
@@ -170,7 +171,7 @@ static int cmd_export(const options_t *o, apr_pool_t *pool)
 
 static int cmd_import(const options_t *o, apr_pool_t *pool)
 {
-    int rc = 2;
+    int rc = 2, created = 0;
     char buf[256];
     const char *err = NULL;
     stp_state_t *st = NULL;
@@ -179,9 +180,16 @@ static int cmd_import(const options_t *o, apr_pool_t *pool)
         fprintf(stderr, "stpctl state-import: cannot read %s: %s\n", o->file, strerror(errno));
         return 2;
     }
-    if (o->state_dir) { /* as the module does: the directory and state.mdb at this build's format */
+    if (o->state_dir) { /* as the module does: the directory (0700) and state.mdb at this build's format */
         stp_state_options_t opts = {.upgrade_alone = 1};
-        apr_status_t rv = stp_state_open(&st, o->state_dir, &opts, pool);
+        apr_finfo_t fi;
+        apr_status_t rv = APR_SUCCESS;
+        if (apr_stat(&fi, o->state_dir, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+            created = 1;
+            rv = apr_dir_make_recursive(o->state_dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pool);
+        }
+        if (rv == APR_SUCCESS)
+            rv = stp_state_open(&st, o->state_dir, &opts, pool);
         if (rv != APR_SUCCESS)
             fprintf(stderr, "stpctl state-import: cannot open %s/%s: %s\n", o->state_dir, STP_STATE_DB,
                     stp_state_strerror(rv, buf, sizeof buf));
@@ -205,6 +213,8 @@ static int cmd_import(const options_t *o, apr_pool_t *pool)
         return refused ? 1 : 2;
     }
     print_counts(stdout, "imported", &counts);
+    if (created)
+        printf("created %s: run stpctl check %s --fix to give it to httpd's User\n", o->state_dir, o->state_dir);
     return 0;
 }
 
