@@ -304,32 +304,6 @@ static const char *counts_text(const stp_dump_counts_t *c, apr_pool_t *pool)
     return s;
 }
 
-static apr_status_t count_txn(stp_dbd_conn_t *c, void *baton, const char **err, apr_pool_t *pool)
-{
-    void **b = baton;
-    stp_dump_txn_t *t = b[0];
-    (void)c, (void)pool;
-    apr_status_t rv = count_in(t, b[1]);
-    *err = t->err;
-    return rv;
-}
-
-apr_status_t stp_state_count(stp_state_t *st, stp_dump_counts_t *counts, const char **err, apr_pool_t *pool)
-{
-    stp_dump_txn_t t = {st, NULL, NULL, pool};
-    *err = NULL;
-    if (st->dbd) {
-        void *b[] = {&t, counts};
-        return stp_dbd_transaction_once(st->dbd, STP_DBD_TXN_SNAPSHOT, count_txn, b, err, pool);
-    }
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t.txn);
-    if (rc)
-        return stp_lmdb_status(rc);
-    apr_status_t rv = count_in(&t, counts);
-    mdb_txn_abort(t.txn);
-    return rv;
-}
-
 /* --- export ----------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -347,7 +321,11 @@ static apr_status_t export_record(void *baton, const stp_dump_record_t *r)
         return APR_EINVAL;
     }
     x->counts.n[r->kind]++;
-    return ferror(x->out) ? APR_EGENERAL : APR_SUCCESS;
+    if (ferror(x->out)) {
+        x->t.err = "cannot write the dump";
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t export_all(export_t *x)

@@ -73,7 +73,4 @@ apr_status_t stp_state_export(stp_state_t *st, FILE *out, stp_dump_counts_t *cou
  * (stpctl state-init). */
 apr_status_t stp_state_import(stp_state_t *st, FILE *in, stp_dump_counts_t *counts, const char **err, apr_pool_t *pool);
 
-/* The counts of every kind in st (one snapshot). */
-apr_status_t stp_state_count(stp_state_t *st, stp_dump_counts_t *counts, const char **err, apr_pool_t *pool);
-
 #endif
