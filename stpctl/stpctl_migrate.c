@@ -17,8 +17,7 @@
 static void usage(FILE *f, const char *cmd)
 {
     if (!strcmp(cmd, "state-export"))
-        fprintf(f, "Usage: stpctl state-export (--state DIR | --dbd PARAMS | --dbd-file FILE) [--driver NAME]\n"
-                   "                           [-o FILE]\n"
+        fprintf(f, "Usage: stpctl state-export (--state DIR | --dbd PARAMS | --dbd-file FILE) [-o FILE]\n"
                    "\n"
                    "Writes the whole state of one store as a dump (JSON lines: a header, one record per\n"
                    "line, a trailer with the count of each kind), read from one consistent snapshot; safe\n"
@@ -34,8 +33,7 @@ static void usage(FILE *f, const char *cmd)
                    "\n"
                    "The counts go to standard error. Exit status: 0 written, 2 error (no FILE written).\n");
     else
-        fprintf(f, "Usage: stpctl state-import (--state DIR | --dbd PARAMS | --dbd-file FILE) [--driver NAME]\n"
-                   "                           [FILE]\n"
+        fprintf(f, "Usage: stpctl state-import (--state DIR | --dbd PARAMS | --dbd-file FILE) [FILE]\n"
                    "\n"
                    "Reads a dump written by stpctl state-export (from FILE, else standard input) into an\n"
                    "empty state, in one transaction: it commits only when the dump is whole (header to\n"
