@@ -135,6 +135,42 @@ static const stp_dbd_statement_t statements[] = {
     {"stp_feedback_add", "INSERT INTO stp_feedback (at, page, lang, answer, comment, user_key, ref)"
                          " VALUES (%s::bigint, %s, %s, %s, %s, %s, %s::bigint) RETURNING seq"},
     {"stp_feedback_all", "SELECT seq, at, page, lang, answer, comment, user_key, ref FROM stp_feedback ORDER BY seq"},
+    /* stpctl state-export / state-import (stp_state_dump.c): every record in the LMDB store's key
+     * order, written back as it was (sequence numbers and times kept) into an empty state */
+    {"stp_dump_counts",
+     "SELECT (SELECT count(*) FROM stp_users), (SELECT count(*) FROM stp_nda), (SELECT count(*) FROM stp_nda_log),"
+     " (SELECT count(*) FROM stp_library), (SELECT count(*) FROM stp_notify), (SELECT count(*) FROM stp_orgs),"
+     " (SELECT count(*) FROM stp_org_people), (SELECT count(*) FROM stp_org_log), (SELECT count(*) FROM stp_feedback)"},
+    {"stp_dump_lock", "SELECT pg_advisory_xact_lock(hashtext('stp-state-import'))"},
+    {"stp_dump_users", "SELECT user_key, tenant, email, email_verified, since, tenant_admin, unlisted, claims"
+                       " FROM stp_users ORDER BY user_key COLLATE \"C\""},
+    {"stp_dump_nda", "SELECT user_key, tenant, version, accepted FROM stp_nda"
+                     " ORDER BY user_key COLLATE \"C\", tenant COLLATE \"C\", version COLLATE \"C\""},
+    {"stp_dump_library", "SELECT user_key, series, doc_id, seen, kept, saved FROM stp_library"
+                         " ORDER BY user_key COLLATE \"C\", series COLLATE \"C\""},
+    {"stp_dump_notify", "SELECT user_key, freq, address, locale, tenant, last_digest FROM stp_notify"
+                        " ORDER BY user_key COLLATE \"C\""},
+    {"stp_dump_orgs", "SELECT tenant, mode, industries, regions FROM stp_orgs ORDER BY tenant COLLATE \"C\""},
+    {"stp_dump_org_people", "SELECT tenant, email, role, since, by_whom FROM stp_org_people"
+                            " ORDER BY tenant COLLATE \"C\", email COLLATE \"C\""},
+    {"stp_restore_nda", "INSERT INTO stp_nda (user_key, tenant, version, accepted) VALUES (%s, %s, %s, %s::bigint)"},
+    {"stp_restore_nda_log",
+     "INSERT INTO stp_nda_log (seq, at, user_key, tenant, version) VALUES (%s::bigint, %s::bigint, %s, %s, %s)"},
+    {"stp_restore_library", "INSERT INTO stp_library (user_key, series, doc_id, seen, kept, saved)"
+                            " VALUES (%s, %s, %s, %s, %s, %s::bigint)"},
+    {"stp_restore_org_log",
+     "INSERT INTO stp_org_log (seq, at, tenant, actor, actor_email, action, subject, before, after)"
+     " VALUES (%s::bigint, %s::bigint, %s, %s, %s, %s, %s, %s, %s)"},
+    {"stp_restore_feedback", "INSERT INTO stp_feedback (seq, at, page, lang, answer, comment, user_key, ref)"
+                             " VALUES (%s::bigint, %s::bigint, %s, %s, %s, %s, %s, %s::bigint)"},
+    /* the logs' sequences go on after the highest number imported (or start at 1) */
+    {"stp_restore_sequences",
+     "SELECT setval(pg_get_serial_sequence('stp_nda_log', 'seq'), coalesce(max(seq), 1), max(seq) IS NOT NULL)"
+     " FROM stp_nda_log UNION ALL"
+     " SELECT setval(pg_get_serial_sequence('stp_org_log', 'seq'), coalesce(max(seq), 1), max(seq) IS NOT NULL)"
+     " FROM stp_org_log UNION ALL"
+     " SELECT setval(pg_get_serial_sequence('stp_feedback', 'seq'), coalesce(max(seq), 1), max(seq) IS NOT NULL)"
+     " FROM stp_feedback"},
     {NULL, NULL},
 };
 
@@ -287,17 +323,27 @@ const char *stp_dbd_col(stp_dbd_conn_t *c, apr_dbd_row_t *row, int col)
     return v ? v : "";
 }
 
-static apr_status_t transaction_once(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err,
-                                     apr_pool_t *pool)
+/* The transaction modes of stp_dbd_transaction_once (before the transaction's first query). */
+static const char *const txn_modes[] = {
+    NULL,
+    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+};
+
+static apr_status_t transaction_mode(stp_dbd_conn_t *c, const char *mode, stp_dbd_txn_fn *fn, void *baton,
+                                     const char **err, apr_pool_t *pool)
 {
     apr_dbd_transaction_t *txn = NULL;
-    int rc = apr_dbd_transaction_start(c->driver, pool, c->handle, &txn);
+    int n = 0, rc = apr_dbd_transaction_start(c->driver, pool, c->handle, &txn);
     if (rc) {
         fail(err, "cannot start a transaction", c, rc, pool);
         return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
     }
     c->in_txn = 1;
-    apr_status_t rv = fn(c, baton, err, pool);
+    apr_status_t rv = APR_SUCCESS;
+    if (mode && (rc = apr_dbd_query(c->driver, c->handle, &n, mode)))
+        rv = fail(err, mode, c, rc, pool);
+    if (rv == APR_SUCCESS)
+        rv = fn(c, baton, err, pool);
     c->in_txn = 0;
     if (rv != APR_SUCCESS)
         apr_dbd_transaction_mode_set(c->driver, txn, APR_DBD_TRANSACTION_ROLLBACK);
@@ -307,6 +353,18 @@ static apr_status_t transaction_once(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void
         return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
     }
     return rv;
+}
+
+static apr_status_t transaction_once(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err,
+                                     apr_pool_t *pool)
+{
+    return transaction_mode(c, NULL, fn, baton, err, pool);
+}
+
+apr_status_t stp_dbd_transaction_once(stp_dbd_conn_t *c, stp_dbd_txn_mode_t mode, stp_dbd_txn_fn *fn, void *baton,
+                                      const char **err, apr_pool_t *pool)
+{
+    return transaction_mode(c, txn_modes[mode == STP_DBD_TXN_SNAPSHOT], fn, baton, err, pool);
 }
 
 apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err, apr_pool_t *pool)

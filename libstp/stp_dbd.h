@@ -54,6 +54,12 @@ const char *stp_dbd_col(stp_dbd_conn_t *c, apr_dbd_row_t *row, int col);
 typedef apr_status_t stp_dbd_txn_fn(stp_dbd_conn_t *c, void *baton, const char **err, apr_pool_t *pool);
 apr_status_t stp_dbd_transaction(stp_dbd_conn_t *c, stp_dbd_txn_fn *fn, void *baton, const char **err,
                                  apr_pool_t *pool);
+/* The same without stp_dbd_transaction's second try after a lost session, for a fn that cannot run
+ * twice (it reads a stream): STP_DBD_TXN_WRITE is an ordinary transaction, STP_DBD_TXN_SNAPSHOT a
+ * read-only one that sees one snapshot throughout (REPEATABLE READ). */
+typedef enum { STP_DBD_TXN_WRITE = 0, STP_DBD_TXN_SNAPSHOT } stp_dbd_txn_mode_t;
+apr_status_t stp_dbd_transaction_once(stp_dbd_conn_t *c, stp_dbd_txn_mode_t mode, stp_dbd_txn_fn *fn, void *baton,
+                                      const char **err, apr_pool_t *pool);
 
 /* The schema version in the database: 0 when there is no STP schema. */
 apr_status_t stp_dbd_schema_version(int *version, stp_dbd_conn_t *c, const char **err, apr_pool_t *pool);

@@ -378,3 +378,66 @@ apr_status_t stp_feedback_each(stp_state_t *st, stp_feedback_fn *fn, void *baton
     apr_pool_destroy(iter);
     return rv;
 }
+
+/* --- the dump (stp_state_dump.c): the log as it is, sequence numbers kept (comments refer to them) */
+
+static apr_status_t dump_entry(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                               void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_FEEDBACK};
+    (void)t;
+    if (k->mv_size != sizeof r.feedback.seq)
+        return APR_EGENERAL;
+    memcpy(&r.feedback.seq, k->mv_data, sizeof r.feedback.seq);
+    if (decode(&r.feedback, v, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    r.key = r.feedback.page;
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_entry(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                  void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_FEEDBACK};
+    stp_feedback_t *e = &r.feedback;
+    (void)t, (void)pool;
+    e->seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(c, row, 0), NULL, 10);
+    e->when = apr_strtoi64(stp_dbd_col(c, row, 1), NULL, 10);
+    r.key = e->page = stp_dbd_col(c, row, 2);
+    e->lang = stp_dbd_col(c, row, 3);
+    e->answer = stp_dbd_col(c, row, 4);
+    e->comment = stp_dbd_col(c, row, 5);
+    e->user_key = stp_dbd_col(c, row, 6);
+    e->ref = (apr_uint64_t)apr_strtoi64(stp_dbd_col(c, row, 7), NULL, 10);
+    return emit(baton, &r);
+}
+
+apr_status_t stp_feedback_dump_each(stp_dump_txn_t *t, stp_dump_emit_fn *emit, void *baton)
+{
+    return t->st->dbd ? stp_dump_rows(t, "stp_feedback_all", pg_dump_entry, emit, baton)
+                      : stp_dump_scan(t, t->st->feedback, dump_entry, emit, baton);
+}
+
+apr_status_t stp_feedback_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r)
+{
+    const stp_feedback_t *e = &r->feedback;
+    apr_pool_t *pool = t->pool;
+    /* As the log holds it: not stp_feedback_check, whose rules (the build's languages) may have
+     * changed since an entry was written. */
+    if (!e->seq || strlen(e->page) > STP_FEEDBACK_PAGE_MAX || strlen(e->user_key) > STP_FEEDBACK_USER_MAX)
+        return (t->err = "a feedback entry without a sequence number, or with a long page or user"), APR_EINVAL;
+    if (t->st->dbd) {
+        const char *args[] = {pg_num((apr_int64_t)e->seq, pool),
+                              pg_num(e->when, pool),
+                              e->page,
+                              e->lang,
+                              e->answer,
+                              e->comment,
+                              e->user_key,
+                              pg_num((apr_int64_t)e->ref, pool)};
+        return stp_dump_exec(t, "stp_restore_feedback", 8, args);
+    }
+    apr_uint64_t seq = e->seq;
+    MDB_val k = {sizeof seq, &seq}, v = encode(e, pool);
+    return stp_dump_mdb_put(t, t->st->feedback, &k, &v);
+}

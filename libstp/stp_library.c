@@ -1,5 +1,6 @@
 #include "stp_library.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -155,4 +156,101 @@ apr_status_t stp_library_list(apr_array_header_t **entries, stp_state_t *st, con
     mdb_cursor_close(cur);
     stp_state_read_end(st, txn);
     return rv;
+}
+
+/* --- the dump (stp_state_dump.c): libraries and notification settings ---------------------------- */
+
+static apr_status_t dump_library(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                                 void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_LIBRARY};
+    const char *key = k->mv_data;
+    apr_size_t ul = strnlen(key, k->mv_size);
+    (void)t;
+    if (ul >= k->mv_size)
+        return APR_EGENERAL;
+    r.key = apr_pstrmemdup(pool, key, ul);
+    const char *series = apr_pstrmemdup(pool, key + ul + 1, k->mv_size - ul - 1);
+    if (stp_library_decode(&r.library, series, v, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    return emit(baton, &r);
+}
+
+static apr_status_t dump_notify(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                                void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_NOTIFY};
+    (void)t;
+    r.key = apr_pstrmemdup(pool, k->mv_data, k->mv_size);
+    if (stp_notify_decode(&r.notify, v, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_library(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                    void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_LIBRARY};
+    (void)t, (void)pool;
+    r.key = stp_dbd_col(c, row, 0);
+    r.library.series = stp_dbd_col(c, row, 1);
+    r.library.doc_id = stp_dbd_col(c, row, 2);
+    r.library.seen = stp_dbd_col(c, row, 3);
+    r.library.kept = stp_dbd_col(c, row, 4);
+    r.library.saved = apr_strtoi64(stp_dbd_col(c, row, 5), NULL, 10);
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_notify(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                   void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_NOTIFY};
+    (void)t, (void)pool;
+    int freq = atoi(stp_dbd_col(c, row, 1));
+    r.key = stp_dbd_col(c, row, 0);
+    r.notify.freq = freq >= STP_FREQ_OFF && freq <= STP_FREQ_MONTHLY ? (stp_freq_t)freq : STP_FREQ_OFF;
+    r.notify.address = stp_dbd_col(c, row, 2);
+    r.notify.locale = stp_dbd_col(c, row, 3);
+    r.notify.tenant = stp_dbd_col(c, row, 4);
+    r.notify.last_digest = apr_strtoi64(stp_dbd_col(c, row, 5), NULL, 10);
+    return emit(baton, &r);
+}
+
+apr_status_t stp_library_dump_each(stp_dump_txn_t *t, stp_dump_kind_t kind, stp_dump_emit_fn *emit, void *baton)
+{
+    stp_state_t *st = t->st;
+    if (kind == STP_DUMP_LIBRARY)
+        return st->dbd ? stp_dump_rows(t, "stp_dump_library", pg_dump_library, emit, baton)
+                       : stp_dump_scan(t, st->library, dump_library, emit, baton);
+    return st->dbd ? stp_dump_rows(t, "stp_dump_notify", pg_dump_notify, emit, baton)
+                   : stp_dump_scan(t, st->notify, dump_notify, emit, baton);
+}
+
+apr_status_t stp_library_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r)
+{
+    stp_state_t *st = t->st;
+    apr_pool_t *pool = t->pool;
+    if (!field_ok(r->key, STP_LIBRARY_MAX_USER))
+        return (t->err = "the user key is empty or too long"), APR_EINVAL;
+    if (r->kind == STP_DUMP_LIBRARY) {
+        const stp_saved_t *e = &r->library;
+        if (!field_ok(e->series, 64) || !field_ok(e->doc_id, 64) || strlen(e->seen) > 64 || strlen(e->kept) > 64)
+            return (t->err = "a library entry's field is empty or too long"), APR_EINVAL;
+        if (st->dbd) {
+            const char *args[] = {r->key, e->series, e->doc_id, e->seen, e->kept, stp_dump_num(e->saved, pool)};
+            return stp_dump_exec(t, "stp_restore_library", 6, args);
+        }
+        MDB_val k = stp_state_user_key(r->key, e->series, pool), v = stp_library_encode(e, pool);
+        return stp_dump_mdb_put(t, st->library, &k, &v);
+    }
+    const stp_notify_t *n = &r->notify;
+    if (strlen(n->address) > 254 || strlen(n->locale) > 16 || strlen(n->tenant) > 64)
+        return (t->err = "a notification setting is too long"), APR_EINVAL;
+    if (st->dbd) {
+        const char *args[] = {r->key,    stp_dump_num(n->freq, pool),       n->address, n->locale,
+                              n->tenant, stp_dump_num(n->last_digest, pool)};
+        return stp_dump_exec(t, "stp_notify_put", 6, args);
+    }
+    MDB_val k = {strlen(r->key), (void *)r->key}, v = stp_notify_encode(n, pool);
+    return stp_dump_mdb_put(t, st->notify, &k, &v);
 }

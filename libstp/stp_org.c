@@ -1037,3 +1037,159 @@ static apr_status_t pg_log(stp_state_t *st, const char *tenant, int limit, stp_o
     }
     return rv;
 }
+
+/* --- the dump (stp_state_dump.c): settings, people and the log --------------------------------- */
+
+static apr_status_t dump_org(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit, void *baton,
+                             apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_ORG};
+    (void)t;
+    r.key = apr_pstrmemdup(pool, k->mv_data, k->mv_size);
+    if (settings_decode(&r.org, v, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    return emit(baton, &r);
+}
+
+static apr_status_t dump_person(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                                void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_ORG_PERSON};
+    (void)t;
+    if (person_decode(&r.person, k, v, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    r.key = apr_pstrdup(pool, k->mv_data); /* up to its NUL: person_decode checked there is one */
+    return emit(baton, &r);
+}
+
+static apr_status_t dump_change(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                                void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_ORG_LOG};
+    (void)t;
+    if (change_decode(&r.change, k, v, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    r.key = r.change.tenant;
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_org(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_ORG};
+    (void)t;
+    int mode = atoi(stp_dbd_col(c, row, 1));
+    r.key = stp_dbd_col(c, row, 0);
+    r.org.mode = mode >= 0 && mode <= STP_ORG_MODE_ASSIGNED ? (stp_org_mode_t)mode : STP_ORG_MODE_DEFAULT;
+    r.org.industries = pg_lines(stp_dbd_col(c, row, 2), pool);
+    r.org.regions = pg_lines(stp_dbd_col(c, row, 3), pool);
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_person(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                   void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_ORG_PERSON};
+    (void)t, (void)pool;
+    int role = atoi(stp_dbd_col(c, row, 2));
+    r.key = stp_dbd_col(c, row, 0);
+    r.person.email = stp_dbd_col(c, row, 1);
+    r.person.role = role >= STP_ROLE_USER && role <= STP_ROLE_ADMINISTRATOR ? (stp_role_t)role : STP_ROLE_NONE;
+    r.person.since = apr_strtoi64(stp_dbd_col(c, row, 3), NULL, 10);
+    r.person.by = stp_dbd_col(c, row, 4);
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_change(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                   void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_ORG_LOG};
+    (void)t, (void)pool;
+    r.change.seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(c, row, 0), NULL, 10);
+    r.change.when = apr_strtoi64(stp_dbd_col(c, row, 1), NULL, 10);
+    r.key = r.change.tenant = stp_dbd_col(c, row, 2);
+    r.change.actor = stp_dbd_col(c, row, 3);
+    r.change.actor_email = stp_dbd_col(c, row, 4);
+    r.change.action = stp_dbd_col(c, row, 5);
+    r.change.subject = stp_dbd_col(c, row, 6);
+    r.change.before = stp_dbd_col(c, row, 7);
+    r.change.after = stp_dbd_col(c, row, 8);
+    return emit(baton, &r);
+}
+
+apr_status_t stp_org_dump_each(stp_dump_txn_t *t, stp_dump_kind_t kind, stp_dump_emit_fn *emit, void *baton)
+{
+    stp_state_t *st = t->st;
+    if (st->dbd)
+        return kind == STP_DUMP_ORG          ? stp_dump_rows(t, "stp_dump_orgs", pg_dump_org, emit, baton)
+               : kind == STP_DUMP_ORG_PERSON ? stp_dump_rows(t, "stp_dump_org_people", pg_dump_person, emit, baton)
+                                             : stp_dump_rows(t, "stp_org_log_all", pg_dump_change, emit, baton);
+    return kind == STP_DUMP_ORG          ? stp_dump_scan(t, st->orgs, dump_org, emit, baton)
+           : kind == STP_DUMP_ORG_PERSON ? stp_dump_scan(t, st->org_people, dump_person, emit, baton)
+                                         : stp_dump_scan(t, st->org_log, dump_change, emit, baton);
+}
+
+/* Tags as both stores keep them: PostgreSQL one per line. */
+static int dump_tags_ok(const apr_array_header_t *a)
+{
+    for (int i = 0; tags_ok(a) && i < a->nelts; i++)
+        if (strchr(APR_ARRAY_IDX(a, i, const char *), '\n'))
+            return 0;
+    return tags_ok(a);
+}
+
+apr_status_t stp_org_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r)
+{
+    stp_state_t *st = t->st;
+    apr_pool_t *pool = t->pool;
+    if (!tenant_ok(r->key))
+        return (t->err = "the tenant is empty or too long"), APR_EINVAL;
+    if (r->kind == STP_DUMP_ORG) {
+        if (!dump_tags_ok(r->org.industries) || !dump_tags_ok(r->org.regions))
+            return (t->err = "too many industries or regions, or an empty, long or multi-line one"), APR_EINVAL;
+        if (st->dbd) {
+            const char *args[] = {r->key, pg_num(r->org.mode, pool), pg_join(r->org.industries, pool),
+                                  pg_join(r->org.regions, pool)};
+            return stp_dump_exec(t, "stp_org_settings_put", 4, args);
+        }
+        MDB_val k = {strlen(r->key), (void *)r->key}, v = settings_encode(&r->org, pool);
+        return stp_dump_mdb_put(t, st->orgs, &k, &v);
+    }
+    if (r->kind == STP_DUMP_ORG_PERSON) {
+        const stp_org_person_t *p = &r->person;
+        char buf[TENANT_MAX + STP_ORG_MAX_EMAIL + 2];
+        MDB_val k = {person_key(buf, sizeof buf, r->key, p->email), buf};
+        if (!*p->email || strlen(p->email) > STP_ORG_MAX_EMAIL || !k.mv_size || p->role == STP_ROLE_NONE)
+            return (t->err = "a person without an address or role, or with a long address"), APR_EINVAL;
+        if (st->dbd) {
+            const char *args[] = {r->key, p->email, pg_num(p->role, pool), pg_num(p->since, pool), p->by};
+            return stp_dump_exec(t, "stp_org_person_put", 5, args);
+        }
+        MDB_val v = person_encode(p->role, p->since, p->by, pool);
+        return stp_dump_mdb_put(t, st->org_people, &k, &v);
+    }
+    const stp_org_change_t *c = &r->change;
+    if (!c->seq)
+        return (t->err = "a change without a sequence number"), APR_EINVAL;
+    if (st->dbd) {
+        const char *args[] = {pg_num((apr_int64_t)c->seq, pool),
+                              pg_num(c->when, pool),
+                              c->tenant,
+                              c->actor,
+                              c->actor_email,
+                              c->action,
+                              c->subject,
+                              c->before,
+                              c->after};
+        return stp_dump_exec(t, "stp_restore_org_log", 9, args);
+    }
+    stp_enc_t enc;
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_int(&enc, c->when);
+    const char *fields[] = {c->tenant, c->actor, c->actor_email, c->action, c->subject, c->before, c->after};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        stp_codec_enc_str(&enc, fields[i]);
+    apr_uint64_t seq = c->seq;
+    MDB_val k = {sizeof seq, &seq}, v = {enc.len, enc.buf};
+    return stp_dump_mdb_put(t, st->org_log, &k, &v);
+}

@@ -684,3 +684,176 @@ apr_status_t stp_state_user_get(stp_user_record_t *rec, stp_state_t *st, const c
     stp_state_read_end(st, txn);
     return rv;
 }
+
+/* --- the dump (stp_state_dump.c): users, acceptances and their log ------------------------------ */
+
+static apr_status_t dump_user(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                              void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_USER};
+    (void)t;
+    r.key = apr_pstrmemdup(pool, k->mv_data, k->mv_size);
+    if (user_decode(&r.user, v) != APR_SUCCESS)
+        return APR_EGENERAL;
+    return emit(baton, &r);
+}
+
+static apr_status_t dump_nda(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit, void *baton,
+                             apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_NDA};
+    stp_dec_t d;
+    (void)t;
+    if (nul_count(k) != 2)
+        return APR_EGENERAL;
+    const char *key = apr_pstrmemdup(pool, k->mv_data, k->mv_size);
+    r.key = r.nda.user_key = key;
+    r.nda.tenant = key + strlen(key) + 1;
+    r.nda.version = r.nda.tenant + strlen(r.nda.tenant) + 1;
+    stp_codec_dec_init(&d, v->mv_data, v->mv_size);
+    r.nda.when = (apr_time_t)stp_codec_dec_int(&d);
+    (void)stp_codec_dec_str(&d, pool); /* the tenant again */
+    return stp_codec_dec_finish(&d) == APR_SUCCESS ? emit(baton, &r) : APR_EGENERAL;
+}
+
+static apr_status_t dump_nda_log(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                                 void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_NDA_LOG};
+    stp_dec_t d;
+    (void)t;
+    if (k->mv_size != sizeof r.nda.seq)
+        return APR_EGENERAL;
+    memcpy(&r.nda.seq, k->mv_data, sizeof r.nda.seq);
+    stp_codec_dec_init(&d, v->mv_data, v->mv_size);
+    r.nda.when = (apr_time_t)stp_codec_dec_int(&d);
+    r.key = r.nda.user_key = stp_codec_dec_str(&d, pool);
+    r.nda.tenant = stp_codec_dec_str(&d, pool);
+    r.nda.version = stp_codec_dec_str(&d, pool);
+    return stp_codec_dec_finish(&d) == APR_SUCCESS ? emit(baton, &r) : APR_EGENERAL;
+}
+
+static int pg_true(const char *v)
+{
+    return *v == 't' || *v == '1';
+}
+
+static apr_status_t pg_dump_user(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                 void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_USER};
+    (void)t, (void)pool;
+    r.key = stp_dbd_col(c, row, 0);
+    r.user.tenant = stp_dbd_col(c, row, 1);
+    r.user.email = stp_dbd_col(c, row, 2);
+    r.user.email_verified = pg_true(stp_dbd_col(c, row, 3));
+    r.user.since = apr_strtoi64(stp_dbd_col(c, row, 4), NULL, 10);
+    r.user.tenant_admin = pg_true(stp_dbd_col(c, row, 5));
+    r.user.unlisted = pg_true(stp_dbd_col(c, row, 6));
+    r.user.claims = stp_dbd_col(c, row, 7);
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_nda(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_NDA};
+    (void)t, (void)pool;
+    r.key = r.nda.user_key = stp_dbd_col(c, row, 0);
+    r.nda.tenant = stp_dbd_col(c, row, 1);
+    r.nda.version = stp_dbd_col(c, row, 2);
+    r.nda.when = apr_strtoi64(stp_dbd_col(c, row, 3), NULL, 10);
+    return emit(baton, &r);
+}
+
+static apr_status_t pg_dump_nda_log(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                    void *baton, apr_pool_t *pool)
+{
+    stp_dump_record_t r = {.kind = STP_DUMP_NDA_LOG};
+    (void)t, (void)pool;
+    r.nda.seq = (apr_uint64_t)apr_strtoi64(stp_dbd_col(c, row, 0), NULL, 10);
+    r.nda.when = apr_strtoi64(stp_dbd_col(c, row, 1), NULL, 10);
+    r.key = r.nda.user_key = stp_dbd_col(c, row, 2);
+    r.nda.tenant = stp_dbd_col(c, row, 3);
+    r.nda.version = stp_dbd_col(c, row, 4);
+    return emit(baton, &r);
+}
+
+apr_status_t stp_state_dump_each(stp_dump_txn_t *t, stp_dump_kind_t kind, stp_dump_emit_fn *emit, void *baton)
+{
+    stp_state_t *st = t->st;
+    if (st->dbd)
+        return kind == STP_DUMP_USER  ? stp_dump_rows(t, "stp_dump_users", pg_dump_user, emit, baton)
+               : kind == STP_DUMP_NDA ? stp_dump_rows(t, "stp_dump_nda", pg_dump_nda, emit, baton)
+                                      : stp_dump_rows(t, "stp_nda_log", pg_dump_nda_log, emit, baton);
+    return kind == STP_DUMP_USER  ? stp_dump_scan(t, st->users, dump_user, emit, baton)
+           : kind == STP_DUMP_NDA ? stp_dump_scan(t, st->nda, dump_nda, emit, baton)
+                                  : stp_dump_scan(t, st->nda_log, dump_nda_log, emit, baton);
+}
+
+apr_status_t stp_state_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r)
+{
+    stp_state_t *st = t->st;
+    apr_pool_t *pool = t->pool;
+    const stp_nda_record_t *n = &r->nda;
+    if (r->kind == STP_DUMP_USER) {
+        const stp_user_record_t *u = &r->user;
+        if (!user_key_ok(r->key) || !user_record_ok(u))
+            return (t->err = "a user key or field is empty or too long"), APR_EINVAL;
+        if (st->dbd) {
+            const char *args[] = {r->key,
+                                  u->tenant,
+                                  u->email,
+                                  u->email_verified ? "t" : "f",
+                                  stp_dump_num(u->since, pool),
+                                  u->tenant_admin ? "t" : "f",
+                                  u->unlisted ? "t" : "f",
+                                  u->claims};
+            return stp_dump_exec(t, "stp_user_put", 8, args);
+        }
+        stp_enc_t enc;
+        stp_codec_enc_init(&enc, pool);
+        stp_codec_enc_uint(&enc, u->email_verified ? 1 : 0);
+        stp_codec_enc_cstr(&enc, u->tenant);
+        stp_codec_enc_cstr(&enc, u->email);
+        stp_codec_enc_int(&enc, u->since);
+        stp_codec_enc_uint(&enc, (u->tenant_admin ? 1u : 0u) | (u->unlisted ? 2u : 0u));
+        stp_codec_enc_cstr(&enc, u->claims);
+        MDB_val k = {strlen(r->key), (void *)r->key}, v = {enc.len, enc.buf};
+        return stp_dump_mdb_put(t, st->users, &k, &v);
+    }
+    if (!*n->user_key || !*n->tenant || !*n->version)
+        return (t->err = "an NDA record without a user, tenant or version"), APR_EINVAL;
+    if (r->kind == STP_DUMP_NDA) {
+        char buf[NDA_KEY_MAX];
+        MDB_val k = {nda_key(buf, n->user_key, n->tenant, n->version), buf};
+        if (!k.mv_size)
+            return (t->err = "an NDA acceptance's key is too long"), APR_EINVAL;
+        if (st->dbd) {
+            const char *args[] = {n->user_key, n->tenant, n->version, stp_dump_num(n->when, pool)};
+            return stp_dump_exec(t, "stp_restore_nda", 4, args);
+        }
+        stp_enc_t enc;
+        stp_codec_enc_init(&enc, pool);
+        stp_codec_enc_int(&enc, n->when);
+        stp_codec_enc_str(&enc, n->tenant);
+        MDB_val v = {enc.len, enc.buf};
+        return stp_dump_mdb_put(t, st->nda, &k, &v);
+    }
+    if (!n->seq)
+        return (t->err = "an NDA log entry without a sequence number"), APR_EINVAL;
+    if (st->dbd) {
+        const char *args[] = {stp_dump_num((apr_int64_t)n->seq, pool), stp_dump_num(n->when, pool), n->user_key,
+                              n->tenant, n->version};
+        return stp_dump_exec(t, "stp_restore_nda_log", 5, args);
+    }
+    stp_enc_t enc;
+    stp_codec_enc_init(&enc, pool);
+    stp_codec_enc_int(&enc, n->when);
+    stp_codec_enc_str(&enc, n->user_key);
+    stp_codec_enc_str(&enc, n->tenant);
+    stp_codec_enc_str(&enc, n->version);
+    apr_uint64_t seq = n->seq;
+    MDB_val k = {sizeof seq, &seq}, v = {enc.len, enc.buf};
+    return stp_dump_mdb_put(t, st->nda_log, &k, &v);
+}

@@ -13,6 +13,7 @@
 #include "stp_notify.h"
 
 #include "stp_state.h"
+#include "stp_state_dump.h"
 
 typedef struct stp_write_op_t stp_write_op_t;
 
@@ -90,4 +91,40 @@ apr_status_t stp_pg_digest_claim(int *mine, stp_state_t *st, const char *user_ke
 apr_status_t stp_pg_digest_release(stp_state_t *st, const char *user_key, const char *run);
 apr_status_t stp_pg_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
                                   const apr_array_header_t *delivered);
+/* --- the dump (stp_state_dump.c) ----------------------------------------------------------------
+ * Each file of the store reads every record of the kinds it keeps, in key order, and writes one
+ * record as it was (its sequence number and times kept), within the dump's one transaction. */
+typedef struct {
+    stp_state_t *st;
+    MDB_txn *txn;    /* LMDB: the snapshot, or the import's write transaction */
+    const char *err; /* why the last statement or record failed */
+    apr_pool_t *pool;
+} stp_dump_txn_t;
+/* Called for each record (its strings live until it returns). */
+typedef apr_status_t stp_dump_emit_fn(void *baton, const stp_dump_record_t *r);
+apr_status_t stp_state_dump_each(stp_dump_txn_t *t, stp_dump_kind_t kind, stp_dump_emit_fn *emit, void *baton);
+apr_status_t stp_state_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r);
+apr_status_t stp_library_dump_each(stp_dump_txn_t *t, stp_dump_kind_t kind, stp_dump_emit_fn *emit, void *baton);
+apr_status_t stp_library_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r);
+apr_status_t stp_org_dump_each(stp_dump_txn_t *t, stp_dump_kind_t kind, stp_dump_emit_fn *emit, void *baton);
+apr_status_t stp_org_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r);
+apr_status_t stp_feedback_dump_each(stp_dump_txn_t *t, stp_dump_emit_fn *emit, void *baton);
+apr_status_t stp_feedback_dump_put(stp_dump_txn_t *t, const stp_dump_record_t *r);
+
+/* Every record of dbi in t's transaction, each decoded by fn in a pool cleared after it: fn
+ * returns APR_SUCCESS to go on. */
+typedef apr_status_t stp_dump_scan_fn(stp_dump_txn_t *t, const MDB_val *k, const MDB_val *v, stp_dump_emit_fn *emit,
+                                      void *baton, apr_pool_t *pool);
+apr_status_t stp_dump_scan(stp_dump_txn_t *t, MDB_dbi dbi, stp_dump_scan_fn *fn, stp_dump_emit_fn *emit, void *baton);
+/* The same for the rows of the statement `label` (no arguments) on PostgreSQL. */
+typedef apr_status_t stp_dump_row_fn(stp_dump_txn_t *t, stp_dbd_conn_t *c, apr_dbd_row_t *row, stp_dump_emit_fn *emit,
+                                     void *baton, apr_pool_t *pool);
+apr_status_t stp_dump_rows(stp_dump_txn_t *t, const char *label, stp_dump_row_fn *fn, stp_dump_emit_fn *emit,
+                           void *baton);
+/* Runs the statement `label` within the dump's transaction; a failure's reason goes to t->err. */
+apr_status_t stp_dump_exec(stp_dump_txn_t *t, const char *label, int nargs, const char *const *args);
+/* mdb_put of a new record (MDB_NOOVERWRITE: a second record with the same key is an error). */
+apr_status_t stp_dump_mdb_put(stp_dump_txn_t *t, MDB_dbi dbi, MDB_val *k, MDB_val *v);
+/* An integer as the text PostgreSQL takes. */
+const char *stp_dump_num(apr_int64_t v, apr_pool_t *pool);
 #endif

@@ -37,6 +37,10 @@ static void usage(FILE *f)
                "                    (stpctl restore --help)\n"
                "  state-init --dbd PARAMS  create the STP schema in a PostgreSQL database (StpStateStore dbd)\n"
                "  state-upgrade --dbd PARAMS  upgrade the STP schema in place (stpctl state-init --help)\n"
+               "  state-export (--state DIR | --dbd PARAMS) [-o FILE]  the whole state of either store as a\n"
+               "                    portable dump, from one snapshot (stpctl state-export --help)\n"
+               "  state-import (--state DIR | --dbd PARAMS) [FILE]  a dump into an empty state of either\n"
+               "                    store, in one transaction, counts checked (stpctl state-import --help)\n"
                "  notify --state DIR --site SITE [options]  send the notification digests that are due\n"
                "                    (stpctl notify --help for the options)\n"
                "  rollout BUILD_DIR NODE...  copy a published build to each node (a local site directory or\n"
@@ -212,6 +216,8 @@ int main(int argc, char **argv)
         rc = stpctl_feedback(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "state-init") || !strcmp(cmd, "state-upgrade")) {
         rc = stpctl_dbd(argc - 1, (const char *const *)argv + 1, pool);
+    } else if (!strcmp(cmd, "state-export") || !strcmp(cmd, "state-import")) {
+        rc = stpctl_migrate(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "rollout")) {
         rc = stpctl_rollout(argc - 1, (const char *const *)argv + 1, pool);
     } else if (!strcmp(cmd, "rollout-activate")) {

@@ -48,6 +48,9 @@ int stpctl_dbd(int argc, const char *const *argv, apr_pool_t *pool);
 /* The connection parameters of --dbd (the value) or --dbd-file (its first line); NULL when the
  * file cannot be read. */
 const char *stpctl_dbd_params(const char *opt, const char *value, apr_pool_t *pool);
+/* stpctl_migrate.c: stpctl state-export | state-import (--state DIR | --dbd PARAMS | --dbd-file FILE):
+ * argv[0] is the command. Returns the exit status. */
+int stpctl_migrate(int argc, const char *const *argv, apr_pool_t *pool);
 /* stpctl_manifest.c: the content manifest of the build directory `build` (its entries with their
  * SHA-256, then the store shards it links); `entries` (may be NULL) gets their number. */
 apr_status_t stpctl_manifest_make(char **text, apr_size_t *len, long *entries, const char *build, char *err,

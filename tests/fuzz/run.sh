@@ -10,7 +10,7 @@ if ! (cd "$dir" && autoreconf -fi >/dev/null 2>&1 && ./configure -q --enable-fuz
         CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
         LDFLAGS="-fsanitize=address,undefined" >"$TMP/configure.log" 2>&1 &&
         make -s -j"$(nproc)" tests/fuzz/fuzz_metadata tests/fuzz/fuzz_markdown tests/fuzz/fuzz_catalog tests/fuzz/fuzz_http \
-            tests/fuzz/fuzz_search \
+            tests/fuzz/fuzz_search tests/fuzz/fuzz_dump \
             >"$TMP/make.log" 2>&1); then
     not_ok "fuzz targets build" "$(tail -20 "$TMP/configure.log" "$TMP/make.log" 2>/dev/null)"
     done_testing
@@ -42,8 +42,21 @@ printf 'NEAR(iso "type ii") title:x ^a * \0compute' >"$TMP/search/2"
 printf '認証 災害復旧 %%_\\ "可用性' >"$TMP/search/3"
 printf 'Straße périmètre شَهادة \xff\xc0' >"$TMP/search/4"
 
-for t in metadata markdown catalog http search; do
-    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; http) corpus=$TMP/http ;; search) corpus=$TMP/search ;; esac
+# A state dump (stpctl state-export): header, records with escapes, trailer.
+mkdir -p "$TMP/dump"
+h='{"kind":"header","format":1,"store":"lmdb"}'
+t='"nda":%s,"nda_log":0,"library":0,"notify":0,"org":%s,"org_person":0,"org_log":0,"feedback":%s}'
+printf '%s\n{"kind":"trailer","user":0,'"$t"'\n' "$h" 0 0 0 >"$TMP/dump/1"
+printf '%s\n%s\n%s\n%s\n{"kind":"trailer","user":1,'"$t"'\n' "$h" \
+    '{"kind":"user","user":"u\"1","tenant":"t","email":"","email_verified":true,"since":1,"tenant_admin":false,"unlisted":false,"claims":"a\tb\n"}' \
+    '{"kind":"org","tenant":"t","mode":"open","industries":["x","y"],"regions":[]}' \
+    '{"kind":"feedback","seq":1,"at":2,"page":"/en/","lang":"en","answer":"","comment":"\u00e9\ud83c\udf89\\","user":"","ref":0}' \
+    0 1 1 >"$TMP/dump/2"
+printf '%s\n{"kind":"nda","user":"u","tenant":"t","version":"v1","accepted":-5}\n{"kind":"trailer","user":0,'"$t"'\n' \
+    "$h" 1 0 0 >"$TMP/dump/3"
+
+for t in metadata markdown catalog http search dump; do
+    case $t in metadata) corpus=$TMP/meta ;; markdown) corpus=$TMP/md ;; catalog) corpus=$TMP/cat ;; http) corpus=$TMP/http ;; search) corpus=$TMP/search ;; dump) corpus=$TMP/dump ;; esac
     if (cd "$TMP" && ASAN_OPTIONS=detect_leaks=0 "$dir/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" \
             -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$corpus" >"$TMP/$t.log" 2>&1); then
         ok "fuzz_$t: $(grep -oE 'Done [0-9]+ runs' "$TMP/$t.log" | tail -1) in ${SECONDS_EACH}s without a finding"

@@ -13,6 +13,7 @@ int main(void)
         srunner_add_suite(sr, library_suite());
         srunner_add_suite(sr, org_suite());
         srunner_add_suite(sr, feedback_suite());
+        srunner_add_suite(sr, dump_suite());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);
@@ -28,6 +29,7 @@ int main(void)
     srunner_add_suite(sr, library_suite());
     srunner_add_suite(sr, org_suite());
     srunner_add_suite(sr, feedback_suite());
+    srunner_add_suite(sr, dump_suite());
     srunner_add_suite(sr, mail_suite());
     srunner_add_suite(sr, http_suite());
     srunner_add_suite(sr, site_suite());

@@ -13,6 +13,7 @@ Suite *state_suite(void);
 Suite *library_suite(void);
 Suite *org_suite(void);
 Suite *feedback_suite(void);
+Suite *dump_suite(void);
 Suite *mail_suite(void);
 Suite *http_suite(void);
 Suite *site_suite(void);
