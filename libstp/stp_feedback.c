@@ -323,7 +323,7 @@ apr_status_t stp_feedback_add(apr_uint64_t *seq, stp_state_t *st, const stp_feed
         return APR_EINVAL;
     if (rate && !rate->limit) /* anonymous feedback is switched off */
         return APR_EAGAIN;
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     stp_feedback_t stored = *e;
     stored.answer = e->answer ? e->answer : "";
     stored.comment = text_of(e->comment, pool);

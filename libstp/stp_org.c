@@ -265,7 +265,7 @@ apr_status_t stp_org_role_get(stp_role_t *role, stp_state_t *st, const char *ten
     if (st->dbd) {
         if (strlen(email) > STP_ORG_MAX_EMAIL)
             return APR_SUCCESS;
-        apr_pool_t *pool = stp_state_scratch();
+        apr_pool_t *pool = stp_state_scratch_of(st);
         apr_status_t rv = pg_role(role, st, tenant, lower_ascii(email, pool), pool);
         apr_pool_destroy(pool);
         return rv;
@@ -571,7 +571,7 @@ apr_status_t stp_org_settings_put(stp_state_t *st, const char *tenant, const stp
 {
     if (!tenant_ok(tenant) || !s || !tags_ok(s->industries) || !tags_ok(s->regions) || !actor)
         return APR_EINVAL;
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     change_t c = {st, tenant, actor, when, pool, s, NULL, STP_ROLE_NONE, 0, APR_SUCCESS, 0, 0};
     if (st->dbd) {
         apr_status_t rv = pg_change(st, &c, pg_settings_txn);
@@ -626,7 +626,7 @@ static apr_status_t person_change(stp_state_t *st, const char *tenant, const cha
 {
     if (!tenant_ok(tenant) || !actor || !actor->user_key)
         return APR_EINVAL;
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *e = stp_org_email_normal(email, pool);
     if (!e) {
         apr_pool_destroy(pool);
@@ -709,7 +709,7 @@ apr_status_t stp_org_administrator_note(stp_state_t *st, const char *tenant, con
         return rv;
     if (is_admin ? role == STP_ROLE_ADMINISTRATOR : role != STP_ROLE_ADMINISTRATOR)
         return APR_SUCCESS;
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *e = stp_org_email_normal(email, pool);
     if (!e) { /* an address the portal cannot list: such an administrator is one by the claim alone */
         apr_pool_destroy(pool);
@@ -954,7 +954,7 @@ static apr_status_t pg_change(stp_state_t *st, change_t *c, stp_dbd_txn_fn *fn)
 static apr_status_t pg_member(stp_org_member_t *m, stp_state_t *st, const char *tenant, const char *email,
                               int claim_admin)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *low = email && *email && strlen(email) <= STP_ORG_MAX_EMAIL ? lower_ascii(email, pool) : "";
@@ -991,7 +991,7 @@ static apr_status_t pg_people(apr_array_header_t *people, stp_state_t *st, const
 
 static int pg_tenant_seen(stp_state_t *st, const char *tenant)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *args[] = {tenant};

@@ -21,6 +21,15 @@ apr_pool_t *stp_state_scratch(void)
     return pool;
 }
 
+apr_pool_t *stp_state_scratch_of(const stp_state_t *st)
+{
+    apr_pool_t *pool;
+    if (!st->dbd)
+        return stp_state_scratch();
+    apr_pool_create(&pool, st->pool);
+    return pool;
+}
+
 /* One read transaction kept per thread between calls, reset (it keeps its reader slot but pins
  * no snapshot): with MDB_NOTLS, beginning a fresh one takes the reader-table mutex that every
  * process and thread shares, which under load is where readers would wait for each other. */

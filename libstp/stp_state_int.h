@@ -43,6 +43,11 @@ MDB_val stp_state_user_key(const char *user_key, const char *rest, apr_pool_t *p
 /* A scratch pool of its own: request threads must not create or destroy children of the shared,
  * long-lived pools (httpd's pchild), whose allocator need not be thread-safe. */
 apr_pool_t *stp_state_scratch(void);
+/* The scratch pool of a call on st: for a PostgreSQL state, which serves one thread at a time (as
+ * its connection does), a child of st's pool, whose allocator keeps freed blocks for the next
+ * call; a pool of its own maps and unmaps memory each time, and every unmap in a threaded httpd
+ * process is a TLB shootdown on all its CPUs. For state.mdb, stp_state_scratch(). */
+apr_pool_t *stp_state_scratch_of(const stp_state_t *st);
 /* A read transaction from this thread's cache (or a new one), and its end (back to the cache). */
 int stp_state_read_begin(stp_state_t *st, MDB_txn **txn);
 void stp_state_read_end(stp_state_t *st, MDB_txn *txn);

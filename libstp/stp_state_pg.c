@@ -54,7 +54,7 @@ const char *stp_state_error(const stp_state_t *st)
 apr_status_t stp_pg_nda_accept(stp_state_t *st, const char *user_key, const char *tenant, const char *version,
                                apr_time_t when)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *args[] = {user_key, tenant, version, num(when, pool)};
     apr_status_t rv = stp_pg_run(st, "stp_nda_accept", 4, args, NULL, NULL, pool);
     apr_pool_destroy(pool);
@@ -63,7 +63,7 @@ apr_status_t stp_pg_nda_accept(stp_state_t *st, const char *user_key, const char
 
 int stp_pg_nda_accepted(stp_state_t *st, const char *user_key, const char *tenant, const char *version)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL; /* NULL: apr_dbd starts at the first row */
     const char *args[] = {user_key, tenant, version};
@@ -116,7 +116,7 @@ static apr_status_t user_read(stp_user_record_t *rec, int *found, stp_state_t *s
 
 apr_status_t stp_pg_user_note(stp_state_t *st, const char *user_key, const stp_user_record_t *rec, int *wrote)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     stp_user_record_t old;
     int found = 0, n = 0;
     /* A read first: on every signed-in request nothing has changed, and a read writes no WAL. */
@@ -149,7 +149,7 @@ apr_status_t stp_pg_user_get(stp_user_record_t *rec, stp_state_t *st, const char
 
 apr_status_t stp_pg_library_save(stp_state_t *st, const char *user_key, const stp_saved_t *e, int max_entries)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     int n = 0;
     const char *args[] = {user_key,
                           e->series,
@@ -165,7 +165,7 @@ apr_status_t stp_pg_library_save(stp_state_t *st, const char *user_key, const st
 
 apr_status_t stp_pg_library_remove(stp_state_t *st, const char *user_key, const char *series)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *args[] = {user_key, series};
     apr_status_t rv = stp_pg_run(st, "stp_library_remove", 2, args, NULL, NULL, pool);
     apr_pool_destroy(pool);
@@ -214,7 +214,7 @@ apr_status_t stp_pg_notify_get(stp_notify_t *n, stp_state_t *st, const char *use
 
 apr_status_t stp_pg_notify_put(stp_state_t *st, const char *user_key, const stp_notify_t *n)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *args[] = {user_key,
                           num(n->freq, pool),
                           n->address ? n->address : "",
@@ -262,7 +262,7 @@ static apr_status_t digest_record_txn(stp_dbd_conn_t *c, void *baton, const char
 apr_status_t stp_pg_digest_record(stp_state_t *st, const char *user_key, apr_time_t sent,
                                   const apr_array_header_t *delivered)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *err = NULL;
     digest_record_t d = {st, user_key, sent, delivered};
     apr_status_t rv = stp_dbd_transaction(st->dbd, digest_record_txn, &d, &err, pool);
@@ -275,7 +275,7 @@ apr_status_t stp_pg_digest_record(stp_state_t *st, const char *user_key, apr_tim
 apr_status_t stp_pg_digest_claim(int *mine, stp_state_t *st, const char *user_key, apr_time_t last_digest,
                                  const char *run, apr_time_t now, apr_interval_time_t lease)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     int n = 0;
     const char *args[] = {run, num(now + lease, pool), user_key, num(last_digest, pool), num(now, pool)};
     apr_status_t rv = stp_pg_run(st, "stp_digest_claim", 5, args, &n, NULL, pool);
@@ -286,7 +286,7 @@ apr_status_t stp_pg_digest_claim(int *mine, stp_state_t *st, const char *user_ke
 
 apr_status_t stp_pg_digest_release(stp_state_t *st, const char *user_key, const char *run)
 {
-    apr_pool_t *pool = stp_state_scratch();
+    apr_pool_t *pool = stp_state_scratch_of(st);
     const char *args[] = {user_key, run};
     apr_status_t rv = stp_pg_run(st, "stp_digest_release", 2, args, NULL, NULL, pool);
     apr_pool_destroy(pool);

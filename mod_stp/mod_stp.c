@@ -1152,7 +1152,9 @@ static void register_hooks(apr_pool_t *p)
 {
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_dbd's: it sets up its connection pool there, and the store's check opens one. */
+    static const char *const after_dbd[] = {"mod_dbd.c", NULL};
+    ap_hook_child_init(child_init, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
