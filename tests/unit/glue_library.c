@@ -161,9 +161,23 @@ static const char *library_page(const char *sub, const char *lang)
     assert_page(r, HTTP_OK, lang ? lang : "en");
     const char *html = stub_out(r), *token = form_csrf(html, "/stp/library");
     assert_token_for(token, sub, "library");
-    /* The token carries its second: the same page may carry another one a moment later. */
-    const char *at = strstr(html, token);
-    return apr_pstrcat(pool, apr_pstrmemdup(pool, html, (apr_size_t)(at - html)), "TOKEN", at + strlen(token), NULL);
+    /* Tokens carry their second: the same page may carry others a moment later (the form's and
+     * the sign-out's): each run of a token's length in hex becomes TOKEN. */
+    apr_size_t tl = strlen(token);
+    char *out = apr_palloc(pool, strlen(html) + 1), *o = out;
+    for (const char *p = html; *p;) {
+        apr_size_t n = strspn(p, "0123456789abcdef");
+        if (n == tl) {
+            memcpy(o, "TOKEN", 5);
+            o += 5;
+        } else {
+            memcpy(o, p, n ? n : 1);
+            o += n ? n : 1;
+        }
+        p += n ? n : 1;
+    }
+    *o = '\0';
+    return out;
 }
 
 static const char *library_page_empty(const char *sub)
