@@ -456,14 +456,14 @@ def notify_step(soak):
     a = soak.nodes[0]
     argv = [harness.STPCTL, "notify", "--dbd", soak.db.params(), "--state", os.path.join(a["run"], "state"),
             "--site", a["site"], "--sendmail", f"python3 {CAPTURE}", "--base-url", "https://trust.example.com", "-q"]
-    t0 = time.monotonic()
+    t0, started = time.monotonic(), elapsed(soak)
     r = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, CAPTURE_DIR=capture))
     took = time.monotonic() - t0
     m = re.search(r"(\d+) digests sent, (\d+) failed", r.stdout)
     soak.digest_runs.append(int(m.group(1)) if m else -1)
     if r.returncode != 0 or not m or m.group(2) != "0" or r.stderr.strip():
         soak.error(f"notify: exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()[:300]}")
-    soak.events.append(f"stpctl notify at {elapsed(soak)}: {r.stdout.strip().splitlines()[-1] if r.stdout else '?'}"
+    soak.events.append(f"stpctl notify at {started}: {r.stdout.strip().splitlines()[-1] if r.stdout else '?'}"
                        f" ({took:.1f} s)")
 
 
