@@ -38,7 +38,10 @@ CAPTURE = os.path.join(harness.ROOT, "tests", "lib", "capture_sendmail.py")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Accept": "application/json"}
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
-WARMUP = float(os.environ.get("SOAK_WARMUP", "30"))  # seconds of load before the memory baseline
+WARMUP = float(os.environ.get("SOAK_WARMUP", "60"))  # seconds of load before the memory baseline
+# Publications in the warm-up: a child's memory rises with its first builds (glibc keeps what each
+# freed build leaves in its arenas for reuse; see README.md) and levels off after about ten.
+WARMUP_PUBLICATIONS = int(os.environ.get("SOAK_WARMUP_PUBLICATIONS", "10"))
 MPM = os.environ.get("SOAK_MPM", "event")
 SETUP_SUBSCRIBERS = 20  # users with daily digests and public-report saved before the load
 GROWTH_LIMIT = 0.10
@@ -529,8 +532,8 @@ def main():
     try:
         soak.setup()
         print(f"soak: {minutes} min, 2 nodes ({MPM} MPM) on 127.0.0.1:{soak.nodes[0]['port']} and "
-              f":{soak.nodes[1]['port']}, one PostgreSQL, {CLIENTS} clients; warm-up {WARMUP:.0f} s with 2 "
-              f"publications; httpd with MALLOC_ARENA_MAX={ARENAS or '(glibc default)'}", flush=True)
+              f":{soak.nodes[1]['port']}, one PostgreSQL, {CLIENTS} clients; warm-up {WARMUP:.0f} s with "
+              f"{WARMUP_PUBLICATIONS} publications; httpd with MALLOC_ARENA_MAX={ARENAS or '(glibc default)'}", flush=True)
         clients = [Client(soak, i) for i in range(CLIENTS)]
         setup_client = Client(soak, CLIENTS)
         subscribed = [f"soak-early-{k}@t1.example" for k in range(SETUP_SUBSCRIBERS)
@@ -538,12 +541,12 @@ def main():
         threads = [threading.Thread(target=c.loop, daemon=True) for c in clients]
         for t in threads:
             t.start()
-        # The warm-up: load, with two publications, so that the baseline has every kind of
-        # request and a switch of builds behind it (a child's first switch allocates for good).
-        for _ in range(2):
-            soak.stop.wait(WARMUP / 3)
+        # The warm-up: the same load, with publications, so that the baseline has every kind of
+        # request and the first switches of builds behind it.
+        for _ in range(WARMUP_PUBLICATIONS):
+            soak.stop.wait(WARMUP / (WARMUP_PUBLICATIONS + 1))
             publish_step(soak, measured=False)
-        soak.stop.wait(WARMUP / 3)
+        soak.stop.wait(WARMUP / (WARMUP_PUBLICATIONS + 1))
         before = children_memory(soak)
         soak.phase_start = time.monotonic()
         ops = [threading.Thread(target=operations, args=(soak, what), daemon=True) for what in ("publish", "notify")]
