@@ -12,6 +12,7 @@ each minute, each httpd child's memory at the start and the end (VmRSS from /pro
 more than 10%). Exit status 0 when all holds, 1 otherwise, 2 when it could not run.
 See tests/soak/README.md."""
 
+import base64
 import collections
 import email
 import email.policy
@@ -106,8 +107,6 @@ class Soak:
             with open(os.path.join(run, "state", "csrf.key"), "wb") as fh:  # the key every node shares
                 fh.write(key)
             with open(os.path.join(run, "users"), "w", encoding="ascii") as fh:
-                import base64
-
                 sha = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
                 fh.write(f"alice:{{SHA}}{sha}\n")
             # Children live the whole run (the memory comparison is per child): no recycling, and
@@ -261,8 +260,6 @@ class Client:
         path, who = PAGES[self.turn % len(PAGES)]
         h = {}
         if who == "member":
-            import base64
-
             h = self.identity("alice", 0x5e57)
             h["Authorization"] = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
         n = self.node()
