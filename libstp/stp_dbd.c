@@ -179,6 +179,19 @@ const stp_dbd_statement_t *stp_dbd_statements(void)
     return statements;
 }
 
+/* The driver's message for the last failure on the session (a copy: the next query replaces it),
+ * without libpq's trailing newline. */
+static const char *error_of(stp_dbd_conn_t *c, int rc, apr_pool_t *pool)
+{
+    const char *why = c->handle ? apr_dbd_error(c->driver, c->handle, rc) : NULL;
+    if (!why)
+        return NULL;
+    apr_size_t n = strlen(why);
+    while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
+        n--;
+    return apr_pstrndup(pool, why, n);
+}
+
 static apr_status_t fail(const char **err, const char *what, stp_dbd_conn_t *c, int rc, apr_pool_t *pool)
 {
     const char *why = c->handle ? apr_dbd_error(c->driver, c->handle, rc) : NULL;
@@ -300,15 +313,18 @@ apr_status_t stp_dbd_exec(stp_dbd_conn_t *c, const char *label, int nargs, const
         return APR_EGENERAL;
     }
     rc = run_once(c, p, nargs, args, nrows, res, pool);
+    /* The server's reason, kept before session_lost's own query replaces the session's message. */
+    const char *why = rc ? error_of(c, rc, pool) : NULL;
     if (rc && session_lost(c, rc)) {
         if (c->in_txn) /* the transaction is lost too: stp_dbd_transaction prepares and runs it again */
             c->stale = 1;
         else if (prepare_again(c) == APR_SUCCESS && (p = apr_hash_get(c->prepared, label, APR_HASH_KEY_STRING)) != NULL)
-            rc = run_once(c, p, nargs, args, nrows, res, pool);
+            why = (rc = run_once(c, p, nargs, args, nrows, res, pool)) != 0 ? error_of(c, rc, pool) : NULL;
     }
     if (!rc)
         return APR_SUCCESS;
-    fail(err, label, c, rc, pool);
+    if (err)
+        *err = apr_pstrcat(pool, label, why && *why ? ": " : "", why ? why : "", NULL);
     return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS ? APR_EGENERAL : APR_ECONNREFUSED;
 }
 

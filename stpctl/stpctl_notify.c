@@ -103,6 +103,10 @@ static int notify_user(void *baton, const char *user_key, const stp_notify_t *n)
     stp_digest_t *dg = rv == APR_SUCCESS
                            ? stp_digest_plan(user_key, n, &who, entries, series_current, run, run->now, run->host, pool)
                            : NULL;
+    /* Nothing to send after all (nothing changed, or the library unreadable): the claim goes back
+     * at once, or this user's next digest would wait out the lease. */
+    if (!dg && !run->dry_run)
+        stp_digest_release(run->st, user_key, run->run_id);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "stpctl notify: %s: cannot read the library: %s\n", user_key,
                 apr_strerror(rv, err, sizeof err));

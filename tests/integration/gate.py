@@ -83,9 +83,11 @@ class Gate:
     # Extra configuration for the server; the gate runs with the defaults (StpSiteCheckInterval 1).
     EXTRA = ""
 
-    def __init__(self, tap, mpm):
+    def __init__(self, tap, mpm, store=None):
+        """store: None for state.mdb in the run directory, or a harness.DbdStore (PostgreSQL)."""
         self.tap = tap
         self.mpm = mpm
+        self.store = store
         self.run = harness.make_run_dir(f"stp-gate-{mpm}.")
         self.content = harness.copy_fixture("gate", os.path.join(self.run, "content"))
         self.site = os.path.join(self.run, "site")
@@ -95,7 +97,8 @@ class Gate:
             sha = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
             fh.writelines(f"{name}:{{SHA}}{sha}\n" for name in ("pat", "alice", "bob", "carol", "dave"))
         self.httpd = harness.Httpd(self.run, "tests/integration/httpd.conf.in",
-                                   {"PORT": self.port, "PORT2": self.port2, "MPM": mpm, "EXTRA": self.EXTRA})
+                                   {"PORT": self.port, "PORT2": self.port2, "MPM": mpm,
+                                    "EXTRA": self.EXTRA + "\n" + (store.httpd_conf() if store else "")})
 
     def get(self, path, who="anonymous", headers=None, method="GET", body=None, port=None):
         h = dict(ACCOUNTS[who])

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """My Library and notification settings over a real httpd: the forms with and without a token,
 the anonymous sign-in round trip, access rules, bad input, 64 concurrent clients, and children
-killed under load. Usage: library.py prefork|event  (prints TAP)."""
+killed under load. Usage: library.py prefork|event [--store lmdb|dbd]  (prints TAP; --store dbd
+runs it all on a throw-away PostgreSQL through mod_dbd, StpStateStore dbd)."""
 
 import json
 import os
@@ -239,6 +240,16 @@ class Library(Gate):
         checked = sum(1 for v in expected.values() if v[0] is not None)
         t.ok(not wrong and checked >= 32, f"{m}: every library equals its acknowledged saves "
              f"({checked} clients checked, children killed midway)", wrong[:5])
+        if self.store:
+            # The same from the database itself, not only as the module reads it back.
+            rows = {}
+            for line in self.store.psql("SELECT user_key || E'\\t' || series FROM stp_library "
+                                        "WHERE user_key LIKE 'https://idp.test/|load-%'").splitlines():
+                user, series = line.split("\t")
+                rows.setdefault(int(user.rsplit("-", 1)[1]), set()).add(series)
+            wrong = [(i, sorted(mine), sorted(rows.get(i, ()))) for i, mine in expected.items()
+                     if mine is not None and rows.get(i, set()) != mine]
+            t.ok(not wrong, f"{m}: PostgreSQL's stp_library holds exactly the acknowledged saves", wrong[:5])
         self.no_crash()
 
     def lib_of(self, sub):
@@ -249,8 +260,14 @@ class Library(Gate):
         self.serving(self.basics, self.anonymous_round_trip, self.notifications, self.concurrency, self.access_lost)
 
 def main(tap):
-    mpm = sys.argv[1] if len(sys.argv) > 1 else "event"
-    Library(tap, mpm).run_library()
+    args, store = harness.suite_args()
+    mpm = args[0] if args else "event"
+    db = harness.open_store(store)
+    try:
+        Library(tap, mpm, db).run_library()
+    finally:
+        if db:
+            db.close()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 """stpctl notify over the state a real httpd wrote: digests due after a publish, in each user's
 language, multipart text and HTML with absolute links and deterministic Message-IDs, recorded only
 after the mail command succeeds, exactly once across a run killed between two digests.
-Prints TAP."""
+Usage: notify.py [--store lmdb|dbd]  (prints TAP; --store dbd: the state in a throw-away PostgreSQL,
+written by httpd through mod_dbd and read by stpctl notify --dbd)."""
 
+import datetime
 import email
 import email.policy
 import json
@@ -55,8 +57,14 @@ class Notify(Gate):
             r = request(self.port, "POST", "/stp/notifications", dict(h, **FORM), body)
             assert r.status == 303, (user, r.status, r.text)
 
+    def state_args(self):
+        """Where stpctl notify finds the state: the state directory (state.mdb, and StpBaseURL as
+        the module records it), and with the PostgreSQL store the database too."""
+        dbd = ["--dbd", self.store.params()] if self.store else []
+        return ["--state", os.path.join(self.run, "state"), *dbd]
+
     def notify(self, *args, env=None):
-        cmd = [harness.STPCTL, "notify", "--state", os.path.join(self.run, "state"), "--site", self.site,
+        cmd = [harness.STPCTL, "notify", *self.state_args(), "--site", self.site,
                "--sendmail", f"python3 {CAPTURE}", *args]
         e = dict(os.environ, CAPTURE_DIR=self.capture, **(env or {}))
         return subprocess.run(cmd, capture_output=True, text=True, env=e)
@@ -106,6 +114,9 @@ class Notify(Gate):
         r = self.notify()
         t.ok(r.returncode == 0 and "0 digests sent" in r.stdout and not os.path.exists(self.capture),
              "nothing changed since the saves: no digest", r.stdout + r.stderr)
+        if self.store:
+            t.eq("0", self.store.psql("SELECT count(*) FROM stp_notify WHERE claimed_by <> '' OR lease_until <> 0"),
+                 "... and no claim is left behind on the users it looked at")
         self.publish_changes()
         r = self.notify("--dry-run")
         due = re.findall(r"^would send (<[0-9a-f]{32}@trust\.example\.com>) to (\S+) ", r.stdout, re.M)
@@ -126,9 +137,21 @@ class Notify(Gate):
              f"rc {r.returncode}, {len(self.messages())} messages")
         os.remove(os.path.join(self.capture, "calls"))
         r = self.notify()
+        if self.store:
+            # PostgreSQL: the killed run still holds its claim on the third digest (its lease,
+            # default 600 s); the restarted run sends the fourth, and the first run after the
+            # lease sends the third.
+            t.ok(r.returncode == 0 and "1 digests sent" in r.stdout and "1 claimed by another run" in r.stdout,
+                 "the restarted run sends the rest but the digest the killed run claimed", r.stdout + r.stderr)
+            later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=601)
+            r = self.notify("--now", later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            t.ok(r.returncode == 0 and "1 digests sent" in r.stdout and "claimed by another run" not in r.stdout,
+                 "after the lease the next run sends the claimed digest", r.stdout + r.stderr)
+        else:
+            t.ok(r.returncode == 0 and "2 digests sent" in r.stdout, "the restarted run sends the rest",
+                 r.stdout + r.stderr)
         msgs = self.messages()
         to = sorted(m["To"].addresses[0].addr_spec for m in msgs)
-        t.ok(r.returncode == 0 and "2 digests sent" in r.stdout, "the restarted run sends the rest", r.stdout + r.stderr)
         t.eq(["nina@t1.example", "omar@t1.example", "paul@t1.example", "yuki@t1.example"], to,
              "every digest exactly once across the kill")
         t.eq(sorted(ids.values()), sorted(m["Message-ID"] for m in msgs),
@@ -166,8 +189,8 @@ class Notify(Gate):
         self.publish_more()
         r = self.notify("--dry-run")
         t.ok("nina@t1.example" not in r.stdout, "within nina's daily window: nothing yet", r.stdout)
-        import datetime
-        tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1, minutes=5))
+        # (past a day after the latest digest: with PostgreSQL one was recorded 601 s ahead, above)
+        tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1, minutes=15))
         r = self.notify("--dry-run", "--now", tomorrow.strftime("%Y-%m-%dT%H:%M:%SZ"))
         t.ok("nina@t1.example" in r.stdout and "omar@t1.example" not in r.stdout,
              "a day later nina's digest is due, omar's weekly one is not", r.stdout)
@@ -190,13 +213,13 @@ class Notify(Gate):
             os.remove(recorded)
 
         # No MTA: said so before any digest, with what to do.
-        r = subprocess.run([harness.STPCTL, "notify", "--state", os.path.join(self.run, "state"), "--site", self.site,
+        r = subprocess.run([harness.STPCTL, "notify", *self.state_args(), "--site", self.site,
                             "--now", when, "--sendmail", f"{self.run}/no-mta/sendmail -i"],
                            capture_output=True, text=True)
         t.ok(r.returncode == 2 and r.stderr == f"stpctl notify: no mail command at {self.run}/no-mta/sendmail: "
              "install an MTA or pass --sendmail\n", "a missing mail command is named, with what to do", r.stderr)
         if not os.path.exists("/usr/sbin/sendmail"):
-            r = subprocess.run([harness.STPCTL, "notify", "--state", os.path.join(self.run, "state"), "--site",
+            r = subprocess.run([harness.STPCTL, "notify", *self.state_args(), "--site",
                                 self.site, "--now", when], capture_output=True, text=True)
             t.ok(r.returncode == 2 and "no mail command at /usr/sbin/sendmail: install an MTA or pass --sendmail"
                  in r.stderr, "without --sendmail and without an MTA: no mail command at /usr/sbin/sendmail", r.stderr)
@@ -284,13 +307,19 @@ class Notify(Gate):
 
 
 def main(tap):
-    n = Notify(tap, "event")
+    _, store = harness.suite_args()
+    db = harness.open_store(store)
     try:
-        n.run_notify()
-        n.run_tenant_move()
+        n = Notify(tap, "event", db)
+        try:
+            n.run_notify()
+            n.run_tenant_move()
+        finally:
+            if os.environ.get("STP_KEEP") is None:
+                shutil.rmtree(n.run, ignore_errors=True)
     finally:
-        if os.environ.get("STP_KEEP") is None:
-            shutil.rmtree(n.run, ignore_errors=True)
+        if db:
+            db.close()
 
 
 if __name__ == "__main__":

@@ -244,3 +244,65 @@ def main_guard(fn):
 
         tap.ok(False, f"suite aborted: {e}", traceback.format_exc())
     sys.exit(tap.done())
+
+
+# --- the state store a suite runs on ---------------------------------------------------------------
+# The suites that exercise the users' state run on state.mdb by default and on PostgreSQL with
+# `--store dbd` (or STP_TEST_STORE=dbd): ./stp test runs both.
+
+
+def suite_args(argv=None):
+    """Splits a suite's arguments into its positional ones and the store: (args, "lmdb"|"dbd")."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    store = os.environ.get("STP_TEST_STORE", "lmdb")
+    args = []
+    while argv:
+        a = argv.pop(0)
+        if a == "--store" and argv:
+            store = argv.pop(0)
+        elif a.startswith("--store="):
+            store = a.split("=", 1)[1]
+        else:
+            args.append(a)
+    if store not in ("lmdb", "dbd"):
+        raise SystemExit(f"--store {store}: lmdb or dbd")
+    return args, store
+
+
+class DbdStore:
+    """A throw-away PostgreSQL (tests/lib/pg.py) with the STP schema (stpctl state-init), and the
+    httpd lines that put the module's state there (mod_dbd, StpStateStore dbd)."""
+
+    def __init__(self):
+        import pg
+
+        self.db = pg.Postgres().init()
+        try:
+            r = subprocess.run([STPCTL, "state-init", "--dbd", self.db.params()], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"stpctl state-init failed ({r.returncode}): {r.stdout}{r.stderr}")
+        except Exception:
+            self.db.close()
+            raise
+
+    def params(self):
+        return self.db.params()
+
+    def httpd_conf(self):
+        # DBDMax is per process: the event MPM of httpd.conf.in runs 16 threads in each child, so
+        # that each thread has its own connection (64 clients over 4 children); prefork's
+        # children hold one connection each whatever the setting.
+        return (f"LoadModule dbd_module {module_dir()}/mod_dbd.so\n"
+                f"DBDriver pgsql\nDBDParams \"{self.db.params()} connect_timeout=2\"\n"
+                "DBDMin 0\nDBDKeep 16\nDBDMax 16\nStpStateStore dbd\n")
+
+    def psql(self, sql):
+        return self.db.psql(sql)
+
+    def close(self):
+        self.db.close()
+
+
+def open_store(store):
+    """None for state.mdb (the default), a DbdStore for --store dbd."""
+    return DbdStore() if store == "dbd" else None
