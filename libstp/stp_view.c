@@ -940,6 +940,8 @@ apr_status_t stp_view_render_framed(char **out, apr_size_t *len, const stp_view_
         }
         out_mem(&o, p, (apr_size_t)(m - p));
         char slot = m[19];
+        if (slot == 'I' ? !items : slot - '0' >= nvalues)
+            return APR_EAGAIN; /* a caller whose values do not match its input's placeholders */
         if (slot == 'I')
             out_mem(&o, items->html, items->len);
         else

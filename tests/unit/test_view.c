@@ -532,7 +532,12 @@ START_TEST(test_framed)
     ck_assert_int_gt(asked, 0);
     xmlFreeDoc(in);
 
-    /* A slot the page has but the caller gives no value for: refused, not written as a hole. */
+    /* A slot the page has but the caller gives no value for: refused, not written as a hole,
+     * whether its frame is kept already (one entry) or not yet (three). */
+    in = framed_page(view, 1, values, "Alice Example", "0a1b", "9f8e");
+    ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 2, &items, counting_msg, &asked, pool),
+                     APR_EAGAIN);
+    xmlFreeDoc(in);
     in = framed_page(view, 3, values, "Alice Example", "0a1b", "9f8e");
     ck_assert_int_eq(stp_view_render_framed(&html, &len, view, in, values, 2, &items, counting_msg, &asked, pool),
                      APR_EAGAIN);
